@@ -1,0 +1,33 @@
+# make run    create .venv if missing, install the pinned requirements, serve the app on 127.0.0.1:7860
+# make test   the same set-up, plus Fashion-MNIST and Chromium from Debian (as root), then the tests
+# make bench  the benchmark suite (ratios against references measured in the same run)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup system-deps run test bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@start=$$(date +%s); $(PY) -m pip install -q -r requirements-dev.txt && \
+	  echo "installed requirements in $$(( $$(date +%s) - start )) s"
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+run: setup
+	$(PY) app.py $(ARGS)
+
+test: setup system-deps
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+bench: setup
+	$(PY) -m bench $(ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache

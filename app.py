@@ -1,0 +1,42 @@
+"""Launch the playground: `python app.py [--host 127.0.0.1] [--port 7860] [--share]
+[--checkpoints checkpoints] [--device cpu]`. Runs offline on CPU from the shipped checkpoints;
+on a Hugging Face Space it binds 0.0.0.0 as Spaces expect."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def main(argv: list[str] | None = None) -> int:
+    in_space = bool(os.environ.get("SPACE_ID"))
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0" if in_space else "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
+    p.add_argument("--share", action="store_true", help="also serve through a public gradio.live link")
+    p.add_argument("--checkpoints", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "checkpoints"))
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    args = p.parse_args(argv)
+    if args.device not in ("cpu", "cuda") and not args.device.startswith("cuda:"):
+        p.error(f"--device must be cpu or cuda, got {args.device!r}")
+    if not os.path.isdir(args.checkpoints):
+        p.error(f"--checkpoints {args.checkpoints} is not a folder")
+    if args.device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            p.error("--device cuda: no CUDA device is available")
+
+    from playground.app import create_app, launch_kwargs
+
+    demo = create_app(args.checkpoints, args.device)
+    demo.launch(**launch_kwargs(args.host, args.port, args.share, args.checkpoints))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

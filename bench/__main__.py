@@ -1,0 +1,158 @@
+"""`python -m bench [--quick] [--device cpu|cuda]`: print one table, write bench/results/bench.json.
+
+Each row times our code and a reference doing the same work in the same process, interleaved
+(A, B, A, B, ...) so that load from elsewhere on a shared machine hits both alike, and reports
+medians and their ratio (ours / reference; below 1 is faster than the reference).
+
+Rows:
+  gan.train_step   images/s of the DCGAN family's `train_step` through accelerate (with EMA),
+                   vs a plain eager PyTorch loop of the same networks and losses (no EMA)
+  gan.sample       `trainers.gan.train.sample` of 64 images vs the bare generator forward pass
+  classifier.fid   FID/KID of 2 x 2000 images through torchmetrics vs the bare feature forward pass
+
+On a GPU: `python -m bench --device cuda` (the same rows, on that device).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+OUT = Path(__file__).resolve().parent / "results"
+
+
+def _time(fn, sync) -> float:
+    sync()
+    t0 = time.perf_counter()
+    fn()
+    sync()
+    return time.perf_counter() - t0
+
+
+def interleaved(ours, reference, repeats: int, sync) -> tuple[float, float]:
+    ours(), reference()  # warm-up
+    a, b = [], []
+    for _ in range(repeats):
+        a.append(_time(ours, sync))
+        b.append(_time(reference, sync))
+    return statistics.median(a), statistics.median(b)
+
+
+def bench_gan_train(device: str, repeats: int, steps: int) -> dict:
+    import torch.nn.functional as F
+    from accelerate import Accelerator
+
+    from trainers.gan import train as gan
+
+    cfg = gan.Config()
+    acc = Accelerator(cpu=device == "cpu")
+    modules = gan.build(cfg)
+    opts = gan.optimizers(cfg, modules)
+    for m in modules.values():
+        m.to(acc.device)
+    modules["G"], modules["D"], opts["G"], opts["D"] = acc.prepare(modules["G"], modules["D"], opts["G"], opts["D"])
+    gen = torch.Generator(acc.device).manual_seed(0)
+    x = torch.rand(64, 1, 32, 32, device=acc.device) * 2 - 1
+    batch = {"image": x, "label": torch.zeros(64, dtype=torch.long)}
+
+    ref = gan.build(cfg)
+    G, D = ref["G"].to(acc.device), ref["D"].to(acc.device)
+    og = torch.optim.Adam(G.parameters(), 2e-4, betas=(0.5, 0.999))
+    od = torch.optim.Adam(D.parameters(), 2e-4, betas=(0.5, 0.999))
+    xr = x.contiguous(memory_format=torch.channels_last)
+
+    def ours():
+        for _ in range(steps):
+            gan.train_step(cfg, modules, opts, batch, gen, acc)
+
+    def reference():
+        for _ in range(steps):
+            z = torch.randn(64, cfg.z_dim, device=x.device)
+            with torch.no_grad():
+                fake = G(z)
+            loss_d = F.softplus(-D(xr)).mean() + F.softplus(D(fake)).mean()
+            od.zero_grad()
+            loss_d.backward()
+            od.step()
+            loss_g = F.softplus(-D(G(torch.randn(64, cfg.z_dim, device=x.device)))).mean()
+            og.zero_grad()
+            loss_g.backward()
+            og.step()
+
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    a, b = interleaved(ours, reference, repeats, sync)
+    n = 64 * steps
+    return {"name": "gan.train_step", "unit": "images/s", "ours": n / a, "reference": n / b,
+            "ratio": (n / a) / (n / b), "reference_is": "plain eager PyTorch loop, same networks"}
+
+
+def bench_gan_sample(device: str, repeats: int) -> dict:
+    from trainers.gan import train as gan
+
+    cfg = gan.Config()
+    modules = {k: m.to(device).eval() for k, m in gan.build(cfg).items()}
+    G = modules["G_ema"]
+    z = torch.randn(64, cfg.z_dim, device=device)
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+
+    def ours():
+        gan.sample(cfg, modules, 64, torch.Generator(device).manual_seed(0))
+
+    def reference():
+        with torch.no_grad():
+            G(z)
+
+    a, b = interleaved(ours, reference, repeats, sync)
+    return {"name": "gan.sample (64 images)", "unit": "ms", "ours": a * 1e3, "reference": b * 1e3,
+            "ratio": a / b, "reference_is": "bare generator forward"}
+
+
+def bench_fid(repeats: int) -> dict:
+    from trainers.classifier.models import SmallCNN
+    from trainers.core.metrics import classifier_inputs, fid_kid
+
+    net = SmallCNN().eval()
+    real = torch.randint(0, 256, (2000, 1, 32, 32), dtype=torch.uint8)
+    fake = torch.randint(0, 256, (2000, 1, 32, 32), dtype=torch.uint8)
+
+    def ours():
+        fid_kid(real, fake, net)
+
+    def reference():
+        with torch.no_grad():
+            net.features(classifier_inputs(real))
+            net.features(classifier_inputs(fake))
+
+    a, b = interleaved(ours, reference, repeats, lambda: None)
+    return {"name": "metrics.fid_kid (2x2000)", "unit": "ms", "ours": a * 1e3, "reference": b * 1e3,
+            "ratio": a / b, "reference_is": "bare feature forward of the same images"}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description="benchmarks, as ratios against same-run references")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--quick", action="store_true", help="fewer repeats (for a smoke run)")
+    args = p.parse_args()
+    r = 3 if args.quick else 7
+    rows = [bench_gan_train(args.device, r, 5 if args.quick else 20), bench_gan_sample(args.device, r), bench_fid(r)]
+    header = f"{'benchmark':28} {'unit':9} {'ours':>10} {'reference':>10} {'ratio':>7}  reference"
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        print(f"{row['name']:28} {row['unit']:9} {row['ours']:10.1f} {row['reference']:10.1f} {row['ratio']:7.2f}  "
+              f"{row['reference_is']}")
+    OUT.mkdir(exist_ok=True)
+    meta = {"device": args.device, "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "machine": platform.machine(), "repeats": r}
+    (OUT / "bench.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    print(f"\nwritten {OUT / 'bench.json'}")
+
+
+if __name__ == "__main__":
+    main()

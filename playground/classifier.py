@@ -1,0 +1,66 @@
+"""Tab "Classifier": the judge behind every FID/KID and class-entropy figure, on your own image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from trainers.classifier.train import predict
+from trainers.core.data import FASHION_MNIST_CLASSES
+
+from .common import LATEX, image_to_grey, user_errors
+from .models import ModelStore
+
+EXAMPLES = Path(__file__).resolve().parent / "examples"
+
+
+@user_errors
+def classify(store: ModelStore, name: str, image, invert: str = "auto") -> tuple[dict, np.ndarray]:
+    """An uploaded image -> ({class: probability}, the 32x32 grey input the network saw)."""
+    model = store.get(name, family="classifier")
+    grey = image_to_grey(image, 32, invert)
+    x = torch.from_numpy(grey).float().view(1, 1, 32, 32) / 127.5 - 1.0
+    probs = predict(model.modules["net"], x)[0]
+    classes = FASHION_MNIST_CLASSES[: len(probs)]
+    return {c: float(p) for c, p in zip(classes, probs)}, grey
+
+
+def build(store: ModelStore) -> None:
+    import gradio as gr
+
+    names = store.names("classifier")
+    gr.Markdown(
+        "### The judge\n"
+        "A small CNN trained on Fashion-MNIST by `python -m trainers train classifier`. Its 128-d features "
+        "replace Inception's in FID/KID, and its predictions give the class entropy "
+        "$H(\\mathbb{E}_x[p(y|x)])$ used to spot mode collapse. Upload or draw a garment to see what it thinks.",
+        latex_delimiters=LATEX)
+    with gr.Row():
+        with gr.Column():
+            ckpt = gr.Dropdown(names, value=names[0] if names else None, label="checkpoint")
+            with gr.Tabs():
+                with gr.Tab("Upload"):
+                    image = gr.Image(type="pil", label="image", sources=["upload", "clipboard"], image_mode=None)
+                    gr.Examples([str(p) for p in sorted(EXAMPLES.glob("*.png"))], inputs=image,
+                                label="Fashion-MNIST test images")
+                with gr.Tab("Draw"):
+                    sketch = gr.Sketchpad(type="pil", label="draw a garment (dark on white)", canvas_size=(280, 280))
+                    draw = gr.Button("Classify drawing")
+            invert = gr.Radio(["auto", "yes", "no"], value="auto", label="invert (dark garment on light background)")
+            go = gr.Button("Classify", variant="primary")
+        with gr.Column():
+            label = gr.Label(num_top_classes=5, label="prediction")
+            seen = gr.Image(label="what the network sees (32x32)", type="numpy", interactive=False, format="png")
+    go.click(lambda *a: classify(store, *a), [ckpt, image, invert], [label, seen], api_name="classify")
+    draw.click(lambda c, s, i: classify(store, c, s, i), [ckpt, sketch, invert], [label, seen],
+               api_name="classify_drawing")
+
+
+if __name__ == "__main__":
+    import gradio as gr
+
+    with gr.Blocks(title="Classifier") as demo:
+        build(ModelStore())
+    demo.launch()

@@ -1,0 +1,59 @@
+"""Helpers every tab uses: user errors as gr.Error, uploaded images to model inputs."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from trainers.core.errors import UserError
+
+MAX_UPLOAD_PIXELS = 4096 * 4096
+# gr.Markdown renders only $$...$$ by default; the explanations use inline $...$ too
+LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
+
+
+def user_errors(fn):
+    """Show a `UserError` as a gr.Error message; other exceptions reach Gradio, which hides internals."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        import gradio as gr
+
+        try:
+            return fn(*args, **kwargs)
+        except UserError as e:
+            raise gr.Error(str(e)) from None
+
+    return wrapper
+
+
+def image_to_grey(image, size: int = 32, invert: str = "auto") -> np.ndarray:
+    """A PIL image -> uint8 (size, size): EXIF-rotated, transparency composited on black, grey.
+
+    Fashion-MNIST garments are light on a black background; `invert="auto"` inverts images whose
+    border is mostly light (a photo or drawing of a dark garment on white).
+    """
+    from PIL import Image, ImageOps
+
+    if isinstance(image, dict):  # a gr.Sketchpad / gr.ImageEditor value: use the flattened drawing
+        image = image.get("composite")
+    if image is None:
+        raise UserError("no image given: upload or draw one")
+    if not isinstance(image, Image.Image):
+        image = Image.fromarray(np.asarray(image))
+    if image.width * image.height > MAX_UPLOAD_PIXELS:
+        raise UserError(f"image of {image.width}x{image.height} pixels is too large (max {MAX_UPLOAD_PIXELS} pixels)")
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
+        image = Image.alpha_composite(background, rgba)
+    if image.mode == "I;16" or image.mode == "I":
+        arr = np.asarray(image, dtype=np.float64)
+        image = Image.fromarray((arr / max(arr.max(), 1) * 255).astype(np.uint8))
+    grey = image.convert("L").resize((size, size), Image.Resampling.LANCZOS)
+    arr = np.asarray(grey, dtype=np.uint8)
+    if invert == "yes" or (invert == "auto" and np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]]).mean() > 127):
+        arr = 255 - arr
+    return arr

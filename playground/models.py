@@ -1,0 +1,60 @@
+"""The one cached model loader the tabs share.
+
+Checkpoint names come from the client, so a name is accepted only if it is one of the folders
+listed under the checkpoints root (no paths, no `..`). Loaded models are cached by name and the
+modification time of their weights, so a re-trained checkpoint is picked up without a restart.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+from trainers.core.checkpoint import CONFIG, WEIGHTS, LoadedModel, load_model, read_json
+from trainers.core.errors import CheckpointError, UserError
+
+DEFAULT_ROOT = Path(__file__).resolve().parents[1] / "checkpoints"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+
+class ModelStore:
+    def __init__(self, root: str | Path = DEFAULT_ROOT, device: str = "cpu"):
+        self.root, self.device = Path(root).resolve(), device
+        self._cache: dict[str, tuple[float, LoadedModel]] = {}
+        self._lock = threading.Lock()
+
+    def names(self, family: str | None = None) -> list[str]:
+        """Checkpoint folders (with a config.json), optionally of one family, sorted."""
+        if not self.root.is_dir():
+            return []
+        out = []
+        for d in sorted(self.root.iterdir()):
+            if d.name.startswith(".") or not (d / CONFIG).is_file():
+                continue
+            if family is not None:
+                try:
+                    if read_json(d / CONFIG).get("family") != family:
+                        continue
+                except CheckpointError:
+                    continue
+            out.append(d.name)
+        return out
+
+    def path(self, name: str) -> Path:
+        if not isinstance(name, str) or not _NAME.match(name) or name not in self.names():
+            raise UserError(f"unknown checkpoint {str(name)[:80]!r}; available: {', '.join(self.names()) or '(none)'}")
+        return self.root / name
+
+    def get(self, name: str, family: str | None = None) -> LoadedModel:
+        path = self.path(name)
+        mtime = (path / WEIGHTS).stat().st_mtime if (path / WEIGHTS).exists() else 0.0
+        with self._lock:
+            hit = self._cache.get(name)
+            if hit is None or hit[0] != mtime:
+                hit = (mtime, load_model(path, self.device))
+                self._cache[name] = hit
+        model = hit[1]
+        if family is not None and model.family != family:
+            raise UserError(f"{name} is a {model.family!r} model, this needs a {family!r} model")
+        return model

@@ -1,0 +1,84 @@
+"""The app's handlers (called as plain functions) and its launch settings."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from playground import about, classifier, gan
+from playground.app import MAX_FILE_SIZE, QUEUE_MAX_SIZE, create_app, launch_kwargs
+from playground.common import image_to_grey
+from playground.models import ModelStore
+from trainers.core.errors import UserError
+
+
+@pytest.fixture()
+def store(tmp_path, tiny_gan):
+    shutil.copytree(tiny_gan, tmp_path / "tiny-gan")
+    shutil.copytree(ModelStore().path("fashion-classifier"), tmp_path / "fashion-classifier")
+    return ModelStore(tmp_path)
+
+
+def test_gan_sample_grid_is_seeded(store):
+    a = gan.sample_grid(store, "tiny-gan", 5, 4, 1.0)
+    b = gan.sample_grid(store, "tiny-gan", 5, 4, 1.0)
+    c = gan.sample_grid(store, "tiny-gan", 6, 4, 1.0)
+    assert a.dtype == np.uint8 and a.ndim == 3 and a.shape[2] == 3
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+@pytest.mark.parametrize("name, seed, n", [("../../etc", 0, 4), ("fashion-classifier", 0, 4),
+                                           ("tiny-gan", float("nan"), 4), ("tiny-gan", 0, 10**9)])
+def test_gan_handler_refuses_bad_parameters(store, name, seed, n):
+    import gradio as gr
+
+    with pytest.raises(gr.Error):
+        gan.sample_grid(store, name, seed, n, 1.0)
+
+
+def test_classifier_handler_recognises_a_test_garment(store, tmp_path):
+    from trainers.core.data import load_dataset
+
+    test = load_dataset("fashion-mnist", split="test", image_size=28)
+    hits = 0
+    for i in range(20):
+        img = Image.fromarray(test.images[i, 0].numpy())
+        probs, seen = classifier.classify(store, "fashion-classifier", img, "auto")
+        assert seen.shape == (32, 32) and abs(sum(probs.values()) - 1) < 1e-4
+        hits += max(probs, key=probs.get) == test.classes[int(test.labels[i])].replace("T-shirt/top", "T-shirt/top")
+    assert hits >= 16
+
+
+def test_image_to_grey_handles_transparency_and_inversion():
+    rgba = Image.new("RGBA", (40, 40), (0, 0, 0, 0))
+    rgba.paste((255, 255, 255, 255), (10, 10, 30, 30))
+    arr = image_to_grey(rgba, 32, "auto")
+    assert arr[0, 0] == 0 and arr[16, 16] == 255  # transparent -> black background, garment stays light
+    white_bg = Image.new("L", (40, 40), 255)
+    white_bg.paste(0, (10, 10, 30, 30))
+    arr = image_to_grey(white_bg, 32, "auto")
+    assert arr[0, 0] == 0 and arr[16, 16] == 255  # dark garment on white is inverted
+    with pytest.raises(UserError):
+        image_to_grey(None)
+
+
+def test_about_lists_models_with_cards(store):
+    rows = about.models_table(store)
+    assert {r[0] for r in rows} == {"tiny-gan", "fashion-classifier"}
+    card, samples = about.model_card(store, "fashion-classifier")
+    card = json.loads(card)
+    assert card["config"]["family"] == "classifier" and "test_accuracy" in card["card"]["metrics"]
+    assert samples is not None and samples.ndim == 3
+
+
+def test_launch_settings_are_safe(store):
+    kw = launch_kwargs("127.0.0.1", 7860, False, store.root)
+    assert kw["server_name"] == "127.0.0.1" and kw["max_file_size"] == MAX_FILE_SIZE
+    assert kw["allowed_paths"] == [] and str(store.root) in kw["blocked_paths"]
+    assert kw["show_error"] is False and kw["ssr_mode"] is False
+    demo = create_app(store.root)
+    assert demo._queue.max_size == QUEUE_MAX_SIZE
+    api_names = {d.api_name for d in demo.fns.values() if d.api_name}
+    assert {"gan_samples", "classify", "model_card"} <= api_names

@@ -1,0 +1,95 @@
+"""End to end: `python app.py` on loopback, called through gradio_client, and every tab opened and
+screenshotted in real headless Chromium (Debian's, driven by Playwright)."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+TABS = {"GAN": "GAN samples", "Classifier": "The judge", "About": "Models shipped"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    port = _free_port()
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "PLAYGROUND_QUIET": "1",
+           "GRADIO_TEMP_DIR": str(tmp_path_factory.mktemp("gradio-tmp"))}
+    t0 = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() - t0 > 180:
+                proc.kill()
+                pytest.fail(f"app did not start:\n{proc.stdout.read()}")
+            time.sleep(0.5)
+    print(f"app cold start: {time.monotonic() - t0:.1f} s")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def test_api_through_gradio_client(server, tmp_path):
+    from gradio_client import Client, handle_file
+
+    client = Client(server, verbose=False)
+    grid_path = client.predict("dcgan-ns-fashion", 7, 16, 1.0, api_name="/gan_samples")
+    grid = np.asarray(Image.open(grid_path))
+    assert grid.shape[0] > 32 and grid.std() > 10
+    again = np.asarray(Image.open(client.predict("dcgan-ns-fashion", 7, 16, 1.0, api_name="/gan_samples")))
+    assert np.array_equal(grid, again)
+    img = tmp_path / "shirt.png"
+    from trainers.core.data import load_dataset
+
+    test = load_dataset("fashion-mnist", split="test", image_size=28)
+    Image.fromarray(test.images[1, 0].numpy()).save(img)  # a pullover
+    label, _ = client.predict("fashion-classifier", handle_file(str(img)), "auto", api_name="/classify")
+    assert label["label"] == "Pullover"
+    with pytest.raises(Exception, match="not in the list of choices|unknown checkpoint"):
+        client.predict("../../etc/passwd", 0, 4, 1.0, api_name="/gan_samples")
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
+                    reason="Debian's chromium is not installed (make test installs it as root)")
+def test_every_tab_renders_in_headless_chromium(server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    shots = Path(os.environ.get("PLAYGROUND_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(server, wait_until="networkidle", timeout=60_000)
+        for tab, text in TABS.items():
+            page.get_by_role("tab", name=tab).click()
+            page.get_by_text(text).first.wait_for(state="visible", timeout=20_000)
+            if tab == "GAN":
+                page.get_by_role("button", name="Sample").click()
+                page.locator("#gan-samples img").first.wait_for(state="visible", timeout=30_000)
+            path = shots / f"tab-{tab.lower()}.png"
+            page.screenshot(path=str(path), full_page=True)
+            arr = np.asarray(Image.open(path).convert("L"))
+            assert arr.std() > 5, f"screenshot of tab {tab} is blank"
+        browser.close()

@@ -1,0 +1,179 @@
+"""Command line: `python -m trainers {train,sample,translate,evaluate} ...`
+
+    python -m trainers train <family> [--key=value ...]
+    python -m trainers sample <checkpoint-dir> --n N --seed S [--label K] [--prompt TEXT] [--key=value ...] --out FILE.npz
+    python -m trainers translate <checkpoint-dir> --input FILE.npz [--direction=AtoB|BtoA] --out FILE.npz
+    python -m trainers evaluate <checkpoint-dir> [--n N] [--seed S]
+
+Errors a user can fix are printed as one line on stderr (exit code 2), never as a traceback.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import shlex
+import sys
+from pathlib import Path
+
+USAGE = __doc__.split("\n\n")[1]
+
+
+def _typed_options(fn, options: dict[str, str], what: str) -> dict:
+    """Convert pass-through `--key=value` strings using the defaults in `fn`'s signature."""
+    from .core.config import _convert
+    from .core.errors import UserError
+
+    params = {k: p for k, p in inspect.signature(fn).parameters.items()
+              if p.default is not inspect.Parameter.empty and k not in ("label", "prompt", "batch")}
+    out = {}
+    for k, v in options.items():
+        if k not in params:
+            raise UserError(f"unknown option --{k} for {what}; valid: {', '.join('--' + p for p in params) or '(none)'}")
+        default = params[k].default
+        out[k] = _convert(k, v, type(default)) if default is not None else v
+    return out
+
+
+def _int(options: dict, key: str, default=None, lo: int | None = None, hi: int | None = None):
+    from .core.errors import UserError
+
+    if key not in options:
+        if default is None:
+            raise UserError(f"--{key} is required")
+        return default
+    try:
+        v = int(options.pop(key))
+    except ValueError:
+        raise UserError(f"--{key} must be an integer") from None
+    if (lo is not None and v < lo) or (hi is not None and v > hi):
+        raise UserError(f"--{key}={v} is out of range [{lo}, {hi}]")
+    return v
+
+
+def cmd_sample(args: list[str], options: dict) -> None:
+    import numpy as np
+    import torch
+
+    from .core.checkpoint import load_model
+    from .core.errors import UserError
+    from .core.images import to_hwc_array
+    from .families import get_family
+
+    if len(args) != 1:
+        raise UserError("usage: python -m trainers sample <checkpoint-dir> --n N --seed S --out FILE.npz")
+    n = _int(options, "n", lo=1, hi=100_000)
+    seed = _int(options, "seed", 0, lo=0, hi=2**63 - 1)
+    out = options.pop("out", None)
+    if not out:
+        raise UserError("--out FILE.npz is required")
+    device = options.pop("device", "cpu")
+    label = _int(options, "label", -1, lo=0, hi=10**6) if "label" in options else None
+    prompt = options.pop("prompt", None)
+    loaded = load_model(args[0], device)
+    fam = get_family(loaded.family)
+    if not hasattr(fam, "sample"):
+        raise UserError(f"{args[0]} is a {loaded.family!r} model, which does not generate images")
+    extra = _typed_options(fam.sample, options, f"sampling a {loaded.family} model")
+    kwargs = dict(extra)
+    if label is not None:
+        kwargs["label"] = label
+    if prompt is not None:
+        kwargs["prompt"] = prompt
+    gen = torch.Generator(device).manual_seed(seed)
+    result = fam.sample(loaded.cfg, loaded.modules, n, gen, **kwargs)
+    arrays = {"images": to_hwc_array(result["images"])}
+    if "labels" in result:
+        arrays["labels"] = np.asarray(result["labels"], dtype=np.int64)
+    if "prompts" in result:
+        arrays["prompts"] = np.asarray(result["prompts"])
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out, **arrays)
+    print(json.dumps({"out": out, "images": list(arrays["images"].shape), "seed": seed, **extra}))
+
+
+def cmd_translate(args: list[str], options: dict) -> None:
+    import numpy as np
+
+    from .core.checkpoint import load_model
+    from .core.errors import UserError
+    from .core.images import from_hwc_array, to_hwc_array
+    from .families import get_family
+
+    if len(args) != 1 or "input" not in options or "out" not in options:
+        raise UserError("usage: python -m trainers translate <checkpoint-dir> --input FILE.npz "
+                        "[--direction=AtoB|BtoA] --out FILE.npz")
+    loaded = load_model(args[0], options.pop("device", "cpu"))
+    fam = get_family(loaded.family)
+    if not hasattr(fam, "translate"):
+        raise UserError(f"{args[0]} is a {loaded.family!r} model, which does not translate images")
+    direction = options.pop("direction", "AtoB")
+    if direction not in ("AtoB", "BtoA"):
+        raise UserError(f"--direction must be AtoB or BtoA, got {direction!r}")
+    src, out = options.pop("input"), options.pop("out")
+    try:
+        with np.load(src, allow_pickle=False) as f:
+            images = from_hwc_array(f["images"])
+    except (OSError, KeyError, ValueError) as e:
+        raise UserError(f"cannot read uint8 'images' from {src}: {e}") from None
+    extra = _typed_options(fam.translate, options, f"translating with a {loaded.family} model")
+    result = fam.translate(loaded.cfg, loaded.modules, images, direction, **extra)
+    np.savez_compressed(out, images=to_hwc_array(result))
+    print(json.dumps({"out": out, "images": list(result.shape), "direction": direction}))
+
+
+def cmd_evaluate(args: list[str], options: dict) -> None:
+    from .core.checkpoint import load_model, update_card
+    from .core.errors import UserError
+    from .evaluate import evaluate
+
+    if len(args) != 1:
+        raise UserError("usage: python -m trainers evaluate <checkpoint-dir> [--n N] [--seed S]")
+    n = _int(options, "n", 10000, lo=2, hi=100_000)
+    seed = _int(options, "seed", 0, lo=0)
+    loaded = load_model(args[0], options.pop("device", "cpu"))
+    if options:
+        raise UserError(f"unknown option(s) for evaluate: {', '.join('--' + k for k in options)}")
+    metrics = evaluate(loaded, n=n, seed=seed)
+    card = loaded.card
+    update_card(args[0], metrics={**card.get("metrics", {}), **metrics},
+                evaluate_command=f"python -m trainers evaluate {shlex.quote(args[0])} --n {n} --seed {seed}")
+    print(json.dumps(metrics, indent=2))
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .core.config import parse_options
+    from .core.errors import UserError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0 if argv else 2
+    cmd, rest = argv[0], argv[1:]
+    try:
+        args, options = parse_options(rest)
+        if cmd == "train":
+            from .core.loop import fit
+
+            if len(args) != 1:
+                raise UserError("usage: python -m trainers train <family> [--key=value ...]")
+            fit(args[0], options, command="python -m trainers " + shlex.join(argv))
+        elif cmd == "sample":
+            cmd_sample(args, options)
+        elif cmd == "translate":
+            cmd_translate(args, options)
+        elif cmd == "evaluate":
+            cmd_evaluate(args, options)
+        else:
+            raise UserError(f"unknown command {cmd!r}\n{USAGE}")
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: the last complete checkpoint is kept; continue with --resume", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

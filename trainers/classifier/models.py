@@ -1,0 +1,38 @@
+"""A small VGG-style CNN. Its 128-d penultimate features stand in for Inception's in FID/KID."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def _block(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
+        nn.Conv2d(c_out, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
+        nn.MaxPool2d(2),
+    )
+
+
+class SmallCNN(nn.Module):
+    """(B, C, 32, 32) in [-1, 1] -> logits (B, n_classes); `features` gives (B, feature_dim)."""
+
+    def __init__(self, channels: int = 1, width: int = 32, feature_dim: int = 128, n_classes: int = 10,
+                 dropout: float = 0.3):
+        super().__init__()
+        self.body = nn.Sequential(
+            _block(channels, width),  # (B, w, 16, 16)
+            _block(width, 2 * width),  # (B, 2w, 8, 8)
+            _block(2 * width, 4 * width),  # (B, 4w, 4, 4)
+            nn.Flatten(),
+            nn.Linear(4 * width * 16, feature_dim), nn.BatchNorm1d(feature_dim), nn.ReLU(inplace=True),
+        )
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(feature_dim, n_classes)
+        self.feature_dim = feature_dim
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.dropout(self.body(x)))

@@ -1,0 +1,1 @@
+"""Code shared by every family: data sources, checkpoint I/O, the training loop, metrics."""

@@ -1,0 +1,63 @@
+"""Image conversions shared by the trainers, the CLI and the app."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .checkpoint import atomic_write_bytes
+
+
+def to_uint8(x: torch.Tensor) -> torch.Tensor:
+    """(N, C, H, W) float in [-1, 1] -> uint8 in [0, 255] (same shape)."""
+    return ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
+
+
+def from_uint8(x: torch.Tensor) -> torch.Tensor:
+    """uint8 (N, C, H, W) -> float in [-1, 1]."""
+    return x.float() / 127.5 - 1.0
+
+
+def to_hwc_array(images: torch.Tensor) -> np.ndarray:
+    """uint8 (N, C, H, W) -> numpy (N, H, W) for one channel, (N, H, W, 3) for three (the CLI's npz)."""
+    if images.dtype != torch.uint8:
+        raise TypeError(f"expected uint8 images, got {images.dtype}")
+    arr = images.permute(0, 2, 3, 1).numpy()
+    return arr[..., 0] if arr.shape[-1] == 1 else arr
+
+
+def from_hwc_array(arr: np.ndarray) -> torch.Tensor:
+    """numpy uint8 (N, H, W) or (N, H, W, C) -> torch uint8 (N, C, H, W)."""
+    if arr.dtype != np.uint8 or arr.ndim not in (3, 4):
+        raise ValueError(f"images must be uint8 (N, H, W) or (N, H, W, 3), got {arr.dtype} {arr.shape}")
+    t = torch.from_numpy(np.ascontiguousarray(arr))
+    return t.unsqueeze(1) if t.ndim == 3 else t.permute(0, 3, 1, 2).contiguous()
+
+
+def grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -> np.ndarray:
+    """uint8 (N, C, H, W) -> one uint8 (H', W', 3) grid image."""
+    from torchvision.utils import make_grid
+
+    n = images.shape[0]
+    nrow = nrow or max(1, int(np.ceil(np.sqrt(n))))
+    g = make_grid(images.float(), nrow=nrow, padding=padding, pad_value=255.0)
+    return g.round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
+
+
+def png_bytes(array: np.ndarray, metadata: dict[str, str] | None = None) -> bytes:
+    """Encode an (H, W) or (H, W, 3) uint8 array as PNG, with text chunks for `metadata`."""
+    from PIL import Image, PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    for k, v in (metadata or {}).items():
+        info.add_text(k, str(v))
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="PNG", pnginfo=info)
+    return buf.getvalue()
+
+
+def save_png(path: str | Path, array: np.ndarray, metadata: dict[str, str] | None = None) -> None:
+    atomic_write_bytes(path, png_bytes(array, metadata))

@@ -1,0 +1,329 @@
+"""The one training loop, shared by every family, on `accelerate`.
+
+`python -m trainers train <family> --key=value ...` and `accelerate launch -m trainers train ...`
+both end here. The loop owns data order, logging, fixed-noise snapshots, checkpoints, resume,
+the NaN guard and the time budget; the family owns its config, its networks and `train_step`.
+
+Exact resume: the data order is a pure function of (seed, epoch) and the step inside the epoch,
+and the resume state holds fp32 weights, optimizer states and every RNG the step draws from, so a
+run stopped and resumed reaches bitwise the same weights as an uninterrupted one (on CPU).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import math
+import os
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import torch
+from torch.utils.data import DataLoader, Sampler
+
+from ..families import get_family
+from .checkpoint import (
+    CARD, SAMPLES, load_train_state, read_card, save_model, save_train_state, update_card,
+)
+from .config import build_config, config_to_dict, field_types
+from .data import load_dataset
+from .errors import TrainingDiverged, UserError
+from .images import grid, save_png
+
+
+@dataclasses.dataclass(frozen=True)
+class LoopConfig:
+    """Options of the loop itself (the family's Config holds the model and optimiser options)."""
+
+    out: str = ""  # checkpoint folder; default runs/<family>
+    steps: int = 0  # total optimisation steps; 0 means `epochs` epochs
+    epochs: float = 1.0
+    batch_size: int = 64
+    seed: int = 0
+    log_every: int = 50  # CSV log and progress-bar refresh
+    sample_every: int = 500  # fixed-noise snapshot into snapshots/
+    ckpt_every: int = 500
+    max_minutes: float = 0.0  # stop (with a checkpoint) after this much training time; 0 = no limit
+    resume: bool = False
+    device: str = "auto"  # auto | cpu | cuda
+    fp16_weights: bool = True  # model.safetensors in fp16 (the resume state stays fp32)
+    num_workers: int = 0
+
+    def validate(self) -> None:
+        for k in ("batch_size", "log_every", "sample_every", "ckpt_every"):
+            if getattr(self, k) < 1:
+                raise UserError(f"--{k} must be >= 1, got {getattr(self, k)}")
+        if self.steps < 0 or self.epochs <= 0 or self.max_minutes < 0:
+            raise UserError("--steps must be >= 0, --epochs > 0 and --max_minutes >= 0")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise UserError(f"--device must be auto, cpu or cuda, got {self.device!r}")
+
+
+class EpochSampler(Sampler[int]):
+    """A permutation of the dataset drawn from (seed, epoch) alone, so any step can be replayed."""
+
+    def __init__(self, n: int, seed: int):
+        self.n, self.seed, self.epoch = n, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self) -> Iterator[int]:
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        return iter(torch.randperm(self.n, generator=g).tolist())
+
+    def __len__(self) -> int:
+        return self.n
+
+
+def split_options(family_cfg_cls, options: dict[str, str]) -> tuple[dict, dict]:
+    """Route `--key=value` options to LoopConfig or the family's Config; unknown keys are an error."""
+    loop_keys, fam_keys = set(field_types(LoopConfig)), set(field_types(family_cfg_cls))
+    loop_opts, fam_opts, unknown = {}, {}, []
+    for k, v in options.items():
+        if k in loop_keys:
+            loop_opts[k] = v
+        elif k in fam_keys:
+            fam_opts[k] = v
+        else:
+            unknown.append(k)
+    if unknown:
+        raise UserError(
+            f"unknown option(s) {', '.join('--' + k for k in unknown)}. Loop options: "
+            f"{', '.join('--' + k for k in sorted(loop_keys))}. {family_cfg_cls.__module__.split('.')[1]} options: "
+            f"{', '.join('--' + k for k in sorted(fam_keys))}"
+        )
+    return loop_opts, fam_opts
+
+
+def hardware() -> str:
+    if torch.cuda.is_available():
+        return f"{torch.cuda.device_count()}x {torch.cuda.get_device_name(0)}"
+    return f"CPU {platform.machine()}, {os.cpu_count()} cores (torch threads {torch.get_num_threads()})"
+
+
+def _rng_state(gen: torch.Generator) -> dict:
+    return {"torch": torch.get_rng_state(), "gen": gen.get_state()}
+
+
+def _set_rng_state(state: dict, gen: torch.Generator) -> None:
+    torch.set_rng_state(state["torch"])
+    gen.set_state(state["gen"])
+
+
+class _CsvLog:
+    """Append-only CSV of logged losses; on resume, rows past the resumed step are dropped."""
+
+    def __init__(self, path: Path, resume_step: int | None):
+        self.path, self.fields = path, None
+        if resume_step is not None and path.exists():
+            with open(path, newline="") as f:
+                rows = [r for r in csv.DictReader(f) if int(r["step"]) <= resume_step]
+            if rows:
+                self.fields = list(rows[0].keys())
+            with open(path, "w", newline="") as f:
+                if self.fields:
+                    w = csv.DictWriter(f, self.fields)
+                    w.writeheader()
+                    w.writerows(rows)
+        elif path.exists():
+            path.unlink()
+
+    def write(self, row: dict) -> None:
+        new = not self.path.exists() or self.fields is None
+        if self.fields is None:
+            self.fields = list(row.keys())
+        with open(self.path, "a", newline="") as f:
+            w = csv.DictWriter(f, self.fields, extrasaction="ignore")
+            if new:
+                w.writeheader()
+            w.writerow(row)
+
+
+def fit(family_name: str, options: dict[str, str], command: str | None = None) -> Path:
+    """Train `family_name` with `--key=value` options; returns the checkpoint folder."""
+    from accelerate import Accelerator
+    from tqdm.auto import tqdm
+
+    fam = get_family(family_name)
+    loop_opts, fam_opts = split_options(fam.Config, options)
+    loop = build_config(LoopConfig, loop_opts)
+    out = Path(loop.out or f"runs/{family_name}")
+    command = command or "python -m trainers train " + " ".join(
+        [family_name] + [f"--{k}={shlex.quote(str(v))}" for k, v in options.items()])
+
+    state = None
+    if loop.resume:
+        state = load_train_state(out)
+        if state.get("family") != family_name:
+            raise UserError(f"{out} holds a {state.get('family')!r} run, not {family_name!r}")
+        saved = state["config"]
+        changed = {k: v for k, v in config_to_dict(build_config(fam.Config, {**saved, **fam_opts})).items()
+                   if saved.get(k) != v}
+        for k in ("batch_size", "seed"):
+            if k in loop_opts and str(getattr(loop, k)) != str(state["loop"][k]):
+                changed[k] = getattr(loop, k)
+        if changed:
+            raise UserError(
+                f"cannot change {', '.join('--' + k for k in changed)} when resuming {out} "
+                "(resume continues the same run; start a new --out to change them)")
+        cfg = build_config(fam.Config, saved)
+        loop = dataclasses.replace(loop, batch_size=state["loop"]["batch_size"], seed=state["loop"]["seed"])
+    else:
+        cfg = build_config(fam.Config, fam_opts)
+
+    cpu = loop.device == "cpu" or (loop.device == "auto" and not torch.cuda.is_available())
+    if loop.device == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device=cuda but no CUDA device is available; use --device=cpu")
+    acc = Accelerator(cpu=cpu)
+    main = acc.is_main_process
+
+    torch.manual_seed(loop.seed)
+    modules = fam.build(cfg)
+    opts = fam.optimizers(cfg, modules)
+    dataset = fam.dataset(cfg, "train") if hasattr(fam, "dataset") else load_dataset(
+        cfg.dataset, data_dir=cfg.data_dir, split="train", image_size=cfg.image_size, channels=cfg.channels)
+    sampler = EpochSampler(len(dataset), loop.seed)
+    dl = DataLoader(dataset, batch_size=loop.batch_size, sampler=sampler, drop_last=True,
+                    num_workers=loop.num_workers)
+    if len(dl) == 0:
+        raise UserError(f"the dataset has {len(dataset)} images, fewer than --batch_size={loop.batch_size}")
+
+    for m in modules.values():
+        m.to(acc.device)
+    trained = list(opts)
+    prepared = acc.prepare(*[modules[n] for n in trained], *[opts[n] for n in trained], dl)
+    for i, n in enumerate(trained):
+        modules[n], opts[n] = prepared[i], prepared[len(trained) + i]
+    dl = prepared[-1]
+    steps_per_epoch = len(dl)
+    total = loop.steps or math.ceil(loop.epochs * steps_per_epoch)
+
+    gen = torch.Generator(acc.device).manual_seed(loop.seed + 1000 * acc.process_index)
+    step, wall, commands = 0, 0.0, []
+    if state is not None:
+        for n, m in modules.items():
+            acc.unwrap_model(m).load_state_dict(state["modules"][n])
+        for n, o in opts.items():
+            o.load_state_dict(state["optimizers"][n])
+        _set_rng_state(state["rng"], gen)
+        step, wall, commands = state["step"], state["wall_time_s"], state.get("commands", [])
+        if step >= total:
+            raise UserError(f"{out} is already at step {step} >= --steps/--epochs total {total}; raise it to continue")
+    commands = commands + [command]
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+    log = _CsvLog(out / "log.csv", step if state is not None else None) if main else None
+    plain = {n: acc.unwrap_model(m) for n, m in modules.items()}
+    data_info = {"dataset": cfg.dataset, "data_dir": cfg.data_dir, "source": getattr(dataset, "source", None),
+                 "n_train": len(dataset), "image_size": cfg.image_size, "channels": cfg.channels}
+
+    def snapshot() -> None:
+        if not hasattr(fam, "preview"):
+            return
+        images = fam.preview(cfg, plain, torch.Generator(acc.device).manual_seed(loop.seed))
+        g = grid(images)
+        meta = {"model": str(out), "step": str(step), "seed": str(loop.seed)}
+        save_png(out / "snapshots" / f"step-{step:08d}.png", g, meta)
+        save_png(out / SAMPLES, g, meta)
+
+    last_losses: dict[str, float] = {}
+
+    def checkpoint() -> None:
+        acc.wait_for_everyone()
+        if main:
+            elapsed = wall + (time.monotonic() - t0)
+            save_model(out, family_name, cfg, plain, step, fp16=loop.fp16_weights)
+            save_train_state(out, {
+                "family": family_name, "config": config_to_dict(cfg), "loop": config_to_dict(loop),
+                "step": step, "wall_time_s": elapsed, "commands": commands,
+                "modules": {n: m.state_dict() for n, m in plain.items()},
+                "optimizers": {n: o.state_dict() for n, o in opts.items()},
+                "rng": _rng_state(gen),
+            })
+            card = read_card(out)
+            update_card(
+                out,
+                command=commands[0] if len(commands) == 1 else commands,
+                family=family_name,
+                data=data_info,
+                steps=step,
+                epochs=round(step / steps_per_epoch, 3),
+                batch_size=loop.batch_size * acc.num_processes,
+                wall_time_s=round(elapsed, 1),
+                hardware=hardware(),
+                num_processes=acc.num_processes,
+                torch_version=torch.__version__,
+                final_losses=last_losses,
+                metrics=card.get("metrics", {}),
+            )
+        acc.wait_for_everyone()
+
+    budget = loop.max_minutes * 60
+    t0 = time.monotonic()
+    last_ckpt = step if state is not None else None
+    pbar = tqdm(total=total, initial=step, disable=not main, desc=family_name, dynamic_ncols=True,
+                mininterval=0.5 if sys.stderr.isatty() else 30)
+    sums: dict[str, float] = {}
+    n_sum = 0
+    stop_reason = "done"
+    try:
+        while step < total:
+            epoch, skip = divmod(step, steps_per_epoch)
+            batches = acc.skip_first_batches(dl, skip) if skip else dl
+            # accelerate's loaders re-seed the sampler with their own epoch counter on every pass,
+            # so the epoch is set on the loader (a fresh skipping loader starts its counter at 0)
+            for loader in {id(dl): dl, id(batches): batches}.values():
+                loader.set_epoch(epoch)
+            sampler.set_epoch(epoch)
+            for batch in batches:
+                for m in modules.values():
+                    m.train()
+                losses = fam.train_step(cfg, modules, opts, batch, gen, acc)
+                step += 1
+                values = {k: float(v) for k, v in losses.items()}
+                bad = [k for k, v in values.items() if not math.isfinite(v)]
+                if bad:
+                    kept = f"the last good checkpoint (step {last_ckpt}) is kept in {out}" if last_ckpt is not None \
+                        else "no checkpoint had been written yet"
+                    raise TrainingDiverged(
+                        f"loss {', '.join(f'{k}={values[k]}' for k in bad)} at step {step}: training stopped, "
+                        f"nothing saved from this step; {kept}. Try a lower learning rate.")
+                for k, v in values.items():
+                    sums[k] = sums.get(k, 0.0) + v
+                n_sum += 1
+                if step % loop.log_every == 0 or step == total:
+                    last_losses = {k: round(v / n_sum, 5) for k, v in sums.items()}
+                    pbar.set_postfix(last_losses, refresh=False)
+                    if main:
+                        log.write({"step": step, "epoch": round(step / steps_per_epoch, 4),
+                                   "time_s": round(wall + time.monotonic() - t0, 2), **last_losses})
+                    sums, n_sum = {}, 0
+                pbar.update(1)
+                if main and (step % loop.sample_every == 0 or step == total):
+                    snapshot()
+                over_budget = budget > 0 and (time.monotonic() - t0) >= budget
+                if step % loop.ckpt_every == 0 or step == total or over_budget:
+                    checkpoint()
+                    last_ckpt = step
+                if over_budget and step < total:
+                    stop_reason = f"time budget of {loop.max_minutes} min reached"
+                    break
+                if step >= total:
+                    break
+            if stop_reason != "done":
+                break
+    finally:
+        pbar.close()
+    if main:
+        if stop_reason != "done":
+            if step % loop.sample_every:
+                snapshot()
+            print(f"stopped at step {step}/{total}: {stop_reason}. Continue with the same command plus --resume.",
+                  file=sys.stderr)
+        print(f"checkpoint: {out} (step {step}, card {out / CARD})", file=sys.stderr)
+    return out

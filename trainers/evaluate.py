@@ -1,0 +1,34 @@
+"""`python -m trainers evaluate`: a family's own `evaluate`, else the generative metrics."""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from .core.checkpoint import LoadedModel
+from .core.data import load_dataset
+from .core.errors import UserError
+from .families import get_family
+
+
+def evaluate(loaded: LoadedModel, n: int = 10000, seed: int = 0) -> dict:
+    fam = get_family(loaded.family)
+    if hasattr(fam, "evaluate"):
+        return fam.evaluate(loaded, n=n, seed=seed)
+    if not hasattr(fam, "sample"):
+        raise UserError(f"no evaluation is defined for the {loaded.family!r} family")
+    from .core import metrics
+
+    cfg = loaded.cfg
+    real = load_dataset(cfg.dataset, data_dir=cfg.data_dir, split="test", image_size=cfg.image_size,
+                        channels=cfg.channels)
+    if not hasattr(real, "images"):
+        raise UserError("evaluate needs an in-memory test set (fashion-mnist, mnist or cifar10)")
+    t0 = time.perf_counter()
+    out = fam.sample(cfg, loaded.modules, n, torch.Generator().manual_seed(seed))
+    seconds = time.perf_counter() - t0
+    result = metrics.generative_metrics(out["images"], real.images, out.get("labels"))
+    result["sample_seconds_per_image"] = round(seconds / n, 6)
+    result["eval_seed"] = seed
+    return result

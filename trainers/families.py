@@ -1,0 +1,31 @@
+"""The families the trainers know, by the name used on the command line and in config.json.
+
+A family module provides:
+    Config                      frozen dataclass (with `dataset`, `data_dir`, `image_size`, `channels`)
+    build(cfg)                  -> {name: nn.Module}, every module saved in model.safetensors
+    optimizers(cfg, modules)    -> {name: Optimizer}, one per trained module (others, e.g. EMA, are not)
+    train_step(cfg, modules, opts, batch, gen, accelerator) -> {loss name: scalar tensor}
+and optionally:
+    preview(cfg, modules, gen)  -> uint8 (N, C, H, W) images for the fixed-noise sample grid
+    sample(cfg, modules, n, gen, label=None, **options) -> {"images": uint8 (N, C, H, W), ...}
+    translate(cfg, modules, images, direction, **options) -> uint8 (N, C, H, W)
+    evaluate(loaded, **options) -> {metric: value}
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from .core.errors import UserError
+
+FAMILIES = {
+    "classifier": "trainers.classifier.train",
+    "gan": "trainers.gan.train",
+}
+
+
+def get_family(name: str) -> ModuleType:
+    if name not in FAMILIES:
+        raise UserError(f"unknown family {name!r}; choose one of {', '.join(FAMILIES)}")
+    return importlib.import_module(FAMILIES[name])
