@@ -113,3 +113,14 @@ def test_unaligned_trainA_trainB_layout(tmp_path):
 def test_unknown_dataset_is_a_clear_error():
     with pytest.raises(UserError, match="choose one of"):
         data.load_dataset("imagenet")
+
+
+def test_mnist_in_torchvision_layout(tmp_path):
+    from conftest import toy_images, write_idx
+
+    raw = tmp_path / "mnist" / "MNIST" / "raw"
+    write_idx(raw, "train", *toy_images(20, 0), gz=False)
+    write_idx(raw, "t10k", *toy_images(10, 1), gz=False)
+    ds = data.load_dataset("mnist", data_dir=str(tmp_path / "mnist"), split="test", image_size=32, channels=3,
+                           download=False)
+    assert len(ds) == 10 and ds.images.shape == (10, 3, 32, 32) and ds.classes[0].startswith("0")

@@ -87,3 +87,24 @@ def test_classifier_learns_on_toy_data(tmp_path, tiny_fashion):
     test = load_dataset("fashion-mnist", data_dir=str(tiny_fashion), split="test")
     probs = predict(ck.load_model(out).modules["net"], test.images.float() / 127.5 - 1)
     assert (probs.argmax(1) == test.labels).float().mean() > 0.8
+
+
+def test_two_processes_train_one_checkpoint(tmp_path, tiny_fashion):
+    """The loop under torch.distributed (2 CPU processes, gloo): what `accelerate launch` gives on GPUs."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(root),
+           "PLAYGROUND_DATA_CACHE": str(tmp_path / "cache")}
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                        "-m", "trainers", "train", "gan", f"--data_dir={tiny_fashion}", "--ngf=8", "--ndf=8",
+                        "--z_dim=16", "--batch_size=16", "--steps=6", f"--out={out}", "--device=cpu"],
+                       cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    card = ck.read_card(out)
+    assert card["num_processes"] == 2 and card["batch_size"] == 32 and card["steps"] == 6
+    ck.load_model(out)

@@ -141,6 +141,20 @@ def cmd_evaluate(args: list[str], options: dict) -> None:
     print(json.dumps(metrics, indent=2))
 
 
+def train_help(family: str) -> str:
+    """Every option of the loop and of `family`, with its default."""
+    import dataclasses
+
+    from .core.loop import LoopConfig
+    from .families import get_family
+
+    lines = [f"python -m trainers train {family} [--key=value ...]", "", "loop options:"]
+    lines += [f"  --{f.name}={f.default}" for f in dataclasses.fields(LoopConfig)]
+    lines += ["", f"{family} options:"]
+    lines += [f"  --{f.name}={f.default}" for f in dataclasses.fields(get_family(family).Config)]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     from .core.config import parse_options
     from .core.errors import UserError
@@ -157,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
 
             if len(args) != 1:
                 raise UserError("usage: python -m trainers train <family> [--key=value ...]")
+            if "help" in options:
+                print(train_help(args[0]))
+                return 0
             fit(args[0], options, command="python -m trainers " + shlex.join(argv))
         elif cmd == "sample":
             cmd_sample(args, options)

@@ -8,17 +8,13 @@ import dataclasses
 import torch
 import torch.nn.functional as F
 
-from ..core.data import load_dataset
+from ..core.data import DataConfig, load_dataset
 from ..core.errors import UserError
 from .models import SmallCNN
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
-    dataset: str = "fashion-mnist"
-    data_dir: str | None = None
-    image_size: int = 32
-    channels: int = 1
+class Config(DataConfig):
     n_classes: int = 10
     width: int = 32
     feature_dim: int = 128

@@ -15,6 +15,7 @@ images, `{"A": ..., "B": ...}` for the paired and unpaired layouts.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import os
 import shutil
@@ -38,6 +39,16 @@ _IDX = {
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm", ".pgm")
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """The data fields every family's Config starts with (the loop loads the data from them)."""
+
+    dataset: str = "fashion-mnist"  # one of DATASETS
+    data_dir: str | None = None
+    image_size: int = 32
+    channels: int = 1
 
 
 class ImageTensorDataset(Dataset):

@@ -12,6 +12,7 @@ import dataclasses
 
 import torch
 
+from ..core.data import DataConfig
 from ..core.errors import UserError
 from ..core.images import to_uint8
 from .losses import LOSSES
@@ -19,11 +20,7 @@ from .models import Discriminator, Generator, init_weights
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
-    dataset: str = "fashion-mnist"
-    data_dir: str | None = None
-    image_size: int = 32
-    channels: int = 1
+class Config(DataConfig):
     z_dim: int = 100
     ngf: int = 32
     ndf: int = 32
