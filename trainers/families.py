@@ -22,6 +22,7 @@ from .core.errors import UserError
 FAMILIES = {
     "classifier": "trainers.classifier.train",
     "gan": "trainers.gan.train",
+    "vae": "trainers.vae.train",
 }
 
 

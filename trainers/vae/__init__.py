@@ -1,0 +1,1 @@
+"""Autoencoders and VAEs: linear, deep (MLP), convolutional, denoising, and the convolutional VAE."""
