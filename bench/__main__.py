@@ -9,6 +9,7 @@ Rows:
                    vs a plain eager PyTorch loop of the same networks and losses (no EMA)
   gan.sample       `trainers.gan.train.sample` of 64 images vs the bare generator forward pass
   classifier.fid   FID/KID of 2 x 2000 images through torchmetrics vs the bare feature forward pass
+  vae.*            each VAE-tab action as a click runs it (shipped checkpoints) vs the bare decoder forward
 
 On a GPU: `python -m bench --device cuda` (the same rows, on that device).
 """
@@ -134,6 +135,42 @@ def bench_fid(repeats: int) -> dict:
             "ratio": a / b, "reference_is": "bare feature forward of the same images"}
 
 
+def bench_vae_tab(repeats: int) -> list[dict]:
+    """Each VAE-tab action (the handler a click runs) vs the bare decoder forward it contains."""
+    from playground import vae as tab
+    from playground.models import ModelStore
+
+    store = ModelStore()
+    ae, vae2d = tab.names(store, variational=False, denoising=False), tab.names(store, latent_dim=2)
+    vaes = [n for n in tab.names(store, variational=True) if n not in vae2d]
+    daes = tab.names(store, denoising=True)
+    if not (ae and vaes and vae2d and daes):
+        return [{"name": "vae tab", "unit": "ms", "ours": float("nan"), "reference": float("nan"),
+                 "ratio": float("nan"), "reference_is": "skipped: the VAE checkpoints are not in checkpoints/"}]
+    a, b, c = tab.gallery_image(0), tab.gallery_image(1), tab.gallery_image(2)
+    model = store.get(vaes[0])
+    dec = model.modules["ae"].decoder
+    rows = []
+    for name, action, frames in [
+        ("vae.interpolate (10 steps)", lambda: tab.interpolate(store, ae[0], vaes[0], a, b, 10, "slerp"), 20),
+        ("vae.latent_map (cached)", lambda: tab.latent_map(store, vae2d[0]), 225),
+        ("vae.decode_at (map click)", lambda: tab.decode_at(store, vae2d[0], 100, 200), 1),
+        ("vae.arithmetic", lambda: tab.arithmetic(store, vaes[0], a, b, c), 1),
+        ("vae.prior_samples (16)", lambda: tab.prior_samples(store, vaes[0], 0, 16), 16),
+        ("vae.denoise", lambda: tab.denoise(store, daes[0], a, 0.3, 0), 1),
+    ]:
+        z = torch.randn(frames, model.cfg.latent_dim)
+
+        def reference():
+            with torch.no_grad():
+                dec(z)
+
+        t_ours, t_ref = interleaved(action, reference, repeats, lambda: None)
+        rows.append({"name": name, "unit": "ms", "ours": t_ours * 1e3, "reference": t_ref * 1e3,
+                     "ratio": t_ours / t_ref, "reference_is": f"bare decoder forward of {frames} codes"})
+    return rows
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description="benchmarks, as ratios against same-run references")
     p.add_argument("--device", default="cpu")
@@ -141,6 +178,8 @@ def main() -> None:
     args = p.parse_args()
     r = 3 if args.quick else 7
     rows = [bench_gan_train(args.device, r, 5 if args.quick else 20), bench_gan_sample(args.device, r), bench_fid(r)]
+    if args.device == "cpu":
+        rows += bench_vae_tab(r)
     header = f"{'benchmark':28} {'unit':9} {'ours':>10} {'reference':>10} {'ratio':>7}  reference"
     print(header)
     print("-" * len(header))

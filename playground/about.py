@@ -13,6 +13,10 @@ from .common import user_errors
 from .models import ModelStore
 
 
+HEADLINE = ("test_accuracy", "data_floor_fid", "fid", "kid", "class_entropy", "test_psnr_db", "test_neg_elbo_nats",
+            "prior_fid", "prior_class_entropy")
+
+
 def n_parameters(weights) -> str:
     """Parameter count from the safetensors header alone (no tensor is read)."""
     from safetensors import safe_open
@@ -32,8 +36,7 @@ def models_table(store: ModelStore) -> list[list]:
         path = store.root / name
         config, card = read_json(path / CONFIG), read_card(path)
         metrics = card.get("metrics", {})
-        headline = ", ".join(f"{k}={metrics[k]}" for k in ("test_accuracy", "fid", "kid", "class_entropy",
-                                                         "data_floor_fid") if k in metrics)
+        headline = ", ".join(f"{k}={metrics[k]}" for k in HEADLINE if k in metrics)
         rows.append([name, config.get("family"), config.get("step"), n_parameters(path / WEIGHTS),
                      card.get("wall_time_s"), card.get("hardware", ""), headline])
     return rows

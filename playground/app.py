@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import about, classifier, gan
+from . import about, classifier, gan, vae
 from .models import ModelStore
 
 TITLE = "Generative models playground"
@@ -16,6 +16,7 @@ MAX_FILE_SIZE = "10mb"
 # (tab title, module) in display order; each family issue adds its tab here.
 TABS = [
     ("GAN", gan),
+    ("VAE", vae),
     ("Classifier", classifier),
     ("About", about),
 ]

@@ -32,7 +32,8 @@ def image_to_grey(image, size: int = 32, invert: str = "auto") -> np.ndarray:
     """A PIL image -> uint8 (size, size): EXIF-rotated, transparency composited on black, grey.
 
     Fashion-MNIST garments are light on a black background; `invert="auto"` inverts images whose
-    border is mostly light (a photo or drawing of a dark garment on white).
+    border is mostly light (a photo or drawing of a dark garment on white). Transparent pixels are
+    filled with white under dark strokes and with black under light ones.
     """
     from PIL import Image, ImageOps
 
@@ -46,9 +47,14 @@ def image_to_grey(image, size: int = 32, invert: str = "auto") -> np.ndarray:
         raise UserError(f"image of {image.width}x{image.height} pixels is too large (max {MAX_UPLOAD_PIXELS} pixels)")
     image = ImageOps.exif_transpose(image)
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        # a drawing on a transparent canvas: put it on the background that contrasts with its strokes
+        # (dark strokes on white, then inverted below; light strokes straight on black)
         rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
-        image = Image.alpha_composite(background, rgba)
+        alpha = np.asarray(rgba.getchannel("A"), dtype=np.float64) / 255
+        luma = np.asarray(rgba.convert("L"), dtype=np.float64)
+        ink = (luma * alpha).sum() / max(alpha.sum(), 1e-9)
+        bg = (255, 255, 255, 255) if alpha.sum() and ink < 128 else (0, 0, 0, 255)
+        image = Image.alpha_composite(Image.new("RGBA", rgba.size, bg), rgba)
     if image.mode == "I;16" or image.mode == "I":
         arr = np.asarray(image, dtype=np.float64)
         image = Image.fromarray((arr / max(arr.max(), 1) * 255).astype(np.uint8))

@@ -16,7 +16,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-TABS = {"GAN": "GAN samples", "Classifier": "The judge", "About": "Models shipped"}
+TABS = {"GAN": "GAN samples", "VAE": "VAE interpolation", "Classifier": "The judge", "About": "Models shipped"}
 
 
 def _free_port() -> int:
@@ -88,6 +88,13 @@ def test_every_tab_renders_in_headless_chromium(server, tmp_path):
             if tab == "GAN":
                 page.get_by_role("button", name="Sample").click()
                 page.locator("#gan-samples img").first.wait_for(state="visible", timeout=30_000)
+            if tab == "VAE":  # pick A and B from the gallery as a user would, then interpolate
+                thumbs = page.locator(".thumbnail-item")
+                thumbs.nth(0).click()
+                page.get_by_label("B", exact=True).check()
+                thumbs.nth(7).click()
+                page.get_by_role("button", name="Interpolate A → B").click()
+                page.locator("#vae-strip img").first.wait_for(state="visible", timeout=30_000)
             path = shots / f"tab-{tab.lower()}.png"
             page.screenshot(path=str(path), full_page=True)
             arr = np.asarray(Image.open(path).convert("L"))

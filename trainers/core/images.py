@@ -61,3 +61,25 @@ def png_bytes(array: np.ndarray, metadata: dict[str, str] | None = None) -> byte
 
 def save_png(path: str | Path, array: np.ndarray, metadata: dict[str, str] | None = None) -> None:
     atomic_write_bytes(path, png_bytes(array, metadata))
+
+
+def upscale(array: np.ndarray, factor: int) -> np.ndarray:
+    """Nearest-neighbour enlargement of an (H, W[, C]) image, so small images stay crisp on screen."""
+    return array.repeat(factor, 0).repeat(factor, 1)
+
+
+def strip(images: torch.Tensor, padding: int = 2) -> np.ndarray:
+    """uint8 (N, C, H, W) -> one row (H', W', 3)."""
+    return grid(images, nrow=len(images), padding=padding)
+
+
+def gif_bytes(frames: list[np.ndarray], duration_ms: int = 120, loop: int = 0) -> bytes:
+    """(H, W[, 3]) uint8 frames -> an animated GIF."""
+    from PIL import Image
+
+    if not frames:
+        raise ValueError("a GIF needs at least one frame")
+    images = [Image.fromarray(f) for f in frames]
+    buf = io.BytesIO()
+    images[0].save(buf, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms, loop=loop)
+    return buf.getvalue()

@@ -226,7 +226,7 @@ def fit(family_name: str, options: dict[str, str], command: str | None = None) -
         if not hasattr(fam, "preview"):
             return
         images = fam.preview(cfg, plain, torch.Generator(acc.device).manual_seed(loop.seed))
-        g = grid(images)
+        g = grid(images, nrow=8)
         meta = {"model": str(out), "step": str(step), "seed": str(loop.seed)}
         save_png(out / "snapshots" / f"step-{step:08d}.png", g, meta)
         save_png(out / SAMPLES, g, meta)

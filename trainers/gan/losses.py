@@ -1,38 +1,130 @@
-"""The GAN loss table of seed 001, as pure functions of the discriminator's logits.
+"""The GAN loss table of seed 001 (after Lucic et al. 2018, Table 1), plus hinge, as pure functions.
 
-Notation: D(x) = sigmoid(d) where d is the discriminator's logit, x ~ p_data, x_hat = G(z).
-Using log D(x) = -softplus(-d) and log(1 - D(x)) = -softplus(d) keeps every term finite.
+Notation: x ~ p_data (real), x_hat = G(z) (generated), d = the discriminator's raw output (a logit
+for the BCE losses, an unbounded critic value for WGAN/hinge, a least-squares target for LSGAN).
+For the BCE rows D(x) = sigmoid(d); log D = -softplus(-d) and log(1 - D) = -softplus(d) keep every
+term finite.
 
-| loss           | L_D                                        | L_G                     |
-|----------------|--------------------------------------------|-------------------------|
-| minimax        | -E[log D(x)] - E[log(1 - D(x_hat))]        | E[log(1 - D(x_hat))]    |
-| non-saturating | same as minimax                            | -E[log D(x_hat)]        |
+| loss           | L_D                                                       | L_G                      |
+|----------------|-----------------------------------------------------------|--------------------------|
+| minimax        | -E[log D(x)] - E[log(1 - D(x_hat))]                       | E[log(1 - D(x_hat))]     |
+| non-saturating | same as minimax                                           | -E[log D(x_hat)]         |
+| wgan           | -E[D(x)] + E[D(x_hat)], weights clipped to [-c, c]        | -E[D(x_hat)]             |
+| wgan-gp        | WGAN + lambda E[(||grad D(a x + (1 - a) x_hat)||_2 - 1)^2] | -E[D(x_hat)]             |
+| lsgan          | E[(D(x) - 1)^2] + E[D(x_hat)^2]                            | E[(D(x_hat) - 1)^2]      |
+| dragan         | minimax + lambda E[(||grad D(x + delta)||_2 - 1)^2], delta ~ N(0, c) | E[log(1 - D(x_hat))] |
+| began          | E[|x - AE(x)|] - k_t E[|x_hat - AE(x_hat)|]               | E[|x_hat - AE(x_hat)|]   |
+| hinge          | E[max(0, 1 - D(x))] + E[max(0, 1 + D(x_hat))]             | -E[D(x_hat)]             |
+
+Deviations: the seed's LSGAN row carries stray minus signs (minimising -E[(D(x) - 1)^2] would push
+D(x) away from 1); we use the least-squares form of Mao et al. 2017 without the 1/2 factors, as
+Lucic et al. tabulate it. DRAGAN keeps the table's minimax generator loss.
 """
 
 from __future__ import annotations
+
+import dataclasses
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
 
 def d_loss_bce(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
-    """L_D = -E[log D(x)] - E[log(1 - D(G(z)))]  (seed 001, "The Discriminator Loss"; MM/NS rows)."""
+    """L_D = -E[log D(x)] - E[log(1 - D(x_hat))]  (seed 001, "The Discriminator Loss"; MM/NS/DRAGAN rows)."""
     # -log sigmoid(d) = softplus(-d);  -log(1 - sigmoid(d)) = softplus(d)
     return F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
 
 
 def g_loss_minimax(d_fake: torch.Tensor) -> torch.Tensor:
-    """L_G = E[log(1 - D(G(z)))]  (seed 001, MM GAN row): G minimises what D maximises; saturates early."""
+    """L_G = E[log(1 - D(x_hat))]  (seed 001, MM GAN row): G minimises what D maximises; saturates early."""
     return -F.softplus(d_fake).mean()
 
 
 def g_loss_non_saturating(d_fake: torch.Tensor) -> torch.Tensor:
-    """L_G = -E[log D(G(z))]  (seed 001, NS GAN row): same fixed point, strong gradients when D wins."""
+    """L_G = -E[log D(x_hat)]  (seed 001, NS GAN row): same fixed point, strong gradients when D wins."""
     return F.softplus(-d_fake).mean()
 
 
-# name -> (discriminator loss, generator loss)
+def d_loss_wgan(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
+    """L_D = -E[D(x)] + E[D(x_hat)]  (seed 001, WGAN row): the critic estimates the Wasserstein-1 distance."""
+    return -d_real.mean() + d_fake.mean()
+
+
+def g_loss_wgan(d_fake: torch.Tensor) -> torch.Tensor:
+    """L_G = -E[D(x_hat)]  (seed 001, WGAN and WGAN-GP rows; also hinge)."""
+    return -d_fake.mean()
+
+
+def d_loss_lsgan(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
+    """L_D = E[(D(x) - 1)^2] + E[D(x_hat)^2]  (seed 001, LSGAN row, signs corrected)."""
+    return (d_real - 1).pow(2).mean() + d_fake.pow(2).mean()
+
+
+def g_loss_lsgan(d_fake: torch.Tensor) -> torch.Tensor:
+    """L_G = E[(D(x_hat) - 1)^2]  (seed 001, LSGAN row, sign corrected)."""
+    return (d_fake - 1).pow(2).mean()
+
+
+def d_loss_hinge(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
+    """L_D = E[max(0, 1 - D(x))] + E[max(0, 1 + D(x_hat))]  (Lim & Ye 2017; Miyato et al. 2018)."""
+    return F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
+
+
+def gradient_norm_penalty(critic: Callable[[torch.Tensor], torch.Tensor], points: torch.Tensor) -> torch.Tensor:
+    """E[(||grad_x D(x)||_2 - 1)^2] at `points` (B, ...), differentiable w.r.t. D's parameters."""
+    points = points.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(points).sum(), points, create_graph=True)
+    return (grad.flatten(1).norm(2, dim=1) - 1).pow(2).mean()
+
+
+def wgan_gp_penalty(critic, x_real: torch.Tensor, x_fake: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """E[(||grad D(a x + (1 - a) x_hat)||_2 - 1)^2], a ~ U[0, 1] per sample (seed 001, WGAN-GP row)."""
+    a = alpha.view(-1, *([1] * (x_real.ndim - 1)))
+    return gradient_norm_penalty(critic, a * x_real + (1 - a) * x_fake.detach())
+
+
+def dragan_penalty(critic, x_real: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
+    """E[(||grad D(x + delta)||_2 - 1)^2], delta ~ N(0, c): perturbed real data (seed 001, DRAGAN row)."""
+    return gradient_norm_penalty(critic, x_real + delta)
+
+
+def began_recon(x: torch.Tensor, x_ae: torch.Tensor) -> torch.Tensor:
+    """L(v) = E|v - AE(v)|, the autoencoder discriminator's L1 reconstruction loss, per image (B,)."""
+    return (x - x_ae).abs().flatten(1).mean(1)
+
+
+def began_d_loss(l_real: torch.Tensor, l_fake: torch.Tensor, k: torch.Tensor | float) -> torch.Tensor:
+    """L_D = L(x) - k_t L(G(z))  (seed 001, BEGAN row)."""
+    return l_real.mean() - k * l_fake.mean()
+
+
+def began_k_update(k: torch.Tensor, l_real: torch.Tensor, l_fake: torch.Tensor, gamma: float,
+                   lambda_k: float) -> torch.Tensor:
+    """k_{t+1} = clip(k_t + lambda_k (gamma L(x) - L(G(z))), 0, 1)  (Berthelot et al. 2017, eq. 4)."""
+    return (k + lambda_k * (gamma * l_real.mean() - l_fake.mean())).clamp(0.0, 1.0)
+
+
+def began_convergence(l_real: torch.Tensor, l_fake: torch.Tensor, gamma: float) -> torch.Tensor:
+    """M = L(x) + |gamma L(x) - L(G(z))|: falls as training converges (Berthelot et al. 2017, sec. 3.4.1)."""
+    return l_real.mean() + (gamma * l_real.mean() - l_fake.mean()).abs()
+
+
+@dataclasses.dataclass(frozen=True)
+class GanLoss:
+    d: Callable | None  # (d_real, d_fake) -> L_D; None for BEGAN (autoencoder discriminator)
+    g: Callable | None  # d_fake -> L_G
+    penalty: str | None = None  # "wgan-gp" | "dragan"
+    clip: bool = False  # WGAN weight clipping after each D step
+
+
 LOSSES = {
-    "minimax": (d_loss_bce, g_loss_minimax),
-    "non-saturating": (d_loss_bce, g_loss_non_saturating),
+    "minimax": GanLoss(d_loss_bce, g_loss_minimax),
+    "non-saturating": GanLoss(d_loss_bce, g_loss_non_saturating),
+    "wgan": GanLoss(d_loss_wgan, g_loss_wgan, clip=True),
+    "wgan-gp": GanLoss(d_loss_wgan, g_loss_wgan, penalty="wgan-gp"),
+    "lsgan": GanLoss(d_loss_lsgan, g_loss_lsgan),
+    "dragan": GanLoss(d_loss_bce, g_loss_minimax, penalty="dragan"),
+    "began": GanLoss(None, None),
+    "hinge": GanLoss(d_loss_hinge, g_loss_wgan),
 }

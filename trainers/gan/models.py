@@ -1,58 +1,203 @@
-"""DCGAN (Radford et al. 2016), following the four guidelines of the seeds (000, 001):
-strided (transposed) convolutions instead of pooling, BatchNorm except in G's last and D's first
-layer, ReLU in G with tanh at the output, LeakyReLU(0.2) in D. Adam with beta1 = 0.5 is set in
-`train.py`."""
+"""GAN networks.
+
+DCGAN (Radford et al. 2016) follows the four guidelines of the seeds (000, 001): strided
+(transposed) convolutions instead of pooling, BatchNorm except in G's last and D's first layer,
+ReLU in G with tanh at the output, LeakyReLU(0.2) in D (Adam with beta1 = 0.5 is set in train.py).
+The MLP GAN is the original fully connected GAN (Goodfellow et al. 2014). Both take:
+  - a class label (conditional GAN, seed 004): G gets z concatenated with a label embedding; D is a
+    projection discriminator, D(x, y) = psi(phi(x)) + <embed(y), phi(x)> (Miyato & Koyama 2018);
+  - an optional StyleGAN-style mapping network z -> w, an MLP (8 layers by default, seed 004), so that
+    G = synthesis(mapping(z)); G tracks the mean w_avg for truncation in W.
+Shapes: z (B, z_dim), y (B,) int64, x (B, C, S, S) in [-1, 1], D's output (B,).
+"""
 
 from __future__ import annotations
 
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
 def _n_up(image_size: int) -> int:
-    n = int(math.log2(image_size)) - 2
     if image_size not in (32, 64):
         raise ValueError(f"DCGAN supports image_size 32 or 64, got {image_size}")
-    return n
+    return int(math.log2(image_size)) - 2
 
 
-class Generator(nn.Module):
-    """z (B, z_dim) -> x (B, C, S, S) in [-1, 1]: project to 4x4, then double the size n times."""
+class MappingNetwork(nn.Module):
+    """w = f(z): normalise z (StyleGAN's pixel norm), then `layers` x (Linear, LeakyReLU(0.2))."""
 
-    def __init__(self, z_dim: int = 100, ngf: int = 32, channels: int = 1, image_size: int = 32):
+    def __init__(self, z_dim: int, layers: int = 8):
         super().__init__()
+        blocks = []
+        for _ in range(layers):
+            blocks += [nn.Linear(z_dim, z_dim), nn.LeakyReLU(0.2)]
+        self.net = nn.Sequential(*blocks)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        z = z * torch.rsqrt(z.pow(2).mean(dim=1, keepdim=True) + 1e-8)
+        return self.net(z)
+
+
+class _GeneratorBase(nn.Module):
+    """mapping (optional) -> [w, embed(y)] -> synthesis network `self.net`."""
+
+    def _setup_latent(self, z_dim: int, n_classes: int, mapping_layers: int) -> int:
+        self.z_dim, self.n_classes = z_dim, n_classes
+        if mapping_layers:
+            self.mapping = MappingNetwork(z_dim, mapping_layers)
+            self.register_buffer("w_avg", torch.zeros(z_dim))
+        else:
+            self.mapping = None
+        if n_classes:
+            self.embed = nn.Embedding(n_classes, z_dim)
+        return 2 * z_dim if n_classes else z_dim
+
+    def map(self, z: torch.Tensor) -> torch.Tensor:
+        """z -> w (the identity without a mapping network)."""
+        return self.mapping(z) if self.mapping is not None else z
+
+    def truncate(self, w: torch.Tensor, psi: float) -> torch.Tensor:
+        """w' = w_avg + psi (w - w_avg) (Karras et al. 2019, eq. 3; w_avg = 0 without a mapping network)."""
+        if psi == 1.0:
+            return w
+        avg = self.w_avg if self.mapping is not None else torch.zeros_like(w[0])
+        return avg + psi * (w - avg)
+
+    def _input(self, w: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        if self.n_classes:
+            if y is None:
+                raise ValueError("this generator is conditional: pass class labels y")
+            return torch.cat([w, self.embed(y)], dim=1)
+        return w
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None, psi: float = 1.0) -> torch.Tensor:
+        return self.synthesis(self.truncate(self.map(z), psi), y)
+
+
+class Generator(_GeneratorBase):
+    """DCGAN G: [w, embed(y)] -> project to 4x4 -> double the size n times -> x (B, C, S, S)."""
+
+    def __init__(self, z_dim: int = 100, ngf: int = 32, channels: int = 1, image_size: int = 32,
+                 n_classes: int = 0, mapping_layers: int = 0):
+        super().__init__()
+        in_dim = self._setup_latent(z_dim, n_classes, mapping_layers)
         n = _n_up(image_size)
         c = ngf * 2 ** (n - 1)
-        layers = [nn.ConvTranspose2d(z_dim, c, 4, 1, 0, bias=False), nn.BatchNorm2d(c), nn.ReLU(True)]  # (B, c, 4, 4)
+        layers = [nn.ConvTranspose2d(in_dim, c, 4, 1, 0, bias=False), nn.BatchNorm2d(c), nn.ReLU(True)]  # (B, c, 4, 4)
         for _ in range(n - 1):
             layers += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(c // 2), nn.ReLU(True)]
             c //= 2
         layers += [nn.ConvTranspose2d(c, channels, 4, 2, 1), nn.Tanh()]  # no BatchNorm on G's last layer
         self.net = nn.Sequential(*layers)
-        self.z_dim = z_dim
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z.view(z.shape[0], -1, 1, 1))
+    def synthesis(self, w: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        h = self._input(w, y)
+        return self.net(h.view(h.shape[0], -1, 1, 1))
 
 
-class Discriminator(nn.Module):
-    """x (B, C, S, S) -> logit (B,): halve the size n times, then a 4x4 convolution to one number."""
+class MLPGenerator(_GeneratorBase):
+    """The original fully connected G: [w, embed(y)] -> 256 -> 512 -> 1024 -> C*S*S, tanh."""
 
-    def __init__(self, ndf: int = 32, channels: int = 1, image_size: int = 32):
+    def __init__(self, z_dim: int = 100, ngf: int = 32, channels: int = 1, image_size: int = 32,
+                 n_classes: int = 0, mapping_layers: int = 0):
+        super().__init__()
+        in_dim = self._setup_latent(z_dim, n_classes, mapping_layers)
+        self.shape = (channels, image_size, image_size)
+        self.net = nn.Sequential(nn.Linear(in_dim, 256), nn.LeakyReLU(0.2, True), nn.Linear(256, 512),
+                                 nn.LeakyReLU(0.2, True), nn.Linear(512, 1024), nn.LeakyReLU(0.2, True),
+                                 nn.Linear(1024, math.prod(self.shape)), nn.Tanh())
+
+    def synthesis(self, w: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(self._input(w, y)).view(-1, *self.shape)
+
+
+def _norm(kind: str, c: int) -> nn.Module:
+    # BatchNorm couples the samples of a batch, which breaks the per-sample gradient penalties of
+    # WGAN-GP and DRAGAN (Gulrajani et al. 2017, sec. 4): they use layer normalisation instead
+    return {"batch": lambda: nn.BatchNorm2d(c), "layer": lambda: nn.GroupNorm(1, c), "none": nn.Identity}[kind]()
+
+
+class _Projection(nn.Module):
+    """Adds <embed(y), phi(x)> to the logit when the discriminator is conditional."""
+
+    def _setup_projection(self, n_classes: int, feat_dim: int) -> None:
+        self.n_classes = n_classes
+        if n_classes:
+            self.embed = nn.Embedding(n_classes, feat_dim)
+
+    def _project(self, out: torch.Tensor, feats: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        if not self.n_classes:
+            return out
+        if y is None:
+            raise ValueError("this discriminator is conditional: pass class labels y")
+        return out + (self.embed(y) * feats).sum(dim=1)
+
+
+class Discriminator(_Projection):
+    """DCGAN D: halve the size n times, then a 4x4 convolution to one number per image."""
+
+    def __init__(self, ndf: int = 32, channels: int = 1, image_size: int = 32, n_classes: int = 0,
+                 norm: str = "batch"):
         super().__init__()
         n = _n_up(image_size)
-        layers = [nn.Conv2d(channels, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]  # no BatchNorm on D's first layer
+        layers = [nn.Conv2d(channels, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]  # no normalisation on D's first layer
         c = ndf
         for _ in range(n - 1):
-            layers += [nn.Conv2d(c, 2 * c, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * c), nn.LeakyReLU(0.2, True)]
+            layers += [nn.Conv2d(c, 2 * c, 4, 2, 1, bias=norm == "none"), _norm(norm, 2 * c), nn.LeakyReLU(0.2, True)]
             c *= 2
         layers += [nn.Conv2d(c, 1, 4, 1, 0)]  # (B, 1, 1, 1)
         self.net = nn.Sequential(*layers)
+        self._setup_projection(n_classes, c)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).flatten()
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        feats = self.net[:-1](x)  # (B, c, 4, 4)
+        return self._project(self.net[-1](feats).flatten(), feats.sum(dim=(2, 3)), y)
+
+
+class MLPDiscriminator(_Projection):
+    """The original fully connected D: C*S*S -> 512 -> 256 -> 1."""
+
+    def __init__(self, ndf: int = 32, channels: int = 1, image_size: int = 32, n_classes: int = 0, norm: str = "none"):
+        super().__init__()
+        self.body = nn.Sequential(nn.Flatten(), nn.Linear(channels * image_size ** 2, 512), nn.LeakyReLU(0.2, True),
+                                  nn.Linear(512, 256), nn.LeakyReLU(0.2, True))
+        self.head = nn.Linear(256, 1)
+        self._setup_projection(n_classes, 256)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        feats = self.body(x)
+        return self._project(self.head(feats).flatten(), feats, y)
+
+
+class AutoencoderDiscriminator(nn.Module):
+    """BEGAN's D: an autoencoder x -> h (h_dim) -> AE(x); its reconstruction error is the 'energy'.
+
+    `k` (a buffer, so it is saved and resumed) is BEGAN's k_t, the weight of L(G(z)) in L_D.
+    """
+
+    def __init__(self, ndf: int = 32, channels: int = 1, image_size: int = 32, h_dim: int = 64):
+        super().__init__()
+        n = _n_up(image_size)
+        enc = [nn.Conv2d(channels, ndf, 3, 1, 1), nn.ELU()]
+        c = ndf
+        for _ in range(n):
+            enc += [nn.Conv2d(c, c + ndf, 4, 2, 1), nn.ELU()]  # halve: S -> 4
+            c += ndf
+        self.encoder = nn.Sequential(*enc, nn.Flatten(), nn.Linear(c * 16, h_dim))
+        self.fc = nn.Linear(h_dim, ndf * 16)
+        dec = []
+        for _ in range(n):
+            dec += [nn.Conv2d(ndf, ndf, 3, 1, 1), nn.ELU(), nn.Upsample(scale_factor=2, mode="nearest")]
+        self.decoder = nn.Sequential(*dec, nn.Conv2d(ndf, channels, 3, 1, 1), nn.Tanh())
+        self.ndf = ndf
+        self.register_buffer("k", torch.zeros(()))
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.fc(self.encoder(x)).view(-1, self.ndf, 4, 4)
+        return self.decoder(F.elu(h))
 
 
 def init_weights(m: nn.Module) -> None:

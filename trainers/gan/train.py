@@ -1,9 +1,11 @@
 """GAN family: config, networks, the alternating training step, sampling.
 
-Training algorithm (seed 004, "GAN training algorithm"; Goodfellow et al. 2014, Algorithm 1):
-for each step, `n_critic` discriminator updates on fresh noise, then one generator update.
-Sampling uses an exponential moving average of the generator's weights (G_ema).
-Deviation: the `n_critic` D updates reuse the step's real batch (fresh noise each time).
+Training algorithm (seed 004, "GAN training algorithm"; Goodfellow et al. 2014, Algorithm 1): each
+step makes `n_critic` (the seed's k) discriminator updates on fresh noise, then one generator
+update; the loss comes from the table in `losses.py`. Sampling uses an exponential moving average
+of the generator's weights (G_ema).
+Deviation: the k discriminator updates of a step reuse that step's real minibatch (fresh noise each
+time), where the seed samples a new real minibatch for each of them.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ import torch
 from ..core.data import DataConfig
 from ..core.errors import UserError
 from ..core.images import to_uint8
-from .losses import LOSSES
-from .models import Discriminator, Generator, init_weights
+from . import losses as L
+from .models import (
+    AutoencoderDiscriminator, Discriminator, Generator, MLPDiscriminator, MLPGenerator, init_weights,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,34 +28,67 @@ class Config(DataConfig):
     z_dim: int = 100
     ngf: int = 32
     ndf: int = 32
-    loss: str = "non-saturating"
+    loss: str = "non-saturating"  # a key of losses.LOSSES
     lr_g: float = 2e-4
     lr_d: float = 2e-4
     beta1: float = 0.5  # DCGAN guideline: Adam with a low beta1
     beta2: float = 0.999
     n_critic: int = 1  # k discriminator steps per generator step
     ema_decay: float = 0.999
-    channels_last: bool = True  # 1.4x faster on CPU for this network (shared/FACTS.md)
+    channels_last: bool = True  # 1.4x faster on CPU for DCGAN (shared/FACTS.md)
+    arch: str = "dcgan"  # dcgan | mlp
+    n_classes: int = 0  # > 0: conditional GAN on the dataset's labels
+    mapping_layers: int = 0  # > 0: StyleGAN-style mapping network z -> w with this many layers
+    d_norm: str = "auto"  # batch | layer | none; auto = layer for wgan-gp/dragan, batch otherwise
+    gp_lambda: float = 10.0  # weight of the WGAN-GP / DRAGAN gradient penalty
+    clip_value: float = 0.01  # WGAN weight clipping range [-c, c]
+    dragan_c: float = 0.25  # variance c of DRAGAN's perturbation N(0, c)
+    began_gamma: float = 0.5  # BEGAN diversity ratio gamma = E[L(G(z))] / E[L(x)]
+    began_lambda_k: float = 0.001
 
     def validate(self) -> None:
-        if self.loss not in LOSSES:
-            raise UserError(f"--loss={self.loss!r} is not available; choose one of {', '.join(LOSSES)}")
-        if self.image_size not in (32, 64):
-            raise UserError(f"--image_size must be 32 or 64, got {self.image_size}")
-        if self.n_critic < 1 or not 0 <= self.ema_decay < 1:
-            raise UserError("--n_critic must be >= 1 and --ema_decay in [0, 1)")
+        if self.loss not in L.LOSSES:
+            raise UserError(f"--loss={self.loss!r} is not available; choose one of {', '.join(L.LOSSES)}")
+        if self.arch not in ("dcgan", "mlp"):
+            raise UserError(f"--arch must be dcgan or mlp, got {self.arch!r}")
+        if self.arch == "dcgan" and self.image_size not in (32, 64):
+            raise UserError(f"--image_size must be 32 or 64 for DCGAN, got {self.image_size}")
+        if self.d_norm not in ("auto", "batch", "layer", "none"):
+            raise UserError(f"--d_norm must be auto, batch, layer or none, got {self.d_norm!r}")
+        if self.n_critic < 1 or not 0 <= self.ema_decay < 1 or self.n_classes < 0 or self.mapping_layers < 0:
+            raise UserError("--n_critic must be >= 1, --ema_decay in [0, 1), --n_classes and --mapping_layers >= 0")
+        if self.loss == "began" and self.arch != "dcgan":
+            raise UserError("--loss=began needs --arch=dcgan (its discriminator is a convolutional autoencoder)")
+        if self.loss == "began" and self.n_classes:
+            raise UserError("--loss=began is unconditional here: drop --n_classes")
+
+    @property
+    def norm(self) -> str:
+        if self.d_norm != "auto":
+            return self.d_norm
+        return "layer" if L.LOSSES[self.loss].penalty else "batch"
+
+
+def _generator(cfg: Config):
+    cls = Generator if cfg.arch == "dcgan" else MLPGenerator
+    return cls(cfg.z_dim, cfg.ngf, cfg.channels, cfg.image_size, cfg.n_classes, cfg.mapping_layers)
 
 
 def build(cfg: Config) -> dict:
-    g = Generator(cfg.z_dim, cfg.ngf, cfg.channels, cfg.image_size)
-    d = Discriminator(cfg.ndf, cfg.channels, cfg.image_size)
-    g.apply(init_weights)
-    d.apply(init_weights)
-    g_ema = Generator(cfg.z_dim, cfg.ngf, cfg.channels, cfg.image_size)
+    g, g_ema = _generator(cfg), _generator(cfg)
+    if cfg.loss == "began":
+        d = AutoencoderDiscriminator(cfg.ndf, cfg.channels, cfg.image_size)
+    elif cfg.arch == "dcgan":
+        d = Discriminator(cfg.ndf, cfg.channels, cfg.image_size, cfg.n_classes, cfg.norm)
+    else:
+        d = MLPDiscriminator(cfg.ndf, cfg.channels, cfg.image_size, cfg.n_classes)
+    if cfg.arch == "dcgan":
+        g.apply(init_weights)
+        d.apply(init_weights)
     g_ema.load_state_dict(g.state_dict())
     g_ema.requires_grad_(False)
     modules = {"G": g, "D": d, "G_ema": g_ema}
-    if cfg.channels_last:
+    if cfg.channels_last and cfg.arch == "dcgan":
         for m in modules.values():
             m.to(memory_format=torch.channels_last)
     return modules
@@ -66,61 +103,132 @@ def optimizers(cfg: Config, modules: dict) -> dict:
 
 @torch.no_grad()
 def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
-    """theta_ema <- decay * theta_ema + (1 - decay) * theta; buffers (BatchNorm stats) are copied."""
+    """theta_ema <- decay * theta_ema + (1 - decay) * theta; buffers (BatchNorm stats, w_avg) are copied."""
     for p_ema, p in zip(ema.parameters(), model.parameters()):
         p_ema.lerp_(p, 1.0 - decay)
     for b_ema, b in zip(ema.buffers(), model.buffers()):
         b_ema.copy_(b)
 
 
+def _noise(cfg: Config, b: int, gen: torch.Generator, device) -> torch.Tensor:
+    return torch.randn(b, cfg.z_dim, generator=gen, device=device)
+
+
+def _d_step(cfg, spec, G, D, x, y, gen) -> dict:
+    """One discriminator loss on a real batch and a fresh generated batch (no parameter update here)."""
+    with torch.no_grad():
+        fake = G(_noise(cfg, x.shape[0], gen, x.device), y)
+    if cfg.loss == "began":
+        l_real, l_fake = L.began_recon(x, D(x)), L.began_recon(fake, D(fake))
+        return {"loss_d": L.began_d_loss(l_real, l_fake, D_plain(D).k), "l_real": l_real.mean().detach()}
+    d_real, d_fake = D(x, y), D(fake, y)
+    loss = spec.d(d_real, d_fake)
+    out = {"d_real": d_real.detach().mean(), "d_fake": d_fake.detach().mean()}
+    if spec.penalty == "wgan-gp":
+        alpha = torch.rand(x.shape[0], generator=gen, device=x.device)
+        gp = L.wgan_gp_penalty(lambda v: D(v, y), x, fake, alpha)
+    elif spec.penalty == "dragan":
+        delta = cfg.dragan_c ** 0.5 * torch.randn(x.shape, generator=gen, device=x.device)
+        gp = L.dragan_penalty(lambda v: D(v, y), x, delta)
+    else:
+        gp = None
+    if gp is not None:
+        loss = loss + cfg.gp_lambda * gp
+        out["penalty"] = gp.detach()
+    out["loss_d"] = loss
+    return out
+
+
+def D_plain(D):
+    return getattr(D, "module", D)
+
+
 def train_step(cfg: Config, modules: dict, opts: dict, batch: dict, gen: torch.Generator, accelerator) -> dict:
     G, D = modules["G"], modules["D"]
-    d_loss_fn, g_loss_fn = LOSSES[cfg.loss]
+    spec = L.LOSSES[cfg.loss]
     x = batch["image"]  # (B, C, H, W) in [-1, 1]
-    if cfg.channels_last:
+    if cfg.channels_last and cfg.arch == "dcgan":
         x = x.contiguous(memory_format=torch.channels_last)
+    y = batch["label"].to(x.device) if cfg.n_classes else None
     b = x.shape[0]
 
-    # (1) Update D: minimise L_D = -E[log D(x)] - E[log(1 - D(G(z)))], k = n_critic times
+    # (1) Update D k = n_critic times: minimise L_D of the loss table
     for _ in range(cfg.n_critic):
-        z = torch.randn(b, cfg.z_dim, generator=gen, device=x.device)
-        with torch.no_grad():
-            fake = G(z)
-        d_real, d_fake = D(x), D(fake)
-        loss_d = d_loss_fn(d_real, d_fake)
+        d = _d_step(cfg, spec, G, D, x, y, gen)
         opts["D"].zero_grad(set_to_none=True)
-        accelerator.backward(loss_d)
+        accelerator.backward(d["loss_d"])
         opts["D"].step()
+        if spec.clip:  # WGAN: keep the critic K-Lipschitz by clipping its weights to [-c, c]
+            with torch.no_grad():
+                for p in D.parameters():
+                    p.clamp_(-cfg.clip_value, cfg.clip_value)
 
-    # (2) Update G: minimise L_G (the loss table's G column) on fresh noise
-    z = torch.randn(b, cfg.z_dim, generator=gen, device=x.device)
-    d_gen = D(G(z))
-    loss_g = g_loss_fn(d_gen)
+    # (2) Update G on fresh noise: minimise L_G of the loss table
+    z = _noise(cfg, b, gen, x.device)
+    g_plain = accelerator.unwrap_model(G)
+    if g_plain.mapping is not None:  # track E[w] for truncation in W (StyleGAN)
+        with torch.no_grad():
+            g_plain.w_avg.lerp_(g_plain.map(z).mean(0), 0.005)
+    fake = G(z, y)
+    out = {"loss_d": d["loss_d"].detach()}
+    if cfg.loss == "began":
+        l_fake = L.began_recon(fake, D(fake))
+        loss_g = l_fake.mean()
+        with torch.no_grad():  # k_{t+1} = clip(k_t + lambda_k (gamma L(x) - L(G(z))), 0, 1)
+            Dp = D_plain(D)
+            Dp.k.copy_(L.began_k_update(Dp.k, d["l_real"], l_fake.detach(), cfg.began_gamma, cfg.began_lambda_k))
+            out.update(k=Dp.k.clone(), l_real=d["l_real"], l_fake=l_fake.detach().mean())
+            out["M"] = L.began_convergence(d["l_real"], l_fake.detach(), cfg.began_gamma)
+    else:
+        loss_g = spec.g(D(fake, y))
+        out.update({k: v for k, v in d.items() if k != "loss_d"})
     opts["G"].zero_grad(set_to_none=True)
     accelerator.backward(loss_g)
     opts["G"].step()
 
-    update_ema(modules["G_ema"], accelerator.unwrap_model(G), cfg.ema_decay)
-    return {
-        "loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
-        "D_real": torch.sigmoid(d_real.detach()).mean(), "D_fake": torch.sigmoid(d_fake.detach()).mean(),
-    }
+    update_ema(modules["G_ema"], g_plain, cfg.ema_decay)
+    out["loss_g"] = loss_g.detach()
+    return out
+
+
+def labels_for(cfg: Config, n: int, label, device="cpu") -> torch.Tensor | None:
+    """None for an unconditional model; `label` repeated, or classes 0, 1, ..., cycled."""
+    if not cfg.n_classes:
+        if label is not None:
+            raise UserError("this GAN is unconditional: drop --label")
+        return None
+    if label is None:
+        return torch.arange(n, device=device) % cfg.n_classes
+    if not 0 <= int(label) < cfg.n_classes:
+        raise UserError(f"--label must be in [0, {cfg.n_classes}), got {label}")
+    return torch.full((n,), int(label), dtype=torch.long, device=device)
 
 
 @torch.no_grad()
 def sample(cfg: Config, modules: dict, n: int, gen: torch.Generator, label=None, truncation: float = 1.0,
            batch: int = 500) -> dict:
-    """n images from G_ema(z), z ~ N(0, I) scaled by `truncation` (psi): uint8 (n, C, H, W)."""
-    if label is not None:
-        raise UserError("this GAN is unconditional: drop --label")
+    """n images from G_ema(z, y), z ~ N(0, I), truncated by psi in W (or Z): uint8 (n, C, H, W)."""
     if not 0 < truncation <= 1:
         raise UserError(f"--truncation must be in (0, 1], got {truncation}")
     g = modules["G_ema"].eval()
     device = next(g.parameters()).device
-    z = torch.randn(n, cfg.z_dim, generator=gen, device=gen.device).to(device) * truncation
-    images = torch.cat([to_uint8(g(z[i:i + batch])) for i in range(0, n, batch)])
-    return {"images": images, "z": z.cpu()}
+    z = torch.randn(n, cfg.z_dim, generator=gen, device=gen.device).to(device)
+    y = labels_for(cfg, n, label, device)
+    images = torch.cat([to_uint8(g(z[i:i + batch], None if y is None else y[i:i + batch], truncation))
+                        for i in range(0, n, batch)])
+    out = {"images": images, "z": z.cpu()}
+    if y is not None:
+        out["labels"] = y.cpu()
+    return out
 
 
 def preview(cfg: Config, modules: dict, gen: torch.Generator) -> torch.Tensor:
+    """64 samples from fixed noise; a conditional model shows one class per row (8 per class)."""
+    if cfg.n_classes:
+        g = modules["G_ema"].eval()
+        device = next(g.parameters()).device
+        n = 8 * cfg.n_classes
+        z = torch.randn(n, cfg.z_dim, generator=gen, device=gen.device).to(device)
+        with torch.no_grad():
+            return to_uint8(g(z, torch.arange(cfg.n_classes, device=device).repeat_interleave(8)))
     return sample(cfg, modules, 64, gen)["images"]

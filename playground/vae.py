@@ -1,0 +1,308 @@
+"""Tab "VAE interpolation": encode two images, walk between their codes, decode; the autoencoder's
+and the VAE's walks side by side; the 2-D latent map; latent arithmetic; prior samples; denoising.
+
+Handlers are pure functions of (store, checkpoint names, images, numbers) returning arrays/paths.
+"""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from trainers.core.data import FASHION_MNIST_CLASSES
+from trainers.core.errors import UserError
+from trainers.core.images import from_uint8, gif_bytes, grid, strip, to_uint8, upscale
+from trainers.core.latent import PATHS
+from trainers.vae.train import add_noise, decode, encode
+
+from .common import LATEX, image_to_grey, user_errors
+from .models import ModelStore
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+GALLERY_SIZE = 20
+MAX_STEPS = 32
+MAP_PX, MAP_RANGE = 420, 3.0  # the 2-D map shows [-3, 3]^2, i.e. +-3 sigma of the prior
+# ten colours that stay apart (Tableau 10)
+PALETTE = np.array([[78, 121, 167], [242, 142, 43], [225, 87, 89], [118, 183, 178], [89, 161, 79],
+                    [237, 201, 72], [176, 122, 161], [255, 157, 167], [156, 117, 95], [186, 176, 172]], np.uint8)
+
+
+@functools.lru_cache(maxsize=1)
+def test_images() -> tuple[np.ndarray, np.ndarray]:
+    """2000 Fashion-MNIST test images (200 per class, 28x28 uint8) shipped with the app, and labels."""
+    with np.load(ASSETS / "fashion-test-2000.npz") as f:
+        return f["images"], f["labels"].astype(np.int64)
+
+
+def gallery() -> list[tuple[np.ndarray, str]]:
+    images, labels = test_images()
+    return [(upscale(images[i], 4), FASHION_MNIST_CLASSES[labels[i]]) for i in range(GALLERY_SIZE)]
+
+
+def gallery_image(index: int) -> np.ndarray:
+    images, _ = test_images()
+    if not 0 <= int(index) < len(images):
+        raise UserError(f"gallery index must be in [0, {len(images)})")
+    return upscale(images[int(index)], 4)
+
+
+def names(store: ModelStore, variational: bool | None = None, latent_dim: int | None = None,
+          denoising: bool | None = None) -> list[str]:
+    from trainers.core.checkpoint import CONFIG, read_json
+
+    out = []
+    for name in store.names("vae"):
+        cfg = read_json(store.root / name / CONFIG)["config"]
+        if variational is not None and cfg["variational"] != variational:
+            continue
+        if latent_dim is not None and cfg["latent_dim"] != latent_dim:
+            continue
+        if denoising is not None and (cfg["noise_std"] > 0) != denoising:
+            continue
+        out.append(name)
+    return out
+
+
+def _to_model(model, image) -> torch.Tensor:
+    """Any image (upload, drawing, gallery array) -> uint8 (1, C, S, S) as the model was trained."""
+    cfg = model.cfg
+    grey = image_to_grey(image, cfg.image_size, "auto")
+    x = torch.from_numpy(grey).view(1, 1, cfg.image_size, cfg.image_size)
+    return x.expand(1, cfg.channels, -1, -1).contiguous()
+
+
+def _steps(steps) -> int:
+    if steps is None or not np.isfinite(steps) or not 2 <= int(steps) <= MAX_STEPS:
+        raise UserError(f"steps must be between 2 and {MAX_STEPS}")
+    return int(steps)
+
+
+def walk(model, image_a, image_b, steps: int, path: str) -> torch.Tensor:
+    """Encode A and B (mu for a VAE), interpolate `steps` codes along `path`, decode: uint8 (steps, C, S, S)."""
+    if path not in PATHS:
+        raise UserError(f"path must be one of {', '.join(PATHS)}")
+    z = encode(model.modules, torch.cat([_to_model(model, image_a), _to_model(model, image_b)]))
+    return decode(model.modules, PATHS[path](z[0], z[1], torch.linspace(0, 1, steps)))
+
+
+@user_errors
+def interpolate(store: ModelStore, ae_name: str, vae_name: str, image_a, image_b, steps, path: str = "lerp"):
+    """-> (AE strip, VAE strip, inputs and reconstructions, GIF path): the same pair through both models."""
+    steps = _steps(steps)
+    ae, vae = store.get(ae_name, "vae"), store.get(vae_name, "vae")
+    frames_ae, frames_vae = walk(ae, image_a, image_b, steps, path), walk(vae, image_a, image_b, steps, path)
+    inputs = torch.cat([_to_model(vae, image_a), _to_model(vae, image_b)])
+    recon = torch.cat([inputs[:1], frames_ae[:1], frames_vae[:1], inputs[1:], frames_ae[-1:], frames_vae[-1:]])
+    gif_frames = [upscale(grid(torch.stack([a, v]), nrow=2), 4) for a, v in zip(frames_ae, frames_vae)]
+    gif_frames += gif_frames[-2:0:-1]  # there and back
+    fd, gif = tempfile.mkstemp(prefix="vae-interpolation-", suffix=".gif")
+    with open(fd, "wb") as f:
+        f.write(gif_bytes(gif_frames))
+    return upscale(strip(frames_ae), 3), upscale(strip(frames_vae), 3), upscale(strip(recon), 3), gif
+
+
+@functools.lru_cache(maxsize=4)
+def _map_points(store: ModelStore, name: str, mtime: float) -> np.ndarray:
+    model = store.get(name, "vae")
+    images, _ = test_images()
+    x = torch.from_numpy(images).unsqueeze(1)
+    x = torch.nn.functional.interpolate(x.float(), size=model.cfg.image_size, mode="bilinear", antialias=True)
+    return encode(model.modules, x.round().clamp(0, 255).to(torch.uint8)).numpy()
+
+
+def _to_px(z: np.ndarray) -> np.ndarray:
+    return ((z * np.array([1, -1]) + MAP_RANGE) / (2 * MAP_RANGE) * (MAP_PX - 1)).round().astype(int)
+
+
+@user_errors
+def latent_map(store: ModelStore, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The 2-D VAE's map: test-set mu coloured by class (with a legend), and the decoded manifold."""
+    from PIL import Image, ImageDraw
+
+    model = store.get(name, "vae")
+    if model.cfg.latent_dim != 2:
+        raise UserError(f"{name} has a {model.cfg.latent_dim}-d latent; the map needs a 2-d VAE")
+    mu = _map_points(store, name, (store.path(name) / "model.safetensors").stat().st_mtime)
+    _, labels = test_images()
+    canvas = Image.new("RGB", (MAP_PX, MAP_PX + 44), "white")
+    draw = ImageDraw.Draw(canvas)
+    centre = MAP_PX // 2
+    draw.line([(0, centre), (MAP_PX, centre)], fill=(200, 200, 200))
+    draw.line([(centre, 0), (centre, MAP_PX)], fill=(200, 200, 200))
+    for (px, py), y in zip(_to_px(mu), labels):
+        if 0 <= px < MAP_PX and 0 <= py < MAP_PX:
+            draw.ellipse([px - 2, py - 2, px + 2, py + 2], fill=tuple(int(c) for c in PALETTE[y]))
+    for k, cls in enumerate(FASHION_MNIST_CLASSES):  # legend: two rows of five
+        x0, y0 = 4 + (k % 5) * (MAP_PX // 5), MAP_PX + 4 + (k // 5) * 20
+        draw.rectangle([x0, y0 + 3, x0 + 10, y0 + 13], fill=tuple(int(c) for c in PALETTE[k]))
+        draw.text((x0 + 14, y0 + 2), cls, fill="black")
+    n = 15
+    ticks = torch.linspace(-2.5, 2.5, n)
+    zs = torch.stack([torch.stack([x, -y]) for y in -ticks for x in ticks])  # rows top (z2 high) to bottom
+    manifold = grid(decode(model.modules, zs), nrow=n, padding=0)
+    return np.asarray(canvas), upscale(manifold, 2)
+
+
+@user_errors
+def decode_at(store: ModelStore, name: str, px: float, py: float) -> tuple[np.ndarray, str]:
+    """A click at pixel (px, py) of the map -> the decoded image at that latent point."""
+    model = store.get(name, "vae")
+    if model.cfg.latent_dim != 2:
+        raise UserError("decoding a map position needs a 2-d VAE")
+    if not (0 <= px < MAP_PX and 0 <= py < MAP_PX):
+        raise UserError("click inside the map")
+    z = torch.tensor([[px / (MAP_PX - 1) * 2 * MAP_RANGE - MAP_RANGE, MAP_RANGE - py / (MAP_PX - 1) * 2 * MAP_RANGE]])
+    image = decode(model.modules, z)
+    return upscale(strip(image, padding=0), 6), f"z = ({z[0, 0]:.2f}, {z[0, 1]:.2f})"
+
+
+@user_errors
+def arithmetic(store: ModelStore, name: str, image_a, image_b, image_c) -> np.ndarray:
+    """A + (B - C) in latent space: [A, B, C, decode(z_A + z_B - z_C)]."""
+    model = store.get(name, "vae")
+    x = torch.cat([_to_model(model, im) for im in (image_a, image_b, image_c)])
+    z = encode(model.modules, x)
+    out = decode(model.modules, (z[0] + z[1] - z[2]).unsqueeze(0))
+    return upscale(strip(torch.cat([x, out])), 4)
+
+
+@user_errors
+def prior_samples(store: ModelStore, name: str, seed, n) -> np.ndarray:
+    """Decode z ~ N(0, I): the VAE's decoder used as a generator."""
+    from trainers.vae.train import sample
+
+    if seed is None or not np.isfinite(seed) or not 0 <= int(seed) < 2**63:
+        raise UserError("seed must be an integer in [0, 2^63)")
+    if n is None or not np.isfinite(n) or not 1 <= int(n) <= 64:
+        raise UserError("n must be between 1 and 64")
+    model = store.get(name, "vae")
+    images = sample(model.cfg, model.modules, int(n), torch.Generator().manual_seed(int(seed)))["images"]
+    return upscale(grid(images, nrow=min(8, int(n))), 3)
+
+
+@user_errors
+def denoise(store: ModelStore, name: str, image, noise_std, seed) -> tuple[np.ndarray, np.ndarray]:
+    """Add Gaussian noise of `noise_std` (pixels in [0, 1]) to the image, then reconstruct it."""
+    if noise_std is None or not np.isfinite(noise_std) or not 0 <= noise_std <= 1:
+        raise UserError("noise must be between 0 and 1")
+    seed = 0 if seed is None or not np.isfinite(seed) else int(seed)
+    model = store.get(name, "vae")
+    x = _to_model(model, image)
+    noisy = to_uint8(add_noise(from_uint8(x), float(noise_std), torch.Generator().manual_seed(seed)))
+    clean = decode(model.modules, encode(model.modules, noisy))
+    return upscale(strip(noisy, 0), 6), upscale(strip(clean, 0), 6)
+
+
+EXPLANATION = r"""
+**The VAE's loss** (course notes, *Generative networks*):
+$$L(\mathbf{x}; \vartheta, \varphi) = \mathrm{KL}\big(q(\mathbf{z}|\mathbf{x}, \varphi)\,\|\,p(\mathbf{z})\big) + \frac{1}{2}\frac{\|\mathbf{x} - \tilde{\mathbf{x}}\|^2}{c}$$
+with $q(\mathbf{z}|\mathbf{x}) = \mathcal{N}(\boldsymbol\mu(\mathbf{x}), \boldsymbol\sigma^2(\mathbf{x})\mathbf{I})$ and $p(\mathbf{z}) = \mathcal{N}(\mathbf{0}, \mathbf{I})$, so that
+$$\mathrm{KL} = -\frac{1}{2}\sum_{j} \left(1 + \ln\sigma_j^2 - \mu_j^2 - \sigma_j^2\right).$$
+The hyperparameter $c$ is the variance of $p(\tilde{\mathbf{x}}) = \mathcal{N}(\mathbf{x}, c\mathbf{I})$: a small $c$ favours sharp reconstructions, a large one a smooth, well-covered latent space.
+
+**The reparametrization trick**: $\mathbf{z} = \boldsymbol\mu + \boldsymbol\varepsilon \odot \boldsymbol\sigma$ with $\boldsymbol\varepsilon \sim \mathcal{N}(\mathbf{0}, \mathbf{I})$ drawn outside the network, so the gradient reaches $\boldsymbol\mu$ and $\boldsymbol\sigma$ (the notes write $\varepsilon\sigma^2$; the standard deviation $\sigma$ is what gives $\mathbf{z} \sim \mathcal{N}(\boldsymbol\mu, \boldsymbol\sigma^2)$).
+
+**Why the VAE interpolates smoothly**: a plain autoencoder maps each image to one point and leaves holes between them; the KL term spreads each code into a Gaussian cloud pulled towards the prior, so every point between two codes decodes to a plausible garment.
+"""
+
+
+def build(store: ModelStore) -> None:
+    import gradio as gr
+
+    aes, vaes = names(store, variational=False, denoising=False), names(store, variational=True)
+    maps, daes = names(store, variational=True, latent_dim=2), names(store, denoising=True)
+    big_vaes = [n for n in vaes if n not in maps] or vaes
+
+    def first(options):
+        return options[0] if options else None
+
+    with gr.Row():
+        with gr.Column(scale=3):
+            gr.Markdown("### VAE interpolation\nPick two garments (click the gallery, upload, or draw), then walk "
+                        "from one code to the other through the autoencoder and through the VAE.")
+            gal = gr.Gallery(gallery(), columns=10, height=150, label="Fashion-MNIST test images",
+                             allow_preview=False)
+            target = gr.Radio(["A", "B", "C"], value="A", label="a click on the gallery sets image")
+            with gr.Row():
+                editors = [gr.ImageEditor(type="pil", label=f"image {k}", sources=["upload", "clipboard"],
+                                          canvas_size=(280, 280), height=300, brush=gr.Brush(colors=["#000000"]))
+                           for k in "ABC"]
+            with gr.Row():
+                ae = gr.Dropdown(aes, value=first(aes), label="autoencoder")
+                vae = gr.Dropdown(vaes, value=first(big_vaes), label="VAE")
+                steps = gr.Slider(2, MAX_STEPS, 10, step=1, label="steps")
+                path = gr.Radio(list(PATHS), value="lerp", label="path")
+            go = gr.Button("Interpolate A → B", variant="primary")
+            out_ae = gr.Image(label="autoencoder: decode(lerp(z_A, z_B))", interactive=False, format="png")
+            out_vae = gr.Image(label="VAE: decode(lerp(mu_A, mu_B))", interactive=False, format="png",
+                               elem_id="vae-strip")
+            with gr.Row():
+                recon = gr.Image(label="A, AE(A), VAE(A), B, AE(B), VAE(B)", interactive=False, format="png")
+                gif = gr.File(label="animation (GIF: autoencoder | VAE)")
+        with gr.Column(scale=2):
+            gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
+
+    def set_image(evt: gr.SelectData, which):
+        image = gallery_image(evt.index)
+        return [image if k == which else gr.update() for k in "ABC"]
+
+    gal.select(set_image, target, editors, api_name=False)
+    go.click(lambda *a: interpolate(store, *a), [ae, vae, editors[0], editors[1], steps, path],
+             [out_ae, out_vae, recon, gif], api_name="vae_interpolate")
+
+    with gr.Accordion("Latent arithmetic A + (B − C)", open=False):
+        arith_model = gr.Dropdown(vaes + aes, value=first(big_vaes), label="model")
+        arith_go = gr.Button("Compute A + (B − C)")
+        arith_out = gr.Image(label="A, B, C, decode(z_A + z_B − z_C)", interactive=False, format="png")
+    arith_go.click(lambda m, a, b, c: arithmetic(store, m, a, b, c), [arith_model, *editors], arith_out,
+                   api_name="vae_arithmetic")
+
+    with gr.Accordion("2-D latent map", open=True):
+        with gr.Row():
+            map_model = gr.Dropdown(maps, value=first(maps), label="2-D VAE")
+            map_go = gr.Button("Draw the map")
+        with gr.Row():
+            map_img = gr.Image(label="test-set mu by class (click to decode a point)", interactive=False,
+                               format="png")
+            manifold = gr.Image(label="decoded manifold over [-2.5, 2.5]^2", interactive=False, format="png")
+            with gr.Column():
+                point = gr.Image(label="decoded at the click", interactive=False, format="png")
+                coords = gr.Textbox(label="latent point", interactive=False)
+    map_go.click(lambda m: latent_map(store, m), map_model, [map_img, manifold], api_name="vae_latent_map")
+
+    def on_click(name, evt: gr.SelectData):
+        return decode_at(store, name, *evt.index)
+
+    map_img.select(on_click, map_model, [point, coords], api_name=False)
+
+    with gr.Accordion("Samples from the prior, and the denoising autoencoder", open=False):
+        with gr.Row():
+            with gr.Column():
+                prior_model = gr.Dropdown(vaes, value=first(big_vaes), label="VAE")
+                seed = gr.Number(0, label="seed", precision=0, minimum=0)
+                n = gr.Slider(1, 64, 16, step=1, label="samples")
+                prior_go = gr.Button("Sample z ~ N(0, I)")
+                prior_out = gr.Image(label="decoded prior samples", interactive=False, format="png")
+            with gr.Column():
+                dae_model = gr.Dropdown(daes, value=first(daes), label="denoising autoencoder")
+                noise = gr.Slider(0, 1, 0.3, step=0.05, label="noise std (pixels in [0, 1]); uses image A")
+                dae_go = gr.Button("Add noise, then denoise")
+                with gr.Row():
+                    noisy = gr.Image(label="noisy input", interactive=False, format="png")
+                    clean = gr.Image(label="denoised", interactive=False, format="png")
+    prior_go.click(lambda m, s, k: prior_samples(store, m, s, k), [prior_model, seed, n], prior_out,
+                   api_name="vae_prior_samples")
+    dae_go.click(lambda m, im, s, sd: denoise(store, m, im, s, sd), [dae_model, editors[0], noise, seed],
+                 [noisy, clean], api_name="vae_denoise")
+
+
+if __name__ == "__main__":
+    import gradio as gr
+
+    with gr.Blocks(title="VAE interpolation") as demo:
+        build(ModelStore())
+    demo.launch()

@@ -1,0 +1,111 @@
+"""The GAN loss table against hand-computed values, the penalties' gradient norms, and training."""
+
+import math
+
+import pytest
+import torch
+
+from trainers.core import checkpoint as ck
+from trainers.core.errors import UserError
+from trainers.core.loop import fit
+from trainers.gan import losses as L
+from trainers.gan import train as gan
+
+# two real logits and two fake logits, with their sigmoids computed by hand
+D_REAL = torch.tensor([2.0, 0.0], dtype=torch.float64)
+D_FAKE = torch.tensor([-1.0, 0.5], dtype=torch.float64)
+sig = lambda v: 1 / (1 + math.exp(-v))  # noqa: E731
+
+
+def test_bce_losses_by_hand():
+    expected_d = -(math.log(sig(2.0)) + math.log(sig(0.0))) / 2 - (math.log(1 - sig(-1.0)) + math.log(1 - sig(0.5))) / 2
+    assert L.d_loss_bce(D_REAL, D_FAKE).item() == pytest.approx(expected_d, rel=1e-12)
+    assert L.g_loss_minimax(D_FAKE).item() == pytest.approx((math.log(1 - sig(-1.0)) + math.log(1 - sig(0.5))) / 2)
+    assert L.g_loss_non_saturating(D_FAKE).item() == pytest.approx(-(math.log(sig(-1.0)) + math.log(sig(0.5))) / 2)
+    # numerically safe where the naive formula overflows
+    assert torch.isfinite(L.d_loss_bce(torch.tensor([100.0]), torch.tensor([-100.0])))
+
+
+def test_wgan_lsgan_hinge_by_hand():
+    assert L.d_loss_wgan(D_REAL, D_FAKE).item() == pytest.approx(-(2.0 + 0.0) / 2 + (-1.0 + 0.5) / 2)
+    assert L.g_loss_wgan(D_FAKE).item() == pytest.approx(0.25)
+    assert L.d_loss_lsgan(D_REAL, D_FAKE).item() == pytest.approx(((2 - 1) ** 2 + 1) / 2 + (1 + 0.25) / 2)
+    assert L.g_loss_lsgan(D_FAKE).item() == pytest.approx((4 + 0.25) / 2)
+    assert L.d_loss_hinge(D_REAL, D_FAKE).item() == pytest.approx((0 + 1) / 2 + (0 + 1.5) / 2)
+
+
+def test_gradient_penalties_measure_the_gradient_norm():
+    w = torch.tensor([1.2, -1.6], dtype=torch.float64, requires_grad=True)  # |w| = 2
+    critic = lambda v: v @ w  # noqa: E731  linear: grad_x D = w everywhere
+    x, xf = torch.randn(4, 2, dtype=torch.float64), torch.randn(4, 2, dtype=torch.float64)
+    gp = L.wgan_gp_penalty(critic, x, xf, torch.rand(4, dtype=torch.float64))
+    assert gp.item() == pytest.approx((2 - 1) ** 2)
+    gp.backward()  # d/dw (|w| - 1)^2 = 2 (|w| - 1) w / |w|
+    assert torch.allclose(w.grad, 2 * (2 - 1) * w.detach() / 2)
+    quad = lambda v: (v ** 2).sum(1)  # noqa: E731  grad = 2 v: norm 2|v|
+    pts = torch.tensor([[0.5, 0.0], [0.0, 1.0]], dtype=torch.float64)
+    assert L.dragan_penalty(quad, pts, torch.zeros_like(pts)).item() == pytest.approx(((1 - 1) ** 2 + (2 - 1) ** 2) / 2)
+
+
+def test_began_terms_by_hand():
+    x, ae = torch.zeros(2, 1, 2, 2), torch.full((2, 1, 2, 2), 0.5)
+    assert torch.allclose(L.began_recon(x, ae), torch.tensor([0.5, 0.5]))
+    l_real, l_fake = torch.tensor([0.4]), torch.tensor([0.1])
+    assert L.began_d_loss(l_real, l_fake, 0.5).item() == pytest.approx(0.35)
+    k = L.began_k_update(torch.tensor(0.0), l_real, l_fake, gamma=0.5, lambda_k=0.1)
+    assert k.item() == pytest.approx(0.1 * (0.2 - 0.1))
+    assert L.began_k_update(torch.tensor(1.0), l_real, l_fake, 0.5, 100.0).item() == 1.0  # clipped
+    assert L.began_convergence(l_real, l_fake, 0.5).item() == pytest.approx(0.4 + 0.1)
+
+
+TINY = {"ngf": "8", "ndf": "8", "z_dim": "16", "batch_size": "32", "device": "cpu", "log_every": "1",
+        "sample_every": "1000", "ckpt_every": "1000"}
+
+
+@pytest.mark.parametrize("loss", sorted(L.LOSSES))
+def test_discriminator_learns_to_separate_under_each_loss(tmp_path, tiny_fashion, loss):
+    """With G frozen (lr_g = 0), D's steps move its outputs the way its objective says."""
+    import csv
+
+    out = tmp_path / loss
+    fit("gan", {**TINY, "data_dir": str(tiny_fashion), "out": str(out), "loss": loss, "steps": "25",
+                "lr_g": "0", "lr_d": "2e-3", "ema_decay": "0"})
+    rows = list(csv.DictReader(open(out / "log.csv")))
+    if loss == "began":  # D (an autoencoder) learns to reconstruct real images: L(x) falls
+        first, last = float(rows[0]["l_real"]), sum(float(r["l_real"]) for r in rows[-5:]) / 5
+        assert last < first
+        return
+    gap = [float(r["d_real"]) - float(r["d_fake"]) for r in rows]
+    assert sum(gap[-5:]) / 5 > gap[0] + 0.05, gap
+
+
+def test_conditional_gan_with_mapping_network(tmp_path, tiny_fashion):
+    out = tmp_path / "cgan"
+    fit("gan", {**TINY, "data_dir": str(tiny_fashion), "out": str(out), "n_classes": "10", "mapping_layers": "8",
+                "steps": "3", "fp16_weights": "false"})
+    m = ck.load_model(out)
+    assert m.modules["G_ema"].mapping is not None and m.modules["G_ema"].w_avg.abs().sum() > 0
+    s = gan.sample(m.cfg, m.modules, 6, torch.Generator().manual_seed(0), label=7)
+    assert s["labels"].tolist() == [7] * 6 and s["images"].shape == (6, 1, 32, 32)
+    t = gan.sample(m.cfg, m.modules, 6, torch.Generator().manual_seed(0), label=7, truncation=0.5)
+    assert not torch.equal(s["images"], t["images"])
+    assert gan.sample(m.cfg, m.modules, 12, torch.Generator())["labels"].tolist()[:11] == list(range(10)) + [0]
+    with pytest.raises(UserError, match="label"):
+        gan.sample(m.cfg, m.modules, 2, torch.Generator(), label=10)
+
+
+def test_mlp_gan_trains_and_samples(tmp_path, tiny_fashion):
+    out = tmp_path / "mlp"
+    fit("gan", {**TINY, "data_dir": str(tiny_fashion), "out": str(out), "arch": "mlp", "steps": "3",
+                "image_size": "28"})
+    m = ck.load_model(out)
+    assert gan.sample(m.cfg, m.modules, 2, torch.Generator())["images"].shape == (2, 1, 28, 28)
+
+
+def test_config_errors_name_the_valid_choices():
+    from trainers.core.config import build_config
+
+    with pytest.raises(UserError, match="wgan-gp"):
+        build_config(gan.Config, {"loss": "wasserstein"})
+    assert build_config(gan.Config, {"loss": "wgan-gp"}).norm == "layer"
+    assert build_config(gan.Config, {"loss": "hinge"}).norm == "batch"

@@ -1,0 +1,88 @@
+"""The VAE tab's handlers, called as plain functions on tiny models trained here."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from playground import vae as tab
+from playground.models import ModelStore
+from trainers.core.latent import lerp, slerp
+from trainers.core.loop import fit
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory, tiny_fashion):
+    from trainers.core import data
+
+    root = tmp_path_factory.mktemp("vae-store")
+    mp = pytest.MonkeyPatch()
+    mp.setattr(data, "CACHE_DIR", tmp_path_factory.mktemp("vae-cache"))
+    common = {"data_dir": str(tiny_fashion), "width": "8", "steps": "2", "batch_size": "32", "device": "cpu"}
+    try:
+        for name, opts in {"ae": {"variational": "false", "latent_dim": "8"}, "vae": {"latent_dim": "8"},
+                           "vae2d": {"latent_dim": "2"},
+                           "dae": {"variational": "false", "noise_std": "0.3", "latent_dim": "8"}}.items():
+            fit("vae", {**common, **opts, "out": str(root / name)})
+    finally:
+        mp.undo()
+    return ModelStore(root)
+
+
+def test_slerp_and_lerp_endpoints_and_norm():
+    z0, z1 = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 2.0])
+    t = torch.linspace(0, 1, 5)
+    for f in (lerp, slerp):
+        path = f(z0, z1, t)
+        assert torch.allclose(path[0], z0) and torch.allclose(path[-1], z1)
+    mid = slerp(torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0]), torch.tensor([0.5]))[0]
+    assert torch.allclose(mid, torch.tensor([2 ** -0.5, 2 ** -0.5]))  # stays on the unit circle
+    assert torch.allclose(slerp(z0, 3 * z0, t), lerp(z0, 3 * z0, t))  # parallel: falls back to lerp
+
+
+def test_interpolation_strips_and_gif(store):
+    a, b = tab.gallery_image(0), tab.gallery_image(1)
+    strip_ae, strip_vae, recon, gif = tab.interpolate(store, "ae", "vae", a, b, 6, "slerp")
+    assert strip_ae.shape == strip_vae.shape and strip_ae.shape[1] > 5 * strip_ae.shape[0]
+    assert recon.ndim == 3
+    with Image.open(gif) as im:
+        assert im.n_frames == 2 * 6 - 2
+    again = tab.interpolate(store, "ae", "vae", a, b, 6, "slerp")
+    assert np.array_equal(strip_vae, again[1])
+
+
+def test_uploads_of_any_mode_and_a_transparent_drawing(store):
+    rgba = Image.new("RGBA", (300, 200), (0, 0, 0, 0))
+    rgba.paste((0, 0, 0, 255), (100, 50, 200, 150))  # black strokes on a transparent canvas
+    editor_value = {"background": None, "layers": [], "composite": rgba}
+    cmyk = Image.new("CMYK", (50, 50), (0, 0, 0, 0))
+    strips = tab.interpolate(store, "ae", "vae", editor_value, cmyk, 3, "lerp")
+    assert strips[0].shape[0] > 0
+    import gradio as gr
+
+    with pytest.raises(gr.Error, match="no image"):
+        tab.interpolate(store, "ae", "vae", None, cmyk, 3, "lerp")
+    with pytest.raises(gr.Error, match="steps"):
+        tab.interpolate(store, "ae", "vae", cmyk, cmyk, 10**9, "lerp")
+    with pytest.raises(gr.Error, match="unknown checkpoint"):
+        tab.interpolate(store, "../ae", "vae", cmyk, cmyk, 3, "lerp")
+
+
+def test_latent_map_click_arithmetic_prior_and_denoise(store):
+    scatter, manifold = tab.latent_map(store, "vae2d")
+    assert scatter.shape[:2] == (tab.MAP_PX + 44, tab.MAP_PX) and manifold.shape[0] == manifold.shape[1]
+    image, coords = tab.decode_at(store, "vae2d", 0, 0)
+    assert coords == "z = (-3.00, 3.00)" and image.ndim == 3
+    import gradio as gr
+
+    with pytest.raises(gr.Error, match="2-d"):
+        tab.latent_map(store, "vae")
+    out = tab.arithmetic(store, "vae", tab.gallery_image(0), tab.gallery_image(1), tab.gallery_image(2))
+    assert out.shape[1] > 3.5 * out.shape[0]
+    s1, s2 = tab.prior_samples(store, "vae", 4, 8), tab.prior_samples(store, "vae", 4, 8)
+    assert np.array_equal(s1, s2)
+    with pytest.raises(gr.Error, match="no prior"):
+        tab.prior_samples(store, "ae", 0, 4)
+    noisy, clean = tab.denoise(store, "dae", tab.gallery_image(3), 0.5, 0)
+    assert noisy.shape == clean.shape
+    assert tab.names(store, variational=True, latent_dim=2) == ["vae2d"] and tab.names(store, denoising=True) == ["dae"]
