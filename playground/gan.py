@@ -1,64 +1,222 @@
-"""Tab "GAN": a grid of samples from a GAN checkpoint for a seed (the latent walk grows here)."""
+"""Tab "GAN latent walk": walk between seeds' codes in Z or W, a random-walk loop, a sample grid, and
+GANSpace direction sliders. Handlers are pure functions (store, names, numbers) -> arrays/paths."""
 
 from __future__ import annotations
+
+import functools
+import random
+import tempfile
 
 import numpy as np
 import torch
 
+from trainers.core.data import FASHION_MNIST_CLASSES
 from trainers.core.errors import UserError
-from trainers.core.images import grid
+from trainers.core.images import frames_rgb, gif_bytes, grid, mp4_bytes, strip, upscale
+from trainers.core.latent import PATHS
+from trainers.gan import walk as W
 from trainers.gan.train import sample
 
 from .common import LATEX, user_errors
 from .models import ModelStore
 
-MAX_SAMPLES = 64
+MAX_SAMPLES, MAX_FRAMES, MAX_KEYS, N_DIRECTIONS = 64, 64, 8, 5
 DISPLAY_SCALE = 3
+NO_CLASS = "(model's own / none)"
+
+
+def _finite(label: str, v, lo: float, hi: float) -> float:
+    if v is None or not np.isfinite(v) or not lo <= v <= hi:
+        raise UserError(f"{label} must be a number in [{lo}, {hi}]")
+    return float(v)
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'3, 17, 42' -> [3, 17, 42]; 'random' -> three fresh seeds (returned, so the walk can be redone)."""
+    text = (text or "").strip().lower()
+    if text in ("", "random"):
+        rng = random.SystemRandom()
+        return [rng.randrange(0, 2**31) for _ in range(3)]
+    try:
+        seeds = [int(s) for s in text.replace(";", ",").split(",") if s.strip()]
+    except ValueError:
+        raise UserError(f"keyframe seeds must be integers separated by commas, or 'random'; got {text[:60]!r}") from None
+    if not 2 <= len(seeds) <= MAX_KEYS or any(not 0 <= s < 2**63 for s in seeds):
+        raise UserError(f"give 2 to {MAX_KEYS} seeds in [0, 2^63)")
+    return seeds
+
+
+def _class_index(model, name: str | None) -> int | None:
+    if not model.cfg.n_classes:
+        return None
+    if name in (None, "", NO_CLASS):
+        return 0
+    if name not in FASHION_MNIST_CLASSES[: model.cfg.n_classes]:
+        raise UserError(f"unknown class {str(name)[:40]!r}")
+    return FASHION_MNIST_CLASSES.index(name)
+
+
+def _class_embeddings(G, a: int | None, b: int | None, n: int) -> torch.Tensor | None:
+    """Class embeddings blended from class a to class b over n frames (None if unconditional)."""
+    if a is None:
+        return None
+    ea, eb = G.embed.weight[a], G.embed.weight[b if b is not None else a]
+    t = torch.linspace(0, 1, n).view(-1, 1)
+    return (1 - t) * ea + t * eb
+
+
+def _files(frames: list[np.ndarray], stem: str) -> tuple[str, str]:
+    paths = []
+    for suffix, data in ((".gif", gif_bytes(frames, 80)), (".mp4", mp4_bytes(frames, 12))):
+        fd, path = tempfile.mkstemp(prefix=f"{stem}-", suffix=suffix)
+        with open(fd, "wb") as f:
+            f.write(data)
+        paths.append(path)
+    return paths[0], paths[1]
 
 
 @user_errors
-def sample_grid(store: ModelStore, name: str, seed: float, n: float, truncation: float) -> np.ndarray:
+def sample_grid(store: ModelStore, name: str, seed, n, truncation, class_name: str | None = None) -> np.ndarray:
     """`n` samples of checkpoint `name` drawn with `seed`, as one grid image (H, W, 3) uint8."""
-    for label, v in (("seed", seed), ("n", n), ("truncation", truncation)):
-        if v is None or not np.isfinite(v):
-            raise UserError(f"{label} must be a finite number")
-    seed, n = int(seed), int(n)
-    if not 0 <= seed < 2**63 or not 1 <= n <= MAX_SAMPLES:
-        raise UserError(f"seed must be in [0, 2^63) and n in [1, {MAX_SAMPLES}]")
+    seed = int(_finite("seed", seed, 0, 2**63 - 1))
+    n = int(_finite("samples", n, 1, MAX_SAMPLES))
+    psi = _finite("truncation", truncation, 0.05, 1.0)
     model = store.get(name, family="gan")
-    with torch.inference_mode():
-        images = sample(model.cfg, model.modules, n, torch.Generator().manual_seed(seed),
-                        truncation=float(truncation))["images"]
-    g = grid(images, nrow=min(8, n))
-    return g.repeat(DISPLAY_SCALE, 0).repeat(DISPLAY_SCALE, 1)  # nearest-neighbour: pixels stay crisp
+    label = _class_index(model, class_name) if class_name not in (None, "", NO_CLASS) else None
+    images = sample(model.cfg, model.modules, n, torch.Generator().manual_seed(seed), label=label, truncation=psi)["images"]
+    return upscale(grid(images, nrow=min(8, n)), DISPLAY_SCALE)
+
+
+@user_errors
+def latent_walk(store: ModelStore, name: str, seeds_text: str, frames, path: str, truncation, space: str,
+                class_a: str | None = None, class_b: str | None = None) -> tuple[np.ndarray, str, str, str]:
+    """Walk through the keyframe seeds' codes -> (strip, GIF path, MP4 path, the seeds used)."""
+    frames = int(_finite("frames", frames, 2, MAX_FRAMES))
+    psi = _finite("truncation", truncation, 0.05, 1.0)
+    if path not in PATHS:
+        raise UserError(f"path must be one of {', '.join(PATHS)}")
+    seeds = parse_seeds(seeds_text)
+    model = store.get(name, family="gan")
+    G = model.modules["G_ema"]
+    codes = W.walk(W.seed_codes(G, seeds, space), frames, path)
+    a = _class_index(model, class_a)
+    b = _class_index(model, class_b) if class_b not in (None, "", NO_CLASS) else a
+    images = W.render(G, codes, space, psi, class_emb=_class_embeddings(G, a, b, frames))
+    gif, mp4 = _files([upscale(f, 4) for f in frames_rgb(images)], "gan-walk")
+    return upscale(strip(images), 2), gif, mp4, ", ".join(map(str, seeds))
+
+
+@user_errors
+def random_loop(store: ModelStore, name: str, seed, frames, truncation, space: str,
+                class_a: str | None = None) -> tuple[str, str]:
+    """A seamless loop through four codes drawn from `seed` (slerp, back to the start): GIF and MP4."""
+    seed = int(_finite("seed", seed, 0, 2**63 - 4))
+    frames = int(_finite("frames", frames, 4, MAX_FRAMES))
+    psi = _finite("truncation", truncation, 0.05, 1.0)
+    model = store.get(name, family="gan")
+    G = model.modules["G_ema"]
+    codes = W.walk(W.seed_codes(G, [seed, seed + 1, seed + 2, seed + 3], space), frames, "slerp", closed=True)
+    a = _class_index(model, class_a)
+    images = W.render(G, codes, space, psi, class_emb=_class_embeddings(G, a, a, frames))
+    return _files([upscale(f, 4) for f in frames_rgb(images)], "gan-loop")
+
+
+@functools.lru_cache(maxsize=8)
+def _directions(store: ModelStore, name: str, space: str, mtime: float):
+    G = store.get(name, family="gan").modules["G_ema"]
+    return W.principal_directions(G, space, N_DIRECTIONS)
+
+
+@user_errors
+def edit(store: ModelStore, name: str, seed, truncation, space: str, class_a: str | None, *amounts) -> np.ndarray:
+    """Move the seed's code along the principal directions: code + sum_k a_k sigma_k v_k."""
+    seed = int(_finite("seed", seed, 0, 2**63 - 1))
+    psi = _finite("truncation", truncation, 0.05, 1.0)
+    amounts = [_finite("direction", a, -5, 5) for a in amounts]
+    model = store.get(name, family="gan")
+    G = model.modules["G_ema"]
+    mtime = (store.path(name) / "model.safetensors").stat().st_mtime
+    dirs, sigma = _directions(store, name, space, mtime)
+    code = W.seed_codes(G, [seed], space)[0]
+    for a, v, s in zip(amounts, dirs, sigma):
+        code = code + a * s * v
+    a = _class_index(model, class_a)
+    image = W.render(G, code.unsqueeze(0), space, psi, class_emb=_class_embeddings(G, a, a, 1))
+    return upscale(strip(image, padding=0), 8)
+
+
+EXPLANATION = r"""
+**The game** (course notes, *GANs and diffusion models*): a generator $G$ maps noise $z \sim \mathcal{N}(0, I)$ to images; a discriminator $D$ tells real from generated,
+$$\min_G \max_D V(D, G) = \mathbb{E}_{x \sim p_{\text{data}}}[\log D(x)] + \mathbb{E}_{z \sim p_z}[\log(1 - D(G(z)))].$$
+The shipped DCGAN trains $G$ on the **non-saturating** loss $-\mathbb{E}_z[\log D(G(z))]$: the same fixed point, but strong gradients while $D$ still wins. The model's card names its loss from the table (minimax, non-saturating, WGAN, WGAN-GP, LSGAN, DRAGAN, BEGAN, hinge).
+
+**Walking**: codes between two seeds' $z$ are decoded frame by frame, with *lerp* $(1-t)z_0 + t z_1$ or *slerp* (along the sphere where Gaussian codes live). With a **mapping network** (StyleGAN) $w = f(z)$ is an 8-layer MLP's output; walks in $W$ are often smoother. **Truncation** $w' = \bar w + \psi (w - \bar w)$ trades variety for quality.
+
+**Directions** (GANSpace): principal components of sampled codes; each slider moves the image along one.
+"""
 
 
 def build(store: ModelStore) -> None:
     import gradio as gr
 
     names = store.names("gan")
-    gr.Markdown(
-        "### GAN samples\n"
-        "The generator G maps noise z ~ N(0, I) to an image; it was trained against a discriminator D on "
-        "the minimax game of the course notes, "
-        "$\\min_G \\max_D \\; \\mathbb{E}_{x}[\\log D(x)] + \\mathbb{E}_{z}[\\log(1 - D(G(z)))]$, "
-        "with the non-saturating generator loss $-\\mathbb{E}_z[\\log D(G(z))]$. "
-        "Truncation ψ scales z towards 0: less variety, cleaner images. The same seed always gives the same grid.",
-        latex_delimiters=LATEX)
+    first = names[0] if names else None
+    classes = [NO_CLASS, *FASHION_MNIST_CLASSES]
     with gr.Row():
-        with gr.Column(scale=1):
-            ckpt = gr.Dropdown(names, value=names[0] if names else None, label="checkpoint")
-            seed = gr.Number(0, label="seed", precision=0, minimum=0)
-            n = gr.Slider(1, MAX_SAMPLES, 16, step=1, label="samples")
-            trunc = gr.Slider(0.05, 1.0, 1.0, step=0.05, label="truncation ψ")
-            go = gr.Button("Sample", variant="primary")
-        out = gr.Image(label="samples", type="numpy", interactive=False, format="png", elem_id="gan-samples")
-    go.click(lambda *a: sample_grid(store, *a), [ckpt, seed, n, trunc], out, api_name="gan_samples")
+        with gr.Column(scale=3):
+            gr.Markdown("### GAN latent walk")
+            with gr.Row():
+                ckpt = gr.Dropdown(names, value=first, label="checkpoint")
+                space = gr.Radio(["z", "w"], value="z", label="space (w: models with a mapping network)")
+                trunc = gr.Slider(0.05, 1.0, 1.0, step=0.05, label="truncation ψ")
+            with gr.Row():
+                class_a = gr.Dropdown(classes, value=NO_CLASS, label="class (conditional models)")
+                class_b = gr.Dropdown(classes, value=NO_CLASS, label="walk to class")
+            with gr.Tab("Walk"):
+                with gr.Row():
+                    seeds = gr.Textbox("0, 1, 2", label="keyframe seeds (comma-separated, or 'random')")
+                    frames = gr.Slider(2, MAX_FRAMES, 16, step=1, label="frames")
+                    path = gr.Radio(list(PATHS), value="slerp", label="path")
+                walk_go = gr.Button("Walk", variant="primary")
+                walk_strip = gr.Image(label="frames", interactive=False, format="png", elem_id="gan-walk")
+                with gr.Row():
+                    used = gr.Textbox(label="seeds used", interactive=False)
+                    gif = gr.File(label="GIF")
+                    mp4 = gr.Video(label="MP4", autoplay=True, loop=True)
+            with gr.Tab("Random-walk loop"):
+                loop_seed = gr.Number(0, label="seed", precision=0, minimum=0)
+                loop_frames = gr.Slider(4, MAX_FRAMES, 48, step=1, label="frames")
+                loop_go = gr.Button("Make a loop")
+                with gr.Row():
+                    loop_gif = gr.Image(label="loop (GIF)", type="filepath", interactive=False)
+                    loop_mp4 = gr.Video(label="loop (MP4)", autoplay=True, loop=True)
+            with gr.Tab("Samples"):
+                seed = gr.Number(0, label="seed", precision=0, minimum=0)
+                n = gr.Slider(1, MAX_SAMPLES, 16, step=1, label="samples")
+                go = gr.Button("Sample", variant="primary")
+                out = gr.Image(label="samples", type="numpy", interactive=False, format="png", elem_id="gan-samples")
+            with gr.Tab("Directions"):
+                edit_seed = gr.Number(0, label="seed", precision=0, minimum=0)
+                sliders = [gr.Slider(-5, 5, 0, step=0.25, label=f"principal direction {k + 1} (σ)")
+                           for k in range(N_DIRECTIONS)]
+                edited = gr.Image(label="edited", interactive=False, format="png")
+        with gr.Column(scale=2):
+            gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
+
+    go.click(lambda *a: sample_grid(store, *a), [ckpt, seed, n, trunc, class_a], out, api_name="gan_samples")
+    walk_go.click(lambda *a: latent_walk(store, *a), [ckpt, seeds, frames, path, trunc, space, class_a, class_b],
+                  [walk_strip, gif, mp4, used], api_name="gan_walk")
+    loop_go.click(lambda *a: random_loop(store, *a), [ckpt, loop_seed, loop_frames, trunc, space, class_a],
+                  [loop_gif, loop_mp4], api_name="gan_loop")
+    edit_inputs = [ckpt, edit_seed, trunc, space, class_a, *sliders]
+    for s in [edit_seed, *sliders]:
+        s.change(lambda *a: edit(store, *a), edit_inputs, edited, api_name=False)
+    gr.on([edit_seed.submit], lambda *a: edit(store, *a), edit_inputs, edited, api_name="gan_edit")
 
 
 if __name__ == "__main__":
     import gradio as gr
 
-    with gr.Blocks(title="GAN samples") as demo:
+    with gr.Blocks(title="GAN latent walk") as demo:
         build(ModelStore())
     demo.launch()

@@ -68,7 +68,8 @@ def tiny_gan(tmp_path_factory, tiny_fashion) -> Path:
     mp.setattr(data, "CACHE_DIR", tmp_path_factory.mktemp("gan-cache"))
     try:
         fit("gan", {"out": str(out), "data_dir": str(tiny_fashion), "ngf": "8", "ndf": "8", "z_dim": "16",
-                    "steps": "4", "batch_size": "16", "device": "cpu"})
+                    "steps": "4", "batch_size": "16", "device": "cpu",
+                    "monitor_n": "0"})
     finally:
         mp.undo()
     return out

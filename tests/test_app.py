@@ -81,4 +81,5 @@ def test_launch_settings_are_safe(store):
     demo = create_app(store.root)
     assert demo._queue.max_size == QUEUE_MAX_SIZE
     api_names = {d.api_name for d in demo.fns.values() if d.api_name}
-    assert {"gan_samples", "classify", "model_card"} <= api_names
+    assert {"gan_samples", "gan_walk", "gan_loop", "gan_edit", "classify", "model_card", "vae_interpolate",
+            "vae_latent_map", "vae_arithmetic", "vae_prior_samples", "vae_denoise"} <= api_names

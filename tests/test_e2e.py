@@ -16,7 +16,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-TABS = {"GAN": "GAN samples", "VAE": "VAE interpolation", "Classifier": "The judge", "About": "Models shipped"}
+TABS = {"GAN": "GAN latent walk", "VAE": "VAE interpolation", "Classifier": "The judge", "About": "Models shipped"}
 
 
 def _free_port() -> int:
@@ -53,11 +53,16 @@ def test_api_through_gradio_client(server, tmp_path):
     from gradio_client import Client, handle_file
 
     client = Client(server, verbose=False)
-    grid_path = client.predict("dcgan-ns-fashion", 7, 16, 1.0, api_name="/gan_samples")
+    from playground.gan import NO_CLASS
+
+    grid_path = client.predict("dcgan-ns-fashion", 7, 16, 1.0, NO_CLASS, api_name="/gan_samples")
     grid = np.asarray(Image.open(grid_path))
     assert grid.shape[0] > 32 and grid.std() > 10
-    again = np.asarray(Image.open(client.predict("dcgan-ns-fashion", 7, 16, 1.0, api_name="/gan_samples")))
+    again = np.asarray(Image.open(client.predict("dcgan-ns-fashion", 7, 16, 1.0, NO_CLASS, api_name="/gan_samples")))
     assert np.array_equal(grid, again)
+    strip, gif, mp4, used = client.predict("dcgan-ns-fashion", "1, 2, 3", 12, "slerp", 1.0, "z", NO_CLASS, NO_CLASS,
+                                           api_name="/gan_walk")
+    assert used == "1, 2, 3" and Image.open(gif).n_frames > 1
     img = tmp_path / "shirt.png"
     from trainers.core.data import load_dataset
 
@@ -86,8 +91,8 @@ def test_every_tab_renders_in_headless_chromium(server, tmp_path):
             page.get_by_role("tab", name=tab).click()
             page.get_by_text(text).first.wait_for(state="visible", timeout=20_000)
             if tab == "GAN":
-                page.get_by_role("button", name="Sample").click()
-                page.locator("#gan-samples img").first.wait_for(state="visible", timeout=30_000)
+                page.get_by_role("button", name="Walk", exact=True).click()
+                page.locator("#gan-walk img").first.wait_for(state="visible", timeout=30_000)
             if tab == "VAE":  # pick A and B from the gallery as a user would, then interpolate
                 thumbs = page.locator(".thumbnail-item")
                 thumbs.nth(0).click()

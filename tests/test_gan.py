@@ -58,7 +58,7 @@ def test_began_terms_by_hand():
     assert L.began_convergence(l_real, l_fake, 0.5).item() == pytest.approx(0.4 + 0.1)
 
 
-TINY = {"ngf": "8", "ndf": "8", "z_dim": "16", "batch_size": "32", "device": "cpu", "log_every": "1",
+TINY = {"ngf": "8", "ndf": "8", "z_dim": "16", "batch_size": "32", "device": "cpu", "log_every": "1", "monitor_n": "0",
         "sample_every": "1000", "ckpt_every": "1000"}
 
 

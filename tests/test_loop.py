@@ -7,7 +7,7 @@ from trainers.core import checkpoint as ck
 from trainers.core.errors import TrainingDiverged, UserError
 from trainers.core.loop import fit
 
-GAN = {"ngf": "8", "ndf": "8", "z_dim": "16", "batch_size": "16", "device": "cpu", "ckpt_every": "3",
+GAN = {"ngf": "8", "ndf": "8", "z_dim": "16", "batch_size": "16", "device": "cpu", "ckpt_every": "3", "monitor_n": "200",
        "sample_every": "3", "log_every": "1"}
 
 
@@ -31,6 +31,10 @@ def test_resume_is_bitwise_equal_to_an_uninterrupted_run(tmp_path, tiny_fashion)
     card = ck.read_card(tmp_path / "b")
     assert card["steps"] == 20 and isinstance(card["command"], list) and len(card["command"]) == 3
     assert (tmp_path / "b" / "snapshots" / "step-00000006.png").exists()
+    # the mode-collapse monitor ran at every snapshot (without disturbing the training RNG, as above)
+    monitored = list(csv.DictReader(open(tmp_path / "b" / "metrics.csv")))
+    assert [int(r["step"]) for r in monitored] == [3, 6, 7, 9, 12, 15, 18, 20]  # 7: end of the first part
+    assert all(0 <= float(r["class_entropy"]) <= 2.31 for r in monitored) and "fid_200" in monitored[0]
 
 
 def test_resume_refuses_a_changed_config(tmp_path, tiny_fashion):
@@ -102,7 +106,7 @@ def test_two_processes_train_one_checkpoint(tmp_path, tiny_fashion):
            "PLAYGROUND_DATA_CACHE": str(tmp_path / "cache")}
     r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
                         "-m", "trainers", "train", "gan", f"--data_dir={tiny_fashion}", "--ngf=8", "--ndf=8",
-                        "--z_dim=16", "--batch_size=16", "--steps=6", f"--out={out}", "--device=cpu"],
+                        "--z_dim=16", "--batch_size=16", "--steps=6", f"--out={out}", "--device=cpu", "--monitor_n=0"],
                        cwd=root, env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     card = ck.read_card(out)

@@ -54,7 +54,7 @@ def test_training_lowers_the_loss(tmp_path, tiny_fashion, arch, variational, ext
     out = tmp_path / "run"
     fit("vae", {"data_dir": str(tiny_fashion), "out": str(out), "arch": arch, "variational": str(variational),
                 "width": "8", "latent_dim": "8", "steps": "40", "batch_size": "32", "log_every": "5", "lr": "3e-3",
-                "sample_every": "40", "ckpt_every": "40", "device": "cpu", **extra})
+                "sample_every": "40", "ckpt_every": "40", "device": "cpu", "monitor_n": "0", **extra})
     rows = list(csv.DictReader(open(out / "log.csv")))
     first, last = float(rows[0]["loss"]), float(rows[-1]["loss"])
     assert last < 0.7 * first, (first, last)
@@ -64,7 +64,7 @@ def test_training_lowers_the_loss(tmp_path, tiny_fashion, arch, variational, ext
 def test_round_trip_sampling_and_translation(tmp_path, tiny_fashion):
     out = tmp_path / "vae"
     fit("vae", {"data_dir": str(tiny_fashion), "out": str(out), "width": "8", "latent_dim": "4", "steps": "3",
-                "batch_size": "32", "fp16_weights": "false", "device": "cpu"})
+                "batch_size": "32", "fp16_weights": "false", "device": "cpu", "monitor_n": "200"})
     a, b = ck.load_model(out), ck.load_model(out)
     s1 = vae.sample(a.cfg, a.modules, 5, torch.Generator().manual_seed(0))["images"]
     s2 = vae.sample(b.cfg, b.modules, 5, torch.Generator().manual_seed(0))["images"]

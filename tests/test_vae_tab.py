@@ -18,7 +18,7 @@ def store(tmp_path_factory, tiny_fashion):
     root = tmp_path_factory.mktemp("vae-store")
     mp = pytest.MonkeyPatch()
     mp.setattr(data, "CACHE_DIR", tmp_path_factory.mktemp("vae-cache"))
-    common = {"data_dir": str(tiny_fashion), "width": "8", "steps": "2", "batch_size": "32", "device": "cpu"}
+    common = {"data_dir": str(tiny_fashion), "width": "8", "steps": "2", "batch_size": "32", "device": "cpu", "monitor_n": "0"}
     try:
         for name, opts in {"ae": {"variational": "false", "latent_dim": "8"}, "vae": {"latent_dim": "8"},
                            "vae2d": {"latent_dim": "2"},

@@ -63,6 +63,12 @@ def save_png(path: str | Path, array: np.ndarray, metadata: dict[str, str] | Non
     atomic_write_bytes(path, png_bytes(array, metadata))
 
 
+def frames_rgb(images: torch.Tensor) -> list[np.ndarray]:
+    """uint8 (N, C, H, W) -> N frames (H, W, 3) for GIF/MP4 writers."""
+    arr = images.permute(0, 2, 3, 1).numpy()
+    return list(np.repeat(arr, 3, axis=-1) if arr.shape[-1] == 1 else arr)
+
+
 def upscale(array: np.ndarray, factor: int) -> np.ndarray:
     """Nearest-neighbour enlargement of an (H, W[, C]) image, so small images stay crisp on screen."""
     return array.repeat(factor, 0).repeat(factor, 1)
@@ -82,4 +88,26 @@ def gif_bytes(frames: list[np.ndarray], duration_ms: int = 120, loop: int = 0) -
     images = [Image.fromarray(f) for f in frames]
     buf = io.BytesIO()
     images[0].save(buf, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms, loop=loop)
+    return buf.getvalue()
+
+
+def mp4_bytes(frames: list[np.ndarray], fps: int = 12) -> bytes:
+    """(H, W[, 3]) uint8 frames -> H.264 MP4 (PyAV's bundled FFmpeg); sizes are padded to even numbers."""
+    import av
+
+    if not frames:
+        raise ValueError("a video needs at least one frame")
+    h, w = frames[0].shape[:2]
+    H, W = h + h % 2, w + w % 2
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as container:
+        stream = container.add_stream("h264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
+        for f in frames:
+            rgb = np.stack([f] * 3, -1) if f.ndim == 2 else f
+            rgb = np.pad(rgb, ((0, H - h), (0, W - w), (0, 0)))
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
     return buf.getvalue()

@@ -52,6 +52,7 @@ class LoopConfig:
     device: str = "auto"  # auto | cpu | cuda
     fp16_weights: bool = True  # model.safetensors in fp16 (the resume state stays fp32)
     num_workers: int = 0
+    monitor_n: int = 1000  # samples scored (class entropy, FID) at each snapshot; 0 turns it off
 
     def validate(self) -> None:
         for k in ("batch_size", "log_every", "sample_every", "ckpt_every"):
@@ -230,8 +231,17 @@ def fit(family_name: str, options: dict[str, str], command: str | None = None) -
         meta = {"model": str(out), "step": str(step), "seed": str(loop.seed)}
         save_png(out / "snapshots" / f"step-{step:08d}.png", g, meta)
         save_png(out / SAMPLES, g, meta)
+        if hasattr(fam, "monitor") and loop.monitor_n > 0:  # the mode-collapse signal, on fixed noise of its own
+            with torch.random.fork_rng(devices=[]):  # leaves the training RNG untouched (exact resume)
+                values = fam.monitor(cfg, plain, torch.Generator(acc.device).manual_seed(loop.seed + 1), loop.monitor_n)
+            if values:
+                monitored.update(values)
+                monitor_log.write({"step": step, **values})
+                pbar.write(f"step {step}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
 
     last_losses: dict[str, float] = {}
+    monitored: dict[str, float] = {}
+    monitor_log = _CsvLog(out / "metrics.csv", step if state is not None else None) if main else None
 
     def checkpoint() -> None:
         acc.wait_for_everyone()
@@ -259,6 +269,7 @@ def fit(family_name: str, options: dict[str, str], command: str | None = None) -
                 num_processes=acc.num_processes,
                 torch_version=torch.__version__,
                 final_losses=last_losses,
+                training_metrics=monitored or card.get("training_metrics", {}),
                 metrics=card.get("metrics", {}),
             )
         acc.wait_for_everyone()

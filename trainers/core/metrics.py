@@ -78,7 +78,7 @@ def class_entropy(probs: torch.Tensor) -> float:
     return float(-(p * p.clamp_min(1e-12).log()).sum())
 
 
-def fid_kid(real: torch.Tensor, fake: torch.Tensor, net: nn.Module, batch: int = 1000) -> dict:
+def fid_kid(real: torch.Tensor, fake: torch.Tensor, net: nn.Module, batch: int = 1000, kid: bool = True) -> dict:
     """FID and KID of uint8 image sets in the classifier's feature space (torchmetrics).
 
     FID = ||mu_r - mu_f||^2 + Tr(S_r + S_f - 2 (S_r S_f)^{1/2})  (Heusel et al. 2017, eq. 6);
@@ -95,14 +95,20 @@ def fid_kid(real: torch.Tensor, fake: torch.Tensor, net: nn.Module, batch: int =
         raise UserError("FID/KID need at least 2 real and 2 generated images")
     feat = ClassifierFeatures(net)
     subset = min(1000, len(real), len(fake))
-    fid = FrechetInceptionDistance(feature=feat, normalize=False)
-    kid = KernelInceptionDistance(feature=feat, subset_size=subset, subsets=50, normalize=False)
+    # no cross-process sync: the training loop scores on the main process alone (a sync would deadlock)
+    metrics = {"fid": FrechetInceptionDistance(feature=feat, normalize=False, sync_on_compute=False)}
+    if kid:
+        metrics["kid"] = KernelInceptionDistance(feature=feat, subset_size=subset, subsets=50, normalize=False,
+                                                 sync_on_compute=False)
     for images, real_flag in ((real, True), (fake, False)):
         for i in range(0, len(images), batch):
-            fid.update(images[i:i + batch], real=real_flag)
-            kid.update(images[i:i + batch], real=real_flag)
-    kid_mean, kid_std = kid.compute()
-    return {"fid": round(float(fid.compute()), 4), "kid": round(float(kid_mean), 6), "kid_std": round(float(kid_std), 6)}
+            for m in metrics.values():
+                m.update(images[i:i + batch], real=real_flag)
+    out = {"fid": round(float(metrics["fid"].compute()), 4)}
+    if kid:
+        kid_mean, kid_std = metrics["kid"].compute()
+        out.update(kid=round(float(kid_mean), 6), kid_std=round(float(kid_std), 6))
+    return out
 
 
 def generative_metrics(images: torch.Tensor, real: torch.Tensor, labels: torch.Tensor | None = None,
@@ -115,3 +121,27 @@ def generative_metrics(images: torch.Tensor, real: torch.Tensor, labels: torch.T
     if labels is not None:
         out["class_accuracy"] = round(float((probs.argmax(1) == labels.to(probs.device)).float().mean()), 4)
     return out
+
+
+_REAL: dict[tuple, torch.Tensor] = {}
+
+
+def monitor(cfg, images: torch.Tensor, n_real: int = 1000) -> dict:
+    """During training: class entropy and a small-sample FID (vs `n_real` test images) of generated images.
+
+    Only for Fashion-MNIST models while the classifier checkpoint exists; otherwise {}. A small-sample
+    FID is biased upwards: compare it across snapshots of one run, not with `evaluate`'s 10k FID.
+    """
+    if cfg.dataset != "fashion-mnist" or not CLASSIFIER_DIR.is_dir():
+        return {}
+    from .data import load_dataset
+
+    key = (cfg.data_dir, cfg.image_size, cfg.channels, n_real)
+    if key not in _REAL:
+        test = load_dataset(cfg.dataset, data_dir=cfg.data_dir, split="test", image_size=cfg.image_size,
+                            channels=cfg.channels)
+        _REAL[key] = test.images[:n_real]
+    net = load_classifier()
+    probs = class_probs(images, net)
+    return {"class_entropy": round(class_entropy(probs), 4),
+            f"fid_{len(images)}": fid_kid(_REAL[key], images, net, kid=False)["fid"]}

@@ -66,11 +66,14 @@ class _GeneratorBase(nn.Module):
         avg = self.w_avg if self.mapping is not None else torch.zeros_like(w[0])
         return avg + psi * (w - avg)
 
-    def _input(self, w: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+    def _input(self, w: torch.Tensor, y: torch.Tensor | None, e: torch.Tensor | None = None) -> torch.Tensor:
+        """[w, embed(y)]; `e` replaces embed(y) (e.g. a blend of two classes' embeddings)."""
         if self.n_classes:
-            if y is None:
-                raise ValueError("this generator is conditional: pass class labels y")
-            return torch.cat([w, self.embed(y)], dim=1)
+            if e is None:
+                if y is None:
+                    raise ValueError("this generator is conditional: pass class labels y")
+                e = self.embed(y)
+            return torch.cat([w, e], dim=1)
         return w
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None, psi: float = 1.0) -> torch.Tensor:
@@ -93,8 +96,8 @@ class Generator(_GeneratorBase):
         layers += [nn.ConvTranspose2d(c, channels, 4, 2, 1), nn.Tanh()]  # no BatchNorm on G's last layer
         self.net = nn.Sequential(*layers)
 
-    def synthesis(self, w: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        h = self._input(w, y)
+    def synthesis(self, w: torch.Tensor, y: torch.Tensor | None = None, e: torch.Tensor | None = None) -> torch.Tensor:
+        h = self._input(w, y, e)
         return self.net(h.view(h.shape[0], -1, 1, 1))
 
 
@@ -110,8 +113,8 @@ class MLPGenerator(_GeneratorBase):
                                  nn.LeakyReLU(0.2, True), nn.Linear(512, 1024), nn.LeakyReLU(0.2, True),
                                  nn.Linear(1024, math.prod(self.shape)), nn.Tanh())
 
-    def synthesis(self, w: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        return self.net(self._input(w, y)).view(-1, *self.shape)
+    def synthesis(self, w: torch.Tensor, y: torch.Tensor | None = None, e: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(self._input(w, y, e)).view(-1, *self.shape)
 
 
 def _norm(kind: str, c: int) -> nn.Module:

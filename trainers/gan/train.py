@@ -232,3 +232,10 @@ def preview(cfg: Config, modules: dict, gen: torch.Generator) -> torch.Tensor:
         with torch.no_grad():
             return to_uint8(g(z, torch.arange(cfg.n_classes, device=device).repeat_interleave(8)))
     return sample(cfg, modules, 64, gen)["images"]
+
+
+def monitor(cfg: Config, modules: dict, gen: torch.Generator, n: int = 1000) -> dict:
+    """Mode-collapse signal logged at each snapshot: class entropy and FID of n samples."""
+    from ..core.metrics import monitor as measure
+
+    return measure(cfg, sample(cfg, modules, n, gen)["images"])

@@ -125,6 +125,13 @@ def _test_set(cfg: Config):
                         channels=cfg.channels)
 
 
+def monitor(cfg: Config, modules: dict, gen: torch.Generator, n: int = 1000) -> dict:
+    """VAE: class entropy and FID of n prior samples at each snapshot (autoencoders: nothing)."""
+    from ..core.metrics import monitor as measure
+
+    return measure(cfg, sample(cfg, modules, n, gen)["images"]) if cfg.variational else {}
+
+
 def preview(cfg: Config, modules: dict, gen: torch.Generator) -> torch.Tensor:
     """VAE: 64 prior samples from fixed noise. Autoencoder: 32 fixed test images above their reconstructions."""
     if cfg.variational:

@@ -1,0 +1,92 @@
+"""The GAN latent-walk tab's handlers, as plain functions, on tiny models trained here."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from playground import gan as tab
+from playground.models import ModelStore
+from trainers.core.loop import fit
+from trainers.gan import walk as W
+
+
+def _gif_duration(path) -> int:
+    with Image.open(path) as im:
+        total = 0
+        for i in range(im.n_frames):
+            im.seek(i)
+            total += im.info["duration"]
+    return total
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory, tiny_fashion):
+    from trainers.core import data
+
+    root = tmp_path_factory.mktemp("gan-store")
+    mp = pytest.MonkeyPatch()
+    mp.setattr(data, "CACHE_DIR", tmp_path_factory.mktemp("gan-cache"))
+    common = {"data_dir": str(tiny_fashion), "ngf": "8", "ndf": "8", "z_dim": "16", "steps": "2",
+              "batch_size": "32", "device": "cpu", "monitor_n": "0"}
+    try:
+        fit("gan", {**common, "out": str(root / "plain")})
+        fit("gan", {**common, "out": str(root / "cond-map"), "n_classes": "10", "mapping_layers": "4"})
+    finally:
+        mp.undo()
+    return ModelStore(root)
+
+
+def test_walk_passes_through_the_keyframes():
+    keys = torch.randn(3, 5)
+    path = W.walk(keys, 9, "lerp")
+    assert path.shape == (9, 5) and torch.allclose(path[0], keys[0]) and torch.allclose(path[-1], keys[-1])
+    assert torch.allclose(path[4], keys[1])
+    loop = W.walk(keys, 6, "slerp", closed=True)
+    assert torch.allclose(loop[0], keys[0]) and torch.allclose(loop[2], keys[1], atol=1e-5)
+
+
+def test_latent_walk_outputs_strip_gif_mp4(store):
+    strip_, gif, mp4, used = tab.latent_walk(store, "plain", "3, 4, 5", 8, "slerp", 0.8, "z")
+    assert used == "3, 4, 5" and strip_.shape[1] > 7 * strip_.shape[0]
+    assert _gif_duration(gif) == 8 * 80  # identical neighbours may be merged, the timing may not
+    with open(mp4, "rb") as f:
+        assert f.read(12)[4:8] == b"ftyp"
+    again = tab.latent_walk(store, "plain", "3, 4, 5", 8, "slerp", 0.8, "z")[0]
+    assert np.array_equal(strip_, again)
+    assert len(tab.latent_walk(store, "plain", "random", 4, "lerp", 1.0, "z")[3].split(",")) == 3
+
+
+def test_conditional_walk_in_w_between_classes_and_edit(store):
+    strip_, *_ = tab.latent_walk(store, "cond-map", "1, 2", 6, "lerp", 0.7, "w", "Sneaker", "Ankle boot")
+    assert strip_.ndim == 3
+    base = tab.edit(store, "cond-map", 5, 1.0, "w", "Bag", 0, 0, 0, 0, 0)
+    moved = tab.edit(store, "cond-map", 5, 1.0, "w", "Bag", 3, 0, 0, 0, 0)
+    assert base.shape == moved.shape and not np.array_equal(base, moved)
+    plain = tab.edit(store, "plain", 5, 1.0, "z", None, 0, -2, 0, 0, 0)  # GANSpace regressed onto z
+    assert plain.ndim == 3
+    gif, mp4 = tab.random_loop(store, "cond-map", 7, 8, 1.0, "w", "Dress")
+    assert _gif_duration(gif) == 8 * 80
+
+
+def test_bad_parameters_are_refused(store):
+    import gradio as gr
+
+    for args in [("plain", "1", 8, "lerp", 1.0, "z"),  # one keyframe
+                 ("plain", "1, x", 8, "lerp", 1.0, "z"),
+                 ("plain", "1, 2", 10**9, "lerp", 1.0, "z"),
+                 ("plain", "1, 2", 8, "lerp", float("nan"), "z"),
+                 ("plain", "1, 2", 8, "lerp", 1.0, "w"),  # no mapping network
+                 ("../plain", "1, 2", 8, "lerp", 1.0, "z")]:
+        with pytest.raises(gr.Error):
+            tab.latent_walk(store, *args)
+    # the class picker is ignored by an unconditional model, and checked by a conditional one
+    assert np.array_equal(tab.sample_grid(store, "plain", 0, 4, 1.0, "Bag"), tab.sample_grid(store, "plain", 0, 4, 1.0))
+    with pytest.raises(gr.Error, match="unknown class"):
+        tab.sample_grid(store, "cond-map", 0, 4, 1.0, "Spaceship")
+
+
+def test_principal_directions_are_orthonormal_in_w(store):
+    G = store.get("cond-map").modules["G_ema"]
+    dirs, sigma = W.principal_directions(G, "w", 3, n=500)
+    assert torch.allclose(dirs @ dirs.T, torch.eye(3), atol=1e-4) and (sigma[:-1] >= sigma[1:]).all()

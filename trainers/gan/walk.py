@@ -1,0 +1,79 @@
+"""Latent walks and edit directions for a trained generator (the GAN latent-walk tab's math).
+
+Spaces: "z" is the Gaussian input; "w" is the mapping network's output (StyleGAN), available when
+the model has one. Truncation is applied in W: w' = w_avg + psi (w - w_avg) (w_avg = 0 in Z).
+Directions follow GANSpace (Harkonen et al. 2020): PCA of sampled w; for a model without a mapping
+network, PCA of the first layer's activations, carried back to Z by linear regression.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..core.errors import UserError
+from ..core.images import to_uint8
+from ..core.latent import PATHS
+
+
+def seed_codes(G, seeds: list[int], space: str) -> torch.Tensor:
+    """One z per seed (the same z a seed gives everywhere in the app), mapped to W if asked: (K, d)."""
+    if space not in ("z", "w"):
+        raise UserError(f"space must be z or w, got {space!r}")
+    if space == "w" and G.mapping is None:
+        raise UserError("this generator has no mapping network: walk in Z")
+    device = next(G.parameters()).device
+    z = torch.cat([torch.randn(1, G.z_dim, generator=torch.Generator().manual_seed(int(s))) for s in seeds]).to(device)
+    return G.map(z) if space == "w" else z
+
+
+def walk(keys: torch.Tensor, frames: int, path: str, closed: bool = False) -> torch.Tensor:
+    """`frames` codes along the keyframes (K, d), segment by segment; `closed` returns to the first."""
+    if path not in PATHS:
+        raise UserError(f"path must be one of {', '.join(PATHS)}")
+    keys = torch.cat([keys, keys[:1]]) if closed else keys
+    segments = len(keys) - 1
+    if segments < 1:
+        raise UserError("a walk needs at least two keyframes")
+    t = torch.linspace(0, segments, frames + 1 if closed else frames)[: frames]
+    out = []
+    for ti in t:
+        i = min(int(ti), segments - 1)
+        out.append(PATHS[path](keys[i], keys[i + 1], (ti - i).view(1))[0])
+    return torch.stack(out)
+
+
+@torch.no_grad()
+def render(G, codes: torch.Tensor, space: str, psi: float = 1.0, labels: torch.Tensor | None = None,
+           class_emb: torch.Tensor | None = None, batch: int = 256) -> torch.Tensor:
+    """Codes in `space` -> uint8 images. Conditional models take labels or explicit class embeddings."""
+    G.eval()
+    out = []
+    for i in range(0, len(codes), batch):
+        c = codes[i:i + batch]
+        w = G.truncate(G.map(c) if space == "z" else c, psi)
+        y = None if labels is None else labels[i:i + batch]
+        e = None if class_emb is None else class_emb[i:i + batch]
+        out.append(to_uint8(G.synthesis(w, y, e)))
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def principal_directions(G, space: str, k: int = 5, n: int = 4000, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """GANSpace: the top-k principal directions (k, d) in `space` and the spread (k,) along each."""
+    device = next(G.parameters()).device
+    z = torch.randn(n, G.z_dim, generator=torch.Generator().manual_seed(seed)).to(device)
+    if space == "w":
+        w = G.map(z)
+        mean = w.mean(0)
+        _, s, v = torch.linalg.svd(w - mean, full_matrices=False)
+        return v[:k], s[:k] / (n - 1) ** 0.5
+    # no mapping network: PCA of the first layer's activations, regressed back onto z
+    first = G.net[0]
+    inp = G._input(z, torch.zeros(n, dtype=torch.long, device=device) if G.n_classes else None)
+    feats = first(inp.view(n, -1, 1, 1) if isinstance(first, torch.nn.ConvTranspose2d) else inp).flatten(1)
+    feats = feats - feats.mean(0)
+    _, _, v = torch.linalg.svd(feats, full_matrices=False)
+    x = feats @ v[:k].T  # (n, k) PCA coordinates
+    coef = torch.linalg.lstsq(x, z).solution  # z ~ x @ coef: (k, z_dim)
+    dirs = coef / coef.norm(dim=1, keepdim=True)
+    return dirs, (z @ dirs.T).std(0)
