@@ -10,6 +10,7 @@ import functools
 import tempfile
 from pathlib import Path
 
+import gradio as gr  # at module level: handlers' gr.SelectData annotations must resolve
 import numpy as np
 import torch
 
@@ -211,8 +212,6 @@ The hyperparameter $c$ is the variance of $p(\tilde{\mathbf{x}}) = \mathcal{N}(\
 
 
 def build(store: ModelStore) -> None:
-    import gradio as gr
-
     aes, vaes = names(store, variational=False, denoising=False), names(store, variational=True)
     maps, daes = names(store, variational=True, latent_dim=2), names(store, denoising=True)
     big_vaes = [n for n in vaes if n not in maps] or vaes
@@ -261,18 +260,26 @@ def build(store: ModelStore) -> None:
     arith_go.click(lambda m, a, b, c: arithmetic(store, m, a, b, c), [arith_model, *editors], arith_out,
                    api_name="vae_arithmetic")
 
+    initial_map = (None, None)
+    if maps:  # drawn once at start-up (~0.3 s), so the map is there when the tab opens
+        try:
+            initial_map = latent_map(store, maps[0])
+        except gr.Error:
+            pass
     with gr.Accordion("2-D latent map", open=True):
         with gr.Row():
             map_model = gr.Dropdown(maps, value=first(maps), label="2-D VAE")
             map_go = gr.Button("Draw the map")
         with gr.Row():
-            map_img = gr.Image(label="test-set mu by class (click to decode a point)", interactive=False,
-                               format="png")
-            manifold = gr.Image(label="decoded manifold over [-2.5, 2.5]^2", interactive=False, format="png")
+            map_img = gr.Image(initial_map[0], label="test-set mu by class (click to decode a point)",
+                               interactive=False, format="png", elem_id="vae-map")
+            manifold = gr.Image(initial_map[1], label="decoded manifold over [-2.5, 2.5]^2", interactive=False,
+                                format="png")
             with gr.Column():
                 point = gr.Image(label="decoded at the click", interactive=False, format="png")
                 coords = gr.Textbox(label="latent point", interactive=False)
     map_go.click(lambda m: latent_map(store, m), map_model, [map_img, manifold], api_name="vae_latent_map")
+    map_model.change(lambda m: latent_map(store, m), map_model, [map_img, manifold], api_name=False)
 
     def on_click(name, evt: gr.SelectData):
         return decode_at(store, name, *evt.index)

@@ -96,10 +96,13 @@ def test_every_tab_renders_in_headless_chromium(server, tmp_path):
             if tab == "VAE":  # pick A and B from the gallery as a user would, then interpolate
                 thumbs = page.locator(".thumbnail-item")
                 thumbs.nth(0).click()
+                page.wait_for_timeout(2500)  # the gallery's select event fills editor A
                 page.get_by_label("B", exact=True).check()
                 thumbs.nth(7).click()
+                page.wait_for_timeout(2500)
                 page.get_by_role("button", name="Interpolate A → B").click()
                 page.locator("#vae-strip img").first.wait_for(state="visible", timeout=30_000)
+                page.locator("#vae-map img").first.wait_for(state="visible", timeout=10_000)
             path = shots / f"tab-{tab.lower()}.png"
             page.screenshot(path=str(path), full_page=True)
             arr = np.asarray(Image.open(path).convert("L"))
