@@ -26,7 +26,7 @@ from .models import ModelStore
 ASSETS = Path(__file__).resolve().parent / "assets"
 GALLERY_SIZE = 20
 MAX_STEPS = 32
-MAP_PX, MAP_RANGE = 420, 3.0  # the 2-D map shows [-3, 3]^2, i.e. +-3 sigma of the prior
+MAP_PX = 420  # the 2-D map shows [-r, r]^2: r = 3 (3 sigma of the prior) or wider if the codes spread wider
 # ten colours that stay apart (Tableau 10)
 PALETTE = np.array([[78, 121, 167], [242, 142, 43], [225, 87, 89], [118, 183, 178], [89, 161, 79],
                     [237, 201, 72], [176, 122, 161], [255, 157, 167], [156, 117, 95], [186, 176, 172]], np.uint8)
@@ -72,7 +72,7 @@ def _to_model(model, image) -> torch.Tensor:
     """Any image (upload, drawing, gallery array) -> uint8 (1, C, S, S) as the model was trained."""
     cfg = model.cfg
     grey = image_to_grey(image, cfg.image_size, "auto")
-    x = torch.from_numpy(grey).view(1, 1, cfg.image_size, cfg.image_size)
+    x = torch.from_numpy(grey.copy()).view(1, 1, cfg.image_size, cfg.image_size)
     return x.expand(1, cfg.channels, -1, -1).contiguous()
 
 
@@ -107,16 +107,25 @@ def interpolate(store: ModelStore, ae_name: str, vae_name: str, image_a, image_b
 
 
 @functools.lru_cache(maxsize=4)
-def _map_points(store: ModelStore, name: str, mtime: float) -> np.ndarray:
+def _map_points(store: ModelStore, name: str, mtime: float) -> tuple[np.ndarray, float]:
+    """The shipped test images' mu under a 2-D VAE, and the half-width r of the square that shows them."""
     model = store.get(name, "vae")
     images, _ = test_images()
     x = torch.from_numpy(images).unsqueeze(1)
     x = torch.nn.functional.interpolate(x.float(), size=model.cfg.image_size, mode="bilinear", antialias=True)
-    return encode(model.modules, x.round().clamp(0, 255).to(torch.uint8)).numpy()
+    mu = encode(model.modules, x.round().clamp(0, 255).to(torch.uint8)).numpy()
+    return mu, max(3.0, float(np.ceil(np.quantile(np.abs(mu), 0.99))))
 
 
-def _to_px(z: np.ndarray) -> np.ndarray:
-    return ((z * np.array([1, -1]) + MAP_RANGE) / (2 * MAP_RANGE) * (MAP_PX - 1)).round().astype(int)
+def _map(store: ModelStore, name: str):
+    model = store.get(name, "vae")
+    if model.cfg.latent_dim != 2:
+        raise UserError(f"{name} has a {model.cfg.latent_dim}-d latent; the map needs a 2-d VAE")
+    return model, *_map_points(store, name, (store.path(name) / "model.safetensors").stat().st_mtime)
+
+
+def _to_px(z: np.ndarray, r: float) -> np.ndarray:
+    return ((z * np.array([1, -1]) + r) / (2 * r) * (MAP_PX - 1)).round().astype(int)
 
 
 @user_errors
@@ -124,17 +133,15 @@ def latent_map(store: ModelStore, name: str) -> tuple[np.ndarray, np.ndarray]:
     """The 2-D VAE's map: test-set mu coloured by class (with a legend), and the decoded manifold."""
     from PIL import Image, ImageDraw
 
-    model = store.get(name, "vae")
-    if model.cfg.latent_dim != 2:
-        raise UserError(f"{name} has a {model.cfg.latent_dim}-d latent; the map needs a 2-d VAE")
-    mu = _map_points(store, name, (store.path(name) / "model.safetensors").stat().st_mtime)
+    model, mu, r = _map(store, name)
     _, labels = test_images()
     canvas = Image.new("RGB", (MAP_PX, MAP_PX + 44), "white")
     draw = ImageDraw.Draw(canvas)
     centre = MAP_PX // 2
     draw.line([(0, centre), (MAP_PX, centre)], fill=(200, 200, 200))
     draw.line([(centre, 0), (centre, MAP_PX)], fill=(200, 200, 200))
-    for (px, py), y in zip(_to_px(mu), labels):
+    draw.text((4, 4), f"[-{r:g}, {r:g}]^2", fill="black")
+    for (px, py), y in zip(_to_px(mu, r), labels):
         if 0 <= px < MAP_PX and 0 <= py < MAP_PX:
             draw.ellipse([px - 2, py - 2, px + 2, py + 2], fill=tuple(int(c) for c in PALETTE[y]))
     for k, cls in enumerate(FASHION_MNIST_CLASSES):  # legend: two rows of five
@@ -142,8 +149,8 @@ def latent_map(store: ModelStore, name: str) -> tuple[np.ndarray, np.ndarray]:
         draw.rectangle([x0, y0 + 3, x0 + 10, y0 + 13], fill=tuple(int(c) for c in PALETTE[k]))
         draw.text((x0 + 14, y0 + 2), cls, fill="black")
     n = 15
-    ticks = torch.linspace(-2.5, 2.5, n)
-    zs = torch.stack([torch.stack([x, -y]) for y in -ticks for x in ticks])  # rows top (z2 high) to bottom
+    ticks = torch.linspace(-r, r, n + 2)[1:-1]  # cell centres of the map's square
+    zs = torch.stack([torch.stack([x, y]) for y in ticks.flip(0) for x in ticks])  # top row: z2 high
     manifold = grid(decode(model.modules, zs), nrow=n, padding=0)
     return np.asarray(canvas), upscale(manifold, 2)
 
@@ -151,12 +158,10 @@ def latent_map(store: ModelStore, name: str) -> tuple[np.ndarray, np.ndarray]:
 @user_errors
 def decode_at(store: ModelStore, name: str, px: float, py: float) -> tuple[np.ndarray, str]:
     """A click at pixel (px, py) of the map -> the decoded image at that latent point."""
-    model = store.get(name, "vae")
-    if model.cfg.latent_dim != 2:
-        raise UserError("decoding a map position needs a 2-d VAE")
+    model, _, r = _map(store, name)
     if not (0 <= px < MAP_PX and 0 <= py < MAP_PX):
         raise UserError("click inside the map")
-    z = torch.tensor([[px / (MAP_PX - 1) * 2 * MAP_RANGE - MAP_RANGE, MAP_RANGE - py / (MAP_PX - 1) * 2 * MAP_RANGE]])
+    z = torch.tensor([[px / (MAP_PX - 1) * 2 * r - r, r - py / (MAP_PX - 1) * 2 * r]])
     image = decode(model.modules, z)
     return upscale(strip(image, padding=0), 6), f"z = ({z[0, 0]:.2f}, {z[0, 1]:.2f})"
 
@@ -273,7 +278,7 @@ def build(store: ModelStore) -> None:
         with gr.Row():
             map_img = gr.Image(initial_map[0], label="test-set mu by class (click to decode a point)",
                                interactive=False, format="png", elem_id="vae-map")
-            manifold = gr.Image(initial_map[1], label="decoded manifold over [-2.5, 2.5]^2", interactive=False,
+            manifold = gr.Image(initial_map[1], label="decoded manifold over the same square", interactive=False,
                                 format="png")
             with gr.Column():
                 point = gr.Image(label="decoded at the click", interactive=False, format="png")
