@@ -156,8 +156,9 @@ def evaluate(loaded, n: int = 10000, seed: int = 0, **_) -> dict:
     mse = ((recon.float() - x_u8.float()) / 255).pow(2).mean().item()
     out = {"test_recon_mse": round(mse, 6), "test_psnr_db": round(10 * torch.log10(torch.tensor(1 / mse)).item(), 3),
            "n_test": len(test)}
-    if cfg.noise_std > 0:
-        out["noise_std"] = cfg.noise_std
+    if cfg.noise_std > 0:  # what the denoiser starts from, measured the same way
+        mse_in = ((x_in.float() - x_u8.float()) / 255).pow(2).mean().item()
+        out.update(noise_std=cfg.noise_std, noisy_input_psnr_db=round(10 * torch.log10(torch.tensor(1 / mse_in)).item(), 3))
     if cfg.variational:
         ae = modules["ae"].eval()
         nelbo, kls = [], []
