@@ -87,8 +87,11 @@ def test_conditional_gan_with_mapping_network(tmp_path, tiny_fashion):
     assert m.modules["G_ema"].mapping is not None and m.modules["G_ema"].w_avg.abs().sum() > 0
     s = gan.sample(m.cfg, m.modules, 6, torch.Generator().manual_seed(0), label=7)
     assert s["labels"].tolist() == [7] * 6 and s["images"].shape == (6, 1, 32, 32)
-    t = gan.sample(m.cfg, m.modules, 6, torch.Generator().manual_seed(0), label=7, truncation=0.5)
-    assert not torch.equal(s["images"], t["images"])
+    G = m.modules["G_ema"]
+    w = G.map(s["z"])
+    assert torch.allclose(G.truncate(w, 0.5), G.w_avg + 0.5 * (w - G.w_avg))  # w' = w_avg + psi (w - w_avg)
+    y = torch.full((6,), 7)
+    assert not torch.allclose(G(s["z"], y, psi=0.5), G(s["z"], y))
     assert gan.sample(m.cfg, m.modules, 12, torch.Generator())["labels"].tolist()[:11] == list(range(10)) + [0]
     with pytest.raises(UserError, match="label"):
         gan.sample(m.cfg, m.modules, 2, torch.Generator(), label=10)

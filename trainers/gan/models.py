@@ -4,8 +4,8 @@ DCGAN (Radford et al. 2016) follows the four guidelines of the seeds (000, 001):
 (transposed) convolutions instead of pooling, BatchNorm except in G's last and D's first layer,
 ReLU in G with tanh at the output, LeakyReLU(0.2) in D (Adam with beta1 = 0.5 is set in train.py).
 The MLP GAN is the original fully connected GAN (Goodfellow et al. 2014). Both take:
-  - a class label (conditional GAN, seed 004): G gets z concatenated with a label embedding; D is a
-    projection discriminator, D(x, y) = psi(phi(x)) + <embed(y), phi(x)> (Miyato & Koyama 2018);
+  - a class label (conditional GAN, seed 004): G gets z concatenated with a label embedding; D gets
+    the one-hot label concatenated to its input (as constant channels for images);
   - an optional StyleGAN-style mapping network z -> w, an MLP (8 layers by default, seed 004), so that
     G = synthesis(mapping(z)); G tracks the mean w_avg for truncation in W.
 Shapes: z (B, z_dim), y (B,) int64, x (B, C, S, S) in [-1, 1], D's output (B,).
@@ -123,56 +123,50 @@ def _norm(kind: str, c: int) -> nn.Module:
     return {"batch": lambda: nn.BatchNorm2d(c), "layer": lambda: nn.GroupNorm(1, c), "none": nn.Identity}[kind]()
 
 
-class _Projection(nn.Module):
-    """Adds <embed(y), phi(x)> to the logit when the discriminator is conditional."""
-
-    def _setup_projection(self, n_classes: int, feat_dim: int) -> None:
-        self.n_classes = n_classes
-        if n_classes:
-            self.embed = nn.Embedding(n_classes, feat_dim)
-
-    def _project(self, out: torch.Tensor, feats: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
-        if not self.n_classes:
-            return out
-        if y is None:
-            raise ValueError("this discriminator is conditional: pass class labels y")
-        return out + (self.embed(y) * feats).sum(dim=1)
+def _with_labels(x: torch.Tensor, y: torch.Tensor | None, n_classes: int) -> torch.Tensor:
+    """Concatenate one-hot labels to D's input: as extra constant channels (B, C + K, S, S) for images,
+    extra features for flat inputs (conditional GAN, Mirza & Osindero 2014)."""
+    if not n_classes:
+        return x
+    if y is None:
+        raise ValueError("this discriminator is conditional: pass class labels y")
+    onehot = F.one_hot(y, n_classes).to(x.dtype)
+    if x.ndim == 4:
+        onehot = onehot[:, :, None, None].expand(-1, -1, *x.shape[2:])
+    return torch.cat([x, onehot], dim=1)
 
 
-class Discriminator(_Projection):
+class Discriminator(nn.Module):
     """DCGAN D: halve the size n times, then a 4x4 convolution to one number per image."""
 
     def __init__(self, ndf: int = 32, channels: int = 1, image_size: int = 32, n_classes: int = 0,
                  norm: str = "batch"):
         super().__init__()
         n = _n_up(image_size)
-        layers = [nn.Conv2d(channels, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]  # no normalisation on D's first layer
+        layers = [nn.Conv2d(channels + n_classes, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]  # no norm on D's first layer
         c = ndf
         for _ in range(n - 1):
             layers += [nn.Conv2d(c, 2 * c, 4, 2, 1, bias=norm == "none"), _norm(norm, 2 * c), nn.LeakyReLU(0.2, True)]
             c *= 2
         layers += [nn.Conv2d(c, 1, 4, 1, 0)]  # (B, 1, 1, 1)
         self.net = nn.Sequential(*layers)
-        self._setup_projection(n_classes, c)
+        self.n_classes = n_classes
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        feats = self.net[:-1](x)  # (B, c, 4, 4)
-        return self._project(self.net[-1](feats).flatten(), feats.sum(dim=(2, 3)), y)
+        return self.net(_with_labels(x, y, self.n_classes)).flatten()
 
 
-class MLPDiscriminator(_Projection):
-    """The original fully connected D: C*S*S -> 512 -> 256 -> 1."""
+class MLPDiscriminator(nn.Module):
+    """The original fully connected D: C*S*S (+ one-hot label) -> 512 -> 256 -> 1."""
 
     def __init__(self, ndf: int = 32, channels: int = 1, image_size: int = 32, n_classes: int = 0, norm: str = "none"):
         super().__init__()
-        self.body = nn.Sequential(nn.Flatten(), nn.Linear(channels * image_size ** 2, 512), nn.LeakyReLU(0.2, True),
-                                  nn.Linear(512, 256), nn.LeakyReLU(0.2, True))
-        self.head = nn.Linear(256, 1)
-        self._setup_projection(n_classes, 256)
+        self.net = nn.Sequential(nn.Linear(channels * image_size ** 2 + n_classes, 512), nn.LeakyReLU(0.2, True),
+                                 nn.Linear(512, 256), nn.LeakyReLU(0.2, True), nn.Linear(256, 1))
+        self.n_classes = n_classes
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        feats = self.body(x)
-        return self._project(self.head(feats).flatten(), feats, y)
+        return self.net(_with_labels(x.flatten(1), y, self.n_classes)).flatten()
 
 
 class AutoencoderDiscriminator(nn.Module):
