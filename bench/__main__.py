@@ -9,7 +9,7 @@ Rows:
                    vs a plain eager PyTorch loop of the same networks and losses (no EMA)
   gan.sample       `trainers.gan.train.sample` of 64 images vs the bare generator forward pass
   classifier.fid   FID/KID of 2 x 2000 images through torchmetrics vs the bare feature forward pass
-  vae.*            each VAE-tab action as a click runs it (shipped checkpoints) vs the bare decoder forward
+  gan.* / vae.*    each GAN-tab / VAE-tab action as a click runs it (shipped checkpoints) vs the bare decoder forward
 
 On a GPU: `python -m bench --device cuda` (the same rows, on that device).
 """
@@ -171,6 +171,36 @@ def bench_vae_tab(repeats: int) -> list[dict]:
     return rows
 
 
+def bench_gan_tab(repeats: int) -> list[dict]:
+    """GAN-tab actions with the first shipped GAN vs the bare generator forward they contain."""
+    from playground import gan as tab
+    from playground.models import ModelStore
+
+    store = ModelStore()
+    names = store.names("gan")
+    if not names:
+        return []
+    name = names[0]
+    G = store.get(name).modules["G_ema"]
+    rows = []
+    for label, action, n in [
+        ("gan.latent_walk (16 frames, GIF+MP4)", lambda: tab.latent_walk(store, name, "1, 2, 3", 16, "slerp", 1.0, "z"), 16),
+        ("gan.edit (one slider move)", lambda: tab.edit(store, name, 3, 1.0, "z", None, 1, 0, 0, 0, 0), 1),
+        ("gan.sample_grid (16)", lambda: tab.sample_grid(store, name, 0, 16, 1.0), 16),
+    ]:
+        z = torch.randn(n, G.z_dim)
+        y = torch.zeros(n, dtype=torch.long) if G.n_classes else None
+
+        def reference():
+            with torch.no_grad():
+                G(z, y)
+
+        a, b = interleaved(action, reference, repeats, lambda: None)
+        rows.append({"name": label, "unit": "ms", "ours": a * 1e3, "reference": b * 1e3, "ratio": a / b,
+                     "reference_is": f"bare G_ema forward of {n} codes ({name})"})
+    return rows
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description="benchmarks, as ratios against same-run references")
     p.add_argument("--device", default="cpu")
@@ -179,7 +209,7 @@ def main() -> None:
     r = 3 if args.quick else 7
     rows = [bench_gan_train(args.device, r, 5 if args.quick else 20), bench_gan_sample(args.device, r), bench_fid(r)]
     if args.device == "cpu":
-        rows += bench_vae_tab(r)
+        rows += bench_gan_tab(r) + bench_vae_tab(r)
     header = f"{'benchmark':28} {'unit':9} {'ours':>10} {'reference':>10} {'ratio':>7}  reference"
     print(header)
     print("-" * len(header))
