@@ -71,3 +71,17 @@ def test_train_via_cli_then_resume(tmp_path, tiny_fashion):
     assert r.returncode == 0, r.stderr
     card = json.loads((out / "card.json").read_text())
     assert card["steps"] == 4 and card["command"][1].endswith("--resume")
+
+
+def test_translate_with_a_denoising_autoencoder(tmp_path, tiny_fashion):
+    out = tmp_path / "dae"
+    r = cli("train", "vae", f"--data_dir={tiny_fashion}", "--variational=false", "--noise_std=0.3", "--width=8",
+            "--latent_dim=8", "--steps=2", "--batch_size=32", f"--out={out}", "--monitor_n=0")
+    assert r.returncode == 0, r.stderr
+    np.savez(tmp_path / "in.npz", images=np.full((3, 32, 32), 200, np.uint8))
+    r = cli("translate", out, "--input", tmp_path / "in.npz", "--out", tmp_path / "o.npz")
+    assert r.returncode == 0, r.stderr
+    with np.load(tmp_path / "o.npz") as f:
+        assert f["images"].shape == (3, 32, 32) and f["images"].dtype == np.uint8
+    r = cli("translate", out, "--input", tmp_path / "in.npz", "--direction=BtoA", "--out", tmp_path / "o.npz")
+    assert r.returncode == 2 and "one way" in r.stderr

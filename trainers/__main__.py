@@ -118,8 +118,9 @@ def cmd_translate(args: list[str], options: dict) -> None:
         raise UserError(f"cannot read uint8 'images' from {src}: {e}") from None
     extra = _typed_options(fam.translate, options, f"translating with a {loaded.family} model")
     result = fam.translate(loaded.cfg, loaded.modules, images, direction, **extra)
-    np.savez_compressed(out, images=to_hwc_array(result))
-    print(json.dumps({"out": out, "images": list(result.shape), "direction": direction}))
+    arr = to_hwc_array(result)
+    np.savez_compressed(out, images=arr)
+    print(json.dumps({"out": out, "images": list(arr.shape), "direction": direction}))
 
 
 def cmd_evaluate(args: list[str], options: dict) -> None:
