@@ -210,11 +210,11 @@ def main() -> None:
     rows = [bench_gan_train(args.device, r, 5 if args.quick else 20), bench_gan_sample(args.device, r), bench_fid(r)]
     if args.device == "cpu":
         rows += bench_gan_tab(r) + bench_vae_tab(r)
-    header = f"{'benchmark':28} {'unit':9} {'ours':>10} {'reference':>10} {'ratio':>7}  reference"
+    header = f"{'benchmark':38} {'unit':9} {'ours':>10} {'reference':>10} {'ratio':>7}  reference"
     print(header)
     print("-" * len(header))
     for row in rows:
-        print(f"{row['name']:28} {row['unit']:9} {row['ours']:10.1f} {row['reference']:10.1f} {row['ratio']:7.2f}  "
+        print(f"{row['name']:38} {row['unit']:9} {row['ours']:10.1f} {row['reference']:10.1f} {row['ratio']:7.2f}  "
               f"{row['reference_is']}")
     OUT.mkdir(exist_ok=True)
     meta = {"device": args.device, "torch": torch.__version__, "threads": torch.get_num_threads(),
