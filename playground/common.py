@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import functools
+import tempfile
+import time
+from pathlib import Path
 
 import numpy as np
 
@@ -11,6 +14,26 @@ from trainers.core.errors import UserError
 MAX_UPLOAD_PIXELS = 4096 * 4096
 # gr.Markdown renders only $$...$$ by default; the explanations use inline $...$ too
 LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
+
+
+EXPORT_DIR = Path(tempfile.gettempdir()) / "playground-exports"
+EXPORT_TTL_S = 15 * 60  # downloads older than this are deleted, so exports never pile up
+
+
+def export_file(data: bytes, stem: str, suffix: str) -> str:
+    """Write a download (GIF, MP4) into the app's export folder and return its path."""
+    EXPORT_DIR.mkdir(exist_ok=True)
+    now = time.time()
+    for old in EXPORT_DIR.iterdir():
+        try:
+            if now - old.stat().st_mtime > EXPORT_TTL_S:
+                old.unlink()
+        except OSError:  # another request removed it first
+            pass
+    fd, path = tempfile.mkstemp(prefix=f"{stem}-", suffix=suffix, dir=EXPORT_DIR)
+    with open(fd, "wb") as f:
+        f.write(data)
+    return path
 
 
 def user_errors(fn):

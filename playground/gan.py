@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import random
-import tempfile
 
 import numpy as np
 import torch
@@ -17,7 +16,7 @@ from trainers.core.latent import PATHS
 from trainers.gan import walk as W
 from trainers.gan.train import sample
 
-from .common import LATEX, user_errors
+from .common import LATEX, export_file, user_errors
 from .models import ModelStore
 
 MAX_SAMPLES, MAX_FRAMES, MAX_KEYS, N_DIRECTIONS = 64, 64, 8, 5
@@ -66,13 +65,7 @@ def _class_embeddings(G, a: int | None, b: int | None, n: int) -> torch.Tensor |
 
 
 def _files(frames: list[np.ndarray], stem: str) -> tuple[str, str]:
-    paths = []
-    for suffix, data in ((".gif", gif_bytes(frames, 80)), (".mp4", mp4_bytes(frames, 12))):
-        fd, path = tempfile.mkstemp(prefix=f"{stem}-", suffix=suffix)
-        with open(fd, "wb") as f:
-            f.write(data)
-        paths.append(path)
-    return paths[0], paths[1]
+    return export_file(gif_bytes(frames, 80), stem, ".gif"), export_file(mp4_bytes(frames, 12), stem, ".mp4")
 
 
 @user_errors

@@ -7,7 +7,6 @@ Handlers are pure functions of (store, checkpoint names, images, numbers) return
 from __future__ import annotations
 
 import functools
-import tempfile
 from pathlib import Path
 
 import gradio as gr  # at module level: handlers' gr.SelectData annotations must resolve
@@ -20,7 +19,7 @@ from trainers.core.images import from_uint8, gif_bytes, grid, strip, to_uint8, u
 from trainers.core.latent import PATHS
 from trainers.vae.train import add_noise, decode, encode
 
-from .common import LATEX, image_to_grey, user_errors
+from .common import LATEX, export_file, image_to_grey, user_errors
 from .models import ModelStore
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -100,9 +99,7 @@ def interpolate(store: ModelStore, ae_name: str, vae_name: str, image_a, image_b
     recon = torch.cat([inputs[:1], frames_ae[:1], frames_vae[:1], inputs[1:], frames_ae[-1:], frames_vae[-1:]])
     gif_frames = [upscale(grid(torch.stack([a, v]), nrow=2), 4) for a, v in zip(frames_ae, frames_vae)]
     gif_frames += gif_frames[-2:0:-1]  # there and back
-    fd, gif = tempfile.mkstemp(prefix="vae-interpolation-", suffix=".gif")
-    with open(fd, "wb") as f:
-        f.write(gif_bytes(gif_frames))
+    gif = export_file(gif_bytes(gif_frames), "vae-interpolation", ".gif")
     return upscale(strip(frames_ae), 3), upscale(strip(frames_vae), 3), upscale(strip(recon), 3), gif
 
 

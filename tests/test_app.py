@@ -83,3 +83,16 @@ def test_launch_settings_are_safe(store):
     api_names = {d.api_name for d in demo.fns.values() if d.api_name}
     assert {"gan_samples", "gan_walk", "gan_loop", "gan_edit", "classify", "model_card", "vae_interpolate",
             "vae_latent_map", "vae_arithmetic", "vae_prior_samples", "vae_denoise"} <= api_names
+
+
+def test_exports_are_pruned_after_their_time(monkeypatch, tmp_path):
+    import os
+    import time
+
+    from playground import common
+
+    monkeypatch.setattr(common, "EXPORT_DIR", tmp_path / "exports")
+    old = common.export_file(b"GIF89a", "walk", ".gif")
+    os.utime(old, (time.time() - common.EXPORT_TTL_S - 1,) * 2)
+    new = common.export_file(b"GIF89a", "walk", ".gif")
+    assert not os.path.exists(old) and open(new, "rb").read() == b"GIF89a"

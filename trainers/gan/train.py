@@ -110,6 +110,11 @@ def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> No
         b_ema.copy_(b)
 
 
+def _unwrap(module):
+    """The module inside a DDP wrapper (BEGAN's k_t buffer lives on the plain module)."""
+    return getattr(module, "module", module)
+
+
 def _noise(cfg: Config, b: int, gen: torch.Generator, device) -> torch.Tensor:
     return torch.randn(b, cfg.z_dim, generator=gen, device=device)
 
@@ -120,7 +125,7 @@ def _d_step(cfg, spec, G, D, x, y, gen) -> dict:
         fake = G(_noise(cfg, x.shape[0], gen, x.device), y)
     if cfg.loss == "began":
         l_real, l_fake = L.began_recon(x, D(x)), L.began_recon(fake, D(fake))
-        return {"loss_d": L.began_d_loss(l_real, l_fake, D_plain(D).k), "l_real": l_real.mean().detach()}
+        return {"loss_d": L.began_d_loss(l_real, l_fake, _unwrap(D).k), "l_real": l_real.mean().detach()}
     d_real, d_fake = D(x, y), D(fake, y)
     loss = spec.d(d_real, d_fake)
     out = {"d_real": d_real.detach().mean(), "d_fake": d_fake.detach().mean()}
@@ -137,10 +142,6 @@ def _d_step(cfg, spec, G, D, x, y, gen) -> dict:
         out["penalty"] = gp.detach()
     out["loss_d"] = loss
     return out
-
-
-def D_plain(D):
-    return getattr(D, "module", D)
 
 
 def train_step(cfg: Config, modules: dict, opts: dict, batch: dict, gen: torch.Generator, accelerator) -> dict:
@@ -175,7 +176,7 @@ def train_step(cfg: Config, modules: dict, opts: dict, batch: dict, gen: torch.G
         l_fake = L.began_recon(fake, D(fake))
         loss_g = l_fake.mean()
         with torch.no_grad():  # k_{t+1} = clip(k_t + lambda_k (gamma L(x) - L(G(z))), 0, 1)
-            Dp = D_plain(D)
+            Dp = _unwrap(D)
             Dp.k.copy_(L.began_k_update(Dp.k, d["l_real"], l_fake.detach(), cfg.began_gamma, cfg.began_lambda_k))
             out.update(k=Dp.k.clone(), l_real=d["l_real"], l_fake=l_fake.detach().mean())
             out["M"] = L.began_convergence(d["l_real"], l_fake.detach(), cfg.began_gamma)
