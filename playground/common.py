@@ -52,7 +52,7 @@ def user_errors(fn):
 
 
 def image_to_grey(image, size: int = 32, invert: str = "auto") -> np.ndarray:
-    """A PIL image -> uint8 (size, size): EXIF-rotated, transparency composited on black, grey.
+    """A PIL image -> uint8 (size, size): EXIF-rotated, transparency flattened, grey, light-on-black.
 
     Fashion-MNIST garments are light on a black background; `invert="auto"` inverts images whose
     border is mostly light (a photo or drawing of a dark garment on white). Transparent pixels are

@@ -128,8 +128,7 @@ def edit(store: ModelStore, name: str, seed, truncation, space: str, class_a: st
     amounts = [_finite("direction", a, -5, 5) for a in amounts]
     model = store.get(name, family="gan")
     G = model.modules["G_ema"]
-    mtime = (store.path(name) / "model.safetensors").stat().st_mtime
-    dirs, sigma = _directions(store, name, space, mtime)
+    dirs, sigma = _directions(store, name, space, store.version(name))
     code = W.seed_codes(G, [seed], space)[0]
     for a, v, s in zip(amounts, dirs, sigma):
         code = code + a * s * v

@@ -46,9 +46,13 @@ class ModelStore:
             raise UserError(f"unknown checkpoint {str(name)[:80]!r}; available: {', '.join(self.names()) or '(none)'}")
         return self.root / name
 
+    def version(self, name: str) -> float:
+        """The weights' modification time: a cache key that changes when a checkpoint is re-trained."""
+        weights = self.path(name) / WEIGHTS
+        return weights.stat().st_mtime if weights.exists() else 0.0
+
     def get(self, name: str, family: str | None = None) -> LoadedModel:
-        path = self.path(name)
-        mtime = (path / WEIGHTS).stat().st_mtime if (path / WEIGHTS).exists() else 0.0
+        path, mtime = self.path(name), self.version(name)
         with self._lock:
             hit = self._cache.get(name)
             if hit is None or hit[0] != mtime:

@@ -17,7 +17,7 @@ from trainers.core.data import FASHION_MNIST_CLASSES
 from trainers.core.errors import UserError
 from trainers.core.images import from_uint8, gif_bytes, grid, strip, to_uint8, upscale
 from trainers.core.latent import PATHS
-from trainers.vae.train import add_noise, decode, encode
+from trainers.vae.train import add_noise, decode, encode, translate
 
 from .common import LATEX, export_file, image_to_grey, user_errors
 from .models import ModelStore
@@ -118,7 +118,7 @@ def _map(store: ModelStore, name: str):
     model = store.get(name, "vae")
     if model.cfg.latent_dim != 2:
         raise UserError(f"{name} has a {model.cfg.latent_dim}-d latent; the map needs a 2-d VAE")
-    return model, *_map_points(store, name, (store.path(name) / "model.safetensors").stat().st_mtime)
+    return model, *_map_points(store, name, store.version(name))
 
 
 def _to_px(z: np.ndarray, r: float) -> np.ndarray:
@@ -196,7 +196,7 @@ def denoise(store: ModelStore, name: str, image, noise_std, seed) -> tuple[np.nd
     model = store.get(name, "vae")
     x = _to_model(model, image)
     noisy = to_uint8(add_noise(from_uint8(x), float(noise_std), torch.Generator().manual_seed(seed)))
-    clean = decode(model.modules, encode(model.modules, noisy))
+    clean = translate(model.cfg, model.modules, noisy)
     return upscale(strip(noisy, 0), 6), upscale(strip(clean, 0), 6)
 
 
