@@ -27,6 +27,7 @@ test: setup system-deps
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: setup
+	$(PY) -m pip install -q -r requirements-bench.txt
 	$(PY) -m bench $(ARGS)
 
 clean:

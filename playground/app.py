@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import about, classifier, gan, vae
+from . import about, classifier, diffusion, gan, lab, vae
 from .models import ModelStore
 
 TITLE = "Generative models playground"
@@ -17,6 +17,8 @@ MAX_FILE_SIZE = "10mb"
 TABS = [
     ("GAN", gan),
     ("VAE", vae),
+    ("Diffusion", diffusion),
+    ("Train live", lab),
     ("Classifier", classifier),
     ("About", about),
 ]
@@ -31,8 +33,12 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu"):
                     f"`{device}`. Every number on the cards was measured by `python -m trainers evaluate`.")
         with gr.Tabs():
             for title, module in TABS:
-                with gr.Tab(title, id=title.lower()):
-                    module.build(store)
+                with gr.Tab(title, id=title.lower().replace(" ", "-")) as tab:
+                    refresh = module.build(store) or []
+                if refresh:  # a run saved in the live lab appears in every tab's checkpoint lists
+                    listers = [lister for _, lister in refresh]
+                    tab.select(lambda listers=listers: [gr.Dropdown(choices=f()) for f in listers], None,
+                               [d for d, _ in refresh], api_name=False, show_progress="hidden")
     demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=CONCURRENCY)
     demo.store = store
     return demo

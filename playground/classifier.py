@@ -27,7 +27,7 @@ def classify(store: ModelStore, name: str, image, invert: str = "auto") -> tuple
     return {c: float(p) for c, p in zip(classes, probs)}, grey
 
 
-def build(store: ModelStore) -> None:
+def build(store: ModelStore) -> list:
     import gradio as gr
 
     names = store.names("classifier")
@@ -56,6 +56,7 @@ def build(store: ModelStore) -> None:
     go.click(lambda *a: classify(store, *a), [ckpt, image, invert], [label, seen], api_name="classify")
     draw.click(lambda c, s, i: classify(store, c, s, i), [ckpt, sketch, invert], [label, seen],
                api_name="classify_drawing")
+    return [(ckpt, lambda: store.names("classifier"))]
 
 
 if __name__ == "__main__":

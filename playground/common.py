@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import tempfile
 import time
 from pathlib import Path
@@ -37,7 +38,19 @@ def export_file(data: bytes, stem: str, suffix: str) -> str:
 
 
 def user_errors(fn):
-    """Show a `UserError` as a gr.Error message; other exceptions reach Gradio, which hides internals."""
+    """Show a `UserError` as a gr.Error message; other exceptions reach Gradio, which hides internals.
+    Generator handlers (streamed outputs) are wrapped as generators, so errors raised mid-run count too."""
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def gen_wrapper(*args, **kwargs):
+            import gradio as gr
+
+            try:
+                yield from fn(*args, **kwargs)
+            except UserError as e:
+                raise gr.Error(str(e)) from None
+
+        return gen_wrapper
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):

@@ -148,7 +148,7 @@ The shipped DCGAN trains $G$ on the **non-saturating** loss $-\mathbb{E}_z[\log 
 """
 
 
-def build(store: ModelStore) -> None:
+def build(store: ModelStore) -> list:
     import gradio as gr
 
     names = store.names("gan")
@@ -204,6 +204,7 @@ def build(store: ModelStore) -> None:
     for s in [edit_seed, *sliders]:
         s.change(lambda *a: edit(store, *a), edit_inputs, edited, api_name=False)
     gr.on([edit_seed.submit], lambda *a: edit(store, *a), edit_inputs, edited, api_name="gan_edit")
+    return [(ckpt, lambda: store.names("gan"))]
 
 
 if __name__ == "__main__":

@@ -213,7 +213,7 @@ The hyperparameter $c$ is the variance of $p(\tilde{\mathbf{x}}) = \mathcal{N}(\
 """
 
 
-def build(store: ModelStore) -> None:
+def build(store: ModelStore) -> list:
     aes, vaes = names(store, variational=False, denoising=False), names(store, variational=True)
     maps, daes = names(store, variational=True, latent_dim=2), names(store, denoising=True)
     big_vaes = [n for n in vaes if n not in maps] or vaes
@@ -307,6 +307,11 @@ def build(store: ModelStore) -> None:
                    api_name="vae_prior_samples")
     dae_go.click(lambda m, im, s, sd: denoise(store, m, im, s, sd), [dae_model, editors[0], noise, seed],
                  [noisy, clean], api_name="vae_denoise")
+    return [(ae, lambda: names(store, variational=False, denoising=False)),
+            (vae, lambda: names(store, variational=True)), (arith_model, lambda: names(store, variational=True)
+                                                             + names(store, variational=False, denoising=False)),
+            (map_model, lambda: names(store, variational=True, latent_dim=2)),
+            (prior_model, lambda: names(store, variational=True)), (dae_model, lambda: names(store, denoising=True))]
 
 
 if __name__ == "__main__":

@@ -73,3 +73,24 @@ def tiny_gan(tmp_path_factory, tiny_fashion) -> Path:
     finally:
         mp.undo()
     return out
+
+
+TINY_DDPM = {"base": "8", "mults": "1,2", "attn_res": "8", "T": "100", "sample_steps": "5", "image_size": "16",
+             "batch_size": "32", "device": "cpu", "monitor_n": "0"}
+
+
+@pytest.fixture(scope="session")
+def tiny_ddpm(tmp_path_factory, tiny_fashion) -> Path:
+    """A tiny class-conditional DDPM (16 px, T = 100) trained 120 steps on the toy data."""
+    from trainers.core import data
+    from trainers.core.loop import fit
+
+    out = tmp_path_factory.mktemp("ckpt") / "tiny-ddpm"
+    mp = pytest.MonkeyPatch()
+    mp.setattr(data, "CACHE_DIR", tmp_path_factory.mktemp("ddpm-cache"))
+    try:
+        fit("ddpm", {**TINY_DDPM, "out": str(out), "data_dir": str(tiny_fashion), "n_classes": "10", "steps": "120",
+                     "lr": "2e-3", "log_every": "10", "sample_every": "1000", "ckpt_every": "1000"})
+    finally:
+        mp.undo()
+    return out

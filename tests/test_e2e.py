@@ -16,7 +16,8 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-TABS = {"GAN": "GAN latent walk", "VAE": "VAE interpolation", "Classifier": "The judge", "About": "Models shipped"}
+TABS = {"GAN": "GAN latent walk", "VAE": "VAE interpolation", "Diffusion": "Diffusion: denoising",
+        "Train live": "a GAN on 2-D points", "Classifier": "The judge", "About": "Models shipped"}
 
 
 def _free_port() -> int:
@@ -72,6 +73,19 @@ def test_api_through_gradio_client(server, tmp_path):
     assert label["label"] == "Pullover"
     with pytest.raises(Exception, match="not in the list of choices|unknown checkpoint"):
         client.predict("../../etc/passwd", 0, 4, 1.0, api_name="/gan_samples")
+    # a streamed endpoint: the client gets the last update, which carries the run's exports
+    xt, x0, text, gif, mp4 = client.predict("ddpm-fashion", 3, 2, "ddim", 20, 0.0, "Sneaker", 3.0,
+                                            api_name="/ddpm_denoise")
+    assert text.startswith("done: 20 steps") and Image.open(gif).n_frames == 20 and os.path.getsize(mp4) > 1000
+    # the 2-D lab's play is a stream that a client can cancel, as the page's Pause does
+    job = client.submit(None, "ring", "wgan-gp", "adam", 1e-3, 1e-3, 1, 2, 0, api_name="/lab_play")
+    t0 = time.monotonic()
+    while len(job.outputs()) < 5 and time.monotonic() - t0 < 60:
+        time.sleep(0.2)
+    frames_per_s = len(job.outputs()) / (time.monotonic() - t0)
+    job.cancel()
+    assert len(job.outputs()) >= 5, "the lab streamed no frames"
+    print(f"2-D lab: {frames_per_s:.1f} frames/s through gradio_client")
 
 
 @pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
@@ -103,7 +117,21 @@ def test_every_tab_renders_in_headless_chromium(server, tmp_path):
                 page.get_by_role("button", name="Interpolate A → B").click()
                 page.locator("#vae-strip img").first.wait_for(state="visible", timeout=30_000)
                 page.locator("#vae-map img").first.wait_for(state="visible", timeout=10_000)
-            path = shots / f"tab-{tab.lower()}.png"
+            if tab == "Diffusion":  # watch a short DDIM run stream in
+                page.get_by_role("button", name="Denoise", exact=True).click()
+                page.get_by_text("done: 50 steps").wait_for(state="visible", timeout=60_000)
+                page.locator("#ddpm-x0 img").first.wait_for(state="visible", timeout=10_000)
+            if tab == "Train live":  # play, let it train a moment, pause
+                page.get_by_role("button", name="▶ Play").click()
+                page.get_by_text("modes covered").first.wait_for(state="visible", timeout=30_000)
+                page.wait_for_timeout(3000)
+                page.get_by_role("button", name="⏸ Pause").click()
+                page.wait_for_timeout(1000)
+                status = page.get_by_text("modes covered").first.inner_text()
+                page.wait_for_timeout(1500)
+                assert page.get_by_text("modes covered").first.inner_text() == status  # paused: no more frames
+                assert int(status.split()[1]) > 10  # it trained
+            path = shots / f"tab-{tab.lower().replace(' ', '-')}.png"
             page.screenshot(path=str(path), full_page=True)
             arr = np.asarray(Image.open(path).convert("L"))
             assert arr.std() > 5, f"screenshot of tab {tab} is blank"

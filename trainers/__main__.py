@@ -14,6 +14,7 @@ import inspect
 import json
 import shlex
 import sys
+import typing
 from pathlib import Path
 
 USAGE = __doc__.split("\n\n")[1]
@@ -26,12 +27,17 @@ def _typed_options(fn, options: dict[str, str], what: str) -> dict:
 
     params = {k: p for k, p in inspect.signature(fn).parameters.items()
               if p.default is not inspect.Parameter.empty and k not in ("label", "prompt", "batch")}
+    hints = typing.get_type_hints(fn)
     out = {}
     for k, v in options.items():
         if k not in params:
             raise UserError(f"unknown option --{k} for {what}; valid: {', '.join('--' + p for p in params) or '(none)'}")
         default = params[k].default
-        out[k] = _convert(k, v, type(default)) if default is not None else v
+        if default is not None:
+            tp = type(default)
+        else:  # `x: int | None = None`: the annotation's non-None type
+            tp = next((a for a in typing.get_args(hints.get(k)) if a is not type(None)), str)
+        out[k] = _convert(k, v, tp)
     return out
 
 

@@ -31,4 +31,6 @@ def evaluate(loaded: LoadedModel, n: int = 10000, seed: int = 0) -> dict:
     result = metrics.generative_metrics(out["images"], real.images, out.get("labels"))
     result["sample_seconds_per_image"] = round(seconds / n, 6)
     result["eval_seed"] = seed
+    if hasattr(fam, "sampling_settings"):
+        result.update(fam.sampling_settings(cfg))
     return result

@@ -10,6 +10,7 @@ and optionally:
     sample(cfg, modules, n, gen, label=None, **options) -> {"images": uint8 (N, C, H, W), ...}
     translate(cfg, modules, images, direction, **options) -> uint8 (N, C, H, W)
     evaluate(loaded, **options) -> {metric: value}
+    sampling_settings(cfg)      -> {setting: value} recorded beside the generic evaluation's metrics
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .core.errors import UserError
 
 FAMILIES = {
     "classifier": "trainers.classifier.train",
+    "ddpm": "trainers.ddpm.train",
     "gan": "trainers.gan.train",
     "vae": "trainers.vae.train",
 }

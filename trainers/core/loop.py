@@ -20,7 +20,7 @@ import shlex
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import torch
 from torch.utils.data import DataLoader, Sampler
@@ -145,8 +145,14 @@ class _CsvLog:
             w.writerow(row)
 
 
-def fit(family_name: str, options: dict[str, str], command: str | None = None) -> Path:
-    """Train `family_name` with `--key=value` options; returns the checkpoint folder."""
+def fit(family_name: str, options: dict[str, str], command: str | None = None,
+        should_stop: Callable[[], bool] | None = None, on_event: Callable[[str, dict], None] | None = None) -> Path:
+    """Train `family_name` with `--key=value` options; returns the checkpoint folder.
+
+    For callers that watch a run (the app's live lab): `should_stop()` is polled after every step (True
+    stops with a checkpoint, like the time budget); `on_event(kind, data)` receives each "log" row and
+    each "snapshot" ({"step", "grid": uint8 (H, W, 3), monitored metrics}).
+    """
     from accelerate import Accelerator
     from tqdm.auto import tqdm
 
@@ -231,6 +237,7 @@ def fit(family_name: str, options: dict[str, str], command: str | None = None) -
         meta = {"model": str(out), "step": str(step), "seed": str(loop.seed)}
         save_png(out / "snapshots" / f"step-{step:08d}.png", g, meta)
         save_png(out / SAMPLES, g, meta)
+        values = {}
         if hasattr(fam, "monitor") and loop.monitor_n > 0:  # the mode-collapse signal, on fixed noise of its own
             with torch.random.fork_rng(devices=[]):  # leaves the training RNG untouched (exact resume)
                 values = fam.monitor(cfg, plain, torch.Generator(acc.device).manual_seed(loop.seed + 1), loop.monitor_n)
@@ -238,6 +245,8 @@ def fit(family_name: str, options: dict[str, str], command: str | None = None) -
                 monitored.update(values)
                 monitor_log.write({"step": step, **values})
                 pbar.write(f"step {step}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
+        if on_event is not None:
+            on_event("snapshot", {"step": step, "grid": g, **values})
 
     last_losses: dict[str, float] = {}
     monitored: dict[str, float] = {}
@@ -311,18 +320,22 @@ def fit(family_name: str, options: dict[str, str], command: str | None = None) -
                     last_losses = {k: round(v / n_sum, 5) for k, v in sums.items()}
                     pbar.set_postfix(last_losses, refresh=False)
                     if main:
-                        log.write({"step": step, "epoch": round(step / steps_per_epoch, 4),
-                                   "time_s": round(wall + time.monotonic() - t0, 2), **last_losses})
+                        row = {"step": step, "epoch": round(step / steps_per_epoch, 4),
+                               "time_s": round(wall + time.monotonic() - t0, 2), **last_losses}
+                        log.write(row)
+                        if on_event is not None:
+                            on_event("log", row)
                     sums, n_sum = {}, 0
                 pbar.update(1)
                 if main and (step % loop.sample_every == 0 or step == total):
                     snapshot()
                 over_budget = budget > 0 and (time.monotonic() - t0) >= budget
-                if step % loop.ckpt_every == 0 or step == total or over_budget:
+                stopped = should_stop is not None and should_stop()
+                if step % loop.ckpt_every == 0 or step == total or over_budget or stopped:
                     checkpoint()
                     last_ckpt = step
-                if over_budget and step < total:
-                    stop_reason = f"time budget of {loop.max_minutes} min reached"
+                if (over_budget or stopped) and step < total:
+                    stop_reason = "stopped on request" if stopped else f"time budget of {loop.max_minutes} min reached"
                     break
                 if step >= total:
                     break

@@ -1,0 +1,237 @@
+"""Tab "Diffusion: denoising": the forward process on any image, the reverse process streamed live
+(x_t beside the predicted x0_hat) with GIF/MP4 export, and the same seed at 10 / 50 / 200 / 1000 steps.
+Handlers are pure functions (store, names, numbers, images) -> arrays/paths; the streaming ones are
+generators that Gradio runs as they yield."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import torch
+
+from trainers.core.data import FASHION_MNIST_CLASSES
+from trainers.core.errors import UserError
+from trainers.core.images import frames_rgb, gif_bytes, grid, mp4_bytes, strip, to_uint8, upscale
+from trainers.ddpm import train as T
+from trainers.ddpm.diffusion import SCHEDULES, Schedule, q_sample
+from trainers.ddpm.samplers import SAMPLERS
+
+from .common import LATEX, export_file, image_to_grey, user_errors
+from .models import ModelStore
+
+MAX_IMAGES, MAX_GIF_FRAMES, UPDATES = 16, 60, 60  # the live view refreshes about UPDATES times per run
+STEP_COUNTS = (10, 50, 200, 1000)
+FORWARD_TS = (0, 50, 100, 250, 500, 750, 999)
+ANY_CLASS = "(any: unconditional)"
+
+
+def _number(label: str, v, lo: float, hi: float) -> float:
+    if v is None or not np.isfinite(v) or not lo <= v <= hi:
+        raise UserError(f"{label} must be a number in [{lo}, {hi}]")
+    return float(v)
+
+
+@functools.lru_cache(maxsize=4)
+def _schedule(kind: str) -> Schedule:
+    if kind not in SCHEDULES:
+        raise UserError(f"schedule must be one of {', '.join(SCHEDULES)}")
+    return Schedule(kind, 1000)
+
+
+@functools.lru_cache(maxsize=1)
+def schedule_curves():
+    """beta_t and alpha_bar_t of both schedules as long-form tables for gr.LinePlot."""
+    import pandas as pd
+
+    rows_beta, rows_abar = [], []
+    for kind in SCHEDULES:
+        s = _schedule(kind)
+        for t in range(0, 1000, 5):
+            rows_beta.append((t, float(s.betas[t]), kind))
+            rows_abar.append((t, float(s.alpha_bar[t]), kind))
+    return (pd.DataFrame(rows_beta, columns=["t", "beta_t", "schedule"]),
+            pd.DataFrame(rows_abar, columns=["t", "alpha_bar_t", "schedule"]))
+
+
+@user_errors
+def forward_process(image, t, schedule: str, seed=0) -> tuple[np.ndarray, np.ndarray, str]:
+    """x_t = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps for an image -> (x_t, strip over t, numbers)."""
+    t = int(_number("t", t, 0, 999))
+    seed = int(_number("seed", seed, 0, 2**63 - 1))
+    sched = _schedule(schedule)
+    x0 = torch.from_numpy(image_to_grey(image, 32)).float().view(1, 1, 32, 32) / 127.5 - 1.0
+    eps = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed))
+    ts = torch.tensor([t, *FORWARD_TS])
+    xt = q_sample(sched, x0.expand(len(ts), -1, -1, -1), ts, eps.expand(len(ts), -1, -1, -1))
+    a = float(sched.alpha_bar[t])
+    snr = a / (1 - a)
+    text = (f"**t = {t}** ({schedule}): $\\beta_t$ = {float(sched.betas[t]):.5f}, $\\bar\\alpha_t$ = {a:.4f}, "
+            f"signal $\\sqrt{{\\bar\\alpha_t}}$ = {a ** 0.5:.3f}, noise $\\sqrt{{1-\\bar\\alpha_t}}$ = {(1 - a) ** 0.5:.3f}, "
+            f"SNR $\\bar\\alpha_t/(1-\\bar\\alpha_t)$ = {snr:.3g} ({10 * np.log10(snr):+.1f} dB)")
+    images = to_uint8(xt.clamp(-1, 1))
+    return upscale(strip(images[:1], padding=0), 8), upscale(strip(images[1:]), 3), text
+
+
+def _class(model, name: str | None) -> int | None:
+    if name in (None, "", ANY_CLASS):
+        return None
+    if not model.cfg.n_classes:
+        raise UserError("this model is unconditional: choose the class '(any: unconditional)'")
+    if name not in FASHION_MNIST_CLASSES[: model.cfg.n_classes]:
+        raise UserError(f"unknown class {str(name)[:40]!r}")
+    return FASHION_MNIST_CLASSES.index(name)
+
+
+def _run_settings(store, name, seed, n, sampler, steps, eta, class_name, guidance):
+    model = store.get(name, family="ddpm")
+    if sampler not in SAMPLERS:
+        raise UserError(f"sampler must be one of {', '.join(SAMPLERS)}")
+    steps = int(_number("steps", steps, 1, model.cfg.T))
+    seed = int(_number("seed", seed, 0, 2**63 - 1))
+    n = int(_number("images", n, 1, MAX_IMAGES))
+    eta = _number("eta", eta, 0, 1)
+    guidance = _number("guidance scale", guidance, 0, 20)
+    label = _class(model, class_name)
+    y = None if label is None else torch.full((n,), label, dtype=torch.long)
+    return model, seed, n, steps, eta, guidance, y
+
+
+def _pair(xt: torch.Tensor, x0: torch.Tensor, nrow: int) -> tuple[np.ndarray, np.ndarray]:
+    scale = 4 if len(xt) == 1 else 2
+    return (upscale(grid(to_uint8(xt.clamp(-1, 1)), nrow), scale), upscale(grid(to_uint8(x0.clamp(-1, 1)), nrow), scale))
+
+
+@user_errors
+def denoise(store: ModelStore, name: str, seed, n, sampler: str, steps, eta, class_name, guidance):
+    """Stream the reverse chain: yields (x_t grid, x0_hat grid, progress, GIF path, MP4 path) as it runs;
+    the last yield carries the exports of the whole run (x_t | x0_hat side by side per frame)."""
+    model, seed, n, steps, eta, guidance, y = _run_settings(store, name, seed, n, sampler, steps, eta, class_name,
+                                                            guidance)
+    gen = torch.Generator().manual_seed(seed)
+    x = T.initial_noise(model.cfg, n, gen)
+    nrow = min(4, n)
+    every = -(-steps // UPDATES)  # ceil: at most UPDATES refreshes
+    keep = set(np.linspace(0, steps - 1, min(MAX_GIF_FRAMES, steps)).round().astype(int).tolist())
+    frames = []
+    for i, t, xt, x0 in T.reverse(model.cfg, model.modules, x, gen, y, sampler, steps, eta, guidance):
+        if i in keep:
+            a, b = _pair(xt, x0, nrow)
+            frames.append(np.concatenate([a, np.full((a.shape[0], 8, 3), 255, np.uint8), b], axis=1))
+        if i % every == 0 or i == steps - 1:
+            a, b = _pair(xt, x0, nrow)
+            yield a, b, f"step {i + 1}/{steps} (t = {t})", None, None
+    gif = export_file(gif_bytes(frames, 60), "ddpm-run", ".gif")
+    mp4 = export_file(mp4_bytes(frames, 20), "ddpm-run", ".mp4")
+    yield a, b, f"done: {steps} steps, {sampler}" + (f", eta = {eta}" if sampler == "ddim" else ""), gif, mp4
+
+
+@user_errors
+def steps_comparison(store: ModelStore, name: str, seed, sampler: str, class_name, guidance):
+    """The same x_T (same seed) at 10 / 50 / 200 / 1000 steps (at most T), left to right; yields as each finishes."""
+    model, seed, _, _, _, guidance, y = _run_settings(store, name, seed, 1, sampler, 1, 0.0, class_name, guidance)
+    x_T = T.initial_noise(model.cfg, 1, torch.Generator().manual_seed(seed))
+    counts = sorted({min(s, model.cfg.T) for s in STEP_COUNTS})
+    done = []
+    for steps in counts:
+        gen = torch.Generator().manual_seed(seed + 1)  # the DDPM sampler's per-step noise
+        for _, _, x, _ in T.reverse(model.cfg, model.modules, x_T, gen, y, sampler, steps, 0.0, guidance):
+            pass
+        done.append(x)
+        yield upscale(strip(to_uint8(torch.cat(done).clamp(-1, 1))), 4), " | ".join(f"{s} steps" for s in counts[:len(done)])
+
+
+EXPLANATION = r"""
+**Forward process** (course notes, *Generative networks* and *GANs and diffusion models*): noise is added in $T = 1000$ small steps, $x_t = \sqrt{1-\beta_t}\,x_{t-1} + \sqrt{\beta_t}\,\varepsilon$, so that in closed form
+$$x_t = \sqrt{\bar\alpha_t}\,x_0 + \sqrt{1-\bar\alpha_t}\,\varepsilon,\qquad \alpha_t = 1-\beta_t,\ \ \bar\alpha_t = \textstyle\prod_{s\le t}\alpha_s .$$
+(The notes also write $\alpha_t$ for $\bar\alpha_t$, and once $\alpha_t$ for $\beta_t$; here we use DDPM's symbols.)
+
+**Training**: draw $x_0$, $t$, $\varepsilon$ and minimise $\|\varepsilon_\theta(x_t, t) - \varepsilon\|^2$: the U-Net (residual blocks, self-attention at 8×8) learns to name the noise.
+
+**Reverse step** (DDPM): $x_{t-1} = \mu + \sqrt{\beta_t}\,z$ with
+$$\mu = \frac{1}{\sqrt{\alpha_t}}\Big(x_t - \frac{\beta_t}{\sqrt{1-\bar\alpha_t}}\,\varepsilon_\theta(x_t, t)\Big).$$
+Small $\beta_t$ keep each reverse step close to a Gaussian, which is why there are so many of them. The right-hand view shows the network's current guess $\hat x_0 = (x_t - \sqrt{1-\bar\alpha_t}\,\varepsilon_\theta)/\sqrt{\bar\alpha_t}$.
+
+**DDIM** (Song et al. 2021) reuses the same network with $S \ll T$ steps: $x_{t'} = \sqrt{\bar\alpha_{t'}}\,\hat x_0 + \sqrt{1-\bar\alpha_{t'}-\sigma^2}\,\varepsilon_\theta + \sigma z$; $\eta = 0$ is deterministic.
+
+**Guidance** (classifier-free): $\varepsilon = \varepsilon_\theta(x_t) + w\,(\varepsilon_\theta(x_t, y) - \varepsilon_\theta(x_t))$; $w = 1$ is the plain conditional model, larger $w$ follows the class harder.
+"""
+
+
+def build(store: ModelStore) -> list:
+    import gradio as gr
+
+    from .classifier import EXAMPLES
+
+    names = store.names("ddpm")
+    first = names[0] if names else None
+    examples = [str(p) for p in sorted(EXAMPLES.glob("*.png"))]
+    betas, abars = schedule_curves()
+    from PIL import Image
+
+    start = forward_process(Image.open(examples[7]), 250, "linear") if examples else (None, None, "")
+    with gr.Row():
+        with gr.Column(scale=3):
+            gr.Markdown("### Diffusion: denoising")
+            with gr.Tab("Reverse process (live)"):
+                with gr.Row():
+                    ckpt = gr.Dropdown(names, value=first, label="checkpoint")
+                    sampler = gr.Radio(list(SAMPLERS), value="ddim", label="sampler")
+                    steps = gr.Slider(1, 1000, 50, step=1, label="steps (DDPM: 1000 is the seed's chain)")
+                    eta = gr.Slider(0, 1, 0, step=0.05, label="η (DDIM)")
+                with gr.Row():
+                    seed = gr.Number(0, label="seed", precision=0, minimum=0)
+                    n = gr.Slider(1, MAX_IMAGES, 1, step=1, label="images")
+                    cls = gr.Dropdown([ANY_CLASS, *FASHION_MNIST_CLASSES], value="Sneaker", label="class")
+                    guidance = gr.Slider(0, 10, 3, step=0.5, label="guidance scale w")
+                go = gr.Button("Denoise", variant="primary")
+                progress = gr.Markdown()
+                with gr.Row():
+                    xt = gr.Image(label="x_t", interactive=False, format="png", elem_id="ddpm-xt")
+                    x0 = gr.Image(label="predicted x̂0", interactive=False, format="png", elem_id="ddpm-x0")
+                with gr.Row():
+                    gif = gr.File(label="GIF of the run")
+                    mp4 = gr.Video(label="MP4 of the run", autoplay=True, loop=True)
+            with gr.Tab("Why so many steps"):
+                with gr.Row():
+                    cmp_seed = gr.Number(0, label="seed", precision=0, minimum=0)
+                    cmp_sampler = gr.Radio(list(SAMPLERS), value="ddim", label="sampler (DDIM: η = 0)")
+                cmp_go = gr.Button("Sample at 10 / 50 / 200 / 1000 steps")
+                cmp_out = gr.Image(label="10 | 50 | 200 | 1000 steps", interactive=False, format="png")
+                cmp_done = gr.Markdown()
+            with gr.Tab("Forward process"):
+                with gr.Row():
+                    image = gr.Image(examples[7] if examples else None, type="pil", label="x0 (upload or pick)",
+                                     sources=["upload", "clipboard"], image_mode=None)
+                    with gr.Column():
+                        t = gr.Slider(0, 999, 250, step=1, label="t")
+                        schedule = gr.Radio(list(SCHEDULES), value="linear", label="schedule")
+                        fwd_seed = gr.Number(0, label="noise seed", precision=0, minimum=0)
+                gr.Examples(examples, inputs=image, label="Fashion-MNIST test images")
+                numbers = gr.Markdown(start[2], latex_delimiters=LATEX)
+                with gr.Row():
+                    noisy = gr.Image(start[0], label="x_t", interactive=False, format="png", elem_id="ddpm-forward")
+                    over_t = gr.Image(start[1], label="t = 0, 50, 100, 250, 500, 750, 999", interactive=False,
+                                      format="png")
+                with gr.Row():
+                    gr.LinePlot(betas, x="t", y="beta_t", color="schedule", title="β_t", height=220)
+                    gr.LinePlot(abars, x="t", y="alpha_bar_t", color="schedule", title="ᾱ_t", height=220)
+        with gr.Column(scale=2):
+            gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
+
+    run_inputs = [ckpt, seed, n, sampler, steps, eta, cls, guidance]
+    go.click(lambda *a: (yield from denoise(store, *a)), run_inputs, [xt, x0, progress, gif, mp4],
+             api_name="ddpm_denoise")
+    cmp_go.click(lambda *a: (yield from steps_comparison(store, *a)), [ckpt, cmp_seed, cmp_sampler, cls, guidance],
+                 [cmp_out, cmp_done], api_name="ddpm_steps")
+    gr.on([t.change, schedule.change, image.change, fwd_seed.submit], forward_process, [image, t, schedule, fwd_seed],
+          [noisy, over_t, numbers], api_name="ddpm_forward", trigger_mode="always_last", show_progress="hidden")
+    return [(ckpt, lambda: store.names("ddpm"))]
+
+
+if __name__ == "__main__":
+    import gradio as gr
+
+    with gr.Blocks(title="Diffusion: denoising") as demo:
+        build(ModelStore())
+    demo.launch()

@@ -1,0 +1,168 @@
+"""Tab "Train live", image lab: a short run of the GAN, VAE or DDPM trainer, watched while it trains.
+
+The run is the project's own trainer (`trainers.core.loop.fit`) in a background thread; its events (log
+rows, fixed-noise snapshots with the class-entropy signal) stream into the page. A run is bounded in
+time (MAX_MINUTES) and in data; "Stop" cancels the stream, which stops the trainer at its next step
+with a checkpoint. "Save" copies the run into the checkpoints folder as `live-<family>-<name>`, where
+every other tab finds it (their checkpoint lists refresh when a tab is opened); at most MAX_SAVED live
+runs are kept, the oldest removed first.
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from trainers.core.checkpoint import STATE
+from trainers.core.errors import UserError
+
+from .common import user_errors
+from .models import ModelStore
+
+RUNS_DIR = Path(tempfile.gettempdir()) / "playground-runs"
+MAX_MINUTES, MAX_UPLOADS, MAX_SAVED = 5.0, 2000, 5
+LIVE_PREFIX = "live-"
+# small, fast settings: snapshots every 100 steps so the page has something to show every few seconds
+LIVE_OPTIONS = {
+    "gan": {"batch_size": "64", "n_classes": "0"},
+    "vae": {"batch_size": "128", "latent_dim": "16"},
+    "ddpm": {"batch_size": "32", "base": "16", "sample_steps": "10", "n_classes": "10"},
+}
+COMMON = {"epochs": "50", "log_every": "10", "sample_every": "100", "ckpt_every": "100000", "monitor_n": "200",
+          "device": "cpu"}
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+
+
+def _options(family: str, minutes, uploads: list[str] | None, out: Path) -> dict:
+    if family not in LIVE_OPTIONS:
+        raise UserError(f"family must be one of {', '.join(LIVE_OPTIONS)}")
+    if minutes is None or not np.isfinite(minutes) or not 0.05 <= minutes <= MAX_MINUTES:
+        raise UserError(f"the time budget must be between 0.05 and {MAX_MINUTES} minutes")
+    opts = {**COMMON, **LIVE_OPTIONS[family], "out": str(out), "max_minutes": str(float(minutes))}
+    if family == "ddpm":
+        opts["monitor_n"] = "0"  # each DDPM sample costs sample_steps network calls
+    if uploads:
+        if len(uploads) > MAX_UPLOADS:
+            raise UserError(f"upload at most {MAX_UPLOADS} images")
+        data = out / "data"
+        data.mkdir(parents=True)
+        for i, f in enumerate(uploads):
+            shutil.copy(f, data / f"{i:05d}{Path(f).suffix.lower()}")
+        opts.update(dataset="folder", data_dir=str(data), monitor_n="0")  # the classifier knows garments only
+        if "n_classes" in opts:
+            opts["n_classes"] = "0"
+    return opts
+
+
+def _losses_table(rows: list[dict]):
+    import pandas as pd
+
+    data = [(r["step"], v, k) for r in rows for k, v in r.items() if k not in ("step", "epoch", "time_s")]
+    return pd.DataFrame(data, columns=["step", "value", "series"])
+
+
+@user_errors
+def train(family: str, minutes, uploads=None):
+    """Run the trainer in a thread and yield (sample grid, losses, status, run folder) as events arrive."""
+    from trainers.core.loop import fit
+
+    run_dir = RUNS_DIR / f"{family}-{uuid.uuid4().hex[:8]}"
+    opts = _options(family, minutes, [getattr(u, "name", u) for u in uploads or []], run_dir)
+    events: queue.Queue = queue.Queue()
+    stop = threading.Event()
+    failure: list[BaseException] = []
+
+    def work():
+        try:
+            fit(family, opts, command=f"(app) live {family} run, {minutes} min",
+                should_stop=stop.is_set, on_event=lambda kind, data: events.put((kind, data)))
+        except BaseException as e:  # reported to the page below
+            failure.append(e)
+
+    thread = threading.Thread(target=work, name=f"live-{family}", daemon=True)
+    thread.start()
+    rows, grid, metrics, t0 = [], None, {}, time.monotonic()
+    try:
+        while thread.is_alive() or not events.empty():
+            try:
+                kind, data = events.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if kind == "log":
+                rows.append(data)
+            elif kind == "snapshot":
+                grid = data["grid"]
+                metrics = {k: v for k, v in data.items() if k not in ("grid", "step")}
+            step = rows[-1]["step"] if rows else 0
+            extra = ", ".join(f"{k} {v}" for k, v in metrics.items())
+            yield grid, _losses_table(rows), f"step {step} · {time.monotonic() - t0:.0f} s" + \
+                (f" · {extra}" if extra else ""), str(run_dir)
+    finally:
+        stop.set()  # also when the page cancels the stream: the trainer stops and keeps a checkpoint
+        thread.join(timeout=60)
+    if failure:
+        e = failure[0]
+        raise UserError(f"the run stopped: {e}") if isinstance(e, (UserError, RuntimeError)) else e
+    yield grid, _losses_table(rows), f"done: {rows[-1]['step'] if rows else 0} steps; save it to use it in the other tabs", \
+        str(run_dir)
+
+
+@user_errors
+def save(store: ModelStore, run_dir: str, name: str) -> str:
+    """Copy a finished live run into the checkpoints folder as live-<family>-<name>; returns its name."""
+    if not run_dir:
+        raise UserError("train a run first")
+    src = Path(run_dir).resolve()
+    if src.parent != RUNS_DIR.resolve() or not (src / "model.safetensors").is_file():
+        raise UserError("no finished run to save: train one and let it stop (or stop it) first")
+    if not _NAME.match(name or ""):
+        raise UserError("name: 1 to 40 letters, digits, - or _")
+    family = src.name.split("-")[0]
+    target = store.root / f"{LIVE_PREFIX}{family}-{name}"
+    if target.exists() and not target.name.startswith(LIVE_PREFIX):
+        raise UserError(f"{target.name} exists")
+    tmp = store.root / f".{target.name}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(src, tmp, ignore=shutil.ignore_patterns(STATE, "data"))
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)
+    live = sorted((d for d in store.root.iterdir() if d.name.startswith(LIVE_PREFIX)), key=lambda d: d.stat().st_mtime)
+    for old in live[:-MAX_SAVED]:
+        shutil.rmtree(old, ignore_errors=True)
+    return target.name
+
+
+def build(store: ModelStore) -> None:
+    import gradio as gr
+
+    run_dir = gr.State("")
+    gr.Markdown("### Train live: an image model on Fashion-MNIST (or your images)")
+    with gr.Row():
+        with gr.Column(scale=1, min_width=260):
+            family = gr.Radio(list(LIVE_OPTIONS), value="gan", label="family")
+            minutes = gr.Slider(0.1, MAX_MINUTES, 1.0, step=0.1, label="time budget (minutes)")
+            uploads = gr.File(file_count="multiple", file_types=["image"], label="your images (optional)")
+            with gr.Row():
+                go = gr.Button("▶ Train", variant="primary")
+                stop = gr.Button("⏹ Stop")
+            name = gr.Textbox("my-run", label="save as live-<family>-<name>")
+            save_btn = gr.Button("Save as a checkpoint")
+            saved = gr.Markdown()
+        with gr.Column(scale=3):
+            status = gr.Markdown()
+            with gr.Row():
+                grid = gr.Image(label="samples from fixed noise", interactive=False, format="png", elem_id="lab-grid")
+                plot = gr.LinePlot(x="step", y="value", color="series", title="losses", height=300)
+    running = go.click(train, [family, minutes, uploads], [grid, plot, status, run_dir], api_name="lab_train",
+                       concurrency_limit=1, concurrency_id="image-lab", show_progress="hidden")
+    stop.click(None, None, None, cancels=[running])
+    save_btn.click(lambda r, n: f"saved as `{save(store, r, n)}`: pick it in the other tabs", [run_dir, name], saved,
+                   api_name="lab_save")

@@ -1,0 +1,269 @@
+"""Tab "Train live", 2-D lab: a GAN learning a distribution of points, trained while you watch.
+
+Views (after GAN Lab, Kahng et al. 2018): real and generated points over the discriminator's output as a
+heat map, the generator's gradient arrows on its samples, the generator's warp of a grid of noise, and
+the loss curves. Each browser session trains its own `toy2d.Lab` (held in gr.State); a play run is
+bounded in time and steps and can be paused (cancelled) at any moment. Handlers are pure functions.
+The tab's second page, the image lab, is `image_lab.py`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+import torch
+
+from trainers.core.errors import UserError
+from trainers.gan import toy2d
+
+from .common import LATEX, user_errors
+
+SIZE, LIM = 360, 3.0  # canvas pixels; the plane shown is [-LIM, LIM]^2
+FRAME_TRAIN_S = 0.1  # training time between two frames: the views refresh ~6 times a second on 2 cores
+MAX_PLAY_S, MAX_STEPS = 120.0, 50_000
+BCE_LOSSES = ("minimax", "non-saturating", "dragan")
+# reset-only settings change the networks or the data; the rest apply to a running lab
+RESET_FIELDS = ("target", "optimizer", "z_dim", "hidden", "layers", "seed")
+
+
+def _px(points: np.ndarray) -> np.ndarray:
+    """Plane coordinates (n, 2) -> canvas pixels (n, 2), y up."""
+    return np.stack([(points[:, 0] + LIM) / (2 * LIM) * SIZE, (LIM - points[:, 1]) / (2 * LIM) * SIZE], 1)
+
+
+def _heat(values: np.ndarray) -> np.ndarray:
+    """Values in [0, 1] -> RGB, blue (fake) through white to orange (real), as GAN Lab colours D."""
+    blue, white, orange = np.array([66, 133, 244.0]), np.array([250, 250, 250.0]), np.array([244, 160, 66.0])
+    v = values[..., None]
+    low = white + (blue - white) * (1 - 2 * v).clip(0, 1)
+    high = white + (orange - white) * (2 * v - 1).clip(0, 1)
+    return np.where(v < 0.5, low, high).astype(np.uint8)
+
+
+def render_plane(lab: toy2d.Lab, arrows: bool = True) -> np.ndarray:
+    """Real points (dark), generated points (purple), D's output as the background, G's gradient arrows."""
+    from PIL import Image, ImageDraw
+
+    d = lab.d_map(-LIM, LIM, 72).numpy()
+    if lab.cfg.loss in BCE_LOSSES:
+        v = 1 / (1 + np.exp(-d))  # D(x) = sigmoid(d)
+    else:  # critic values have no fixed scale: show them relative to this frame's range
+        v = (d - d.min()) / max(d.max() - d.min(), 1e-9)
+    img = Image.fromarray(_heat(v)).resize((SIZE, SIZE), Image.Resampling.BILINEAR)
+    draw = ImageDraw.Draw(img)
+    for p in _px(lab.x_fixed.numpy()[:300]):
+        draw.ellipse([p[0] - 2, p[1] - 2, p[0] + 2, p[1] + 2], fill=(40, 40, 40))
+    for p in _px(lab.generated().numpy()[:300]):
+        draw.ellipse([p[0] - 2.5, p[1] - 2.5, p[0] + 2.5, p[1] + 2.5], fill=(142, 68, 173))
+    if arrows:
+        pts, grad = lab.generator_gradients(48)
+        g = grad.numpy()
+        scale = 30 / max(np.linalg.norm(g, axis=1).max(), 1e-12)  # the longest arrow is 30 px
+        start = _px(pts.numpy())
+        end = start + np.stack([g[:, 0], -g[:, 1]], 1) * scale
+        for a, b in zip(start, end):
+            draw.line([tuple(a), tuple(b)], fill=(120, 30, 140), width=1)
+            draw.ellipse([b[0] - 1.5, b[1] - 1.5, b[0] + 1.5, b[1] + 1.5], fill=(120, 30, 140))
+    return np.asarray(img)
+
+
+def render_warp(lab: toy2d.Lab) -> np.ndarray:
+    """The generator's image of a regular grid of noise: how G folds the noise space onto the data."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (SIZE, SIZE), (255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    for p in _px(lab.x_fixed.numpy()[:300]):
+        draw.ellipse([p[0] - 1.5, p[1] - 1.5, p[0] + 1.5, p[1] + 1.5], fill=(200, 200, 200))
+    rows, cols = lab.warped_grid()
+    for lines, colour in ((rows, (142, 68, 173)), (cols, (66, 133, 244))):
+        for line in lines.numpy():
+            draw.line([tuple(p) for p in _px(line)], fill=colour, width=1)
+    return np.asarray(img)
+
+
+def curves(lab: toy2d.Lab):
+    import pandas as pd
+
+    rows = lab.history[-2000:]
+    every = max(1, len(rows) // 400)
+    data = [(r["step"], r[k], k) for r in rows[::every] for k in ("loss_d", "loss_g")]
+    return pd.DataFrame(data, columns=["step", "loss", "series"])
+
+
+def _status(lab: toy2d.Lab) -> str:
+    m = lab.metrics()
+    text = f"step {lab.step_count} · energy distance to the target {m['energy_distance']:.3f}"
+    if "modes_covered" in m:
+        text += f" · modes covered {m['modes_covered']}/8 · {m['share_near_modes']:.0%} of samples on a mode"
+    return text
+
+
+def views(lab: toy2d.Lab) -> tuple:
+    return lab, render_plane(lab), render_warp(lab), curves(lab), _status(lab)
+
+
+def drawn_points(drawing) -> torch.Tensor | None:
+    """A sketchpad drawing -> the plane coordinates of its inked pixels (at most 2000)."""
+    if drawing is None:
+        return None
+    from PIL import Image
+
+    image = drawing.get("composite") if isinstance(drawing, dict) else drawing
+    if image is None:
+        return None
+    image = image if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image))
+    rgba = np.asarray(image.convert("RGBA").resize((SIZE, SIZE)), dtype=np.float64)
+    ink = (rgba[..., 3] > 0) & (rgba[..., :3].mean(-1) < 128)
+    ys, xs = np.nonzero(ink)
+    if len(xs) < 2:
+        return None
+    pick = np.random.default_rng(0).choice(len(xs), size=min(2000, len(xs)), replace=False)
+    x = xs[pick] / SIZE * 2 * LIM - LIM
+    y = LIM - ys[pick] / SIZE * 2 * LIM
+    return torch.tensor(np.stack([x, y], 1), dtype=torch.float32)
+
+
+def settings(target, loss, optimizer, lr_g, lr_d, n_critic, z_dim, seed) -> toy2d.LabConfig:
+    for label, v in (("learning rate of G", lr_g), ("learning rate of D", lr_d), ("D steps", n_critic),
+                     ("noise dimensions", z_dim), ("seed", seed)):
+        if v is None or not np.isfinite(v):
+            raise UserError(f"{label} must be a number")
+    if not 2 <= z_dim <= 64:
+        raise UserError("noise dimensions must be in [2, 64]")
+    if not 0 <= seed < 2**31:
+        raise UserError("seed must be in [0, 2^31)")
+    cfg = toy2d.LabConfig(target=target, loss=loss, optimizer=optimizer, lr_g=float(lr_g), lr_d=float(lr_d),
+                          n_critic=int(n_critic), z_dim=int(z_dim), seed=int(seed))
+    cfg.validate()
+    return cfg
+
+
+def _current(lab, cfg: toy2d.LabConfig, drawing) -> toy2d.Lab:
+    """The session's lab with the new settings applied: live ones in place, others by starting over."""
+    points = drawn_points(drawing) if cfg.target == "drawn" else None
+    if cfg.target == "drawn" and points is None:
+        raise UserError("draw the target distribution on the canvas first")
+    if lab is None or any(getattr(lab.cfg, f) != getattr(cfg, f) for f in RESET_FIELDS) or (
+            cfg.target == "drawn" and (lab.points is None or not torch.equal(lab.points, points))):
+        return toy2d.Lab(cfg, points)
+    lab.cfg = dataclasses.replace(lab.cfg, loss=cfg.loss, lr_g=cfg.lr_g, lr_d=cfg.lr_d, n_critic=cfg.n_critic)
+    for opt, lr in ((lab.opt_g, cfg.lr_g), (lab.opt_d, cfg.lr_d)):
+        for group in opt.param_groups:
+            group["lr"] = lr
+    return lab
+
+
+@user_errors
+def reset(lab, drawing, *options) -> tuple:
+    cfg = settings(*options)
+    return views(toy2d.Lab(cfg, drawn_points(drawing) if cfg.target == "drawn" else None))
+
+
+@user_errors
+def step(lab, drawing, steps, *options) -> tuple:
+    lab = _current(lab, settings(*options), drawing)
+    lab.run(int(np.clip(steps or 1, 1, 1000)))
+    return views(lab)
+
+
+@user_errors
+def play(lab, drawing, *options):
+    """Train for FRAME_TRAIN_S, yield the views, repeat, until paused or MAX_PLAY_S / MAX_STEPS."""
+    lab = _current(lab, settings(*options), drawing)
+    t_end = time.monotonic() + MAX_PLAY_S
+    while time.monotonic() < t_end and lab.step_count < MAX_STEPS:
+        t_frame = time.monotonic() + FRAME_TRAIN_S
+        lab.run(1)  # at least one step per frame
+        while time.monotonic() < t_frame and lab.step_count < MAX_STEPS:
+            lab.run(1)
+        yield views(lab)
+
+
+# (target, loss, optimiser, lr G, lr D, D steps, noise dims, seed), measured on the ring over 1200 steps:
+PRESETS = {
+    "mode collapse: minimax, G 5x faster than D": ("ring", "minimax", "adam", 5e-3, 1e-3, 1, 2, 0),
+    "the cure: WGAN-GP, 5 D steps per G step": ("ring", "wgan-gp", "adam", 5e-3, 1e-3, 5, 2, 0),
+    "default: non-saturating": ("ring", "non-saturating", "adam", 1e-3, 1e-3, 1, 2, 0),
+}
+
+
+def loss_equations(loss: str) -> str:
+    eq = {
+        "minimax": r"$L_D = -\mathbb{E}[\log D(x)] - \mathbb{E}[\log(1 - D(G(z)))]$, $\;L_G = \mathbb{E}[\log(1 - D(G(z)))]$",
+        "non-saturating": r"$L_D$ as minimax, $\;L_G = -\mathbb{E}[\log D(G(z))]$",
+        "wgan": r"$L_D = -\mathbb{E}[D(x)] + \mathbb{E}[D(G(z))]$ with weights clipped to $[-c, c]$, $\;L_G = -\mathbb{E}[D(G(z))]$",
+        "wgan-gp": r"$L_D = -\mathbb{E}[D(x)] + \mathbb{E}[D(G(z))] + \lambda\,\mathbb{E}[(\|\nabla D(\hat x)\|_2 - 1)^2]$, $\hat x$ between real and fake; $\;L_G = -\mathbb{E}[D(G(z))]$",
+        "lsgan": r"$L_D = \mathbb{E}[(D(x) - 1)^2] + \mathbb{E}[D(G(z))^2]$, $\;L_G = \mathbb{E}[(D(G(z)) - 1)^2]$",
+        "dragan": r"$L_D$ = minimax $+ \lambda\,\mathbb{E}[(\|\nabla D(x + \delta)\|_2 - 1)^2]$, $\;L_G = \mathbb{E}[\log(1 - D(G(z)))]$",
+        "hinge": r"$L_D = \mathbb{E}[\max(0, 1 - D(x))] + \mathbb{E}[\max(0, 1 + D(G(z)))]$, $\;L_G = -\mathbb{E}[D(G(z))]$",
+    }
+    return f"**{loss}** (course notes, table of GAN losses): {eq[loss]}" if loss in eq else ""
+
+
+INTRO = r"""
+The generator $G$ maps noise $z$ to points; the discriminator $D$ scores points (background: orange where it
+says *real*, blue where it says *fake*). Arrows show $-\nabla_{G(z)} L_G$: where each generated point is
+being pushed. The right view is $G$ applied to a regular grid of noise. Try the **ring** with **minimax** and
+watch the generated points chase one mode after another (mode collapse); then switch to **WGAN-GP**.
+"""
+
+
+def build(store) -> None:
+    import gradio as gr
+
+    from . import image_lab
+
+    with gr.Tab("2-D points"):
+        build_2d()
+    with gr.Tab("Images"):
+        image_lab.build(store)
+
+
+def build_2d() -> None:
+    import gradio as gr
+
+    lab = gr.State(None)
+    with gr.Row():
+        with gr.Column(scale=1, min_width=280):
+            gr.Markdown("### Train live: a GAN on 2-D points")
+            preset = gr.Dropdown(list(PRESETS), value=None, label="presets")
+            target = gr.Dropdown([*toy2d.TARGETS, "drawn"], value="ring", label="target distribution")
+            loss = gr.Dropdown(list(toy2d.LAB_LOSSES), value="non-saturating", label="loss")
+            optimizer = gr.Radio(list(toy2d.OPTIMIZERS), value="adam", label="optimiser")
+            with gr.Row():
+                lr_g = gr.Number(1e-3, label="learning rate G", minimum=1e-6, maximum=1)
+                lr_d = gr.Number(1e-3, label="learning rate D", minimum=1e-6, maximum=1)
+            n_critic = gr.Slider(1, 10, 1, step=1, label="D steps per G step")
+            z_dim = gr.Slider(2, 64, 2, step=1, label="noise dimensions")
+            seed = gr.Number(0, label="seed", precision=0, minimum=0)
+            with gr.Accordion("draw your own target (choose 'drawn')", open=False):
+                drawing = gr.Sketchpad(type="pil", canvas_size=(SIZE, SIZE), label="draw points or strokes")
+            with gr.Row():
+                play_btn = gr.Button("▶ Play", variant="primary")
+                pause_btn = gr.Button("⏸ Pause")
+            with gr.Row():
+                n_steps = gr.Number(1, label="steps", precision=0, minimum=1, maximum=1000)
+                step_btn = gr.Button("Step")
+                reset_btn = gr.Button("Reset")
+        with gr.Column(scale=3):
+            status = gr.Markdown()
+            with gr.Row():
+                plane = gr.Image(label="data, samples, D and G's gradients", interactive=False, format="png",
+                                 elem_id="lab-plane")
+                warp = gr.Image(label="G's warp of the noise grid", interactive=False, format="png")
+            plot = gr.LinePlot(x="step", y="loss", color="series", title="losses", height=220)
+            eq = gr.Markdown(loss_equations("non-saturating"), latex_delimiters=LATEX)
+            gr.Markdown(INTRO, latex_delimiters=LATEX)
+
+    options = [target, loss, optimizer, lr_g, lr_d, n_critic, z_dim, seed]
+    outputs = [lab, plane, warp, plot, status]
+    playing = play_btn.click(play, [lab, drawing, *options], outputs, api_name="lab_play", concurrency_limit=2,
+                             show_progress="hidden")
+    pause_btn.click(None, None, None, cancels=[playing])
+    step_btn.click(step, [lab, drawing, n_steps, *options], outputs, api_name="lab_step")
+    reset_btn.click(reset, [lab, drawing, *options], outputs, api_name="lab_reset", cancels=[playing])
+    loss.change(loss_equations, loss, eq, api_name=False)
+    preset.change(lambda p: PRESETS.get(p, [gr.skip()] * len(options)), preset, options, api_name=False)

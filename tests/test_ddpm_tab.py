@@ -1,0 +1,78 @@
+"""The diffusion tab's handlers, called without a browser on a tiny DDPM."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pytest
+from PIL import Image
+
+from playground import diffusion as tab
+from playground.models import ModelStore
+
+EXAMPLE = Path(tab.__file__).parent / "examples" / "7-sneaker.png"
+
+
+@pytest.fixture(scope="module")
+def store(tiny_ddpm, tmp_path_factory):
+    root = tmp_path_factory.mktemp("store")
+    shutil.copytree(tiny_ddpm, root / "tiny-ddpm")
+    return ModelStore(root)
+
+
+def test_forward_process_follows_the_closed_form():
+    image = Image.open(EXAMPLE)
+    clean, strip, text = tab.forward_process(image, 0, "linear")
+    original = np.asarray(image.convert("L").resize((32, 32)), dtype=np.float64)
+    seen = clean[::8, ::8, 0].astype(np.float64)  # upscaled 8x: one pixel per block
+    assert np.abs(seen - original).mean() < 6  # t = 0: beta_0 = 1e-4, almost the image itself
+    noisy, _, text = tab.forward_process(image, 999, "linear")
+    assert "0.0000" in text  # alpha_bar_999 ~ 4e-5
+    assert np.corrcoef(noisy[::8, ::8, 0].ravel(), original.ravel())[0, 1] < 0.2  # x_T is noise
+    _, strip, cos_text = tab.forward_process(image, 500, "cosine")
+    assert strip.shape[1] > strip.shape[0] * 6  # seven frames side by side
+    a = float(tab._schedule("cosine").alpha_bar[500])
+    assert f"{a:.4f}" in cos_text
+    for bad in [(image, 5000, "linear"), (image, float("nan"), "linear"), (image, 10, "sigmoid"), (None, 10, "linear")]:
+        with pytest.raises(gr.Error):
+            tab.forward_process(*bad)
+
+
+def test_denoise_streams_and_exports(store):
+    runs = list(tab.denoise(store, "tiny-ddpm", 3, 2, "ddpm", 100, 0.0, "Trouser", 2.0))
+    assert 10 < len(runs) <= tab.UPDATES + 2  # the view updates while the chain runs
+    first_xt, *_ = runs[0]
+    xt, x0, text, gif, mp4 = runs[-1]
+    assert runs[0][3] is None and gif.endswith(".gif") and mp4.endswith(".mp4")
+    assert "done: 100 steps" in text
+    assert Image.open(gif).n_frames == tab.MAX_GIF_FRAMES and Path(mp4).stat().st_size > 1000
+    assert xt.shape == x0.shape and xt.shape[1] > xt.shape[0]  # two images side by side
+    assert not np.array_equal(first_xt, xt)
+    again = list(tab.denoise(store, "tiny-ddpm", 3, 2, "ddim", 10, 0.0, "Trouser", 2.0))[-1][0]
+    same = list(tab.denoise(store, "tiny-ddpm", 3, 2, "ddim", 10, 0.0, "Trouser", 2.0))[-1][0]
+    assert np.array_equal(again, same)  # a seed fixes the run
+
+
+def test_steps_comparison_uses_one_starting_noise(store):
+    outs = list(tab.steps_comparison(store, "tiny-ddpm", 1, "ddim", tab.ANY_CLASS, 1.0))
+    assert [o[1] for o in outs][-1] == "10 steps | 50 steps | 100 steps"  # capped at the model's T = 100
+    widths = [o[0].shape[1] for o in outs]
+    assert widths[0] < widths[1] < widths[2]
+
+
+@pytest.mark.parametrize("args", [
+    ("../../x", 0, 1, "ddim", 10, 0.0, "Trouser", 2.0),
+    ("tiny-ddpm", 0, 1, "ddim", 10**9, 0.0, "Trouser", 2.0),
+    ("tiny-ddpm", float("nan"), 1, "ddim", 10, 0.0, "Trouser", 2.0),
+    ("tiny-ddpm", 0, 500, "ddim", 10, 0.0, "Trouser", 2.0),
+    ("tiny-ddpm", 0, 1, "euler", 10, 0.0, "Trouser", 2.0),
+    ("tiny-ddpm", 0, 1, "ddim", 10, 2.0, "Trouser", 2.0),
+    ("tiny-ddpm", 0, 1, "ddim", 10, 0.0, "Spaceship", 2.0),
+    ("tiny-ddpm", 0, 1, "ddim", 10, 0.0, "Trouser", 1e9),
+])
+def test_bad_parameters_get_a_clear_message(store, args):
+    with pytest.raises(gr.Error):
+        list(tab.denoise(store, *args))

@@ -1,0 +1,63 @@
+"""The image lab: a live run streams, stops on request with a checkpoint, and a saved run loads elsewhere."""
+
+from __future__ import annotations
+
+import time
+
+import gradio as gr
+import pytest
+
+from playground import gan as gan_tab
+from playground import image_lab as tab
+from playground.models import ModelStore
+
+
+@pytest.fixture
+def tiny_options(monkeypatch, tiny_fashion, tmp_path):
+    monkeypatch.setattr(tab, "RUNS_DIR", tmp_path / "runs")
+    monkeypatch.setattr(tab, "LIVE_OPTIONS", {
+        "gan": {"batch_size": "16", "n_classes": "0", "ngf": "8", "ndf": "8", "z_dim": "16",
+                "data_dir": str(tiny_fashion)},
+        "vae": {"batch_size": "16", "latent_dim": "4", "data_dir": str(tiny_fashion)},
+        "ddpm": {"batch_size": "16", "base": "8", "mults": "1,2", "T": "50", "sample_steps": "3",
+                 "image_size": "16", "n_classes": "10", "data_dir": str(tiny_fashion)},
+    })
+    monkeypatch.setattr(tab, "COMMON", {**tab.COMMON, "sample_every": "5", "log_every": "2", "monitor_n": "0"})
+
+
+def test_a_live_run_streams_and_its_saved_checkpoint_loads_in_the_gan_tab(tiny_options, tmp_path):
+    frames = list(tab.train("gan", 0.05))
+    grid, losses, status, run_dir = frames[-1]
+    assert len(frames) >= 3 and status.startswith("done:")
+    assert grid is not None and grid.ndim == 3
+    assert {"loss_d", "loss_g"} <= set(losses["series"])
+    store = ModelStore(tmp_path / "ckpts")
+    store.root.mkdir()
+    name = tab.save(store, run_dir, "first")
+    assert name == "live-gan-first" and name in store.names("gan")
+    assert not (store.root / name / "train_state.pt").exists()
+    image = gan_tab.sample_grid(store, name, 0, 4, 1.0)  # another tab loads it
+    assert image.ndim == 3 and image.std() > 0
+    with pytest.raises(gr.Error, match="name"):
+        tab.save(store, run_dir, "../escape")
+    with pytest.raises(gr.Error, match="no finished run"):
+        tab.save(store, str(tmp_path), "x")
+
+
+def test_stopping_a_run_keeps_a_checkpoint(tiny_options):
+    stream = tab.train("ddpm", 2.0)
+    first = next(stream)
+    run_dir = first[3]
+    t0 = time.monotonic()
+    stream.close()  # what Gradio does when the page's Stop cancels the event
+    assert time.monotonic() - t0 < 30
+    from trainers.core.checkpoint import read_card
+
+    card = read_card(run_dir)
+    assert 0 < card["steps"] < 50 * 16  # stopped long before its 2-minute budget
+
+
+def test_bad_requests(tiny_options):
+    for args in [("gan", 60), ("gan", float("nan")), ("classifier", 1.0), ("gan", 0.0)]:
+        with pytest.raises(gr.Error):
+            list(tab.train(*args))

@@ -1,0 +1,93 @@
+"""The 2-D training lab: each loss trains, WGAN-GP learns the ring, the views render, play is bounded."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from playground import lab as tab
+from trainers.gan import toy2d
+
+
+@pytest.mark.parametrize("loss", toy2d.LAB_LOSSES)
+def test_each_loss_updates_both_networks(loss):
+    lab = toy2d.Lab(toy2d.LabConfig(loss=loss, batch=64, hidden=32, layers=2))
+    g0 = [p.clone() for p in lab.G.parameters()]
+    d0 = [p.clone() for p in lab.D.parameters()]
+    row = lab.run(3)
+    assert row["step"] == 3 and np.isfinite(row["loss_d"]) and np.isfinite(row["loss_g"])
+    assert any(not torch.equal(a, b) for a, b in zip(g0, lab.G.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(d0, lab.D.parameters()))
+    if loss == "wgan":
+        assert all(p.abs().max() <= lab.cfg.clip_value + 1e-7 for p in lab.D.parameters())
+
+
+def test_the_presets_show_collapse_and_its_cure():
+    """Minimax with a fast G piles the samples onto a few sectors and off the modes; WGAN-GP with five
+    critic steps covers the ring (the lab's two presets, 600 steps each)."""
+    results = {}
+    for name in list(tab.PRESETS)[:2]:
+        lab = toy2d.Lab(tab.settings(*tab.PRESETS[name]))
+        lab.run(600)
+        results[name] = lab.metrics()
+    collapsed, cured = results.values()
+    assert cured["modes_covered"] >= 7 and cured["energy_distance"] < 0.1, results
+    assert collapsed["modes_covered"] <= 3 and collapsed["energy_distance"] > 3 * cured["energy_distance"], results
+
+
+def test_wgan_gp_moves_the_samples_onto_the_ring():
+    lab = toy2d.Lab(toy2d.LabConfig(loss="wgan-gp", n_critic=2))
+    before = lab.metrics()
+    lab.run(600)
+    after = lab.metrics()
+    assert after["energy_distance"] < 0.25 * before["energy_distance"], (before, after)
+    assert after["modes_covered"] >= 4
+
+
+def test_targets_and_metrics():
+    gen = torch.Generator().manual_seed(0)
+    ring = toy2d.sample_target("ring", 4000, gen)
+    assert toy2d.ring_coverage(ring) == (8, pytest.approx(1.0, abs=0.01))
+    one_mode = ring[(ring[:, 0] > 1.5) & (ring[:, 1].abs() < 0.5)]
+    assert toy2d.ring_coverage(one_mode)[0] == 1  # a collapsed generator covers one mode
+    assert toy2d.energy_distance(ring[:2000], ring[2000:]) < 0.02
+    assert toy2d.energy_distance(ring[:2000], one_mode) > 0.5
+    for name in toy2d.TARGETS:
+        assert toy2d.sample_target(name, 10, gen).shape == (10, 2)
+
+
+def test_views_render_and_play_is_a_bounded_stream(monkeypatch):
+    options = ["ring", "hinge", "adam", 1e-3, 1e-3, 1, 2, 0]
+    lab, plane, warp, plot, status = tab.reset(None, None, *options)
+    assert plane.shape == warp.shape == (tab.SIZE, tab.SIZE, 3) and plane.std() > 5
+    assert "step 0" in status
+    monkeypatch.setattr(tab, "MAX_STEPS", 30)
+    monkeypatch.setattr(tab, "FRAME_TRAIN_S", 0.0)  # one step per frame
+    frames = list(tab.play(lab, None, *options))
+    assert len(frames) == 30 and frames[-1][0].step_count == 30  # stops at the step bound
+    assert set(frames[-1][3]["series"]) == {"loss_d", "loss_g"}
+    # a live setting (the loss) keeps the run; a reset-only one (the target) starts over
+    lab2 = tab.step(frames[-1][0], None, 5, "ring", "wgan-gp", "adam", 1e-3, 1e-3, 1, 2, 0)[0]
+    assert lab2 is lab and lab2.step_count == 35 and lab2.cfg.loss == "wgan-gp"
+    lab3 = tab.step(lab2, None, 1, "spiral", "wgan-gp", "adam", 1e-3, 1e-3, 1, 2, 0)[0]
+    assert lab3 is not lab2 and lab3.step_count == 1
+
+
+def test_drawn_targets_and_bad_settings():
+    import gradio as gr
+    from PIL import Image, ImageDraw
+
+    canvas = Image.new("RGBA", (tab.SIZE, tab.SIZE), (0, 0, 0, 0))
+    ImageDraw.Draw(canvas).line([(40, 180), (320, 180)], fill=(0, 0, 0, 255), width=6)  # a horizontal stroke
+    points = tab.drawn_points({"composite": canvas})
+    assert points is not None and points[:, 1].abs().max() < 0.1 and points[:, 0].min() < -2
+    lab = tab.reset(None, {"composite": canvas}, "drawn", "non-saturating", "adam", 1e-3, 1e-3, 1, 2, 0)[0]
+    assert lab.x_fixed[:, 1].abs().mean() < 0.1
+    with pytest.raises(gr.Error, match="draw"):
+        tab.reset(None, None, "drawn", "non-saturating", "adam", 1e-3, 1e-3, 1, 2, 0)
+    for bad in (["ring", "began", "adam", 1e-3, 1e-3, 1, 2, 0], ["ring", "hinge", "adam", float("nan"), 1e-3, 1, 2, 0],
+                ["ring", "hinge", "adam", 5.0, 1e-3, 1, 2, 0], ["ring", "hinge", "adam", 1e-3, 1e-3, 50, 2, 0],
+                ["moon", "hinge", "adam", 1e-3, 1e-3, 1, 2, 0]):
+        with pytest.raises(gr.Error):
+            tab.reset(None, None, *bad)

@@ -1,0 +1,121 @@
+"""The reverse process: one DDPM step, one DDIM step, and the loops that chain them.
+
+Symbols as in `diffusion.py` (Ho et al. 2020). A sampler runs over a decreasing list of timesteps
+t_S > ... > t_1 (all T of them for the seed's DDPM; a strided subset, "leading" spacing as in
+diffusers, for fewer steps). With a stride, the step from t to t_prev treats the skipped steps as one:
+alpha_t := alpha_bar_t / alpha_bar_{t_prev} and beta_t := 1 - alpha_t, which is exactly the seed's step
+when t_prev = t - 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import torch
+
+from ..core.errors import UserError
+from .diffusion import Schedule
+
+SAMPLERS = ("ddpm", "ddim")
+VARIANCES = ("beta", "beta_tilde")
+
+
+def timesteps(T: int, steps: int) -> list[int]:
+    """t_S > ... > t_1: every (T // S)-th step from 0 ("leading" spacing, diffusers' default)."""
+    if not 1 <= steps <= T:
+        raise UserError(f"steps must be in [1, {T}], got {steps}")
+    stride = T // steps
+    return [i * stride for i in reversed(range(steps))]
+
+
+def previous(T: int, steps: int, t: int) -> int:
+    """The timestep after t in the reverse chain; -1 means the clean image x0."""
+    return t - T // steps
+
+
+def ddpm_step(sched: Schedule, eps: torch.Tensor, t: int, t_prev: int, xt: torch.Tensor,
+              noise: torch.Tensor | None, variance: str = "beta", clip_x0: bool = False):
+    """x_{t-1} = mu(x_t, t) + sigma_t z,  mu = (x_t - beta_t / sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_t)
+    (seed 002 and 003, "reverse step"; Ho et al. Algorithm 2). sigma_t^2 = beta_t as in the seeds, or
+    the posterior's beta_tilde_t = (1 - alpha_bar_{t-1}) / (1 - alpha_bar_t) beta_t (Ho et al. eq. 7).
+    No noise is added on the last step (t = 0). Returns (x_{t-1}, x0_hat), both (B, C, H, W).
+
+    clip_x0 clamps x0_hat to [-1, 1] and then uses the posterior mean
+    mu = sqrt(alpha_bar_{t-1}) beta_t / (1 - alpha_bar_t) x0_hat + sqrt(alpha_t) (1 - alpha_bar_{t-1}) / (1 - alpha_bar_t) x_t
+    (Ho et al. eq. 7), which equals the seed's mu when nothing is clipped.
+    """
+    if variance not in VARIANCES:
+        raise UserError(f"variance must be one of {', '.join(VARIANCES)}, got {variance!r}")
+    a_bar, a_bar_prev = sched.alpha_bar_at(t), sched.alpha_bar_at(t_prev)
+    alpha = a_bar / a_bar_prev
+    beta = 1 - alpha
+    x0 = (xt - (1 - a_bar).sqrt() * eps) / a_bar.sqrt()
+    if clip_x0:
+        x0 = x0.clamp(-1, 1)
+        mu = (a_bar_prev.sqrt() * beta / (1 - a_bar)) * x0 + (alpha.sqrt() * (1 - a_bar_prev) / (1 - a_bar)) * xt
+    else:
+        mu = (xt - beta / (1 - a_bar).sqrt() * eps) / alpha.sqrt()
+    if t > 0:
+        var = beta if variance == "beta" else ((1 - a_bar_prev) / (1 - a_bar) * beta).clamp_min(1e-20)
+        mu = mu + var.sqrt() * noise
+    return mu, x0
+
+
+def ddim_step(sched: Schedule, eps: torch.Tensor, t: int, t_prev: int, xt: torch.Tensor, eta: float = 0.0,
+              noise: torch.Tensor | None = None, clip_x0: bool = False):
+    """x_{t_prev} = sqrt(alpha_bar_prev) x0_hat + sqrt(1 - alpha_bar_prev - sigma^2) eps + sigma z,
+    sigma = eta sqrt((1 - alpha_bar_prev) / (1 - alpha_bar_t)) sqrt(1 - alpha_bar_t / alpha_bar_prev)
+    (Song et al. 2021, eq. 12 and 16): eta = 0 is deterministic, eta = 1 is DDPM's beta_tilde variance.
+    Returns (x_{t_prev}, x0_hat)."""
+    a_bar, a_bar_prev = sched.alpha_bar_at(t), sched.alpha_bar_at(t_prev)
+    x0 = (xt - (1 - a_bar).sqrt() * eps) / a_bar.sqrt()
+    if clip_x0:
+        x0 = x0.clamp(-1, 1)
+    sigma = eta * ((1 - a_bar_prev) / (1 - a_bar) * (1 - a_bar / a_bar_prev)).sqrt()
+    x_prev = a_bar_prev.sqrt() * x0 + (1 - a_bar_prev - sigma ** 2).sqrt() * eps
+    if eta > 0:
+        x_prev = x_prev + sigma * noise
+    return x_prev, x0
+
+
+EpsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x_t, t as (B,)) -> eps_hat
+
+
+def sample_loop(eps_fn: EpsFn, sched: Schedule, x_T: torch.Tensor, gen: torch.Generator, sampler: str = "ddim",
+                steps: int = 50, eta: float = 0.0, clip_x0: bool = True,
+                variance: str = "beta") -> Iterator[tuple[int, int, torch.Tensor, torch.Tensor]]:
+    """Run the reverse chain from x_T ~ N(0, I), yielding (i, t, x_{t_prev}, x0_hat) after each step.
+
+    ddpm: the seed's ancestral sampler (steps = T is the original 1000-step chain); ddim: Song et al.
+    Noise for each step is drawn from `gen`, so a seed fixes the whole run.
+    """
+    if sampler not in SAMPLERS:
+        raise UserError(f"sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
+    if not 0.0 <= eta <= 1.0:
+        raise UserError(f"eta must be in [0, 1], got {eta}")
+    xt = x_T
+    for i, t in enumerate(timesteps(sched.T, steps)):
+        t_prev = previous(sched.T, steps, t)
+        eps = eps_fn(xt, torch.full((xt.shape[0],), t, device=xt.device, dtype=torch.long))
+        stochastic = (sampler == "ddpm" and t > 0) or (sampler == "ddim" and eta > 0)
+        noise = torch.randn(xt.shape, generator=gen, device=gen.device).to(xt.device) if stochastic else None
+        if sampler == "ddpm":
+            xt, x0 = ddpm_step(sched, eps, t, t_prev, xt, noise, variance, clip_x0)
+        else:
+            xt, x0 = ddim_step(sched, eps, t, t_prev, xt, eta, noise, clip_x0)
+        yield i, t, xt, x0
+
+
+def guided_eps(model: torch.nn.Module, y: torch.Tensor | None, null_label: int, guidance: float) -> EpsFn:
+    """Classifier-free guidance: eps = eps(x_t, null) + w (eps(x_t, y) - eps(x_t, null))  (Ho & Salimans
+    2022, eq. 6, with w = 1 + their w). w = 1 is the plain conditional model; an unconditional model
+    (y is None) ignores w."""
+    if y is None or guidance == 1.0:
+        return lambda xt, t: model(xt, t, y)
+
+    def eps_fn(xt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        null = torch.full_like(y, null_label)
+        eps_c, eps_u = model(torch.cat([xt, xt]), torch.cat([t, t]), torch.cat([y, null])).chunk(2)
+        return eps_u + guidance * (eps_c - eps_u)
+
+    return eps_fn

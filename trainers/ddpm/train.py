@@ -1,0 +1,191 @@
+"""DDPM family: config, the training step, sampling (DDPM / DDIM, classifier-free guidance), evaluation.
+
+Training (seed 002, "DDPM training algorithm"; Ho et al. 2020, Algorithm 1): take x0 from the data,
+t ~ U{0, ..., T-1}, eps ~ N(0, I); form x_t = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps and
+minimise ||eps_theta(x_t, t, y) - eps||^2. With classes, the label is replaced by the "no label" token
+with probability p_uncond, so one network learns both eps(x_t, y) and eps(x_t) for guidance
+(Ho & Salimans 2022). Sampling uses an exponential moving average of the weights (unet_ema).
+Symbols: see `diffusion.py`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import torch
+import torch.nn.functional as F
+
+from ..core.data import DataConfig
+from ..core.errors import UserError
+from ..core.images import to_uint8
+from .diffusion import SCHEDULES, Schedule, q_sample
+from .models import UNet
+from .samplers import SAMPLERS, guided_eps, sample_loop
+
+
+@dataclasses.dataclass(frozen=True)
+class Config(DataConfig):
+    schedule: str = "linear"  # linear (beta 1e-4 -> 0.02) | cosine
+    T: int = 1000
+    base: int = 32  # U-Net width at full resolution
+    mults: tuple[int, ...] = (1, 2, 2)  # width multipliers per resolution (32, 16, 8)
+    blocks: int = 1  # residual blocks per resolution
+    attn_res: tuple[int, ...] = (8,)  # resolutions with self-attention
+    dropout: float = 0.1
+    n_classes: int = 0  # > 0: class-conditional, with classifier-free guidance
+    p_uncond: float = 0.1  # probability of dropping the label in training
+    lr: float = 2e-4
+    grad_clip: float = 1.0
+    ema_decay: float = 0.999
+    sample_steps: int = 50  # DDIM steps for snapshots and evaluation
+    guidance: float = 3.0  # guidance scale w for snapshots and evaluation (conditional models)
+
+    def validate(self) -> None:
+        if self.schedule not in SCHEDULES:
+            raise UserError(f"--schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        if self.T < 2 or not 1 <= self.sample_steps <= self.T:
+            raise UserError(f"--T must be >= 2 and --sample_steps in [1, T], got T={self.T}, steps={self.sample_steps}")
+        if self.image_size % 2 ** (len(self.mults) - 1):
+            raise UserError(f"--image_size {self.image_size} must be divisible by 2^{len(self.mults) - 1} "
+                            f"for {len(self.mults)} U-Net levels")
+        if self.base % 8 or self.base < 8:
+            raise UserError(f"--base must be a positive multiple of 8 (GroupNorm groups), got {self.base}")
+        if not 0 <= self.p_uncond < 1 or not 0 <= self.ema_decay < 1 or self.n_classes < 0:
+            raise UserError("--p_uncond and --ema_decay must be in [0, 1), --n_classes >= 0")
+
+
+def _unet(cfg: Config) -> UNet:
+    return UNet(cfg.channels, cfg.base, cfg.mults, cfg.blocks, cfg.attn_res, cfg.image_size, cfg.n_classes,
+                cfg.dropout)
+
+
+def build(cfg: Config) -> dict:
+    unet, ema = _unet(cfg), _unet(cfg)
+    ema.load_state_dict(unet.state_dict())
+    ema.requires_grad_(False)
+    return {"unet": unet, "unet_ema": ema}
+
+
+def optimizers(cfg: Config, modules: dict) -> dict:
+    return {"unet": torch.optim.Adam(modules["unet"].parameters(), lr=cfg.lr)}
+
+
+@functools.lru_cache(maxsize=8)
+def schedule(kind: str, T: int, device: str = "cpu") -> Schedule:
+    return Schedule(kind, T).to(device)
+
+
+def schedule_for(cfg: Config, device) -> Schedule:
+    return schedule(cfg.schedule, cfg.T, str(torch.device(device)))
+
+
+def drop_labels(y: torch.Tensor, p: float, null_label: int, gen: torch.Generator) -> torch.Tensor:
+    """Each label becomes the "no label" token with probability p (classifier-free guidance training)."""
+    drop = torch.rand(y.shape, generator=gen, device=gen.device).to(y.device) < p
+    return torch.where(drop, torch.full_like(y, null_label), y)
+
+
+def train_step(cfg: Config, modules: dict, opts: dict, batch: dict, gen: torch.Generator, accelerator) -> dict:
+    unet = modules["unet"]
+    x0 = batch["image"]  # (B, C, H, W) in [-1, 1]
+    b, device = x0.shape[0], x0.device
+    sched = schedule_for(cfg, device)
+    # Algorithm 1: t ~ U{0..T-1}, eps ~ N(0, I), x_t = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps
+    t = torch.randint(0, cfg.T, (b,), generator=gen, device=gen.device).to(device)
+    eps = torch.randn(x0.shape, generator=gen, device=gen.device).to(device)
+    xt = q_sample(sched, x0, t, eps)
+    y = drop_labels(batch["label"].to(device), cfg.p_uncond, cfg.n_classes, gen) if cfg.n_classes else None
+    # minimise || eps - eps_theta(x_t, t, y) ||^2
+    loss = F.mse_loss(unet(xt, t, y), eps)
+    opts["unet"].zero_grad(set_to_none=True)
+    accelerator.backward(loss)
+    grad_norm = accelerator.clip_grad_norm_(unet.parameters(), cfg.grad_clip) if cfg.grad_clip > 0 else None
+    opts["unet"].step()
+    with torch.no_grad():  # theta_ema <- decay theta_ema + (1 - decay) theta
+        for p_ema, p in zip(modules["unet_ema"].parameters(), accelerator.unwrap_model(unet).parameters()):
+            p_ema.lerp_(p, 1.0 - cfg.ema_decay)
+    out = {"loss": loss.detach()}
+    if grad_norm is not None:
+        out["grad_norm"] = torch.as_tensor(grad_norm).detach()
+    return out
+
+
+def labels_for(cfg: Config, n: int, label, device="cpu") -> torch.Tensor | None:
+    """None for an unconditional model; `label` repeated, or classes 0, 1, ..., cycled."""
+    if not cfg.n_classes:
+        if label is not None:
+            raise UserError("this DDPM is unconditional: drop --label")
+        return None
+    if label is None:
+        return torch.arange(n, device=device) % cfg.n_classes
+    if not 0 <= int(label) < cfg.n_classes:
+        raise UserError(f"--label must be in [0, {cfg.n_classes}), got {label}")
+    return torch.full((n,), int(label), dtype=torch.long, device=device)
+
+
+def reverse(cfg: Config, modules: dict, x_T: torch.Tensor, gen: torch.Generator, y: torch.Tensor | None = None,
+            sampler: str = "ddim", steps: int | None = None, eta: float = 0.0, guidance: float | None = None,
+            clip_x0: bool = True):
+    """The reverse chain from x_T with the EMA network, yielding (i, t, x_t, x0_hat) per step (no grad)."""
+    if sampler not in SAMPLERS:
+        raise UserError(f"sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
+    steps = cfg.sample_steps if steps is None else int(steps)
+    guidance = cfg.guidance if guidance is None else float(guidance)
+    if not 0 <= guidance <= 20:
+        raise UserError(f"guidance must be in [0, 20], got {guidance}")
+    net = modules["unet_ema"].eval()
+    sched = schedule_for(cfg, x_T.device)
+    with torch.no_grad():
+        yield from sample_loop(guided_eps(net, y, cfg.n_classes, guidance), sched, x_T, gen, sampler, steps, eta,
+                               clip_x0)
+
+
+def initial_noise(cfg: Config, n: int, gen: torch.Generator, device="cpu") -> torch.Tensor:
+    """x_T ~ N(0, I), (n, C, H, W)."""
+    return torch.randn(n, cfg.channels, cfg.image_size, cfg.image_size, generator=gen, device=gen.device).to(device)
+
+
+@torch.no_grad()
+def sample(cfg: Config, modules: dict, n: int, gen: torch.Generator, label=None, sampler: str = "ddim",
+           steps: int | None = None, eta: float = 0.0, guidance: float | None = None, batch: int = 250) -> dict:
+    """n images from the reverse chain: uint8 (n, C, H, W); with classes, labels cycle 0..9 unless given."""
+    device = next(modules["unet_ema"].parameters()).device
+    y_all = labels_for(cfg, n, label, device)
+    images = []
+    for i in range(0, n, batch):
+        x = initial_noise(cfg, min(batch, n - i), gen, device)
+        y = None if y_all is None else y_all[i:i + len(x)]
+        for _, _, x, _ in reverse(cfg, modules, x, gen, y, sampler, steps, eta, guidance):
+            pass
+        images.append(to_uint8(x))
+    out = {"images": torch.cat(images)}
+    if y_all is not None:
+        out["labels"] = y_all.cpu()
+    return out
+
+
+def preview(cfg: Config, modules: dict, gen: torch.Generator) -> torch.Tensor:
+    """64 samples from fixed noise (DDIM, `sample_steps`); a conditional model shows one class per row."""
+    if cfg.n_classes:
+        labels = torch.arange(cfg.n_classes).repeat_interleave(8)
+        device = next(modules["unet_ema"].parameters()).device
+        x = initial_noise(cfg, len(labels), gen, device)
+        for _, _, x, _ in reverse(cfg, modules, x, gen, labels.to(device)):
+            pass
+        return to_uint8(x)
+    return sample(cfg, modules, 64, gen)["images"]
+
+
+def monitor(cfg: Config, modules: dict, gen: torch.Generator, n: int = 1000) -> dict:
+    """Class entropy and FID of at most 250 samples per snapshot: each sample costs `sample_steps` network
+    calls, so the small-sample FID (biased upwards) is only for comparing snapshots of one run."""
+    from ..core.metrics import monitor as measure
+
+    return measure(cfg, sample(cfg, modules, min(n, 250), gen)["images"])
+
+
+def sampling_settings(cfg: Config) -> dict:
+    """How `sample` draws by default (recorded with the evaluation's metrics)."""
+    return {"sampler": "ddim", "steps": cfg.sample_steps, "eta": 0.0,
+            **({"guidance": cfg.guidance} if cfg.n_classes else {})}

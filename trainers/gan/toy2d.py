@@ -1,0 +1,199 @@
+"""GANs on 2-D points, for watching training live (the "Train live" lab; after GAN Lab, Kahng et al. 2018).
+
+The networks are small MLPs; the losses are the same table (`losses.py`) the image GANs use, so what a
+learner sees here (mode collapse with the minimax loss, its cure with WGAN-GP) is the behaviour of
+the code that trains the shipped models. Everything is a plain function of tensors so the lab's
+views and the tests share it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+from torch import nn
+
+from ..core.errors import UserError
+from . import losses as L
+
+TARGETS = ("ring", "spiral", "two moons", "grid")
+LAB_LOSSES = ("minimax", "non-saturating", "wgan", "wgan-gp", "lsgan", "dragan", "hinge")
+OPTIMIZERS = ("adam", "sgd")
+RING_MODES, RING_RADIUS, RING_STD = 8, 2.0, 0.05
+
+
+def sample_target(name: str, n: int, gen: torch.Generator, points: torch.Tensor | None = None) -> torch.Tensor:
+    """n points (n, 2) of a target distribution; "drawn" resamples user `points` with a little jitter."""
+    if name == "drawn":
+        if points is None or len(points) < 2:
+            raise UserError("draw some points first (at least 2)")
+        idx = torch.randint(0, len(points), (n,), generator=gen)
+        return points[idx] + 0.03 * torch.randn(n, 2, generator=gen)
+    if name == "ring":  # eight Gaussians on a circle (Metz et al. 2017)
+        k = torch.randint(0, RING_MODES, (n,), generator=gen).float()
+        angle = 2 * math.pi * k / RING_MODES
+        centres = RING_RADIUS * torch.stack([angle.cos(), angle.sin()], 1)
+        return centres + RING_STD * torch.randn(n, 2, generator=gen)
+    if name == "grid":  # 5 x 5 Gaussians
+        k = torch.randint(0, 5, (n, 2), generator=gen).float()
+        return (k - 2) + 0.05 * torch.randn(n, 2, generator=gen)
+    if name == "spiral":
+        u = torch.rand(n, generator=gen) * 3 * math.pi + 0.5 * math.pi
+        pts = torch.stack([u * u.cos(), u * u.sin()], 1) / (3.5 * math.pi / 2.5)
+        return pts + 0.05 * torch.randn(n, 2, generator=gen)
+    if name == "two moons":
+        u = torch.rand(n, generator=gen) * math.pi
+        upper = torch.rand(n, generator=gen) < 0.5
+        x = torch.where(upper, u.cos(), 1 - u.cos())
+        y = torch.where(upper, u.sin(), 0.5 - u.sin())
+        return torch.stack([x - 0.5, y - 0.25], 1) * 1.6 + 0.06 * torch.randn(n, 2, generator=gen)
+    raise UserError(f"target must be one of {', '.join(TARGETS)} or drawn, got {name!r}")
+
+
+def ring_coverage(points: torch.Tensor) -> tuple[int, float]:
+    """(modes with at least 2% of the points within 4 std of their centre, share of such points)."""
+    angle = 2 * math.pi * torch.arange(RING_MODES) / RING_MODES
+    centres = RING_RADIUS * torch.stack([angle.cos(), angle.sin()], 1)
+    dist = torch.cdist(points, centres)  # (n, modes)
+    near, which = dist.min(1)
+    good = near < 4 * RING_STD
+    counts = torch.bincount(which[good], minlength=RING_MODES)
+    return int((counts >= 0.02 * len(points)).sum()), float(good.float().mean())
+
+
+def energy_distance(a: torch.Tensor, b: torch.Tensor) -> float:
+    """2 E|a - b| - E|a - a'| - E|b - b'| (Szekely & Rizzo 2013): 0 iff the distributions match."""
+    return float(2 * torch.cdist(a, b).mean() - torch.cdist(a, a).mean() - torch.cdist(b, b).mean())
+
+
+def mlp(n_in: int, n_out: int, hidden: int, layers: int) -> nn.Sequential:
+    mods, d = [], n_in
+    for _ in range(layers):
+        mods += [nn.Linear(d, hidden), nn.LeakyReLU(0.2)]
+        d = hidden
+    return nn.Sequential(*mods, nn.Linear(d, n_out))
+
+
+@dataclasses.dataclass(frozen=True)
+class LabConfig:
+    target: str = "ring"
+    loss: str = "non-saturating"
+    optimizer: str = "adam"
+    lr_g: float = 1e-3
+    lr_d: float = 1e-3
+    n_critic: int = 1  # D steps per G step
+    z_dim: int = 2
+    hidden: int = 128
+    layers: int = 3
+    batch: int = 256
+    gp_lambda: float = 0.1  # WGAN-GP / DRAGAN penalty weight (points live on a scale of ~2)
+    clip_value: float = 0.1
+    seed: int = 0
+
+    def validate(self) -> None:
+        if self.target not in (*TARGETS, "drawn"):
+            raise UserError(f"target must be one of {', '.join(TARGETS)} or drawn")
+        if self.loss not in LAB_LOSSES:
+            raise UserError(f"loss must be one of {', '.join(LAB_LOSSES)}")
+        if self.optimizer not in OPTIMIZERS:
+            raise UserError(f"optimizer must be one of {', '.join(OPTIMIZERS)}")
+        if not (1e-6 <= self.lr_g <= 1 and 1e-6 <= self.lr_d <= 1):
+            raise UserError("learning rates must be in [1e-6, 1]")
+        if not 1 <= self.n_critic <= 10:
+            raise UserError("D steps per G step must be in [1, 10]")
+
+
+class Lab:
+    """One 2-D GAN being trained: networks, optimisers, step counter and the history of its losses."""
+
+    def __init__(self, cfg: LabConfig, points: torch.Tensor | None = None):
+        cfg.validate()
+        self.cfg, self.points = cfg, points
+        torch.manual_seed(cfg.seed)
+        self.G = mlp(cfg.z_dim, 2, cfg.hidden, cfg.layers)
+        self.D = mlp(2, 1, cfg.hidden, cfg.layers)
+        opt = (lambda p, lr: torch.optim.Adam(p, lr, betas=(0.5, 0.9))) if cfg.optimizer == "adam" else \
+            (lambda p, lr: torch.optim.SGD(p, lr))
+        self.opt_g, self.opt_d = opt(self.G.parameters(), cfg.lr_g), opt(self.D.parameters(), cfg.lr_d)
+        self.gen = torch.Generator().manual_seed(cfg.seed)
+        self.z_fixed = torch.randn(512, cfg.z_dim, generator=torch.Generator().manual_seed(cfg.seed + 1))
+        self.x_fixed = sample_target(cfg.target, 512, torch.Generator().manual_seed(cfg.seed + 2), points)
+        self.step_count = 0
+        self.history: list[dict] = []
+
+    def real(self, n: int) -> torch.Tensor:
+        return sample_target(self.cfg.target, n, self.gen, self.points)
+
+    def noise(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.cfg.z_dim, generator=self.gen)
+
+    def train_step(self) -> dict:
+        """n_critic D updates on L_D of the table, then one G update on L_G (seed 004, GAN training algorithm)."""
+        cfg, spec = self.cfg, L.LOSSES[self.cfg.loss]
+        for _ in range(cfg.n_critic):
+            x = self.real(cfg.batch)
+            with torch.no_grad():
+                fake = self.G(self.noise(cfg.batch))
+            loss_d = spec.d(self.D(x), self.D(fake))
+            if spec.penalty == "wgan-gp":
+                loss_d = loss_d + cfg.gp_lambda * L.wgan_gp_penalty(self.D, x, fake, torch.rand(cfg.batch, generator=self.gen))
+            elif spec.penalty == "dragan":
+                loss_d = loss_d + cfg.gp_lambda * L.dragan_penalty(self.D, x, 0.5 * torch.randn(x.shape, generator=self.gen))
+            self.opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            self.opt_d.step()
+            if spec.clip:
+                with torch.no_grad():
+                    for p in self.D.parameters():
+                        p.clamp_(-cfg.clip_value, cfg.clip_value)
+        loss_g = spec.g(self.D(self.G(self.noise(cfg.batch))))
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.opt_g.step()
+        self.step_count += 1
+        row = {"step": self.step_count, "loss_d": loss_d.item(), "loss_g": loss_g.item()}
+        self.history.append(row)
+        return row
+
+    def run(self, steps: int) -> dict:
+        for _ in range(steps):
+            row = self.train_step()
+            if not (math.isfinite(row["loss_d"]) and math.isfinite(row["loss_g"])):
+                raise UserError(f"the loss became {row['loss_d']}/{row['loss_g']} at step {self.step_count}: "
+                                "lower the learning rates and reset")
+        return self.history[-1] if self.history else {}
+
+    @torch.no_grad()
+    def generated(self) -> torch.Tensor:
+        return self.G(self.z_fixed)
+
+    def generator_gradients(self, n: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+        """Points G(z) and -dL_G/dG(z) at them: the direction each generated sample is being pushed."""
+        fake = self.G(self.z_fixed[:n]).detach().requires_grad_(True)
+        (grad,) = torch.autograd.grad(L.LOSSES[self.cfg.loss].g(self.D(fake)) * n, fake)
+        return fake.detach(), -grad
+
+    @torch.no_grad()
+    def d_map(self, lo: float, hi: float, res: int = 64) -> torch.Tensor:
+        """D's raw output over a res x res grid of the plane [lo, hi]^2 (rows: y from hi down to lo)."""
+        ys, xs = torch.meshgrid(torch.linspace(hi, lo, res), torch.linspace(lo, hi, res), indexing="ij")
+        return self.D(torch.stack([xs.flatten(), ys.flatten()], 1)).view(res, res)
+
+    @torch.no_grad()
+    def warped_grid(self, lines: int = 11, points: int = 30) -> tuple[torch.Tensor, torch.Tensor]:
+        """G applied to a regular grid of noise lines (first two z dims over [-2, 2]): (lines, points, 2) x2."""
+        t = torch.linspace(-2, 2, points)
+        s = torch.linspace(-2, 2, lines)
+        rows = torch.stack([torch.stack([t, torch.full_like(t, v)], 1) for v in s])  # (lines, points, 2)
+        cols = rows.flip(-1)
+        pad = lambda a: torch.cat([a, torch.zeros(*a.shape[:-1], self.cfg.z_dim - 2)], -1)  # noqa: E731
+        return self.G(pad(rows)), self.G(pad(cols))
+
+    def metrics(self) -> dict:
+        fake = self.generated()
+        out = {"energy_distance": round(energy_distance(fake, self.x_fixed), 4)}
+        if self.cfg.target == "ring":
+            modes, share = ring_coverage(fake)
+            out.update(modes_covered=modes, share_near_modes=round(share, 3))
+        return out
