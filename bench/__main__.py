@@ -10,6 +10,7 @@ Rows:
   gan.sample       `trainers.gan.train.sample` of 64 images vs the bare generator forward pass
   classifier.fid   FID/KID of 2 x 2000 images through torchmetrics vs the bare feature forward pass
   gan.* / vae.*    each GAN-tab / VAE-tab action as a click runs it (shipped checkpoints) vs the bare decoder forward
+  lab.play         frames/s of the 2-D training lab's stream (goal: >= 5) vs what its frame budget allows
   ddpm.*           training images/s vs diffusers and denoising-diffusion-pytorch at equal parameter count;
                    reverse steps and DDIM-50 vs diffusers' schedulers with the same network; tab actions
                    (see bench/ddpm.py; the peers come from requirements-bench.txt)
@@ -212,9 +213,9 @@ def main() -> None:
     r = 3 if args.quick else 7
     rows = [bench_gan_train(args.device, r, 5 if args.quick else 20), bench_gan_sample(args.device, r), bench_fid(r)]
     if args.device == "cpu":
-        from . import ddpm
+        from . import ddpm, lab
 
-        rows += bench_gan_tab(r) + bench_vae_tab(r)
+        rows += bench_gan_tab(r) + bench_vae_tab(r) + lab.bench_lab(r)
         rows += ddpm.bench_train(3 if args.quick else 5) + ddpm.bench_sampling(r) + ddpm.bench_tab(r)
     header = f"{'benchmark':38} {'unit':9} {'ours':>10} {'reference':>10} {'ratio':>7}  reference"
     print(header)

@@ -137,10 +137,37 @@ def edit(store: ModelStore, name: str, seed, truncation, space: str, class_a: st
     return upscale(strip(image, padding=0), 8)
 
 
+LOSS_EQUATIONS = {
+    "minimax": r"$L_D = -\mathbb{E}[\log D(x)] - \mathbb{E}[\log(1 - D(G(z)))]$, $\;L_G = \mathbb{E}[\log(1 - D(G(z)))]$",
+    "non-saturating": r"$L_D$ as minimax, $\;L_G = -\mathbb{E}[\log D(G(z))]$",
+    "wgan": r"$L_D = -\mathbb{E}[D(x)] + \mathbb{E}[D(G(z))]$ with weights clipped to $[-c, c]$, $\;L_G = -\mathbb{E}[D(G(z))]$",
+    "wgan-gp": r"$L_D = -\mathbb{E}[D(x)] + \mathbb{E}[D(G(z))] + \lambda\,\mathbb{E}[(\|\nabla D(\hat x)\|_2 - 1)^2]$, $\hat x$ between real and fake; $\;L_G = -\mathbb{E}[D(G(z))]$",
+    "lsgan": r"$L_D = \mathbb{E}[(D(x) - 1)^2] + \mathbb{E}[D(G(z))^2]$, $\;L_G = \mathbb{E}[(D(G(z)) - 1)^2]$",
+    "dragan": r"$L_D$ = minimax $+ \lambda\,\mathbb{E}[(\|\nabla D(x + \delta)\|_2 - 1)^2]$, $\;L_G = \mathbb{E}[\log(1 - D(G(z)))]$",
+    "hinge": r"$L_D = \mathbb{E}[\max(0, 1 - D(x))] + \mathbb{E}[\max(0, 1 + D(G(z)))]$, $\;L_G = -\mathbb{E}[D(G(z))]$",
+    "began": r"$L_D = \mathcal{L}(x) - k_t\,\mathcal{L}(G(z))$, $\;L_G = \mathcal{L}(G(z))$, $\mathcal{L}(v) = \mathbb{E}|v - \mathrm{AE}(v)|$, $k_{t+1} = k_t + \lambda_k(\gamma\mathcal{L}(x) - \mathcal{L}(G(z)))$",
+}
+
+
+def loss_equations(loss: str) -> str:
+    """The generator and discriminator losses of one row of the table, in LaTeX."""
+    return f"**{loss}** (course notes, table of GAN losses): {LOSS_EQUATIONS[loss]}" if loss in LOSS_EQUATIONS else ""
+
+
+@user_errors
+def checkpoint_loss(store: ModelStore, name: str) -> str:
+    """The selected checkpoint's loss, written out (its config names the row of the table)."""
+    if not name:
+        return ""
+    cfg = store.get(name, family="gan").cfg
+    extra = f"; {cfg.n_critic} D steps per G step" if cfg.n_critic > 1 else ""
+    return f"This checkpoint was trained with {loss_equations(cfg.loss)}{extra}."
+
+
 EXPLANATION = r"""
 **The game** (course notes, *GANs and diffusion models*): a generator $G$ maps noise $z \sim \mathcal{N}(0, I)$ to images; a discriminator $D$ tells real from generated,
 $$\min_G \max_D V(D, G) = \mathbb{E}_{x \sim p_{\text{data}}}[\log D(x)] + \mathbb{E}_{z \sim p_z}[\log(1 - D(G(z)))].$$
-The shipped DCGAN trains $G$ on the **non-saturating** loss $-\mathbb{E}_z[\log D(G(z))]$: the same fixed point, but strong gradients while $D$ still wins. The model's card names its loss from the table (minimax, non-saturating, WGAN, WGAN-GP, LSGAN, DRAGAN, BEGAN, hinge).
+The non-saturating generator loss $-\mathbb{E}_z[\log D(G(z))]$ has the same fixed point but strong gradients while $D$ still wins; the table of the notes adds WGAN, WGAN-GP, LSGAN, DRAGAN, BEGAN (and hinge). The checkpoints `dcgan-{ns,wgangp,lsgan,hinge}-20min-fashion` were trained with the same 20-minute budget to compare them.
 
 **Walking**: codes between two seeds' $z$ are decoded frame by frame, with *lerp* $(1-t)z_0 + t z_1$ or *slerp* (along the sphere where Gaussian codes live). With a **mapping network** (StyleGAN) $w = f(z)$ is an 8-layer MLP's output; walks in $W$ are often smoother. **Truncation** $w' = \bar w + \psi (w - \bar w)$ trades variety for quality.
 
@@ -193,8 +220,10 @@ def build(store: ModelStore) -> list:
                            for k in range(N_DIRECTIONS)]
                 edited = gr.Image(label="edited", interactive=False, format="png")
         with gr.Column(scale=2):
+            loss_md = gr.Markdown(checkpoint_loss(store, first) if first else "", latex_delimiters=LATEX)
             gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
 
+    ckpt.change(lambda name: checkpoint_loss(store, name), ckpt, loss_md, api_name=False)
     go.click(lambda *a: sample_grid(store, *a), [ckpt, seed, n, trunc, class_a], out, api_name="gan_samples")
     walk_go.click(lambda *a: latent_walk(store, *a), [ckpt, seeds, frames, path, trunc, space, class_a, class_b],
                   [walk_strip, gif, mp4, used], api_name="gan_walk")

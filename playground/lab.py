@@ -19,6 +19,7 @@ from trainers.core.errors import UserError
 from trainers.gan import toy2d
 
 from .common import LATEX, user_errors
+from .gan import loss_equations
 
 SIZE, LIM = 360, 3.0  # canvas pixels; the plane shown is [-LIM, LIM]^2
 FRAME_TRAIN_S = 0.1  # training time between two frames: the views refresh ~6 times a second on 2 cores
@@ -188,19 +189,6 @@ PRESETS = {
     "the cure: WGAN-GP, 5 D steps per G step": ("ring", "wgan-gp", "adam", 5e-3, 1e-3, 5, 2, 0),
     "default: non-saturating": ("ring", "non-saturating", "adam", 1e-3, 1e-3, 1, 2, 0),
 }
-
-
-def loss_equations(loss: str) -> str:
-    eq = {
-        "minimax": r"$L_D = -\mathbb{E}[\log D(x)] - \mathbb{E}[\log(1 - D(G(z)))]$, $\;L_G = \mathbb{E}[\log(1 - D(G(z)))]$",
-        "non-saturating": r"$L_D$ as minimax, $\;L_G = -\mathbb{E}[\log D(G(z))]$",
-        "wgan": r"$L_D = -\mathbb{E}[D(x)] + \mathbb{E}[D(G(z))]$ with weights clipped to $[-c, c]$, $\;L_G = -\mathbb{E}[D(G(z))]$",
-        "wgan-gp": r"$L_D = -\mathbb{E}[D(x)] + \mathbb{E}[D(G(z))] + \lambda\,\mathbb{E}[(\|\nabla D(\hat x)\|_2 - 1)^2]$, $\hat x$ between real and fake; $\;L_G = -\mathbb{E}[D(G(z))]$",
-        "lsgan": r"$L_D = \mathbb{E}[(D(x) - 1)^2] + \mathbb{E}[D(G(z))^2]$, $\;L_G = \mathbb{E}[(D(G(z)) - 1)^2]$",
-        "dragan": r"$L_D$ = minimax $+ \lambda\,\mathbb{E}[(\|\nabla D(x + \delta)\|_2 - 1)^2]$, $\;L_G = \mathbb{E}[\log(1 - D(G(z)))]$",
-        "hinge": r"$L_D = \mathbb{E}[\max(0, 1 - D(x))] + \mathbb{E}[\max(0, 1 + D(G(z)))]$, $\;L_G = -\mathbb{E}[D(G(z))]$",
-    }
-    return f"**{loss}** (course notes, table of GAN losses): {eq[loss]}" if loss in eq else ""
 
 
 INTRO = r"""

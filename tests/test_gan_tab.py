@@ -90,3 +90,12 @@ def test_principal_directions_are_orthonormal_in_w(store):
     G = store.get("cond-map").modules["G_ema"]
     dirs, sigma = W.principal_directions(G, "w", 3, n=500)
     assert torch.allclose(dirs @ dirs.T, torch.eye(3), atol=1e-4) and (sigma[:-1] >= sigma[1:]).all()
+
+
+def test_the_selected_checkpoints_loss_is_written_out(store):
+    name = store.names("gan")[0]
+    text = tab.checkpoint_loss(store, name)
+    loss = store.get(name).cfg.loss
+    assert loss in text and r"\log" in text
+    assert set(tab.LOSS_EQUATIONS) >= {"minimax", "non-saturating", "wgan", "wgan-gp", "lsgan", "dragan", "began",
+                                        "hinge"}
