@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import about, classifier, diffusion, gan, lab, vae
+from . import about, classifier, compare, diffusion, gan, lab, vae
 from .models import ModelStore
 
 TITLE = "Generative models playground"
@@ -18,6 +18,7 @@ TABS = [
     ("GAN", gan),
     ("VAE", vae),
     ("Diffusion", diffusion),
+    ("Compare", compare),
     ("Train live", lab),
     ("Classifier", classifier),
     ("About", about),

@@ -17,7 +17,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 TABS = {"GAN": "GAN latent walk", "VAE": "VAE interpolation", "Diffusion": "Diffusion: denoising",
-        "Train live": "a GAN on 2-D points", "Classifier": "The judge", "About": "Models shipped"}
+        "Compare": "Compare models side by side", "Train live": "a GAN on 2-D points", "Classifier": "The judge",
+        "About": "Models shipped"}
 
 
 def _free_port() -> int:
@@ -121,6 +122,9 @@ def test_every_tab_renders_in_headless_chromium(server, tmp_path):
                 page.get_by_role("button", name="Denoise", exact=True).click()
                 page.get_by_text("done: 50 steps").wait_for(state="visible", timeout=60_000)
                 page.locator("#ddpm-x0 img").first.wait_for(state="visible", timeout=10_000)
+            if tab == "Compare":
+                page.get_by_role("button", name="Compare", exact=True).click()
+                page.get_by_text("ms/image").first.wait_for(state="visible", timeout=30_000)
             if tab == "Train live":  # play, let it train a moment, pause
                 page.get_by_role("button", name="▶ Play").click()
                 page.get_by_text("modes covered").first.wait_for(state="visible", timeout=30_000)

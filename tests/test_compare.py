@@ -1,0 +1,57 @@
+"""The compare tab: the same seed to models of different families, card metrics, the training timeline."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import gradio as gr
+import pytest
+
+from playground import compare as tab
+from playground.models import ModelStore
+
+
+@pytest.fixture(scope="module")
+def store(tiny_gan, tiny_ddpm, tmp_path_factory):
+    root = tmp_path_factory.mktemp("compare-store")
+    shutil.copytree(tiny_gan, root / "tiny-gan")
+    shutil.copytree(tiny_ddpm, root / "tiny-ddpm")
+    return ModelStore(root)
+
+
+def test_metrics_table_shows_what_evaluate_wrote(store):
+    from trainers.__main__ import main
+
+    assert main(["evaluate", str(store.root / "tiny-gan"), "--n", "64", "--seed", "0"]) == 0
+    card = json.loads((store.root / "tiny-gan" / "card.json").read_text())
+    row = tab.metrics_row(store, "tiny-gan", 0.001)
+    assert row[tab.COLUMNS.index("FID")] == card["metrics"]["fid"]
+    assert row[tab.COLUMNS.index("class entropy")] == card["metrics"]["class_entropy"]
+    assert row[tab.COLUMNS.index("ms / image (here)")] == 1.0
+    assert row[tab.COLUMNS.index("family")] == "gan"
+
+
+def test_compare_draws_every_model_from_one_seed(store):
+    assert set(tab.generative_names(store)) == {"tiny-gan", "tiny-ddpm"}
+    gallery, pair, rows = tab.compare(store, ["tiny-gan", "tiny-ddpm"], 3, 4, "Trouser", 5, 2.0)
+    assert [r[0] for r in rows] == ["tiny-gan", "tiny-ddpm"]
+    assert "unconditional" in gallery[0][1] and "Trouser" in gallery[1][1]  # only the DDPM is conditional
+    again, _, _ = tab.compare(store, ["tiny-gan", "tiny-ddpm"], 3, 4, "Trouser", 5, 2.0)
+    assert all((a[0] == b[0]).all() for a, b in zip(gallery, again))  # a seed fixes every model's samples
+    assert pair is None  # 32 px GAN vs 16 px DDPM: no slider between different sizes
+    for bad in [(["tiny-gan"],), (["tiny-gan", "../../etc"],), (["tiny-gan", "tiny-ddpm"], float("nan")),
+                (["tiny-gan", "tiny-ddpm"], 0, 1000)]:
+        args = list(bad) + [0, 4, tab.ANY_CLASS, 5, 2.0][len(bad) - 1:]
+        with pytest.raises(gr.Error):
+            tab.compare(store, *args)
+
+
+def test_timeline_replays_snapshots_with_their_curves(store):
+    shots = tab.snapshots(store, "tiny-ddpm")
+    assert shots and shots == sorted(shots)
+    image, caption, losses, metrics = tab.timeline(store, "tiny-ddpm", len(shots) - 1)
+    assert image.ndim == 3 and f"step {shots[-1][0]}" in caption
+    assert "loss" in set(losses["series"]) and losses["step"].max() <= shots[-1][0]
+    with pytest.raises(gr.Error):
+        tab.timeline(store, "tiny-ddpm", 99)
