@@ -109,6 +109,100 @@ def compare(store: ModelStore, names, seed, n, class_name, steps, guidance):
     return gallery, pair, rows
 
 
+XY_PARAMS = ("checkpoint", "seed", "steps", "guidance", "truncation", "sampler", "class")
+MAX_AXIS, MAX_DIFFUSION_CALLS, CELL = 8, 4000, 96
+
+
+def _axis(store: ModelStore, param: str, text: str) -> list:
+    """'a, b, c' -> the values of one axis, each checked like the control it stands for."""
+    from trainers.ddpm.samplers import SAMPLERS
+
+    if param not in XY_PARAMS:
+        raise UserError(f"axis must be one of {', '.join(XY_PARAMS)}")
+    items = [v.strip() for v in str(text or "").split(",") if v.strip()]
+    if not 1 <= len(items) <= MAX_AXIS:
+        raise UserError(f"give 1 to {MAX_AXIS} comma-separated values for {param}")
+    try:
+        if param == "checkpoint":
+            bad = [v for v in items if v not in generative_names(store)]
+            if bad:
+                raise UserError(f"not a generative checkpoint: {bad[0][:60]!r}")
+            return items
+        if param == "sampler":
+            if any(v not in SAMPLERS for v in items):
+                raise UserError(f"sampler must be one of {', '.join(SAMPLERS)}")
+            return items
+        if param == "class":
+            if any(v not in (ANY_CLASS, *FASHION_MNIST_CLASSES) for v in items):
+                raise UserError(f"class must be {ANY_CLASS} or one of {', '.join(FASHION_MNIST_CLASSES)}")
+            return items
+        lo, hi, cast = {"seed": (0, 2**63 - 1, int), "steps": (1, 1000, int), "guidance": (0, 20, float),
+                        "truncation": (0.05, 1.0, float)}[param]
+        return [cast(_number(param, float(v), lo, hi)) for v in items]
+    except ValueError:
+        raise UserError(f"{param} values must be numbers, got {str(text)[:60]!r}") from None
+
+
+def _cell(store: ModelStore, settings: dict) -> torch.Tensor:
+    """One sample under `settings` -> uint8 (3, H, W); settings a model does not have are ignored."""
+    model = store.get(settings["checkpoint"])
+    cfg, fam = model.cfg, get_family(model.family)
+    kwargs = {}
+    if getattr(cfg, "n_classes", 0) and settings["class"] != ANY_CLASS:
+        kwargs["label"] = FASHION_MNIST_CLASSES.index(settings["class"])
+    if model.family == "gan":
+        kwargs["truncation"] = settings["truncation"]
+    if model.family == "ddpm":
+        kwargs.update(sampler=settings["sampler"], steps=settings["steps"], guidance=settings["guidance"])
+    image = fam.sample(cfg, model.modules, 1, torch.Generator().manual_seed(settings["seed"]), **kwargs)["images"]
+    return image.expand(-1, 3, -1, -1)[0] if image.shape[1] == 1 else image[0]
+
+
+@user_errors
+def xy_grid(store: ModelStore, checkpoint, x_param, x_text, y_param, y_text, seed, steps, guidance, truncation,
+            sampler, class_name):
+    """Rows over one parameter, columns over another, one sample per cell -> (image, PNG path).
+    The PNG carries every setting in its metadata (text chunk "playground")."""
+    import json
+
+    from PIL import Image, ImageDraw
+
+    from trainers.core.images import png_bytes
+
+    from .common import export_file
+
+    xs, ys = _axis(store, x_param, x_text), _axis(store, y_param, y_text)
+    if x_param == y_param:
+        raise UserError("choose two different parameters for X and Y")
+    base = {"checkpoint": checkpoint, "seed": seed, "steps": steps, "guidance": guidance, "truncation": truncation,
+            "sampler": sampler, "class": class_name or ANY_CLASS}
+    for param in ("seed", "steps", "guidance", "truncation", "sampler", "class"):
+        if param not in (x_param, y_param):  # the fixed settings pass the same checks as an axis
+            base[param] = _axis(store, param, str(base[param]))[0]
+    if "checkpoint" not in (x_param, y_param):
+        base["checkpoint"] = _axis(store, "checkpoint", checkpoint)[0]
+    cells = [[{**base, x_param: x, y_param: y} for x in xs] for y in ys]
+    calls = sum(c["steps"] * 2 for row in cells for c in row if store.get(c["checkpoint"]).family == "ddpm")
+    if calls > MAX_DIFFUSION_CALLS:
+        raise UserError(f"this grid needs about {calls} diffusion network calls (limit {MAX_DIFFUSION_CALLS}): "
+                        "fewer cells or fewer steps")
+    margin_x, margin_y = 110, 24
+    canvas = Image.new("RGB", (margin_x + CELL * len(xs), margin_y + CELL * len(ys)), (255, 255, 255))
+    draw = ImageDraw.Draw(canvas)
+    for i, x in enumerate(xs):
+        draw.text((margin_x + i * CELL + 4, 6), f"{x_param}={x}"[:16], fill=(0, 0, 0))
+    for j, (y, row) in enumerate(zip(ys, cells)):
+        draw.text((4, margin_y + j * CELL + CELL // 2 - 6), f"{y_param}={y}"[:18], fill=(0, 0, 0))
+        for i, settings in enumerate(row):
+            tile = Image.fromarray(_cell(store, settings).permute(1, 2, 0).numpy()).resize((CELL - 4, CELL - 4),
+                                                                                          Image.Resampling.NEAREST)
+            canvas.paste(tile, (margin_x + i * CELL + 2, margin_y + j * CELL + 2))
+    image = np.asarray(canvas)
+    meta = {"playground": json.dumps({"tab": "compare", "api": "xy_grid", "x": [x_param, xs], "y": [y_param, ys],
+                                      "settings": {k: v for k, v in base.items() if k not in (x_param, y_param)}})}
+    return image, export_file(png_bytes(image, meta), "xy-grid", ".png")
+
+
 def snapshots(store: ModelStore, name: str) -> list[tuple[int, str]]:
     """(step, path) of a run's fixed-noise snapshots, in training order."""
     folder = store.path(name) / "snapshots"
@@ -169,6 +263,24 @@ def build(store: ModelStore) -> list:
     go.click(lambda *a: compare(store, *a), [chosen, seed, n, cls, steps, guidance], [gallery, slider, table],
              api_name="compare")
 
+    gr.Markdown("### X/Y grid\nRows and columns over any two parameters, one sample per cell; settings a model "
+                "does not have (truncation for a diffusion model, steps for a GAN) are ignored for it.")
+    with gr.Row():
+        x_param = gr.Dropdown(list(XY_PARAMS), value="checkpoint", label="X")
+        x_values = gr.Textbox(", ".join(default), label="X values (comma-separated)")
+        y_param = gr.Dropdown(list(XY_PARAMS), value="seed", label="Y")
+        y_values = gr.Textbox("0, 1, 2, 3", label="Y values")
+    with gr.Row():
+        base_ckpt = gr.Dropdown(names, value=names[0] if names else None, label="checkpoint (when not an axis)")
+        trunc = gr.Slider(0.05, 1.0, 1.0, step=0.05, label="truncation ψ (GANs)")
+        sampler = gr.Radio(["ddim", "ddpm"], value="ddim", label="sampler (diffusion)")
+    xy_go = gr.Button("Make the grid")
+    with gr.Row():
+        xy_image = gr.Image(label="X/Y grid", interactive=False, format="png")
+        xy_file = gr.File(label="PNG (settings in its metadata)")
+    xy_go.click(lambda *a: xy_grid(store, *a), [base_ckpt, x_param, x_values, y_param, y_values, seed, steps,
+                                               guidance, trunc, sampler, cls], [xy_image, xy_file], api_name="xy_grid")
+
     gr.Markdown("### Training timeline\nReplay a run's fixed-noise snapshots beside its losses and its "
                 "mode-collapse signal (class entropy, small-sample FID).")
     with gr.Row():
@@ -189,5 +301,5 @@ def build(store: ModelStore) -> list:
 
     run.change(pick, run, [index, *outputs], api_name=False)
     index.release(lambda name, i: timeline(store, name, i), [run, index], outputs, api_name="timeline")
-    return [(chosen, lambda: generative_names(store)),
+    return [(chosen, lambda: generative_names(store)), (base_ckpt, lambda: generative_names(store)),
             (run, lambda: [n for n in store.names() if snapshots(store, n)])]

@@ -55,3 +55,25 @@ def test_timeline_replays_snapshots_with_their_curves(store):
     assert "loss" in set(losses["series"]) and losses["step"].max() <= shots[-1][0]
     with pytest.raises(gr.Error):
         tab.timeline(store, "tiny-ddpm", 99)
+
+
+def test_xy_grid_cells_and_png_metadata(store):
+    from PIL import Image
+
+    image, path = tab.xy_grid(store, "tiny-gan", "checkpoint", "tiny-gan, tiny-ddpm", "seed", "0, 1, 2", 0, 5, 2.0,
+                              1.0, "ddim", tab.ANY_CLASS)
+    assert image.shape[:2] == (24 + 3 * tab.CELL, 110 + 2 * tab.CELL)
+    cell = lambda j, i: image[24 + j * tab.CELL + 2: 24 + (j + 1) * tab.CELL - 2,  # noqa: E731
+                              110 + i * tab.CELL + 2: 110 + (i + 1) * tab.CELL - 2]
+    assert not (cell(0, 0) == cell(1, 0)).all()  # another seed, another sample
+    again, _ = tab.xy_grid(store, "tiny-gan", "seed", "1", "guidance", "1, 3", 0, 5, 2.0, 1.0, "ddim", tab.ANY_CLASS)
+    assert (again[24 + 2: 24 + tab.CELL - 2, 112: 110 + tab.CELL - 2] == cell(1, 0)).all()  # seed 1, GAN ignores w
+    import json
+
+    meta = json.loads(Image.open(path).text["playground"])
+    assert meta["x"] == ["checkpoint", ["tiny-gan", "tiny-ddpm"]] and meta["y"] == ["seed", [0, 1, 2]]
+    assert meta["settings"]["steps"] == 5 and meta["settings"]["sampler"] == "ddim"
+    for bad in [("seed", "0", "seed", "1"), ("seed", "a, b", "steps", "5"), ("steps", "1000, 1000", "seed", "0, 1, 2"),
+                ("checkpoint", "../x", "seed", "0"), ("colour", "red", "seed", "0")]:
+        with pytest.raises(gr.Error):
+            tab.xy_grid(store, "tiny-ddpm", *bad, 0, 5, 2.0, 1.0, "ddim", tab.ANY_CLASS)
