@@ -1,20 +1,22 @@
 """Tab "Train live", image lab: a short run of the GAN, VAE or DDPM trainer, watched while it trains.
 
-The run is the project's own trainer (`trainers.core.loop.fit`) in a background thread; its events (log
-rows, fixed-noise snapshots with the class-entropy signal) stream into the page. A run is bounded in
-time (MAX_MINUTES) and in data; "Stop" cancels the stream, which stops the trainer at its next step
-with a checkpoint. "Save" copies the run into the checkpoints folder as `live-<family>-<name>`, where
+The run is the project's own trainer (`python -m trainers train`) in a child process on one torch
+thread, so the rest of the app keeps a core; its log, fixed-noise snapshots and class-entropy signal
+stream into the page as it writes them. A run is bounded in time (MAX_MINUTES) and in data; only one
+runs at a time (queue); "Stop" cancels the stream, which stops the trainer at its next step with a
+checkpoint. "Save" copies the run into the checkpoints folder as `live-<family>-<name>`, where
 every other tab finds it (their checkpoint lists refresh when a tab is opened); at most MAX_SAVED live
 runs are kept, the oldest removed first.
 """
 
 from __future__ import annotations
 
-import queue
+import os
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -27,6 +29,7 @@ from trainers.core.errors import UserError
 from .common import user_errors
 from .models import ModelStore
 
+ROOT = Path(__file__).resolve().parents[1]
 RUNS_DIR = Path(tempfile.gettempdir()) / "playground-runs"
 MAX_MINUTES, MAX_UPLOADS, MAX_SAVED = 5.0, 2000, 5
 LIVE_PREFIX = "live-"
@@ -65,54 +68,71 @@ def _options(family: str, minutes, uploads: list[str] | None, out: Path) -> dict
 def _losses_table(rows: list[dict]):
     import pandas as pd
 
-    data = [(r["step"], v, k) for r in rows for k, v in r.items() if k not in ("step", "epoch", "time_s")]
+    data = [(int(r["step"]), v, k) for r in rows for k, v in r.items() if k not in ("step", "epoch", "time_s")]
     return pd.DataFrame(data, columns=["step", "value", "series"])
+
+
+def _read_rows(path: Path) -> list[dict]:
+    import csv
+
+    if not path.is_file():
+        return []
+    with open(path, newline="") as f:
+        return [{k: float(v) for k, v in r.items() if v not in ("", None)} for r in csv.DictReader(f)]
+
+
+def _read_grid(path: Path):
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"))
+    except (OSError, ValueError):  # not written yet, or being replaced right now
+        return None
 
 
 @user_errors
 def train(family: str, minutes, uploads=None):
-    """Run the trainer in a thread and yield (sample grid, losses, status, run folder) as events arrive."""
-    from trainers.core.loop import fit
-
+    """Run the trainer as a child process (one torch thread, so the app stays responsive) and yield
+    (sample grid, losses, status, run folder) whenever its log or snapshot changes. Closing the stream
+    (the page's Stop) asks the trainer to stop through its --stop_file; it saves a checkpoint and exits."""
     run_dir = RUNS_DIR / f"{family}-{uuid.uuid4().hex[:8]}"
     opts = _options(family, minutes, [getattr(u, "name", u) for u in uploads or []], run_dir)
-    events: queue.Queue = queue.Queue()
-    stop = threading.Event()
-    failure: list[BaseException] = []
-
-    def work():
-        try:
-            fit(family, opts, command=f"(app) live {family} run, {minutes} min",
-                should_stop=stop.is_set, on_event=lambda kind, data: events.put((kind, data)))
-        except BaseException as e:  # reported to the page below
-            failure.append(e)
-
-    thread = threading.Thread(target=work, name=f"live-{family}", daemon=True)
-    thread.start()
-    rows, grid, metrics, t0 = [], None, {}, time.monotonic()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    stop_file = run_dir / "STOP"
+    cmd = [sys.executable, "-m", "trainers", "train", family, *(f"--{k}={v}" for k, v in opts.items()),
+           f"--stop_file={stop_file}"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    log_path = run_dir / "trainer.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    seen, t0 = None, time.monotonic()
     try:
-        while thread.is_alive() or not events.empty():
-            try:
-                kind, data = events.get(timeout=0.5)
-            except queue.Empty:
-                continue
-            if kind == "log":
-                rows.append(data)
-            elif kind == "snapshot":
-                grid = data["grid"]
-                metrics = {k: v for k, v in data.items() if k not in ("grid", "step")}
-            step = rows[-1]["step"] if rows else 0
-            extra = ", ".join(f"{k} {v}" for k, v in metrics.items())
-            yield grid, _losses_table(rows), f"step {step} · {time.monotonic() - t0:.0f} s" + \
-                (f" · {extra}" if extra else ""), str(run_dir)
+        while True:
+            done = proc.poll() is not None
+            rows = _read_rows(run_dir / "log.csv")
+            metrics = _read_rows(run_dir / "metrics.csv")
+            samples = run_dir / "samples.png"
+            stamp = (len(rows), len(metrics), samples.stat().st_mtime if samples.exists() else 0)
+            if stamp != seen or done:
+                seen = stamp
+                step = int(rows[-1]["step"]) if rows else 0
+                extra = ", ".join(f"{k} {v:g}" for k, v in metrics[-1].items() if k != "step") if metrics else ""
+                status = f"step {step} · {time.monotonic() - t0:.0f} s" + (f" · {extra}" if extra else "")
+                if done:
+                    status = f"done: {step} steps; save it to use it in the other tabs" if proc.returncode == 0 else \
+                        "the run failed: " + log_path.read_text()[-400:].strip().splitlines()[-1]
+                yield _read_grid(samples), _losses_table(rows), status, str(run_dir)
+            if done:
+                break
+            time.sleep(0.5)
     finally:
-        stop.set()  # also when the page cancels the stream: the trainer stops and keeps a checkpoint
-        thread.join(timeout=60)
-    if failure:
-        e = failure[0]
-        raise UserError(f"the run stopped: {e}") if isinstance(e, (UserError, RuntimeError)) else e
-    yield grid, _losses_table(rows), f"done: {rows[-1]['step'] if rows else 0} steps; save it to use it in the other tabs", \
-        str(run_dir)
+        if proc.poll() is None:  # cancelled: ask for a checkpoint, then make sure it ends
+            stop_file.touch()
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 @user_errors
@@ -131,7 +151,7 @@ def save(store: ModelStore, run_dir: str, name: str) -> str:
         raise UserError(f"{target.name} exists")
     tmp = store.root / f".{target.name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(src, tmp, ignore=shutil.ignore_patterns(STATE, "data"))
+    shutil.copytree(src, tmp, ignore=shutil.ignore_patterns(STATE, "data", "STOP", "trainer.log"))
     shutil.rmtree(target, ignore_errors=True)
     tmp.rename(target)
     live = sorted((d for d in store.root.iterdir() if d.name.startswith(LIVE_PREFIX)), key=lambda d: d.stat().st_mtime)

@@ -20,7 +20,7 @@ import shlex
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 import torch
 from torch.utils.data import DataLoader, Sampler
@@ -53,6 +53,7 @@ class LoopConfig:
     fp16_weights: bool = True  # model.safetensors in fp16 (the resume state stays fp32)
     num_workers: int = 0
     monitor_n: int = 1000  # samples scored (class entropy, FID) at each snapshot; 0 turns it off
+    stop_file: str = ""  # when this file appears, stop with a checkpoint (how the app's live lab stops a run)
 
     def validate(self) -> None:
         for k in ("batch_size", "log_every", "sample_every", "ckpt_every"):
@@ -145,14 +146,8 @@ class _CsvLog:
             w.writerow(row)
 
 
-def fit(family_name: str, options: dict[str, str], command: str | None = None,
-        should_stop: Callable[[], bool] | None = None, on_event: Callable[[str, dict], None] | None = None) -> Path:
-    """Train `family_name` with `--key=value` options; returns the checkpoint folder.
-
-    For callers that watch a run (the app's live lab): `should_stop()` is polled after every step (True
-    stops with a checkpoint, like the time budget); `on_event(kind, data)` receives each "log" row and
-    each "snapshot" ({"step", "grid": uint8 (H, W, 3), monitored metrics}).
-    """
+def fit(family_name: str, options: dict[str, str], command: str | None = None) -> Path:
+    """Train `family_name` with `--key=value` options; returns the checkpoint folder."""
     from accelerate import Accelerator
     from tqdm.auto import tqdm
 
@@ -237,7 +232,6 @@ def fit(family_name: str, options: dict[str, str], command: str | None = None,
         meta = {"model": str(out), "step": str(step), "seed": str(loop.seed)}
         save_png(out / "snapshots" / f"step-{step:08d}.png", g, meta)
         save_png(out / SAMPLES, g, meta)
-        values = {}
         if hasattr(fam, "monitor") and loop.monitor_n > 0:  # the mode-collapse signal, on fixed noise of its own
             with torch.random.fork_rng(devices=[]):  # leaves the training RNG untouched (exact resume)
                 values = fam.monitor(cfg, plain, torch.Generator(acc.device).manual_seed(loop.seed + 1), loop.monitor_n)
@@ -245,8 +239,6 @@ def fit(family_name: str, options: dict[str, str], command: str | None = None,
                 monitored.update(values)
                 monitor_log.write({"step": step, **values})
                 pbar.write(f"step {step}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
-        if on_event is not None:
-            on_event("snapshot", {"step": step, "grid": g, **values})
 
     last_losses: dict[str, float] = {}
     monitored: dict[str, float] = {}
@@ -320,17 +312,14 @@ def fit(family_name: str, options: dict[str, str], command: str | None = None,
                     last_losses = {k: round(v / n_sum, 5) for k, v in sums.items()}
                     pbar.set_postfix(last_losses, refresh=False)
                     if main:
-                        row = {"step": step, "epoch": round(step / steps_per_epoch, 4),
-                               "time_s": round(wall + time.monotonic() - t0, 2), **last_losses}
-                        log.write(row)
-                        if on_event is not None:
-                            on_event("log", row)
+                        log.write({"step": step, "epoch": round(step / steps_per_epoch, 4),
+                                   "time_s": round(wall + time.monotonic() - t0, 2), **last_losses})
                     sums, n_sum = {}, 0
                 pbar.update(1)
                 if main and (step % loop.sample_every == 0 or step == total):
                     snapshot()
                 over_budget = budget > 0 and (time.monotonic() - t0) >= budget
-                stopped = should_stop is not None and should_stop()
+                stopped = bool(loop.stop_file) and os.path.exists(loop.stop_file)
                 if step % loop.ckpt_every == 0 or step == total or over_budget or stopped:
                     checkpoint()
                     last_ckpt = step
