@@ -53,7 +53,8 @@ def test_q_sample_is_the_gaussian_of_the_closed_form():
 # float32 loses ~1e-4 to cancellation near t = 0; the seed's form loses less. In float64 both are exact.
 
 def _diffusers_schedule(kind):
-    return {"beta_schedule": "linear" if kind == "linear" else "squaredcos_cap_v2", "num_train_timesteps": 1000}
+    return {"beta_schedule": "linear" if kind == "linear" else "squaredcos_cap_v2", "num_train_timesteps": 1000,
+            "timestep_spacing": "trailing"}
 
 
 def _float64(ref):
@@ -147,6 +148,14 @@ def test_guidance_combines_conditional_and_unconditional_predictions():
     assert torch.equal(S.guided_eps(Toy(), y, 10, 1.0)(x, t), Toy()(x, t, y))
 
 
+def test_trailing_timesteps_start_from_pure_noise_for_any_step_count():
+    for steps in (1, 3, 10, 50, 501, 600, 999, 1000):
+        ts = S.timesteps(1000, steps)
+        assert ts[0] == 999 and len(ts) == len(set(ts)) == steps and ts == sorted(ts, reverse=True)
+        assert S.previous(1000, steps, ts[-1]) == -1
+    assert S.timesteps(1000, 1000) == list(range(999, -1, -1))  # the seed's full chain
+
+
 def test_bad_sampler_settings_are_refused():
     from trainers.core.errors import UserError
 
@@ -186,7 +195,7 @@ def test_sampling_is_deterministic_and_follows_the_label(tiny_ddpm):
     assert ddpm["images"].shape == (2, 1, 16, 16)
     steps = list(T.reverse(loaded.cfg, loaded.modules, T.initial_noise(loaded.cfg, 1, torch.Generator()),
                            torch.Generator(), torch.tensor([1]), "ddim", 5))
-    assert [t for _, t, _, _ in steps] == [80, 60, 40, 20, 0]
+    assert [t for _, t, _, _ in steps] == [99, 79, 59, 39, 19]  # trailing spacing: starts from pure noise
 
 
 def test_cli_samples_a_class(tiny_ddpm, tmp_path):

@@ -1,8 +1,9 @@
 """The reverse process: one DDPM step, one DDIM step, and the loops that chain them.
 
 Symbols as in `diffusion.py` (Ho et al. 2020). A sampler runs over a decreasing list of timesteps
-t_S > ... > t_1 (all T of them for the seed's DDPM; a strided subset, "leading" spacing as in
-diffusers, for fewer steps). With a stride, the step from t to t_prev treats the skipped steps as one:
+t_S > ... > t_1 (all T of them for the seed's DDPM; for fewer steps a subset with "trailing" spacing,
+diffusers' `timestep_spacing="trailing"`, which always starts from t = T - 1, pure noise: Lin et al.
+2024, sec. 3.3). With a stride, the step from t to t_prev treats the skipped steps as one:
 alpha_t := alpha_bar_t / alpha_bar_{t_prev} and beta_t := 1 - alpha_t, which is exactly the seed's step
 when t_prev = t - 1.
 """
@@ -21,16 +22,17 @@ VARIANCES = ("beta", "beta_tilde")
 
 
 def timesteps(T: int, steps: int) -> list[int]:
-    """t_S > ... > t_1: every (T // S)-th step from 0 ("leading" spacing, diffusers' default)."""
+    """t_S > ... > t_1 = round(T - i T / S) - 1 for i = 0..S-1 ("trailing" spacing): starts at T - 1."""
     if not 1 <= steps <= T:
         raise UserError(f"steps must be in [1, {T}], got {steps}")
-    stride = T // steps
-    return [i * stride for i in reversed(range(steps))]
+    return [round(T - i * T / steps) - 1 for i in range(steps)]
 
 
 def previous(T: int, steps: int, t: int) -> int:
     """The timestep after t in the reverse chain; -1 means the clean image x0."""
-    return t - T // steps
+    ts = timesteps(T, steps)
+    i = ts.index(t)
+    return ts[i + 1] if i + 1 < len(ts) else -1
 
 
 def ddpm_step(sched: Schedule, eps: torch.Tensor, t: int, t_prev: int, xt: torch.Tensor,
@@ -82,8 +84,8 @@ EpsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x_t, t as (B,))
 
 
 def sample_loop(eps_fn: EpsFn, sched: Schedule, x_T: torch.Tensor, gen: torch.Generator, sampler: str = "ddim",
-                steps: int = 50, eta: float = 0.0, clip_x0: bool = True,
-                variance: str = "beta") -> Iterator[tuple[int, int, torch.Tensor, torch.Tensor]]:
+                steps: int = 50, eta: float = 0.0,
+                clip_x0: bool = True) -> Iterator[tuple[int, int, torch.Tensor, torch.Tensor]]:
     """Run the reverse chain from x_T ~ N(0, I), yielding (i, t, x_{t_prev}, x0_hat) after each step.
 
     ddpm: the seed's ancestral sampler (steps = T is the original 1000-step chain); ddim: Song et al.
@@ -94,13 +96,14 @@ def sample_loop(eps_fn: EpsFn, sched: Schedule, x_T: torch.Tensor, gen: torch.Ge
     if not 0.0 <= eta <= 1.0:
         raise UserError(f"eta must be in [0, 1], got {eta}")
     xt = x_T
-    for i, t in enumerate(timesteps(sched.T, steps)):
-        t_prev = previous(sched.T, steps, t)
+    ts = timesteps(sched.T, steps)
+    for i, t in enumerate(ts):
+        t_prev = ts[i + 1] if i + 1 < len(ts) else -1
         eps = eps_fn(xt, torch.full((xt.shape[0],), t, device=xt.device, dtype=torch.long))
         stochastic = (sampler == "ddpm" and t > 0) or (sampler == "ddim" and eta > 0)
         noise = torch.randn(xt.shape, generator=gen, device=gen.device).to(xt.device) if stochastic else None
         if sampler == "ddpm":
-            xt, x0 = ddpm_step(sched, eps, t, t_prev, xt, noise, variance, clip_x0)
+            xt, x0 = ddpm_step(sched, eps, t, t_prev, xt, noise, "beta", clip_x0)
         else:
             xt, x0 = ddim_step(sched, eps, t, t_prev, xt, eta, noise, clip_x0)
         yield i, t, xt, x0

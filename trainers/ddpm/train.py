@@ -37,7 +37,7 @@ class Config(DataConfig):
     p_uncond: float = 0.1  # probability of dropping the label in training
     lr: float = 2e-4
     grad_clip: float = 1.0
-    ema_decay: float = 0.999
+    ema_decay: float = 0.999  # reached after warm-up: decay_k = min(ema_decay, (1 + k) / (10 + k))
     sample_steps: int = 50  # DDIM steps for snapshots and evaluation
     guidance: float = 3.0  # guidance scale w for snapshots and evaluation (conditional models)
 
@@ -53,6 +53,14 @@ class Config(DataConfig):
             raise UserError(f"--base must be a positive multiple of 8 (GroupNorm groups), got {self.base}")
         if not 0 <= self.p_uncond < 1 or not 0 <= self.ema_decay < 1 or self.n_classes < 0:
             raise UserError("--p_uncond and --ema_decay must be in [0, 1), --n_classes >= 0")
+        if not 0 <= self.guidance <= 20 or not 0 <= self.dropout < 1 or not 0 < self.lr <= 1 or self.grad_clip < 0:
+            raise UserError(f"--guidance must be in [0, 20], --dropout in [0, 1), --lr in (0, 1], --grad_clip >= 0; got "
+                            f"{self.guidance}, {self.dropout}, {self.lr}, {self.grad_clip}")
+        if not self.mults or min(self.mults) < 1 or self.blocks < 1:
+            raise UserError(f"--mults must be positive integers (e.g. 1,2,2) and --blocks >= 1, got {self.mults}")
+        sizes = [self.image_size // 2 ** i for i in range(len(self.mults))]
+        if any(r not in sizes for r in self.attn_res):
+            raise UserError(f"--attn_res must be among the U-Net's resolutions {sizes}, got {list(self.attn_res)}")
 
 
 def _unet(cfg: Config) -> UNet:
@@ -102,9 +110,13 @@ def train_step(cfg: Config, modules: dict, opts: dict, batch: dict, gen: torch.G
     accelerator.backward(loss)
     grad_norm = accelerator.clip_grad_norm_(unet.parameters(), cfg.grad_clip) if cfg.grad_clip > 0 else None
     opts["unet"].step()
-    with torch.no_grad():  # theta_ema <- decay theta_ema + (1 - decay) theta
+    # theta_ema <- decay theta_ema + (1 - decay) theta, with the decay warmed up over the first steps so a
+    # short run's EMA does not stay near the initial (zero-output) network; k = Adam's step count
+    k = float(next(iter(opts["unet"].state.values()))["step"])
+    decay = min(cfg.ema_decay, (1 + k) / (10 + k))
+    with torch.no_grad():
         for p_ema, p in zip(modules["unet_ema"].parameters(), accelerator.unwrap_model(unet).parameters()):
-            p_ema.lerp_(p, 1.0 - cfg.ema_decay)
+            p_ema.lerp_(p, 1.0 - decay)
     out = {"loss": loss.detach()}
     if grad_norm is not None:
         out["grad_norm"] = torch.as_tensor(grad_norm).detach()
@@ -124,21 +136,18 @@ def labels_for(cfg: Config, n: int, label, device="cpu") -> torch.Tensor | None:
     return torch.full((n,), int(label), dtype=torch.long, device=device)
 
 
+@torch.no_grad()  # on a generator, torch sets and restores grad mode around every resume (Gradio threads)
 def reverse(cfg: Config, modules: dict, x_T: torch.Tensor, gen: torch.Generator, y: torch.Tensor | None = None,
-            sampler: str = "ddim", steps: int | None = None, eta: float = 0.0, guidance: float | None = None,
-            clip_x0: bool = True):
-    """The reverse chain from x_T with the EMA network, yielding (i, t, x_t, x0_hat) per step (no grad)."""
-    if sampler not in SAMPLERS:
-        raise UserError(f"sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
+            sampler: str = "ddim", steps: int | None = None, eta: float = 0.0, guidance: float | None = None):
+    """The reverse chain from x_T with the EMA network, yielding (i, t, x_t, x0_hat) per step; x0_hat is
+    clipped to [-1, 1] at each step (diffusers' default `clip_sample`)."""
     steps = cfg.sample_steps if steps is None else int(steps)
     guidance = cfg.guidance if guidance is None else float(guidance)
     if not 0 <= guidance <= 20:
         raise UserError(f"guidance must be in [0, 20], got {guidance}")
     net = modules["unet_ema"].eval()
     sched = schedule_for(cfg, x_T.device)
-    with torch.no_grad():
-        yield from sample_loop(guided_eps(net, y, cfg.n_classes, guidance), sched, x_T, gen, sampler, steps, eta,
-                               clip_x0)
+    yield from sample_loop(guided_eps(net, y, cfg.n_classes, guidance), sched, x_T, gen, sampler, steps, eta)
 
 
 def initial_noise(cfg: Config, n: int, gen: torch.Generator, device="cpu") -> torch.Tensor:
@@ -149,7 +158,8 @@ def initial_noise(cfg: Config, n: int, gen: torch.Generator, device="cpu") -> to
 @torch.no_grad()
 def sample(cfg: Config, modules: dict, n: int, gen: torch.Generator, label=None, sampler: str = "ddim",
            steps: int | None = None, eta: float = 0.0, guidance: float | None = None, batch: int = 250) -> dict:
-    """n images from the reverse chain: uint8 (n, C, H, W); with classes, labels cycle 0..9 unless given."""
+    """n images from the reverse chain: uint8 (n, C, H, W); with classes, labels cycle 0..n_classes-1
+    unless `label` is given."""
     device = next(modules["unet_ema"].parameters()).device
     y_all = labels_for(cfg, n, label, device)
     images = []
@@ -166,7 +176,8 @@ def sample(cfg: Config, modules: dict, n: int, gen: torch.Generator, label=None,
 
 
 def preview(cfg: Config, modules: dict, gen: torch.Generator) -> torch.Tensor:
-    """64 samples from fixed noise (DDIM, `sample_steps`); a conditional model shows one class per row."""
+    """64 samples from fixed noise (DDIM, `sample_steps`); a conditional model shows 8 per class, a class
+    per row."""
     if cfg.n_classes:
         labels = torch.arange(cfg.n_classes).repeat_interleave(8)
         device = next(modules["unet_ema"].parameters()).device
