@@ -1,7 +1,8 @@
 """DDPM rows of the benchmark: training images/s against two peers at equal parameter count, reverse
 steps/s and DDIM-50 latency against diffusers' schedulers driving the same network, and the tab's actions.
 
-Peers (same parameter count, 1.11 M, same batch, same data tensor):
+Peers (same parameter count, 1.11 M, same batch, same data tensor). Our step does more than the plain
+diffusers loop (EMA update, gradient clipping, dropout 0.1, class-label dropout): the ratio includes that.
   - a plain diffusers loop: `UNet2DModel` (block_out_channels 32, 64, 64; one layer per block; attention
     at 8x8 — the same layout as ours) + `DDPMScheduler.add_noise` + MSE + Adam;
   - lucidrains' `denoising-diffusion-pytorch` (`Unet` + `GaussianDiffusion`, pred_noise), its `dim`

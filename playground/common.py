@@ -37,6 +37,17 @@ def export_file(data: bytes, stem: str, suffix: str) -> str:
     return path
 
 
+def number(label: str, v, lo: float, hi: float) -> float:
+    """A finite number in [lo, hi], or a UserError naming the control (API callers can send anything)."""
+    try:
+        ok = v is not None and not isinstance(v, bool) and np.isfinite(float(v)) and lo <= float(v) <= hi
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise UserError(f"{label} must be a number in [{lo}, {hi}], got {str(v)[:40]!r}")
+    return float(v)
+
+
 def user_errors(fn):
     """Show a `UserError` as a gr.Error message; other exceptions reach Gradio, which hides internals.
     Generator handlers (streamed outputs) are wrapped as generators, so errors raised mid-run count too."""

@@ -13,12 +13,12 @@ import torch
 
 from trainers.core.checkpoint import CONFIG, WEIGHTS, read_card, read_json
 from trainers.core.data import FASHION_MNIST_CLASSES
-from trainers.core.errors import UserError
+from trainers.core.errors import CheckpointError, UserError
 from trainers.core.images import grid, upscale
 from trainers.families import get_family
 
 from .about import n_parameters
-from .common import user_errors
+from .common import number as _number, user_errors
 from .models import ModelStore
 
 GENERATIVE = ("gan", "vae", "ddpm")
@@ -33,17 +33,14 @@ def generative_names(store: ModelStore) -> list[str]:
     """Checkpoints that draw samples: GANs, VAEs with a prior, diffusion models."""
     out = []
     for name in store.names():
-        config = read_json(store.root / name / CONFIG)
+        try:
+            config = read_json(store.root / name / CONFIG)
+        except CheckpointError:  # a broken folder is listed nowhere, as ModelStore.names(family) does
+            continue
         family, values = config.get("family"), config.get("config", {})
         if family in GENERATIVE and not (family == "vae" and not values.get("variational", True)):
             out.append(name)
     return out
-
-
-def _number(label: str, v, lo: float, hi: float) -> float:
-    if v is None or not np.isfinite(v) or not lo <= v <= hi:
-        raise UserError(f"{label} must be a number in [{lo}, {hi}]")
-    return float(v)
 
 
 def _draw(store: ModelStore, name: str, seed: int, n: int, label: int | None, steps: int, guidance: float):

@@ -12,24 +12,18 @@ import torch
 
 from trainers.core.data import FASHION_MNIST_CLASSES
 from trainers.core.errors import UserError
-from trainers.core.images import frames_rgb, gif_bytes, grid, mp4_bytes, strip, to_uint8, upscale
+from trainers.core.images import gif_bytes, grid, mp4_bytes, strip, to_uint8, upscale
 from trainers.ddpm import train as T
 from trainers.ddpm.diffusion import SCHEDULES, Schedule, q_sample
 from trainers.ddpm.samplers import SAMPLERS
 
-from .common import LATEX, export_file, image_to_grey, user_errors
+from .common import LATEX, export_file, image_to_grey, number as _number, user_errors
 from .models import ModelStore
 
 MAX_IMAGES, MAX_GIF_FRAMES, UPDATES = 16, 60, 60  # the live view refreshes about UPDATES times per run
 STEP_COUNTS = (10, 50, 200, 1000)
 FORWARD_TS = (0, 50, 100, 250, 500, 750, 999)
 ANY_CLASS = "(any: unconditional)"
-
-
-def _number(label: str, v, lo: float, hi: float) -> float:
-    if v is None or not np.isfinite(v) or not lo <= v <= hi:
-        raise UserError(f"{label} must be a number in [{lo}, {hi}]")
-    return float(v)
 
 
 @functools.lru_cache(maxsize=4)
@@ -93,8 +87,9 @@ def _run_settings(store, name, seed, n, sampler, steps, eta, class_name, guidanc
     eta = _number("eta", eta, 0, 1)
     guidance = _number("guidance scale", guidance, 0, 20)
     label = _class(model, class_name)
-    y = None if label is None else torch.full((n,), label, dtype=torch.long)
-    return model, seed, n, steps, eta, guidance, y
+    device = next(model.modules["unet_ema"].parameters()).device
+    y = None if label is None else torch.full((n,), label, dtype=torch.long, device=device)
+    return model, seed, n, steps, eta, guidance, y, device
 
 
 def _pair(xt: torch.Tensor, x0: torch.Tensor, nrow: int) -> tuple[np.ndarray, np.ndarray]:
@@ -106,10 +101,10 @@ def _pair(xt: torch.Tensor, x0: torch.Tensor, nrow: int) -> tuple[np.ndarray, np
 def denoise(store: ModelStore, name: str, seed, n, sampler: str, steps, eta, class_name, guidance):
     """Stream the reverse chain: yields (x_t grid, x0_hat grid, progress, GIF path, MP4 path) as it runs;
     the last yield carries the exports of the whole run (x_t | x0_hat side by side per frame)."""
-    model, seed, n, steps, eta, guidance, y = _run_settings(store, name, seed, n, sampler, steps, eta, class_name,
-                                                            guidance)
+    model, seed, n, steps, eta, guidance, y, device = _run_settings(store, name, seed, n, sampler, steps, eta,
+                                                                    class_name, guidance)
     gen = torch.Generator().manual_seed(seed)
-    x = T.initial_noise(model.cfg, n, gen)
+    x = T.initial_noise(model.cfg, n, gen, device)
     nrow = min(4, n)
     every = -(-steps // UPDATES)  # ceil: at most UPDATES refreshes
     keep = set(np.linspace(0, steps - 1, min(MAX_GIF_FRAMES, steps)).round().astype(int).tolist())
@@ -129,8 +124,9 @@ def denoise(store: ModelStore, name: str, seed, n, sampler: str, steps, eta, cla
 @user_errors
 def steps_comparison(store: ModelStore, name: str, seed, sampler: str, class_name, guidance):
     """The same x_T (same seed) at 10 / 50 / 200 / 1000 steps (at most T), left to right; yields as each finishes."""
-    model, seed, _, _, _, guidance, y = _run_settings(store, name, seed, 1, sampler, 1, 0.0, class_name, guidance)
-    x_T = T.initial_noise(model.cfg, 1, torch.Generator().manual_seed(seed))
+    model, seed, _, _, _, guidance, y, device = _run_settings(store, name, seed, 1, sampler, 1, 0.0, class_name,
+                                                              guidance)
+    x_T = T.initial_noise(model.cfg, 1, torch.Generator().manual_seed(seed), device)
     counts = sorted({min(s, model.cfg.T) for s in STEP_COUNTS})
     done = []
     for steps in counts:

@@ -16,18 +16,12 @@ from trainers.core.latent import PATHS
 from trainers.gan import walk as W
 from trainers.gan.train import sample
 
-from .common import LATEX, export_file, user_errors
+from .common import LATEX, export_file, number as _finite, user_errors
 from .models import ModelStore
 
 MAX_SAMPLES, MAX_FRAMES, MAX_KEYS, N_DIRECTIONS = 64, 64, 8, 5
 DISPLAY_SCALE = 3
 NO_CLASS = "(model's own / none)"
-
-
-def _finite(label: str, v, lo: float, hi: float) -> float:
-    if v is None or not np.isfinite(v) or not lo <= v <= hi:
-        raise UserError(f"{label} must be a number in [{lo}, {hi}]")
-    return float(v)
 
 
 def parse_seeds(text: str) -> list[int]:

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -31,11 +32,12 @@ from .models import ModelStore
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS_DIR = Path(tempfile.gettempdir()) / "playground-runs"
-MAX_MINUTES, MAX_UPLOADS, MAX_SAVED = 5.0, 2000, 5
+MAX_MINUTES, MAX_UPLOADS, MAX_UPLOAD_BYTES, MAX_SAVED = 5.0, 2000, 200 * 2**20, 5
+RUN_TTL_S = 3600  # run folders (and their resume state) older than this are deleted
 LIVE_PREFIX = "live-"
 # small, fast settings: snapshots every 100 steps so the page has something to show every few seconds
 LIVE_OPTIONS = {
-    "gan": {"batch_size": "64", "n_classes": "0"},
+    "gan": {"batch_size": "64", "n_classes": "0", "ema_decay": "0.99"},  # a short run's EMA must move fast
     "vae": {"batch_size": "128", "latent_dim": "16"},
     "ddpm": {"batch_size": "32", "base": "16", "sample_steps": "10", "n_classes": "10"},
 }
@@ -53,8 +55,11 @@ def _options(family: str, minutes, uploads: list[str] | None, out: Path) -> dict
     if family == "ddpm":
         opts["monitor_n"] = "0"  # each DDPM sample costs sample_steps network calls
     if uploads:
-        if len(uploads) > MAX_UPLOADS:
-            raise UserError(f"upload at most {MAX_UPLOADS} images")
+        batch = int(opts["batch_size"])
+        if not batch <= len(uploads) <= MAX_UPLOADS:
+            raise UserError(f"upload {batch} to {MAX_UPLOADS} images (one batch at least), got {len(uploads)}")
+        if sum(Path(f).stat().st_size for f in uploads) > MAX_UPLOAD_BYTES:
+            raise UserError(f"the uploads exceed {MAX_UPLOAD_BYTES >> 20} MB in total")
         data = out / "data"
         data.mkdir(parents=True)
         for i, f in enumerate(uploads):
@@ -91,11 +96,36 @@ def _read_grid(path: Path):
         return None
 
 
+def _prune_runs() -> None:
+    if not RUNS_DIR.is_dir():
+        return
+    now = time.time()
+    for old in RUNS_DIR.iterdir():
+        try:
+            if now - old.stat().st_mtime > RUN_TTL_S:
+                shutil.rmtree(old)
+        except OSError:  # another request removed it first
+            pass
+
+
+def _finish(proc: subprocess.Popen, stop_file: Path, data: Path) -> None:
+    """Ask a running trainer to stop (it checkpoints and exits), wait, then drop the uploaded data."""
+    if proc.poll() is None:
+        stop_file.touch()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        stop_file.unlink(missing_ok=True)
+    shutil.rmtree(data, ignore_errors=True)
+
+
 @user_errors
 def train(family: str, minutes, uploads=None):
     """Run the trainer as a child process (one torch thread, so the app stays responsive) and yield
     (sample grid, losses, status, run folder) whenever its log or snapshot changes. Closing the stream
     (the page's Stop) asks the trainer to stop through its --stop_file; it saves a checkpoint and exits."""
+    _prune_runs()
     run_dir = RUNS_DIR / f"{family}-{uuid.uuid4().hex[:8]}"
     opts = _options(family, minutes, [getattr(u, "name", u) for u in uploads or []], run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -120,19 +150,16 @@ def train(family: str, minutes, uploads=None):
                 extra = ", ".join(f"{k} {v:g}" for k, v in metrics[-1].items() if k != "step") if metrics else ""
                 status = f"step {step} · {time.monotonic() - t0:.0f} s" + (f" · {extra}" if extra else "")
                 if done:
+                    lines = log_path.read_text()[-400:].strip().splitlines()
                     status = f"done: {step} steps; save it to use it in the other tabs" if proc.returncode == 0 else \
-                        "the run failed: " + log_path.read_text()[-400:].strip().splitlines()[-1]
+                        "the run failed: " + (lines[-1] if lines else f"exit code {proc.returncode}")
                 yield _read_grid(samples), _losses_table(rows), status, str(run_dir)
             if done:
                 break
             time.sleep(0.5)
     finally:
-        if proc.poll() is None:  # cancelled: ask for a checkpoint, then make sure it ends
-            stop_file.touch()
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        # cancelled (Gradio closes the stream on its event loop, so nothing here may block) or done
+        threading.Thread(target=_finish, args=(proc, stop_file, run_dir / "data"), daemon=True).start()
 
 
 @user_errors
@@ -147,13 +174,15 @@ def save(store: ModelStore, run_dir: str, name: str) -> str:
         raise UserError("name: 1 to 40 letters, digits, - or _")
     family = src.name.split("-")[0]
     target = store.root / f"{LIVE_PREFIX}{family}-{name}"
-    if target.exists() and not target.name.startswith(LIVE_PREFIX):
-        raise UserError(f"{target.name} exists")
+    if target.exists():
+        raise UserError(f"{target.name} exists: choose another name")
+    if (src / "STOP").exists() or not (src / "card.json").is_file():
+        raise UserError("the run is still stopping: save it in a moment")
     tmp = store.root / f".{target.name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(src, tmp, ignore=shutil.ignore_patterns(STATE, "data", "STOP", "trainer.log"))
-    shutil.rmtree(target, ignore_errors=True)
     tmp.rename(target)
+    os.utime(target)  # copytree copied the run's times; the prune below goes by when it was saved
     live = sorted((d for d in store.root.iterdir() if d.name.startswith(LIVE_PREFIX)), key=lambda d: d.stat().st_mtime)
     for old in live[:-MAX_SAVED]:
         shutil.rmtree(old, ignore_errors=True)

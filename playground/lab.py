@@ -18,7 +18,7 @@ import torch
 from trainers.core.errors import UserError
 from trainers.gan import toy2d
 
-from .common import LATEX, user_errors
+from .common import LATEX, number, user_errors
 from .gan import loss_equations
 
 SIZE, LIM = 360, 3.0  # canvas pixels; the plane shown is [-LIM, LIM]^2
@@ -128,16 +128,10 @@ def drawn_points(drawing) -> torch.Tensor | None:
 
 
 def settings(target, loss, optimizer, lr_g, lr_d, n_critic, z_dim, seed) -> toy2d.LabConfig:
-    for label, v in (("learning rate of G", lr_g), ("learning rate of D", lr_d), ("D steps", n_critic),
-                     ("noise dimensions", z_dim), ("seed", seed)):
-        if v is None or not np.isfinite(v):
-            raise UserError(f"{label} must be a number")
-    if not 2 <= z_dim <= 64:
-        raise UserError("noise dimensions must be in [2, 64]")
-    if not 0 <= seed < 2**31:
-        raise UserError("seed must be in [0, 2^31)")
-    cfg = toy2d.LabConfig(target=target, loss=loss, optimizer=optimizer, lr_g=float(lr_g), lr_d=float(lr_d),
-                          n_critic=int(n_critic), z_dim=int(z_dim), seed=int(seed))
+    cfg = toy2d.LabConfig(target=target, loss=loss, optimizer=optimizer, lr_g=number("learning rate of G", lr_g, 1e-6, 1),
+                          lr_d=number("learning rate of D", lr_d, 1e-6, 1),
+                          n_critic=int(number("D steps per G step", n_critic, 1, 10)),
+                          z_dim=int(number("noise dimensions", z_dim, 2, 64)), seed=int(number("seed", seed, 0, 2**31 - 1)))
     cfg.validate()
     return cfg
 
@@ -166,7 +160,7 @@ def reset(lab, drawing, *options) -> tuple:
 @user_errors
 def step(lab, drawing, steps, *options) -> tuple:
     lab = _current(lab, settings(*options), drawing)
-    lab.run(int(np.clip(steps or 1, 1, 1000)))
+    lab.run(int(number("steps", steps, 1, 1000)))
     return views(lab)
 
 
@@ -174,6 +168,8 @@ def step(lab, drawing, steps, *options) -> tuple:
 def play(lab, drawing, *options):
     """Train for FRAME_TRAIN_S, yield the views, repeat, until paused or MAX_PLAY_S / MAX_STEPS."""
     lab = _current(lab, settings(*options), drawing)
+    if lab.step_count >= MAX_STEPS:
+        raise UserError(f"this run reached {MAX_STEPS} steps: press Reset to start another")
     t_end = time.monotonic() + MAX_PLAY_S
     while time.monotonic() < t_end and lab.step_count < MAX_STEPS:
         t_frame = time.monotonic() + FRAME_TRAIN_S
@@ -251,7 +247,8 @@ def build_2d() -> None:
     playing = play_btn.click(play, [lab, drawing, *options], outputs, api_name="lab_play", concurrency_limit=2,
                              show_progress="hidden")
     pause_btn.click(None, None, None, cancels=[playing])
-    step_btn.click(step, [lab, drawing, n_steps, *options], outputs, api_name="lab_step")
+    # one writer per lab: Step and Reset first stop a running Play (they share the session's networks)
+    step_btn.click(step, [lab, drawing, n_steps, *options], outputs, api_name="lab_step", cancels=[playing])
     reset_btn.click(reset, [lab, drawing, *options], outputs, api_name="lab_reset", cancels=[playing])
     loss.change(loss_equations, loss, eq, api_name=False)
     preset.change(lambda p: PRESETS.get(p, [gr.skip()] * len(options)), preset, options, api_name=False)

@@ -320,11 +320,16 @@ def fit(family_name: str, options: dict[str, str], command: str | None = None) -
                     snapshot()
                 over_budget = budget > 0 and (time.monotonic() - t0) >= budget
                 stopped = bool(loop.stop_file) and os.path.exists(loop.stop_file)
+                if acc.num_processes > 1:  # every rank must take the same branch (checkpoint() waits for all)
+                    flags = acc.reduce(torch.tensor([over_budget, stopped], device=acc.device, dtype=torch.int32),
+                                       reduction="max")
+                    over_budget, stopped = bool(flags[0]), bool(flags[1])
                 if step % loop.ckpt_every == 0 or step == total or over_budget or stopped:
                     checkpoint()
                     last_ckpt = step
                 if (over_budget or stopped) and step < total:
-                    stop_reason = "stopped on request" if stopped else f"time budget of {loop.max_minutes} min reached"
+                    stop_reason = f"stopped on request ({loop.stop_file} exists)" if stopped else \
+                        f"time budget of {loop.max_minutes} min reached"
                     break
                 if step >= total:
                     break

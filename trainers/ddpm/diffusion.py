@@ -58,7 +58,6 @@ class Schedule(torch.nn.Module):
         alpha_bar = torch.cumprod(alphas, 0)
         for name, value in {
             "betas": betas,
-            "alphas": alphas,
             "alpha_bar": alpha_bar,
             "sqrt_alpha_bar": alpha_bar.sqrt(),
             "sqrt_one_minus_alpha_bar": (1 - alpha_bar).sqrt(),

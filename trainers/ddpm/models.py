@@ -18,7 +18,8 @@ from torch import nn
 
 
 def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
-    """[cos(t w_i), sin(t w_i)], w_i = max_period^(-i / (dim/2)), i < dim/2 (Vaswani et al. sec. 3.5). (B, dim)."""
+    """[cos(t w_i), sin(t w_i)], w_i = max_period^(-i / (dim/2)), i < dim/2 (Vaswani et al. sec. 3.5). (B, dim).
+    Deviation: the halves are concatenated (cos first, as diffusers' `flip_sin_to_cos`), not interleaved."""
     half = dim // 2
     freqs = torch.exp(-math.log(max_period) * torch.arange(half, device=t.device, dtype=torch.float32) / half)
     args = t.float()[:, None] * freqs[None]
@@ -30,7 +31,8 @@ def _norm(c: int) -> nn.GroupNorm:
 
 
 class ResBlock(nn.Module):
-    """h = conv(SiLU(GN(x))) + MLP(emb); out = x + conv(dropout(SiLU(GN(h))))."""
+    """h = conv(SiLU(GN(x))) + Linear(SiLU(emb)); out = skip(x) + conv(dropout(SiLU(GN(h)))), where skip is
+    the identity, or a 1x1 convolution when the width changes."""
 
     def __init__(self, c_in: int, c_out: int, emb_dim: int, dropout: float):
         super().__init__()

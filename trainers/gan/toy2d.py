@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 
 import torch
 from torch import nn
@@ -21,6 +22,7 @@ TARGETS = ("ring", "spiral", "two moons", "grid")
 LAB_LOSSES = ("minimax", "non-saturating", "wgan", "wgan-gp", "lsgan", "dragan", "hinge")
 OPTIMIZERS = ("adam", "sgd")
 RING_MODES, RING_RADIUS, RING_STD = 8, 2.0, 0.05
+_INIT_LOCK = threading.Lock()
 
 
 def sample_target(name: str, n: int, gen: torch.Generator, points: torch.Tensor | None = None) -> torch.Tensor:
@@ -110,9 +112,12 @@ class Lab:
     def __init__(self, cfg: LabConfig, points: torch.Tensor | None = None):
         cfg.validate()
         self.cfg, self.points = cfg, points
-        torch.manual_seed(cfg.seed)
-        self.G = mlp(cfg.z_dim, 2, cfg.hidden, cfg.layers)
-        self.D = mlp(2, 1, cfg.hidden, cfg.layers)
+        # nn.Linear draws its initial weights from the global RNG: seed it for this build only, one build
+        # at a time (the app builds labs for several sessions at once)
+        with _INIT_LOCK, torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)
+            self.G = mlp(cfg.z_dim, 2, cfg.hidden, cfg.layers)
+            self.D = mlp(2, 1, cfg.hidden, cfg.layers)
         opt = (lambda p, lr: torch.optim.Adam(p, lr, betas=(0.5, 0.9))) if cfg.optimizer == "adam" else \
             (lambda p, lr: torch.optim.SGD(p, lr))
         self.opt_g, self.opt_d = opt(self.G.parameters(), cfg.lr_g), opt(self.D.parameters(), cfg.lr_d)
