@@ -9,7 +9,7 @@ import numpy as np
 
 from trainers.core.checkpoint import CONFIG, SAMPLES, WEIGHTS, read_card, read_json
 
-from .common import user_errors
+from .common import TabParts, user_errors
 from .models import ModelStore
 
 
@@ -56,7 +56,7 @@ def model_card(store: ModelStore, name: str) -> tuple[str, np.ndarray | None]:
     return json.dumps(card, indent=2), samples
 
 
-def build(store: ModelStore) -> list:
+def build(store: ModelStore) -> TabParts:
     import gradio as gr
 
     gr.Markdown(
@@ -75,4 +75,4 @@ def build(store: ModelStore) -> list:
         card = gr.Code(value=first[0], language="json", label="config.json + card.json")
         samples = gr.Image(value=first[1], label="samples.png", type="numpy", interactive=False)
     choice.change(lambda name: model_card(store, name), choice, [card, samples], api_name="model_card")
-    return [(choice, store.names)]
+    return TabParts(refresh=[(choice, store.names)])

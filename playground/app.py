@@ -6,6 +6,9 @@ import os
 from pathlib import Path
 
 from . import about, classifier, compare, diffusion, gan, lab, vae
+from trainers.core.errors import UserError
+
+from .common import read_settings, user_errors
 from .models import ModelStore
 
 TITLE = "Generative models playground"
@@ -29,20 +32,46 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu"):
     import gradio as gr
 
     store = ModelStore(checkpoints or Path(__file__).resolve().parents[1] / "checkpoints", device)
+    restorable: dict[str, tuple[str, dict]] = {}  # api name -> (tab id, {input name: component})
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         gr.Markdown(f"# {TITLE}\nModels trained from scratch by this project, running on "
                     f"`{device}`. Every number on the cards was measured by `python -m trainers evaluate`.")
-        with gr.Tabs():
+        with gr.Accordion("Restore the settings of an exported image", open=False):
+            with gr.Row():
+                dropped = gr.File(label="drop a PNG exported by this app", file_types=[".png"], height=120)
+                restored = gr.Markdown()
+        with gr.Tabs() as tabs:
             for title, module in TABS:
-                with gr.Tab(title, id=title.lower().replace(" ", "-")) as tab:
-                    refresh = module.build(store) or []
-                if refresh:  # a run saved in the live lab appears in every tab's checkpoint lists
-                    listers = [lister for _, lister in refresh]
+                tab_id = title.lower().replace(" ", "-")
+                with gr.Tab(title, id=tab_id) as tab:
+                    parts = module.build(store)
+                restorable.update({api: (tab_id, inputs) for api, inputs in parts.restore.items()})
+                if parts.refresh:  # a run saved in the live lab appears in every tab's checkpoint lists
+                    listers = [lister for _, lister in parts.refresh]
                     tab.select(lambda listers=listers: [gr.Dropdown(choices=f()) for f in listers], None,
-                               [d for d, _ in refresh], api_name=False, show_progress="hidden")
+                               [d for d, _ in parts.refresh], api_name=False, show_progress="hidden")
+        targets = list({id(c): c for _, inputs in restorable.values() for c in inputs.values()}.values())
+        dropped.upload(lambda path: restore(restorable, targets, path), dropped, [tabs, restored, *targets],
+                       api_name="restore_settings")
     demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=CONCURRENCY)
     demo.store = store
+    demo.restorable, demo.restore_targets = restorable, targets
     return demo
+
+
+@user_errors
+def restore(restorable: dict, targets: list, path) -> list:
+    """An exported PNG -> the tab it came from, selected, with its settings put back in their controls."""
+    import gradio as gr
+
+    meta = read_settings(getattr(path, "name", path))
+    if meta["api"] not in restorable:
+        raise UserError(f"settings of {meta['api'][:40]!r} cannot be restored in this app")
+    tab_id, inputs = restorable[meta["api"]]
+    values = {id(inputs[k]): v for k, v in meta["inputs"].items() if k in inputs}
+    note = f"restored {len(values)} settings of `{meta['api']}`: " + ", ".join(
+        f"{k} = {v}" for k, v in meta["inputs"].items() if k in inputs)
+    return [gr.Tabs(selected=tab_id), note, *[values.get(id(c), gr.skip()) for c in targets]]
 
 
 def launch_kwargs(host: str, port: int, share: bool, checkpoints: str | Path) -> dict:

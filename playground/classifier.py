@@ -10,7 +10,7 @@ import torch
 from trainers.classifier.train import predict
 from trainers.core.data import FASHION_MNIST_CLASSES
 
-from .common import LATEX, image_to_grey, user_errors
+from .common import LATEX, TabParts, image_to_grey, user_errors
 from .models import ModelStore
 
 EXAMPLES = Path(__file__).resolve().parent / "examples"
@@ -27,7 +27,7 @@ def classify(store: ModelStore, name: str, image, invert: str = "auto") -> tuple
     return {c: float(p) for c, p in zip(classes, probs)}, grey
 
 
-def build(store: ModelStore) -> list:
+def build(store: ModelStore) -> TabParts:
     import gradio as gr
 
     names = store.names("classifier")
@@ -56,7 +56,7 @@ def build(store: ModelStore) -> list:
     go.click(lambda *a: classify(store, *a), [ckpt, image, invert], [label, seen], api_name="classify")
     draw.click(lambda c, s, i: classify(store, c, s, i), [ckpt, sketch, invert], [label, seen],
                api_name="classify_drawing")
-    return [(ckpt, lambda: store.names("classifier"))]
+    return TabParts(refresh=[(ckpt, lambda: store.names("classifier"))])
 
 
 if __name__ == "__main__":

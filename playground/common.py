@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -35,6 +37,86 @@ def export_file(data: bytes, stem: str, suffix: str) -> str:
     with open(fd, "wb") as f:
         f.write(data)
     return path
+
+
+META_KEY = "playground"  # the PNG text chunk that carries an exported image's settings
+
+
+def _settings(names: list[str], args: tuple) -> dict:
+    """The scalar inputs of a call by name (uploaded images and drawings are not settings)."""
+    scalar = (str, int, float, bool, type(None))
+    return {k: v for k, v in zip(names, args)
+            if isinstance(v, scalar) or (isinstance(v, (list, tuple)) and all(isinstance(x, scalar) for x in v))}
+
+
+def _tag_value(value, meta: dict):
+    from PIL import Image
+
+    if isinstance(value, np.ndarray) and value.dtype == np.uint8 and value.ndim in (2, 3):
+        image = Image.fromarray(value)
+        image.info[META_KEY] = json.dumps(meta)  # Gradio writes text info into the PNG it serves
+        return image
+    if isinstance(value, list) and value and all(isinstance(v, tuple) and len(v) == 2 for v in value):
+        return [(_tag_value(a, meta), b) for a, b in value]  # a gallery's (image, caption) pairs
+    return value
+
+
+def tagged(api: str, names: list[str], fn):
+    """Wire a handler into a click so that every image it returns is a PNG carrying the call's settings
+    ({"api": api, "inputs": {name: value}}), which `read_settings` gives back when the image is dropped
+    into the app. Works for plain and streaming (generator) handlers; the handler itself stays pure."""
+    def tag(out, args):
+        meta = {"api": api, "inputs": _settings(names, args)}
+        return tuple(_tag_value(v, meta) for v in out) if isinstance(out, tuple) else _tag_value(out, meta)
+
+    if inspect.isgeneratorfunction(fn):
+        def run_stream(*args):
+            for out in fn(*args):
+                yield tag(out, args)
+
+        return run_stream
+
+    def run(*args):
+        return tag(fn(*args), args)
+
+    return run
+
+
+@dataclasses.dataclass
+class TabParts:
+    """What a tab's build() hands back to the app: checkpoint lists to refresh when the tab opens
+    ((dropdown, lister) pairs) and, per api name, the named inputs an exported PNG can restore."""
+    refresh: list = dataclasses.field(default_factory=list)
+    restore: dict = dataclasses.field(default_factory=dict)
+
+
+def wire(event, api: str, inputs: dict, fn, outputs, parts: TabParts, **kwargs):
+    """event(fn, inputs, outputs, api_name=api) with `fn`'s images tagged with the call's settings,
+    and the named inputs registered so an exported image restores them."""
+    parts.restore[api] = inputs
+    return event(tagged(api, list(inputs), fn), list(inputs.values()), outputs, api_name=api, **kwargs)
+
+
+def read_settings(path) -> dict:
+    """The settings an exported PNG carries, or a UserError saying why there are none."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not path:
+        raise UserError("drop a PNG exported by this app")
+    try:
+        with Image.open(path) as im:
+            raw = im.info.get(META_KEY) or getattr(im, "text", {}).get(META_KEY)
+    except (UnidentifiedImageError, OSError):
+        raise UserError("that file is not an image") from None
+    if not raw:
+        raise UserError("this image carries no playground settings (only PNGs exported by this app do)")
+    try:
+        meta = json.loads(raw)
+    except ValueError:
+        raise UserError("the image's settings are unreadable") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("api"), str) or not isinstance(meta.get("inputs"), dict):
+        raise UserError("the image's settings are unreadable")
+    return meta
 
 
 def number(label: str, v, lo: float, hi: float) -> float:

@@ -18,7 +18,7 @@ from trainers.core.images import grid, upscale
 from trainers.families import get_family
 
 from .about import n_parameters
-from .common import number as _number, user_errors
+from .common import TabParts, number as _number, user_errors, wire
 from .models import ModelStore
 
 GENERATIVE = ("gan", "vae", "ddpm")
@@ -166,7 +166,7 @@ def xy_grid(store: ModelStore, checkpoint, x_param, x_text, y_param, y_text, see
 
     from trainers.core.images import png_bytes
 
-    from .common import export_file
+    from .common import META_KEY, export_file
 
     xs, ys = _axis(store, x_param, x_text), _axis(store, y_param, y_text)
     if x_param == y_param:
@@ -195,8 +195,9 @@ def xy_grid(store: ModelStore, checkpoint, x_param, x_text, y_param, y_text, see
                                                                                           Image.Resampling.NEAREST)
             canvas.paste(tile, (margin_x + i * CELL + 2, margin_y + j * CELL + 2))
     image = np.asarray(canvas)
-    meta = {"playground": json.dumps({"tab": "compare", "api": "xy_grid", "x": [x_param, xs], "y": [y_param, ys],
-                                      "settings": {k: v for k, v in base.items() if k not in (x_param, y_param)}})}
+    inputs = {"checkpoint": checkpoint, "X": x_param, "X values": x_text, "Y": y_param, "Y values": y_text,
+              **{k: v for k, v in base.items() if k != "checkpoint"}}
+    meta = {META_KEY: json.dumps({"api": "xy_grid", "inputs": inputs})}
     return image, export_file(png_bytes(image, meta), "xy-grid", ".png")
 
 
@@ -237,7 +238,7 @@ def timeline(store: ModelStore, name: str, index):
             pd.DataFrame(metrics, columns=["step", "value", "series"]))
 
 
-def build(store: ModelStore) -> list:
+def build(store: ModelStore) -> TabParts:
     import gradio as gr
 
     names = generative_names(store)
@@ -254,11 +255,12 @@ def build(store: ModelStore) -> list:
         steps = gr.Slider(5, 200, 50, step=5, label="diffusion steps (DDIM)")
         guidance = gr.Slider(0, 10, 3, step=0.5, label="guidance (diffusion)")
     go = gr.Button("Compare", variant="primary")
-    gallery = gr.Gallery(label="samples", columns=4, height="auto", object_fit="contain")
+    gallery = gr.Gallery(label="samples", columns=4, height="auto", object_fit="contain", format="png")
     slider = gr.ImageSlider(label="two models: drag to compare", type="numpy")
     table = gr.Dataframe(headers=COLUMNS, interactive=False, wrap=True)
-    go.click(lambda *a: compare(store, *a), [chosen, seed, n, cls, steps, guidance], [gallery, slider, table],
-             api_name="compare")
+    parts = TabParts()
+    wire(go.click, "compare", {"models": chosen, "seed": seed, "samples": n, "class": cls, "steps": steps,
+                               "guidance": guidance}, lambda *a: compare(store, *a), [gallery, slider, table], parts)
 
     gr.Markdown("### X/Y grid\nRows and columns over any two parameters, one sample per cell; settings a model "
                 "does not have (truncation for a diffusion model, steps for a GAN) are ignored for it.")
@@ -275,8 +277,10 @@ def build(store: ModelStore) -> list:
     with gr.Row():
         xy_image = gr.Image(label="X/Y grid", interactive=False, format="png")
         xy_file = gr.File(label="PNG (settings in its metadata)")
-    xy_go.click(lambda *a: xy_grid(store, *a), [base_ckpt, x_param, x_values, y_param, y_values, seed, steps,
-                                               guidance, trunc, sampler, cls], [xy_image, xy_file], api_name="xy_grid")
+    wire(xy_go.click, "xy_grid", {"checkpoint": base_ckpt, "X": x_param, "X values": x_values, "Y": y_param,
+                                  "Y values": y_values, "seed": seed, "steps": steps, "guidance": guidance,
+                                  "truncation": trunc, "sampler": sampler, "class": cls},
+         lambda *a: xy_grid(store, *a), [xy_image, xy_file], parts)
 
     gr.Markdown("### Training timeline\nReplay a run's fixed-noise snapshots beside its losses and its "
                 "mode-collapse signal (class entropy, small-sample FID).")
@@ -298,5 +302,6 @@ def build(store: ModelStore) -> list:
 
     run.change(pick, run, [index, *outputs], api_name=False)
     index.release(lambda name, i: timeline(store, name, i), [run, index], outputs, api_name="timeline")
-    return [(chosen, lambda: generative_names(store)), (base_ckpt, lambda: generative_names(store)),
-            (run, lambda: [n for n in store.names() if snapshots(store, n)])]
+    parts.refresh = [(chosen, lambda: generative_names(store)), (base_ckpt, lambda: generative_names(store)),
+                     (run, lambda: [n for n in store.names() if snapshots(store, n)])]
+    return parts

@@ -17,7 +17,7 @@ from trainers.ddpm import train as T
 from trainers.ddpm.diffusion import SCHEDULES, Schedule, q_sample
 from trainers.ddpm.samplers import SAMPLERS
 
-from .common import LATEX, export_file, image_to_grey, number as _number, user_errors
+from .common import LATEX, TabParts, export_file, image_to_grey, number as _number, user_errors, wire
 from .models import ModelStore
 
 MAX_IMAGES, MAX_GIF_FRAMES, UPDATES = 16, 60, 60  # the live view refreshes about UPDATES times per run
@@ -154,7 +154,7 @@ Small $\beta_t$ keep each reverse step close to a Gaussian, which is why there a
 """
 
 
-def build(store: ModelStore) -> list:
+def build(store: ModelStore) -> TabParts:
     import gradio as gr
 
     from .classifier import EXAMPLES
@@ -215,14 +215,16 @@ def build(store: ModelStore) -> list:
         with gr.Column(scale=2):
             gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
 
-    run_inputs = [ckpt, seed, n, sampler, steps, eta, cls, guidance]
-    go.click(lambda *a: (yield from denoise(store, *a)), run_inputs, [xt, x0, progress, gif, mp4],
-             api_name="ddpm_denoise")
-    cmp_go.click(lambda *a: (yield from steps_comparison(store, *a)), [ckpt, cmp_seed, cmp_sampler, cls, guidance],
-                 [cmp_out, cmp_done], api_name="ddpm_steps")
+    parts = TabParts(refresh=[(ckpt, lambda: store.names("ddpm"))])
+    wire(go.click, "ddpm_denoise", {"checkpoint": ckpt, "seed": seed, "images": n, "sampler": sampler,
+                                    "steps": steps, "eta": eta, "class": cls, "guidance": guidance},
+         lambda *a: (yield from denoise(store, *a)), [xt, x0, progress, gif, mp4], parts)
+    wire(cmp_go.click, "ddpm_steps", {"checkpoint": ckpt, "seed": cmp_seed, "sampler": cmp_sampler, "class": cls,
+                                      "guidance": guidance},
+         lambda *a: (yield from steps_comparison(store, *a)), [cmp_out, cmp_done], parts)
     gr.on([t.change, schedule.change, image.change, fwd_seed.submit], forward_process, [image, t, schedule, fwd_seed],
           [noisy, over_t, numbers], api_name="ddpm_forward", trigger_mode="always_last", show_progress="hidden")
-    return [(ckpt, lambda: store.names("ddpm"))]
+    return parts
 
 
 if __name__ == "__main__":

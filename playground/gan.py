@@ -16,7 +16,7 @@ from trainers.core.latent import PATHS
 from trainers.gan import walk as W
 from trainers.gan.train import sample
 
-from .common import LATEX, export_file, number as _finite, user_errors
+from .common import LATEX, TabParts, export_file, number as _finite, user_errors, wire
 from .models import ModelStore
 
 MAX_SAMPLES, MAX_FRAMES, MAX_KEYS, N_DIRECTIONS = 64, 64, 8, 5
@@ -169,7 +169,7 @@ The non-saturating generator loss $-\mathbb{E}_z[\log D(G(z))]$ has the same fix
 """
 
 
-def build(store: ModelStore) -> list:
+def build(store: ModelStore) -> TabParts:
     import gradio as gr
 
     names = store.names("gan")
@@ -218,16 +218,21 @@ def build(store: ModelStore) -> list:
             gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
 
     ckpt.change(lambda name: checkpoint_loss(store, name), ckpt, loss_md, api_name=False)
-    go.click(lambda *a: sample_grid(store, *a), [ckpt, seed, n, trunc, class_a], out, api_name="gan_samples")
-    walk_go.click(lambda *a: latent_walk(store, *a), [ckpt, seeds, frames, path, trunc, space, class_a, class_b],
-                  [walk_strip, gif, mp4, used], api_name="gan_walk")
+    parts = TabParts(refresh=[(ckpt, lambda: store.names("gan"))])
+    wire(go.click, "gan_samples", {"checkpoint": ckpt, "seed": seed, "samples": n, "truncation": trunc,
+                                   "class": class_a}, lambda *a: sample_grid(store, *a), out, parts)
+    wire(walk_go.click, "gan_walk", {"checkpoint": ckpt, "seeds": seeds, "frames": frames, "path": path,
+                                     "truncation": trunc, "space": space, "class": class_a, "to class": class_b},
+         lambda *a: latent_walk(store, *a), [walk_strip, gif, mp4, used], parts)
     loop_go.click(lambda *a: random_loop(store, *a), [ckpt, loop_seed, loop_frames, trunc, space, class_a],
                   [loop_gif, loop_mp4], api_name="gan_loop")
     edit_inputs = [ckpt, edit_seed, trunc, space, class_a, *sliders]
     for s in [edit_seed, *sliders]:
         s.change(lambda *a: edit(store, *a), edit_inputs, edited, api_name=False)
-    gr.on([edit_seed.submit], lambda *a: edit(store, *a), edit_inputs, edited, api_name="gan_edit")
-    return [(ckpt, lambda: store.names("gan"))]
+    edit_named = {"checkpoint": ckpt, "seed": edit_seed, "truncation": trunc, "space": space, "class": class_a,
+                  **{f"direction {k + 1}": s for k, s in enumerate(sliders)}}
+    wire(edit_seed.submit, "gan_edit", edit_named, lambda *a: edit(store, *a), edited, parts)
+    return parts
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import torch
 from trainers.core.errors import UserError
 from trainers.gan import toy2d
 
-from .common import LATEX, number, user_errors
+from .common import LATEX, TabParts, number, user_errors
 from .gan import loss_equations
 
 SIZE, LIM = 360, 3.0  # canvas pixels; the plane shown is [-LIM, LIM]^2
@@ -195,7 +195,7 @@ watch the generated points chase one mode after another (mode collapse); then sw
 """
 
 
-def build(store) -> None:
+def build(store) -> TabParts:
     import gradio as gr
 
     from . import image_lab
@@ -204,6 +204,7 @@ def build(store) -> None:
         build_2d()
     with gr.Tab("Images"):
         image_lab.build(store)
+    return TabParts()
 
 
 def build_2d() -> None:

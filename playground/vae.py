@@ -19,7 +19,7 @@ from trainers.core.images import from_uint8, gif_bytes, grid, strip, to_uint8, u
 from trainers.core.latent import PATHS
 from trainers.vae.train import add_noise, decode, encode, translate
 
-from .common import LATEX, export_file, image_to_grey, user_errors
+from .common import LATEX, TabParts, export_file, image_to_grey, user_errors, wire
 from .models import ModelStore
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -213,7 +213,7 @@ The hyperparameter $c$ is the variance of $p(\tilde{\mathbf{x}}) = \mathcal{N}(\
 """
 
 
-def build(store: ModelStore) -> list:
+def build(store: ModelStore) -> TabParts:
     aes, vaes = names(store, variational=False, denoising=False), names(store, variational=True)
     maps, daes = names(store, variational=True, latent_dim=2), names(store, denoising=True)
     big_vaes = [n for n in vaes if n not in maps] or vaes
@@ -303,15 +303,17 @@ def build(store: ModelStore) -> list:
                 with gr.Row():
                     noisy = gr.Image(label="noisy input", interactive=False, format="png")
                     clean = gr.Image(label="denoised", interactive=False, format="png")
-    prior_go.click(lambda m, s, k: prior_samples(store, m, s, k), [prior_model, seed, n], prior_out,
-                   api_name="vae_prior_samples")
+    parts = TabParts()
+    wire(prior_go.click, "vae_prior_samples", {"checkpoint": prior_model, "seed": seed, "samples": n},
+         lambda m, s, k: prior_samples(store, m, s, k), prior_out, parts)
     dae_go.click(lambda m, im, s, sd: denoise(store, m, im, s, sd), [dae_model, editors[0], noise, seed],
                  [noisy, clean], api_name="vae_denoise")
-    return [(ae, lambda: names(store, variational=False, denoising=False)),
+    parts.refresh = [(ae, lambda: names(store, variational=False, denoising=False)),
             (vae, lambda: names(store, variational=True)), (arith_model, lambda: names(store, variational=True)
                                                              + names(store, variational=False, denoising=False)),
             (map_model, lambda: names(store, variational=True, latent_dim=2)),
             (prior_model, lambda: names(store, variational=True)), (dae_model, lambda: names(store, denoising=True))]
+    return parts
 
 
 if __name__ == "__main__":

@@ -71,8 +71,8 @@ def test_xy_grid_cells_and_png_metadata(store):
     import json
 
     meta = json.loads(Image.open(path).text["playground"])
-    assert meta["x"] == ["checkpoint", ["tiny-gan", "tiny-ddpm"]] and meta["y"] == ["seed", [0, 1, 2]]
-    assert meta["settings"]["steps"] == 5 and meta["settings"]["sampler"] == "ddim"
+    assert meta["api"] == "xy_grid" and meta["inputs"]["X values"] == "tiny-gan, tiny-ddpm"
+    assert meta["inputs"]["Y"] == "seed" and meta["inputs"]["steps"] == 5 and meta["inputs"]["sampler"] == "ddim"
     for bad in [("seed", "0", "seed", "1"), ("seed", "a, b", "steps", "5"), ("steps", "1000, 1000", "seed", "0, 1, 2"),
                 ("checkpoint", "../x", "seed", "0"), ("colour", "red", "seed", "0")]:
         with pytest.raises(gr.Error):

@@ -60,6 +60,11 @@ def test_api_through_gradio_client(server, tmp_path):
     grid_path = client.predict("dcgan-ns-fashion", 7, 16, 1.0, NO_CLASS, api_name="/gan_samples")
     grid = np.asarray(Image.open(grid_path))
     assert grid.shape[0] > 32 and grid.std() > 10
+    import json
+
+    served = json.loads(Image.open(grid_path).text["playground"])  # the PNG the app served carries its settings
+    assert served == {"api": "gan_samples", "inputs": {"checkpoint": "dcgan-ns-fashion", "seed": 7, "samples": 16,
+                                                       "truncation": 1.0, "class": NO_CLASS}}
     again = np.asarray(Image.open(client.predict("dcgan-ns-fashion", 7, 16, 1.0, NO_CLASS, api_name="/gan_samples")))
     assert np.array_equal(grid, again)
     strip, gif, mp4, used = client.predict("dcgan-ns-fashion", "1, 2, 3", 12, "slerp", 1.0, "z", NO_CLASS, NO_CLASS,
