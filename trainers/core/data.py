@@ -51,6 +51,20 @@ class DataConfig:
     channels: int = 1
 
 
+def class_labels(n_classes: int, n: int, label=None, device="cpu") -> torch.Tensor | None:
+    """Labels for sampling n images: None for an unconditional model; `label` repeated; or, with no
+    label, the classes 0, 1, ..., n_classes - 1 cycled."""
+    if not n_classes:
+        if label is not None:
+            raise UserError("this model is unconditional: drop --label")
+        return None
+    if label is None:
+        return torch.arange(n, device=device) % n_classes
+    if not 0 <= int(label) < n_classes:
+        raise UserError(f"--label must be in [0, {n_classes}), got {label}")
+    return torch.full((n,), int(label), dtype=torch.long, device=device)
+
+
 class ImageTensorDataset(Dataset):
     """Images held in memory as uint8 `(N, C, H, W)`; items are scaled to [-1, 1] on the fly."""
 

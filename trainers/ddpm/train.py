@@ -16,7 +16,7 @@ import functools
 import torch
 import torch.nn.functional as F
 
-from ..core.data import DataConfig
+from ..core.data import DataConfig, class_labels
 from ..core.errors import UserError
 from ..core.images import to_uint8
 from .diffusion import SCHEDULES, Schedule, q_sample
@@ -123,19 +123,6 @@ def train_step(cfg: Config, modules: dict, opts: dict, batch: dict, gen: torch.G
     return out
 
 
-def labels_for(cfg: Config, n: int, label, device="cpu") -> torch.Tensor | None:
-    """None for an unconditional model; `label` repeated, or classes 0, 1, ..., cycled."""
-    if not cfg.n_classes:
-        if label is not None:
-            raise UserError("this DDPM is unconditional: drop --label")
-        return None
-    if label is None:
-        return torch.arange(n, device=device) % cfg.n_classes
-    if not 0 <= int(label) < cfg.n_classes:
-        raise UserError(f"--label must be in [0, {cfg.n_classes}), got {label}")
-    return torch.full((n,), int(label), dtype=torch.long, device=device)
-
-
 @torch.no_grad()  # on a generator, torch sets and restores grad mode around every resume (Gradio threads)
 def reverse(cfg: Config, modules: dict, x_T: torch.Tensor, gen: torch.Generator, y: torch.Tensor | None = None,
             sampler: str = "ddim", steps: int | None = None, eta: float = 0.0, guidance: float | None = None):
@@ -161,7 +148,7 @@ def sample(cfg: Config, modules: dict, n: int, gen: torch.Generator, label=None,
     """n images from the reverse chain: uint8 (n, C, H, W); with classes, labels cycle 0..n_classes-1
     unless `label` is given."""
     device = next(modules["unet_ema"].parameters()).device
-    y_all = labels_for(cfg, n, label, device)
+    y_all = class_labels(cfg.n_classes, n, label, device)
     images = []
     for i in range(0, n, batch):
         x = initial_noise(cfg, min(batch, n - i), gen, device)

@@ -14,7 +14,7 @@ import dataclasses
 
 import torch
 
-from ..core.data import DataConfig
+from ..core.data import DataConfig, class_labels
 from ..core.errors import UserError
 from ..core.images import to_uint8
 from . import losses as L
@@ -192,19 +192,6 @@ def train_step(cfg: Config, modules: dict, opts: dict, batch: dict, gen: torch.G
     return out
 
 
-def labels_for(cfg: Config, n: int, label, device="cpu") -> torch.Tensor | None:
-    """None for an unconditional model; `label` repeated, or classes 0, 1, ..., cycled."""
-    if not cfg.n_classes:
-        if label is not None:
-            raise UserError("this GAN is unconditional: drop --label")
-        return None
-    if label is None:
-        return torch.arange(n, device=device) % cfg.n_classes
-    if not 0 <= int(label) < cfg.n_classes:
-        raise UserError(f"--label must be in [0, {cfg.n_classes}), got {label}")
-    return torch.full((n,), int(label), dtype=torch.long, device=device)
-
-
 @torch.no_grad()
 def sample(cfg: Config, modules: dict, n: int, gen: torch.Generator, label=None, truncation: float = 1.0,
            batch: int = 500) -> dict:
@@ -214,7 +201,7 @@ def sample(cfg: Config, modules: dict, n: int, gen: torch.Generator, label=None,
     g = modules["G_ema"].eval()
     device = next(g.parameters()).device
     z = torch.randn(n, cfg.z_dim, generator=gen, device=gen.device).to(device)
-    y = labels_for(cfg, n, label, device)
+    y = class_labels(cfg.n_classes, n, label, device)
     images = torch.cat([to_uint8(g(z[i:i + batch], None if y is None else y[i:i + batch], truncation))
                         for i in range(0, n, batch)])
     out = {"images": images, "z": z.cpu()}
