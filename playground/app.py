@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -47,8 +48,7 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu"):
                     parts = module.build(store)
                 restorable.update({api: (tab_id, inputs) for api, inputs in parts.restore.items()})
                 if parts.refresh:  # a run saved in the live lab appears in every tab's checkpoint lists
-                    listers = [lister for _, lister in parts.refresh]
-                    tab.select(lambda listers=listers: [gr.Dropdown(choices=f()) for f in listers], None,
+                    tab.select(functools.partial(_refreshed, [lister for _, lister in parts.refresh]), None,
                                [d for d, _ in parts.refresh], api_name=False, show_progress="hidden")
         targets = list({id(c): c for _, inputs in restorable.values() for c in inputs.values()}.values())
         dropped.upload(lambda path: restore(restorable, targets, path), dropped, [tabs, restored, *targets],
@@ -57,6 +57,14 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu"):
     demo.store = store
     demo.restorable, demo.restore_targets = restorable, targets
     return demo
+
+
+def _refreshed(listers: list):
+    """Fresh choices for a tab's checkpoint lists (one output takes a bare update, several a tuple)."""
+    import gradio as gr
+
+    updates = tuple(gr.Dropdown(choices=f()) for f in listers)
+    return updates[0] if len(updates) == 1 else updates
 
 
 @user_errors

@@ -284,15 +284,20 @@ def build(store: ModelStore) -> TabParts:
 
     gr.Markdown("### Training timeline\nReplay a run's fixed-noise snapshots beside its losses and its "
                 "mode-collapse signal (class entropy, small-sample FID).")
+    monitored = [n for n in with_snapshots if (store.root / n / "metrics.csv").is_file()]
+    first_run = (monitored or with_snapshots or [None])[0]
+    count = len(snapshots(store, first_run)) if first_run else 0
+    start = timeline(store, first_run, count - 1) if count else (None, "", None, None)
     with gr.Row():
-        run = gr.Dropdown(with_snapshots, value=with_snapshots[0] if with_snapshots else None, label="run")
-        index = gr.Slider(0, 100, 0, step=1, label="snapshot")
-    caption = gr.Markdown()
+        run = gr.Dropdown(with_snapshots, value=first_run, label="run")
+        index = gr.Slider(0, max(count - 1, 1), max(count - 1, 0), step=1, label=f"snapshot (of {count})")
+    caption = gr.Markdown(start[1])
     with gr.Row():
-        shot = gr.Image(label="samples from fixed noise", interactive=False, format="png")
+        shot = gr.Image(start[0], label="samples from fixed noise", interactive=False, format="png")
         with gr.Column():
-            loss_plot = gr.LinePlot(x="step", y="value", color="series", title="losses", height=220)
-            metric_plot = gr.LinePlot(x="step", y="value", color="series", title="monitored metrics", height=220)
+            loss_plot = gr.LinePlot(start[2], x="step", y="value", color="series", title="losses", height=220)
+            metric_plot = gr.LinePlot(start[3], x="step", y="value", color="series", title="monitored metrics",
+                                      height=220)
     outputs = [shot, caption, loss_plot, metric_plot]
 
     def pick(name):

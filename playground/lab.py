@@ -228,7 +228,7 @@ def build_2d() -> None:
                 drawing = gr.Sketchpad(type="pil", canvas_size=(SIZE, SIZE), label="draw points or strokes")
             with gr.Row():
                 play_btn = gr.Button("▶ Play", variant="primary")
-                pause_btn = gr.Button("⏸ Pause")
+                pause_btn = gr.Button("Pause")
             with gr.Row():
                 n_steps = gr.Number(1, label="steps", precision=0, minimum=1, maximum=1000)
                 step_btn = gr.Button("Step")

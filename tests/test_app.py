@@ -97,3 +97,15 @@ def test_exports_are_pruned_after_their_time(monkeypatch, tmp_path):
     os.utime(old, (time.time() - common.EXPORT_TTL_S - 1,) * 2)
     new = common.export_file(b"GIF89a", "walk", ".gif")
     assert not os.path.exists(old) and open(new, "rb").read() == b"GIF89a"
+
+
+def test_opening_a_tab_refreshes_its_checkpoint_lists():
+    """One list takes a bare update (a list would become the dropdown's value), several a tuple."""
+    import gradio as gr
+
+    from playground.app import _refreshed
+
+    one = _refreshed([lambda: ["a", "b"]])
+    assert isinstance(one, gr.Dropdown) and [c[0] for c in one.choices] == ["a", "b"]
+    two = _refreshed([lambda: ["a"], lambda: ["c"]])
+    assert isinstance(two, tuple) and len(two) == 2

@@ -106,7 +106,8 @@ def test_every_tab_renders_in_headless_chromium(server, tmp_path):
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"])
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(server, wait_until="networkidle", timeout=60_000)
+        page.goto(server, wait_until="load", timeout=60_000)
+        page.get_by_text("GAN latent walk").first.wait_for(state="visible", timeout=60_000)
         for tab, text in TABS.items():
             page.get_by_role("tab", name=tab).click()
             page.get_by_text(text).first.wait_for(state="visible", timeout=20_000)
@@ -134,7 +135,7 @@ def test_every_tab_renders_in_headless_chromium(server, tmp_path):
                 page.get_by_role("button", name="▶ Play").click()
                 page.get_by_text("modes covered").first.wait_for(state="visible", timeout=30_000)
                 page.wait_for_timeout(3000)
-                page.get_by_role("button", name="⏸ Pause").click()
+                page.get_by_role("button", name="Pause", exact=True).click()
                 page.wait_for_timeout(1000)
                 status = page.get_by_text("modes covered").first.inner_text()
                 page.wait_for_timeout(1500)
