@@ -222,8 +222,9 @@ def build(store: ModelStore) -> TabParts:
     wire(cmp_go.click, "ddpm_steps", {"checkpoint": ckpt, "seed": cmp_seed, "sampler": cmp_sampler, "class": cls,
                                       "guidance": guidance},
          lambda *a: (yield from steps_comparison(store, *a)), [cmp_out, cmp_done], parts)
-    gr.on([t.change, schedule.change, image.change, fwd_seed.submit], forward_process, [image, t, schedule, fwd_seed],
-          [noisy, over_t, numbers], api_name="ddpm_forward", trigger_mode="always_last", show_progress="hidden")
+    wire(functools.partial(gr.on, [t.change, schedule.change, image.change, fwd_seed.submit]), "ddpm_forward",
+         {"image": image, "t": t, "schedule": schedule, "noise seed": fwd_seed}, forward_process,
+         [noisy, over_t, numbers], parts, trigger_mode="always_last", show_progress="hidden")
     return parts
 
 

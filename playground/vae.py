@@ -252,15 +252,18 @@ def build(store: ModelStore) -> TabParts:
         return [image if k == which else gr.update() for k in "ABC"]
 
     gal.select(set_image, target, editors, api_name=False)
-    go.click(lambda *a: interpolate(store, *a), [ae, vae, editors[0], editors[1], steps, path],
-             [out_ae, out_vae, recon, gif], api_name="vae_interpolate")
+    parts = TabParts()  # images are inputs but not settings: an exported PNG restores the rest
+    wire(go.click, "vae_interpolate", {"autoencoder": ae, "VAE": vae, "image A": editors[0], "image B": editors[1],
+                                       "steps": steps, "path": path},
+         lambda *a: interpolate(store, *a), [out_ae, out_vae, recon, gif], parts)
 
     with gr.Accordion("Latent arithmetic A + (B − C)", open=False):
         arith_model = gr.Dropdown(vaes + aes, value=first(big_vaes), label="model")
         arith_go = gr.Button("Compute A + (B − C)")
         arith_out = gr.Image(label="A, B, C, decode(z_A + z_B − z_C)", interactive=False, format="png")
-    arith_go.click(lambda m, a, b, c: arithmetic(store, m, a, b, c), [arith_model, *editors], arith_out,
-                   api_name="vae_arithmetic")
+    wire(arith_go.click, "vae_arithmetic", {"model": arith_model, "image A": editors[0], "image B": editors[1],
+                                            "image C": editors[2]},
+         lambda m, a, b, c: arithmetic(store, m, a, b, c), arith_out, parts)
 
     initial_map = (None, None)
     if maps:  # drawn once at start-up (~0.3 s), so the map is there when the tab opens
@@ -280,7 +283,8 @@ def build(store: ModelStore) -> TabParts:
             with gr.Column():
                 point = gr.Image(label="decoded at the click", interactive=False, format="png")
                 coords = gr.Textbox(label="latent point", interactive=False)
-    map_go.click(lambda m: latent_map(store, m), map_model, [map_img, manifold], api_name="vae_latent_map")
+    wire(map_go.click, "vae_latent_map", {"checkpoint": map_model}, lambda m: latent_map(store, m),
+         [map_img, manifold], parts)
     map_model.change(lambda m: latent_map(store, m), map_model, [map_img, manifold], api_name=False)
 
     def on_click(name, evt: gr.SelectData):
@@ -303,11 +307,10 @@ def build(store: ModelStore) -> TabParts:
                 with gr.Row():
                     noisy = gr.Image(label="noisy input", interactive=False, format="png")
                     clean = gr.Image(label="denoised", interactive=False, format="png")
-    parts = TabParts()
     wire(prior_go.click, "vae_prior_samples", {"checkpoint": prior_model, "seed": seed, "samples": n},
          lambda m, s, k: prior_samples(store, m, s, k), prior_out, parts)
-    dae_go.click(lambda m, im, s, sd: denoise(store, m, im, s, sd), [dae_model, editors[0], noise, seed],
-                 [noisy, clean], api_name="vae_denoise")
+    wire(dae_go.click, "vae_denoise", {"checkpoint": dae_model, "image A": editors[0], "noise": noise, "seed": seed},
+         lambda m, im, s, sd: denoise(store, m, im, s, sd), [noisy, clean], parts)
     parts.refresh = [(ae, lambda: names(store, variational=False, denoising=False)),
             (vae, lambda: names(store, variational=True)), (arith_model, lambda: names(store, variational=True)
                                                              + names(store, variational=False, denoising=False)),
