@@ -97,6 +97,41 @@ def bench_gan_train(device: str, repeats: int, steps: int) -> dict:
             "ratio": (n / a) / (n / b), "reference_is": "plain eager PyTorch loop, same networks"}
 
 
+def bench_vae_train(repeats: int, steps: int) -> dict:
+    """The VAE family's train_step through accelerate vs a plain eager loop of the same network and loss."""
+    from accelerate import Accelerator
+
+    from trainers.vae import train as vae
+    from trainers.vae.losses import gaussian_recon, kl_normal_std_normal
+
+    cfg = vae.Config(latent_dim=16)
+    acc = Accelerator(cpu=True)
+    modules = vae.build(cfg)
+    opts = vae.optimizers(cfg, modules)
+    modules["ae"], opts["ae"] = acc.prepare(modules["ae"], opts["ae"])
+    x = torch.rand(128, 1, 32, 32) * 2 - 1
+    batch, gen = {"image": x, "label": torch.zeros(128, dtype=torch.long)}, torch.Generator().manual_seed(0)
+    ref = vae.build(cfg)["ae"]
+    opt = torch.optim.Adam(ref.parameters(), lr=1e-3)
+
+    def ours():
+        for _ in range(steps):
+            vae.train_step(cfg, modules, opts, batch, gen, acc)
+
+    def reference():
+        for _ in range(steps):
+            logits, mu, logvar = ref(x, torch.randn(128, cfg.latent_dim))
+            loss = (kl_normal_std_normal(mu, logvar) + gaussian_recon((x + 1) / 2, torch.sigmoid(logits), cfg.c)).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    a, b = interleaved(ours, reference, repeats, lambda: None)
+    n = 128 * steps
+    return {"name": "vae.train_step (images/s)", "unit": "img/s", "ours": n / a, "reference": n / b, "ratio": b / a,
+            "reference_is": "plain eager loop, same conv VAE and loss (ratio >1: ours faster)"}
+
+
 def bench_gan_sample(device: str, repeats: int) -> dict:
     from trainers.gan import train as gan
 
@@ -209,14 +244,21 @@ def main() -> None:
     p = argparse.ArgumentParser(description="benchmarks, as ratios against same-run references")
     p.add_argument("--device", default="cpu")
     p.add_argument("--quick", action="store_true", help="fewer repeats (for a smoke run)")
+    p.add_argument("--no-ui", action="store_true", help="skip the rows that start the app and call it over HTTP")
     args = p.parse_args()
     r = 3 if args.quick else 7
     rows = [bench_gan_train(args.device, r, 5 if args.quick else 20), bench_gan_sample(args.device, r), bench_fid(r)]
     if args.device == "cpu":
         from . import ddpm, lab
 
+        rows += [bench_vae_train(r, 3 if args.quick else 10)]
         rows += bench_gan_tab(r) + bench_vae_tab(r) + lab.bench_lab(r)
-        rows += ddpm.bench_train(3 if args.quick else 5) + ddpm.bench_sampling(r) + ddpm.bench_tab(r)
+        rows += ddpm.bench_train(3 if args.quick else 5) + ddpm.bench_sampling(r) + ddpm.bench_pipelines(r)
+        rows += ddpm.bench_tab(r)
+        if not args.no_ui:
+            from . import ui
+
+            rows += ui.bench_ui(5 if args.quick else 15)
     header = f"{'benchmark':38} {'unit':9} {'ours':>10} {'reference':>10} {'ratio':>7}  reference"
     print(header)
     print("-" * len(header))

@@ -32,10 +32,21 @@ def _median_interleaved(fns: dict, repeats: int) -> dict:
     return {k: sorted(v)[len(v) // 2] for k, v in times.items()}
 
 
+def diffusers_unet(channels: int = 1):
+    """diffusers' UNet2DModel laid out as our default U-Net (widths 32, 64, 64; one block per level;
+    attention at 8x8): the same parameter count, 1.11 M."""
+    from diffusers import UNet2DModel
+
+    return UNet2DModel(sample_size=32, in_channels=channels, out_channels=channels, block_out_channels=(32, 64, 64),
+                       layers_per_block=1, down_block_types=("DownBlock2D", "DownBlock2D", "AttnDownBlock2D"),
+                       up_block_types=("AttnUpBlock2D", "UpBlock2D", "UpBlock2D"), norm_num_groups=8,
+                       attention_head_dim=16)
+
+
 def bench_train(repeats: int, batch: int = 64) -> list[dict]:
     import torch.nn.functional as F
     from accelerate import Accelerator
-    from diffusers import DDPMScheduler, UNet2DModel
+    from diffusers import DDPMScheduler
 
     from trainers.ddpm import train as ddpm
 
@@ -52,10 +63,7 @@ def bench_train(repeats: int, batch: int = 64) -> list[dict]:
     def ours():
         ddpm.train_step(cfg, modules, opts, data, gen, acc)
 
-    hf = UNet2DModel(sample_size=32, in_channels=1, out_channels=1, block_out_channels=(32, 64, 64),
-                     layers_per_block=1, down_block_types=("DownBlock2D", "DownBlock2D", "AttnDownBlock2D"),
-                     up_block_types=("AttnUpBlock2D", "UpBlock2D", "UpBlock2D"), norm_num_groups=8,
-                     attention_head_dim=16)
+    hf = diffusers_unet()
     hf_sched, hf_opt = DDPMScheduler(), torch.optim.Adam(hf.parameters(), lr=2e-4)
 
     def diffusers_loop():
@@ -140,6 +148,38 @@ def bench_sampling(repeats: int) -> list[dict]:
         else:
             rows.append({"name": label, "unit": "ms", "ours": a * n_ref, "reference": b * n_ref, "ratio": a / b,
                          "reference_is": "diffusers DDIMScheduler loop, same network"})
+    return rows
+
+
+def bench_pipelines(repeats: int) -> list[dict]:
+    """Our unconditional `sample` (DDIM 50, DDPM 100 of 1000) vs diffusers' own DDIMPipeline / DDPMPipeline
+    running a UNet2DModel of the same layout and size, one image each."""
+    from diffusers import DDIMPipeline, DDIMScheduler, DDPMPipeline, DDPMScheduler
+
+    from trainers.ddpm import train as ddpm
+
+    cfg = ddpm.Config()
+    modules = {k: m.eval() for k, m in ddpm.build(cfg).items()}
+    unet = diffusers_unet().eval()
+    rows = []
+    for label, sampler, steps, pipe in [
+        ("ddim.sample 50 vs DDIMPipeline", "ddim", 50,
+         DDIMPipeline(unet=unet, scheduler=DDIMScheduler(timestep_spacing="trailing"))),
+        ("ddpm.sample 100 steps vs DDPMPipeline", "ddpm", 100, DDPMPipeline(unet=unet, scheduler=DDPMScheduler())),
+    ]:
+        pipe.set_progress_bar_config(disable=True)
+
+        def ours():
+            ddpm.sample(cfg, modules, 1, torch.Generator().manual_seed(0), sampler=sampler, steps=steps)
+
+        def reference():
+            pipe(batch_size=1, num_inference_steps=steps, generator=torch.Generator().manual_seed(0), output_type="np")
+
+        med = _median_interleaved({"ours": ours, "ref": reference}, repeats)
+        rows.append({"name": label, "unit": "ms", "ours": med["ours"] * 1e3, "reference": med["ref"] * 1e3,
+                     "ratio": med["ours"] / med["ref"],
+                     "reference_is": f"diffusers pipeline, UNet2DModel {_params(unet):.2f} M vs ours "
+                                     f"{_params(modules['unet_ema']):.2f} M, 1 image"})
     return rows
 
 

@@ -6,6 +6,7 @@ generators that Gradio runs as they yield."""
 from __future__ import annotations
 
 import functools
+import time
 
 import numpy as np
 import torch
@@ -20,7 +21,8 @@ from trainers.ddpm.samplers import SAMPLERS
 from .common import LATEX, TabParts, export_file, image_to_grey, number as _number, user_errors, wire
 from .models import ModelStore
 
-MAX_IMAGES, MAX_GIF_FRAMES, UPDATES = 16, 60, 60  # the live view refreshes about UPDATES times per run
+MAX_IMAGES, MAX_GIF_FRAMES = 16, 40
+UPDATES, MIN_UPDATE_S = 60, 0.1  # the live view refreshes at most UPDATES times a run and 10 times a second
 STEP_COUNTS = (10, 50, 200, 1000)
 FORWARD_TS = (0, 50, 100, 250, 500, 750, 999)
 ANY_CLASS = "(any: unconditional)"
@@ -108,14 +110,16 @@ def denoise(store: ModelStore, name: str, seed, n, sampler: str, steps, eta, cla
     nrow = min(4, n)
     every = -(-steps // UPDATES)  # ceil: at most UPDATES refreshes
     keep = set(np.linspace(0, steps - 1, min(MAX_GIF_FRAMES, steps)).round().astype(int).tolist())
-    frames = []
+    frames, last = [], 0.0
     for i, t, xt, x0 in T.reverse(model.cfg, model.modules, x, gen, y, sampler, steps, eta, guidance):
         if i in keep:
             a, b = _pair(xt, x0, nrow)
             frames.append(np.concatenate([a, np.full((a.shape[0], 8, 3), 255, np.uint8), b], axis=1))
-        if i % every == 0 or i == steps - 1:
+        if i == 0 or (i % every == 0 and time.monotonic() - last >= MIN_UPDATE_S):
             a, b = _pair(xt, x0, nrow)
+            last = time.monotonic()
             yield a, b, f"step {i + 1}/{steps} (t = {t})", None, None
+    a, b = _pair(xt, x0, nrow)
     gif = export_file(gif_bytes(frames, 60), "ddpm-run", ".gif")
     mp4 = export_file(mp4_bytes(frames, 20), "ddpm-run", ".mp4")
     yield a, b, f"done: {steps} steps, {sampler}" + (f", eta = {eta}" if sampler == "ddim" else ""), gif, mp4

@@ -1,0 +1,114 @@
+"""UI latency through the real app: each tab's main action called with gradio_client against `python app.py`
+on loopback, p50 and p95 over repeated calls, against the bare model forward pass inside that action
+(measured in this process). The difference is what the page costs: queueing, (de)serialisation,
+PNG/GIF/MP4 encoding, HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve():
+    port = _free_port()
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "PLAYGROUND_QUIET": "1"}
+    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    url, t0 = f"http://127.0.0.1:{port}/", time.monotonic()
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return proc, url
+        except OSError:
+            if proc.poll() is not None or time.monotonic() - t0 > 180:
+                proc.kill()
+                raise RuntimeError("the app did not start")
+            time.sleep(0.5)
+
+
+def _percentiles(times: list[float]) -> tuple[float, float]:
+    times = sorted(times)
+    return statistics.median(times), times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+
+
+def bench_ui(repeats: int) -> list[dict]:
+    from gradio_client import Client, handle_file
+
+    from playground.classifier import EXAMPLES
+    from playground.gan import NO_CLASS
+    from playground.models import ModelStore
+    from trainers.ddpm.samplers import guided_eps
+
+    store = ModelStore()
+    example = str(sorted(EXAMPLES.glob("*.png"))[7])
+    gan = store.get("dcgan-ns-fashion").modules["G_ema"].eval()
+    vae = store.get("vae-conv16-fashion").modules["ae"].eval()
+    clf = store.get("fashion-classifier").modules["net"].eval()
+    ddpm = store.get("ddpm-fashion") if "ddpm-fashion" in store.names() else None
+
+    def bare_gan(n):
+        with torch.no_grad():
+            gan(torch.randn(n, gan.z_dim))
+
+    def bare_ddpm(steps):
+        eps = guided_eps(ddpm.modules["unet_ema"].eval(), torch.tensor([7]), ddpm.cfg.n_classes, 3.0)
+        with torch.no_grad():
+            for t in range(steps):
+                eps(torch.randn(1, 1, 32, 32), torch.full((1,), 999 - t))
+
+    actions = [
+        ("gan_samples", ("dcgan-ns-fashion", 0, 16, 1.0, NO_CLASS), lambda: bare_gan(16), "G forward, 16 codes"),
+        ("gan_walk", ("dcgan-ns-fashion", "1, 2, 3", 16, "slerp", 1.0, "z", NO_CLASS, NO_CLASS),
+         lambda: bare_gan(16), "G forward, 16 codes"),
+        ("vae_prior_samples", ("vae-conv16-fashion", 0, 16), lambda: vae.decode(torch.randn(16, 16)),
+         "decoder forward, 16 codes"),
+        ("classify", ("fashion-classifier", handle_file(example), "auto"), lambda: clf(torch.randn(1, 1, 32, 32)),
+         "classifier forward, 1 image"),
+        ("ddpm_forward", (handle_file(example), 250, "linear", 0), lambda: torch.randn(8, 1, 32, 32) * 0.5,
+         "one noise draw"),
+        ("compare", (["dcgan-ns-20min-fashion", "dcgan-lsgan-20min-fashion"], 0, 16, "(any)", 50, 3.0),
+         lambda: (bare_gan(16), bare_gan(16)), "2 x G forward, 16 codes"),
+    ]
+    if ddpm is not None:
+        actions.append(("ddpm_denoise", ("ddpm-fashion", 0, 1, "ddim", 50, 0.0, "Sneaker", 3.0),
+                        lambda: bare_ddpm(50), "50 guided U-Net calls, 1 image"))
+    proc, url = _serve()
+    rows = []
+    try:
+        client = Client(url, verbose=False)
+        for api, args, bare, what in actions:
+            client.predict(*args, api_name=f"/{api}")  # warm-up (model load, caches)
+            times, ref = [], []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                client.predict(*args, api_name=f"/{api}")
+                times.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                with torch.no_grad():
+                    bare()
+                ref.append(time.perf_counter() - t0)
+            p50, p95 = _percentiles(times)
+            r50 = statistics.median(ref)
+            rows.append({"name": f"ui /{api}", "unit": "ms", "ours": p50 * 1e3, "reference": r50 * 1e3,
+                         "ratio": p50 / r50, "p95_ms": p95 * 1e3,
+                         "reference_is": f"bare {what}; p95 {p95 * 1e3:.0f} ms"})
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    return rows
