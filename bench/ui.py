@@ -76,14 +76,28 @@ def bench_ui(repeats: int) -> list[dict]:
         ("gan_samples", ("dcgan-ns-fashion", 0, 16, 1.0, NO_CLASS), lambda: bare_gan(16), "G forward, 16 codes"),
         ("gan_walk", ("dcgan-ns-fashion", "1, 2, 3", 16, "slerp", 1.0, "z", NO_CLASS, NO_CLASS),
          lambda: bare_gan(16), "G forward, 16 codes"),
-        ("vae_prior_samples", ("vae-conv16-fashion", 0, 16), lambda: vae.decode(torch.randn(16, 16)),
+        ("vae_prior_samples", ("vae-conv16-fashion", 0, 16), torch.no_grad()(lambda: vae.decode(torch.randn(16, 16))),
          "decoder forward, 16 codes"),
-        ("classify", ("fashion-classifier", handle_file(example), "auto"), lambda: clf(torch.randn(1, 1, 32, 32)),
-         "classifier forward, 1 image"),
+        ("classify", ("fashion-classifier", handle_file(example), "auto"),
+         torch.no_grad()(lambda: clf(torch.randn(1, 1, 32, 32))), "classifier forward, 1 image"),
         ("ddpm_forward", (handle_file(example), 250, "linear", 0), lambda: torch.randn(8, 1, 32, 32) * 0.5,
          "one noise draw"),
         ("compare", (["dcgan-ns-20min-fashion", "dcgan-lsgan-20min-fashion"], 0, 16, "(any)", 50, 3.0),
          lambda: (bare_gan(16), bare_gan(16)), "2 x G forward, 16 codes"),
+    ]
+    from trainers.core.checkpoint import read_card
+    from trainers.gan import toy2d
+
+    lab = toy2d.Lab(toy2d.LabConfig())
+    editor = {"background": handle_file(example), "layers": [], "composite": handle_file(example)}
+    other = {"background": handle_file(str(sorted(EXAMPLES.glob("*.png"))[1])), "layers": [],
+             "composite": handle_file(str(sorted(EXAMPLES.glob("*.png"))[1]))}
+    actions += [
+        ("vae_interpolate", ("ae-conv16-fashion", "vae-conv16-fashion", editor, other, 10, "slerp"),
+         torch.no_grad()(lambda: vae.decode(torch.randn(20, 16))), "decoder forward, 2 x 10 codes"),
+        ("lab_step", (None, 1, "ring", "non-saturating", "adam", 1e-3, 1e-3, 1, 2, 0), lambda: lab.run(1),
+         "one 2-D GAN training step"),
+        ("model_card", ("dcgan-ns-fashion",), lambda: read_card(store.path("dcgan-ns-fashion")), "reading card.json"),
     ]
     if ddpm is not None:
         actions.append(("ddpm_denoise", ("ddpm-fashion", 0, 1, "ddim", 50, 0.0, "Sneaker", 3.0),
@@ -100,8 +114,7 @@ def bench_ui(repeats: int) -> list[dict]:
                 client.predict(*args, api_name=f"/{api}")
                 times.append(time.perf_counter() - t0)
                 t0 = time.perf_counter()
-                with torch.no_grad():
-                    bare()
+                bare()
                 ref.append(time.perf_counter() - t0)
             p50, p95 = _percentiles(times)
             r50 = statistics.median(ref)
