@@ -22,8 +22,10 @@ from .core.errors import UserError
 
 FAMILIES = {
     "classifier": "trainers.classifier.train",
+    "cyclegan": "trainers.cyclegan.train",
     "ddpm": "trainers.ddpm.train",
     "gan": "trainers.gan.train",
+    "pix2pix": "trainers.pix2pix.train",
     "vae": "trainers.vae.train",
 }
 

@@ -1,0 +1,103 @@
+"""Pix2Pix and CycleGAN: the data we make, the networks, a few training steps that learn, translation."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+import torch
+
+from trainers.core import pairs
+
+
+def test_edge_maps_outline_the_garment_and_vary_like_drawings():
+    x = torch.zeros(4, 1, 16, 16)
+    x[:, :, 4:12, 4:12] = 0.8  # a bright square on black
+    sketch = pairs.edge_map(x)
+    ink = sketch[0, 0] == 0
+    assert ink[4, 4:12].all() and not ink[8, 8] and not ink[0, 0]  # its outline, not its inside or the background
+    varied = pairs.edge_map(x, torch.Generator().manual_seed(0))
+    assert not torch.equal(varied[0], varied[1]) or not torch.equal(varied[2], varied[3])  # thickness / gaps differ
+    filled = pairs.silhouette(x)
+    assert filled[0, 0, 4:12, 4:12].all() and filled[0, 0, 0, 0] == 0
+
+
+def test_paired_and_unpaired_data_from_idx(tiny_fashion):
+    edges = pairs.paired("edges", "train", 16, str(tiny_fashion))
+    item = edges[0]
+    assert item["A"].shape == item["B"].shape == (1, 16, 16) and item["A"].max() == 1 and item["B"].min() >= -1
+    dom = pairs.unpaired("Sneaker", "Ankle boot", "train", 16, str(tiny_fashion))
+    assert len(dom.a) == len(dom.b) > 0 and dom[3]["A"].shape == (1, 16, 16)
+    with pytest.raises(pairs.UserError, match="unknown Fashion-MNIST class"):
+        pairs.unpaired("Sneakers", "Ankle boot", "train", 16, str(tiny_fashion))
+    with pytest.raises(pairs.UserError, match="share a class"):
+        pairs.unpaired("Sneaker", "Sneaker+Bag", "train", 16, str(tiny_fashion))
+
+
+def _fit(family, out, tiny_fashion, **options):
+    from trainers.core.loop import fit
+
+    opts = {"out": str(out), "data_dir": str(tiny_fashion), "image_size": "16", "batch_size": "8", "device": "cpu",
+            "log_every": "5", "sample_every": "1000", "ckpt_every": "1000", "monitor_n": "0", **options}
+    return fit(family, opts)
+
+
+def _losses(path, key):
+    return [float(r[key]) for r in csv.DictReader(open(path / "log.csv"))]
+
+
+def test_pix2pix_learns_and_translates(tmp_path, tiny_fashion):
+    from trainers.core.checkpoint import load_model
+    from trainers.pix2pix import train as P
+
+    out = _fit("pix2pix", tmp_path / "p2p", tiny_fashion, ngf="8", ndf="8", d_layers="1", steps="60", lr="1e-3")
+    l1 = _losses(out, "l1")
+    assert sum(l1[-3:]) / 3 < 0.7 * sum(l1[:2]) / 2, l1  # the L1 term falls
+    loaded = load_model(out)
+    x = torch.randint(0, 256, (3, 1, 16, 16), dtype=torch.uint8)
+    a = P.translate(loaded.cfg, loaded.modules, x, seed=1)
+    b = P.translate(loaded.cfg, loaded.modules, x, seed=1)
+    c = P.translate(loaded.cfg, loaded.modules, x, seed=2)
+    mean = P.translate(loaded.cfg, loaded.modules, x, noise=False)
+    assert a.shape == x.shape and torch.equal(a, b) and not torch.equal(a, c)  # dropout is the noise z
+    assert torch.equal(mean, P.translate(loaded.cfg, loaded.modules, x, noise=False))
+    scores = P.patch_scores(loaded.cfg, loaded.modules, x, a)
+    assert scores.shape[0] == 3 and scores.min() >= 0 and scores.max() <= 1
+    with pytest.raises(P.UserError, match="one way"):
+        P.translate(loaded.cfg, loaded.modules, x, "BtoA")
+    with pytest.raises(P.UserError, match="takes 1x16x16"):
+        P.translate(loaded.cfg, loaded.modules, torch.zeros(1, 1, 32, 32, dtype=torch.uint8))
+    metrics = P.evaluate(loaded, n=50)
+    assert 0 < metrics["test_l1"] < 1 and metrics["test_psnr_db"] > 0 and -1 <= metrics["test_ssim"] <= 1
+
+
+def test_history_pool_fills_then_swaps():
+    from trainers.cyclegan.models import Discriminators
+
+    d = Discriminators(1, 8, 1, 8, pool_size=4)
+    gen = torch.Generator().manual_seed(0)
+    first = torch.arange(4.0).view(4, 1, 1, 1).expand(4, 1, 8, 8)
+    assert torch.equal(d.from_pool(first, "A", gen), first) and int(d.pool_A_n) == 4  # filling: returned as is
+    new = (100 + torch.arange(200.0)).view(200, 1, 1, 1).expand(200, 1, 8, 8)
+    out = d.from_pool(new, "A", gen)
+    from_history = (out[:, 0, 0, 0] != new[:, 0, 0, 0]).float().mean()
+    assert 0.35 < from_history < 0.65  # about half of the fakes D sees are older ones
+    assert set(out[:, 0, 0, 0].tolist()) <= set(new[:, 0, 0, 0].tolist()) | {0.0, 1.0, 2.0, 3.0}
+
+
+def test_cyclegan_learns_and_translates_both_ways(tmp_path, tiny_fashion):
+    from trainers.core.checkpoint import load_model
+    from trainers.cyclegan import train as C
+
+    out = _fit("cyclegan", tmp_path / "cg", tiny_fashion, ngf="8", n_blocks="1", ndf="8", d_layers="1", steps="40",
+               lr="1e-3")
+    cycle = _losses(out, "cycle")
+    assert sum(cycle[-2:]) / 2 < 0.7 * cycle[0], cycle  # the cycle-consistency term falls
+    loaded = load_model(out)
+    x = torch.randint(0, 256, (2, 1, 16, 16), dtype=torch.uint8)
+    assert C.translate(loaded.cfg, loaded.modules, x, "AtoB").shape == x.shape
+    assert C.translate(loaded.cfg, loaded.modules, x, "BtoA").shape == x.shape
+    with pytest.raises(C.UserError, match="AtoB or BtoA"):
+        C.translate(loaded.cfg, loaded.modules, x, "sideways")
+    metrics = C.evaluate(loaded, n=20)
+    assert 0 <= metrics["a_to_b_in_target_class"] <= 1 and metrics["cycle_l1_a"] > 0 and metrics["a_to_b_fid"] >= 0

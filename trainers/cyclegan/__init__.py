@@ -1,0 +1,1 @@
+"""CycleGAN: unpaired image-to-image translation with cycle consistency (seed 004)."""
