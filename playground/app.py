@@ -6,7 +6,7 @@ import functools
 import os
 from pathlib import Path
 
-from . import about, classifier, compare, diffusion, gan, lab, vae
+from . import about, classifier, compare, diffusion, gan, lab, translation, vae
 from trainers.core.errors import UserError
 
 from .common import read_settings, user_errors
@@ -21,6 +21,7 @@ MAX_FILE_SIZE = "10mb"
 TABS = [
     ("GAN", gan),
     ("VAE", vae),
+    ("Translation", translation),
     ("Diffusion", diffusion),
     ("Compare", compare),
     ("Train live", lab),

@@ -83,7 +83,8 @@ def test_launch_settings_are_safe(store):
     api_names = {d.api_name for d in demo.fns.values() if d.api_name}
     assert {"gan_samples", "gan_walk", "gan_loop", "gan_edit", "classify", "model_card", "vae_interpolate",
             "vae_latent_map", "vae_arithmetic", "vae_prior_samples", "vae_denoise", "ddpm_denoise", "ddpm_steps",
-            "ddpm_forward", "lab_play", "lab_step", "lab_reset", "lab_train", "lab_save", "compare", "timeline", "xy_grid"} <= api_names
+            "ddpm_forward", "lab_play", "lab_step", "lab_reset", "lab_train", "lab_save", "compare", "timeline", "xy_grid", "pix2pix", "pix2pix_drawing", "cyclegan",
+            "restore_settings"} <= api_names
 
 
 def test_exports_are_pruned_after_their_time(monkeypatch, tmp_path):

@@ -1,0 +1,160 @@
+"""Tab "Image translation": Pix2Pix on a sketch, an upload or an example (output beside input, with the
+discriminator's patch scores), and CycleGAN both ways with the round trip and its per-pixel error.
+Handlers are pure functions (store, names, images) -> arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from trainers.core import pairs
+from trainers.core.errors import UserError
+from trainers.core.images import strip, upscale
+from trainers.cyclegan import train as C
+from trainers.pix2pix import train as P
+
+from .common import LATEX, TabParts, image_to_grey, number, user_errors, wire
+from .models import ModelStore
+
+SCALE = 6
+
+
+def _input(model, image, invert: str, from_garment: bool = False) -> torch.Tensor:
+    """Any upload or drawing -> the model's uint8 (1, 1, S, S) input.
+
+    `image_to_grey` brings every image to Fashion-MNIST's light-on-black (`invert="auto"` flips dark-on-light
+    ones). Pix2Pix's edge models take dark lines on white (a sketch), so a drawing is flipped back; with
+    `from_garment`, a garment is first turned into the model's kind of input (its edge map or silhouette),
+    exactly as the training pairs were made."""
+    size = model.cfg.image_size
+    if model.cfg.channels != 1:
+        raise UserError("this tab runs greyscale models; use `python -m trainers translate` for colour ones")
+    grey = torch.from_numpy(image_to_grey(image, size, invert)).view(1, 1, size, size)
+    if model.family != "pix2pix" or model.cfg.pairing == "aligned":
+        return grey
+    if from_garment:
+        x01 = grey.float() / 255
+        made = pairs.edge_map(x01) if model.cfg.pairing == "edges" else pairs.silhouette(x01)
+        return (made * 255).round().to(torch.uint8)
+    return 255 - grey if model.cfg.pairing == "edges" else grey
+
+
+def _heat(values: np.ndarray) -> np.ndarray:
+    """[0, 1] -> RGB: black (0) through red to yellow (1)."""
+    v = np.clip(values, 0, 1)[..., None]
+    return (np.concatenate([np.minimum(1, 2 * v), np.clip(2 * v - 1, 0, 1), np.zeros_like(v)], -1) * 255).astype(np.uint8)
+
+
+@user_errors
+def pix2pix(store: ModelStore, name: str, image, invert: str = "auto", noise: bool = False, seed=0,
+            from_garment: bool = False):
+    """An image -> (input as the model sees it | output, D's patch scores as a heat map, a summary)."""
+    model = store.get(name, family="pix2pix")
+    seed = int(number("seed", seed, 0, 2**31 - 1))
+    x = _input(model, image, invert, bool(from_garment))
+    y = P.translate(model.cfg, model.modules, x, noise=bool(noise), seed=seed)
+    scores = P.patch_scores(model.cfg, model.modules, x, y)[0].numpy()
+    size = model.cfg.image_size
+    heat = np.asarray(_pil_resize(_heat(scores), size * SCALE))
+    pair = upscale(strip(torch.cat([x, y]), padding=2), SCALE)
+    text = (f"D's mean patch score {scores.mean():.2f} over {scores.shape[0]}×{scores.shape[1]} patches "
+            "(1 = looks like a real pair)")
+    return pair, heat, text
+
+
+def _pil_resize(rgb: np.ndarray, size: int) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(rgb).resize((size, size), Image.Resampling.NEAREST))
+
+
+@user_errors
+def cyclegan(store: ModelStore, name: str, image, domain: str = "A", invert: str = "auto"):
+    """An image of domain A (or B) -> strip [x, G(x), G'(G(x)), identity G'(x)] and the per-pixel cycle error."""
+    model = store.get(name, family="cyclegan")
+    if domain not in ("A", "B"):
+        raise UserError("domain must be A or B")
+    x = _input(model, image, invert)
+    there, back = ("AtoB", "BtoA") if domain == "A" else ("BtoA", "AtoB")
+    y = C.translate(model.cfg, model.modules, x, there)
+    x_rec = C.translate(model.cfg, model.modules, y, back)
+    identity = C.translate(model.cfg, model.modules, x, back)  # G' applied to its own target domain: should keep x
+    err = (x_rec.float() - x.float()).abs()[0, 0].numpy() / 255
+    frames = upscale(strip(torch.cat([x, y, x_rec, identity]), padding=2), SCALE)
+    heat = _pil_resize(_heat(err / max(err.max(), 1e-6)), model.cfg.image_size * SCALE)
+    names = {"A": model.cfg.domain_a, "B": model.cfg.domain_b}
+    other = "B" if domain == "A" else "A"
+    text = (f"{names[domain]} → {names[other]} → {names[domain]}: mean cycle error {err.mean():.3f} "
+            f"(max {err.max():.2f}) on [0, 1] pixels; the last frame is the identity map G_{other}{domain}(x)")
+    return frames, heat, text
+
+
+EXPLANATION = r"""
+**Pix2Pix** (course notes, *Generative models, a quick overview*): a conditional GAN on pairs $(x, y)$; $D$ sees the input with either the real or the generated output,
+$$\mathcal{L}_{cGAN}(G, D) = \mathbb{E}_{x,y}[\log D(x, y)] + \mathbb{E}_{x,z}[\log(1 - D(x, G(x, z)))],$$
+and $G$ also stays close to the target: $G^* = \arg\min_G \max_D \mathcal{L}_{cGAN} + \lambda\,\mathbb{E}\|y - G(x, z)\|_1$ with $\lambda = 100$. $G$ is a U-Net (skip connections carry the outline through), its noise $z$ is dropout; $D$ is a PatchGAN that scores each patch: the heat map.
+
+**CycleGAN / DualGAN**: no pairs. $G_{AB}$ and $G_{BA}$ translate both ways; each has a discriminator, and a **cycle loss** asks $G_{BA}(G_{AB}(a)) \approx a$ and $G_{AB}(G_{BA}(b)) \approx b$ ($\lambda = 10$), plus an identity term $G_{AB}(b) \approx b$. The heat map is the round trip's per-pixel error.
+"""
+
+
+def build(store: ModelStore) -> TabParts:
+    import gradio as gr
+
+    from .classifier import EXAMPLES
+
+    examples = [str(p) for p in sorted(EXAMPLES.glob("*.png"))]
+    p2p, cyc = store.names("pix2pix"), store.names("cyclegan")
+    parts = TabParts(refresh=[])
+    with gr.Row():
+        with gr.Column(scale=3):
+            gr.Markdown("### Image translation")
+            with gr.Tab("Pix2Pix"):
+                p_ckpt = gr.Dropdown(p2p, value=p2p[0] if p2p else None, label="checkpoint (pairing in its name)")
+                with gr.Row():
+                    with gr.Tabs():
+                        with gr.Tab("Draw"):
+                            sketch = gr.Sketchpad(type="pil", canvas_size=(280, 280), label="draw (dark on white)")
+                            draw_go = gr.Button("Translate the drawing", variant="primary")
+                        with gr.Tab("Upload"):
+                            upload = gr.Image(type="pil", label="image", sources=["upload", "clipboard"], image_mode=None)
+                            gr.Examples(examples, inputs=upload, label="Fashion-MNIST test images")
+                            from_garment = gr.Checkbox(True, label="it is a garment: give the model its edges "
+                                                                   "(or silhouette), as in training")
+                            up_go = gr.Button("Translate the image", variant="primary")
+                    with gr.Column():
+                        p_invert = gr.Radio(["auto", "yes", "no"], value="auto", label="invert")
+                        p_noise = gr.Checkbox(False, label="dropout on (the paper's noise z)")
+                        p_seed = gr.Number(0, label="seed", precision=0, minimum=0)
+                with gr.Row():
+                    p_pair = gr.Image(label="input | output", interactive=False, format="png", elem_id="p2p-pair")
+                    p_heat = gr.Image(label="D's patch scores", interactive=False, format="png")
+                p_text = gr.Markdown()
+            with gr.Tab("CycleGAN"):
+                c_ckpt = gr.Dropdown(cyc, value=cyc[0] if cyc else None, label="checkpoint")
+                with gr.Row():
+                    c_image = gr.Image(type="pil", label="image of either domain", sources=["upload", "clipboard"],
+                                       image_mode=None)
+                    with gr.Column():
+                        c_domain = gr.Radio(["A", "B"], value="A", label="the image is from domain")
+                        c_invert = gr.Radio(["auto", "yes", "no"], value="auto", label="invert")
+                        c_go = gr.Button("Translate, and back", variant="primary")
+                gr.Examples([examples[7], examples[9]] if len(examples) > 9 else examples, inputs=c_image,
+                            label="a sneaker (A) and an ankle boot (B)")
+                with gr.Row():
+                    c_strip = gr.Image(label="x | G(x) | back | identity", interactive=False, format="png")
+                    c_heat = gr.Image(label="round-trip error", interactive=False, format="png")
+                c_text = gr.Markdown()
+        with gr.Column(scale=2):
+            gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
+    p_out = [p_pair, p_heat, p_text]
+    wire(draw_go.click, "pix2pix_drawing", {"checkpoint": p_ckpt, "drawing": sketch, "invert": p_invert,
+                                            "dropout": p_noise, "seed": p_seed},
+         lambda *a: pix2pix(store, *a), p_out, parts)
+    wire(up_go.click, "pix2pix", {"checkpoint": p_ckpt, "image": upload, "invert": p_invert, "dropout": p_noise,
+                                  "seed": p_seed, "from garment": from_garment},
+         lambda *a: pix2pix(store, *a), p_out, parts)
+    wire(c_go.click, "cyclegan", {"checkpoint": c_ckpt, "image": c_image, "domain": c_domain, "invert": c_invert},
+         lambda *a: cyclegan(store, *a), [c_strip, c_heat, c_text], parts)
+    parts.refresh = [(p_ckpt, lambda: store.names("pix2pix")), (c_ckpt, lambda: store.names("cyclegan"))]
+    return parts

@@ -1,0 +1,79 @@
+"""The image-translation tab's handlers on tiny Pix2Pix and CycleGAN models."""
+
+from __future__ import annotations
+
+import gradio as gr
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from playground import translation as tab
+from playground.models import ModelStore
+
+
+@pytest.fixture(scope="module")
+def store(tiny_fashion, tmp_path_factory):
+    from trainers.core import data
+    from trainers.core.loop import fit
+
+    root = tmp_path_factory.mktemp("translation-store")
+    common = {"data_dir": str(tiny_fashion), "image_size": "16", "batch_size": "8", "device": "cpu", "steps": "3",
+              "monitor_n": "0", "ndf": "8", "d_layers": "1"}
+    mp = pytest.MonkeyPatch()
+    mp.setattr(data, "CACHE_DIR", tmp_path_factory.mktemp("translation-cache"))
+    try:
+        fit("pix2pix", {**common, "out": str(root / "p2p-edges"), "ngf": "8"})
+        fit("pix2pix", {**common, "out": str(root / "p2p-silhouette"), "ngf": "8", "pairing": "silhouette"})
+        fit("cyclegan", {**common, "out": str(root / "cyc"), "ngf": "8", "n_blocks": "1"})
+    finally:
+        mp.undo()
+    return ModelStore(root)
+
+
+def _sketch() -> dict:
+    canvas = Image.new("RGBA", (280, 280), (0, 0, 0, 0))
+    ImageDraw.Draw(canvas).rectangle([70, 40, 210, 240], outline=(0, 0, 0, 255), width=12)
+    return {"composite": canvas, "background": None, "layers": []}
+
+
+def _first_tile(strip: np.ndarray) -> np.ndarray:
+    """The first 16 px image of a strip padded by 2 px and upscaled SCALE times."""
+    s = tab.SCALE
+    return strip[2 * s: 18 * s, 2 * s: 18 * s]
+
+
+def test_pix2pix_on_a_drawing_and_on_a_garment(store):
+    pair, heat, text = tab.pix2pix(store, "p2p-edges", _sketch())
+    seen = _first_tile(pair)
+    assert pair.shape[0] == 20 * tab.SCALE and "patch score" in text and heat.shape[:2] == (96, 96)
+    assert seen.mean() > 127  # the drawing reaches the model as dark lines on white, like its edge maps
+    garment = Image.open(tab.__file__.replace("translation.py", "examples/7-sneaker.png"))
+    from_garment = tab.pix2pix(store, "p2p-edges", garment, "auto", False, 0, True)[0]
+    assert _first_tile(from_garment).mean() > 127  # its edge map: mostly paper
+    silhouette = tab.pix2pix(store, "p2p-silhouette", garment, "auto", False, 0, True)[0]
+    tile = _first_tile(silhouette)
+    assert tile.min() == 0 and tile.max() == 255 and tile.mean() < 200  # a white shape on black
+    noisy_a = tab.pix2pix(store, "p2p-edges", garment, "auto", True, 1, True)[0]
+    noisy_b = tab.pix2pix(store, "p2p-edges", garment, "auto", True, 2, True)[0]
+    assert not np.array_equal(noisy_a, noisy_b)  # dropout as noise: another seed, another output
+
+
+def test_cyclegan_round_trip(store):
+    image = Image.open(tab.__file__.replace("translation.py", "examples/7-sneaker.png"))
+    frames, heat, text = tab.cyclegan(store, "cyc", image, "A")
+    assert frames.shape[1] == (4 * 16 + 5 * 2) * tab.SCALE  # x, G(x), back, identity, padded by 2 px
+    assert "Sneaker → Ankle boot → Sneaker" in text and heat.shape[2] == 3
+    assert "Ankle boot → Sneaker" in tab.cyclegan(store, "cyc", image, "B")[2]
+
+
+@pytest.mark.parametrize("call", [
+    lambda s: tab.pix2pix(s, "cyc", _sketch()),  # the wrong family
+    lambda s: tab.pix2pix(s, "../../etc", _sketch()),
+    lambda s: tab.pix2pix(s, "p2p-edges", None),
+    lambda s: tab.pix2pix(s, "p2p-edges", _sketch(), "auto", False, float("nan")),
+    lambda s: tab.cyclegan(s, "cyc", Image.new("L", (8, 8)), "C"),
+    lambda s: tab.cyclegan(s, "cyc", Image.new("RGB", (20000, 20000)), "A"),
+])
+def test_bad_requests_get_a_clear_message(store, call):
+    with pytest.raises(gr.Error):
+        call(store)
