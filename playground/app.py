@@ -30,8 +30,29 @@ TABS = [
 ]
 
 
+# versions that close the advisories this app relies on being closed: Gradio's file-route traversal and
+# SSRF fixes (5.x), Pillow's decompression and buffer-overflow fixes (10.3), torch.load's weights_only
+# bypass (CVE-2025-32434, fixed in torch 2.6)
+DEPENDENCY_FLOORS = {"gradio": "5.31", "pillow": "10.3", "torch": "2.6"}
+
+
+def check_dependency_floors(versions: dict[str, str] | None = None) -> None:
+    """Refuse to start on a dependency older than its floor, naming it and the version to install."""
+    from importlib.metadata import version
+
+    from packaging.version import Version
+
+    for name, floor in DEPENDENCY_FLOORS.items():
+        found = (versions or {}).get(name) or version(name)
+        if Version(found.split("+")[0]) < Version(floor):
+            raise RuntimeError(f"{name} {found} is older than {floor}, which closes known security advisories: "
+                               f"pip install -r requirements.txt")
+
+
 def create_app(checkpoints: str | Path | None = None, device: str = "cpu"):
     import gradio as gr
+
+    check_dependency_floors()
 
     store = ModelStore(checkpoints or Path(__file__).resolve().parents[1] / "checkpoints", device)
     restorable: dict[str, tuple[str, dict]] = {}  # api name -> (tab id, {input name: component})

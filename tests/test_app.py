@@ -110,3 +110,12 @@ def test_opening_a_tab_refreshes_its_checkpoint_lists():
     assert isinstance(one, gr.Dropdown) and [c[0] for c in one.choices] == ["a", "b"]
     two = _refreshed([lambda: ["a"], lambda: ["c"]])
     assert isinstance(two, tuple) and len(two) == 2
+
+
+def test_start_up_refuses_dependencies_below_their_security_floors():
+    from playground.app import check_dependency_floors
+
+    check_dependency_floors()  # the pinned versions pass
+    for name, old in [("gradio", "4.44.1"), ("pillow", "10.2.0"), ("torch", "2.5.1+cu121")]:
+        with pytest.raises(RuntimeError, match=f"{name} {old.split('+')[0]}|{name} {old}"):
+            check_dependency_floors({name: old})

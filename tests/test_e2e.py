@@ -28,10 +28,15 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def gradio_tmp(tmp_path_factory):
+    return tmp_path_factory.mktemp("gradio-tmp")
+
+
+@pytest.fixture(scope="module")
+def server(gradio_tmp):
     port = _free_port()
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "PLAYGROUND_QUIET": "1",
-           "GRADIO_TEMP_DIR": str(tmp_path_factory.mktemp("gradio-tmp"))}
+           "GRADIO_TEMP_DIR": str(gradio_tmp)}
     t0 = time.monotonic()
     proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -92,6 +97,39 @@ def test_api_through_gradio_client(server, tmp_path):
     job.cancel()
     assert len(job.outputs()) >= 5, "the lab streamed no frames"
     print(f"2-D lab: {frames_per_s:.1f} frames/s through gradio_client")
+
+
+def test_file_routes_serve_nothing_outside_the_app(server, gradio_tmp):
+    """Traversal, absolute paths, dotfiles, the checkpoints folder (any case) and URLs through Gradio's file
+    routes: none answers with content; an output the app made is served (the routes are the real ones)."""
+    import urllib.error
+    import urllib.parse
+
+    from gradio_client import Client
+
+    Client(server, verbose=False).predict("dcgan-ns-fashion", 1, 4, 1.0, "(model's own / none)", api_name="/gan_samples")
+    made = next(gradio_tmp.rglob("*.png"))
+    with urllib.request.urlopen(server + "gradio_api/file=" + urllib.parse.quote(str(made)), timeout=10) as r:
+        assert r.status == 200 and r.read(8) == b"\x89PNG\r\n\x1a\n"  # the control: an app output is served
+
+    secret_paths = ["/etc/passwd", "/proc/self/environ", "../../../../etc/passwd", "..%2F..%2F..%2Fetc%2Fpasswd",
+                    str(ROOT / "app.py"), str(ROOT / ".git" / "config"), str(ROOT / "checkpoints" / "fashion-classifier"
+                                                                          / "model.safetensors"),
+                    str(ROOT / "CHECKPOINTS" / "fashion-classifier" / "card.json"),
+                    str(ROOT / "Checkpoints" / "fashion-classifier" / "card.json"),
+                    "http://169.254.169.254/latest/meta-data/", "file:///etc/passwd", "//example.com/x"]
+    for route in ("gradio_api/file=", "file=", "gradio_api/file/"):
+        for path in secret_paths:
+            url = server + route + (path if "%" in path else urllib.parse.quote(path, safe="/:"))
+            try:
+                with urllib.request.urlopen(url, timeout=10) as r:
+                    body = r.read(2000)
+                    status = r.status
+            except urllib.error.HTTPError as e:
+                status, body = e.code, b""
+            assert status >= 400 or b"root:" not in body and b"safetensors" not in body and b"import" not in body \
+                and b"[core]" not in body and b"command" not in body, (url, status, body[:80])
+            assert status != 200 or len(body) == 0 or b"<html" in body.lower()[:200], (url, status, body[:80])
 
 
 @pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
