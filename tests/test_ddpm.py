@@ -210,3 +210,18 @@ def test_cli_samples_a_class(tiny_ddpm, tmp_path):
     assert arrays["images"].shape == (3, 16, 16) and arrays["labels"].tolist() == [2, 2, 2]
     for bad in (["--steps", "0"], ["--steps", "many"], ["--guidance", "nan"], ["--sampler", "euler"]):
         assert main(["sample", str(tiny_ddpm), "--n", "1", *bad, "--out", str(out)]) == 2, bad
+
+
+def test_evaluate_takes_and_records_sampling_options(tiny_ddpm, tmp_path):
+    import json
+    import shutil
+
+    from trainers.__main__ import main
+
+    ckpt = tmp_path / "ddpm"
+    shutil.copytree(tiny_ddpm, ckpt)
+    assert main(["evaluate", str(ckpt), "--n", "20", "--steps", "3", "--guidance", "1.5"]) == 0
+    card = json.loads((ckpt / "card.json").read_text())
+    assert card["evaluate_command"].endswith("--n 20 --seed 0 --steps 3 --guidance 1.5")
+    assert card["metrics"]["steps"] == 3 and card["metrics"]["guidance"] == 1.5 and "fid" in card["metrics"]
+    assert main(["evaluate", str(ckpt), "--n", "20", "--colour", "red"]) == 2

@@ -135,16 +135,23 @@ def cmd_evaluate(args: list[str], options: dict) -> None:
     from .evaluate import evaluate
 
     if len(args) != 1:
-        raise UserError("usage: python -m trainers evaluate <checkpoint-dir> [--n N] [--seed S]")
+        raise UserError("usage: python -m trainers evaluate <checkpoint-dir> [--n N] [--seed S] [sampling options]")
     n = _int(options, "n", 10000, lo=2, hi=100_000)
     seed = _int(options, "seed", 0, lo=0)
     loaded = load_model(args[0], options.pop("device", "cpu"))
-    if options:
-        raise UserError(f"unknown option(s) for evaluate: {', '.join('--' + k for k in options)}")
-    metrics = evaluate(loaded, n=n, seed=seed)
+    from .families import get_family
+
+    fam = get_family(loaded.family)
+    sampling = {}
+    if options:  # sampling options of generative families (e.g. a DDPM's --steps, --guidance)
+        if hasattr(fam, "evaluate") or not hasattr(fam, "sample"):
+            raise UserError(f"unknown option(s) for evaluate: {', '.join('--' + k for k in options)}")
+        sampling = _typed_options(fam.sample, options, f"evaluating a {loaded.family} model")
+    metrics = evaluate(loaded, n=n, seed=seed, **sampling)
     card = loaded.card
+    extra = "".join(f" --{k} {shlex.quote(str(v))}" for k, v in sampling.items())
     update_card(args[0], metrics={**card.get("metrics", {}), **metrics},
-                evaluate_command=f"python -m trainers evaluate {shlex.quote(args[0])} --n {n} --seed {seed}")
+                evaluate_command=f"python -m trainers evaluate {shlex.quote(args[0])} --n {n} --seed {seed}{extra}")
     print(json.dumps(metrics, indent=2))
 
 

@@ -12,7 +12,8 @@ from .core.errors import UserError
 from .families import get_family
 
 
-def evaluate(loaded: LoadedModel, n: int = 10000, seed: int = 0) -> dict:
+def evaluate(loaded: LoadedModel, n: int = 10000, seed: int = 0, **sampling) -> dict:
+    """Metrics of a checkpoint; `sampling` options go to a generative family's `sample` and are recorded."""
     fam = get_family(loaded.family)
     if hasattr(fam, "evaluate"):
         return fam.evaluate(loaded, n=n, seed=seed)
@@ -26,11 +27,12 @@ def evaluate(loaded: LoadedModel, n: int = 10000, seed: int = 0) -> dict:
     if not hasattr(real, "images"):
         raise UserError("evaluate needs an in-memory test set (fashion-mnist, mnist or cifar10)")
     t0 = time.perf_counter()
-    out = fam.sample(cfg, loaded.modules, n, torch.Generator().manual_seed(seed))
+    out = fam.sample(cfg, loaded.modules, n, torch.Generator().manual_seed(seed), **sampling)
     seconds = time.perf_counter() - t0
     result = metrics.generative_metrics(out["images"], real.images, out.get("labels"))
     result["sample_seconds_per_image"] = round(seconds / n, 6)
     result["eval_seed"] = seed
     if hasattr(fam, "sampling_settings"):
         result.update(fam.sampling_settings(cfg))
+    result.update(sampling)
     return result
