@@ -253,7 +253,7 @@ def build(store: ModelStore) -> TabParts:
         n = gr.Slider(1, MAX_SAMPLES, 16, step=1, label="samples per model")
         cls = gr.Dropdown([ANY_CLASS, *FASHION_MNIST_CLASSES], value=ANY_CLASS, label="class (conditional models)")
         steps = gr.Slider(5, 200, 50, step=5, label="diffusion steps (DDIM)")
-        guidance = gr.Slider(0, 10, 3, step=0.5, label="guidance (diffusion)")
+        guidance = gr.Slider(0, 10, 1, step=0.5, label="guidance (diffusion)")
     go = gr.Button("Compare", variant="primary")
     gallery = gr.Gallery(label="samples", columns=4, height="auto", object_fit="contain", format="png")
     slider = gr.ImageSlider(label="two models: drag to compare", type="numpy")

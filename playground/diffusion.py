@@ -183,7 +183,7 @@ def build(store: ModelStore) -> TabParts:
                     seed = gr.Number(0, label="seed", precision=0, minimum=0)
                     n = gr.Slider(1, MAX_IMAGES, 1, step=1, label="images")
                     cls = gr.Dropdown([ANY_CLASS, *FASHION_MNIST_CLASSES], value="Sneaker", label="class")
-                    guidance = gr.Slider(0, 10, 3, step=0.5, label="guidance scale w")
+                    guidance = gr.Slider(0, 10, 1, step=0.5, label="guidance scale w")
                 go = gr.Button("Denoise", variant="primary")
                 progress = gr.Markdown()
                 with gr.Row():

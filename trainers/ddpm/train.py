@@ -39,7 +39,7 @@ class Config(DataConfig):
     grad_clip: float = 1.0
     ema_decay: float = 0.999  # reached after warm-up: decay_k = min(ema_decay, (1 + k) / (10 + k))
     sample_steps: int = 50  # DDIM steps for snapshots and evaluation
-    guidance: float = 3.0  # guidance scale w for snapshots and evaluation (conditional models)
+    guidance: float = 1.0  # guidance scale w for snapshots and evaluation (w = 3 over-saturates a short run)
 
     def validate(self) -> None:
         if self.schedule not in SCHEDULES:
