@@ -28,11 +28,11 @@ FORWARD_TS = (0, 50, 100, 250, 500, 750, 999)
 ANY_CLASS = "(any: unconditional)"
 
 
-@functools.lru_cache(maxsize=4)
 def _schedule(kind: str) -> Schedule:
+    """The trainer's cached schedule (T = 1000), with a clear error for an unknown kind."""
     if kind not in SCHEDULES:
         raise UserError(f"schedule must be one of {', '.join(SCHEDULES)}")
-    return Schedule(kind, 1000)
+    return T.schedule(kind, 1000)
 
 
 @functools.lru_cache(maxsize=1)

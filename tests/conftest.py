@@ -57,22 +57,27 @@ def _isolated_cache(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "CACHE_DIR", tmp_path / "cache")
 
 
-@pytest.fixture(scope="session")
-def tiny_gan(tmp_path_factory, tiny_fashion) -> Path:
-    """A tiny GAN checkpoint trained for a few steps on the toy data."""
+def _train_tiny(tmp_path_factory, family: str, name: str, options: dict) -> Path:
+    """Train a session-wide tiny checkpoint with its own data cache (the autouse cache is per test)."""
     from trainers.core import data
     from trainers.core.loop import fit
 
-    out = tmp_path_factory.mktemp("ckpt") / "tiny-gan"
+    out = tmp_path_factory.mktemp("ckpt") / name
     mp = pytest.MonkeyPatch()
-    mp.setattr(data, "CACHE_DIR", tmp_path_factory.mktemp("gan-cache"))
+    mp.setattr(data, "CACHE_DIR", tmp_path_factory.mktemp(f"{name}-cache"))
     try:
-        fit("gan", {"out": str(out), "data_dir": str(tiny_fashion), "ngf": "8", "ndf": "8", "z_dim": "16",
-                    "steps": "4", "batch_size": "16", "device": "cpu",
-                    "monitor_n": "0"})
+        fit(family, {**options, "out": str(out)})
     finally:
         mp.undo()
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_gan(tmp_path_factory, tiny_fashion) -> Path:
+    """A tiny GAN checkpoint trained for a few steps on the toy data."""
+    return _train_tiny(tmp_path_factory, "gan", "tiny-gan", {
+        "data_dir": str(tiny_fashion), "ngf": "8", "ndf": "8", "z_dim": "16", "steps": "4", "batch_size": "16",
+        "device": "cpu", "monitor_n": "0"})
 
 
 TINY_DDPM = {"base": "8", "mults": "1,2", "attn_res": "8", "T": "100", "sample_steps": "5", "image_size": "16",
@@ -82,15 +87,6 @@ TINY_DDPM = {"base": "8", "mults": "1,2", "attn_res": "8", "T": "100", "sample_s
 @pytest.fixture(scope="session")
 def tiny_ddpm(tmp_path_factory, tiny_fashion) -> Path:
     """A tiny class-conditional DDPM (16 px, T = 100) trained 120 steps on the toy data."""
-    from trainers.core import data
-    from trainers.core.loop import fit
-
-    out = tmp_path_factory.mktemp("ckpt") / "tiny-ddpm"
-    mp = pytest.MonkeyPatch()
-    mp.setattr(data, "CACHE_DIR", tmp_path_factory.mktemp("ddpm-cache"))
-    try:
-        fit("ddpm", {**TINY_DDPM, "out": str(out), "data_dir": str(tiny_fashion), "n_classes": "10", "steps": "120",
-                     "lr": "2e-3", "log_every": "10", "sample_every": "1000", "ckpt_every": "1000"})
-    finally:
-        mp.undo()
-    return out
+    return _train_tiny(tmp_path_factory, "ddpm", "tiny-ddpm", {
+        **TINY_DDPM, "data_dir": str(tiny_fashion), "n_classes": "10", "steps": "120", "lr": "2e-3",
+        "log_every": "10", "sample_every": "1000", "ckpt_every": "1000"})
