@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from trainers.core.checkpoint import CONFIG, SAMPLES, WEIGHTS, read_card, read_json
+from trainers.core.checkpoint import SAMPLES, read_card, read_meta, weight_files
 
 from .common import TabParts, user_errors
 from .models import ModelStore
@@ -17,13 +17,16 @@ HEADLINE = ("test_accuracy", "data_floor_fid", "fid", "kid", "class_entropy", "t
             "prior_fid", "prior_class_entropy")
 
 
-def n_parameters(weights) -> str:
-    """Parameter count from the safetensors header alone (no tensor is read)."""
+def n_parameters(path) -> str:
+    """Parameter count of a checkpoint folder from its safetensors headers alone (no tensor is read)."""
     from safetensors import safe_open
 
     try:
-        with safe_open(str(weights), framework="pt") as f:
-            n = sum(math.prod(f.get_slice(k).get_shape()) for k in f.keys() if not k.endswith("num_batches_tracked"))
+        n = 0
+        for weights in weight_files(path):
+            with safe_open(str(weights), framework="pt") as f:
+                n += sum(math.prod(f.get_slice(k).get_shape()) for k in f.keys()
+                         if not k.endswith("num_batches_tracked"))
     except Exception:
         return "?"
     return f"{n / 1e6:.2f} M"
@@ -34,10 +37,10 @@ def models_table(store: ModelStore) -> list[list]:
     rows = []
     for name in store.names():
         path = store.root / name
-        config, card = read_json(path / CONFIG), read_card(path)
+        config, card = read_meta(path), read_card(path)
         metrics = card.get("metrics", {})
         headline = ", ".join(f"{k}={metrics[k]}" for k in HEADLINE if k in metrics)
-        rows.append([name, config.get("family"), config.get("step"), n_parameters(path / WEIGHTS),
+        rows.append([name, config.get("family"), config.get("step"), n_parameters(path),
                      card.get("wall_time_s"), card.get("hardware", ""), headline])
     return rows
 
@@ -46,7 +49,7 @@ def models_table(store: ModelStore) -> list[list]:
 def model_card(store: ModelStore, name: str) -> tuple[str, np.ndarray | None]:
     """The card of one checkpoint as pretty JSON, and its samples grid."""
     path = store.path(name)
-    card = {"config": read_json(path / CONFIG), "card": read_card(path)}
+    card = {"config": read_meta(path), "card": read_card(path)}
     samples = None
     if (path / SAMPLES).is_file():
         from PIL import Image

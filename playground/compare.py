@@ -11,7 +11,7 @@ import time
 import numpy as np
 import torch
 
-from trainers.core.checkpoint import CONFIG, WEIGHTS, read_card, read_json
+from trainers.core.checkpoint import read_card, read_meta
 from trainers.core.data import FASHION_MNIST_CLASSES
 from trainers.core.errors import CheckpointError, UserError
 from trainers.core.images import grid, upscale
@@ -34,7 +34,7 @@ def generative_names(store: ModelStore) -> list[str]:
     out = []
     for name in store.names():
         try:
-            config = read_json(store.root / name / CONFIG)
+            config = read_meta(store.root / name)
         except CheckpointError:  # a broken folder is listed nowhere, as ModelStore.names(family) does
             continue
         family, values = config.get("family"), config.get("config", {})
@@ -70,10 +70,10 @@ def _metric(metrics: dict, *keys):
 def metrics_row(store: ModelStore, name: str, seconds_per_image: float | None) -> list:
     """The card's numbers (as `python -m trainers evaluate` wrote them) and the time measured here."""
     path = store.root / name
-    config, card = read_json(path / CONFIG), read_card(path)
+    config, card = read_meta(path), read_card(path)
     m = card.get("metrics", {})
     minutes = card.get("wall_time_s")
-    return [name, config.get("family"), n_parameters(path / WEIGHTS), _metric(m, "fid", "prior_fid"),
+    return [name, config.get("family"), n_parameters(path), _metric(m, "fid", "prior_fid"),
             _metric(m, "kid", "prior_kid"), _metric(m, "class_entropy", "prior_class_entropy"),
             _metric(m, "class_accuracy"), None if seconds_per_image is None else round(seconds_per_image * 1e3, 2),
             None if minutes is None else f"{minutes / 60:.1f} min", card.get("hardware", "")]

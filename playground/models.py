@@ -11,7 +11,7 @@ import re
 import threading
 from pathlib import Path
 
-from trainers.core.checkpoint import CONFIG, WEIGHTS, LoadedModel, load_model, read_json
+from trainers.core.checkpoint import LoadedModel, is_checkpoint, load_model, read_meta, weight_files
 from trainers.core.errors import CheckpointError, UserError
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[1] / "checkpoints"
@@ -25,16 +25,16 @@ class ModelStore:
         self._lock = threading.Lock()
 
     def names(self, family: str | None = None) -> list[str]:
-        """Checkpoint folders (with a config.json), optionally of one family, sorted."""
+        """Checkpoint folders (config.json or trainer.json), optionally of one family, sorted."""
         if not self.root.is_dir():
             return []
         out = []
         for d in sorted(self.root.iterdir()):
-            if d.name.startswith(".") or not (d / CONFIG).is_file():
+            if d.name.startswith(".") or not is_checkpoint(d):
                 continue
             if family is not None:
                 try:
-                    if read_json(d / CONFIG).get("family") != family:
+                    if read_meta(d).get("family") != family:
                         continue
                 except CheckpointError:
                     continue
@@ -48,8 +48,7 @@ class ModelStore:
 
     def version(self, name: str) -> float:
         """The weights' modification time: a cache key that changes when a checkpoint is re-trained."""
-        weights = self.path(name) / WEIGHTS
-        return weights.stat().st_mtime if weights.exists() else 0.0
+        return max((f.stat().st_mtime for f in weight_files(self.path(name))), default=0.0)
 
     def get(self, name: str, family: str | None = None) -> LoadedModel:
         path, mtime = self.path(name), self.version(name)

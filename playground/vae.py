@@ -52,11 +52,11 @@ def gallery_image(index: int) -> np.ndarray:
 
 def names(store: ModelStore, variational: bool | None = None, latent_dim: int | None = None,
           denoising: bool | None = None) -> list[str]:
-    from trainers.core.checkpoint import CONFIG, read_json
+    from trainers.core.checkpoint import read_meta
 
     out = []
     for name in store.names("vae"):
-        cfg = read_json(store.root / name / CONFIG)["config"]
+        cfg = read_meta(store.root / name)["config"]
         if variational is not None and cfg["variational"] != variational:
             continue
         if latent_dim is not None and cfg["latent_dim"] != latent_dim:

@@ -90,3 +90,20 @@ def tiny_ddpm(tmp_path_factory, tiny_fashion) -> Path:
     return _train_tiny(tmp_path_factory, "ddpm", "tiny-ddpm", {
         **TINY_DDPM, "data_dir": str(tiny_fashion), "n_classes": "10", "steps": "120", "lr": "2e-3",
         "log_every": "10", "sample_every": "1000", "ckpt_every": "1000"})
+
+
+@pytest.fixture(scope="session")
+def tiny_ldm(tmp_path_factory, tiny_fashion) -> dict[str, Path]:
+    """The three parts of a tiny text-to-image model, each trained a few steps by its own trainer on the toy
+    data: a CLIP, a KL autoencoder, and the latent U-Net on both (saved as a StableDiffusionPipeline)."""
+    common = {"data_dir": str(tiny_fashion), "device": "cpu", "monitor_n": "0", "sample_every": "1000",
+              "ckpt_every": "1000", "log_every": "5"}
+    clip = _train_tiny(tmp_path_factory, "clip", "tiny-clip", {
+        **common, "width": "32", "text_layers": "1", "vision_layers": "1", "heads": "2", "embed_dim": "16",
+        "steps": "4", "batch_size": "32"})
+    vae = _train_tiny(tmp_path_factory, "autoencoder_kl", "tiny-vae", {
+        **common, "widths": "8,16,16", "groups": "4", "steps": "8", "batch_size": "16", "n_scale": "64"})
+    ldm = _train_tiny(tmp_path_factory, "latent_diffusion", "tiny-ldm", {
+        **common, "clip": str(clip), "vae": str(vae), "widths": "32,32", "head_dim": "16", "steps": "16",
+        "batch_size": "16", "sample_steps": "3", "lr": "1e-3"})
+    return {"clip": clip, "vae": vae, "ldm": ldm}

@@ -26,7 +26,7 @@ def _typed_options(fn, options: dict[str, str], what: str) -> dict:
     from .core.errors import UserError
 
     params = {k: p for k, p in inspect.signature(fn).parameters.items()
-              if p.default is not inspect.Parameter.empty and k not in ("label", "prompt", "batch")}
+              if p.default is not inspect.Parameter.empty and k not in ("label", "prompt", "batch", "prompts")}
     hints = typing.get_type_hints(fn)
     out = {}
     for k, v in options.items():
@@ -144,9 +144,10 @@ def cmd_evaluate(args: list[str], options: dict) -> None:
     fam = get_family(loaded.family)
     sampling = {}
     if options:  # sampling options of generative families (e.g. a DDPM's --steps, --guidance)
-        if hasattr(fam, "evaluate") or not hasattr(fam, "sample"):
+        target = getattr(fam, "evaluate", None) or getattr(fam, "sample", None)
+        if target is None:
             raise UserError(f"unknown option(s) for evaluate: {', '.join('--' + k for k in options)}")
-        sampling = _typed_options(fam.sample, options, f"evaluating a {loaded.family} model")
+        sampling = _typed_options(target, options, f"evaluating a {loaded.family} model")
     metrics = evaluate(loaded, n=n, seed=seed, **sampling)
     card = loaded.card
     extra = "".join(f" --{k} {shlex.quote(str(v))}" for k, v in sampling.items())

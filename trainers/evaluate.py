@@ -16,7 +16,7 @@ def evaluate(loaded: LoadedModel, n: int = 10000, seed: int = 0, **sampling) -> 
     """Metrics of a checkpoint; `sampling` options go to a generative family's `sample` and are recorded."""
     fam = get_family(loaded.family)
     if hasattr(fam, "evaluate"):
-        return fam.evaluate(loaded, n=n, seed=seed)
+        return fam.evaluate(loaded, n=n, seed=seed, **sampling)
     if not hasattr(fam, "sample"):
         raise UserError(f"no evaluation is defined for the {loaded.family!r} family")
     from .core import metrics

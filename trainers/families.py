@@ -11,6 +11,9 @@ and optionally:
     translate(cfg, modules, images, direction, **options) -> uint8 (N, C, H, W)
     evaluate(loaded, **options) -> {metric: value}
     sampling_settings(cfg)      -> {setting: value} recorded beside the generic evaluation's metrics
+    dataset(cfg, split)         -> the training data, when it is not `core.data.load_dataset`'s
+    save_pretrained(cfg, modules, folder, fp16) / load_pretrained(cfg, folder) -> {name: nn.Module}
+                                the checkpoint in its library's format (transformers, diffusers)
 """
 
 from __future__ import annotations
@@ -21,10 +24,13 @@ from types import ModuleType
 from .core.errors import UserError
 
 FAMILIES = {
+    "autoencoder_kl": "trainers.latent_diffusion.autoencoder",
     "classifier": "trainers.classifier.train",
+    "clip": "trainers.clip.train",
     "cyclegan": "trainers.cyclegan.train",
     "ddpm": "trainers.ddpm.train",
     "gan": "trainers.gan.train",
+    "latent_diffusion": "trainers.latent_diffusion.train",
     "pix2pix": "trainers.pix2pix.train",
     "vae": "trainers.vae.train",
 }

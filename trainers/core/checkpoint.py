@@ -4,6 +4,9 @@
         model.safetensors  weights of every module, keys "<module>.<param>" (fp16 where quality allows)
         config.json        {"family", "class", "config", "step", "code_version"}: rebuilds the model
         card.json          {"command", "data", "wall_time_s", "hardware", "metrics", ...}
+        trainer.json       instead of config.json for families saved in their ecosystem's format (a
+                           transformers CLIP folder, a diffusers pipeline): the same fields, while
+                           config.json / model_index.json and the weights are the library's own
         samples.png        a grid drawn from fixed noise
         train_state.pt     resume state (fp32 weights, optimizers, RNG); loaded with weights_only=True
 
@@ -33,6 +36,7 @@ from .config import build_config, config_to_dict
 from .errors import CheckpointError
 
 WEIGHTS, CONFIG, CARD, SAMPLES, STATE = "model.safetensors", "config.json", "card.json", "samples.png", "train_state.pt"
+TRAINER = "trainer.json"
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -93,18 +97,48 @@ def flat_state_dict(modules: dict[str, nn.Module], dtype: torch.dtype | None = N
 def save_model(
     out_dir: str | Path, family: str, cfg, modules: dict[str, nn.Module], step: int, *, fp16: bool = True
 ) -> None:
-    """Write `model.safetensors` and `config.json` (each atomically)."""
+    """Write `model.safetensors` and `config.json` (each atomically), or, for a family that saves in its
+    library's format (`save_pretrained`), that folder's files (each atomically) and `trainer.json`."""
+    from ..families import get_family
+
     out_dir = Path(out_dir)
+    meta = {"family": family, "class": f"{type(cfg).__module__}.{type(cfg).__qualname__}",
+            "config": config_to_dict(cfg), "step": step, "code_version": __version__}
+    fam = get_family(family)
+    if hasattr(fam, "save_pretrained"):
+        plain = {k: plain_module(m) for k, m in modules.items()}
+        with tempfile.TemporaryDirectory(dir=out_dir, prefix=".export-") as tmp:
+            fam.save_pretrained(cfg, plain, Path(tmp), fp16=fp16)
+            for f in sorted(Path(tmp).rglob("*")):
+                if f.is_file():
+                    target = out_dir / f.relative_to(tmp)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(f, target)  # same file system: each file is replaced whole
+        atomic_write_json(out_dir / TRAINER, meta)
+        return
     tensors = flat_state_dict(modules, torch.float16 if fp16 else None)
-    meta = {"format": "pt", "family": family, "step": str(step)}
-    atomic_write_bytes(out_dir / WEIGHTS, safetensors_bytes(tensors, metadata=meta))
-    atomic_write_json(out_dir / CONFIG, {
-        "family": family,
-        "class": f"{type(cfg).__module__}.{type(cfg).__qualname__}",
-        "config": config_to_dict(cfg),
-        "step": step,
-        "code_version": __version__,
-    })
+    atomic_write_bytes(out_dir / WEIGHTS, safetensors_bytes(tensors, metadata={"format": "pt", "family": family,
+                                                                              "step": str(step)}))
+    atomic_write_json(out_dir / CONFIG, meta)
+
+
+def read_meta(ckpt_dir: str | Path) -> dict:
+    """The checkpoint's {"family", "config", "step", ...}: `trainer.json` when present, else `config.json`."""
+    ckpt_dir = Path(ckpt_dir)
+    return read_json(ckpt_dir / TRAINER if (ckpt_dir / TRAINER).is_file() else ckpt_dir / CONFIG)
+
+
+def is_checkpoint(ckpt_dir: str | Path) -> bool:
+    ckpt_dir = Path(ckpt_dir)
+    return (ckpt_dir / TRAINER).is_file() or (ckpt_dir / CONFIG).is_file() and not (ckpt_dir / "model_index.json").exists()
+
+
+def weight_files(ckpt_dir: str | Path) -> list[Path]:
+    """Every safetensors file of the checkpoint (one for our format; one per component in a pipeline)."""
+    ckpt_dir = Path(ckpt_dir)
+    if (ckpt_dir / WEIGHTS).is_file() and not (ckpt_dir / TRAINER).is_file():
+        return [ckpt_dir / WEIGHTS]
+    return sorted(p for p in ckpt_dir.rglob("*.safetensors") if "snapshots" not in p.parts)
 
 
 def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
@@ -170,21 +204,40 @@ def load_model(ckpt_dir: str | Path, device: str | torch.device = "cpu") -> Load
     ckpt_dir = Path(ckpt_dir)
     if not ckpt_dir.is_dir():
         raise CheckpointError(f"checkpoint folder {ckpt_dir} does not exist")
-    meta = read_json(ckpt_dir / CONFIG)
+    meta = read_meta(ckpt_dir)
+    meta_name = TRAINER if (ckpt_dir / TRAINER).is_file() else CONFIG
     for key in ("family", "config", "step"):
         if key not in meta:
-            raise CheckpointError(f"{ckpt_dir / CONFIG} has no {key!r}")
+            raise CheckpointError(f"{ckpt_dir / meta_name} has no {key!r}")
     family = get_family(meta["family"])
     try:
         cfg = build_config(family.Config, meta["config"])
     except Exception as e:
-        raise CheckpointError(f"{ckpt_dir / CONFIG}: {e}") from None
-    modules = family.build(cfg)
-    load_state_into(modules, load_weights(ckpt_dir / WEIGHTS), str(ckpt_dir / WEIGHTS))
+        raise CheckpointError(f"{ckpt_dir / meta_name}: {e}") from None
+    if meta_name == TRAINER:
+        modules = load_pretrained(family, cfg, ckpt_dir)
+    else:
+        modules = family.build(cfg)
+        load_state_into(modules, load_weights(ckpt_dir / WEIGHTS), str(ckpt_dir / WEIGHTS))
     for m in modules.values():
         m.to(device).eval().requires_grad_(False)
     card = read_json(ckpt_dir / CARD) if (ckpt_dir / CARD).exists() else {}
     return LoadedModel(ckpt_dir, meta["family"], cfg, modules, int(meta["step"]), card)
+
+
+def load_pretrained(family, cfg, ckpt_dir: Path) -> dict[str, nn.Module]:
+    """A library-format folder through the family's `load_pretrained`: safetensors only (every file is
+    checked first, so a pickle renamed .safetensors is refused before the library sees it), no NaN."""
+    files = weight_files(ckpt_dir)
+    if not files:
+        raise CheckpointError(f"{ckpt_dir} holds no .safetensors weights")
+    for f in files:
+        load_weights(f)
+    try:
+        modules = family.load_pretrained(cfg, ckpt_dir)
+    except (OSError, ValueError, RuntimeError, KeyError) as e:
+        raise CheckpointError(f"cannot load {ckpt_dir}: {type(e).__name__}: {str(e).splitlines()[0][:200]}") from None
+    return modules
 
 
 def read_card(ckpt_dir: str | Path) -> dict:

@@ -1,0 +1,317 @@
+"""Tab "Text to image": the CLIP-conditioned latent diffusion model, step by step.
+
+Prompt -> frozen CLIP text encoder -> cross-attention U-Net denoising 4x8x8 latents -> frozen autoencoder's
+decoder. The live view decodes z_t at every step; a second page shows classifier-free guidance at one step
+(the unconditional, conditional and guided noise predictions and the x0 each implies); a third shows where
+each prompt token acts (cross-attention maps). The model is the shipped pipeline, a local pipeline folder,
+or a Hugging Face Hub id (Stable Diffusion 1.x / 2.x / turbo) when there is a network.
+Handlers are pure functions (store, strings, numbers) -> arrays; `generate` streams.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from trainers.core.errors import UserError
+from trainers.core.images import grid, to_uint8, upscale
+from trainers.latent_diffusion.sampling import SCHEDULERS, CrossAttentionMaps, decode, denoise, make_scheduler
+
+from .common import LATEX, TabParts, number, user_errors, wire
+from .models import ModelStore
+
+FAMILY = "latent_diffusion"
+MAX_PROMPT_CHARS, MAX_BATCH, MAX_STEPS = 300, 8, 200
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[\w.-]{1,95}$")
+NETWORK_TIMEOUT_S = 3.0
+UPDATE_S = 0.1  # the live view refreshes at most 10 times a second
+_external: dict[str, object] = {}  # one loaded local / hub pipeline, by its source
+_external_lock = threading.Lock()
+
+
+def hub_reachable(host: str = "huggingface.co", timeout: float = NETWORK_TIMEOUT_S) -> bool:
+    """Whether the Hub answers a TCP connection within `timeout` s (DNS included, which can hang alone)."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return False
+
+    def connect():
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+
+    with ThreadPoolExecutor(1) as pool:
+        try:
+            return pool.submit(connect).result(timeout=timeout)
+        except (OSError, FutureTimeout):
+            return False
+
+
+def load_external(source: str):
+    """A `StableDiffusionPipeline` from a local folder or a Hub id, safetensors only (cached, one at a time)."""
+    from diffusers import StableDiffusionPipeline
+
+    source = source.strip()
+    with _external_lock:
+        if source in _external:
+            return _external[source]
+        folder = Path(source).expanduser()
+        kwargs = dict(use_safetensors=True, dtype=torch.float32, safety_checker=None, requires_safety_checker=False)
+        if folder.is_dir():
+            if not (folder / "model_index.json").is_file():
+                raise UserError(f"{source} is not a diffusers pipeline folder (no model_index.json)")
+            where = f"the folder {source}"
+        elif HUB_ID.match(source):
+            where = f"the Hugging Face Hub id {source}"
+            try:  # already downloaded: load from the cache with no network at all
+                pipe = StableDiffusionPipeline.from_pretrained(source, local_files_only=True, **kwargs)
+                return _remember(source, pipe)
+            except (OSError, ValueError, EnvironmentError):
+                pass
+            if not hub_reachable():
+                raise UserError(f"no network: {source} is not in the local Hugging Face cache and the Hub cannot be "
+                                "reached from here. The shipped model keeps working; choose it above.")
+        else:
+            raise UserError(f"{source[:80]!r} is neither a pipeline folder nor a Hub id like 'org/name'")
+        try:
+            pipe = StableDiffusionPipeline.from_pretrained(source, **kwargs)
+        except Exception as e:  # diffusers / hub errors vary by version; the message is what the user needs
+            raise UserError(f"cannot load {where} as a Stable Diffusion pipeline with safetensors weights: "
+                            f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}") from None
+        return _remember(source, pipe)
+
+
+def _remember(source: str, pipe):
+    pipe.set_progress_bar_config(disable=True)
+    _external.clear()  # keep one: a Stable Diffusion pipeline is gigabytes
+    _external[source] = pipe
+    return pipe
+
+
+def pipeline_for(store: ModelStore, name: str, other: str | None, scheduler: str):
+    """A fresh pipeline object (its own scheduler: concurrent requests share no state) for the chosen model."""
+    from diffusers import StableDiffusionPipeline
+    from trainers.latent_diffusion.sampling import make_pipeline
+
+    if scheduler not in SCHEDULERS:
+        raise UserError(f"scheduler must be one of {', '.join(SCHEDULERS)}")
+    if other and other.strip():
+        base = load_external(other)
+        return StableDiffusionPipeline(**{**base.components, "scheduler": make_scheduler(scheduler, base.scheduler.config)})
+    if not name:
+        raise UserError("no text-to-image model: train one (`scripts/training/train-ldm.sh`) or give a pipeline")
+    model = store.get(name, family=FAMILY)
+    return make_pipeline(model.cfg, model.modules, scheduler)
+
+
+def check_prompt(pipe, prompt, what: str = "prompt", required: bool = True) -> str:
+    if prompt is None or not isinstance(prompt, str):
+        prompt = ""
+    prompt = prompt.strip()
+    if required and not prompt:
+        raise UserError(f"the {what} is empty: describe a garment, e.g. 'a small red sneaker'")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise UserError(f"the {what} has {len(prompt)} characters; at most {MAX_PROMPT_CHARS}")
+    n = len(pipe.tokenizer(prompt).input_ids)
+    if n > pipe.tokenizer.model_max_length:
+        raise UserError(f"the {what} is {n} tokens long; this model reads at most {pipe.tokenizer.model_max_length} "
+                        "(start and end included): shorten it")
+    return prompt
+
+
+def _settings(store, name, other, prompt, negative, guidance, steps, scheduler, seed, batch=1):
+    pipe = pipeline_for(store, name, other, scheduler)
+    prompt = check_prompt(pipe, prompt)
+    negative = check_prompt(pipe, negative, "negative prompt", required=False)
+    guidance = number("guidance scale", guidance, 0, 20)
+    steps = int(number("steps", steps, 1, MAX_STEPS))
+    seed = int(number("seed", seed, 0, 2**63 - 1))
+    batch = int(number("batch size", batch, 1, MAX_BATCH))
+    return pipe, prompt, negative, guidance, steps, seed, batch
+
+
+def _view(images: torch.Tensor) -> np.ndarray:
+    """uint8 (N, 3, H, W) -> a grid, upscaled so 32-px images are visible."""
+    g = grid(images, nrow=min(4, len(images)))
+    return upscale(g, max(1, 256 // images.shape[-1]))
+
+
+def clip_scores(store: ModelStore, images: torch.Tensor, prompt: str) -> list[float] | None:
+    """The shipped CLIP's score 100 max(cos, 0) per image, or None without a CLIP checkpoint."""
+    from trainers.latent_diffusion.metrics import clip_score
+
+    names = store.names("clip")
+    if not names:
+        return None
+    clip = store.get(names[0], family="clip")
+    if images.shape[-1] != clip.cfg.image_size:
+        images = torch.nn.functional.interpolate(images.float(), size=clip.cfg.image_size, mode="bilinear",
+                                                 antialias=True).round().clamp(0, 255).to(torch.uint8)
+    return [round(float(s), 2) for s in clip_score(clip, images, [prompt] * len(images))]
+
+
+@user_errors
+def generate(store: ModelStore, name: str, other: str, prompt: str, negative: str, guidance, steps,
+             scheduler: str, seed, batch):
+    """Stream (decoded z_t grid, progress) while sampling, then (final grid, summary with CLIP scores)."""
+    pipe, prompt, negative, guidance, steps, seed, batch = _settings(store, name, other, prompt, negative, guidance,
+                                                                     steps, scheduler, seed, batch)
+    gen = torch.Generator().manual_seed(seed)
+    t0, last = time.perf_counter(), 0.0
+    for s in denoise(pipe, [prompt] * batch, gen, steps, guidance, negative):
+        if s.images is not None:
+            seconds = time.perf_counter() - t0
+            scores = clip_scores(store, s.images, prompt) if not (other and other.strip()) else None
+            text = f"done: {batch} image(s), {s.n_steps} {scheduler} steps, w = {guidance}, {seconds:.2f} s"
+            if scores is not None:
+                text += f"; CLIP score (this project's CLIP) {', '.join(map(str, scores))}"
+            yield _view(s.images), text
+        elif s.i == 0 or time.monotonic() - last >= UPDATE_S:
+            last = time.monotonic()
+            yield _view(decode(pipe, s.latents)), f"step {s.i + 1}/{s.n_steps} (t = {s.t}): D(z_t) shown"
+
+
+def _latent_tiles(z: torch.Tensor) -> np.ndarray:
+    """A latent (C, h, w) as its C channels side by side, each scaled to [0, 255] (grey), upscaled."""
+    tiles = []
+    for c in z:
+        lo, hi = float(c.min()), float(c.max())
+        tiles.append(((c - lo) / max(hi - lo, 1e-8) * 255).round().to(torch.uint8))
+    t = torch.stack(tiles).unsqueeze(1)  # (C, 1, h, w)
+    return upscale(grid(t, nrow=len(t)), max(1, 64 // z.shape[-1]))
+
+
+@user_errors
+def guidance_view(store: ModelStore, name: str, other: str, prompt: str, negative: str, guidance, steps,
+                  scheduler: str, seed, at_step):
+    """At one step of the run: eps(z_t, ""), eps(z_t, y) and the guided eps_hat, each as latent channels and
+    as the x0 it implies, x0 = (z_t - sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_bar_t), decoded."""
+    pipe, prompt, negative, guidance, steps, seed, _ = _settings(store, name, other, prompt, negative,
+                                                                 max(number("guidance scale", guidance, 0, 20), 1.0001),
+                                                                 steps, scheduler, seed)
+    at = int(number("step", at_step, 1, steps)) - 1
+    from diffusers import DDIMScheduler
+
+    alphas = DDIMScheduler.from_config(pipe.scheduler.config).alphas_cumprod  # the training schedule's alpha_bar
+    gen = torch.Generator().manual_seed(seed)
+    for s in denoise(pipe, [prompt], gen, steps, guidance, negative):
+        if s.i == at:
+            break
+    a = float(alphas[s.t])
+    eps = {"unconditional ε(z_t, ∅)": s.eps_uncond, "conditional ε(z_t, y)": s.eps_text,
+           f"guided ε̂ (w = {guidance:g})": s.eps_uncond + guidance * (s.eps_text - s.eps_uncond)}
+    gallery = []
+    for label, e in eps.items():
+        x0 = (s.z_t - (1 - a) ** 0.5 * e) / a ** 0.5
+        gallery.append((upscale(grid(decode(pipe, x0), nrow=1), 6), f"x̂0 from {label}"))
+        gallery.append((_latent_tiles(e[0]), f"{label}: the {e.shape[1]} latent channels"))
+    note = (f"step {at + 1}/{steps} (t = {s.t}, ᾱ_t = {a:.4f}): ε̂ = ε(z_t, ∅) + w (ε(z_t, y) − ε(z_t, ∅)); "
+            f"‖ε(z_t, y) − ε(z_t, ∅)‖ = {float((s.eps_text - s.eps_uncond).norm()):.3f}")
+    return gallery, note
+
+
+@user_errors
+def attention_maps(store: ModelStore, name: str, other: str, prompt: str, guidance, steps, scheduler: str, seed):
+    """The final image and, per prompt token, its cross-attention map (all layers and steps averaged)
+    laid over it: red where the token's keys drew the latent positions' queries."""
+    pipe, prompt, _, guidance, steps, seed, _ = _settings(store, name, other, prompt, "", guidance, steps,
+                                                          scheduler, seed)
+    with CrossAttentionMaps(pipe.unet) as rec:
+        *_, last = denoise(pipe, [prompt], torch.Generator().manual_seed(seed), steps, guidance, "")
+    image = last.images[0].float() / 255  # (3, H, W)
+    size = image.shape[-1]
+    maps = rec.token_maps(size, row=1 if guidance > 1 else 0)  # the conditional half of the guided batch
+    ids = pipe.tokenizer(prompt).input_ids
+    tokens = pipe.tokenizer.convert_ids_to_tokens(ids)
+    scale = max(1, 192 // size)
+    out = [(upscale(to_uint8(image[None] * 2 - 1).permute(0, 2, 3, 1)[0].numpy(), scale), "image")]
+    for k, tok in enumerate(tokens):
+        m = maps[k]
+        heat = torch.stack([m, torch.zeros_like(m), 1 - m])  # red = high attention, blue = low
+        over = (0.45 * image + 0.55 * heat).clamp(0, 1)
+        out.append((upscale((over * 255).round().to(torch.uint8).permute(1, 2, 0).numpy(), scale),
+                    tok.replace("</w>", "")))
+    return out
+
+
+EXPLANATION = r"""
+**Latent diffusion** (course notes, *Latent Diffusion Models*): a pretrained autoencoder maps a 32×32 image to a 4×8×8 latent $z = \mathcal{E}(x)$; diffusion runs there, $z_t = \sqrt{\bar\alpha_t}\,z_0 + \sqrt{1-\bar\alpha_t}\,\varepsilon$, and the decoder brings the result back, $x = \mathcal{D}(z_0)$.
+
+**Conditioning**: a separately pretrained text encoder $\tau_\theta$ (this project's CLIP, trained contrastively on captioned garments) turns the prompt into one vector per token; the U-Net reads them through cross-attention, $\mathrm{softmax}(QK^\top/\sqrt d)\,V$ with $Q$ from the latent and $K, V$ from the tokens. Training minimises
+$$L = \mathbb{E}\,\|\varepsilon - \varepsilon_\theta(z_t, t, \tau_\theta(y))\|^2 .$$
+
+**Classifier-free guidance**: captions were dropped 10% of the time, so the same network also predicts $\varepsilon_\theta(z_t, t, \varnothing)$; sampling uses
+$$\hat\varepsilon = \varepsilon_\theta(z_t, \varnothing) + w\,\big(\varepsilon_\theta(z_t, y) - \varepsilon_\theta(z_t, \varnothing)\big),$$
+with the negative prompt in place of $\varnothing$ when given. $w = 1$: the plain conditional model.
+
+**CLIP** (contrastive pretraining): for a batch of pairs, $s_{ij} = e^{t}\langle I_i, T_j\rangle$ and the loss $\tfrac12[\mathrm{CE}(s, \mathrm{diag}) + \mathrm{CE}(s^\top, \mathrm{diag})]$ pulls $(T_i, I_i)$ together and pushes $(T_i, I_j)$ apart. The CLIP score is $100\max(\cos(I, T), 0)$.
+
+Vocabulary of the shipped model: size *small / large*, colour *red, orange, yellow, green, cyan, blue, purple, pink*, and the ten Fashion-MNIST classes (*t-shirt, trousers, pullover, dress, coat, sandal, shirt, sneaker, bag, ankle boot*).
+"""
+
+
+def build(store: ModelStore) -> TabParts:
+    import gradio as gr
+
+    names = store.names(FAMILY)
+    first = names[0] if names else None
+    with gr.Row():
+        with gr.Column(scale=3):
+            gr.Markdown("### Text to image (CLIP-conditioned latent diffusion)")
+            with gr.Row():
+                ckpt = gr.Dropdown(names, value=first, label="shipped model")
+                other = gr.Textbox("", label="or: a local pipeline folder or a Hub id (e.g. stabilityai/sd-turbo)",
+                                   max_length=200)
+            with gr.Row():
+                prompt = gr.Textbox("a small red sneaker", label="prompt", max_lines=1, max_length=MAX_PROMPT_CHARS)
+                negative = gr.Textbox("", label="negative prompt", max_lines=1, max_length=MAX_PROMPT_CHARS)
+            with gr.Row():
+                guidance = gr.Slider(0, 20, 3, step=0.5, label="guidance scale w")
+                steps = gr.Slider(1, MAX_STEPS, 30, step=1, label="steps")
+                scheduler = gr.Dropdown(list(SCHEDULERS), value="ddim", label="scheduler")
+                seed = gr.Number(0, label="seed", precision=0, minimum=0)
+                batch = gr.Slider(1, MAX_BATCH, 4, step=1, label="batch size")
+            with gr.Tab("Generate (live)"):
+                go = gr.Button("Generate", variant="primary")
+                progress = gr.Markdown()
+                out = gr.Image(label="D(z_t) while sampling, then the images", interactive=False, format="png",
+                               elem_id="t2i-out")
+            with gr.Tab("Guidance at one step"):
+                at = gr.Slider(1, MAX_STEPS, 5, step=1, label="step")
+                cfg_go = gr.Button("Show the three noise predictions")
+                cfg_note = gr.Markdown()
+                cfg_out = gr.Gallery(label="unconditional | conditional | guided", columns=2, height="auto")
+            with gr.Tab("Cross-attention per token"):
+                att_go = gr.Button("Show where each token acts")
+                att_out = gr.Gallery(label="attention of the latent positions to each token", columns=6,
+                                     height="auto")
+        with gr.Column(scale=2):
+            gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
+
+    parts = TabParts(refresh=[(ckpt, lambda: store.names(FAMILY))])
+    common = {"checkpoint": ckpt, "other model": other, "prompt": prompt}
+    wire(go.click, "text_to_image", {**common, "negative prompt": negative, "guidance": guidance, "steps": steps,
+                                     "scheduler": scheduler, "seed": seed, "batch": batch},
+         lambda *a: (yield from generate(store, *a)), [out, progress], parts)
+    wire(cfg_go.click, "t2i_guidance", {**common, "negative prompt": negative, "guidance": guidance, "steps": steps,
+                                        "scheduler": scheduler, "seed": seed, "step": at},
+         lambda *a: guidance_view(store, *a), [cfg_out, cfg_note], parts)
+    wire(att_go.click, "t2i_attention", {**common, "guidance": guidance, "steps": steps, "scheduler": scheduler,
+                                         "seed": seed},
+         lambda *a: attention_maps(store, *a), [att_out], parts)
+    return parts
+
+
+if __name__ == "__main__":
+    import gradio as gr
+
+    with gr.Blocks(title="Text to image") as demo:
+        build(ModelStore())
+    demo.launch()

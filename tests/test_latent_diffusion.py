@@ -1,0 +1,215 @@
+"""CLIP, the KL autoencoder and latent diffusion: the math against references, training that learns,
+the ecosystem formats (transformers CLIP folder, diffusers pipeline) and sampling parity with diffusers."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from trainers.clip import losses as CL
+from trainers.core import captions
+from trainers.core.checkpoint import load_model
+
+
+def test_contrastive_loss_matches_transformers_clip_loss():
+    from transformers import CLIPConfig, CLIPModel
+
+    torch.manual_seed(0)
+    model = CLIPModel(CLIPConfig(text_config=dict(vocab_size=50, hidden_size=32, intermediate_size=64,
+                                                  num_hidden_layers=1, num_attention_heads=2, max_position_embeddings=8),
+                                 vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                                                    num_attention_heads=2, image_size=16, patch_size=8),
+                                 projection_dim=16))
+    ids = torch.randint(0, 50, (6, 8))
+    out = model(input_ids=ids, pixel_values=torch.randn(6, 3, 16, 16), return_loss=True)
+    ours = CL.contrastive_loss(out.image_embeds, out.text_embeds, model.logit_scale)
+    assert torch.allclose(ours, out.loss, atol=1e-6)
+
+
+def test_contrastive_loss_by_hand_in_float64():
+    img = torch.tensor([[1.0, 0.0], [0.0, 2.0]], dtype=torch.float64)
+    txt = torch.tensor([[3.0, 0.0], [1.0, 1.0]], dtype=torch.float64)
+    t = torch.tensor(0.0, dtype=torch.float64)  # exp(t) = 1
+    c = 2 ** -0.5
+    s = torch.tensor([[1.0, c], [0.0, c]], dtype=torch.float64)  # cosines
+    rows = -(torch.log_softmax(s, 1).diagonal()).mean()
+    cols = -(torch.log_softmax(s.T, 1).diagonal()).mean()
+    assert torch.allclose(CL.contrastive_loss(img, txt, t), 0.5 * (rows + cols))
+
+
+def test_tokenizer_knows_the_vocabulary_and_every_byte(tmp_path):
+    import subprocess
+    import sys
+
+    from transformers import CLIPTokenizer
+
+    from trainers.clip.tokenizer import build_tokenizer, write_tokenizer_files
+
+    tok = build_tokenizer()
+    ids = tok("A small red ankle boot").input_ids
+    assert tok.convert_ids_to_tokens(ids) == ["<|startoftext|>", "a</w>", "small</w>", "red</w>", "ankle</w>",
+                                              "boot</w>", "<|endoftext|>"]
+    odd = tok("zébra, 42!").input_ids[1:-1]
+    assert tok.eos_token_id not in odd  # nothing is unknown (CLIP's unknown token is its end token)
+    again = CLIPTokenizer.from_pretrained(write_tokenizer_files(tmp_path))
+    assert again("a blue bag").input_ids == tok("a blue bag").input_ids
+    # the same files in another process (another string-hash seed): a trained CLIP's token ids stay valid
+    code = "import sys; from trainers.clip.tokenizer import write_tokenizer_files as w; w(sys.argv[1])"
+    for seed in ("1", "2"):
+        subprocess.run([sys.executable, "-c", code, str(tmp_path / seed)], check=True, cwd=Path(captions.__file__).parents[2],
+                       env={"PYTHONHASHSEED": seed, "PATH": ""})
+        for name in ("vocab.json", "merges.txt"):
+            assert (tmp_path / seed / name).read_bytes() == (tmp_path / name).read_bytes()
+
+
+def test_captions_render_and_the_detectors_read_them_back(tiny_fashion):
+    data = captions.CaptionedFashion("test", str(tiny_fashion))
+    item = data[3]
+    assert item["image"].shape == (3, 32, 32) and -1 <= item["image"].min() and item["image"].max() <= 1
+    words = item["caption"].split()
+    assert captions.CLASS_WORDS[int(item["label"])].split()[-1] in words
+    idx = torch.arange(len(data))
+    rgb = data.images(idx)
+    # intensity (max over channels) gives the garment back: every colour is at full value
+    large = data.attr["size"] == 1
+    assert torch.allclose(captions.intensity(rgb)[large], data.gray[idx][large].float() / 255, atol=1e-6)
+    assert (captions.dominant_colour(rgb) == data.attr["colour"]).float().mean() > 0.95
+    assert (captions.measured_size(rgb) == data.attr["size"]).float().mean() > 0.9
+    again = captions.CaptionedFashion("test", str(tiny_fashion))
+    assert [again.captions(i) for i in range(20)] == [data.captions(i) for i in range(20)]  # deterministic
+
+
+def _rows(path):
+    with open(path / "log.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_clip_training_makes_matching_pairs_score_higher():
+    """The contrastive loss's direction: a few steps of `train_step` on one batch of 8 captioned images raise
+    each image's score for its own caption above its scores for the other seven."""
+    from accelerate import Accelerator
+
+    from trainers.clip import train as C
+    from trainers.core.config import build_config
+
+    torch.manual_seed(0)
+    cfg = build_config(C.Config, {"width": "32", "text_layers": "1", "vision_layers": "1", "heads": "2",
+                                  "embed_dim": "16", "lr": "1e-3", "warmup": "1", "decay_steps": "1000"})
+    modules, gen = C.build(cfg), torch.Generator().manual_seed(0)
+    opts = C.optimizers(cfg, modules)
+    labels, colour, size = torch.arange(8), torch.arange(8), torch.tensor([0, 1] * 4)
+    x = captions.render(torch.rand(8, 1, 32, 32, generator=gen), colour, size) * 2 - 1
+    texts = [captions.caption(int(k), int(c), int(s)) for k, c, s in zip(labels, colour, size)]
+
+    def margin():  # mean matching score minus mean mismatched score
+        with torch.no_grad():
+            s = modules["clip"](pixel_values=x, **C.tokenize(cfg, texts, "cpu")).logits_per_image
+        return float(s.diagonal().mean() - (s.sum() - s.diagonal().sum()) / 56)
+
+    before = margin()
+    losses = [float(C.train_step(cfg, modules, opts, {"image": x, "caption": texts}, gen, Accelerator(cpu=True))["loss"])
+              for _ in range(15)]
+    assert losses[-1] < 0.5 * losses[0]
+    assert margin() > before + 2
+
+
+def test_clip_folder_loads_with_transformers_alone(tiny_ldm):
+    from transformers import CLIPModel, CLIPProcessor
+
+    model = CLIPModel.from_pretrained(tiny_ldm["clip"], local_files_only=True)
+    proc = CLIPProcessor.from_pretrained(tiny_ldm["clip"], local_files_only=True)
+    from PIL import Image
+
+    inputs = proc(text=["a red bag", "a blue coat"], images=Image.new("RGB", (64, 64), (255, 0, 0)),
+                  return_tensors="pt", padding=True)
+    assert inputs["pixel_values"].shape == (1, 3, 32, 32)
+    assert model(**inputs).logits_per_image.shape == (1, 2)
+    assert json.loads((tiny_ldm["clip"] / "trainer.json").read_text())["family"] == "clip"
+
+
+def test_autoencoder_learns_and_saves_a_diffusers_folder(tiny_ldm):
+    from diffusers import AutoencoderKL
+
+    rows = _rows(tiny_ldm["vae"])
+    assert float(rows[-1]["l1"]) < float(rows[0]["l1"])
+    vae = AutoencoderKL.from_pretrained(tiny_ldm["vae"], local_files_only=True)
+    assert vae.config.scaling_factor != 1.0  # 1 / std of the training latents was written
+    z = vae.encode(torch.zeros(1, 3, 32, 32)).latent_dist.mean
+    assert z.shape == (1, 4, 8, 8)
+
+
+def test_latent_diffusion_loss_falls_and_the_pipeline_loads_offline(tiny_ldm):
+    from diffusers import StableDiffusionPipeline
+
+    rows = _rows(tiny_ldm["ldm"])
+    first, last = (sum(float(r["loss"]) for r in part) / len(part) for part in (rows[:2], rows[-2:]))
+    assert last < first
+    pipe = StableDiffusionPipeline.from_pretrained(tiny_ldm["ldm"], local_files_only=True, use_safetensors=True)
+    out = pipe("a small red sneaker", num_inference_steps=2, guidance_scale=2.0, output_type="np",
+               generator=torch.Generator().manual_seed(0)).images
+    assert out.shape == (1, 32, 32, 3)
+    loaded = load_model(tiny_ldm["ldm"])
+    assert loaded.family == "latent_diffusion" and set(loaded.modules) == {"unet_ema", "vae", "text_encoder"}
+
+
+@pytest.mark.parametrize("scheduler", ["ddim", "ddpm", "euler", "dpm++"])
+def test_step_by_step_sampling_equals_the_pipeline(tiny_ldm, scheduler):
+    from trainers.core.images import to_uint8
+    from trainers.latent_diffusion.sampling import denoise, make_pipeline
+
+    loaded = load_model(tiny_ldm["ldm"])
+    pipe = make_pipeline(loaded.cfg, loaded.modules, scheduler)
+    prompts = ["a red bag", "a small blue coat"]
+    steps = list(denoise(pipe, prompts, torch.Generator().manual_seed(3), 4, 3.0, "a shirt"))
+    ref = pipe(prompts, num_inference_steps=4, guidance_scale=3.0, negative_prompt=["a shirt"] * 2, output_type="pt",
+               generator=torch.Generator().manual_seed(3)).images
+    assert len(steps) == 5 and steps[-1].images.shape == (2, 3, 32, 32)
+    assert torch.equal(steps[-1].images, to_uint8(ref * 2 - 1))
+
+
+def test_guidance_combines_the_two_predictions(tiny_ldm):
+    from trainers.latent_diffusion.sampling import denoise, make_pipeline
+
+    loaded = load_model(tiny_ldm["ldm"])
+    pipe = make_pipeline(loaded.cfg, loaded.modules, "ddim")
+    guided = next(denoise(pipe, ["a red bag"], torch.Generator().manual_seed(1), 3, 4.0))
+    plain = next(denoise(pipe, ["a red bag"], torch.Generator().manual_seed(1), 3, 1.0))
+    assert plain.eps_uncond is None and torch.allclose(plain.eps_text, guided.eps_text, atol=1e-5)
+    # one DDIM step from the same z_T with eps_hat = eps_u + w (eps_c - eps_u), computed here by hand
+    sched = make_pipeline(loaded.cfg, loaded.modules, "ddim").scheduler
+    sched.set_timesteps(3)
+    eps_hat = guided.eps_uncond + 4.0 * (guided.eps_text - guided.eps_uncond)
+    by_hand = sched.step(eps_hat, sched.timesteps[0], guided.z_t).prev_sample
+    assert torch.allclose(by_hand, guided.latents, atol=1e-6)
+    assert not torch.allclose(plain.latents, guided.latents)
+
+
+def test_cli_sample_and_evaluate(tiny_ldm, tmp_path, monkeypatch):
+    import numpy as np
+
+    from trainers.__main__ import main
+    from trainers.latent_diffusion import metrics as M
+
+    out = tmp_path / "s.npz"
+    assert main(["sample", str(tiny_ldm["ldm"]), "--n", "3", "--seed", "0", "--prompt", "a red bag",
+                 "--steps", "2", "--out", str(out)]) == 0
+    with np.load(out) as f:
+        assert f["images"].shape == (3, 32, 32, 3) and list(f["prompts"]) == ["a red bag"] * 3
+    # evaluate scores with the classifier; a tiny stand-in keeps this offline test small
+    from trainers.classifier.models import SmallCNN
+
+    monkeypatch.setattr(M.metrics, "load_classifier", lambda path=None: SmallCNN(1, 8, 16, 10, 0.0).eval())
+    target = tmp_path / "ldm"
+    import shutil
+
+    shutil.copytree(tiny_ldm["ldm"], target)
+    monkeypatch.chdir(tmp_path)
+    assert main(["evaluate", str(target), "--n", "8", "--steps", "2"]) == 0
+    metrics = json.loads((target / "card.json").read_text())["metrics"]
+    for key in ("class_accuracy", "colour_accuracy", "size_accuracy", "grey_fid_vs_fashion_mnist", "real_colour_accuracy"):
+        assert key in metrics
+    assert metrics["steps"] == 2 and metrics["n"] == 8

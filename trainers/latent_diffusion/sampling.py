@@ -1,0 +1,151 @@
+"""Sampling a latent diffusion pipeline step by step, so the app can show every step.
+
+`denoise` is `StableDiffusionPipeline.__call__` unrolled (tested to give the same images for the same
+generator): encode the prompts with the frozen text encoder, draw z_T ~ N(0, I), then for each of the
+scheduler's timesteps predict the noise for the empty/negative prompt and for the prompt and combine them
+by classifier-free guidance (Ho & Salimans 2022, eq. 6, in the form diffusers uses):
+    eps_hat = eps(z_t, "") + w (eps(z_t, y) - eps(z_t, ""))        w = guidance scale; w <= 1: eps(z_t, y) alone
+and let the scheduler take its step z_t -> z_{t-1}. Finally x = D(z_0 / scaling_factor).
+`CrossAttentionMaps` records softmax(Q K^T / sqrt(d)) of every cross-attention layer (latent positions x
+prompt tokens), the "where does each word act" picture.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Iterator
+
+import torch
+import torch.nn.functional as F
+
+from ..core.errors import UserError
+from ..core.images import to_uint8
+
+SCHEDULERS = {"ddim": "DDIMScheduler", "ddpm": "DDPMScheduler", "euler": "EulerDiscreteScheduler",
+              "dpm++": "DPMSolverMultistepScheduler"}
+
+
+def make_scheduler(name: str, config):
+    """One of `SCHEDULERS` from a pipeline's scheduler config (DPM-Solver++ as `dpmsolver++`, order 2)."""
+    import diffusers
+
+    if name not in SCHEDULERS:
+        raise UserError(f"scheduler must be one of {', '.join(SCHEDULERS)}, got {name!r}")
+    extra = {"algorithm_type": "dpmsolver++", "solver_order": 2} if name == "dpm++" else {}
+    return getattr(diffusers, SCHEDULERS[name]).from_config(config, **extra)
+
+
+def make_pipeline(cfg, modules: dict, scheduler: str = "ddim"):
+    from .train import pipeline
+
+    pipe = pipeline(cfg, modules)
+    pipe.scheduler = make_scheduler(scheduler, pipe.scheduler.config)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+@dataclasses.dataclass
+class Step:
+    i: int  # 0-based step index; i == n_steps marks the final decoded images
+    n_steps: int
+    t: int
+    latents: torch.Tensor  # the scheduler's latents after this step, (N, 4, 8, 8)
+    z_t: torch.Tensor  # the U-Net's input at this step: z_t of the forward process (N, 4, 8, 8)
+    eps_uncond: torch.Tensor | None  # eps(z_t, "") (None without guidance)
+    eps_text: torch.Tensor  # eps(z_t, y)
+    images: torch.Tensor | None = None  # uint8 (N, 3, H, W), at the end only
+
+
+def encode_prompts(pipe, prompts: list[str], negative_prompt: str | None, guidance: float):
+    """(cond, uncond) hidden states as the pipeline makes them (uncond is None when w <= 1)."""
+    cond, uncond = pipe.encode_prompt(prompts, pipe.unet.device, 1, guidance > 1,
+                                      [negative_prompt or ""] * len(prompts) if guidance > 1 else None)
+    return cond, uncond
+
+
+@torch.no_grad()
+def denoise(pipe, prompts: list[str], gen: torch.Generator, steps: int, guidance: float,
+            negative_prompt: str | None = "", latents: torch.Tensor | None = None) -> Iterator[Step]:
+    """Yield a `Step` per scheduler step, then one with the decoded images (see the module docstring)."""
+    if not prompts:
+        raise UserError("no prompt given")
+    if not 1 <= steps <= pipe.scheduler.config.num_train_timesteps:
+        raise UserError(f"steps must be in [1, {pipe.scheduler.config.num_train_timesteps}], got {steps}")
+    unet, sched = pipe.unet, pipe.scheduler
+    device = unet.device
+    cond, uncond = encode_prompts(pipe, prompts, negative_prompt, guidance)
+    sched.set_timesteps(steps, device=device)
+    size = unet.config.sample_size
+    if latents is None:  # z_T ~ N(0, I), drawn as the pipeline's prepare_latents draws it
+        latents = torch.randn((len(prompts), unet.config.in_channels, size, size), generator=gen,
+                              device=gen.device).to(device)
+    latents = latents * sched.init_noise_sigma
+    extra = pipe.prepare_extra_step_kwargs(gen, 0.0)
+    timesteps = sched.timesteps
+    for i, t in enumerate(timesteps):
+        z_t = sched.scale_model_input(latents, t)  # Euler keeps sigma-scaled latents; the U-Net sees z_t
+        if guidance > 1:
+            eps_u, eps_c = unet(torch.cat([z_t] * 2), t, encoder_hidden_states=torch.cat([uncond, cond])).sample.chunk(2)
+            # eps_hat = eps(z_t, "") + w (eps(z_t, y) - eps(z_t, ""))
+            eps = eps_u + guidance * (eps_c - eps_u)
+        else:
+            eps_u, eps_c = None, unet(z_t, t, encoder_hidden_states=cond).sample
+            eps = eps_c
+        latents = sched.step(eps, t, latents, **extra).prev_sample
+        yield Step(i, len(timesteps), int(t), latents, z_t, eps_u, eps_c)
+    yield Step(len(timesteps), len(timesteps), 0, latents, latents, None, eps_c, decode(pipe, latents))
+
+
+@torch.no_grad()
+def decode(pipe, latents: torch.Tensor) -> torch.Tensor:
+    """x = D(z / scaling_factor) as uint8 (N, 3, H, W)."""
+    return to_uint8(pipe.vae.decode(latents / pipe.vae.config.scaling_factor).sample)
+
+
+class _StoreProcessor:
+    """diffusers' plain attention processor (AttnProcessor) that also keeps the attention probabilities."""
+
+    def __init__(self, store: list, name: str):
+        self.store, self.name = store, name
+
+    def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None, temb=None, **_):
+        b = hidden_states.shape[0]
+        q = attn.head_to_batch_dim(attn.to_q(hidden_states))
+        context = hidden_states if encoder_hidden_states is None else encoder_hidden_states
+        k, v = attn.head_to_batch_dim(attn.to_k(context)), attn.head_to_batch_dim(attn.to_v(context))
+        probs = attn.get_attention_scores(q, k, attention_mask)  # softmax(Q K^T / sqrt(d)), (B*heads, HW, L)
+        self.store.append((self.name, probs.view(b, -1, *probs.shape[1:]).mean(1).detach()))  # (B, HW, L)
+        out = attn.batch_to_head_dim(torch.bmm(probs, v))
+        return attn.to_out[1](attn.to_out[0](out))
+
+
+class CrossAttentionMaps:
+    """Context manager: while active, every cross-attention layer (attn2) of `unet` records its maps."""
+
+    def __init__(self, unet):
+        self.unet, self.records = unet, []
+
+    def __enter__(self):
+        self._saved = dict(self.unet.attn_processors)
+        procs = {name: (_StoreProcessor(self.records, name) if ".attn2." in name else proc)
+                 for name, proc in self._saved.items()}
+        self.unet.set_attn_processor(procs)
+        return self
+
+    def __exit__(self, *exc):
+        self.unet.set_attn_processor(self._saved)
+
+    def token_maps(self, image_size: int, row: int) -> torch.Tensor:
+        """Per-token maps (L, image_size, image_size) for batch row `row`: every recorded layer's
+        (HW, L) map upsampled to the image and averaged, each token's map scaled to [0, 1]."""
+        maps = []
+        for _, p in self.records:
+            hw = p.shape[1]
+            side = int(round(hw ** 0.5))
+            m = p[row].T.reshape(-1, 1, side, side)  # (L, 1, s, s)
+            maps.append(F.interpolate(m, size=(image_size, image_size), mode="bilinear", align_corners=False)[:, 0])
+        if not maps:
+            raise UserError("this U-Net has no cross-attention layers")
+        m = torch.stack(maps).mean(0)
+        lo, hi = m.flatten(1).min(1).values, m.flatten(1).max(1).values
+        return (m - lo.view(-1, 1, 1)) / (hi - lo).clamp_min(1e-8).view(-1, 1, 1)
