@@ -6,7 +6,7 @@ import functools
 import os
 from pathlib import Path
 
-from . import about, classifier, compare, diffusion, gan, lab, translation, vae
+from . import about, classifier, compare, diffusion, gan, lab, text2image, translation, vae
 from trainers.core.errors import UserError
 
 from .common import read_settings, user_errors
@@ -23,6 +23,7 @@ TABS = [
     ("VAE", vae),
     ("Translation", translation),
     ("Diffusion", diffusion),
+    ("Text to image", text2image),
     ("Compare", compare),
     ("Train live", lab),
     ("Classifier", classifier),

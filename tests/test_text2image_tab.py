@@ -1,0 +1,111 @@
+"""The text-to-image tab's handlers, called without a browser on the tiny pipeline the tests train, and the
+model sources: a local pipeline folder, a Hub id from the local cache, and a Hub id with no network."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import gradio as gr
+import numpy as np
+import pytest
+
+from playground import text2image as tab
+from playground.models import ModelStore
+
+ARGS = dict(negative="", guidance=3.0, steps=3, scheduler="ddim", seed=0)
+
+
+@pytest.fixture(scope="module")
+def store(tiny_ldm, tmp_path_factory):
+    root = tmp_path_factory.mktemp("store")
+    shutil.copytree(tiny_ldm["ldm"], root / "tiny-ldm")
+    shutil.copytree(tiny_ldm["clip"], root / "tiny-clip")
+    return ModelStore(root)
+
+
+def _run(store, name="tiny-ldm", other="", prompt="a small red sneaker", batch=2, **kw):
+    a = {**ARGS, **kw}
+    return list(tab.generate(store, name, other, prompt, a["negative"], a["guidance"], a["steps"], a["scheduler"],
+                             a["seed"], batch))
+
+
+def test_generate_streams_decoded_latents_then_the_images_with_clip_scores(store):
+    frames = _run(store)
+    assert len(frames) >= 2 and frames[0][1].startswith("step 1/3")
+    final, text = frames[-1]
+    assert final.ndim == 3 and final.shape[2] == 3
+    assert "CLIP score" in text and text.count(",") >= 2  # one score per image
+    again = _run(store)[-1][0]
+    assert np.array_equal(final, again)  # same seed, same images
+    other = _run(store, seed=1)[-1][0]
+    assert not np.array_equal(final, other)
+
+
+@pytest.mark.parametrize("scheduler", ["ddim", "ddpm", "euler", "dpm++"])
+def test_every_scheduler_runs(store, scheduler):
+    final, text = _run(store, scheduler=scheduler, batch=1)[-1]
+    assert f"{scheduler} steps" in text and final.shape[0] > 0
+
+
+def test_guidance_view_shows_three_predictions(store):
+    gallery, note = tab.guidance_view(store, "tiny-ldm", "", "a red bag", "", 4.0, 3, "ddim", 0, 2)
+    captions = [c for _, c in gallery]
+    assert len(gallery) == 6 and any("unconditional" in c for c in captions) and any("guided" in c for c in captions)
+    assert "step 2/3" in note
+
+
+def test_attention_maps_one_per_token(store):
+    out = tab.attention_maps(store, "tiny-ldm", "", "a small red sneaker", 3.0, 2, "ddim", 0)
+    labels = [c for _, c in out]
+    assert labels[0] == "image" and labels[1:] == ["<|startoftext|>", "a", "small", "red", "sneaker", "<|endoftext|>"]
+    maps = np.stack([img for img, _ in out[1:]])
+    assert maps.std(0).max() > 0  # tokens attend differently
+
+
+@pytest.mark.parametrize("bad", [
+    dict(prompt=""), dict(prompt="   "), dict(prompt="a " * 200), dict(prompt="red " * 20), dict(steps=10**9),
+    dict(steps=float("nan")), dict(seed=float("nan")), dict(guidance=-1), dict(batch=100), dict(scheduler="magic"),
+    dict(name="../../x"), dict(other="../../etc"), dict(other="not a hub id!"), dict(negative="x " * 200)])
+def test_bad_input_is_refused_with_a_message(store, bad):
+    kwargs = {"name": "tiny-ldm", "prompt": "a red bag", "batch": 1, **bad}
+    with pytest.raises(gr.Error):
+        _run(store, **kwargs)
+
+
+def test_a_local_pipeline_folder_loads(store, tiny_ldm):
+    final, text = _run(store, other=str(tiny_ldm["ldm"]), batch=1)[-1]
+    assert text.startswith("done") and "CLIP score" not in text  # scores only for the shipped model
+
+
+def test_a_hub_id_loads_from_the_local_cache_offline(tiny_ldm, tmp_path, monkeypatch):
+    """The Hub code path (`from_pretrained("org/name")`) with the tiny pipeline placed in a Hub cache."""
+    import huggingface_hub.constants as hc
+
+    repo = tmp_path / "hub" / "models--tiny-org--tiny-ldm"
+    snapshot = repo / "snapshots" / ("0" * 40)
+    shutil.copytree(tiny_ldm["ldm"], snapshot)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0" * 40)
+    monkeypatch.setattr(hc, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    tab._external.clear()
+    pipe = tab.load_external("tiny-org/tiny-ldm")
+    assert pipe.unet.config.sample_size == 8
+
+
+def test_a_hub_id_without_network_says_so_quickly(store, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    tab._external.clear()
+    t0 = time.monotonic()
+    with pytest.raises(gr.Error, match="no network"):
+        _run(store, other="stabilityai/sd-turbo", batch=1)
+    assert time.monotonic() - t0 < 5
+    assert _run(store, batch=1)[-1][1].startswith("done")  # the shipped model keeps working
+
+
+def test_unreachable_hub_is_detected_within_the_timeout(monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    t0 = time.monotonic()
+    assert tab.hub_reachable("huggingface.invalid", timeout=1.0) is False
+    assert time.monotonic() - t0 < 3
