@@ -14,6 +14,8 @@ Rows:
   ddpm.*           training images/s vs diffusers and denoising-diffusion-pytorch at equal parameter count;
                    reverse steps and DDIM-50 vs diffusers' schedulers with the same network; tab actions
                    (see bench/ddpm.py; the peers come from requirements-bench.txt)
+  ldm.*            text-to-image generation (4 images, 30 steps, guidance) vs StableDiffusionPipeline.__call__;
+                   training images/s vs a plain diffusers loop on the same networks (bench/ldm.py)
 
 On a GPU: `python -m bench --device cuda` (the same rows, on that device).
 """
@@ -249,12 +251,13 @@ def main() -> None:
     r = 3 if args.quick else 7
     rows = [bench_gan_train(args.device, r, 5 if args.quick else 20), bench_gan_sample(args.device, r), bench_fid(r)]
     if args.device == "cpu":
-        from . import ddpm, lab
+        from . import ddpm, lab, ldm
 
         rows += [bench_vae_train(r, 3 if args.quick else 10)]
         rows += bench_gan_tab(r) + bench_vae_tab(r) + lab.bench_lab(r)
         rows += ddpm.bench_train(3 if args.quick else 5) + ddpm.bench_sampling(r) + ddpm.bench_pipelines(r)
         rows += ddpm.bench_tab(r)
+        rows += ldm.bench_generate(r) + ldm.bench_train(3 if args.quick else 5)
         if not args.no_ui:
             from . import ui
 

@@ -21,7 +21,7 @@ from .about import n_parameters
 from .common import TabParts, number as _number, user_errors, wire
 from .models import ModelStore
 
-GENERATIVE = ("gan", "vae", "ddpm")
+GENERATIVE = ("gan", "vae", "ddpm", "latent_diffusion")
 MAX_MODELS, MAX_SAMPLES = 4, 16
 ANY_CLASS = "(any)"
 COLUMNS = ["model", "family", "parameters", "FID", "KID", "class entropy", "class accuracy", "ms / image (here)",
@@ -43,6 +43,15 @@ def generative_names(store: ModelStore) -> list[str]:
     return out
 
 
+def _condition(family: str, label: int) -> dict:
+    """A class as each family takes it: a label, or for text-to-image models the prompt "a <class>"."""
+    if family == "latent_diffusion":
+        from trainers.core.captions import CLASS_WORDS
+
+        return {"prompt": f"a {CLASS_WORDS[label]}"}
+    return {"label": label}
+
+
 def _draw(store: ModelStore, name: str, seed: int, n: int, label: int | None, steps: int, guidance: float):
     """n samples of one model from `seed` -> (uint8 (n, C, H, W), seconds, whether the class was used)."""
     if name not in generative_names(store):
@@ -50,10 +59,10 @@ def _draw(store: ModelStore, name: str, seed: int, n: int, label: int | None, st
     model = store.get(name)
     fam = get_family(model.family)
     kwargs = {}
-    conditional = bool(getattr(model.cfg, "n_classes", 0))
+    conditional = bool(getattr(model.cfg, "n_classes", 0)) or model.family == "latent_diffusion"
     if conditional and label is not None:
-        kwargs["label"] = label
-    if model.family == "ddpm":
+        kwargs.update(_condition(model.family, label))
+    if model.family in ("ddpm", "latent_diffusion"):
         kwargs.update(steps=steps, guidance=guidance)
     t0 = time.perf_counter()
     images = fam.sample(model.cfg, model.modules, n, torch.Generator().manual_seed(seed), **kwargs)["images"]
@@ -145,12 +154,14 @@ def _cell(store: ModelStore, settings: dict) -> torch.Tensor:
     model = store.get(settings["checkpoint"])
     cfg, fam = model.cfg, get_family(model.family)
     kwargs = {}
-    if getattr(cfg, "n_classes", 0) and settings["class"] != ANY_CLASS:
-        kwargs["label"] = FASHION_MNIST_CLASSES.index(settings["class"])
+    if (getattr(cfg, "n_classes", 0) or model.family == "latent_diffusion") and settings["class"] != ANY_CLASS:
+        kwargs.update(_condition(model.family, FASHION_MNIST_CLASSES.index(settings["class"])))
     if model.family == "gan":
         kwargs["truncation"] = settings["truncation"]
     if model.family == "ddpm":
         kwargs.update(sampler=settings["sampler"], steps=settings["steps"], guidance=settings["guidance"])
+    if model.family == "latent_diffusion":
+        kwargs.update(scheduler=settings["sampler"], steps=settings["steps"], guidance=settings["guidance"])
     image = fam.sample(cfg, model.modules, 1, torch.Generator().manual_seed(settings["seed"]), **kwargs)["images"]
     return image.expand(-1, 3, -1, -1)[0] if image.shape[1] == 1 else image[0]
 
