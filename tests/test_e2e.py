@@ -16,7 +16,8 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-TABS = {"GAN": "GAN latent walk", "VAE": "VAE interpolation", "Diffusion": "Diffusion: denoising",
+TABS = {"GAN": "GAN latent walk", "VAE": "VAE interpolation", "Translation": "Image translation",
+        "Diffusion": "Diffusion: denoising", "Text to image": "CLIP-conditioned latent diffusion",
         "Compare": "Compare models side by side", "Train live": "a GAN on 2-D points", "Classifier": "The judge",
         "About": "Models shipped"}
 
@@ -166,13 +167,20 @@ def test_every_tab_renders_in_headless_chromium(server, tmp_path):
                 page.get_by_role("button", name="Denoise", exact=True).click()
                 page.get_by_text("done: 50 steps").wait_for(state="visible", timeout=60_000)
                 page.locator("#ddpm-x0 img").first.wait_for(state="visible", timeout=10_000)
+            if tab == "Text to image":  # a prompt's images stream in, then come with their CLIP scores
+                page.get_by_role("button", name="Generate", exact=True).click()
+                page.get_by_text("CLIP score").first.wait_for(state="visible", timeout=60_000)
+                page.locator("#t2i-out img").first.wait_for(state="visible", timeout=10_000)
             if tab == "Compare":
                 page.get_by_role("button", name="Compare", exact=True).click()
                 page.get_by_text("ms/image").first.wait_for(state="visible", timeout=30_000)
             if tab == "Train live":  # play, let it train a moment, pause
                 page.get_by_role("button", name="▶ Play").click()
                 page.get_by_text("modes covered").first.wait_for(state="visible", timeout=30_000)
-                page.wait_for_timeout(3000)
+                for _ in range(60):  # let it train past 10 steps (a loaded machine streams fewer per second)
+                    page.wait_for_timeout(500)
+                    if int(page.get_by_text("modes covered").first.inner_text().split()[1]) > 10:
+                        break
                 page.get_by_role("button", name="Pause", exact=True).click()
                 page.wait_for_timeout(1000)
                 status = page.get_by_text("modes covered").first.inner_text()
