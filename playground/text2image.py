@@ -10,6 +10,7 @@ Handlers are pure functions (store, strings, numbers) -> arrays; `generate` stre
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import socket
@@ -223,6 +224,8 @@ def attention_maps(store: ModelStore, name: str, other: str, prompt: str, guidan
     laid over it: red where the token's keys drew the latent positions' queries."""
     pipe, prompt, _, guidance, steps, seed, _ = _settings(store, name, other, prompt, "", guidance, steps,
                                                           scheduler, seed)
+    if sum(p.numel() for p in pipe.unet.parameters()) < 50_000_000:  # a private copy: concurrent runs keep
+        pipe.unet = copy.deepcopy(pipe.unet)  # the fast attention (a multi-GB Hub U-Net is not copied)
     with CrossAttentionMaps(pipe.unet) as rec:
         *_, last = denoise(pipe, [prompt], torch.Generator().manual_seed(seed), steps, guidance, "")
     image = last.images[0].float() / 255  # (3, H, W)
