@@ -10,6 +10,7 @@ Rows:
   gan.sample       `trainers.gan.train.sample` of 64 images vs the bare generator forward pass
   classifier.fid   FID/KID of 2 x 2000 images through torchmetrics vs the bare feature forward pass
   gan.* / vae.*    each GAN-tab / VAE-tab action as a click runs it (shipped checkpoints) vs the bare decoder forward
+  translation.*    the translation tab's Pix2Pix / CycleGAN action vs the bare generator forwards (goal < 0.2 s)
   lab.play         frames/s of the 2-D training lab's stream (goal: >= 5) vs what its frame budget allows
   ddpm.*           training images/s vs diffusers and denoising-diffusion-pytorch at equal parameter count;
                    reverse steps and DDIM-50 vs diffusers' schedulers with the same network; tab actions
@@ -242,6 +243,38 @@ def bench_gan_tab(repeats: int) -> list[dict]:
     return rows
 
 
+def bench_translation_tab(repeats: int) -> list[dict]:
+    """Translation-tab actions on an example garment vs the bare generator forwards inside them
+    (goal: a translation answers in under 0.2 s)."""
+    from PIL import Image
+
+    from playground import translation as tab
+    from playground.classifier import EXAMPLES
+    from playground.models import ModelStore
+
+    store = ModelStore()
+    image = Image.open(sorted(EXAMPLES.glob("*.png"))[7])  # a sneaker
+    rows = []
+    for family, action, calls in [
+        ("pix2pix", lambda n: tab.pix2pix(store, n, image, "auto", False, 0, True), 1),
+        ("cyclegan", lambda n: tab.cyclegan(store, n, image, "A"), 3),
+    ]:
+        for name in store.names(family):
+            G = store.get(name).modules["G"]
+            x = torch.rand(1, 1, 32, 32) * 2 - 1
+
+            def reference():
+                with torch.no_grad():
+                    for _ in range(calls):
+                        G(x) if family == "pix2pix" else G(x, "AtoB")
+
+            a, b = interleaved(lambda: action(name), reference, repeats, lambda: None)
+            rows.append({"name": f"translation.{family} ({name[:18]})", "unit": "ms", "ours": a * 1e3,
+                         "reference": b * 1e3, "ratio": a / b,
+                         "reference_is": f"{calls} bare generator forward(s) of one image"})
+    return rows
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description="benchmarks, as ratios against same-run references")
     p.add_argument("--device", default="cpu")
@@ -254,7 +287,7 @@ def main() -> None:
         from . import ddpm, lab, ldm
 
         rows += [bench_vae_train(r, 3 if args.quick else 10)]
-        rows += bench_gan_tab(r) + bench_vae_tab(r) + lab.bench_lab(r)
+        rows += bench_gan_tab(r) + bench_vae_tab(r) + bench_translation_tab(r) + lab.bench_lab(r)
         rows += ddpm.bench_train(3 if args.quick else 5) + ddpm.bench_sampling(r) + ddpm.bench_pipelines(r)
         rows += ddpm.bench_tab(r)
         rows += ldm.bench_generate(r) + ldm.bench_train(3 if args.quick else 5)
