@@ -94,6 +94,17 @@ def drop_labels(y: torch.Tensor, p: float, null_label: int, gen: torch.Generator
     return torch.where(drop, torch.full_like(y, null_label), y)
 
 
+@torch.no_grad()
+def ema_update(ema: torch.nn.Module, model: torch.nn.Module, opt: torch.optim.Optimizer, ema_decay: float) -> None:
+    """theta_ema <- decay theta_ema + (1 - decay) theta, with the decay warmed up over the first steps,
+    decay_k = min(ema_decay, (1 + k) / (10 + k)), k = the optimiser's step count, so a short run's EMA does
+    not stay near the initial (zero-output) network."""
+    k = float(next(iter(opt.state.values()))["step"])
+    decay = min(ema_decay, (1 + k) / (10 + k))
+    for p_ema, p in zip(ema.parameters(), model.parameters()):
+        p_ema.lerp_(p, 1.0 - decay)
+
+
 def train_step(cfg: Config, modules: dict, opts: dict, batch: dict, gen: torch.Generator, accelerator) -> dict:
     unet = modules["unet"]
     x0 = batch["image"]  # (B, C, H, W) in [-1, 1]
@@ -110,13 +121,7 @@ def train_step(cfg: Config, modules: dict, opts: dict, batch: dict, gen: torch.G
     accelerator.backward(loss)
     grad_norm = accelerator.clip_grad_norm_(unet.parameters(), cfg.grad_clip) if cfg.grad_clip > 0 else None
     opts["unet"].step()
-    # theta_ema <- decay theta_ema + (1 - decay) theta, with the decay warmed up over the first steps so a
-    # short run's EMA does not stay near the initial (zero-output) network; k = Adam's step count
-    k = float(next(iter(opts["unet"].state.values()))["step"])
-    decay = min(cfg.ema_decay, (1 + k) / (10 + k))
-    with torch.no_grad():
-        for p_ema, p in zip(modules["unet_ema"].parameters(), accelerator.unwrap_model(unet).parameters()):
-            p_ema.lerp_(p, 1.0 - decay)
+    ema_update(modules["unet_ema"], accelerator.unwrap_model(unet), opts["unet"], cfg.ema_decay)
     out = {"loss": loss.detach()}
     if grad_norm is not None:
         out["grad_norm"] = torch.as_tensor(grad_norm).detach()

@@ -24,7 +24,7 @@ from ..core.data import DataConfig
 from ..core.errors import UserError
 from ..core.images import to_uint8
 from ..ddpm.diffusion import q_sample
-from ..ddpm.train import schedule
+from ..ddpm.train import ema_update, schedule
 
 BETA_START, BETA_END = 1e-4, 0.02  # the DDPM linear schedule (ddpm/diffusion.py), in the pipeline's scheduler
 
@@ -135,12 +135,7 @@ def train_step(cfg: Config, modules: dict, opts: dict, batch: dict, gen: torch.G
     accelerator.backward(loss)
     grad_norm = accelerator.clip_grad_norm_(unet.parameters(), cfg.grad_clip)
     opts["unet"].step()
-    # EMA with warm-up (the DDPM trainer's, ddpm/train.py); k = the optimiser's step count
-    k = float(next(iter(opts["unet"].state.values()))["step"])
-    decay = min(cfg.ema_decay, (1 + k) / (10 + k))
-    with torch.no_grad():
-        for p_ema, p in zip(modules["unet_ema"].parameters(), accelerator.unwrap_model(unet).parameters()):
-            p_ema.lerp_(p, 1.0 - decay)
+    ema_update(modules["unet_ema"], accelerator.unwrap_model(unet), opts["unet"], cfg.ema_decay)
     return {"loss": loss.detach(), "grad_norm": torch.as_tensor(grad_norm).detach()}
 
 
