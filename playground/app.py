@@ -9,7 +9,7 @@ from pathlib import Path
 from . import about, classifier, compare, diffusion, gan, lab, text2image, translation, vae
 from trainers.core.errors import UserError
 
-from .common import read_settings, user_errors
+from .common import harden_pillow, read_settings, user_errors
 from .models import ModelStore
 
 TITLE = "Generative models playground"
@@ -54,6 +54,7 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu"):
     import gradio as gr
 
     check_dependency_floors()
+    harden_pillow()
 
     store = ModelStore(checkpoints or Path(__file__).resolve().parents[1] / "checkpoints", device)
     restorable: dict[str, tuple[str, dict]] = {}  # api name -> (tab id, {input name: component})

@@ -99,15 +99,9 @@ def wire(event, api: str, inputs: dict, fn, outputs, parts: TabParts, **kwargs):
 
 def read_settings(path) -> dict:
     """The settings an exported PNG carries, or a UserError saying why there are none."""
-    from PIL import Image, UnidentifiedImageError
-
     if not path:
         raise UserError("drop a PNG exported by this app")
-    try:
-        with Image.open(path) as im:
-            raw = im.info.get(META_KEY) or getattr(im, "text", {}).get(META_KEY)
-    except (UnidentifiedImageError, OSError):
-        raise UserError("that file is not an image") from None
+    raw = open_upload(path, formats=("PNG",)).info.get(META_KEY)  # decoded: text chunks may follow the pixels
     if not raw:
         raise UserError("this image carries no playground settings (only PNGs exported by this app do)")
     try:
@@ -123,11 +117,19 @@ def number(label: str, v, lo: float, hi: float) -> float:
     """A finite number in [lo, hi], or a UserError naming the control (API callers can send anything)."""
     try:
         ok = v is not None and not isinstance(v, bool) and np.isfinite(float(v)) and lo <= float(v) <= hi
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int too large for a float
         ok = False
     if not ok:
         raise UserError(f"{label} must be a number in [{lo}, {hi}], got {str(v)[:40]!r}")
     return float(v)
+
+
+def choice(label: str, v, options) -> str:
+    """One of the strings `options`, or a UserError naming the control and listing them (API callers can
+    send anything, lists and numbers included)."""
+    if not isinstance(v, str) or v not in options:
+        raise UserError(f"{label} must be one of {', '.join(options)}, got {str(v)[:40]!r}")
+    return v
 
 
 def user_errors(fn):
@@ -157,24 +159,108 @@ def user_errors(fn):
     return wrapper
 
 
+# the raster formats an upload may be in. Everything else is refused before a plugin decodes it: EPS (a
+# PostScript program, which Pillow renders by running Ghostscript), TIFF, PSD, ICO...
+UPLOAD_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP")
+# what Pillow's JPEG plugin calls a JPEG with extra pictures (many phone cameras write them); the first is read
+MPO = "MPO"
+
+
+def pixel_cap() -> int:
+    """The most pixels an uploaded image may have: MAX_UPLOAD_PIXELS, or Pillow's limit if a deployment set it lower."""
+    from PIL import Image
+
+    return min(MAX_UPLOAD_PIXELS, Image.MAX_IMAGE_PIXELS or MAX_UPLOAD_PIXELS)
+
+
+def harden_pillow() -> None:
+    """Process-wide Pillow settings for a server that opens strangers' files (`create_app` applies them).
+
+    Gradio opens an upload with Pillow before any handler runs (and decodes a PNG there to read its EXIF;
+    gr.ImageEditor converts every upload), so the handlers' own checks come too late for two things:
+    the decompression-bomb limit is lowered to the app's cap (Pillow then refuses an image of more than
+    twice the cap from its header, and the handlers refuse the rest before decoding), and Ghostscript,
+    which Pillow's EPS plugin would run on an upload, is marked missing so that it never runs.
+    """
+    from PIL import EpsImagePlugin, Image
+
+    Image.MAX_IMAGE_PIXELS = pixel_cap()
+    EpsImagePlugin.gs_binary = False
+
+
+def _check_header(image) -> None:
+    """Refuse a PIL image of a format outside UPLOAD_FORMATS or of more than `pixel_cap()` pixels, from what
+    its header says (nothing is decoded). Images made in memory (drawings, arrays) have no format."""
+    if image.format is not None and image.format not in (*UPLOAD_FORMATS, MPO):
+        raise UserError(f"{image.format} images are not accepted: upload a PNG, JPEG, GIF, WebP or BMP image")
+    if image.width * image.height > pixel_cap():
+        raise UserError(f"image of {image.width}x{image.height} pixels is too large (max {pixel_cap()} pixels)")
+
+
+def _decoded(image):
+    """A checked PIL image -> its first frame, decoded and turned upright (EXIF orientation), as a new image;
+    damaged or truncated data is a UserError."""
+    from PIL import ImageOps
+
+    try:
+        if image.tell():
+            image.seek(0)
+        return ImageOps.exif_transpose(image)  # decodes; a copy when there is nothing to turn
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise UserError(f"the image's data is damaged or truncated ({str(e)[:80]})") from None
+
+
+def open_upload(source, formats: tuple[str, ...] = UPLOAD_FORMATS):
+    """An uploaded file (a path or a binary file object) -> its first frame as a decoded, upright PIL image,
+    or a UserError saying why not. Only the plugins of `formats` may read it (an EPS or PDF renamed .png is
+    not an image here), and its size is checked from the header before any pixel is decoded."""
+    from PIL import Image
+
+    try:
+        image = Image.open(source, formats=list(formats))
+    except Image.DecompressionBombError:
+        raise UserError(f"the image is too large (max {pixel_cap()} pixels)") from None
+    except OSError:  # UnidentifiedImageError included: empty, random or of another format
+        raise UserError(f"that file is not an image this app reads ({', '.join(formats)})") from None
+    with image:
+        _check_header(image)
+        return _decoded(image)
+
+
+def as_image(value):
+    """A handler's image input (a PIL image as gr.Image(type="pil") gives it, a gr.Sketchpad / gr.ImageEditor
+    dict, or an array) -> its first frame as a decoded, upright PIL image, or a UserError. A PIL image that
+    Gradio opened lazily is checked from its header (format, pixels) before it is decoded."""
+    from PIL import Image
+
+    if isinstance(value, dict):  # a gr.Sketchpad / gr.ImageEditor value: use the flattened drawing
+        value = value.get("composite")
+    if value is None:
+        raise UserError("no image given: upload or draw one")
+    if not isinstance(value, Image.Image):
+        if not isinstance(value, (np.ndarray, list, tuple)):
+            raise UserError(f"expected an image, got a {type(value).__name__}")
+        try:
+            value = Image.fromarray(np.asarray(value))
+        except (TypeError, ValueError) as e:
+            raise UserError(f"expected an image, got an array the app cannot read ({str(e)[:60]})") from None
+    _check_header(value)
+    return _decoded(value)
+
+
 def image_to_grey(image, size: int = 32, invert: str = "auto") -> np.ndarray:
     """A PIL image -> uint8 (size, size): EXIF-rotated, transparency flattened, grey, light-on-black.
 
     Fashion-MNIST garments are light on a black background; `invert="auto"` inverts images whose
     border is mostly light (a photo or drawing of a dark garment on white). Transparent pixels are
-    filled with white under dark strokes and with black under light ones.
+    filled with white under dark strokes and with black under light ones. 16-bit images keep their
+    levels (65535 -> 255).
     """
-    from PIL import Image, ImageOps
+    from PIL import Image
 
-    if isinstance(image, dict):  # a gr.Sketchpad / gr.ImageEditor value: use the flattened drawing
-        image = image.get("composite")
-    if image is None:
-        raise UserError("no image given: upload or draw one")
-    if not isinstance(image, Image.Image):
-        image = Image.fromarray(np.asarray(image))
-    if image.width * image.height > MAX_UPLOAD_PIXELS:
-        raise UserError(f"image of {image.width}x{image.height} pixels is too large (max {MAX_UPLOAD_PIXELS} pixels)")
-    image = ImageOps.exif_transpose(image)
+    if not isinstance(invert, str) or invert not in ("auto", "yes", "no"):
+        raise UserError(f"invert must be auto, yes or no, got {str(invert)[:40]!r}")
+    image = as_image(image)
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         # a drawing on a transparent canvas: put it on the background that contrasts with its strokes
         # (dark strokes on white, then inverted below; light strokes straight on black)
@@ -184,10 +270,15 @@ def image_to_grey(image, size: int = 32, invert: str = "auto") -> np.ndarray:
         ink = (luma * alpha).sum() / max(alpha.sum(), 1e-9)
         bg = (255, 255, 255, 255) if alpha.sum() and ink < 128 else (0, 0, 0, 255)
         image = Image.alpha_composite(Image.new("RGBA", rgba.size, bg), rgba)
-    if image.mode == "I;16" or image.mode == "I":
-        arr = np.asarray(image, dtype=np.float64)
-        image = Image.fromarray((arr / max(arr.max(), 1) * 255).astype(np.uint8))
-    grey = image.convert("L").resize((size, size), Image.Resampling.LANCZOS)
+    if image.mode.startswith("I;16") or image.mode == "I":
+        # 16-bit levels (Pillow's "I" is how older versions opened 16-bit PNGs); convert("L") would clip
+        # every level above 255 to white
+        arr = np.clip(np.asarray(image, dtype=np.float64), 0, 65535)
+        image = Image.fromarray((arr / 257).round().astype(np.uint8))
+    try:
+        grey = image.convert("L").resize((size, size), Image.Resampling.LANCZOS)
+    except ValueError as e:  # a mode Pillow cannot turn into grey
+        raise UserError(f"cannot read a {image.mode} image as grey ({str(e)[:60]})") from None
     arr = np.asarray(grey, dtype=np.uint8)
     if invert == "yes" or (invert == "auto" and np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]]).mean() > 127):
         arr = 255 - arr

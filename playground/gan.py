@@ -16,7 +16,7 @@ from trainers.core.latent import PATHS
 from trainers.gan import walk as W
 from trainers.gan.train import sample
 
-from .common import LATEX, TabParts, export_file, number as _finite, user_errors, wire
+from .common import LATEX, TabParts, choice, export_file, number as _finite, user_errors, wire
 from .models import ModelStore
 
 MAX_SAMPLES, MAX_FRAMES, MAX_KEYS, N_DIRECTIONS = 64, 64, 8, 5
@@ -26,6 +26,8 @@ NO_CLASS = "(model's own / none)"
 
 def parse_seeds(text: str) -> list[int]:
     """'3, 17, 42' -> [3, 17, 42]; 'random' -> three fresh seeds (returned, so the walk can be redone)."""
+    if text is not None and not isinstance(text, str):
+        raise UserError(f"keyframe seeds must be text: integers separated by commas, or 'random'; got {text!r:.60}")
     text = (text or "").strip().lower()
     if text in ("", "random"):
         rng = random.SystemRandom()
@@ -40,13 +42,12 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def _class_index(model, name: str | None) -> int | None:
-    if not model.cfg.n_classes:
-        return None
+    """The class to draw (0 when none is chosen), None for an unconditional model, which ignores a valid class."""
     if name in (None, "", NO_CLASS):
-        return 0
-    if name not in FASHION_MNIST_CLASSES[: model.cfg.n_classes]:
+        return 0 if model.cfg.n_classes else None
+    if name not in FASHION_MNIST_CLASSES[: model.cfg.n_classes or len(FASHION_MNIST_CLASSES)]:
         raise UserError(f"unknown class {str(name)[:40]!r}")
-    return FASHION_MNIST_CLASSES.index(name)
+    return FASHION_MNIST_CLASSES.index(name) if model.cfg.n_classes else None
 
 
 def _class_embeddings(G, a: int | None, b: int | None, n: int) -> torch.Tensor | None:
@@ -80,8 +81,7 @@ def latent_walk(store: ModelStore, name: str, seeds_text: str, frames, path: str
     """Walk through the keyframe seeds' codes -> (strip, GIF path, MP4 path, the seeds used)."""
     frames = int(_finite("frames", frames, 2, MAX_FRAMES))
     psi = _finite("truncation", truncation, 0.05, 1.0)
-    if path not in PATHS:
-        raise UserError(f"path must be one of {', '.join(PATHS)}")
+    path, space = choice("path", path, list(PATHS)), choice("space", space, ("z", "w"))
     seeds = parse_seeds(seeds_text)
     model = store.get(name, family="gan")
     G = model.modules["G_ema"]
@@ -100,6 +100,7 @@ def random_loop(store: ModelStore, name: str, seed, frames, truncation, space: s
     seed = int(_finite("seed", seed, 0, 2**63 - 4))
     frames = int(_finite("frames", frames, 4, MAX_FRAMES))
     psi = _finite("truncation", truncation, 0.05, 1.0)
+    space = choice("space", space, ("z", "w"))
     model = store.get(name, family="gan")
     G = model.modules["G_ema"]
     codes = W.walk(W.seed_codes(G, [seed, seed + 1, seed + 2, seed + 3], space), frames, "slerp", closed=True)
@@ -120,6 +121,7 @@ def edit(store: ModelStore, name: str, seed, truncation, space: str, class_a: st
     seed = int(_finite("seed", seed, 0, 2**63 - 1))
     psi = _finite("truncation", truncation, 0.05, 1.0)
     amounts = [_finite("direction", a, -5, 5) for a in amounts]
+    space = choice("space", space, ("z", "w"))  # before the cache, which needs a hashable key
     model = store.get(name, family="gan")
     G = model.modules["G_ema"]
     dirs, sigma = _directions(store, name, space, store.version(name))

@@ -27,7 +27,7 @@ import numpy as np
 from trainers.core.checkpoint import STATE
 from trainers.core.errors import UserError
 
-from .common import user_errors
+from .common import choice, number, open_upload, user_errors
 from .models import ModelStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,11 +47,9 @@ _NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
 
 def _options(family: str, minutes, uploads: list[str] | None, out: Path) -> dict:
-    if family not in LIVE_OPTIONS:
-        raise UserError(f"family must be one of {', '.join(LIVE_OPTIONS)}")
-    if minutes is None or not np.isfinite(minutes) or not 0.05 <= minutes <= MAX_MINUTES:
-        raise UserError(f"the time budget must be between 0.05 and {MAX_MINUTES} minutes")
-    opts = {**COMMON, **LIVE_OPTIONS[family], "out": str(out), "max_minutes": str(float(minutes))}
+    family = choice("family", family, list(LIVE_OPTIONS))
+    minutes = number("the time budget in minutes", minutes, 0.05, MAX_MINUTES)
+    opts = {**COMMON, **LIVE_OPTIONS[family], "out": str(out), "max_minutes": str(minutes)}
     if family == "ddpm":
         opts["monitor_n"] = "0"  # each DDPM sample costs sample_steps network calls
     if uploads:
@@ -60,6 +58,11 @@ def _options(family: str, minutes, uploads: list[str] | None, out: Path) -> dict
             raise UserError(f"upload {batch} to {MAX_UPLOADS} images (one batch at least), got {len(uploads)}")
         if sum(Path(f).stat().st_size for f in uploads) > MAX_UPLOAD_BYTES:
             raise UserError(f"the uploads exceed {MAX_UPLOAD_BYTES >> 20} MB in total")
+        for f in uploads:  # the trainer opens them with plain Pillow: only images the app would open itself
+            try:
+                open_upload(f)
+            except UserError as e:
+                raise UserError(f"{Path(f).name}: {e}") from None
         data = out / "data"
         data.mkdir(parents=True)
         for i, f in enumerate(uploads):
@@ -167,6 +170,8 @@ def save(store: ModelStore, run_dir: str, name: str) -> str:
     """Copy a finished live run into the checkpoints folder as live-<family>-<name>; returns its name."""
     if not run_dir:
         raise UserError("train a run first")
+    if not isinstance(run_dir, str):
+        raise UserError("no finished run to save: train one and let it stop (or stop it) first")
     src = Path(run_dir).resolve()
     if src.parent != RUNS_DIR.resolve() or not (src / "model.safetensors").is_file():
         raise UserError("no finished run to save: train one and let it stop (or stop it) first")

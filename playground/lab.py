@@ -18,7 +18,7 @@ import torch
 from trainers.core.errors import UserError
 from trainers.gan import toy2d
 
-from .common import LATEX, TabParts, number, user_errors
+from .common import LATEX, TabParts, as_image, number, user_errors
 from .gan import loss_equations
 
 SIZE, LIM = 360, 3.0  # canvas pixels; the plane shown is [-LIM, LIM]^2
@@ -110,12 +110,10 @@ def drawn_points(drawing) -> torch.Tensor | None:
     """A sketchpad drawing -> the plane coordinates of its inked pixels (at most 2000)."""
     if drawing is None:
         return None
-    from PIL import Image
-
     image = drawing.get("composite") if isinstance(drawing, dict) else drawing
     if image is None:
         return None
-    image = image if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image))
+    image = as_image(image)  # refuses a non-image, another format than the uploads' and a huge canvas
     rgba = np.asarray(image.convert("RGBA").resize((SIZE, SIZE)), dtype=np.float64)
     ink = (rgba[..., 3] > 0) & (rgba[..., :3].mean(-1) < 128)
     ys, xs = np.nonzero(ink)

@@ -51,6 +51,9 @@ def pix2pix(store: ModelStore, name: str, image, invert: str = "auto", noise: bo
     """An image -> (input as the model sees it | output, D's patch scores as a heat map, a summary)."""
     model = store.get(name, family="pix2pix")
     seed = int(number("seed", seed, 0, 2**31 - 1))
+    for label, flag in (("dropout", noise), ("from garment", from_garment)):
+        if not isinstance(flag, (bool, np.bool_)):  # bool("false") is True: take no strings for a checkbox
+            raise UserError(f"{label} must be true or false, got {str(flag)[:40]!r}")
     x = _input(model, image, invert, bool(from_garment))
     y = P.translate(model.cfg, model.modules, x, noise=bool(noise), seed=seed)
     scores = P.patch_scores(model.cfg, model.modules, x, y)[0].numpy()

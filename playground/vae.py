@@ -19,7 +19,7 @@ from trainers.core.images import from_uint8, gif_bytes, grid, strip, to_uint8, u
 from trainers.core.latent import PATHS
 from trainers.vae.train import add_noise, decode, encode, translate
 
-from .common import LATEX, TabParts, export_file, image_to_grey, user_errors, wire
+from .common import LATEX, TabParts, choice, export_file, image_to_grey, number, user_errors, wire
 from .models import ModelStore
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -76,15 +76,12 @@ def _to_model(model, image) -> torch.Tensor:
 
 
 def _steps(steps) -> int:
-    if steps is None or not np.isfinite(steps) or not 2 <= int(steps) <= MAX_STEPS:
-        raise UserError(f"steps must be between 2 and {MAX_STEPS}")
-    return int(steps)
+    return int(number("steps", steps, 2, MAX_STEPS))
 
 
 def walk(model, image_a, image_b, steps: int, path: str) -> torch.Tensor:
     """Encode A and B (mu for a VAE), interpolate `steps` codes along `path`, decode: uint8 (steps, C, S, S)."""
-    if path not in PATHS:
-        raise UserError(f"path must be one of {', '.join(PATHS)}")
+    path = choice("path", path, list(PATHS))
     z = encode(model.modules, torch.cat([_to_model(model, image_a), _to_model(model, image_b)]))
     return decode(model.modules, PATHS[path](z[0], z[1], torch.linspace(0, 1, steps)))
 
@@ -156,8 +153,8 @@ def latent_map(store: ModelStore, name: str) -> tuple[np.ndarray, np.ndarray]:
 def decode_at(store: ModelStore, name: str, px: float, py: float) -> tuple[np.ndarray, str]:
     """A click at pixel (px, py) of the map -> the decoded image at that latent point."""
     model, _, r = _map(store, name)
-    if not (0 <= px < MAP_PX and 0 <= py < MAP_PX):
-        raise UserError("click inside the map")
+    px = number("map x (click inside the map)", px, 0, MAP_PX - 1)
+    py = number("map y (click inside the map)", py, 0, MAP_PX - 1)
     z = torch.tensor([[px / (MAP_PX - 1) * 2 * r - r, r - py / (MAP_PX - 1) * 2 * r]])
     image = decode(model.modules, z)
     return upscale(strip(image, padding=0), 6), f"z = ({z[0, 0]:.2f}, {z[0, 1]:.2f})"
@@ -178,21 +175,16 @@ def prior_samples(store: ModelStore, name: str, seed, n) -> np.ndarray:
     """Decode z ~ N(0, I): the VAE's decoder used as a generator."""
     from trainers.vae.train import sample
 
-    if seed is None or not np.isfinite(seed) or not 0 <= int(seed) < 2**63:
-        raise UserError("seed must be an integer in [0, 2^63)")
-    if n is None or not np.isfinite(n) or not 1 <= int(n) <= 64:
-        raise UserError("n must be between 1 and 64")
+    seed, n = int(number("seed", seed, 0, 2**63 - 1)), int(number("samples", n, 1, 64))
     model = store.get(name, "vae")
-    images = sample(model.cfg, model.modules, int(n), torch.Generator().manual_seed(int(seed)))["images"]
-    return upscale(grid(images, nrow=min(8, int(n))), 3)
+    images = sample(model.cfg, model.modules, n, torch.Generator().manual_seed(seed))["images"]
+    return upscale(grid(images, nrow=min(8, n)), 3)
 
 
 @user_errors
 def denoise(store: ModelStore, name: str, image, noise_std, seed) -> tuple[np.ndarray, np.ndarray]:
     """Add Gaussian noise of `noise_std` (pixels in [0, 1]) to the image, then reconstruct it."""
-    if noise_std is None or not np.isfinite(noise_std) or not 0 <= noise_std <= 1:
-        raise UserError("noise must be between 0 and 1")
-    seed = 0 if seed is None or not np.isfinite(seed) else int(seed)
+    noise_std, seed = number("noise std", noise_std, 0, 1), int(number("seed", seed, 0, 2**63 - 1))
     model = store.get(name, "vae")
     x = _to_model(model, image)
     noisy = to_uint8(add_noise(from_uint8(x), float(noise_std), torch.Generator().manual_seed(seed)))

@@ -39,10 +39,10 @@ def test_the_presets_show_collapse_and_its_cure():
 def test_wgan_gp_moves_the_samples_onto_the_ring():
     lab = toy2d.Lab(toy2d.LabConfig(loss="wgan-gp", n_critic=2))
     before = lab.metrics()
-    lab.run(600)
+    lab.run(1000)  # at 600 steps the mode count still swings (3 to 5 on this CPU); by 800 it settles at 8
     after = lab.metrics()
     assert after["energy_distance"] < 0.25 * before["energy_distance"], (before, after)
-    assert after["modes_covered"] >= 4
+    assert after["modes_covered"] >= 6
 
 
 def test_targets_and_metrics():
