@@ -211,6 +211,8 @@ def guidance_view(store: ModelStore, name: str, other: str, prompt: str, negativ
     gallery = []
     for label, e in eps.items():
         x0 = (s.z_t - (1 - a) ** 0.5 * e) / a ** 0.5
+        if getattr(pipe.scheduler.config, "clip_sample", False):  # as the DDIM / DDPM step clips it
+            x0 = x0.clamp(-pipe.scheduler.config.clip_sample_range, pipe.scheduler.config.clip_sample_range)
         gallery.append((upscale(grid(decode(pipe, x0), nrow=1), 6), f"x̂0 from {label}"))
         gallery.append((_latent_tiles(e[0]), f"{label}: the {e.shape[1]} latent channels"))
     note = (f"step {at + 1}/{steps} (t = {s.t}, ᾱ_t = {a:.4f}): ε̂ = ε(z_t, ∅) + w (ε(z_t, y) − ε(z_t, ∅)); "
@@ -253,6 +255,8 @@ $$L = \mathbb{E}\,\|\varepsilon - \varepsilon_\theta(z_t, t, \tau_\theta(y))\|^2
 **Classifier-free guidance**: captions were dropped 10% of the time, so the same network also predicts $\varepsilon_\theta(z_t, t, \varnothing)$; sampling uses
 $$\hat\varepsilon = \varepsilon_\theta(z_t, \varnothing) + w\,\big(\varepsilon_\theta(z_t, y) - \varepsilon_\theta(z_t, \varnothing)\big),$$
 with the negative prompt in place of $\varnothing$ when given. $w = 1$: the plain conditional model.
+
+**Sampling**: at high noise the network's guess $\hat z_0 = (z_t - \sqrt{1-\bar\alpha_t}\,\hat\varepsilon)/\sqrt{\bar\alpha_t}$ multiplies its error by up to 150, so DDIM and DDPM clip $\hat z_0$ to $[-4, 4]$ (the latents' range), as the pixel DDPM clips $\hat x_0$ to $[-1, 1]$. Euler and DPM-Solver++ have no such clip: with this small, briefly trained model they go astray more often.
 
 **CLIP** (contrastive pretraining): for a batch of pairs, $s_{ij} = e^{t}\langle I_i, T_j\rangle$ and the loss $\tfrac12[\mathrm{CE}(s, \mathrm{diag}) + \mathrm{CE}(s^\top, \mathrm{diag})]$ pulls $(T_i, I_i)$ together and pushes $(T_i, I_j)$ apart. The CLIP score is $100\max(\cos(I, T), 0)$.
 
