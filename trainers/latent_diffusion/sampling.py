@@ -36,10 +36,11 @@ def make_scheduler(name: str, config):
 
 
 def make_pipeline(cfg, modules: dict, scheduler: str = "ddim"):
-    from .train import pipeline
+    from .train import pipeline, scheduler_config
 
     pipe = pipeline(cfg, modules)
-    pipe.scheduler = make_scheduler(scheduler, pipe.scheduler.config)
+    # from our own config: StableDiffusionPipeline's constructor resets a scheduler's clip_sample to False
+    pipe.scheduler = make_scheduler(scheduler, scheduler_config(cfg))
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
