@@ -62,7 +62,7 @@ def bench_train(repeats: int, batch: int = 64) -> list[dict]:
     ref = ldm.build(cfg)
     unet, vae, text = ref["unet"], ref["vae"], ref["text_encoder"]
     opt = torch.optim.AdamW(unet.parameters(), lr=cfg.lr, weight_decay=1e-2)
-    sched = DDPMScheduler(**ldm.scheduler_config(cfg))
+    sched = DDPMScheduler.from_config(ldm.scheduler_config(cfg))
     tok = text.pipeline_tokenizer
 
     def ours():
