@@ -82,7 +82,7 @@ def metrics_row(store: ModelStore, name: str, seconds_per_image: float | None) -
     config, card = read_meta(path), read_card(path)
     m = card.get("metrics", {})
     minutes = card.get("wall_time_s")
-    return [name, config.get("family"), n_parameters(path), _metric(m, "fid", "prior_fid"),
+    return [name, config.get("family"), n_parameters(path), _metric(m, "fid", "prior_fid", "grey_fid_vs_fashion_mnist"),
             _metric(m, "kid", "prior_kid"), _metric(m, "class_entropy", "prior_class_entropy"),
             _metric(m, "class_accuracy"), None if seconds_per_image is None else round(seconds_per_image * 1e3, 2),
             None if minutes is None else f"{minutes / 60:.1f} min", card.get("hardware", "")]
