@@ -129,6 +129,7 @@ def test_clip_folder_loads_with_transformers_alone(tiny_ldm):
     assert inputs["pixel_values"].shape == (1, 3, 32, 32)
     assert model(**inputs).logits_per_image.shape == (1, 2)
     assert json.loads((tiny_ldm["clip"] / "trainer.json").read_text())["family"] == "clip"
+    assert json.loads((tiny_ldm["ldm"] / "config.json").read_text())["family"] == "latent_diffusion"
 
 
 def test_autoencoder_learns_and_saves_a_diffusers_folder(tiny_ldm):

@@ -4,9 +4,9 @@
         model.safetensors  weights of every module, keys "<module>.<param>" (fp16 where quality allows)
         config.json        {"family", "class", "config", "step", "code_version"}: rebuilds the model
         card.json          {"command", "data", "wall_time_s", "hardware", "metrics", ...}
-        trainer.json       instead of config.json for families saved in their ecosystem's format (a
-                           transformers CLIP folder, a diffusers pipeline): the same fields, while
-                           config.json / model_index.json and the weights are the library's own
+        trainer.json       instead of config.json where the library's own config.json takes that name (a
+                           transformers CLIP folder, a diffusers model folder); a diffusers pipeline folder
+                           keeps ours as config.json beside its model_index.json
         samples.png        a grid drawn from fixed noise
         train_state.pt     resume state (fp32 weights, optimizers, RNG); loaded with weights_only=True
 
@@ -109,12 +109,15 @@ def save_model(
         plain = {k: plain_module(m) for k, m in modules.items()}
         with tempfile.TemporaryDirectory(dir=out_dir, prefix=".export-") as tmp:
             fam.save_pretrained(cfg, plain, Path(tmp), fp16=fp16)
+            # our fields go in config.json unless the library's own config.json sits at the top (a transformers
+            # or diffusers model folder); a pipeline folder's top holds only model_index.json
+            meta_file = TRAINER if (Path(tmp) / CONFIG).exists() else CONFIG
             for f in sorted(Path(tmp).rglob("*")):
                 if f.is_file():
                     target = out_dir / f.relative_to(tmp)
                     target.parent.mkdir(parents=True, exist_ok=True)
                     os.replace(f, target)  # same file system: each file is replaced whole
-        atomic_write_json(out_dir / TRAINER, meta)
+        atomic_write_json(out_dir / meta_file, meta)
         return
     tensors = flat_state_dict(modules, torch.float16 if fp16 else None)
     atomic_write_bytes(out_dir / WEIGHTS, safetensors_bytes(tensors, metadata={"format": "pt", "family": family,
@@ -130,7 +133,7 @@ def read_meta(ckpt_dir: str | Path) -> dict:
 
 def is_checkpoint(ckpt_dir: str | Path) -> bool:
     ckpt_dir = Path(ckpt_dir)
-    return (ckpt_dir / TRAINER).is_file() or (ckpt_dir / CONFIG).is_file() and not (ckpt_dir / "model_index.json").exists()
+    return (ckpt_dir / TRAINER).is_file() or (ckpt_dir / CONFIG).is_file()
 
 
 def weight_files(ckpt_dir: str | Path) -> list[Path]:
@@ -214,7 +217,7 @@ def load_model(ckpt_dir: str | Path, device: str | torch.device = "cpu") -> Load
         cfg = build_config(family.Config, meta["config"])
     except Exception as e:
         raise CheckpointError(f"{ckpt_dir / meta_name}: {e}") from None
-    if meta_name == TRAINER:
+    if hasattr(family, "load_pretrained"):
         modules = load_pretrained(family, cfg, ckpt_dir)
     else:
         modules = family.build(cfg)
