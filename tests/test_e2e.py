@@ -169,7 +169,7 @@ def test_every_tab_renders_in_headless_chromium(server, tmp_path):
                 page.locator("#ddpm-x0 img").first.wait_for(state="visible", timeout=10_000)
             if tab == "Text to image":  # a prompt's images stream in, then come with their CLIP scores
                 page.get_by_role("button", name="Generate", exact=True).click()
-                page.get_by_text("CLIP score").first.wait_for(state="visible", timeout=60_000)
+                page.get_by_text("CLIP score (this project").first.wait_for(state="visible", timeout=60_000)
                 page.locator("#t2i-out img").first.wait_for(state="visible", timeout=10_000)
             if tab == "Compare":
                 page.get_by_role("button", name="Compare", exact=True).click()
