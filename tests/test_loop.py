@@ -112,3 +112,54 @@ def test_two_processes_train_one_checkpoint(tmp_path, tiny_fashion):
     card = ck.read_card(out)
     assert card["num_processes"] == 2 and card["batch_size"] == 32 and card["steps"] == 6
     ck.load_model(out)
+
+
+def test_init_from_starts_a_new_run_from_a_checkpoints_weights(tmp_path, tiny_fashion):
+    """`--init_from`: a finished checkpoint (no resume state needed) seeds a new run; the architecture comes from
+    the parent, the optimiser is fresh, and the card records the lineage and the total steps."""
+    base = {**GAN, "data_dir": str(tiny_fashion)}
+    fit("gan", {**base, "out": str(tmp_path / "parent"), "steps": "5"})
+    parent = ck.load_model(tmp_path / "parent")
+    # with the learning rates at 0, the new run's weights are exactly the parent's: that is where it began
+    child = fit("gan", {"data_dir": str(tiny_fashion), "device": "cpu", "batch_size": "16", "monitor_n": "0",
+                        "out": str(tmp_path / "child"), "steps": "3", "seed": "1", "lr_g": "0", "lr_d": "0",
+                        "init_from": str(tmp_path / "parent")})
+    meta = ck.read_meta(child)
+    assert meta["config"]["ngf"] == 8 and meta["config"]["z_dim"] == 16  # inherited, not the defaults
+    card = ck.read_card(child)
+    assert card["steps"] == 3 and card["steps_total"] == 8
+    assert card["init_from"]["checkpoint"] == str(tmp_path / "parent") and card["init_from"]["step"] == 5
+    assert card["init_from"]["modules"] == {"G": "G", "D": "D", "G_ema": "G_ema"}
+    got = ck.load_model(child).modules
+    for name in ("G", "D"):  # parameters (batch-norm running statistics move without a learning rate)
+        mine = dict(got[name].named_parameters())
+        for k, v in parent.modules[name].named_parameters():
+            assert torch.equal(mine[k], v), f"{name}.{k}"
+    # and with a learning rate the same start trains on (the weights move)
+    moved = fit("gan", {"data_dir": str(tiny_fashion), "device": "cpu", "batch_size": "16", "monitor_n": "0",
+                        "out": str(tmp_path / "moved"), "steps": "3", "init_from": str(tmp_path / "parent")})
+    g = ck.load_model(moved).modules["G"].state_dict()
+    assert any(not torch.equal(g[k], v) for k, v in parent.modules["G"].state_dict().items())
+
+
+def test_init_from_takes_the_trained_module_from_its_ema_twin(tmp_path, tiny_ldm):
+    """A pipeline export keeps only `unet_ema`: the trained `unet` of the new run starts from it."""
+    from trainers.core.loop import init_weights
+    from trainers.families import get_family
+
+    parent = ck.load_model(tiny_ldm["ldm"])
+    modules = get_family("latent_diffusion").build(parent.cfg)
+    lineage = init_weights(modules, parent)
+    assert lineage["modules"]["unet"] == "unet_ema" and lineage["modules"]["unet_ema"] == "unet_ema"
+    ref = parent.modules["unet_ema"].state_dict()
+    for name in ("unet", "unet_ema"):
+        for k, v in modules[name].state_dict().items():
+            assert torch.equal(v, ref[k].to(v.dtype)), f"{name}.{k}"
+
+
+def test_init_from_refuses_resume_and_another_family(tmp_path, tiny_fashion, tiny_ddpm):
+    base = {**GAN, "data_dir": str(tiny_fashion), "out": str(tmp_path / "x"), "steps": "2"}
+    with pytest.raises(UserError, match="--init_from"):
+        fit("gan", {**base, "resume": "true", "init_from": str(tiny_ddpm)})
+    with pytest.raises(UserError, match="'ddpm' model, not 'gan'"):
+        fit("gan", {**base, "init_from": str(tiny_ddpm)})

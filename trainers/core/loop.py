@@ -27,7 +27,7 @@ from torch.utils.data import DataLoader, Sampler
 
 from ..families import get_family
 from .checkpoint import (
-    CARD, SAMPLES, load_train_state, read_card, save_model, save_train_state, update_card,
+    CARD, SAMPLES, load_model, load_train_state, read_card, save_model, save_train_state, update_card,
 )
 from .config import build_config, config_to_dict, field_types
 from .data import load_dataset
@@ -49,6 +49,7 @@ class LoopConfig:
     ckpt_every: int = 500
     max_minutes: float = 0.0  # stop (with a checkpoint) after this much training time; 0 = no limit
     resume: bool = False
+    init_from: str = ""  # start a new run from this checkpoint's weights (fresh optimiser; the card keeps the lineage)
     device: str = "auto"  # auto | cpu | cuda
     fp16_weights: bool = True  # model.safetensors in fp16 (the resume state stays fp32)
     num_workers: int = 0
@@ -61,6 +62,9 @@ class LoopConfig:
                 raise UserError(f"--{k} must be >= 1, got {getattr(self, k)}")
         if self.steps < 0 or self.epochs <= 0 or self.max_minutes < 0:
             raise UserError("--steps must be >= 0, --epochs > 0 and --max_minutes >= 0")
+        if self.resume and self.init_from:
+            raise UserError("--resume continues this run; --init_from starts a new one from another checkpoint's "
+                            "weights: give one of them")
         if self.device not in ("auto", "cpu", "cuda"):
             raise UserError(f"--device must be auto, cpu or cuda, got {self.device!r}")
 
@@ -146,6 +150,31 @@ class _CsvLog:
             w.writerow(row)
 
 
+def init_weights(modules: dict[str, torch.nn.Module], parent) -> dict:
+    """Copy a finished checkpoint's weights into freshly built modules (`--init_from`) and return its lineage.
+
+    Every module the checkpoint holds is loaded strictly; a trained module the checkpoint kept only as its EMA
+    twin (`unet` when only `unet_ema` was exported, as in a diffusers pipeline) starts from that EMA, and an EMA
+    module the checkpoint lacks starts from its trained twin. Weights saved in fp16 come back as fp32."""
+    loaded = parent.modules
+    sources = {}
+    for name in modules:
+        twin = name[:-4] if name.endswith("_ema") else name + "_ema"
+        src = name if name in loaded else twin if twin in loaded else None
+        if src is None:
+            raise UserError(f"--init_from={parent.path} has no weights for {name!r} (it holds {sorted(loaded)})")
+        try:
+            modules[name].load_state_dict(loaded[src].state_dict(), strict=True)
+        except RuntimeError as e:
+            raise UserError(f"--init_from={parent.path}: {name!r} does not fit this config "
+                            f"({str(e).splitlines()[0][:160]})") from None
+        sources[name] = src
+    prev = parent.card
+    return {"checkpoint": str(parent.path), "step": parent.step, "modules": sources,
+            "command": prev.get("command"), "steps_total": int(prev.get("steps_total", parent.step)),
+            "wall_time_total_s": float(prev.get("wall_time_total_s", prev.get("wall_time_s", 0.0)))}
+
+
 def fit(family_name: str, options: dict[str, str], command: str | None = None) -> Path:
     """Train `family_name` with `--key=value` options; returns the checkpoint folder."""
     from accelerate import Accelerator
@@ -175,6 +204,11 @@ def fit(family_name: str, options: dict[str, str], command: str | None = None) -
                 "(resume continues the same run; start a new --out to change them)")
         cfg = build_config(fam.Config, saved)
         loop = dataclasses.replace(loop, batch_size=state["loop"]["batch_size"], seed=state["loop"]["seed"])
+    elif loop.init_from:
+        parent = load_model(loop.init_from)
+        if parent.family != family_name:
+            raise UserError(f"--init_from={loop.init_from} holds a {parent.family!r} model, not {family_name!r}")
+        cfg = build_config(fam.Config, {**config_to_dict(parent.cfg), **fam_opts})
     else:
         cfg = build_config(fam.Config, fam_opts)
 
@@ -186,6 +220,7 @@ def fit(family_name: str, options: dict[str, str], command: str | None = None) -
 
     torch.manual_seed(loop.seed)
     modules = fam.build(cfg)
+    lineage = init_weights(modules, parent) if loop.init_from else None
     opts = fam.optimizers(cfg, modules)
     dataset = fam.dataset(cfg, "train") if hasattr(fam, "dataset") else load_dataset(
         cfg.dataset, data_dir=cfg.data_dir, split="train", image_size=cfg.image_size, channels=cfg.channels)
@@ -272,6 +307,8 @@ def fit(family_name: str, options: dict[str, str], command: str | None = None) -
                 final_losses=last_losses,
                 training_metrics=monitored or card.get("training_metrics", {}),
                 metrics=card.get("metrics", {}),
+                **({"init_from": lineage, "steps_total": lineage["steps_total"] + step,
+                    "wall_time_total_s": round(lineage["wall_time_total_s"] + elapsed, 1)} if lineage else {}),
             )
         acc.wait_for_everyone()
 
