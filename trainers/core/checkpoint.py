@@ -55,6 +55,21 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         raise
 
 
+def clean_partial_writes(ckpt_dir: str | Path) -> list[str]:
+    """Remove what a killed write leaves behind: `.<file>.*.tmp` files and `.export-*` folders (the files they
+    would have replaced are untouched, so the last complete checkpoint is what remains). Returns their names."""
+    import shutil
+
+    ckpt_dir = Path(ckpt_dir)
+    if not ckpt_dir.is_dir():
+        return []
+    gone = []
+    for p in list(ckpt_dir.glob(".*.tmp")) + list(ckpt_dir.glob(".export-*")):
+        shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
+        gone.append(p.name)
+    return sorted(gone)
+
+
 def atomic_write_json(path: str | Path, obj: Any) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode())
 

@@ -27,7 +27,7 @@ from torch.utils.data import DataLoader, Sampler
 
 from ..families import get_family
 from .checkpoint import (
-    CARD, SAMPLES, load_model, load_train_state, read_card, save_model, save_train_state, update_card,
+    CARD, SAMPLES, clean_partial_writes, load_model, load_train_state, read_card, save_model, save_train_state, update_card,
 )
 from .config import build_config, config_to_dict, field_types
 from .data import load_dataset
@@ -127,8 +127,9 @@ class _CsvLog:
     def __init__(self, path: Path, resume_step: int | None):
         self.path, self.fields = path, None
         if resume_step is not None and path.exists():
-            with open(path, newline="") as f:
-                rows = [r for r in csv.DictReader(f) if int(r["step"]) <= resume_step]
+            with open(path, newline="") as f:  # a row cut short by a kill has empty fields: dropped
+                rows = [r for r in csv.DictReader(f)
+                        if None not in r.values() and r["step"].isdigit() and int(r["step"]) <= resume_step]
             if rows:
                 self.fields = list(rows[0].keys())
             with open(path, "w", newline="") as f:
@@ -254,6 +255,7 @@ def fit(family_name: str, options: dict[str, str], command: str | None = None) -
     commands = commands + [command]
     if main:
         out.mkdir(parents=True, exist_ok=True)
+        clean_partial_writes(out)  # temporary files of a write that a kill interrupted
     log = _CsvLog(out / "log.csv", step if state is not None else None) if main else None
     plain = {n: acc.unwrap_model(m) for n, m in modules.items()}
     data_info = {"dataset": cfg.dataset, "data_dir": cfg.data_dir, "source": getattr(dataset, "source", None),
