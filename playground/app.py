@@ -9,13 +9,14 @@ from pathlib import Path
 from . import about, classifier, compare, diffusion, gan, lab, text2image, translation, vae
 from trainers.core.errors import UserError
 
-from .common import harden_pillow, read_settings, user_errors
+from .common import SETTINGS_FILES, harden_pillow, read_settings, user_errors
 from .models import ModelStore
 
 TITLE = "Generative models playground"
 QUEUE_MAX_SIZE = 32  # requests waiting beyond this get a "queue full" answer instead of a hang
 CONCURRENCY = 2  # per event: this many run at once on 2 cores
 MAX_FILE_SIZE = "10mb"
+CACHE_CLEANUP = (600, 1800)  # Gradio's own file cache: every 10 min, files older than 30 min are deleted
 
 # (tab title, module) in display order; each family issue adds its tab here.
 TABS = [
@@ -58,12 +59,13 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu"):
 
     store = ModelStore(checkpoints or Path(__file__).resolve().parents[1] / "checkpoints", device)
     restorable: dict[str, tuple[str, dict]] = {}  # api name -> (tab id, {input name: component})
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=CACHE_CLEANUP) as demo:
         gr.Markdown(f"# {TITLE}\nModels trained from scratch by this project, running on "
                     f"`{device}`. Every number on the cards was measured by `python -m trainers evaluate`.")
-        with gr.Accordion("Restore the settings of an exported image", open=False):
+        with gr.Accordion("Restore the settings of an exported image or animation", open=False):
             with gr.Row():
-                dropped = gr.File(label="drop a PNG exported by this app", file_types=[".png"], height=120)
+                dropped = gr.File(label="drop a PNG, GIF or MP4 exported by this app",
+                                  file_types=list(SETTINGS_FILES), height=120)
                 restored = gr.Markdown()
         with gr.Tabs() as tabs:
             for title, module in TABS:

@@ -6,6 +6,7 @@ import dataclasses
 import functools
 import inspect
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -20,23 +21,37 @@ LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": 
 
 
 EXPORT_DIR = Path(tempfile.gettempdir()) / "playground-exports"
-EXPORT_TTL_S = 15 * 60  # downloads older than this are deleted, so exports never pile up
+EXPORT_TTL_S = 15 * 60  # downloads older than this are deleted ...
+EXPORT_MAX_FILES = 200  # ... and only this many are kept, so the folder stays bounded under any load
 
 
 def export_file(data: bytes, stem: str, suffix: str) -> str:
-    """Write a download (GIF, MP4) into the app's export folder and return its path."""
+    """Write a download (GIF, MP4, PNG) into the app's export folder and return its path. The name is the
+    content's hash, so the same result is the same file (repeated requests add nothing), the write is atomic,
+    and the folder is pruned to EXPORT_TTL_S and EXPORT_MAX_FILES."""
+    import hashlib
+
     EXPORT_DIR.mkdir(exist_ok=True)
-    now = time.time()
-    for old in EXPORT_DIR.iterdir():
-        try:
-            if now - old.stat().st_mtime > EXPORT_TTL_S:
-                old.unlink()
-        except OSError:  # another request removed it first
-            pass
-    fd, path = tempfile.mkstemp(prefix=f"{stem}-", suffix=suffix, dir=EXPORT_DIR)
+    path = EXPORT_DIR / f"{stem}-{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
+    fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=EXPORT_DIR)
     with open(fd, "wb") as f:
         f.write(data)
-    return path
+    os.replace(tmp, path)
+    _prune_exports(keep=path)
+    return str(path)
+
+
+def _prune_exports(keep: Path) -> None:
+    now, files = time.time(), []
+    for f in EXPORT_DIR.iterdir():
+        try:
+            files.append((f.stat().st_mtime, f))
+        except OSError:  # another request removed it first
+            pass
+    files.sort(reverse=True)
+    for i, (mtime, f) in enumerate(files):
+        if f != keep and (i >= EXPORT_MAX_FILES or now - mtime > EXPORT_TTL_S):
+            f.unlink(missing_ok=True)
 
 
 META_KEY = "playground"  # the PNG text chunk that carries an exported image's settings
@@ -58,7 +73,20 @@ def _tag_value(value, meta: dict):
         return image
     if isinstance(value, list) and value and all(isinstance(v, tuple) and len(v) == 2 for v in value):
         return [(_tag_value(a, meta), b) for a, b in value]  # a gallery's (image, caption) pairs
+    if isinstance(value, str) and Path(value).parent == EXPORT_DIR and Path(value).suffix in (".gif", ".mp4"):
+        return _tag_export(Path(value), meta)
     return value
+
+
+def _tag_export(path: Path, meta: dict) -> str:
+    """An exported GIF or MP4 -> a copy that carries the call's settings (a GIF comment extension; the MP4's
+    `comment` tag), which `read_settings` gives back. The pixels are untouched (bytes spliced / packets remuxed)."""
+    from trainers.core.images import gif_with_comment, mp4_with_comment
+
+    text = f"{META_KEY}:{json.dumps(meta)}"
+    data = path.read_bytes()
+    tagged = gif_with_comment(data, text) if path.suffix == ".gif" else mp4_with_comment(data, text)
+    return export_file(tagged, path.name.rsplit("-", 1)[0], path.suffix)
 
 
 def tagged(api: str, names: list[str], fn):
@@ -97,13 +125,35 @@ def wire(event, api: str, inputs: dict, fn, outputs, parts: TabParts, **kwargs):
     return event(tagged(api, list(inputs), fn), list(inputs.values()), outputs, api_name=api, **kwargs)
 
 
+def _mp4_comment(path) -> str | None:
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            comment = container.metadata.get("comment", "")
+    except (av.error.FFmpegError, OSError, UnicodeDecodeError):
+        raise UserError("that file is not an MP4 this app can read") from None
+    return comment[len(META_KEY) + 1:] if comment.startswith(META_KEY + ":") else None
+
+
+SETTINGS_FILES = (".png", ".gif", ".mp4")  # exports that carry their settings
+
+
 def read_settings(path) -> dict:
-    """The settings an exported PNG carries, or a UserError saying why there are none."""
+    """The settings an exported PNG, GIF or MP4 carries, or a UserError saying why there are none."""
     if not path:
-        raise UserError("drop a PNG exported by this app")
-    raw = open_upload(path, formats=("PNG",)).info.get(META_KEY)  # decoded: text chunks may follow the pixels
+        raise UserError("drop a PNG, GIF or MP4 exported by this app")
+    if str(path).lower().endswith(".mp4"):
+        raw = _mp4_comment(path)
+    else:
+        image = open_upload(path, formats=("PNG", "GIF"))  # decoded: text chunks may follow the pixels
+        raw = image.info.get(META_KEY)
+        comment = image.info.get("comment", b"")
+        if raw is None and isinstance(comment, bytes) and comment.startswith(META_KEY.encode() + b":"):
+            raw = comment[len(META_KEY) + 1:].decode("utf-8", "replace")
     if not raw:
-        raise UserError("this image carries no playground settings (only PNGs exported by this app do)")
+        raise UserError("this file carries no playground settings (only images and videos exported by this "
+                        "app do)")
     try:
         meta = json.loads(raw)
     except ValueError:

@@ -226,8 +226,9 @@ def build(store: ModelStore) -> TabParts:
     wire(walk_go.click, "gan_walk", {"checkpoint": ckpt, "seeds": seeds, "frames": frames, "path": path,
                                      "truncation": trunc, "space": space, "class": class_a, "to class": class_b},
          lambda *a: latent_walk(store, *a), [walk_strip, gif, mp4, used], parts)
-    loop_go.click(lambda *a: random_loop(store, *a), [ckpt, loop_seed, loop_frames, trunc, space, class_a],
-                  [loop_gif, loop_mp4], api_name="gan_loop")
+    wire(loop_go.click, "gan_loop", {"checkpoint": ckpt, "seed": loop_seed, "frames": loop_frames,
+                                     "truncation": trunc, "space": space, "class": class_a},
+         lambda *a: random_loop(store, *a), [loop_gif, loop_mp4], parts)
     edit_inputs = [ckpt, edit_seed, trunc, space, class_a, *sliders]
     for s in [edit_seed, *sliders]:
         s.change(lambda *a: edit(store, *a), edit_inputs, edited, api_name=False)

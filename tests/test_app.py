@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from playground import about, classifier, gan
-from playground.app import MAX_FILE_SIZE, QUEUE_MAX_SIZE, create_app, launch_kwargs
+from playground.app import CACHE_CLEANUP, MAX_FILE_SIZE, QUEUE_MAX_SIZE, create_app, launch_kwargs
 from playground.common import image_to_grey
 from playground.models import ModelStore
 from trainers.core.errors import UserError
@@ -80,6 +80,7 @@ def test_launch_settings_are_safe(store):
     assert kw["show_error"] is False and kw["ssr_mode"] is False
     demo = create_app(store.root)
     assert demo._queue.max_size == QUEUE_MAX_SIZE
+    assert demo.delete_cache == CACHE_CLEANUP and CACHE_CLEANUP[1] <= 3600  # Gradio's file cache is pruned
     api_names = {d.api_name for d in demo.fns.values() if d.api_name}
     assert {"gan_samples", "gan_walk", "gan_loop", "gan_edit", "classify", "model_card", "vae_interpolate",
             "vae_latent_map", "vae_arithmetic", "vae_prior_samples", "vae_denoise", "ddpm_denoise", "ddpm_steps",
@@ -94,10 +95,10 @@ def test_exports_are_pruned_after_their_time(monkeypatch, tmp_path):
     from playground import common
 
     monkeypatch.setattr(common, "EXPORT_DIR", tmp_path / "exports")
-    old = common.export_file(b"GIF89a", "walk", ".gif")
+    old = common.export_file(b"GIF89a old", "walk", ".gif")
     os.utime(old, (time.time() - common.EXPORT_TTL_S - 1,) * 2)
-    new = common.export_file(b"GIF89a", "walk", ".gif")
-    assert not os.path.exists(old) and open(new, "rb").read() == b"GIF89a"
+    new = common.export_file(b"GIF89a new", "walk", ".gif")
+    assert not os.path.exists(old) and open(new, "rb").read() == b"GIF89a new"
 
 
 def test_opening_a_tab_refreshes_its_checkpoint_lists():

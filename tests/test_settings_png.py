@@ -75,3 +75,77 @@ def test_an_exported_grid_restores_its_settings(demo, tmp_path):
         other = Image.fromarray(np.zeros((2, 2), np.uint8))
         other.info["playground"] = '{"api": "nope", "inputs": {}}'
         restore(demo.restorable, demo.restore_targets, _served_png(other, tmp_path))
+
+
+def test_exported_gif_and_mp4_carry_their_settings_and_keep_their_frames(tmp_path, monkeypatch):
+    """A handler's GIF and MP4 downloads get the call's settings (GIF comment extension, MP4 comment tag)
+    without a changed pixel, and read_settings gives them back."""
+    import av
+    from PIL import Image, ImageSequence
+
+    from trainers.core.images import gif_bytes, mp4_bytes
+
+    monkeypatch.setattr(common, "EXPORT_DIR", tmp_path / "exports")
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 255, (20, 24, 3), dtype=np.uint8) for _ in range(5)]
+
+    def handler(name, seed, steps):
+        return (common.export_file(gif_bytes(frames, 60), "run", ".gif"),
+                common.export_file(mp4_bytes(frames, 12), "run", ".mp4"), "done")
+
+    gif, mp4, text = common.tagged("demo_anim", ["checkpoint", "seed", "steps"], handler)("m", 5, 20)
+    assert text == "done"
+    for path in (gif, mp4):
+        assert common.read_settings(path) == {"api": "demo_anim", "inputs": {"checkpoint": "m", "seed": 5,
+                                                                              "steps": 20}}
+    plain_gif = Image.open(common.export_file(gif_bytes(frames, 60), "x", ".gif"))
+    got = [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(Image.open(gif))]
+    want = [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(plain_gif)]
+    assert len(got) == 5 and all(np.array_equal(a, b) for a, b in zip(got, want))
+    assert Image.open(gif).info["duration"] == 60
+    with av.open(mp4) as c, av.open(common.export_file(mp4_bytes(frames, 12), "y", ".mp4")) as ref:
+        tagged_frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+        ref_frames = [f.to_ndarray(format="rgb24") for f in ref.decode(video=0)]
+    assert len(tagged_frames) == 5 and all(np.array_equal(a, b) for a, b in zip(tagged_frames, ref_frames))
+    # and an untagged MP4 or GIF says it has no settings
+    for path in (common.export_file(mp4_bytes(frames, 12), "z", ".mp4"), plain_gif.filename):
+        with pytest.raises(common.UserError, match="no playground settings"):
+            common.read_settings(path)
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"\x00" * 100)
+    with pytest.raises(common.UserError, match="not an MP4"):
+        common.read_settings(junk)
+
+
+def test_the_export_folder_stays_bounded(tmp_path, monkeypatch):
+    """Identical results are one file; distinct ones are capped at EXPORT_MAX_FILES (oldest go first)."""
+    import os
+    import time
+
+    monkeypatch.setattr(common, "EXPORT_DIR", tmp_path / "exports")
+    monkeypatch.setattr(common, "EXPORT_MAX_FILES", 10)
+    first = common.export_file(b"same", "a", ".gif")
+    assert common.export_file(b"same", "a", ".gif") == first
+    assert len(os.listdir(tmp_path / "exports")) == 1
+    os.utime(first, (time.time() - 200,) * 2)
+    paths = []
+    for i in range(25):
+        paths.append(common.export_file(f"result {i}".encode(), "b", ".gif"))
+        os.utime(paths[-1], (time.time() - 100 + i,) * 2)  # distinct ages within the time-to-live, newest last
+    left = sorted(os.listdir(tmp_path / "exports"))
+    assert left == sorted(os.path.basename(p) for p in paths[-10:])  # the newest ten
+
+
+def test_an_exported_animation_restores_its_settings(demo, tmp_path, monkeypatch):
+    from playground.app import restore
+    from playground.gan import NO_CLASS
+
+    monkeypatch.setattr(common, "EXPORT_DIR", tmp_path / "exports")
+    fn = next(d.fn for d in demo.fns.values() if d.api_name == "gan_walk")
+    strip, gif, mp4, used = fn("tiny-gan", "4, 5", 6, "slerp", 0.8, "z", NO_CLASS, NO_CLASS)
+    for path in (gif, mp4):
+        tabs, note, *values = restore(demo.restorable, demo.restore_targets, path)
+        assert tabs.selected == "gan" and "restored" in note
+        tab_id, inputs = demo.restorable["gan_walk"]
+        by_component = dict(zip(map(id, demo.restore_targets), values))
+        assert [by_component[id(inputs[k])] for k in ("seeds", "frames", "truncation")] == ["4, 5", 6, 0.8]

@@ -91,6 +91,35 @@ def gif_bytes(frames: list[np.ndarray], duration_ms: int = 120, loop: int = 0) -
     return buf.getvalue()
 
 
+def gif_with_comment(data: bytes, text: str) -> bytes:
+    """A GIF with a Comment Extension (GIF89a) holding `text`, spliced in after the global colour table: the
+    frames' bytes are unchanged. Pillow reads it back as `Image.info["comment"]`."""
+    if data[:6] not in (b"GIF87a", b"GIF89a"):
+        raise ValueError("not a GIF")
+    flags = data[10]
+    end = 13 + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0)
+    raw = text.encode()
+    blocks = b"".join(bytes([len(raw[i:i + 255])]) + raw[i:i + 255] for i in range(0, len(raw), 255))
+    return b"GIF89a" + data[6:end] + b"\x21\xfe" + blocks + b"\x00" + data[end:]
+
+
+def mp4_with_comment(data: bytes, text: str) -> bytes:
+    """The same MP4 (packets copied, not re-encoded) with its `comment` metadata tag set to `text`."""
+    import av
+
+    out = io.BytesIO()
+    with av.open(io.BytesIO(data)) as src, av.open(out, "w", format="mp4") as dst:
+        dst.metadata["comment"] = text
+        video = src.streams.video[0]
+        stream = dst.add_stream_from_template(video)
+        for packet in src.demux(video):
+            if packet.dts is None:  # the demuxer's final flush packet
+                continue
+            packet.stream = stream
+            dst.mux(packet)
+    return out.getvalue()
+
+
 def mp4_bytes(frames: list[np.ndarray], fps: int = 12) -> bytes:
     """(H, W[, 3]) uint8 frames -> H.264 MP4 (PyAV's bundled FFmpeg); sizes are padded to even numbers."""
     import av
