@@ -8,8 +8,9 @@ from pathlib import Path
 
 from . import about, classifier, compare, diffusion, gan, lab, text2image, translation, vae
 from trainers.core.errors import UserError
+from trainers.latent_diffusion.sampling import resolve_lazy_imports
 
-from .common import SETTINGS_FILES, harden_pillow, read_settings, user_errors
+from .common import SETTINGS_FILES, harden_gradio_cache, harden_pillow, read_settings, user_errors
 from .models import ModelStore
 
 TITLE = "Generative models playground"
@@ -56,6 +57,8 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu"):
 
     check_dependency_floors()
     harden_pillow()
+    harden_gradio_cache()
+    resolve_lazy_imports()
 
     store = ModelStore(checkpoints or Path(__file__).resolve().parents[1] / "checkpoints", device)
     restorable: dict[str, tuple[str, dict]] = {}  # api name -> (tab id, {input name: component})

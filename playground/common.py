@@ -238,6 +238,32 @@ def harden_pillow() -> None:
     EpsImagePlugin.gs_binary = False
 
 
+def harden_gradio_cache() -> None:
+    """Make Gradio's image cache writes atomic (`create_app` applies it). Gradio 6 names a cached output by its
+    content's hash and rewrites it in place (`Path.write_bytes`) on every request that returns the same image,
+    so under concurrent identical requests a client downloading the file can read it truncated or empty
+    (found by tests/test_load.py: "peer closed connection ... received 0 bytes"). The replacement writes a
+    temporary file and renames it into place: a reader sees the old whole file or the new whole file."""
+    from gradio import processing_utils as pu
+
+    if getattr(pu.save_pil_to_cache, "atomic", False):
+        return
+
+    def save_pil_to_cache(img, cache_dir: str, name: str = "image", format: str = "webp") -> str:
+        data = pu.encode_pil_to_bytes(img, format)
+        folder = Path(cache_dir) / pu.hash_bytes(data)
+        folder.mkdir(exist_ok=True, parents=True)
+        target = (folder / f"{name}.{format}").resolve()
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".", suffix=".tmp")
+        with open(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, target)
+        return str(target)
+
+    save_pil_to_cache.atomic = True
+    pu.save_pil_to_cache = save_pil_to_cache  # save_img_array_to_cache and every component look it up here
+
+
 def _check_header(image) -> None:
     """Refuse a PIL image of a format outside UPLOAD_FORMATS or of more than `pixel_cap()` pixels, from what
     its header says (nothing is decoded). Images made in memory (drawings, arrays) have no format."""

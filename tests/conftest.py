@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
 import struct
@@ -107,3 +108,53 @@ def tiny_ldm(tmp_path_factory, tiny_fashion) -> dict[str, Path]:
         **common, "clip": str(clip), "vae": str(vae), "widths": "32,32", "head_dim": "16", "steps": "16",
         "batch_size": "16", "sample_steps": "3", "lr": "1e-3"})
     return {"clip": clip, "vae": vae, "ldm": ldm}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def app_server(env: dict[str, str] | None = None):
+    """`python app.py` on a free loopback port with the shipped checkpoints, offline; yields (url, process).
+    Its output goes to a log file (a pipe nobody reads would block the server once full), printed at the end."""
+    import subprocess
+    import sys
+    import tempfile
+    import time
+    import urllib.request
+
+    root = Path(__file__).resolve().parents[1]
+    port = _free_port()
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "PLAYGROUND_QUIET": "1",
+           **(env or {})}
+    t0 = time.monotonic()
+    log = tempfile.TemporaryFile("w+")
+    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=root, env=env,
+                            stdout=log, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() - t0 > 180:
+                    proc.kill()
+                    log.seek(0)
+                    pytest.fail(f"app did not start:\n{log.read()[-5000:]}")
+                time.sleep(0.5)
+        print(f"app cold start: {time.monotonic() - t0:.1f} s")
+        yield url, proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.seek(0)
+        tail = log.read()[-3000:]
+        log.close()
+        if "Traceback" in tail:
+            print(f"app log (tail):\n{tail}")

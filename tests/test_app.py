@@ -120,3 +120,43 @@ def test_start_up_refuses_dependencies_below_their_security_floors():
     for name, old in [("gradio", "4.44.1"), ("pillow", "10.2.0"), ("torch", "2.5.1+cu121")]:
         with pytest.raises(RuntimeError, match=f"{name} {old.split('+')[0]}|{name} {old}"):
             check_dependency_floors({name: old})
+
+
+def test_gradios_image_cache_is_written_atomically(tmp_path):
+    """Concurrent identical outputs rewrite the same content-addressed cache file: a reader must never see
+    it short (Gradio's own write truncates it first; `harden_gradio_cache` renames a finished file into place)."""
+    import os
+    import threading
+    from pathlib import Path
+
+    from gradio import processing_utils
+    from PIL import Image
+
+    from playground.common import harden_gradio_cache
+
+    harden_gradio_cache()
+    image = Image.fromarray(np.random.default_rng(0).integers(0, 255, (256, 256, 3), dtype=np.uint8))
+    path = processing_utils.save_pil_to_cache(image, str(tmp_path), format="png")
+    full = os.path.getsize(path)
+    stop, short = threading.Event(), []
+
+    def write():
+        while not stop.is_set():
+            assert processing_utils.save_img_array_to_cache(np.asarray(image), str(tmp_path), format="png") == path
+
+    def read():
+        for _ in range(3000):
+            with open(path, "rb") as f:
+                n = len(f.read())
+            if n != full:
+                short.append(n)
+
+    writers = [threading.Thread(target=write) for _ in range(3)]
+    for w in writers:
+        w.start()
+    read()
+    stop.set()
+    for w in writers:
+        w.join()
+    assert not short, f"{len(short)} reads saw a partial file, e.g. {short[:3]} of {full} bytes"
+    assert not list(Path(path).parent.glob(".*.tmp"))

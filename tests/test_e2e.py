@@ -3,9 +3,6 @@ screenshotted in real headless Chromium (Debian's, driven by Playwright)."""
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -13,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+
+from conftest import app_server
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -22,12 +21,6 @@ TABS = {"GAN": "GAN latent walk", "VAE": "VAE interpolation", "Translation": "Im
         "About": "Models shipped"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def gradio_tmp(tmp_path_factory):
     return tmp_path_factory.mktemp("gradio-tmp")
@@ -35,26 +28,8 @@ def gradio_tmp(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(gradio_tmp):
-    port = _free_port()
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "PLAYGROUND_QUIET": "1",
-           "GRADIO_TEMP_DIR": str(gradio_tmp)}
-    t0 = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() - t0 > 180:
-                proc.kill()
-                pytest.fail(f"app did not start:\n{proc.stdout.read()}")
-            time.sleep(0.5)
-    print(f"app cold start: {time.monotonic() - t0:.1f} s")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+    with app_server({"GRADIO_TEMP_DIR": str(gradio_tmp)}) as (url, _):
+        yield url
 
 
 def test_api_through_gradio_client(server, tmp_path):

@@ -25,6 +25,20 @@ SCHEDULERS = {"ddim": "DDIMScheduler", "ddpm": "DDPMScheduler", "euler": "EulerD
               "dpm++": "DPMSolverMultistepScheduler"}
 
 
+def resolve_lazy_imports() -> None:
+    """Import the diffusers / transformers classes the app uses, once, before requests arrive. Both libraries
+    resolve `from diffusers import X` lazily on first use, and that first resolution is not thread-safe: under
+    concurrent first requests some threads get "ImportError: cannot import name 'StableDiffusionPipeline'"
+    (found by tests/test_load.py)."""
+    import diffusers
+    import transformers
+
+    for name in ("StableDiffusionPipeline", "AutoencoderKL", "UNet2DConditionModel", *SCHEDULERS.values()):
+        getattr(diffusers, name)
+    for name in ("CLIPModel", "CLIPTextModel", "CLIPTokenizer", "CLIPTokenizerFast", "CLIPProcessor"):
+        getattr(transformers, name)
+
+
 def make_scheduler(name: str, config):
     """One of `SCHEDULERS` from a pipeline's scheduler config (DPM-Solver++ as `dpmsolver++`, order 2)."""
     import diffusers
