@@ -128,13 +128,14 @@ def check_prompt(pipe, prompt, what: str = "prompt", required: bool = True) -> s
 
 
 def _settings(store, name, other, prompt, negative, guidance, steps, scheduler, seed, batch=1):
-    pipe = pipeline_for(store, name, other, scheduler)
-    prompt = check_prompt(pipe, prompt)
-    negative = check_prompt(pipe, negative, "negative prompt", required=False)
+    # the numbers first: a wrong one is refused before any model is loaded (or a Hub id tried)
     guidance = number("guidance scale", guidance, 0, 20)
     steps = int(number("steps", steps, 1, MAX_STEPS))
     seed = int(number("seed", seed, 0, 2**63 - 1))
     batch = int(number("batch size", batch, 1, MAX_BATCH))
+    pipe = pipeline_for(store, name, other, scheduler)
+    prompt = check_prompt(pipe, prompt)
+    negative = check_prompt(pipe, negative, "negative prompt", required=False)
     return pipe, prompt, negative, guidance, steps, seed, batch
 
 
