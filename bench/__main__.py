@@ -302,21 +302,23 @@ def main() -> None:
     unknown = only - {g for g, _, _ in groups}
     if unknown:
         p.error(f"unknown group(s) {', '.join(sorted(unknown))}")
-    rows = []
+    rows, t0 = [], time.monotonic()
     for group, on_gpu, run in groups:
         if (not only or group in only) and (on_gpu or args.device == "cpu"):
             rows += run()
+    wall = time.monotonic() - t0
     header = f"{'benchmark':38} {'unit':9} {'ours':>10} {'reference':>10} {'ratio':>7}  reference"
-    print(header)
-    print("-" * len(header))
-    for row in rows:
-        print(f"{row['name']:38} {row['unit']:9} {row['ours']:10.1f} {row['reference']:10.1f} {row['ratio']:7.2f}  "
-              f"{row['reference_is']}")
-    OUT.mkdir(exist_ok=True)
+    lines = [header, "-" * len(header)] + [
+        f"{row['name']:38} {row['unit']:9} {row['ours']:10.1f} {row['reference']:10.1f} {row['ratio']:7.2f}  "
+        f"{row['reference_is']}" for row in rows]
     meta = {"device": args.device, "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "machine": platform.machine(), "repeats": r}
+            "machine": platform.machine(), "repeats": r, "groups": sorted(only) or "all", "wall_s": round(wall, 1)}
+    footer = f"{len(rows)} rows in {wall / 60:.1f} min on {args.device} ({meta['machine']}, {meta['threads']} threads)"
+    print("\n".join(lines) + "\n" + footer)
+    OUT.mkdir(exist_ok=True)
     (OUT / "bench.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
-    print(f"\nwritten {OUT / 'bench.json'}")
+    (OUT / "bench.txt").write_text("\n".join(lines) + "\n" + footer + "\n")  # the table, beside the JSON
+    print(f"\nwritten {OUT / 'bench.json'} and {OUT / 'bench.txt'}")
 
 
 if __name__ == "__main__":
