@@ -420,15 +420,15 @@ def test_a_hostile_file_where_the_app_opens_it_itself(case, upload_files, tmp_pa
     upload, path = UPLOADS[case], upload_files[case]
     big_decodes.clear()
 
-    # the restore drop: only PNGs exported by this app carry settings
+    # the restore drop: only PNGs, GIFs (and MP4s) exported by this app carry settings
     _, error = _timed(lambda: restore({}, [], str(path)))
     assert error is not None
     if upload.refusal:
         assert re.search(upload.refusal, error.message), error.message
-    elif upload.suffix == ".png":
+    elif upload.suffix in (".png", ".gif"):
         assert "no playground settings" in error.message
     else:
-        assert "not an image this app reads (PNG)" in error.message  # settings come in PNGs only
+        assert "not an image this app reads (PNG, GIF)" in error.message  # settings come in PNGs and GIFs
     note = restore({"x": ("gan", {})}, [], str(_png_with_settings(tmp_path / "ok.png")))[1]
     assert "restored" in note  # the next normal drop works
 
