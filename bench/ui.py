@@ -99,6 +99,20 @@ def bench_ui(repeats: int) -> list[dict]:
          "one 2-D GAN training step"),
         ("model_card", ("dcgan-ns-fashion",), lambda: read_card(store.path("dcgan-ns-fashion")), "reading card.json"),
     ]
+    p2p = store.get("pix2pix-edges-fashion").modules["G"].eval() if "pix2pix-edges-fashion" in store.names() else None
+    if p2p is not None:  # the Translation tab
+        actions.append(("pix2pix", ("pix2pix-edges-fashion", handle_file(example), "auto", False, 0, True),
+                        torch.no_grad()(lambda: p2p(torch.randn(1, 1, 32, 32))), "generator forward, 1 image"))
+    if "ldm-fashion-captions" in store.names():  # the Text to image tab: the pipeline call with the same settings
+        from trainers.latent_diffusion.sampling import make_pipeline
+
+        ldm = store.get("ldm-fashion-captions")
+        pipe = make_pipeline(ldm.cfg, ldm.modules, "ddim")
+        pipe.set_progress_bar_config(disable=True)
+        actions.append(("text_to_image", ("ldm-fashion-captions", "", "a small red sneaker", "", 3.0, 30, "ddim", 0, 4),
+                        lambda: pipe("a small red sneaker", num_inference_steps=30, guidance_scale=3.0,
+                                     num_images_per_prompt=4, generator=torch.Generator().manual_seed(0)),
+                        "StableDiffusionPipeline call, 4 images, 30 steps"))
     if ddpm is not None:
         actions.append(("ddpm_denoise", ("ddpm-fashion", 0, 1, "ddim", 50, 0.0, "Sneaker", 3.0),
                         lambda: bare_ddpm(50), "50 guided U-Net calls, 1 image"))
