@@ -6,7 +6,6 @@ import dataclasses
 import functools
 import inspect
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -32,11 +31,10 @@ def export_file(data: bytes, stem: str, suffix: str) -> str:
     import hashlib
 
     EXPORT_DIR.mkdir(exist_ok=True)
+    from trainers.core.checkpoint import atomic_write_bytes
+
     path = EXPORT_DIR / f"{stem}-{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
-    fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=EXPORT_DIR)
-    with open(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
+    atomic_write_bytes(path, data, fsync=False)
     _prune_exports(keep=path)
     return str(path)
 
@@ -246,18 +244,15 @@ def harden_gradio_cache() -> None:
     temporary file and renames it into place: a reader sees the old whole file or the new whole file."""
     from gradio import processing_utils as pu
 
+    from trainers.core.checkpoint import atomic_write_bytes
+
     if getattr(pu.save_pil_to_cache, "atomic", False):
         return
 
     def save_pil_to_cache(img, cache_dir: str, name: str = "image", format: str = "webp") -> str:
         data = pu.encode_pil_to_bytes(img, format)
-        folder = Path(cache_dir) / pu.hash_bytes(data)
-        folder.mkdir(exist_ok=True, parents=True)
-        target = (folder / f"{name}.{format}").resolve()
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".", suffix=".tmp")
-        with open(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, target)
+        target = (Path(cache_dir) / pu.hash_bytes(data) / f"{name}.{format}").resolve()
+        atomic_write_bytes(target, data, fsync=False)  # creates the folder
         return str(target)
 
     save_pil_to_cache.atomic = True
