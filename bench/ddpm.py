@@ -11,6 +11,7 @@ diffusers loop (EMA update, gradient clipping, dropout 0.1, class-label dropout)
 
 from __future__ import annotations
 
+import copy
 import time
 
 import torch
@@ -114,11 +115,24 @@ def bench_sampling(repeats: int) -> list[dict]:
     from trainers.ddpm.samplers import guided_eps
 
     cfg = ddpm.Config(n_classes=10)
-    modules = {k: m.eval() for k, m in ddpm.build(cfg).items()}
+    contiguous = {k: m.eval() for k, m in ddpm.build(cfg).items()}
+    modules = {k: copy.deepcopy(m) for k, m in contiguous.items()}
+    ddpm.for_inference(cfg, modules)  # as `load_model` hands them to the app and the CLI
     y = torch.tensor([7])
     eps_fn = guided_eps(modules["unet_ema"], y, cfg.n_classes, 3.0)
     x_T = torch.randn(1, 1, 32, 32)
     rows = []
+
+    def steps_with(mods, n=50):
+        gen = torch.Generator().manual_seed(0)
+        for i, *_ in ddpm.reverse(cfg, mods, x_T, gen, y, "ddpm", 1000, 0.0, 3.0):
+            if i + 1 == n:
+                break
+
+    med = _median_interleaved({"ours": lambda: steps_with(modules), "ref": lambda: steps_with(contiguous)}, repeats)
+    rows.append({"name": "ddpm.reverse_step channels_last", "unit": "ms/step", "ours": med["ours"] / 50 * 1e3,
+                 "reference": med["ref"] / 50 * 1e3, "ratio": med["ours"] / med["ref"],
+                 "reference_is": "the same steps with the default (NCHW) layout (for_inference's gain)"})
     for label, sampler, steps, ref_sched, n_ref in [
         ("ddpm.reverse_step (1 image, guided)", "ddpm", 1000, DDPMScheduler(), 100),
         ("ddim.sample 50 steps (1 image, guided)", "ddim", 50, DDIMScheduler(), 50),
@@ -160,7 +174,8 @@ def bench_pipelines(repeats: int) -> list[dict]:
 
     cfg = ddpm.Config()
     modules = {k: m.eval() for k, m in ddpm.build(cfg).items()}
-    unet = diffusers_unet().eval()
+    ddpm.for_inference(cfg, modules)
+    unet = diffusers_unet().eval().to(memory_format=torch.channels_last)  # the same layout for the peer
     rows = []
     for label, sampler, steps, pipe in [
         ("ddim.sample 50 vs DDIMPipeline", "ddim", 50,

@@ -157,6 +157,36 @@ def test_latent_diffusion_loss_falls_and_the_pipeline_loads_offline(tiny_ldm):
     assert loaded.family == "latent_diffusion" and set(loaded.modules) == {"unet_ema", "vae", "text_encoder"}
 
 
+def test_unet_heads_have_head_dim_channels():
+    # diffusers reads UNet2DConditionModel's `attention_head_dim` as the number of heads (its issue 2011)
+    from trainers.latent_diffusion import train as LT
+
+    unet = LT.unet_for(LT.Config(widths=(32, 64), head_dim=32), text_width=128, latent_channels=4, latent_size=8)
+    attn = [m for n, m in unet.named_modules() if n.endswith("attn2")]
+    assert attn and {(m.heads, m.inner_dim // m.heads) for m in attn} == {(1, 32), (2, 32)}
+
+
+def test_frozen_outputs_are_computed_once_and_equal_the_frozen_parts(tiny_ldm):
+    from trainers.latent_diffusion import train as LT
+
+    loaded = load_model(tiny_ldm["ldm"])
+    modules = loaded.modules
+    frozen = LT.frozen_outputs(modules)
+    assert LT.frozen_outputs(modules) is frozen
+    x = torch.rand(6, 3, 32, 32) * 2 - 1
+    first = frozen.posterior(x[:4], torch.tensor([10, 11, 12, 13])).parameters
+    calls = []
+    modules["vae"].encoder.register_forward_hook(lambda m, i, o: calls.append(i[0].shape[0]))
+    both = frozen.posterior(x[2:], torch.tensor([12, 13, 14, 15])).parameters  # two known, two new
+    assert calls == [2]
+    direct = modules["vae"].encode(x).latent_dist.parameters
+    assert torch.allclose(first, direct[:4], atol=1e-5) and torch.allclose(both, direct[2:], atol=1e-5)
+    prompts = ["a red bag", "", "a red bag", "a small blue coat"]
+    tok = LT.text_tokenizer(modules)
+    assert torch.allclose(frozen.states(prompts), LT.encode_text(tok, modules["text_encoder"], prompts), atol=1e-5)
+    assert set(frozen.text) == set(prompts)
+
+
 @pytest.mark.parametrize("scheduler", ["ddim", "ddpm", "euler", "dpm++"])
 def test_step_by_step_sampling_equals_the_pipeline(tiny_ldm, scheduler):
     from trainers.core.images import to_uint8

@@ -14,6 +14,7 @@ and optionally:
     dataset(cfg, split)         -> the training data, when it is not `core.data.load_dataset`'s
     save_pretrained(cfg, modules, folder, fp16) / load_pretrained(cfg, folder) -> {name: nn.Module}
                                 the checkpoint in its library's format (transformers, diffusers)
+    for_inference(cfg, modules) what `load_model` does to loaded modules so they sample fast (same outputs)
 """
 
 from __future__ import annotations

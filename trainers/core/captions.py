@@ -6,7 +6,8 @@ as Fashion-MNIST itself) or `small` (shrunk to `SMALL` px in the centre of a bla
 size and caption template of item i are a pure function of (split, i), so the data set is the same on
 every machine and every epoch. Captions name class, colour and size in several templates, and some
 leave an attribute out ("a red sneaker", "a small bag"), so a prompt that omits one still means
-something. Items: {"image": (3, 32, 32) in [-1, 1], "caption": str, "label", "colour", "size": int}.
+something. Items: {"image": (3, 32, 32) in [-1, 1], "caption": str, "label", "colour", "size", "index": int}
+(the index lets a trainer keep per-image results of frozen networks).
 """
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ class CaptionedFashion(Dataset):
     def __getitem__(self, i: int) -> dict:
         idx = torch.tensor([i])
         return {"image": self.images(idx)[0] * 2 - 1, "caption": self.captions(i), "label": self.labels[i],
-                "colour": self.attr["colour"][i], "size": self.attr["size"][i]}
+                "colour": self.attr["colour"][i], "size": self.attr["size"][i], "index": i}
 
 
 @functools.lru_cache(maxsize=2)

@@ -241,6 +241,8 @@ def load_model(ckpt_dir: str | Path, device: str | torch.device = "cpu") -> Load
         load_state_into(modules, load_weights(ckpt_dir / WEIGHTS), str(ckpt_dir / WEIGHTS))
     for m in modules.values():
         m.to(device).eval().requires_grad_(False)
+    if hasattr(family, "for_inference"):
+        family.for_inference(cfg, modules)
     card = read_json(ckpt_dir / CARD) if (ckpt_dir / CARD).exists() else {}
     return LoadedModel(ckpt_dir, meta["family"], cfg, modules, int(meta["step"]), card)
 

@@ -14,6 +14,7 @@ eps(z_t, t, y) and eps(z_t, t, "") for classifier-free guidance (Ho & Salimans 2
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from pathlib import Path
 
 import torch
@@ -74,7 +75,16 @@ def unet_for(cfg: Config, text_width: int, latent_channels: int, latent_size: in
         sample_size=latent_size, in_channels=latent_channels, out_channels=latent_channels,
         down_block_types=("CrossAttnDownBlock2D",) * n, up_block_types=("CrossAttnUpBlock2D",) * n,
         block_out_channels=tuple(cfg.widths), layers_per_block=cfg.layers_per_block,
-        cross_attention_dim=text_width, attention_head_dim=cfg.head_dim, norm_num_groups=32)
+        cross_attention_dim=text_width, attention_head_dim=attention_heads(cfg), norm_num_groups=32)
+
+
+def attention_heads(cfg: Config) -> tuple[int, ...]:
+    """Heads per level, so that each head has `cfg.head_dim` channels.
+
+    Passed to `UNet2DConditionModel` as `attention_head_dim`: diffusers reads that argument as the NUMBER of heads
+    (a naming bug it keeps for Stable Diffusion's configs, diffusers issue 2011; `num_attention_heads` is refused).
+    Before this was known the shipped U-Net had `attention_head_dim=32`, i.e. 32 heads of 1 and 2 channels."""
+    return tuple(w // cfg.head_dim for w in cfg.widths)
 
 
 def build(cfg: Config) -> dict:
@@ -117,15 +127,58 @@ def encode_text(tok, text_encoder, prompts: list[str]) -> torch.Tensor:
     return text_encoder(ids.to(text_encoder.device))[0]
 
 
+class FrozenOutputs:
+    """What the frozen parts give for the training data, computed once per image and once per caption.
+
+    E and tau never change during training, so E(x)'s posterior parameters (mean and log-variance) are kept per
+    training image (its dataset index) and tau(y) per distinct caption (the vocabulary has ~1000): after the
+    first epoch a step runs only the U-Net. The sample z_0 ~ N(mean, std) is still drawn anew at every step,
+    with the same generator calls as `vae.encode(x).latent_dist.sample(generator)`."""
+
+    def __init__(self, vae, text_encoder, tok):
+        self.vae, self.text_encoder, self.tok = vae, text_encoder, tok
+        self.moments: dict[int, torch.Tensor] = {}  # dataset index -> (2 * latent channels, h, w)
+        self.text: dict[str, torch.Tensor] = {}  # caption -> (L, width)
+
+    @torch.no_grad()
+    def posterior(self, x: torch.Tensor, index: torch.Tensor):
+        from diffusers.models.autoencoders.vae import DiagonalGaussianDistribution
+
+        index = index.tolist()
+        todo = [j for j, i in enumerate(index) if i not in self.moments]
+        if todo:
+            moments = self.vae.encode(x[todo]).latent_dist.parameters
+            self.moments.update((index[j], m) for j, m in zip(todo, moments))
+        return DiagonalGaussianDistribution(torch.stack([self.moments[i] for i in index]))
+
+    @torch.no_grad()
+    def states(self, captions: list[str]) -> torch.Tensor:
+        new = sorted(set(captions) - self.text.keys())
+        if new:
+            self.text.update(zip(new, encode_text(self.tok, self.text_encoder, new)))
+        return torch.stack([self.text[c] for c in captions])
+
+
+_frozen: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # text encoder -> FrozenOutputs
+
+
+def frozen_outputs(modules: dict) -> FrozenOutputs:
+    """The cache of this run's frozen parts (one per text encoder, i.e. per run; gone with the run)."""
+    text = modules["text_encoder"]
+    if text not in _frozen:
+        _frozen[text] = FrozenOutputs(modules["vae"], text, text_tokenizer(modules))
+    return _frozen[text]
+
+
 def train_step(cfg: Config, modules: dict, opts: dict, batch: dict, gen: torch.Generator, accelerator) -> dict:
     unet, vae = modules["unet"], modules["vae"]
     x = batch["image"]  # (B, 3, 32, 32) in [-1, 1]
     b, device = x.shape[0], x.device
-    with torch.no_grad():  # the frozen parts: z_0 = scaling_factor * E(x) and tau(y)
-        z0 = vae.encode(x).latent_dist.sample(generator=gen) * vae.config.scaling_factor
-        drop = torch.rand(b, generator=gen, device=gen.device) < cfg.p_uncond
-        captions = ["" if d else c for d, c in zip(drop.tolist(), batch["caption"])]
-        cond = encode_text(text_tokenizer(modules), modules["text_encoder"], captions)
+    frozen = frozen_outputs(modules)
+    # the frozen parts: z_0 = scaling_factor * E(x) and tau(y)
+    z0 = frozen.posterior(x, batch["index"]).sample(generator=gen) * vae.config.scaling_factor
+    drop = torch.rand(b, generator=gen, device=gen.device) < cfg.p_uncond
+    cond = frozen.states(["" if d else c for d, c in zip(drop.tolist(), batch["caption"])])
     # t ~ U{0..T-1}, eps ~ N(0, I), z_t = sqrt(alpha_bar_t) z_0 + sqrt(1 - alpha_bar_t) eps
     t = torch.randint(0, cfg.T, (b,), generator=gen, device=gen.device).to(device)
     eps = torch.randn(z0.shape, generator=gen, device=gen.device).to(device)
