@@ -119,7 +119,6 @@ def bench_sampling(repeats: int) -> list[dict]:
     modules = {k: copy.deepcopy(m) for k, m in contiguous.items()}
     ddpm.for_inference(cfg, modules)  # as `load_model` hands them to the app and the CLI
     y = torch.tensor([7])
-    eps_fn = guided_eps(modules["unet_ema"], y, cfg.n_classes, 3.0)
     x_T = torch.randn(1, 1, 32, 32)
     rows = []
 
@@ -133,16 +132,18 @@ def bench_sampling(repeats: int) -> list[dict]:
     rows.append({"name": "ddpm.reverse_step channels_last", "unit": "ms/step", "ours": med["ours"] / 50 * 1e3,
                  "reference": med["ref"] / 50 * 1e3, "ratio": med["ours"] / med["ref"],
                  "reference_is": "the same steps with the default (NCHW) layout (for_inference's gain)"})
-    for label, sampler, steps, ref_sched, n_ref in [
-        ("ddpm.reverse_step (1 image, guided)", "ddpm", 1000, DDPMScheduler(), 100),
-        ("ddim.sample 50 steps (1 image, guided)", "ddim", 50, DDIMScheduler(), 50),
+    for label, sampler, steps, ref_sched, n_ref, w in [
+        ("ddpm.reverse_step (1 image, guided)", "ddpm", 1000, DDPMScheduler(), 100, 3.0),
+        ("ddpm.reverse_step (1 image, w = 1)", "ddpm", 1000, DDPMScheduler(), 100, 1.0),
+        ("ddim.sample 50 steps (1 image, guided)", "ddim", 50, DDIMScheduler(), 50, 3.0),
     ]:
+        eps_fn = guided_eps(modules["unet_ema"], y, cfg.n_classes, w)  # w = 1: one network call per step
         ref_sched.set_timesteps(steps)
         timesteps = ref_sched.timesteps[:n_ref]
 
         def ours():
             gen = torch.Generator().manual_seed(0)
-            for i, *_ in ddpm.reverse(cfg, modules, x_T, gen, y, sampler, steps, 0.0, 3.0):
+            for i, *_ in ddpm.reverse(cfg, modules, x_T, gen, y, sampler, steps, 0.0, w):
                 if i + 1 == n_ref:
                     break
 
