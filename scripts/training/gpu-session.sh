@@ -1,28 +1,46 @@
 #!/bin/bash
 # Train shipped checkpoints on a lent GPU machine (the `device` tool), inside one call's 10 minutes.
 #   here, once:  mkdir -p .data && cp /usr/share/datasets/fashion-mnist/*.gz .data/ && echo /.data/ >> .git/info/exclude
+#                for ldm also diffusers (the device has torch, transformers, accelerate, safetensors):
+#                echo /.whl/ >> .git/info/exclude; python3 -m pip download --no-deps --only-binary=:all: \
+#                  --python-version 3.12 --implementation cp -d .whl diffusers==0.42.1
 #   device call: run(command="bash scripts/training/gpu-session.sh ddpm", carry=[".data"], timeout_s=600)
+#                run(command="bash scripts/training/gpu-session.sh ldm", carry=[".data", ".whl"], timeout_s=600)
 #                run(command="bash scripts/training/gpu-session.sh translation", carry=[".data"], timeout_s=600)
-#   then, here:  for t in <files_at>/*.tar; do tar -xf "$t" -C checkpoints; done; python -m trainers evaluate ...
-# Each finished checkpoint comes back as $OUT/<name>.tar (weights fp16, card, log, snapshots; no resume state).
+#   then, here:  for t in <files_at>/*.tar; do tar -xf "$t" -C runs; done; python -m trainers evaluate runs/<name> ...
+#                and, if better, move runs/<name> over checkpoints/<name> (the card keeps the lineage).
+# ddpm and ldm continue the shipped weights (--init_from: a new run, fresh optimiser); translation starts afresh.
+# Each finished run comes back as $OUT/<name>.tar (weights, card, log, snapshots; no resume state).
+# DEVICE=cpu MINUTES=0.2 OUT=/tmp/x runs a plan's commands on this machine for a dry run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PYTHONUNBUFFERED=1
-plan=${1:?usage: gpu-session.sh ddpm|translation}
-common="--data_dir=.data --device=cuda --num_workers=4"
-train() { name=$1; family=$2; shift 2; python3 -m trainers train "$family" --out="checkpoints/$name" $common "$@"; \
-          tar -cf "$OUT/$name.tar" --exclude=train_state.pt -C checkpoints "$name"; }
-nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+plan=${1:?usage: gpu-session.sh ddpm|ldm|translation}
+device=${DEVICE:-cuda}
+if [ -d .whl ] && ls .whl/*.whl >/dev/null 2>&1; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+  export PYTHONPATH=/tmp/site
+fi
+py=$(command -v python3); [ -x .venv/bin/python ] && [ "$device" = cpu ] && py=.venv/bin/python
+common="--data_dir=.data --device=$device --num_workers=4"
+m() { echo "${MINUTES:-$1}"; }  # each run's minutes (MINUTES overrides them all, for a dry run)
+train() { name=$1; family=$2; shift 2; mkdir -p runs; rm -rf "runs/$name"
+          "$py" -m trainers train "$family" --out="runs/$name" $common "$@"
+          tar -cf "$OUT/$name.tar" --exclude=train_state.pt -C runs "$name"; }
+[ "$device" = cuda ] && nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 case "$plan" in
-  ddpm)  # class-conditional DDPM with guidance, batch 128, 8 minutes
-    train ddpm-fashion ddpm --n_classes=10 --lr=4e-4 --epochs=200 --max_minutes=8 --batch_size=128 \
-      --log_every=100 --sample_every=2000 --ckpt_every=2000 --monitor_n=1000 ;;
+  ddpm)  # the shipped class-conditional DDPM, continued at batch 128 for 8 minutes
+    train ddpm-fashion ddpm --init_from=checkpoints/ddpm-fashion --seed=2 --lr=2e-4 --epochs=200 \
+      --max_minutes="$(m 8)" --batch_size=128 --log_every=100 --sample_every=2000 --ckpt_every=2000 --monitor_n=1000 ;;
+  ldm)  # the shipped latent U-Net on its frozen CLIP and autoencoder, continued at batch 256 for 8 minutes
+    train ldm-fashion-captions latent_diffusion --init_from=checkpoints/ldm-fashion-captions --seed=2 --epochs=400 \
+      --max_minutes="$(m 8)" --batch_size=256 --log_every=100 --sample_every=2000 --ckpt_every=1000 --monitor_n=0 ;;
   translation)  # two Pix2Pix pairings and one CycleGAN, about 3 minutes each
-    train pix2pix-edges-fashion pix2pix --pairing=edges --epochs=100 --max_minutes=2.5 --batch_size=64 \
+    train pix2pix-edges-fashion pix2pix --pairing=edges --epochs=100 --max_minutes="$(m 2.5)" --batch_size=64 \
       --log_every=100 --sample_every=1000 --ckpt_every=2000
-    train pix2pix-silhouette-fashion pix2pix --pairing=silhouette --epochs=100 --max_minutes=2.5 --batch_size=64 \
+    train pix2pix-silhouette-fashion pix2pix --pairing=silhouette --epochs=100 --max_minutes="$(m 2.5)" --batch_size=64 \
       --log_every=100 --sample_every=1000 --ckpt_every=2000
-    train cyclegan-sneaker-boot-fashion cyclegan --epochs=100 --max_minutes=3.5 --batch_size=16 \
+    train cyclegan-sneaker-boot-fashion cyclegan --epochs=100 --max_minutes="$(m 3.5)" --batch_size=16 \
       --log_every=100 --sample_every=1000 --ckpt_every=2000 ;;
   *) echo "unknown plan $plan"; exit 2 ;;
 esac
