@@ -11,7 +11,8 @@
 #                and, if better, move runs/<name> over checkpoints/<name> (the card keeps the lineage).
 # ddpm and ldm continue the shipped weights (--init_from: a new run, fresh optimiser); translation starts afresh.
 # Each finished run comes back as $OUT/<name>.tar (weights, card, log, snapshots; no resume state).
-# DEVICE=cpu MINUTES=0.2 OUT=/tmp/x runs a plan's commands on this machine for a dry run.
+# DEVICE=cpu MINUTES=0.2 OUT=/tmp/x runs a plan's commands on this machine for a dry run (ddpm's closing preview
+# and monitor sample ~330 images: several minutes on this CPU).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PYTHONUNBUFFERED=1
