@@ -166,25 +166,48 @@ def test_unet_heads_have_head_dim_channels():
     assert attn and {(m.heads, m.inner_dim // m.heads) for m in attn} == {(1, 32), (2, 32)}
 
 
-def test_frozen_outputs_are_computed_once_and_equal_the_frozen_parts(tiny_ldm):
+def test_resume_refuses_a_unet_built_with_other_heads(tmp_path):
+    from trainers.core.errors import UserError
     from trainers.latent_diffusion import train as LT
 
-    loaded = load_model(tiny_ldm["ldm"])
-    modules = loaded.modules
+    cfg = LT.Config(widths=(32, 64), head_dim=32)
+    (tmp_path / "unet").mkdir()
+    for heads, ok in [([1, 2], True), (32, False), ([32, 32], False)]:
+        (tmp_path / "unet" / "config.json").write_text(json.dumps({"attention_head_dim": heads}))
+        if ok:
+            LT.check_resume(cfg, tmp_path)
+        else:
+            with pytest.raises(UserError, match="--init_from"):
+                LT.check_resume(cfg, tmp_path)
+
+
+def test_frozen_outputs_are_computed_once_and_equal_the_frozen_parts(tiny_ldm):
+    import gc
+    import weakref
+
+    from trainers.latent_diffusion import train as LT
+
+    modules = load_model(tiny_ldm["ldm"]).modules
+    vae, text, tok = modules["vae"], modules["text_encoder"], LT.text_tokenizer(modules)
     frozen = LT.frozen_outputs(modules)
     assert LT.frozen_outputs(modules) is frozen
     x = torch.rand(6, 3, 32, 32) * 2 - 1
-    first = frozen.posterior(x[:4], torch.tensor([10, 11, 12, 13])).parameters
+    first = frozen.posterior(vae, x[:4], torch.tensor([10, 11, 12, 13])).parameters
     calls = []
-    modules["vae"].encoder.register_forward_hook(lambda m, i, o: calls.append(i[0].shape[0]))
-    both = frozen.posterior(x[2:], torch.tensor([12, 13, 14, 15])).parameters  # two known, two new
-    assert calls == [2]
-    direct = modules["vae"].encode(x).latent_dist.parameters
+    vae.encoder.register_forward_hook(lambda m, i, o: calls.append(i[0].shape[0]))
+    again = frozen.posterior(vae, x[:4], torch.tensor([10, 11, 12, 13])).parameters  # all known: no encoder call
+    both = frozen.posterior(vae, x[2:], torch.tensor([12, 13, 14, 15])).parameters  # two new: the batch, whole
+    assert calls == [4] and torch.equal(again, first)
+    direct = vae.encode(x).latent_dist.parameters
     assert torch.allclose(first, direct[:4], atol=1e-5) and torch.allclose(both, direct[2:], atol=1e-5)
     prompts = ["a red bag", "", "a red bag", "a small blue coat"]
-    tok = LT.text_tokenizer(modules)
-    assert torch.allclose(frozen.states(prompts), LT.encode_text(tok, modules["text_encoder"], prompts), atol=1e-5)
+    assert torch.allclose(frozen.states(tok, text, prompts), LT.encode_text(tok, text, prompts), atol=1e-5)
     assert set(frozen.text) == set(prompts)
+    # the cache goes with its text encoder (it holds no module itself)
+    alive = weakref.ref(frozen)
+    del modules, text, frozen
+    gc.collect()
+    assert alive() is None
 
 
 @pytest.mark.parametrize("scheduler", ["ddim", "ddpm", "euler", "dpm++"])

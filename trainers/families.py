@@ -15,6 +15,7 @@ and optionally:
     save_pretrained(cfg, modules, folder, fp16) / load_pretrained(cfg, folder) -> {name: nn.Module}
                                 the checkpoint in its library's format (transformers, diffusers)
     for_inference(cfg, modules) what `load_model` does to loaded modules so they sample fast (same outputs)
+    check_resume(cfg, out)      raises UserError when `--resume` would rebuild the run's modules differently
 """
 
 from __future__ import annotations

@@ -18,11 +18,13 @@ cd "$(dirname "$0")/../.."
 export PYTHONUNBUFFERED=1
 plan=${1:?usage: gpu-session.sh ddpm|ldm|translation}
 device=${DEVICE:-cuda}
-if [ -d .whl ] && ls .whl/*.whl >/dev/null 2>&1; then
+: "${OUT:?set OUT to the folder that comes back (the device tool sets it)}"; mkdir -p "$OUT"
+py=$(command -v python3); [ -x .venv/bin/python ] && [ "$device" = cpu ] && py=.venv/bin/python
+if [ "$py" = "$(command -v python3)" ] && [ -d .whl ] && ls .whl/*.whl >/dev/null 2>&1; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
   export PYTHONPATH=/tmp/site
 fi
-py=$(command -v python3); [ -x .venv/bin/python ] && [ "$device" = cpu ] && py=.venv/bin/python
+if [ "$plan" = ldm ]; then "$py" -c "import diffusers" || { echo "diffusers does not import: carry .whl (see above)"; exit 3; }; fi
 common="--data_dir=.data --device=$device --num_workers=4"
 m() { echo "${MINUTES:-$1}"; }  # each run's minutes (MINUTES overrides them all, for a dry run)
 train() { name=$1; family=$2; shift 2; mkdir -p runs; rm -rf "runs/$name"

@@ -7,6 +7,8 @@
 cd "$(dirname "$0")/../.."
 export OMP_NUM_THREADS=${THREADS:-1} PYTHONUNBUFFERED=1
 run() { out=$1; family=$2; shift 2; start=""
+        if [ -f "$out/train_state.pt" ] && [ "$family" = latent_diffusion ] && [ -n "$INIT_FROM" ]; then
+          echo "$out already holds a run to resume; for INIT_FROM=$INIT_FROM pick a fresh LDM_OUT"; exit 2; fi
         if [ -f "$out/train_state.pt" ]; then start="--resume"
         elif [ "$family" = latent_diffusion ] && [ -n "$INIT_FROM" ]; then start="--init_from=$INIT_FROM --seed=${SEED:-1}"; fi
         .venv/bin/python -m trainers train "$family" --out="$out" "$@" $start; }

@@ -204,6 +204,8 @@ def fit(family_name: str, options: dict[str, str], command: str | None = None) -
                 f"cannot change {', '.join('--' + k for k in changed)} when resuming {out} "
                 "(resume continues the same run; start a new --out to change them)")
         cfg = build_config(fam.Config, saved)
+        if hasattr(fam, "check_resume"):
+            fam.check_resume(cfg, out)
         loop = dataclasses.replace(loop, batch_size=state["loop"]["batch_size"], seed=state["loop"]["seed"])
     elif loop.init_from:
         parent = load_model(loop.init_from)

@@ -84,7 +84,8 @@ def for_inference(cfg: Config, modules: dict) -> None:
     NHWC convolutions; bench row ddpm.reverse_step), outputs equal to ~1e-6. Training keeps the default layout
     (FACTS.md: it barely helps a U-Net's training step)."""
     for m in modules.values():
-        m.to(memory_format=torch.channels_last)
+        if next(m.parameters()).device.type == "cpu":  # measured on the CPU only
+            m.to(memory_format=torch.channels_last)
 
 
 @functools.lru_cache(maxsize=8)

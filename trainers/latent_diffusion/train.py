@@ -14,6 +14,7 @@ eps(z_t, t, y) and eps(z_t, t, "") for classifier-free guidance (Ho & Salimans 2
 from __future__ import annotations
 
 import dataclasses
+import json
 import weakref
 from pathlib import Path
 
@@ -57,6 +58,19 @@ class Config(DataConfig):
             raise UserError(f"every --widths value must be a multiple of 32 and of --head_dim={self.head_dim}")
         if not 1 <= self.sample_steps <= self.T or not 0 <= self.guidance <= 20:
             raise UserError("--sample_steps must be in [1, T] and --guidance in [0, 20]")
+
+
+def check_resume(cfg: Config, out: Path) -> None:
+    """Refuse to resume a run whose U-Net was built with other heads: same weight shapes, another function
+    (runs saved before `attention_heads` had `attention_head_dim=32`, i.e. 32 heads). Such a run continues as
+    a new one from its weights, `--init_from`."""
+    saved = out / "unet" / "config.json"
+    if saved.is_file():
+        heads = json.loads(saved.read_text()).get("attention_head_dim")
+        if list(heads if isinstance(heads, (list, tuple)) else [heads] * len(cfg.widths)) != list(attention_heads(cfg)):
+            raise UserError(f"{out} was trained with attention_head_dim={heads} (diffusers' head count) and this code "
+                            f"builds {list(attention_heads(cfg))}: resuming would change the network. Start a new run "
+                            f"from its weights instead: --out=<new folder> --init_from={out}")
 
 
 def _parts_folder(path: str, what: str, family: str) -> Path:
@@ -133,29 +147,30 @@ class FrozenOutputs:
     E and tau never change during training, so E(x)'s posterior parameters (mean and log-variance) are kept per
     training image (its dataset index) and tau(y) per distinct caption (the vocabulary has ~1000): after the
     first epoch a step runs only the U-Net. The sample z_0 ~ N(mean, std) is still drawn anew at every step,
-    with the same generator calls as `vae.encode(x).latent_dist.sample(generator)`."""
+    with the same generator calls as `vae.encode(x).latent_dist.sample(generator)`. A batch with anything new
+    is encoded whole, so every value comes from a batch of the same shape whatever was cached before (a resumed
+    run, whose cache starts empty, gets the same numbers as an uninterrupted one). Holds no module: the cache
+    lives as long as the text encoder it is keyed on (`frozen_outputs`)."""
 
-    def __init__(self, vae, text_encoder, tok):
-        self.vae, self.text_encoder, self.tok = vae, text_encoder, tok
+    def __init__(self):
         self.moments: dict[int, torch.Tensor] = {}  # dataset index -> (2 * latent channels, h, w)
         self.text: dict[str, torch.Tensor] = {}  # caption -> (L, width)
 
     @torch.no_grad()
-    def posterior(self, x: torch.Tensor, index: torch.Tensor):
+    def posterior(self, vae, x: torch.Tensor, index: torch.Tensor):
         from diffusers.models.autoencoders.vae import DiagonalGaussianDistribution
 
         index = index.tolist()
-        todo = [j for j, i in enumerate(index) if i not in self.moments]
-        if todo:
-            moments = self.vae.encode(x[todo]).latent_dist.parameters
-            self.moments.update((index[j], m) for j, m in zip(todo, moments))
+        if any(i not in self.moments for i in index):
+            moments = vae.encode(x).latent_dist.parameters
+            self.moments.update((i, m) for i, m in zip(index, moments) if i not in self.moments)
         return DiagonalGaussianDistribution(torch.stack([self.moments[i] for i in index]))
 
     @torch.no_grad()
-    def states(self, captions: list[str]) -> torch.Tensor:
-        new = sorted(set(captions) - self.text.keys())
-        if new:
-            self.text.update(zip(new, encode_text(self.tok, self.text_encoder, new)))
+    def states(self, tok, text_encoder, captions: list[str]) -> torch.Tensor:
+        if any(c not in self.text for c in captions):
+            states = encode_text(tok, text_encoder, captions)
+            self.text.update((c, h) for c, h in zip(captions, states) if c not in self.text)
         return torch.stack([self.text[c] for c in captions])
 
 
@@ -163,11 +178,8 @@ _frozen: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # text encoder
 
 
 def frozen_outputs(modules: dict) -> FrozenOutputs:
-    """The cache of this run's frozen parts (one per text encoder, i.e. per run; gone with the run)."""
-    text = modules["text_encoder"]
-    if text not in _frozen:
-        _frozen[text] = FrozenOutputs(modules["vae"], text, text_tokenizer(modules))
-    return _frozen[text]
+    """The cache of this run's frozen parts (one per text encoder, i.e. per run; gone with it)."""
+    return _frozen.setdefault(modules["text_encoder"], FrozenOutputs())
 
 
 def train_step(cfg: Config, modules: dict, opts: dict, batch: dict, gen: torch.Generator, accelerator) -> dict:
@@ -176,9 +188,10 @@ def train_step(cfg: Config, modules: dict, opts: dict, batch: dict, gen: torch.G
     b, device = x.shape[0], x.device
     frozen = frozen_outputs(modules)
     # the frozen parts: z_0 = scaling_factor * E(x) and tau(y)
-    z0 = frozen.posterior(x, batch["index"]).sample(generator=gen) * vae.config.scaling_factor
+    z0 = frozen.posterior(vae, x, batch["index"]).sample(generator=gen) * vae.config.scaling_factor
     drop = torch.rand(b, generator=gen, device=gen.device) < cfg.p_uncond
-    cond = frozen.states(["" if d else c for d, c in zip(drop.tolist(), batch["caption"])])
+    cond = frozen.states(text_tokenizer(modules), modules["text_encoder"],
+                         ["" if d else c for d, c in zip(drop.tolist(), batch["caption"])])
     # t ~ U{0..T-1}, eps ~ N(0, I), z_t = sqrt(alpha_bar_t) z_0 + sqrt(1 - alpha_bar_t) eps
     t = torch.randint(0, cfg.T, (b,), generator=gen, device=gen.device).to(device)
     eps = torch.randn(z0.shape, generator=gen, device=gen.device).to(device)
