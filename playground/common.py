@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import functools
 import inspect
@@ -24,14 +25,25 @@ EXPORT_TTL_S = 15 * 60  # downloads older than this are deleted ...
 EXPORT_MAX_FILES = 200  # ... and only this many are kept, so the folder stays bounded under any load
 
 
+# the settings of the call being served (set by `tagged` around the handler): GIF/MP4 exports carry them
+_EXPORT_SETTINGS: contextvars.ContextVar[str | None] = contextvars.ContextVar("export_settings", default=None)
+
+
 def export_file(data: bytes, stem: str, suffix: str) -> str:
     """Write a download (GIF, MP4, PNG) into the app's export folder and return its path. The name is the
     content's hash, so the same result is the same file (repeated requests add nothing), the write is atomic,
-    and the folder is pruned to EXPORT_TTL_S and EXPORT_MAX_FILES."""
+    and the folder is pruned to EXPORT_TTL_S and EXPORT_MAX_FILES. Inside a call wired by `tagged`, a GIF or
+    MP4 first gets the call's settings (a GIF comment extension; the MP4's `comment` tag; no pixel changes),
+    which `read_settings` gives back."""
     import hashlib
 
-    EXPORT_DIR.mkdir(exist_ok=True)
     from trainers.core.checkpoint import atomic_write_bytes
+    from trainers.core.images import gif_with_comment, mp4_with_comment
+
+    settings = _EXPORT_SETTINGS.get()
+    if settings is not None and suffix in (".gif", ".mp4"):
+        data = gif_with_comment(data, settings) if suffix == ".gif" else mp4_with_comment(data, settings)
+    EXPORT_DIR.mkdir(exist_ok=True)
 
     path = EXPORT_DIR / f"{stem}-{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
     atomic_write_bytes(path, data, fsync=False)
@@ -71,39 +83,40 @@ def _tag_value(value, meta: dict):
         return image
     if isinstance(value, list) and value and all(isinstance(v, tuple) and len(v) == 2 for v in value):
         return [(_tag_value(a, meta), b) for a, b in value]  # a gallery's (image, caption) pairs
-    if isinstance(value, str) and Path(value).parent == EXPORT_DIR and Path(value).suffix in (".gif", ".mp4"):
-        return _tag_export(Path(value), meta)
     return value
-
-
-def _tag_export(path: Path, meta: dict) -> str:
-    """An exported GIF or MP4 -> a copy that carries the call's settings (a GIF comment extension; the MP4's
-    `comment` tag), which `read_settings` gives back. The pixels are untouched (bytes spliced / packets remuxed)."""
-    from trainers.core.images import gif_with_comment, mp4_with_comment
-
-    text = f"{META_KEY}:{json.dumps(meta)}"
-    data = path.read_bytes()
-    tagged = gif_with_comment(data, text) if path.suffix == ".gif" else mp4_with_comment(data, text)
-    return export_file(tagged, path.name.rsplit("-", 1)[0], path.suffix)
 
 
 def tagged(api: str, names: list[str], fn):
     """Wire a handler into a click so that every image it returns is a PNG carrying the call's settings
-    ({"api": api, "inputs": {name: value}}), which `read_settings` gives back when the image is dropped
-    into the app. Works for plain and streaming (generator) handlers; the handler itself stays pure."""
-    def tag(out, args):
-        meta = {"api": api, "inputs": _settings(names, args)}
+    ({"api": api, "inputs": {name: value}}), and every GIF/MP4 it exports (`export_file`) carries them too;
+    `read_settings` gives them back when the file is dropped into the app. Works for plain and streaming
+    (generator) handlers; the handler itself stays pure."""
+    def within(meta: dict, step, *a):
+        """step(*a) with the settings in reach of `export_file` (set and reset in this thread, around the call)."""
+        token = _EXPORT_SETTINGS.set(f"{META_KEY}:{json.dumps(meta)}")
+        try:
+            return step(*a)
+        finally:
+            _EXPORT_SETTINGS.reset(token)
+
+    def tag(out, meta: dict):
         return tuple(_tag_value(v, meta) for v in out) if isinstance(out, tuple) else _tag_value(out, meta)
 
     if inspect.isgeneratorfunction(fn):
         def run_stream(*args):
-            for out in fn(*args):
-                yield tag(out, args)
+            meta, it = {"api": api, "inputs": _settings(names, args)}, fn(*args)
+            while True:  # each resume of the handler runs with the settings set (Gradio may switch threads)
+                try:
+                    out = within(meta, next, it)
+                except StopIteration:
+                    return
+                yield tag(out, meta)
 
         return run_stream
 
     def run(*args):
-        return tag(fn(*args), args)
+        meta = {"api": api, "inputs": _settings(names, args)}
+        return tag(within(meta, fn, *args), meta)
 
     return run
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import gradio as gr
 import numpy as np
@@ -95,6 +96,7 @@ def test_exported_gif_and_mp4_carry_their_settings_and_keep_their_frames(tmp_pat
 
     gif, mp4, text = common.tagged("demo_anim", ["checkpoint", "seed", "steps"], handler)("m", 5, 20)
     assert text == "done"
+    assert sorted((tmp_path / "exports").iterdir()) == sorted([Path(gif), Path(mp4)])  # each written once, tagged
     for path in (gif, mp4):
         assert common.read_settings(path) == {"api": "demo_anim", "inputs": {"checkpoint": "m", "seed": 5,
                                                                               "steps": 20}}
