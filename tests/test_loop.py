@@ -135,6 +135,11 @@ def test_init_from_starts_a_new_run_from_a_checkpoints_weights(tmp_path, tiny_fa
         mine = dict(got[name].named_parameters())
         for k, v in parent.modules[name].named_parameters():
             assert torch.equal(mine[k], v), f"{name}.{k}"
+    # a resumed child keeps counting from its parent
+    fit("gan", {"data_dir": str(tiny_fashion), "device": "cpu", "batch_size": "16", "monitor_n": "0",
+                "out": str(tmp_path / "child"), "steps": "5", "resume": "true"})
+    card = ck.read_card(child)
+    assert card["steps"] == 5 and card["steps_total"] == 10 and card["init_from"]["step"] == 5
     # and with a learning rate the same start trains on (the weights move)
     moved = fit("gan", {"data_dir": str(tiny_fashion), "device": "cpu", "batch_size": "16", "monitor_n": "0",
                         "out": str(tmp_path / "moved"), "steps": "3", "init_from": str(tmp_path / "parent")})

@@ -223,7 +223,12 @@ def fit(family_name: str, options: dict[str, str], command: str | None = None) -
 
     torch.manual_seed(loop.seed)
     modules = fam.build(cfg)
-    lineage = init_weights(modules, parent) if loop.init_from else None
+    if loop.init_from:
+        lineage = init_weights(modules, parent)
+    elif state is not None:  # a resumed run keeps the lineage it started with (older states: from its card)
+        lineage = state.get("lineage") or read_card(out).get("init_from")
+    else:
+        lineage = None
     opts = fam.optimizers(cfg, modules)
     dataset = fam.dataset(cfg, "train") if hasattr(fam, "dataset") else load_dataset(
         cfg.dataset, data_dir=cfg.data_dir, split="train", image_size=cfg.image_size, channels=cfg.channels)
@@ -293,7 +298,7 @@ def fit(family_name: str, options: dict[str, str], command: str | None = None) -
                 "step": step, "wall_time_s": elapsed, "commands": commands,
                 "modules": {n: m.state_dict() for n, m in plain.items()},
                 "optimizers": {n: o.state_dict() for n, o in opts.items()},
-                "rng": _rng_state(gen),
+                "rng": _rng_state(gen), "lineage": lineage,
             })
             card = read_card(out)
             update_card(
