@@ -122,13 +122,14 @@ def bench_sampling(repeats: int) -> list[dict]:
     x_T = torch.randn(1, 1, 32, 32)
     rows = []
 
-    def steps_with(mods, n=50):
+    def first_steps(mods, sampler="ddpm", steps=1000, w=3.0, n=50):
+        """The first n steps of our reverse chain."""
         gen = torch.Generator().manual_seed(0)
-        for i, *_ in ddpm.reverse(cfg, mods, x_T, gen, y, "ddpm", 1000, 0.0, 3.0):
+        for i, *_ in ddpm.reverse(cfg, mods, x_T, gen, y, sampler, steps, 0.0, w):
             if i + 1 == n:
                 break
 
-    med = _median_interleaved({"ours": lambda: steps_with(modules), "ref": lambda: steps_with(contiguous)}, repeats)
+    med = _median_interleaved({"ours": lambda: first_steps(modules), "ref": lambda: first_steps(contiguous)}, repeats)
     rows.append({"name": "ddpm.reverse_step channels_last", "unit": "ms/step", "ours": med["ours"] / 50 * 1e3,
                  "reference": med["ref"] / 50 * 1e3, "ratio": med["ours"] / med["ref"],
                  "reference_is": "the same steps with the default (NCHW) layout (for_inference's gain)"})
@@ -142,10 +143,7 @@ def bench_sampling(repeats: int) -> list[dict]:
         timesteps = ref_sched.timesteps[:n_ref]
 
         def ours():
-            gen = torch.Generator().manual_seed(0)
-            for i, *_ in ddpm.reverse(cfg, modules, x_T, gen, y, sampler, steps, 0.0, w):
-                if i + 1 == n_ref:
-                    break
+            first_steps(modules, sampler, steps, w, n_ref)
 
         def reference():
             gen = torch.Generator().manual_seed(0)

@@ -225,8 +225,8 @@ def fit(family_name: str, options: dict[str, str], command: str | None = None) -
     modules = fam.build(cfg)
     if loop.init_from:
         lineage = init_weights(modules, parent)
-    elif state is not None:  # a resumed run keeps the lineage it started with (older states: from its card)
-        lineage = state.get("lineage") or read_card(out).get("init_from")
+    elif state is not None:  # a resumed run keeps the lineage it started with (its card holds it)
+        lineage = read_card(out).get("init_from")
     else:
         lineage = None
     opts = fam.optimizers(cfg, modules)
@@ -298,7 +298,7 @@ def fit(family_name: str, options: dict[str, str], command: str | None = None) -
                 "step": step, "wall_time_s": elapsed, "commands": commands,
                 "modules": {n: m.state_dict() for n, m in plain.items()},
                 "optimizers": {n: o.state_dict() for n, o in opts.items()},
-                "rng": _rng_state(gen), "lineage": lineage,
+                "rng": _rng_state(gen),
             })
             card = read_card(out)
             update_card(

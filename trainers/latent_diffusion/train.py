@@ -179,7 +179,10 @@ _frozen: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # text encoder
 
 def frozen_outputs(modules: dict) -> FrozenOutputs:
     """The cache of this run's frozen parts (one per text encoder, i.e. per run; gone with it)."""
-    return _frozen.setdefault(modules["text_encoder"], FrozenOutputs())
+    text = modules["text_encoder"]
+    if text not in _frozen:
+        _frozen[text] = FrozenOutputs()
+    return _frozen[text]
 
 
 def train_step(cfg: Config, modules: dict, opts: dict, batch: dict, gen: torch.Generator, accelerator) -> dict:
