@@ -114,7 +114,7 @@ def bench_sampling(repeats: int) -> list[dict]:
     from trainers.ddpm import train as ddpm
     from trainers.ddpm.samplers import guided_eps
 
-    cfg = ddpm.Config(n_classes=10)
+    cfg = ddpm.Config(n_classes=10, guidance_interval=1.0)  # every step guided: the costlier step, timed alone
     contiguous = {k: m.eval() for k, m in ddpm.build(cfg).items()}
     modules = {k: copy.deepcopy(m) for k, m in contiguous.items()}
     ddpm.for_inference(cfg, modules)  # as `load_model` hands them to the app and the CLI
@@ -223,8 +223,9 @@ def bench_tab(repeats: int) -> list[dict]:
     net = model.modules["unet_ema"]
     y = torch.tensor([7]) if model.cfg.n_classes else None
     from trainers.ddpm.samplers import guided_eps
+    from trainers.ddpm.train import guidance_t_max
 
-    eps_fn = guided_eps(net, y, model.cfg.n_classes, 3.0)
+    eps_fn = guided_eps(net, y, model.cfg.n_classes, 3.0, guidance_t_max(model.cfg))  # as the tab guides
     x = torch.randn(1, model.cfg.channels, model.cfg.image_size, model.cfg.image_size)
 
     def bare():

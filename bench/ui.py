@@ -54,6 +54,7 @@ def bench_ui(repeats: int) -> list[dict]:
     from playground.gan import NO_CLASS
     from playground.models import ModelStore
     from trainers.ddpm.samplers import guided_eps
+    from trainers.ddpm.train import guidance_t_max
 
     store = ModelStore()
     example = str(sorted(EXAMPLES.glob("*.png"))[7])
@@ -67,7 +68,8 @@ def bench_ui(repeats: int) -> list[dict]:
             gan(torch.randn(n, gan.z_dim))
 
     def bare_ddpm(steps):
-        eps = guided_eps(ddpm.modules["unet_ema"].eval(), torch.tensor([7]), ddpm.cfg.n_classes, 3.0)
+        eps = guided_eps(ddpm.modules["unet_ema"].eval(), torch.tensor([7]), ddpm.cfg.n_classes, 3.0,
+                         guidance_t_max(ddpm.cfg))  # as the tab guides
         with torch.no_grad():
             for t in range(steps):
                 eps(torch.randn(1, 1, 32, 32), torch.full((1,), 999 - t))

@@ -9,6 +9,7 @@ import torch
 
 from trainers.ddpm import diffusion as D
 from trainers.ddpm import samplers as S
+from trainers.ddpm import train as T
 
 
 @pytest.mark.parametrize("kind", ["linear", "cosine"])
@@ -148,6 +149,48 @@ def test_guidance_combines_conditional_and_unconditional_predictions():
     assert torch.equal(S.guided_eps(Toy(), y, 10, 1.0)(x, t), Toy()(x, t, y))
 
 
+def test_guidance_in_an_interval_guides_only_below_t_max():
+    """t < t_max: eps_u + w (eps_c - eps_u); t >= t_max: the conditional eps alone, in one network call."""
+    calls = []
+
+    class Toy(torch.nn.Module):
+        def forward(self, x, t, y):
+            calls.append(len(x))
+            return x * 0 + (y.float().view(-1, 1, 1, 1) + 1)
+
+    x, y = torch.zeros(3, 1, 2, 2), torch.tensor([0, 3, 5])
+    eps = S.guided_eps(Toy(), y, 10, 3.0, t_max=300)
+    high = eps(x, torch.full((3,), 300))
+    assert torch.equal(high, Toy()(x, None, y)) and calls[0] == 3  # one call on the batch, not two
+    low = eps(x, torch.full((3,), 299))
+    assert torch.allclose(low[:, 0, 0, 0], 11 + 3 * (y.float() + 1 - 11)) and calls[2] == 6
+    mixed = eps(x, torch.tensor([0, 999, 299]))  # per-sample t: guided, plain, guided
+    assert torch.equal(mixed, torch.stack([low[0], high[1], low[2]]))
+
+
+def test_guidance_interval_comes_from_the_config_and_is_checked(tmp_path):
+    from trainers.core.errors import UserError
+
+    with pytest.raises(UserError, match="guidance_interval must be in"):
+        T.Config(n_classes=2, guidance_interval=0.0).validate()
+    cfg = T.Config(image_size=8, base=8, mults=(1, 2), attn_res=(4,), n_classes=2, T=20, guidance=4.0)
+    modules = T.build(cfg)
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():  # a fresh U-Net's zero output layer would make every guidance setting equal
+        for p in modules["unet_ema"].parameters():
+            p.copy_(0.2 * torch.randn(p.shape, generator=g))
+    x_T = torch.randn(2, 1, 8, 8, generator=g)
+    y = torch.tensor([0, 1])
+
+    def run(**kw):
+        return [x for _, _, x, _ in T.reverse(cfg, modules, x_T, torch.Generator(), y, "ddim", 4, **kw)][-1]
+    everywhere, default = run(guidance_interval=1.0), run()
+    assert not torch.allclose(everywhere, default)  # the config's 0.3 leaves the high-noise steps unguided
+    assert torch.equal(default, run(guidance_interval=cfg.guidance_interval))
+    with pytest.raises(UserError, match="guidance_interval must be in"):
+        run(guidance_interval=1.5)
+
+
 def test_trailing_timesteps_start_from_pure_noise_for_any_step_count():
     for steps in (1, 3, 10, 50, 501, 600, 999, 1000):
         ts = S.timesteps(1000, steps)
@@ -182,7 +225,6 @@ def test_training_loss_falls(tiny_ddpm):
 
 def test_sampling_is_deterministic_and_follows_the_label(tiny_ddpm):
     from trainers.core.checkpoint import load_model
-    from trainers.ddpm import train as T
 
     loaded = load_model(tiny_ddpm)
     a = T.sample(loaded.cfg, loaded.modules, 4, torch.Generator().manual_seed(5), label=3)

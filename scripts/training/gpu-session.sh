@@ -4,6 +4,9 @@
 #                for ldm also diffusers (the device has torch, transformers, accelerate, safetensors):
 #                echo /.whl/ >> .git/info/exclude; python3 -m pip download --no-deps --only-binary=:all: \
 #                  --python-version 3.12 --implementation cp -d .whl diffusers==0.42.1
+#   each call:   scripts/training/device-tree.sh keep <the checkpoints it reads> before, ... restore after (the tree
+#                that travels must stay under 64 MiB: all checkpoints plus .data are over it). ddpm reads ddpm-fashion and
+#                fashion-classifier; ldm ldm-fashion-captions (and its CLIP/autoencoder copies inside); translation none.
 #   device call: run(command="bash scripts/training/gpu-session.sh ddpm", carry=[".data"], timeout_s=600)
 #                run(command="bash scripts/training/gpu-session.sh ldm", carry=[".data", ".whl"], timeout_s=600)
 #                run(command="bash scripts/training/gpu-session.sh translation", carry=[".data"], timeout_s=600)
@@ -32,9 +35,10 @@ train() { name=$1; family=$2; shift 2; mkdir -p runs; rm -rf "runs/$name"
           tar -cf "$OUT/$name.tar" --exclude=train_state.pt -C runs "$name"; }
 [ "$device" = cuda ] && nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 case "$plan" in
-  ddpm)  # the shipped class-conditional DDPM, continued at batch 128 for 8 minutes
-    train ddpm-fashion ddpm --init_from=checkpoints/ddpm-fashion --seed=2 --lr=2e-4 --epochs=200 \
-      --max_minutes="$(m 8)" --batch_size=128 --log_every=100 --sample_every=2000 --ckpt_every=2000 --monitor_n=1000 ;;
+  ddpm)  # the shipped class-conditional DDPM, continued for 8.5 minutes (SEED: another data order; BATCH, LR)
+    train ddpm-fashion ddpm --init_from=checkpoints/ddpm-fashion --seed="${SEED:-2}" --lr="${LR:-2e-4}" --ema_decay=0.9995 \
+      --epochs=800 --max_minutes="$(m 8.5)" --batch_size="${BATCH:-256}" --log_every=100 --sample_every=2500 --ckpt_every=2500 \
+      --monitor_n=1000 ;;
   ldm)  # the shipped latent U-Net on its frozen CLIP and autoencoder, continued at batch 256 for 8 minutes
     train ldm-fashion-captions latent_diffusion --init_from=checkpoints/ldm-fashion-captions --seed=2 --epochs=400 \
       --max_minutes="$(m 8)" --batch_size=256 --log_every=100 --sample_every=2000 --ckpt_every=1000 --monitor_n=0 ;;
