@@ -6,11 +6,9 @@
 # starts from that pipeline's U-Net weights (a new run with the lineage in its card, as train-ddpm.sh does).
 cd "$(dirname "$0")/../.."
 export OMP_NUM_THREADS=${THREADS:-1} PYTHONUNBUFFERED=1
-run() { out=$1; family=$2; shift 2; start=""
-        if [ -f "$out/train_state.pt" ] && [ "$family" = latent_diffusion ] && [ -n "$INIT_FROM" ]; then
-          echo "$out already holds a run to resume; for INIT_FROM=$INIT_FROM pick a fresh LDM_OUT"; exit 2; fi
-        if [ -f "$out/train_state.pt" ]; then start="--resume"
-        elif [ "$family" = latent_diffusion ] && [ -n "$INIT_FROM" ]; then start="--init_from=$INIT_FROM --seed=${SEED:-1}"; fi
+. scripts/training/lib.sh
+run() { out=$1; family=$2; shift 2; init=""; [ "$family" = latent_diffusion ] && init=$INIT_FROM
+        start=$(start_flags "$out" "$init") || exit 2
         .venv/bin/python -m trainers train "$family" --out="$out" "$@" $start; }
 for stage in ${STAGES:-clip vae ldm}; do case $stage in
   clip) run checkpoints/clip-fashion-captions clip --steps=1500 --decay_steps=1500 --batch_size=128 \
