@@ -238,5 +238,5 @@ def bench_tab(repeats: int) -> list[dict]:
                                "ref": bare}, repeats)
     rows.append({"name": "ddpm.denoise (DDIM 50, stream, GIF+MP4)", "unit": "ms", "ours": med["ours"] * 1e3,
                  "reference": med["ref"] * 1e3, "ratio": med["ours"] / med["ref"],
-                 "reference_is": f"50 bare guided network calls ({names[0]})"})
+                 "reference_is": f"50 bare network calls, guided as the tab guides ({names[0]})"})
     return rows

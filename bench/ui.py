@@ -117,7 +117,7 @@ def bench_ui(repeats: int) -> list[dict]:
                         "StableDiffusionPipeline call, 4 images, 30 steps"))
     if ddpm is not None:
         actions.append(("ddpm_denoise", ("ddpm-fashion", 0, 1, "ddim", 50, 0.0, "Sneaker", 3.0),
-                        lambda: bare_ddpm(50), "50 guided U-Net calls, 1 image"))
+                        lambda: bare_ddpm(50), "50 U-Net calls, guided as the tab guides, 1 image"))
     proc, url = _serve()
     rows = []
     try:
