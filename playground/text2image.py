@@ -112,6 +112,14 @@ def pipeline_for(store: ModelStore, name: str, other: str | None, scheduler: str
     return make_pipeline(model.cfg, model.modules, scheduler)
 
 
+def guidance_interval_for(store: ModelStore, name: str, other: str | None) -> float:
+    """Guidance applies for t < this x T: the model's `guidance_interval`, 1 (every step, as diffusers) for a
+    pipeline given by folder or Hub id."""
+    if other and other.strip():
+        return 1.0
+    return store.get(name, family=FAMILY).cfg.guidance_interval
+
+
 def check_prompt(pipe, prompt, what: str = "prompt", required: bool = True) -> str:
     if prompt is None or not isinstance(prompt, str):
         prompt = ""
@@ -166,8 +174,9 @@ def generate(store: ModelStore, name: str, other: str, prompt: str, negative: st
     pipe, prompt, negative, guidance, steps, seed, batch = _settings(store, name, other, prompt, negative, guidance,
                                                                      steps, scheduler, seed, batch)
     gen = torch.Generator().manual_seed(seed)
+    interval = guidance_interval_for(store, name, other)
     t0, last = time.perf_counter(), 0.0
-    for s in denoise(pipe, [prompt] * batch, gen, steps, guidance, negative):
+    for s in denoise(pipe, [prompt] * batch, gen, steps, guidance, negative, guidance_interval=interval):
         if s.images is not None:
             seconds = time.perf_counter() - t0
             scores = clip_scores(store, s.images, prompt) if not (other and other.strip()) else None
@@ -203,7 +212,8 @@ def guidance_view(store: ModelStore, name: str, other: str, prompt: str, negativ
 
     alphas = DDIMScheduler.from_config(pipe.scheduler.config).alphas_cumprod  # the training schedule's alpha_bar
     gen = torch.Generator().manual_seed(seed)
-    for s in denoise(pipe, [prompt], gen, steps, guidance, negative):
+    interval = guidance_interval_for(store, name, other)
+    for s in denoise(pipe, [prompt], gen, steps, guidance, negative, guidance_interval=interval):
         if s.i == at:
             break
     a = float(alphas[s.t])
@@ -218,6 +228,10 @@ def guidance_view(store: ModelStore, name: str, other: str, prompt: str, negativ
         gallery.append((_latent_tiles(e[0]), f"{label}: the {e.shape[1]} latent channels"))
     note = (f"step {at + 1}/{steps} (t = {s.t}, ᾱ_t = {a:.4f}): ε̂ = ε(z_t, ∅) + w (ε(z_t, y) − ε(z_t, ∅)); "
             f"‖ε(z_t, y) − ε(z_t, ∅)‖ = {float((s.eps_text - s.eps_uncond).norm()):.3f}")
+    t_max = interval * pipe.scheduler.config.num_train_timesteps
+    if interval < 1 and s.t >= t_max:
+        note += (f". This step is above the guidance interval (t < {t_max:g}): the run used ε(z_t, y) here, "
+                 "since guiding the noisiest steps hurts this model's samples")
     return gallery, note
 
 
@@ -230,7 +244,8 @@ def attention_maps(store: ModelStore, name: str, other: str, prompt: str, guidan
     if sum(p.numel() for p in pipe.unet.parameters()) < 50_000_000:  # a private copy: concurrent runs keep
         pipe.unet = copy.deepcopy(pipe.unet)  # the fast attention (a multi-GB Hub U-Net is not copied)
     with CrossAttentionMaps(pipe.unet) as rec:
-        *_, last = denoise(pipe, [prompt], torch.Generator().manual_seed(seed), steps, guidance, "")
+        *_, last = denoise(pipe, [prompt], torch.Generator().manual_seed(seed), steps, guidance, "",
+                           guidance_interval=guidance_interval_for(store, name, other))
     image = last.images[0].float() / 255  # (3, H, W)
     size = image.shape[-1]
     maps = rec.token_maps(size, row=1 if guidance > 1 else 0)  # the conditional half of the guided batch
@@ -255,7 +270,7 @@ $$L = \mathbb{E}\,\|\varepsilon - \varepsilon_\theta(z_t, t, \tau_\theta(y))\|^2
 
 **Classifier-free guidance**: captions were dropped 10% of the time, so the same network also predicts $\varepsilon_\theta(z_t, t, \varnothing)$; sampling uses
 $$\hat\varepsilon = \varepsilon_\theta(z_t, \varnothing) + w\,\big(\varepsilon_\theta(z_t, y) - \varepsilon_\theta(z_t, \varnothing)\big),$$
-with the negative prompt in place of $\varnothing$ when given. $w = 1$: the plain conditional model.
+with the negative prompt in place of $\varnothing$ when given. $w = 1$: the plain conditional model. The shipped model guides only the steps with $t < 500$ (its `guidance_interval` 0.5; Kynkäänniemi et al. 2024) and uses $\varepsilon_\theta(z_t, y)$ above: guiding the noisiest steps made its garments the wrong class more often (class right 57% → 67% of 300 prompts). A pipeline given by folder or Hub id is guided at every step, as diffusers does.
 
 **Sampling**: at high noise the network's guess $\hat z_0 = (z_t - \sqrt{1-\bar\alpha_t}\,\hat\varepsilon)/\sqrt{\bar\alpha_t}$ multiplies its error by up to 150, so DDIM and DDPM clip $\hat z_0$ to $[-4, 4]$ (the latents' range), as the pixel DDPM clips $\hat x_0$ to $[-1, 1]$. Euler and DPM-Solver++ have no such clip: with this small, briefly trained model they go astray more often.
 

@@ -13,6 +13,7 @@ import torch
 from trainers.clip import losses as CL
 from trainers.core import captions
 from trainers.core.checkpoint import load_model
+from trainers.core.errors import UserError
 
 
 def test_contrastive_loss_matches_transformers_clip_loss():
@@ -240,6 +241,25 @@ def test_guidance_combines_the_two_predictions(tiny_ldm):
     by_hand = sched.step(eps_hat, sched.timesteps[0], guided.z_t).prev_sample
     assert torch.allclose(by_hand, guided.latents, atol=1e-6)
     assert not torch.allclose(plain.latents, guided.latents)
+
+
+def test_guidance_interval_leaves_the_noisiest_steps_unguided(tiny_ldm):
+    """DDIM 3 steps (t = 999, 666, 332) with guidance_interval 0.5: the first two use eps(z_t, y) alone (as
+    w = 1 does), the third is guided; every step still carries both predictions for the tab's view."""
+    from trainers.latent_diffusion.sampling import denoise, make_pipeline
+
+    loaded = load_model(tiny_ldm["ldm"])
+
+    def run(w, interval=1.0):
+        pipe = make_pipeline(loaded.cfg, loaded.modules, "ddim")
+        return list(denoise(pipe, ["a red bag"], torch.Generator().manual_seed(1), 3, w, guidance_interval=interval))
+    part, plain, full = run(4.0, 0.5), run(1.0), run(4.0)
+    assert [s.t for s in part[:3]] == [999, 666, 332] and all(s.eps_uncond is not None for s in part[:3])
+    assert torch.allclose(part[1].latents, plain[1].latents, atol=1e-4)  # a batch of 2 vs 1: rounding only
+    assert not torch.allclose(part[1].latents, full[1].latents)
+    assert not torch.allclose(part[2].latents, plain[2].latents)
+    with pytest.raises(UserError, match="guidance_interval must be in"):
+        run(4.0, 0.0)
 
 
 def test_cli_sample_and_evaluate(tiny_ldm, tmp_path, monkeypatch):

@@ -53,6 +53,10 @@ def test_guidance_view_shows_three_predictions(store):
     captions = [c for _, c in gallery]
     assert len(gallery) == 6 and any("unconditional" in c for c in captions) and any("guided" in c for c in captions)
     assert "step 2/3" in note
+    # t = 666 is above the tiny model's guidance interval (0.5 T): the note says the run was not guided there
+    assert "above the guidance interval (t < 500)" in note
+    _, note = tab.guidance_view(store, "tiny-ldm", "", "a red bag", "", 4.0, 3, "ddim", 0, 3)
+    assert "step 3/3" in note and "above the guidance interval" not in note
 
 
 def test_attention_maps_one_per_token(store):

@@ -57,7 +57,8 @@ def attribute_scores(images: torch.Tensor, label: torch.Tensor, colour: torch.Te
             "_grey": grey}
 
 
-def prompt_fidelity(loaded, n: int = 1000, seed: int = 0, steps=None, guidance=None, scheduler: str = "ddim") -> dict:
+def prompt_fidelity(loaded, n: int = 1000, seed: int = 0, steps=None, guidance=None, scheduler: str = "ddim",
+                    guidance_interval=None) -> dict:
     from .train import sample
 
     cfg = loaded.cfg
@@ -69,7 +70,7 @@ def prompt_fidelity(loaded, n: int = 1000, seed: int = 0, steps=None, guidance=N
     t0 = time.perf_counter()
     images = torch.cat([sample(cfg, loaded.modules, len(prompts[i:i + 100]), torch.Generator().manual_seed(seed + i),
                                prompt=None, steps=steps, guidance=guidance, scheduler=scheduler,
-                               prompts=prompts[i:i + 100])["images"] for i in range(0, n, 100)])
+                               prompts=prompts[i:i + 100], guidance_interval=guidance_interval)["images"] for i in range(0, n, 100)])
     seconds = time.perf_counter() - t0
     out = attribute_scores(images, label, colour, size)
     grey = out.pop("_grey")
@@ -91,5 +92,6 @@ def prompt_fidelity(loaded, n: int = 1000, seed: int = 0, steps=None, guidance=N
     out.update({"n": n, "eval_seed": seed, "prompts": f"{len(table)} '{{size}} {{colour}} {{class}}' prompts in turn",
                 "sample_seconds_per_image": round(seconds / n, 5), "scheduler": scheduler,
                 "steps": steps or cfg.sample_steps, "guidance": cfg.guidance if guidance is None else guidance,
+                "guidance_interval": cfg.guidance_interval if guidance_interval is None else guidance_interval,
                 "sizes": list(SIZES)})
     return out

@@ -80,8 +80,14 @@ def encode_prompts(pipe, prompts: list[str], negative_prompt: str | None, guidan
 
 @torch.no_grad()
 def denoise(pipe, prompts: list[str], gen: torch.Generator, steps: int, guidance: float,
-            negative_prompt: str | None = "", latents: torch.Tensor | None = None) -> Iterator[Step]:
-    """Yield a `Step` per scheduler step, then one with the decoded images (see the module docstring)."""
+            negative_prompt: str | None = "", latents: torch.Tensor | None = None,
+            guidance_interval: float = 1.0) -> Iterator[Step]:
+    """Yield a `Step` per scheduler step, then one with the decoded images (see the module docstring).
+    Guidance applies where t < guidance_interval * T (1: every step, as the diffusers pipeline); the steps
+    above it use eps(z_t, y) alone (guidance in a limited interval, Kynkaenniemi et al. 2024; see the DDPM's
+    `guided_eps`). Both predictions are still computed there, so every `Step` can show them."""
+    if not 0 < guidance_interval <= 1:
+        raise UserError(f"guidance_interval must be in (0, 1], got {guidance_interval}")
     if not prompts:
         raise UserError("no prompt given")
     if not 1 <= steps <= pipe.scheduler.config.num_train_timesteps:
@@ -101,8 +107,9 @@ def denoise(pipe, prompts: list[str], gen: torch.Generator, steps: int, guidance
         z_t = sched.scale_model_input(latents, t)  # Euler keeps sigma-scaled latents; the U-Net sees z_t
         if guidance > 1:
             eps_u, eps_c = unet(torch.cat([z_t] * 2), t, encoder_hidden_states=torch.cat([uncond, cond])).sample.chunk(2)
-            # eps_hat = eps(z_t, "") + w (eps(z_t, y) - eps(z_t, ""))
-            eps = eps_u + guidance * (eps_c - eps_u)
+            # eps_hat = eps(z_t, "") + w (eps(z_t, y) - eps(z_t, "")), inside the guidance interval
+            guided = guidance_interval == 1 or int(t) < guidance_interval * sched.config.num_train_timesteps
+            eps = eps_u + guidance * (eps_c - eps_u) if guided else eps_c
         else:
             eps_u, eps_c = None, unet(z_t, t, encoder_hidden_states=cond).sample
             eps = eps_c
