@@ -222,7 +222,7 @@ def bench_tab(repeats: int) -> list[dict]:
     model = store.get(names[0])
     net = model.modules["unet_ema"]
     y = torch.tensor([7]) if model.cfg.n_classes else None
-    from trainers.ddpm.samplers import guided_eps
+    from trainers.ddpm.samplers import guided_eps, timesteps
     from trainers.ddpm.train import guidance_t_max
 
     eps_fn = guided_eps(net, y, model.cfg.n_classes, 3.0, guidance_t_max(model.cfg))  # as the tab guides
@@ -230,8 +230,8 @@ def bench_tab(repeats: int) -> list[dict]:
 
     def bare():
         with torch.no_grad():
-            for t in range(50):
-                eps_fn(x, torch.full((1,), 999 - 20 * t))
+            for t in timesteps(1000, 50):  # the DDIM steps the tab runs
+                eps_fn(x, torch.full((1,), t))
 
     med = _median_interleaved({"ours": lambda: list(tab.denoise(store, names[0], 0, 1, "ddim", 50, 0.0,
                                                                  "Sneaker" if y is not None else tab.ANY_CLASS, 3.0)),

@@ -53,7 +53,7 @@ def bench_ui(repeats: int) -> list[dict]:
     from playground.classifier import EXAMPLES
     from playground.gan import NO_CLASS
     from playground.models import ModelStore
-    from trainers.ddpm.samplers import guided_eps
+    from trainers.ddpm.samplers import guided_eps, timesteps
     from trainers.ddpm.train import guidance_t_max
 
     store = ModelStore()
@@ -71,8 +71,8 @@ def bench_ui(repeats: int) -> list[dict]:
         eps = guided_eps(ddpm.modules["unet_ema"].eval(), torch.tensor([7]), ddpm.cfg.n_classes, 3.0,
                          guidance_t_max(ddpm.cfg))  # as the tab guides
         with torch.no_grad():
-            for t in range(steps):
-                eps(torch.randn(1, 1, 32, 32), torch.full((1,), 999 - t))
+            for t in timesteps(1000, steps):  # the DDIM steps the tab runs (15 of 50 below t = 300)
+                eps(torch.randn(1, 1, 32, 32), torch.full((1,), t))
 
     actions = [
         ("gan_samples", ("dcgan-ns-fashion", 0, 16, 1.0, NO_CLASS), lambda: bare_gan(16), "G forward, 16 codes"),

@@ -25,6 +25,7 @@ import torch
 
 from trainers.core.errors import UserError
 from trainers.core.images import grid, to_uint8, upscale
+from trainers.ddpm.samplers import guidance_limit
 from trainers.latent_diffusion.sampling import SCHEDULERS, CrossAttentionMaps, decode, denoise, make_scheduler
 
 from .common import LATEX, TabParts, number, user_errors, wire
@@ -228,8 +229,8 @@ def guidance_view(store: ModelStore, name: str, other: str, prompt: str, negativ
         gallery.append((_latent_tiles(e[0]), f"{label}: the {e.shape[1]} latent channels"))
     note = (f"step {at + 1}/{steps} (t = {s.t}, ᾱ_t = {a:.4f}): ε̂ = ε(z_t, ∅) + w (ε(z_t, y) − ε(z_t, ∅)); "
             f"‖ε(z_t, y) − ε(z_t, ∅)‖ = {float((s.eps_text - s.eps_uncond).norm()):.3f}")
-    t_max = interval * pipe.scheduler.config.num_train_timesteps
-    if interval < 1 and s.t >= t_max:
+    t_max = guidance_limit(interval, pipe.scheduler.config.num_train_timesteps)
+    if t_max is not None and s.t >= t_max:
         note += (f". This step is above the guidance interval (t < {t_max:g}): the run used ε(z_t, y) here, "
                  "since guiding the noisiest steps hurts this model's samples")
     return gallery, note

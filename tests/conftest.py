@@ -106,7 +106,7 @@ def tiny_ldm(tmp_path_factory, tiny_fashion) -> dict[str, Path]:
         **common, "widths": "8,16,16", "groups": "4", "steps": "8", "batch_size": "16", "n_scale": "64"})
     ldm = _train_tiny(tmp_path_factory, "latent_diffusion", "tiny-ldm", {
         **common, "clip": str(clip), "vae": str(vae), "widths": "32,32", "head_dim": "16", "steps": "16",
-        "batch_size": "16", "sample_steps": "3", "lr": "1e-3"})
+        "batch_size": "16", "sample_steps": "3", "lr": "1e-3", "guidance_interval": "0.5"})
     return {"clip": clip, "vae": vae, "ldm": ldm}
 
 

@@ -173,7 +173,9 @@ def test_guidance_interval_comes_from_the_config_and_is_checked(tmp_path):
 
     with pytest.raises(UserError, match="guidance_interval must be in"):
         T.Config(n_classes=2, guidance_interval=0.0).validate()
-    cfg = T.Config(image_size=8, base=8, mults=(1, 2), attn_res=(4,), n_classes=2, T=20, guidance=4.0)
+    assert T.Config().guidance_interval == 1.0  # a config without the key guides every step, as it always did
+    cfg = T.Config(image_size=8, base=8, mults=(1, 2), attn_res=(4,), n_classes=2, T=20, guidance=4.0,
+                   guidance_interval=0.3)
     modules = T.build(cfg)
     g = torch.Generator().manual_seed(0)
     with torch.no_grad():  # a fresh U-Net's zero output layer would make every guidance setting equal
@@ -184,9 +186,10 @@ def test_guidance_interval_comes_from_the_config_and_is_checked(tmp_path):
 
     def run(**kw):
         return [x for _, _, x, _ in T.reverse(cfg, modules, x_T, torch.Generator(), y, "ddim", 4, **kw)][-1]
-    everywhere, default = run(guidance_interval=1.0), run()
+    everywhere, default, unguided = run(guidance_interval=1.0), run(), run(guidance=1.0)
     assert not torch.allclose(everywhere, default)  # the config's 0.3 leaves the high-noise steps unguided
-    assert torch.equal(default, run(guidance_interval=cfg.guidance_interval))
+    assert not torch.allclose(default, unguided)  # and guides the rest
+    assert torch.equal(default, run(guidance_interval=0.3))
     with pytest.raises(UserError, match="guidance_interval must be in"):
         run(guidance_interval=1.5)
 

@@ -57,6 +57,9 @@ def test_guidance_view_shows_three_predictions(store):
     assert "above the guidance interval (t < 500)" in note
     _, note = tab.guidance_view(store, "tiny-ldm", "", "a red bag", "", 4.0, 3, "ddim", 0, 3)
     assert "step 3/3" in note and "above the guidance interval" not in note
+    # the model's interval for a shipped model; every step (as diffusers) for a pipeline given by folder or Hub id
+    assert tab.guidance_interval_for(store, "tiny-ldm", "") == 0.5
+    assert tab.guidance_interval_for(store, "tiny-ldm", "someone/a-pipeline") == 1.0
 
 
 def test_attention_maps_one_per_token(store):

@@ -109,8 +109,15 @@ def sample_loop(eps_fn: EpsFn, sched: Schedule, x_T: torch.Tensor, gen: torch.Ge
         yield i, t, xt, x0
 
 
+def guidance_limit(interval: float, T: int) -> float | None:
+    """Guidance applies where t < interval * T; None when interval is 1 (every step). Checks interval in (0, 1]."""
+    if not 0 < interval <= 1:
+        raise UserError(f"guidance_interval must be in (0, 1] (guidance for t < interval * T), got {interval}")
+    return None if interval == 1 else interval * T
+
+
 def guided_eps(model: torch.nn.Module, y: torch.Tensor | None, null_label: int, guidance: float,
-               t_max: int | None = None) -> EpsFn:
+               t_max: float | None = None) -> EpsFn:
     """Classifier-free guidance: eps = eps(x_t, null) + w (eps(x_t, y) - eps(x_t, null))  (Ho & Salimans
     2022, eq. 6, with w = 1 + their w). w = 1 is the plain conditional model; an unconditional model
     (y is None) ignores w.

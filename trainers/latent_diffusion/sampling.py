@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from ..core.errors import UserError
 from ..core.images import to_uint8
+from ..ddpm.samplers import guidance_limit
 
 SCHEDULERS = {"ddim": "DDIMScheduler", "ddpm": "DDPMScheduler", "euler": "EulerDiscreteScheduler",
               "dpm++": "DPMSolverMultistepScheduler"}
@@ -86,8 +87,7 @@ def denoise(pipe, prompts: list[str], gen: torch.Generator, steps: int, guidance
     Guidance applies where t < guidance_interval * T (1: every step, as the diffusers pipeline); the steps
     above it use eps(z_t, y) alone (guidance in a limited interval, Kynkaenniemi et al. 2024; see the DDPM's
     `guided_eps`). Both predictions are still computed there, so every `Step` can show them."""
-    if not 0 < guidance_interval <= 1:
-        raise UserError(f"guidance_interval must be in (0, 1], got {guidance_interval}")
+    t_max = guidance_limit(guidance_interval, pipe.scheduler.config.num_train_timesteps)
     if not prompts:
         raise UserError("no prompt given")
     if not 1 <= steps <= pipe.scheduler.config.num_train_timesteps:
@@ -108,7 +108,7 @@ def denoise(pipe, prompts: list[str], gen: torch.Generator, steps: int, guidance
         if guidance > 1:
             eps_u, eps_c = unet(torch.cat([z_t] * 2), t, encoder_hidden_states=torch.cat([uncond, cond])).sample.chunk(2)
             # eps_hat = eps(z_t, "") + w (eps(z_t, y) - eps(z_t, "")), inside the guidance interval
-            guided = guidance_interval == 1 or int(t) < guidance_interval * sched.config.num_train_timesteps
+            guided = t_max is None or int(t) < t_max
             eps = eps_u + guidance * (eps_c - eps_u) if guided else eps_c
         else:
             eps_u, eps_c = None, unet(z_t, t, encoder_hidden_states=cond).sample
