@@ -6,7 +6,8 @@
 #                  --python-version 3.12 --implementation cp -d .whl diffusers==0.42.1
 #   each call:   scripts/training/device-tree.sh keep <the checkpoints it reads> before, ... restore after (the tree
 #                that travels must stay under 64 MiB: all checkpoints plus .data are over it). ddpm reads ddpm-fashion and
-#                fashion-classifier; ldm ldm-fashion-captions (and its CLIP/autoencoder copies inside); translation none.
+#                fashion-classifier; ldm ldm-fashion-captions, clip-fashion-captions and autoencoder-kl-fashion-captions (its --clip/--vae
+#                folders: ~56 MiB with .data and .whl); translation none.
 #   device call: run(command="bash scripts/training/gpu-session.sh ddpm", carry=[".data"], timeout_s=600)
 #                run(command="bash scripts/training/gpu-session.sh ldm", carry=[".data", ".whl"], timeout_s=600)
 #                run(command="bash scripts/training/gpu-session.sh translation", carry=[".data"], timeout_s=600)
