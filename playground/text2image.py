@@ -25,6 +25,7 @@ import torch
 
 from trainers.core.errors import UserError
 from trainers.core.images import grid, to_uint8, upscale
+from trainers.ddpm.diffusion import x0_from_eps
 from trainers.ddpm.samplers import guidance_limit
 from trainers.latent_diffusion.sampling import SCHEDULERS, CrossAttentionMaps, decode, denoise, make_scheduler
 
@@ -222,7 +223,7 @@ def guidance_view(store: ModelStore, name: str, other: str, prompt: str, negativ
            f"guided ε̂ (w = {guidance:g})": s.eps_uncond + guidance * (s.eps_text - s.eps_uncond)}
     gallery = []
     for label, e in eps.items():
-        x0 = (s.z_t - (1 - a) ** 0.5 * e) / a ** 0.5
+        x0 = x0_from_eps(s.z_t, e, torch.tensor(a))
         if getattr(pipe.scheduler.config, "clip_sample", False):  # as the DDIM / DDPM step clips it
             x0 = x0.clamp(-pipe.scheduler.config.clip_sample_range, pipe.scheduler.config.clip_sample_range)
         gallery.append((upscale(grid(decode(pipe, x0), nrow=1), 6), f"x̂0 from {label}"))

@@ -94,6 +94,14 @@ def tiny_ddpm(tmp_path_factory, tiny_fashion) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_ddpm_t1000(tmp_path_factory, tiny_fashion) -> Path:
+    """tiny_ddpm with the full T = 1000 chain, for samplers run at the step counts the app offers."""
+    return _train_tiny(tmp_path_factory, "ddpm", "tiny-ddpm-t1000", {
+        **TINY_DDPM, "T": "1000", "data_dir": str(tiny_fashion), "n_classes": "10", "steps": "120", "lr": "2e-3",
+        "log_every": "10", "sample_every": "1000", "ckpt_every": "1000"})
+
+
+@pytest.fixture(scope="session")
 def tiny_ldm(tmp_path_factory, tiny_fashion) -> dict[str, Path]:
     """The three parts of a tiny text-to-image model, each trained a few steps by its own trainer on the toy
     data: a CLIP, a KL autoencoder, and the latent U-Net on both (saved as a StableDiffusionPipeline)."""

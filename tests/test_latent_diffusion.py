@@ -4,6 +4,7 @@ the ecosystem formats (transformers CLIP folder, diffusers pipeline) and samplin
 from __future__ import annotations
 
 import csv
+import functools
 import json
 from pathlib import Path
 
@@ -220,6 +221,8 @@ def test_step_by_step_sampling_equals_the_pipeline(tiny_ldm, scheduler):
     pipe = make_pipeline(loaded.cfg, loaded.modules, scheduler)
     prompts = ["a red bag", "a small blue coat"]
     steps = list(denoise(pipe, prompts, torch.Generator().manual_seed(3), 4, 3.0, "a shirt"))
+    if scheduler == "ddim":  # denoise takes DDIM's step with eps re-derived from the clipped z0 (GLIDE)
+        pipe.scheduler.step = functools.partial(pipe.scheduler.step, use_clipped_model_output=True)
     ref = pipe(prompts, num_inference_steps=4, guidance_scale=3.0, negative_prompt=["a shirt"] * 2, output_type="pt",
                generator=torch.Generator().manual_seed(3)).images
     assert len(steps) == 5 and steps[-1].images.shape == (2, 3, 32, 32)
@@ -238,7 +241,7 @@ def test_guidance_combines_the_two_predictions(tiny_ldm):
     sched = make_pipeline(loaded.cfg, loaded.modules, "ddim").scheduler
     sched.set_timesteps(3)
     eps_hat = guided.eps_uncond + 4.0 * (guided.eps_text - guided.eps_uncond)
-    by_hand = sched.step(eps_hat, sched.timesteps[0], guided.z_t).prev_sample
+    by_hand = sched.step(eps_hat, sched.timesteps[0], guided.z_t, use_clipped_model_output=True).prev_sample
     assert torch.allclose(by_hand, guided.latents, atol=1e-6)
     assert not torch.allclose(plain.latents, guided.latents)
 
@@ -260,6 +263,26 @@ def test_guidance_interval_leaves_the_noisiest_steps_unguided(tiny_ldm):
     assert not torch.allclose(part[2].latents, plain[2].latents)
     with pytest.raises(UserError, match="guidance_interval must be in"):
         run(4.0, 0.0)
+
+
+def test_latent_ddim_converges_as_steps_grow(tiny_ldm):
+    """The latent pipeline's DDIM from the same z_T at 50, 200 and 1000 steps lands on nearly the same latents,
+    closer the more steps (the scheduler clips z0_hat; with eps left as predicted it drifted at 1000 steps)."""
+    from trainers.latent_diffusion.sampling import denoise, make_pipeline
+
+    loaded = load_model(tiny_ldm["ldm"])
+    z_T = torch.randn(2, 4, 8, 8, generator=torch.Generator().manual_seed(0))
+
+    def run(steps):
+        pipe = make_pipeline(loaded.cfg, loaded.modules, "ddim")
+        *_, last = denoise(pipe, ["a red bag", "a small blue coat"], torch.Generator(), steps, 3.0,
+                           latents=z_T.clone())
+        return last.latents
+
+    z50, z200, z1000 = run(50), run(200), run(1000)
+    d_50_200, d_200_1000 = (z200 - z50).abs().mean().item(), (z1000 - z200).abs().mean().item()
+    assert (z1000 - z50).abs().mean().item() < 0.05 * z50.abs().mean().item()
+    assert d_200_1000 <= d_50_200 + 1e-4, (d_50_200, d_200_1000)
 
 
 def test_cli_sample_and_evaluate(tiny_ldm, tmp_path, monkeypatch):

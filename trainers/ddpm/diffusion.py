@@ -82,11 +82,19 @@ def q_sample(sched: Schedule, x0: torch.Tensor, t: torch.Tensor, eps: torch.Tens
     return _per_sample(sched.sqrt_alpha_bar, t) * x0 + _per_sample(sched.sqrt_one_minus_alpha_bar, t) * eps
 
 
+def x0_from_eps(xt: torch.Tensor, eps: torch.Tensor, alpha_bar: torch.Tensor) -> torch.Tensor:
+    """x0_hat = (x_t - sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_bar_t): q_sample solved for x0 (Ho et al. eq. 15).
+    `alpha_bar` is a scalar or broadcasts over x_t."""
+    return (xt - (1 - alpha_bar).sqrt() * eps) / alpha_bar.sqrt()
+
+
+def eps_from_x0(xt: torch.Tensor, x0: torch.Tensor, alpha_bar: torch.Tensor) -> torch.Tensor:
+    """eps = (x_t - sqrt(alpha_bar_t) x0) / sqrt(1 - alpha_bar_t): q_sample solved for eps. After x0_hat is
+    clipped, this is the noise that is consistent with the clipped x0_hat (GLIDE's sampler; diffusers'
+    `use_clipped_model_output=True`)."""
+    return (xt - alpha_bar.sqrt() * x0) / (1 - alpha_bar).sqrt()
+
+
 def predict_x0(sched: Schedule, xt: torch.Tensor, t: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-    """x0_hat = (x_t - sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_bar_t): q_sample solved for x0 (Ho et al. eq. 15)."""
-    return (xt - _per_sample(sched.sqrt_one_minus_alpha_bar, t) * eps) / _per_sample(sched.sqrt_alpha_bar, t)
-
-
-def eps_from_x0(sched: Schedule, xt: torch.Tensor, t: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
-    """eps = (x_t - sqrt(alpha_bar_t) x0) / sqrt(1 - alpha_bar_t): q_sample solved for eps."""
-    return (xt - _per_sample(sched.sqrt_alpha_bar, t) * x0) / _per_sample(sched.sqrt_one_minus_alpha_bar, t)
+    """x0_from_eps with alpha_bar_t per sample, t of shape (B,)."""
+    return x0_from_eps(xt, eps, _per_sample(sched.alpha_bar, t))
