@@ -14,6 +14,7 @@ from .common import LATEX, TabParts, image_to_grey, user_errors
 from .models import ModelStore
 
 EXAMPLES = Path(__file__).resolve().parent / "examples"
+EXAMPLE_START = str(EXAMPLES / "7-sneaker.png")
 
 
 @user_errors
@@ -31,6 +32,12 @@ def build(store: ModelStore) -> TabParts:
     import gradio as gr
 
     names = store.names("classifier")
+    start = None
+    if names:  # the tab opens with a result: the example sneaker, classified
+        from PIL import Image
+
+        with Image.open(EXAMPLE_START) as im:
+            start = classify(store, names[0], im.copy())
     gr.Markdown(
         "### The judge\n"
         "A small CNN trained on Fashion-MNIST by `python -m trainers train classifier`. Its 128-d features "
@@ -40,20 +47,26 @@ def build(store: ModelStore) -> TabParts:
     with gr.Row():
         with gr.Column():
             ckpt = gr.Dropdown(names, value=names[0] if names else None, label="checkpoint")
+            invert = gr.Radio(["auto", "yes", "no"], value="auto", label="invert (dark garment on light background)")
+            # one Classify button per source, inside its own sub-tab: a button outside them cannot know
+            # which one the user is looking at (it once classified the hidden upload, not the drawing)
             with gr.Tabs():
                 with gr.Tab("Upload"):
-                    image = gr.Image(type="pil", label="image", sources=["upload", "clipboard"], image_mode=None)
+                    image = gr.Image(EXAMPLE_START, type="pil", label="image", sources=["upload", "clipboard"],
+                                     image_mode=None)
+                    go = gr.Button("Classify image", variant="primary")
                     gr.Examples([str(p) for p in sorted(EXAMPLES.glob("*.png"))], inputs=image,
                                 label="Fashion-MNIST test images")
                 with gr.Tab("Draw"):
-                    sketch = gr.Sketchpad(type="pil", label="draw a garment (dark on white)", canvas_size=(280, 280))
-                    draw = gr.Button("Classify drawing")
-            invert = gr.Radio(["auto", "yes", "no"], value="auto", label="invert (dark garment on light background)")
-            go = gr.Button("Classify", variant="primary")
+                    sketch = gr.Sketchpad(type="pil", label="draw a garment (dark on white)", canvas_size=(280, 280),
+                                          brush=gr.Brush(colors=["#000000"], default_size=12))
+                    draw = gr.Button("Classify drawing", variant="primary")
         with gr.Column():
-            label = gr.Label(num_top_classes=5, label="prediction")
-            seen = gr.Image(label="what the network sees (32x32)", type="numpy", interactive=False, format="png")
+            label = gr.Label(start[0] if start else None, num_top_classes=5, label="prediction")
+            seen = gr.Image(start[1] if start else None, label="what the network sees (32×32, shown 6× larger)",
+                            type="numpy", interactive=False, format="png", elem_id="clf-seen", height=220)
     go.click(lambda *a: classify(store, *a), [ckpt, image, invert], [label, seen], api_name="classify")
+    image.upload(lambda *a: classify(store, *a), [ckpt, image, invert], [label, seen], api_name=False)
     draw.click(lambda c, s, i: classify(store, c, s, i), [ckpt, sketch, invert], [label, seen],
                api_name="classify_drawing")
     return TabParts(refresh=[(ckpt, lambda: store.names("classifier"))])

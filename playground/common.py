@@ -20,6 +20,39 @@ MAX_UPLOAD_PIXELS = 4096 * 4096
 LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
 
 
+# every generated frame shows at >= MIN_FRAME_PX CSS px: frame rows are sized to fit OUTPUT_WIDTH px unscaled
+# (an output column at 1400 px wide; below 900 px the columns stack and are wider)
+MIN_FRAME_PX, OUTPUT_WIDTH = 96, 540
+
+# the page's style: labels and toolbars sit above an image, never over it; pixel art stays sharp; below
+# 900 px the tab's columns stack (controls above outputs) and the tab buttons wrap instead of hiding in "..."
+CSS = """
+.block:has(> .image-container) > label[data-testid="block-label"].float,
+.block:has(.image-container) label[data-testid="block-label"].float { position: static; margin-bottom: 4px; }
+.image-container .icon-button-wrapper.top-panel { position: static; justify-content: flex-end; margin-bottom: 2px; }
+.image-container img, .image-frame img { image-rendering: pixelated; }
+.frames img { object-fit: contain; max-width: 100%; }
+#clf-seen img { width: 192px; height: 192px; }
+@media (max-width: 900px) {
+  .row:has(> .column) { flex-direction: column; }
+  .row:has(> .column) > .column { width: 100%; min-width: 0 !important; }
+  .tab-wrapper, .tab-container { flex-wrap: wrap; height: auto; overflow: visible; }
+}
+"""
+
+
+def frames_view(images, per_row: int | None = None, width: int = OUTPUT_WIDTH) -> np.ndarray:
+    """uint8 (N, C, H, W) frames -> rows of frames (H', W', 3), each frame upscaled (nearest) to at least
+    MIN_FRAME_PX and as many per row as fit `width` px (at most `per_row`), so none is shrunk on the page."""
+    from trainers.core.images import grid, upscale
+
+    px = int(images.shape[-1])
+    scale = max(1, -(-MIN_FRAME_PX // px))
+    fit = max(1, (width // scale - 2) // (px + 2))
+    per_row = min(fit, per_row or fit)
+    return upscale(grid(images, nrow=min(per_row, len(images))), scale)
+
+
 EXPORT_DIR = Path(tempfile.gettempdir()) / "playground-exports"
 EXPORT_TTL_S = 15 * 60  # downloads older than this are deleted ...
 EXPORT_MAX_FILES = 200  # ... and only this many are kept, so the folder stays bounded under any load

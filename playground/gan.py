@@ -16,12 +16,15 @@ from trainers.core.latent import PATHS
 from trainers.gan import walk as W
 from trainers.gan.train import sample
 
-from .common import LATEX, TabParts, choice, export_file, number as _finite, user_errors, wire
+from .common import LATEX, TabParts, choice, export_file, frames_view, number as _finite, user_errors, wire
 from .models import ModelStore
 
 MAX_SAMPLES, MAX_FRAMES, MAX_KEYS, N_DIRECTIONS = 64, 64, 8, 5
 DISPLAY_SCALE = 3
-NO_CLASS = "(model's own / none)"
+# one meaning everywhere: a conditional model draws the classes in turn, sample i (or keyframe i) class i mod 10;
+# an unconditional model has no class control (the dropdowns are disabled for it)
+NO_CLASS = "(every class in turn)"
+_NO_CLASS_NAMES = (None, "", NO_CLASS, "(model's own / none)")  # the last: this choice's name before, for API callers
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -42,21 +45,36 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def _class_index(model, name: str | None) -> int | None:
-    """The class to draw (0 when none is chosen), None for an unconditional model, which ignores a valid class."""
-    if name in (None, "", NO_CLASS):
-        return 0 if model.cfg.n_classes else None
+    """The chosen class's index; None for "every class in turn" and for an unconditional model."""
+    if name in _NO_CLASS_NAMES:
+        return None
     if name not in FASHION_MNIST_CLASSES[: model.cfg.n_classes or len(FASHION_MNIST_CLASSES)]:
         raise UserError(f"unknown class {str(name)[:40]!r}")
     return FASHION_MNIST_CLASSES.index(name) if model.cfg.n_classes else None
 
 
-def _class_embeddings(G, a: int | None, b: int | None, n: int) -> torch.Tensor | None:
-    """Class embeddings blended from class a to class b over n frames (None if unconditional)."""
-    if a is None:
+def _class_embeddings(G, model, class_a: str | None, class_b: str | None, n_keys: int, frames: int,
+                      closed: bool = False) -> torch.Tensor | None:
+    """Per-frame class embeddings (None if unconditional): blended from class A to class B over the walk, or,
+    with no class chosen, keyframe k's class is k mod n_classes and the walk blends between them."""
+    if not model.cfg.n_classes:
         return None
+    a, b = _class_index(model, class_a), _class_index(model, class_b)
+    if a is None:
+        keys = G.embed.weight[torch.arange(n_keys) % model.cfg.n_classes]
+        return W.walk(keys, frames, "lerp", closed=closed)
     ea, eb = G.embed.weight[a], G.embed.weight[b if b is not None else a]
-    t = torch.linspace(0, 1, n).view(-1, 1)
+    t = torch.linspace(0, 1, frames).view(-1, 1)
     return (1 - t) * ea + t * eb
+
+
+def class_controls(store: ModelStore, name: str):
+    """The class dropdowns for a checkpoint: enabled for a conditional model, disabled (and saying so) otherwise."""
+    import gradio as gr
+
+    conditional = bool(name) and bool(store.get(name, family="gan").cfg.n_classes)
+    info = None if conditional else "this model is unconditional: it has no class to choose"
+    return (gr.Dropdown(interactive=conditional, info=info),) * 2
 
 
 def _files(frames: list[np.ndarray], stem: str) -> tuple[str, str]:
@@ -70,7 +88,7 @@ def sample_grid(store: ModelStore, name: str, seed, n, truncation, class_name: s
     n = int(_finite("samples", n, 1, MAX_SAMPLES))
     psi = _finite("truncation", truncation, 0.05, 1.0)
     model = store.get(name, family="gan")
-    label = _class_index(model, class_name) if class_name not in (None, "", NO_CLASS) else None
+    label = _class_index(model, class_name)
     images = sample(model.cfg, model.modules, n, torch.Generator().manual_seed(seed), label=label, truncation=psi)["images"]
     return upscale(grid(images, nrow=min(8, n)), DISPLAY_SCALE)
 
@@ -78,7 +96,7 @@ def sample_grid(store: ModelStore, name: str, seed, n, truncation, class_name: s
 @user_errors
 def latent_walk(store: ModelStore, name: str, seeds_text: str, frames, path: str, truncation, space: str,
                 class_a: str | None = None, class_b: str | None = None) -> tuple[np.ndarray, str, str, str]:
-    """Walk through the keyframe seeds' codes -> (strip, GIF path, MP4 path, the seeds used)."""
+    """Walk through the keyframe seeds' codes -> (the frames in rows, GIF path, MP4 path, the seeds used)."""
     frames = int(_finite("frames", frames, 2, MAX_FRAMES))
     psi = _finite("truncation", truncation, 0.05, 1.0)
     path, space = choice("path", path, list(PATHS)), choice("space", space, ("z", "w"))
@@ -86,11 +104,9 @@ def latent_walk(store: ModelStore, name: str, seeds_text: str, frames, path: str
     model = store.get(name, family="gan")
     G = model.modules["G_ema"]
     codes = W.walk(W.seed_codes(G, seeds, space), frames, path)
-    a = _class_index(model, class_a)
-    b = _class_index(model, class_b) if class_b not in (None, "", NO_CLASS) else a
-    images = W.render(G, codes, space, psi, class_emb=_class_embeddings(G, a, b, frames))
+    images = W.render(G, codes, space, psi, class_emb=_class_embeddings(G, model, class_a, class_b, len(seeds), frames))
     gif, mp4 = _files([upscale(f, 4) for f in frames_rgb(images)], "gan-walk")
-    return upscale(strip(images), 2), gif, mp4, ", ".join(map(str, seeds))
+    return frames_view(images), gif, mp4, ", ".join(map(str, seeds))
 
 
 @user_errors
@@ -104,8 +120,7 @@ def random_loop(store: ModelStore, name: str, seed, frames, truncation, space: s
     model = store.get(name, family="gan")
     G = model.modules["G_ema"]
     codes = W.walk(W.seed_codes(G, [seed, seed + 1, seed + 2, seed + 3], space), frames, "slerp", closed=True)
-    a = _class_index(model, class_a)
-    images = W.render(G, codes, space, psi, class_emb=_class_embeddings(G, a, a, frames))
+    images = W.render(G, codes, space, psi, class_emb=_class_embeddings(G, model, class_a, None, 4, frames, True))
     return _files([upscale(f, 4) for f in frames_rgb(images)], "gan-loop")
 
 
@@ -128,8 +143,7 @@ def edit(store: ModelStore, name: str, seed, truncation, space: str, class_a: st
     code = W.seed_codes(G, [seed], space)[0]
     for a, v, s in zip(amounts, dirs, sigma):
         code = code + a * s * v
-    a = _class_index(model, class_a)
-    image = W.render(G, code.unsqueeze(0), space, psi, class_emb=_class_embeddings(G, a, a, 1))
+    image = W.render(G, code.unsqueeze(0), space, psi, class_emb=_class_embeddings(G, model, class_a, None, 1, 1))
     return upscale(strip(image, padding=0), 8)
 
 
@@ -186,18 +200,20 @@ def build(store: ModelStore) -> TabParts:
                 trunc = gr.Slider(0.05, 1.0, 1.0, step=0.05, label="truncation ψ")
             with gr.Row():
                 class_a = gr.Dropdown(classes, value=NO_CLASS, label="class (conditional models)")
-                class_b = gr.Dropdown(classes, value=NO_CLASS, label="walk to class")
+                class_b = gr.Dropdown(classes, value=NO_CLASS, label="walk to class (with a class chosen)")
             with gr.Tab("Walk"):
                 with gr.Row():
                     seeds = gr.Textbox("0, 1, 2", label="keyframe seeds (comma-separated, or 'random')")
                     frames = gr.Slider(2, MAX_FRAMES, 16, step=1, label="frames")
                     path = gr.Radio(list(PATHS), value="slerp", label="path")
                 walk_go = gr.Button("Walk", variant="primary")
-                walk_strip = gr.Image(label="frames", interactive=False, format="png", elem_id="gan-walk")
                 with gr.Row():
-                    used = gr.Textbox(label="seeds used", interactive=False)
-                    gif = gr.File(label="GIF")
+                    gif = gr.Image(label="the walk, animated (GIF)", type="filepath", interactive=False,
+                                   elem_id="gan-walk-gif", elem_classes="frames")
                     mp4 = gr.Video(label="MP4", autoplay=True, loop=True)
+                walk_strip = gr.Image(label="frames, left to right and down", interactive=False, format="png",
+                                      elem_id="gan-walk", elem_classes="frames")
+                used = gr.Textbox(label="seeds used", interactive=False)
             with gr.Tab("Random-walk loop"):
                 loop_seed = gr.Number(0, label="seed", precision=0, minimum=0)
                 loop_frames = gr.Slider(4, MAX_FRAMES, 48, step=1, label="frames")
@@ -220,6 +236,7 @@ def build(store: ModelStore) -> TabParts:
             gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
 
     ckpt.change(lambda name: checkpoint_loss(store, name), ckpt, loss_md, api_name=False)
+    ckpt.change(lambda name: class_controls(store, name), ckpt, [class_a, class_b], api_name=False)
     parts = TabParts(refresh=[(ckpt, lambda: store.names("gan"))])
     wire(go.click, "gan_samples", {"checkpoint": ckpt, "seed": seed, "samples": n, "truncation": trunc,
                                    "class": class_a}, lambda *a: sample_grid(store, *a), out, parts)

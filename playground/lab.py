@@ -91,7 +91,9 @@ def curves(lab: toy2d.Lab):
     rows = lab.history[-2000:]
     every = max(1, len(rows) // 400)
     data = [(r["step"], r[k], k) for r in rows[::every] for k in ("loss_d", "loss_g")]
-    return pd.DataFrame(data, columns=["step", "loss", "series"])
+    # typed even when empty (a fresh lab): the plot takes its axes' types from the first frame it gets
+    return pd.DataFrame(data, columns=["step", "loss", "series"]).astype(
+        {"step": "int64", "loss": "float64", "series": "string"})
 
 
 def _status(lab: toy2d.Lab) -> str:

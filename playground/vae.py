@@ -19,7 +19,7 @@ from trainers.core.images import from_uint8, gif_bytes, grid, strip, to_uint8, u
 from trainers.core.latent import PATHS
 from trainers.vae.train import add_noise, decode, encode, translate
 
-from .common import LATEX, TabParts, choice, export_file, image_to_grey, number, user_errors, wire
+from .common import LATEX, TabParts, choice, export_file, frames_view, image_to_grey, number, user_errors, wire
 from .models import ModelStore
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -97,7 +97,7 @@ def interpolate(store: ModelStore, ae_name: str, vae_name: str, image_a, image_b
     gif_frames = [upscale(grid(torch.stack([a, v]), nrow=2), 4) for a, v in zip(frames_ae, frames_vae)]
     gif_frames += gif_frames[-2:0:-1]  # there and back
     gif = export_file(gif_bytes(gif_frames), "vae-interpolation", ".gif")
-    return upscale(strip(frames_ae), 3), upscale(strip(frames_vae), 3), upscale(strip(recon), 3), gif
+    return frames_view(frames_ae), frames_view(frames_vae), frames_view(recon, per_row=3), gif
 
 
 @functools.lru_cache(maxsize=4)
@@ -230,12 +230,15 @@ def build(store: ModelStore) -> TabParts:
                 steps = gr.Slider(2, MAX_STEPS, 10, step=1, label="steps")
                 path = gr.Radio(list(PATHS), value="lerp", label="path")
             go = gr.Button("Interpolate A → B", variant="primary")
-            out_ae = gr.Image(label="autoencoder: decode(lerp(z_A, z_B))", interactive=False, format="png")
-            out_vae = gr.Image(label="VAE: decode(lerp(mu_A, mu_B))", interactive=False, format="png",
-                               elem_id="vae-strip")
             with gr.Row():
-                recon = gr.Image(label="A, AE(A), VAE(A), B, AE(B), VAE(B)", interactive=False, format="png")
-                gif = gr.File(label="animation (GIF: autoencoder | VAE)")
+                gif = gr.Image(label="animated: autoencoder | VAE (GIF)", type="filepath", interactive=False,
+                               elem_id="vae-gif", elem_classes="frames")
+                recon = gr.Image(label="A, AE(A), VAE(A) / B, AE(B), VAE(B)", interactive=False, format="png",
+                                 elem_id="vae-recon", elem_classes="frames")
+            out_ae = gr.Image(label="autoencoder: decode(lerp(z_A, z_B))", interactive=False, format="png",
+                              elem_id="vae-ae-strip", elem_classes="frames")
+            out_vae = gr.Image(label="VAE: decode(lerp(mu_A, mu_B))", interactive=False, format="png",
+                               elem_id="vae-strip", elem_classes="frames")
         with gr.Column(scale=2):
             gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
 

@@ -85,3 +85,13 @@ def test_translate_with_a_denoising_autoencoder(tmp_path, tiny_fashion):
         assert f["images"].shape == (3, 32, 32) and f["images"].dtype == np.uint8
     r = cli("translate", out, "--input", tmp_path / "in.npz", "--direction=BtoA", "--out", tmp_path / "o.npz")
     assert r.returncode == 2 and "one way" in r.stderr
+    # what a user has: Fashion-MNIST's own 28x28 images, or RGB photos, for a model trained at 32 px
+    for shape in [(3, 28, 28), (2, 100, 60, 3)]:
+        np.savez(tmp_path / "in.npz", images=np.full(shape, 200, np.uint8))
+        r = cli("translate", out, "--input", tmp_path / "in.npz", "--out", tmp_path / "o.npz")
+        assert r.returncode == 0 and "resized" in r.stderr and "as training resized" in r.stderr, r.stderr
+        with np.load(tmp_path / "o.npz") as f:
+            assert f["images"].shape == (shape[0], 32, 32)
+    np.savez(tmp_path / "in.npz", images=np.zeros((1, 4096, 8), np.uint8))  # beyond reason: a clear refusal
+    r = cli("translate", out, "--input", tmp_path / "in.npz", "--out", tmp_path / "o.npz")
+    assert r.returncode == 2 and "px a side" in r.stderr

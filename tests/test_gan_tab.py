@@ -6,6 +6,7 @@ import torch
 from PIL import Image
 
 from playground import gan as tab
+from playground.common import MIN_FRAME_PX, OUTPUT_WIDTH, frames_view
 from playground.models import ModelStore
 from trainers.core.loop import fit
 from trainers.gan import walk as W
@@ -48,7 +49,9 @@ def test_walk_passes_through_the_keyframes():
 
 def test_latent_walk_outputs_strip_gif_mp4(store):
     strip_, gif, mp4, used = tab.latent_walk(store, "plain", "3, 4, 5", 8, "slerp", 0.8, "z")
-    assert used == "3, 4, 5" and strip_.shape[1] > 7 * strip_.shape[0]
+    assert used == "3, 4, 5"
+    # 8 frames in rows that fit an output column unscaled, each at least MIN_FRAME_PX (it was a 40-px strip)
+    assert strip_.shape[1] <= OUTPUT_WIDTH and strip_.shape[0] >= 2 * MIN_FRAME_PX, strip_.shape
     assert _gif_duration(gif) == 8 * 80  # identical neighbours may be merged, the timing may not
     with open(mp4, "rb") as f:
         assert f.read(12)[4:8] == b"ftyp"
@@ -57,9 +60,27 @@ def test_latent_walk_outputs_strip_gif_mp4(store):
     assert len(tab.latent_walk(store, "plain", "random", 4, "lerp", 1.0, "z")[3].split(",")) == 3
 
 
+@pytest.mark.parametrize("px, n", [(32, 8), (28, 10), (16, 3), (64, 2)])
+def test_frames_view_never_shrinks_a_frame_below_min_frame_px(px, n):
+    images = torch.randint(0, 256, (n, 1, px, px), dtype=torch.uint8)
+    view = frames_view(images)
+    scale = -(-MIN_FRAME_PX // px)  # every frame upscaled to at least MIN_FRAME_PX ...
+    per_row = next(k for k in range(n, 0, -1) if (k * (px + 2) + 2) * scale <= OUTPUT_WIDTH or k == 1)
+    rows = -(-n // per_row)  # ... in as many rows as it takes to fit the column unscaled
+    assert view.shape[:2] == ((rows * (px + 2) + 2) * scale, (per_row * (px + 2) + 2) * scale), view.shape
+    assert view.shape[1] <= OUTPUT_WIDTH and px * scale >= MIN_FRAME_PX
+    assert np.array_equal(view[2 * scale, 2 * scale], np.repeat(images[0, 0, 0, 0].numpy(), 3))  # frame 0 first
+
+
 def test_conditional_walk_in_w_between_classes_and_edit(store):
     strip_, *_ = tab.latent_walk(store, "cond-map", "1, 2", 6, "lerp", 0.7, "w", "Sneaker", "Ankle boot")
     assert strip_.ndim == 3
+    # "every class in turn" means the same in a walk as in Samples: keyframe k (sample k) is class k mod 10
+    turn = tab.latent_walk(store, "cond-map", "1, 2", 2, "lerp", 0.7, "w", tab.NO_CLASS, tab.NO_CLASS)[0]
+    fixed = tab.latent_walk(store, "cond-map", "1, 2", 2, "lerp", 0.7, "w", "T-shirt/top", "Trouser")[0]
+    assert np.array_equal(turn, fixed)
+    assert [d.interactive for d in tab.class_controls(store, "plain")] == [False, False]  # unconditional
+    assert [d.interactive for d in tab.class_controls(store, "cond-map")] == [True, True]
     base = tab.edit(store, "cond-map", 5, 1.0, "w", "Bag", 0, 0, 0, 0, 0)
     moved = tab.edit(store, "cond-map", 5, 1.0, "w", "Bag", 3, 0, 0, 0, 0)
     assert base.shape == moved.shape and not np.array_equal(base, moved)

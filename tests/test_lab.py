@@ -91,3 +91,18 @@ def test_drawn_targets_and_bad_settings():
                 ["moon", "hinge", "adam", 1e-3, 1e-3, 1, 2, 0]):
         with pytest.raises(gr.Error):
             tab.reset(None, None, *bad)
+
+
+def test_loss_plots_have_numeric_axes_from_their_first_empty_update():
+    """An empty first update fixed the plot's column types as categories: the y-axis became a pile of
+    labels and no line was drawn. Both labs' loss tables are typed even when empty."""
+    import gradio as gr
+
+    from playground import image_lab, lab
+    from trainers.gan import toy2d
+
+    for table, y in ((image_lab._losses_table([]), "value"),
+                     (image_lab._losses_table([{"step": 10.0, "epoch": 0.0, "loss_d": 1.2, "loss_g": 0.7}]), "value"),
+                     (lab.curves(toy2d.Lab(toy2d.LabConfig())), "loss")):
+        types = gr.LinePlot(x="step", y=y, color="series").postprocess(table).datatypes
+        assert types == {"step": "quantitative", y: "quantitative", "series": "nominal"}, types

@@ -6,6 +6,7 @@ import torch
 from PIL import Image
 
 from playground import vae as tab
+from playground.common import MIN_FRAME_PX, OUTPUT_WIDTH
 from playground.models import ModelStore
 from trainers.core.latent import lerp, slerp
 from trainers.core.loop import fit
@@ -43,8 +44,9 @@ def test_slerp_and_lerp_endpoints_and_norm():
 def test_interpolation_strips_and_gif(store):
     a, b = tab.gallery_image(0), tab.gallery_image(1)
     strip_ae, strip_vae, recon, gif = tab.interpolate(store, "ae", "vae", a, b, 6, "slerp")
-    assert strip_ae.shape == strip_vae.shape and strip_ae.shape[1] > 5 * strip_ae.shape[0]
-    assert recon.ndim == 3
+    assert strip_ae.shape == strip_vae.shape and strip_ae.shape[1] <= OUTPUT_WIDTH
+    assert strip_ae.shape[0] >= MIN_FRAME_PX
+    assert recon.ndim == 3 and recon.shape[1] < 1.5 * recon.shape[0]  # A's row over B's row
     with Image.open(gif) as im:
         assert im.n_frames == 2 * 6 - 2
     again = tab.interpolate(store, "ae", "vae", a, b, 6, "slerp")

@@ -123,10 +123,18 @@ def cmd_translate(args: list[str], options: dict) -> None:
     except (OSError, KeyError, ValueError) as e:
         raise UserError(f"cannot read uint8 'images' from {src}: {e}") from None
     extra = _typed_options(fam.translate, options, f"translating with a {loaded.family} model")
+    note = None
+    if hasattr(loaded.cfg, "image_size") and hasattr(loaded.cfg, "channels"):  # take what a user has
+        from .core.data import fit_images
+
+        images, note = fit_images(images, loaded.cfg.image_size, loaded.cfg.channels)
+        if note:
+            print(note, file=sys.stderr)
     result = fam.translate(loaded.cfg, loaded.modules, images, direction, **extra)
     arr = to_hwc_array(result)
     np.savez_compressed(out, images=arr)
-    print(json.dumps({"out": out, "images": list(arr.shape), "direction": direction}))
+    print(json.dumps({"out": out, "images": list(arr.shape), "direction": direction,
+                      **({"resized": note} if note else {})}))
 
 
 def cmd_evaluate(args: list[str], options: dict) -> None:

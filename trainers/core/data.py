@@ -98,6 +98,25 @@ def _to_uint8_nchw(images: torch.Tensor, image_size: int, channels: int) -> torc
     return x.contiguous()
 
 
+MAX_INPUT_SIDE = 2048  # the largest image side the CLI resizes to a model's size
+
+
+def fit_images(images: torch.Tensor, image_size: int, channels: int) -> tuple[torch.Tensor, str | None]:
+    """uint8 (N, C, H, W) of any size and 1 or 3 channels -> the model's (N, channels, image_size, image_size),
+    converted and resized exactly as training converted and resized its data (ITU-R 601 luma, antialiased
+    bilinear). Returns the images and a note saying what was done (None when nothing was)."""
+    if images.ndim != 4 or images.shape[1] not in (1, 3):
+        raise UserError(f"images must be (N, H, W) grey or (N, H, W, 3) RGB, got {tuple(images.shape)}")
+    n, c, h, w = images.shape
+    if not (n and h and w) or max(h, w) > MAX_INPUT_SIDE:
+        raise UserError(f"images must be 1 to {MAX_INPUT_SIDE} px a side, got {h}x{w}")
+    if (c, h, w) == (channels, image_size, image_size):
+        return images, None
+    out = _to_uint8_nchw(images.permute(0, 2, 3, 1) if c == 3 else images[:, 0], image_size, channels)
+    return out, (f"resized {c}x{h}x{w} to the model's {channels}x{image_size}x{image_size}, as training resized "
+                 f"its data (antialiased bilinear{', grey as ITU-R 601 luma' if c != channels else ''})")
+
+
 def _find_idx_dir(candidates: list[Path], split: str) -> Path | None:
     names = _IDX[split]
     for d in candidates:
