@@ -59,7 +59,7 @@ def build(store: ModelStore) -> TabParts:
                                 label="Fashion-MNIST test images")
                 with gr.Tab("Draw"):
                     sketch = gr.Sketchpad(type="pil", label="draw a garment (dark on white)", canvas_size=(280, 280),
-                                          brush=gr.Brush(colors=["#000000"], default_size=12))
+                                          brush=gr.Brush(colors=["#000000"], default_size=6))
                     draw = gr.Button("Classify drawing", variant="primary")
         with gr.Column():
             label = gr.Label(start[0] if start else None, num_top_classes=5, label="prediction")

@@ -25,7 +25,8 @@ LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": 
 MIN_FRAME_PX, OUTPUT_WIDTH = 96, 540
 
 # the page's style: labels and toolbars sit above an image, never over it; pixel art stays sharp; below
-# 900 px the tab's columns stack (controls above outputs) and the tab buttons wrap instead of hiding in "..."
+# 900 px the tab's columns stack (controls above outputs) and the tab buttons narrow so that at 800 px none hides
+# behind Gradio's "..." overflow menu
 CSS = """
 .block:has(> .image-container) > label[data-testid="block-label"].float,
 .block:has(.image-container) label[data-testid="block-label"].float { position: static; margin-bottom: 4px; }
@@ -36,7 +37,7 @@ CSS = """
 @media (max-width: 900px) {
   .row:has(> .column) { flex-direction: column; }
   .row:has(> .column) > .column { width: 100%; min-width: 0 !important; }
-  .tab-wrapper, .tab-container { flex-wrap: wrap; height: auto; overflow: visible; }
+  .tab-wrapper .tab-container > button { padding: 4px 7px; font-size: 14px; }
 }
 """
 
@@ -344,13 +345,20 @@ def open_upload(source, formats: tuple[str, ...] = UPLOAD_FORMATS):
         return _decoded(image)
 
 
+def _blank(image) -> bool:
+    """A canvas with nothing drawn on it: fully transparent, or one colour everywhere."""
+    extrema = image.convert("RGBA").getextrema()
+    return extrema[3][1] == 0 or all(lo == hi for lo, hi in extrema)
+
+
 def as_image(value):
     """A handler's image input (a PIL image as gr.Image(type="pil") gives it, a gr.Sketchpad / gr.ImageEditor
     dict, or an array) -> its first frame as a decoded, upright PIL image, or a UserError. A PIL image that
     Gradio opened lazily is checked from its header (format, pixels) before it is decoded."""
     from PIL import Image
 
-    if isinstance(value, dict):  # a gr.Sketchpad / gr.ImageEditor value: use the flattened drawing
+    drawing = isinstance(value, dict)
+    if drawing:  # a gr.Sketchpad / gr.ImageEditor value: use the flattened drawing
         value = value.get("composite")
     if value is None:
         raise UserError("no image given: upload or draw one")
@@ -362,7 +370,10 @@ def as_image(value):
         except (TypeError, ValueError) as e:
             raise UserError(f"expected an image, got an array the app cannot read ({str(e)[:60]})") from None
     _check_header(value)
-    return _decoded(value)
+    image = _decoded(value)
+    if drawing and _blank(image):
+        raise UserError("the drawing is empty: draw something on the canvas first")
+    return image
 
 
 def image_to_grey(image, size: int = 32, invert: str = "auto") -> np.ndarray:

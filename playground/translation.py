@@ -117,7 +117,8 @@ def build(store: ModelStore) -> TabParts:
                 with gr.Row():
                     with gr.Tabs():
                         with gr.Tab("Draw"):
-                            sketch = gr.Sketchpad(type="pil", canvas_size=(280, 280), label="draw (dark on white)")
+                            sketch = gr.Sketchpad(type="pil", canvas_size=(280, 280), label="draw (dark on white)",
+                                                  brush=gr.Brush(colors=["#000000"], default_size=6))
                             draw_go = gr.Button("Translate the drawing", variant="primary")
                         with gr.Tab("Upload"):
                             upload = gr.Image(type="pil", label="image", sources=["upload", "clipboard"], image_mode=None)

@@ -58,6 +58,13 @@ def test_pix2pix_on_a_drawing_and_on_a_garment(store):
     assert not np.array_equal(noisy_a, noisy_b)  # dropout as noise: another seed, another output
 
 
+def test_an_empty_sketchpad_gets_one_clear_message(store):
+    for empty in (Image.new("RGBA", (280, 280), (0, 0, 0, 0)), Image.new("RGB", (280, 280), "white")):
+        value = {"background": empty, "layers": [], "composite": empty}  # what an untouched Sketchpad sends
+        with pytest.raises(gr.Error, match="the drawing is empty"):
+            tab.pix2pix(store, "p2p-edges", value)
+
+
 def test_cyclegan_round_trip(store):
     image = Image.open(tab.__file__.replace("translation.py", "examples/7-sneaker.png"))
     frames, heat, text = tab.cyclegan(store, "cyc", image, "A")
