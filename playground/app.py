@@ -10,7 +10,7 @@ from . import about, classifier, compare, diffusion, gan, lab, text2image, trans
 from trainers.core.errors import UserError
 from trainers.latent_diffusion.sampling import resolve_lazy_imports
 
-from .common import CSS, SETTINGS_FILES, harden_gradio_cache, harden_pillow, read_settings, user_errors
+from .common import CSS, JS, SETTINGS_FILES, harden_gradio_cache, harden_pillow, read_settings, user_errors
 from .models import ModelStore
 
 TITLE = "Generative models playground"
@@ -127,4 +127,5 @@ def launch_kwargs(host: str, port: int, share: bool, checkpoints: str | Path) ->
         max_threads=8,
         quiet=bool(os.environ.get("PLAYGROUND_QUIET")),
         css=CSS,
+        js=JS,
     )

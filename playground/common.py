@@ -28,18 +28,30 @@ MIN_FRAME_PX, OUTPUT_WIDTH = 96, 540
 # 900 px the tab's columns stack (controls above outputs) and the tab buttons narrow so that at 800 px none hides
 # behind Gradio's "..." overflow menu
 CSS = """
-.block:has(> .image-container) > label[data-testid="block-label"].float,
-.block:has(.image-container) label[data-testid="block-label"].float { position: static; margin-bottom: 4px; }
+.block > label[data-testid="block-label"].float { position: static; margin-bottom: 4px; }
 .image-container .icon-button-wrapper.top-panel { position: static; justify-content: flex-end; margin-bottom: 2px; }
 .image-container img, .image-frame img { image-rendering: pixelated; }
+/* a user error is said once, in its toast; the outputs keep what they showed instead of an "Error" badge each */
+[data-testid="status-tracker"]:has(> span.error) { display: none; }
 .frames img { object-fit: contain; max-width: 100%; }
-#clf-seen img { width: 192px; height: 192px; }
+#clf-seen img { width: 192px !important; height: 192px !important; max-width: none !important; max-height: none !important; }
 @media (max-width: 900px) {
   .row:has(> .column) { flex-direction: column; }
   .row:has(> .column) > .column { width: 100%; min-width: 0 !important; }
   .tab-wrapper .tab-container > button { padding: 4px 7px; font-size: 14px; }
 }
 """
+
+
+# a sketchpad is ready to draw when it appears: its brush is picked once, as a user's first click would
+JS = """() => {
+  const pick = () => document.querySelectorAll('button[aria-label="Brush"]').forEach(b => {
+    if (b.offsetParent && !b.dataset.picked) { b.dataset.picked = "1"; b.click(); }
+  });
+  new MutationObserver(pick).observe(document.body, {subtree: true, childList: true, attributes: true,
+                                                     attributeFilter: ["class", "style", "hidden"]});
+  pick();
+}"""
 
 
 def frames_view(images, per_row: int | None = None, width: int = OUTPUT_WIDTH) -> np.ndarray:

@@ -108,9 +108,105 @@ def test_file_routes_serve_nothing_outside_the_app(server, gradio_tmp):
             assert status != 200 or len(body) == 0 or b"<html" in body.lower()[:200], (url, status, body[:80])
 
 
+# What is rendered, measured in the page: every image a user looks at, its size against its pixels, and the
+# label boxes around it; the error toasts; the loss plot's drawn marks.
+_IMAGES_JS = """() => [...document.querySelectorAll('.block img')].filter(i => i.offsetParent && i.naturalWidth)
+  .map(i => { const r = i.getBoundingClientRect(); const b = i.closest('.block');
+    const l = b && b.querySelector('label[data-testid=block-label]'); const lr = l && l.getBoundingClientRect();
+    return {id: b && b.id, frames: !!(b && b.classList.contains('frames')), nw: i.naturalWidth, nh: i.naturalHeight,
+            w: r.width, h: r.height, overlap: !!lr && lr.width > 0 && lr.bottom > r.top + 1 && lr.top < r.bottom - 1
+              && lr.right > r.left + 1 && lr.left < r.right - 1}; })"""
+_TOASTS_JS = "() => [...document.querySelectorAll('[data-testid=toast-body]')].map(t => t.innerText.slice(0, 200))"
+# the tab's own outputs that show generated frames: each must be shown at its pixel size or larger (the frames
+# in it are >= MIN_FRAME_PX), not squeezed into a 40-px strip
+FRAME_IMAGES = {"GAN": ["gan-walk"], "VAE": ["vae-strip", "vae-ae-strip", "vae-recon"], "Classifier": ["clf-seen"]}
+
+
+def _coloured_pixels(png: bytes) -> int:
+    """Pixels of a screenshot with a clear hue (plot lines; axes, labels and grids are grey)."""
+    import io
+
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.int16)
+    return int(((rgb.max(-1) - rgb.min(-1)) > 60).sum())
+
+
+def _look(page, tab: str, width: int) -> None:
+    """Assert on what the page shows now: no error toast, no label over an image, frames at full size."""
+    toasts = page.evaluate(_TOASTS_JS)
+    assert not toasts, f"{tab} at {width} px: error toasts {toasts}"
+    images = page.evaluate(_IMAGES_JS)
+    for im in images:
+        assert not im["overlap"], f"{tab} at {width} px: a label covers image {im}"
+    for elem in FRAME_IMAGES.get(tab, []):
+        shown = [im for im in images if im["id"] == elem]
+        assert shown, f"{tab} at {width} px: #{elem} shows no image"
+        for im in shown:
+            assert im["w"] >= 0.98 * im["nw"] or im["w"] >= 0.98 * 192, f"{tab} at {width} px: #{elem} shrunk {im}"
+
+
+def _drive(page, tab: str, width: int) -> None:
+    """The tab's main action, as a user does it; waits for its result."""
+    if tab == "GAN":
+        page.get_by_role("button", name="Walk", exact=True).click()
+        page.locator("#gan-walk img").first.wait_for(state="visible", timeout=30_000)
+        page.locator("#gan-walk-gif img").first.wait_for(state="visible", timeout=10_000)  # the animation, inline
+    if tab == "VAE":  # pick A and B from the gallery as a user would, then interpolate
+        thumbs = page.locator(".thumbnail-item")
+        thumbs.nth(0).click()
+        page.wait_for_timeout(2500)  # the gallery's select event fills editor A
+        page.get_by_label("B", exact=True).check()
+        thumbs.nth(7).click()
+        page.wait_for_timeout(2500)
+        page.get_by_role("button", name="Interpolate A → B").click()
+        page.locator("#vae-strip img").first.wait_for(state="visible", timeout=30_000)
+        page.locator("#vae-recon img").first.wait_for(state="visible", timeout=10_000)
+        page.locator("#vae-map img").first.wait_for(state="visible", timeout=10_000)
+    if tab == "Diffusion":  # watch a short DDIM run stream in
+        page.get_by_role("button", name="Denoise", exact=True).click()
+        page.get_by_text("done: 50 steps").wait_for(state="visible", timeout=60_000)
+        page.locator("#ddpm-x0 img").first.wait_for(state="visible", timeout=10_000)
+    if tab == "Text to image":  # a prompt's images stream in, then come with their CLIP scores
+        page.get_by_role("button", name="Generate", exact=True).click()
+        page.get_by_text("CLIP score (this project").first.wait_for(state="visible", timeout=60_000)
+        page.locator("#t2i-out img").first.wait_for(state="visible", timeout=10_000)
+    if tab == "Compare":
+        page.get_by_role("button", name="Compare", exact=True).click()
+        page.get_by_text("ms/image").first.wait_for(state="visible", timeout=30_000)
+    if tab == "Classifier":  # the drawing sub-tab's own button classifies the drawing, not the hidden upload
+        page.get_by_role("tab", name="Draw").last.click()
+        canvas = page.locator("canvas").last
+        canvas.wait_for(state="visible", timeout=10_000)
+        box = canvas.bounding_box()
+        page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.2)
+        page.mouse.down()
+        for k in range(12):  # a trouser-like stroke: two long verticals
+            page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * (0.2 + 0.05 * k))
+        page.mouse.up()
+        page.get_by_role("button", name="Classify drawing").click()
+        page.wait_for_timeout(2500)
+    if tab == "Train live":  # play, let it train a moment, pause
+        page.get_by_role("button", name="▶ Play").click()
+        page.get_by_text("modes covered").first.wait_for(state="visible", timeout=30_000)
+        for _ in range(60):  # let it train past 10 steps (a loaded machine streams fewer per second)
+            page.wait_for_timeout(500)
+            if int(page.get_by_text("modes covered").first.inner_text().split()[1]) > 10:
+                break
+        page.get_by_role("button", name="Pause", exact=True).click()
+        page.wait_for_timeout(1000)
+        status = page.get_by_text("modes covered").first.inner_text()
+        page.wait_for_timeout(1500)
+        assert page.get_by_text("modes covered").first.inner_text() == status  # paused: no more frames
+        assert int(status.split()[1]) > 10  # it trained
+        plot = page.locator(".block:has-text('losses')").filter(has=page.locator("canvas, svg")).last
+        assert _coloured_pixels(plot.screenshot()) > 200, "the loss plot drew no lines"
+
+
 @pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
                     reason="Debian's chromium is not installed (make test installs it as root)")
-def test_every_tab_renders_in_headless_chromium(server, tmp_path):
+@pytest.mark.parametrize("width", [1400, 800])
+def test_every_tab_as_a_user_sees_it_in_headless_chromium(server, tmp_path, width):
+    """Every tab at a desktop and a narrow width: its main action, then what is rendered. Screenshots go to
+    $PLAYGROUND_SCREENSHOTS (CI keeps them as an artefact folder) for a person to look at."""
     from playwright.sync_api import sync_playwright
 
     shots = Path(os.environ.get("PLAYGROUND_SCREENSHOTS", tmp_path))
@@ -119,51 +215,19 @@ def test_every_tab_renders_in_headless_chromium(server, tmp_path):
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"])
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page = browser.new_page(viewport={"width": width, "height": 900})
         page.goto(server, wait_until="load", timeout=60_000)
         page.get_by_text("GAN latent walk").first.wait_for(state="visible", timeout=60_000)
+        hidden = page.evaluate("() => [...document.querySelectorAll('.overflow-dropdown button')].map(b => b.innerText)")
+        assert not hidden, f"at {width} px these tabs hide behind the overflow menu: {hidden}"
         for tab, text in TABS.items():
             page.get_by_role("tab", name=tab).click()
             page.get_by_text(text).first.wait_for(state="visible", timeout=20_000)
-            if tab == "GAN":
-                page.get_by_role("button", name="Walk", exact=True).click()
-                page.locator("#gan-walk img").first.wait_for(state="visible", timeout=30_000)
-            if tab == "VAE":  # pick A and B from the gallery as a user would, then interpolate
-                thumbs = page.locator(".thumbnail-item")
-                thumbs.nth(0).click()
-                page.wait_for_timeout(2500)  # the gallery's select event fills editor A
-                page.get_by_label("B", exact=True).check()
-                thumbs.nth(7).click()
-                page.wait_for_timeout(2500)
-                page.get_by_role("button", name="Interpolate A → B").click()
-                page.locator("#vae-strip img").first.wait_for(state="visible", timeout=30_000)
-                page.locator("#vae-map img").first.wait_for(state="visible", timeout=10_000)
-            if tab == "Diffusion":  # watch a short DDIM run stream in
-                page.get_by_role("button", name="Denoise", exact=True).click()
-                page.get_by_text("done: 50 steps").wait_for(state="visible", timeout=60_000)
-                page.locator("#ddpm-x0 img").first.wait_for(state="visible", timeout=10_000)
-            if tab == "Text to image":  # a prompt's images stream in, then come with their CLIP scores
-                page.get_by_role("button", name="Generate", exact=True).click()
-                page.get_by_text("CLIP score (this project").first.wait_for(state="visible", timeout=60_000)
-                page.locator("#t2i-out img").first.wait_for(state="visible", timeout=10_000)
-            if tab == "Compare":
-                page.get_by_role("button", name="Compare", exact=True).click()
-                page.get_by_text("ms/image").first.wait_for(state="visible", timeout=30_000)
-            if tab == "Train live":  # play, let it train a moment, pause
-                page.get_by_role("button", name="▶ Play").click()
-                page.get_by_text("modes covered").first.wait_for(state="visible", timeout=30_000)
-                for _ in range(60):  # let it train past 10 steps (a loaded machine streams fewer per second)
-                    page.wait_for_timeout(500)
-                    if int(page.get_by_text("modes covered").first.inner_text().split()[1]) > 10:
-                        break
-                page.get_by_role("button", name="Pause", exact=True).click()
-                page.wait_for_timeout(1000)
-                status = page.get_by_text("modes covered").first.inner_text()
-                page.wait_for_timeout(1500)
-                assert page.get_by_text("modes covered").first.inner_text() == status  # paused: no more frames
-                assert int(status.split()[1]) > 10  # it trained
-            path = shots / f"tab-{tab.lower().replace(' ', '-')}.png"
+            _drive(page, tab, width)
+            page.wait_for_timeout(500)
+            path = shots / f"tab-{width}-{tab.lower().replace(' ', '-')}.png"
             page.screenshot(path=str(path), full_page=True)
             arr = np.asarray(Image.open(path).convert("L"))
             assert arr.std() > 5, f"screenshot of tab {tab} is blank"
+            _look(page, tab, width)
         browser.close()
