@@ -419,7 +419,7 @@ def image_to_grey(image, size: int = 32, invert: str = "auto") -> np.ndarray:
         grey = image.convert("L").resize((size, size), Image.Resampling.LANCZOS)
     except ValueError as e:  # a mode Pillow cannot turn into grey
         raise UserError(f"cannot read a {image.mode} image as grey ({str(e)[:60]})") from None
-    arr = np.asarray(grey, dtype=np.uint8)
+    arr = np.array(grey, dtype=np.uint8)  # a copy: writable, so torch.from_numpy takes it without a warning
     if invert == "yes" or (invert == "auto" and np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]]).mean() > 127):
         arr = 255 - arr
     return arr

@@ -193,7 +193,7 @@ def build(store: ModelStore) -> TabParts:
                 with gr.Row():
                     ckpt = gr.Dropdown(names, value=first, label="checkpoint")
                     sampler = gr.Radio(list(SAMPLERS), value="ddim", label="sampler")
-                    steps = gr.Slider(1, 1000, 50, step=1, label="steps (DDPM: 1000 is the seed's chain)")
+                    steps = gr.Slider(1, 1000, 50, step=1, label="steps (DDPM: 1000 = Ho et al.'s full chain)")
                     eta = gr.Slider(0, 1, 0, step=0.05, label="η (DDIM)")
                 with gr.Row():
                     seed = gr.Number(0, label="seed", precision=0, minimum=0)
@@ -206,7 +206,8 @@ def build(store: ModelStore) -> TabParts:
                     xt = gr.Image(label="x_t", interactive=False, format="png", elem_id="ddpm-xt")
                     x0 = gr.Image(label="predicted x̂0", interactive=False, format="png", elem_id="ddpm-x0")
                 with gr.Row():
-                    gif = gr.File(label="GIF of the run")
+                    gif = gr.Image(label="the run, animated (GIF)", type="filepath", interactive=False,
+                                   elem_id="ddpm-gif", elem_classes="frames")
                     mp4 = gr.Video(label="MP4 of the run", autoplay=True, loop=True)
             with gr.Tab("Why so many steps"):
                 gr.Markdown("One starting noise x_T, denoised with 10, 50, 200 and 1000 steps (about 30 s on 2 "

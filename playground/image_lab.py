@@ -101,8 +101,8 @@ def _read_grid(path: Path):
     from PIL import Image
 
     try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))
+        with Image.open(path) as im:  # 8 x 8 samples of 32 px: shown twice their size, 64 px each
+            return np.asarray(im.convert("RGB").resize((2 * im.width, 2 * im.height), Image.Resampling.NEAREST))
     except (OSError, ValueError):  # not written yet, or being replaced right now
         return None
 
@@ -164,7 +164,9 @@ def train(family: str, minutes, uploads=None):
                     lines = log_path.read_text()[-400:].strip().splitlines()
                     status = f"done: {step} steps; save it to use it in the other tabs" if proc.returncode == 0 else \
                         "the run failed: " + (lines[-1] if lines else f"exit code {proc.returncode}")
-                yield _read_grid(samples), _losses_table(rows), status, str(run_dir)
+                # no table before the first log row: the plot fixes its series (colours, legend) from the first
+                # table it gets, and an empty one left it with none, drawing no line all run
+                yield _read_grid(samples), _losses_table(rows) if rows else None, status, str(run_dir)
             if done:
                 break
             time.sleep(0.5)
@@ -214,15 +216,15 @@ def build(store: ModelStore) -> None:
             uploads = gr.File(file_count="multiple", file_types=["image"], label="your images (optional)")
             with gr.Row():
                 go = gr.Button("▶ Train", variant="primary")
-                stop = gr.Button("⏹ Stop")
+                stop = gr.Button("■ Stop")
             name = gr.Textbox("my-run", label="save as live-<family>-<name>")
             save_btn = gr.Button("Save as a checkpoint")
             saved = gr.Markdown()
         with gr.Column(scale=3):
             status = gr.Markdown()
-            with gr.Row():
-                grid = gr.Image(label="samples from fixed noise", interactive=False, format="png", elem_id="lab-grid")
-                plot = gr.LinePlot(x="step", y="value", color="series", title="losses", height=300)
+            grid = gr.Image(label="samples from fixed noise", interactive=False, format="png", elem_id="lab-grid",
+                            elem_classes="frames")
+            plot = gr.LinePlot(x="step", y="value", color="series", title="losses", height=300)
     running = go.click(train, [family, minutes, uploads], [grid, plot, status, run_dir], api_name="lab_train",
                        concurrency_limit=1, concurrency_id="image-lab", show_progress="hidden")
     stop.click(None, None, None, cancels=[running])
