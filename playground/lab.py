@@ -22,7 +22,10 @@ from .common import LATEX, TabParts, as_image, number, user_errors
 from .gan import loss_equations
 
 SIZE, LIM = 360, 3.0  # canvas pixels; the plane shown is [-LIM, LIM]^2
-FRAME_TRAIN_S = 0.1  # training time between two frames: the views refresh ~6 times a second on 2 cores
+# training time between two frames: ~4 frames a second. Faster streams outran the browser (each frame is two
+# 360-px PNGs and a plot): frames queued up, frame latency grew from 10 ms to 360 ms within 15 s of play,
+# and Pause took 6-7 s to show. The loss plot, the costliest to draw, is sent every PLOT_EVERY frames.
+FRAME_TRAIN_S, PLOT_EVERY, PLOT_POINTS = 0.25, 4, 200
 MAX_PLAY_S, MAX_STEPS = 120.0, 50_000
 BCE_LOSSES = ("minimax", "non-saturating", "dragan")
 # reset-only settings change the networks or the data; the rest apply to a running lab
@@ -89,7 +92,7 @@ def curves(lab: toy2d.Lab):
     import pandas as pd
 
     rows = lab.history[-2000:]
-    every = max(1, len(rows) // 400)
+    every = max(1, len(rows) // PLOT_POINTS)
     data = [(r["step"], r[k], k) for r in rows[::every] for k in ("loss_d", "loss_g")]
     # typed even when empty (a fresh lab): the plot takes its axes' types from the first frame it gets
     return pd.DataFrame(data, columns=["step", "loss", "series"]).astype(
@@ -170,13 +173,19 @@ def play(lab, drawing, *options):
     lab = _current(lab, settings(*options), drawing)
     if lab.step_count >= MAX_STEPS:
         raise UserError(f"this run reached {MAX_STEPS} steps: press Reset to start another")
+    import gradio as gr
+
     t_end = time.monotonic() + MAX_PLAY_S
+    frame = 0
     while time.monotonic() < t_end and lab.step_count < MAX_STEPS:
         t_frame = time.monotonic() + FRAME_TRAIN_S
         lab.run(1)  # at least one step per frame
         while time.monotonic() < t_frame and lab.step_count < MAX_STEPS:
             lab.run(1)
-        yield views(lab)
+        shown = views(lab)
+        last = time.monotonic() >= t_end or lab.step_count >= MAX_STEPS
+        yield shown if frame % PLOT_EVERY == 0 or last else (*shown[:3], gr.skip(), shown[4])
+        frame += 1
 
 
 # (target, loss, optimiser, lr G, lr D, D steps, noise dims, seed), measured on the ring over 1200 steps:

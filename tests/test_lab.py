@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gradio as gr
 import numpy as np
 import pytest
 import torch
@@ -67,6 +68,10 @@ def test_views_render_and_play_is_a_bounded_stream(monkeypatch):
     frames = list(tab.play(lab, None, *options))
     assert len(frames) == 30 and frames[-1][0].step_count == 30  # stops at the step bound
     assert set(frames[-1][3]["series"]) == {"loss_d", "loss_g"}
+    # the plot (the costliest view to draw) goes every PLOT_EVERY frames and with the last; the rest skip it
+    plotted = [i for i, f in enumerate(frames) if not isinstance(f[3], type(gr.skip()))]
+    assert plotted == [*range(0, 30, tab.PLOT_EVERY), 29]
+    assert len(frames[-1][3]) <= 2 * (tab.PLOT_POINTS + 1)
     # a live setting (the loss) keeps the run; a reset-only one (the target) starts over
     lab2 = tab.step(frames[-1][0], None, 5, "ring", "wgan-gp", "adam", 1e-3, 1e-3, 1, 2, 0)[0]
     assert lab2 is lab and lab2.step_count == 35 and lab2.cfg.loss == "wgan-gp"
