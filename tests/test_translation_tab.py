@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import gradio as gr
 import numpy as np
 import pytest
@@ -25,6 +28,8 @@ def store(tiny_fashion, tmp_path_factory):
         fit("pix2pix", {**common, "out": str(root / "p2p-edges"), "ngf": "8"})
         fit("pix2pix", {**common, "out": str(root / "p2p-silhouette"), "ngf": "8", "pairing": "silhouette"})
         fit("cyclegan", {**common, "out": str(root / "cyc"), "ngf": "8", "n_blocks": "1"})
+        shutil.copytree(Path(tab.__file__).resolve().parents[1] / "checkpoints" / "fashion-classifier",
+                        root / "fashion-classifier")  # the judge of each translation
     finally:
         mp.undo()
     return ModelStore(root)
@@ -70,6 +75,17 @@ def test_cyclegan_round_trip(store):
     frames, heat, text = tab.cyclegan(store, "cyc", image, "A")
     assert frames.shape[1] == (4 * 16 + 5 * 2) * tab.SCALE  # x, G(x), back, identity, padded by 2 px
     assert "Sneaker → Ankle boot → Sneaker" in text and heat.shape[2] == 3
+    # the judge's verdict on G(x), checked against the classifier itself (a 3-step model mostly fails)
+    from trainers.classifier.train import predict
+    from trainers.core.data import FASHION_MNIST_CLASSES
+    from trainers.core.metrics import classifier_inputs
+
+    x = tab._input(store.get("cyc", family="cyclegan"), image, "auto")
+    y = tab.C.translate(store.get("cyc", family="cyclegan").cfg, store.get("cyc", family="cyclegan").modules, x, "AtoB")
+    seen = FASHION_MNIST_CLASSES[int(predict(store.get("fashion-classifier").modules["net"], classifier_inputs(y))
+                                     [0].argmax())]
+    assert f"reads the output as {seen}" in text
+    assert ("**Translated**" in text) == (seen == "Ankle boot") and ("failed" in text) == (seen != "Ankle boot")
     assert "Ankle boot → Sneaker" in tab.cyclegan(store, "cyc", image, "B")[2]
 
 
