@@ -23,8 +23,11 @@ system-deps:
 run: setup
 	$(PY) app.py $(ARGS)
 
+# the browser test's screenshots of every tab at 1400 and 800 px: look at them (CI keeps the folder)
+SCREENSHOTS ?= $(CURDIR)/artifacts/screenshots
+
 test: setup system-deps
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	PLAYGROUND_SCREENSHOTS=$(SCREENSHOTS) $(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: setup
 	$(PY) -m pip install -q -r requirements-bench.txt

@@ -59,6 +59,49 @@ def model_card(store: ModelStore, name: str) -> tuple[str, np.ndarray | None]:
     return json.dumps(card, indent=2), samples
 
 
+def _cell(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v).replace("|", "\\|")
+
+
+@user_errors
+def card_markdown(store: ModelStore, name: str) -> str:
+    """One checkpoint's card for people: what it is, how it was trained (command, data, hardware, time, each
+    run of its lineage) and its metrics as a table."""
+    path = store.path(name)
+    config, card = read_meta(path), read_card(path)
+    data = card.get("data") or {}
+    wall = card.get("wall_time_s")
+    total = card.get("steps_total")
+    lines = [f"#### {name}",
+             f"A **{config.get('family')}** model ({n_parameters(path)} numbers in its weight files, EMA copies "
+             f"included). " + (f"{total} training steps in all over {len(card.get('history') or [])} runs; the last "
+                               if total else "Trained ")
+             + f"{card.get('steps', config.get('step'))} steps"
+             + (f" ({card['epochs']} epochs at batch {card.get('batch_size')})" if card.get("epochs") else "")
+             + (f"{' took' if total else ' in'} {wall / 60:.1f} min" if isinstance(wall, (int, float)) else "")
+             + (f" on {card['hardware']}" if card.get("hardware") else "") + "."]
+    if data:
+        lines.append(f"**Data**: {data.get('dataset')}, {data.get('n_train', '?')} training images at "
+                     f"{data.get('image_size', '?')} px, {data.get('channels', '?')} channel(s).")
+    if card.get("command"):
+        lines += ["**Trained with**", f"```\n{card['command']}\n```"]
+    history = card.get("history") or []
+    if history:
+        lines += ["**Runs of its lineage**", "", "| run | steps | hardware | command |", "|---|---|---|---|"]
+        for i, h in enumerate(history, 1):
+            lines.append(f"| {i} | {_cell(h.get('steps', ''))} | {_cell(h.get('hardware', ''))} | "
+                         f"`{_cell(h.get('command', ''))}` |")
+    metrics = card.get("metrics") or {}
+    if metrics:
+        lines += ["", "**Metrics** (`python -m trainers evaluate`"
+                  + (f": `{card['evaluate_command']}`" if card.get("evaluate_command") else "") + ")", "",
+                  "| metric | value |", "|---|---|"]
+        lines += [f"| {_cell(k)} | {_cell(v)} |" for k, v in metrics.items() if not isinstance(v, (dict, list))]
+    return "\n".join(lines)
+
+
 def build(store: ModelStore) -> TabParts:
     import gradio as gr
 
@@ -75,7 +118,10 @@ def build(store: ModelStore) -> TabParts:
     first = model_card(store, names[0]) if names else ("{}", None)
     choice = gr.Dropdown(names, value=names[0] if names else None, label="checkpoint")
     with gr.Row():
+        text = gr.Markdown(card_markdown(store, names[0]) if names else "")
+        samples = gr.Image(value=first[1], label="its samples (samples.png)", type="numpy", interactive=False)
+    with gr.Accordion("the raw files: config.json + card.json", open=False):
         card = gr.Code(value=first[0], language="json", label="config.json + card.json")
-        samples = gr.Image(value=first[1], label="samples.png", type="numpy", interactive=False)
     choice.change(lambda name: model_card(store, name), choice, [card, samples], api_name="model_card")
+    choice.change(lambda name: card_markdown(store, name), choice, text, api_name=False)
     return TabParts(refresh=[(choice, store.names)])

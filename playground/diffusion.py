@@ -188,7 +188,8 @@ def build(store: ModelStore) -> TabParts:
     start = forward_process(Image.open(examples[7]), 250, "linear") if examples else (None, None, "")
     with gr.Row():
         with gr.Column(scale=3):
-            gr.Markdown("### Diffusion: denoising")
+            gr.Markdown("### Diffusion: denoising\n**Try first:** press *Denoise* and watch x̂0 sharpen; then "
+                        "*Why so many steps* with DDIM and with DDPM, and drag *t* in *Forward process*.")
             with gr.Tab("Reverse process (live)"):
                 with gr.Row():
                     ckpt = gr.Dropdown(names, value=first, label="checkpoint")

@@ -191,16 +191,24 @@ def build(store: ModelStore) -> TabParts:
     names = store.names("gan")
     first = names[0] if names else None
     classes = [NO_CLASS, *FASHION_MNIST_CLASSES]
+    # the tab opens with a result: the default walk of the first model (tens of ms; the GIF is written once)
+    start = latent_walk(store, first, "0, 1, 2", 16, "slerp", 1.0, "z") if first else (None, None, None, "")
     with gr.Row():
         with gr.Column(scale=3):
-            gr.Markdown("### GAN latent walk")
+            gr.Markdown("### GAN latent walk\n**Try first:** press *Walk* with other seeds, or pick "
+                        "`dcgan-mapping-fashion` and walk in *w*; *Samples* draws a grid, *Directions* edits one "
+                        "garment.")
             with gr.Row():
                 ckpt = gr.Dropdown(names, value=first, label="checkpoint")
                 space = gr.Radio(["z", "w"], value="z", label="space (w: models with a mapping network)")
                 trunc = gr.Slider(0.05, 1.0, 1.0, step=0.05, label="truncation ψ")
             with gr.Row():
-                class_a = gr.Dropdown(classes, value=NO_CLASS, label="class (conditional models)")
-                class_b = gr.Dropdown(classes, value=NO_CLASS, label="walk to class (with a class chosen)")
+                # allow_custom_value: API callers may still send this choice's old name ("(model's own / none)");
+                # the handlers check every value themselves
+                class_a = gr.Dropdown(classes, value=NO_CLASS, label="class (conditional models)",
+                                      allow_custom_value=True)
+                class_b = gr.Dropdown(classes, value=NO_CLASS, label="walk to class (with a class chosen)",
+                                      allow_custom_value=True)
             with gr.Tab("Walk"):
                 with gr.Row():
                     seeds = gr.Textbox("0, 1, 2", label="keyframe seeds (comma-separated, or 'random')")
@@ -208,12 +216,12 @@ def build(store: ModelStore) -> TabParts:
                     path = gr.Radio(list(PATHS), value="slerp", label="path")
                 walk_go = gr.Button("Walk", variant="primary")
                 with gr.Row():
-                    gif = gr.Image(label="the walk, animated (GIF)", type="filepath", interactive=False,
+                    gif = gr.Image(start[1], label="the walk, animated (GIF)", type="filepath", interactive=False,
                                    elem_id="gan-walk-gif", elem_classes="frames")
-                    mp4 = gr.Video(label="MP4", autoplay=True, loop=True)
-                walk_strip = gr.Image(label="frames, left to right and down", interactive=False, format="png",
-                                      elem_id="gan-walk", elem_classes="frames")
-                used = gr.Textbox(label="seeds used", interactive=False)
+                    mp4 = gr.Video(start[2], label="MP4", autoplay=True, loop=True, height=240)
+                walk_strip = gr.Image(start[0], label="frames, left to right and down", interactive=False,
+                                      format="png", elem_id="gan-walk", elem_classes="frames")
+                used = gr.Textbox(start[3], label="seeds used", interactive=False)
             with gr.Tab("Random-walk loop"):
                 loop_seed = gr.Number(0, label="seed", precision=0, minimum=0)
                 loop_frames = gr.Slider(4, MAX_FRAMES, 48, step=1, label="frames")

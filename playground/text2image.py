@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from trainers.core import captions
 from trainers.core.errors import UserError
 from trainers.core.images import grid, to_uint8, upscale
 from trainers.ddpm.diffusion import x0_from_eps
@@ -33,6 +34,13 @@ from .common import LATEX, TabParts, number, user_errors, wire
 from .models import ModelStore
 
 FAMILY = "latent_diffusion"
+# the words of the shipped model's captions (trainers/core/captions.py): it has seen no other
+VOCABULARY = frozenset({*(w for k in captions.CLASS_WORDS for w in k.split()), *captions.COLOURS, *captions.SIZES,
+                        "a", "photo", "of"})
+EXAMPLE_PROMPTS = ["a small red sneaker", "a large blue dress", "a photo of a small green bag", "a yellow ankle boot",
+                   "a large purple coat", "a cyan t-shirt", "a small pink sandal", "an orange pullover"]
+VOCABULARY_LINE = ("The shipped model knows only its captions' words: *small, large*; *"
+                   + ", ".join(captions.COLOURS) + "*; *" + ", ".join(captions.CLASS_WORDS) + "*.")
 MAX_PROMPT_CHARS, MAX_BATCH, MAX_STEPS = 300, 8, 200
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[\w.-]{1,95}$")
 NETWORK_TIMEOUT_S = 3.0
@@ -114,6 +122,24 @@ def pipeline_for(store: ModelStore, name: str, other: str | None, scheduler: str
     return make_pipeline(model.cfg, model.modules, scheduler)
 
 
+def unknown_words(prompt) -> list[str]:
+    """The prompt's words that the shipped model never saw in a caption (it ignores them: "a cat wearing a hat"
+    gives garments), in order, once each."""
+    words = re.findall(r"[a-z]+(?:-[a-z]+)?", str(prompt or "").lower())
+    return list(dict.fromkeys(w for w in words if w not in VOCABULARY and w != "an"))
+
+
+def vocabulary_note(other: str | None, prompt) -> str:
+    """What the tab says under the prompt as it is typed: the words the shipped model will ignore, if any."""
+    if other and str(other).strip():
+        return ""
+    unknown = unknown_words(prompt)
+    if not unknown:
+        return ""
+    return (f"⚠️ This model never saw the word{'s' if len(unknown) > 1 else ''} **{', '.join(unknown[:12])}**: "
+            "it will ignore them and draw a garment from the words it knows.")
+
+
 def guidance_interval_for(store: ModelStore, name: str, other: str | None) -> float:
     """Guidance applies for t < this x T: the model's `guidance_interval`, 1 (every step, as diffusers) for a
     pipeline given by folder or Hub id."""
@@ -183,6 +209,8 @@ def generate(store: ModelStore, name: str, other: str, prompt: str, negative: st
             seconds = time.perf_counter() - t0
             scores = clip_scores(store, s.images, prompt) if not (other and other.strip()) else None
             text = f"done: {batch} image(s), {s.n_steps} {scheduler} steps, w = {guidance}, {seconds:.2f} s"
+            note = vocabulary_note(other, prompt)
+            text = f"{note}\n\n{text}" if note else text
             if scores is not None:
                 text += f"; CLIP score (this project's CLIP) {', '.join(map(str, scores))}"
             yield _view(s.images), text
@@ -289,7 +317,8 @@ def build(store: ModelStore) -> TabParts:
     first = names[0] if names else None
     with gr.Row():
         with gr.Column(scale=3):
-            gr.Markdown("### Text to image (CLIP-conditioned latent diffusion)")
+            gr.Markdown("### Text to image (CLIP-conditioned latent diffusion)\n**Try first:** click an example "
+                        "prompt below and press *Generate*; then compare guidance 1 and 5.")
             with gr.Row():
                 ckpt = gr.Dropdown(names, value=first, label="shipped model")
                 other = gr.Textbox("", label="or: a local pipeline folder or a Hub id (e.g. stabilityai/sd-turbo)",
@@ -297,6 +326,9 @@ def build(store: ModelStore) -> TabParts:
             with gr.Row():
                 prompt = gr.Textbox("a small red sneaker", label="prompt", max_lines=1, max_length=MAX_PROMPT_CHARS)
                 negative = gr.Textbox("", label="negative prompt", max_lines=1, max_length=MAX_PROMPT_CHARS)
+            gr.Markdown(VOCABULARY_LINE)
+            unknown = gr.Markdown()
+            gr.Examples([[p] for p in EXAMPLE_PROMPTS], inputs=prompt, label="try a prompt (one click)")
             with gr.Row():
                 guidance = gr.Slider(0, 20, 3, step=0.5, label="guidance scale w")
                 steps = gr.Slider(1, MAX_STEPS, 30, step=1, label="steps")
@@ -321,6 +353,8 @@ def build(store: ModelStore) -> TabParts:
             gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
 
     parts = TabParts(refresh=[(ckpt, lambda: store.names(FAMILY))])
+    gr.on([prompt.change, other.change], vocabulary_note, [other, prompt], unknown, api_name=False,
+          show_progress="hidden", trigger_mode="always_last")
     common = {"checkpoint": ckpt, "other model": other, "prompt": prompt}
     wire(go.click, "text_to_image", {**common, "negative prompt": negative, "guidance": guidance, "steps": steps,
                                      "scheduler": scheduler, "seed": seed, "batch": batch},

@@ -128,7 +128,8 @@ def build(store: ModelStore) -> TabParts:
     parts = TabParts(refresh=[])
     with gr.Row():
         with gr.Column(scale=3):
-            gr.Markdown("### Image translation")
+            gr.Markdown("### Image translation\n**Try first:** draw a garment's outline and press *Translate "
+                        "the drawing*; in *CycleGAN*, pick the sneaker example and translate it to a boot and back.")
             with gr.Tab("Pix2Pix"):
                 p_ckpt = gr.Dropdown(p2p, value=p2p[0] if p2p else None, label="checkpoint (pairing in its name)")
                 with gr.Row():

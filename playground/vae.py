@@ -216,14 +216,20 @@ def build(store: ModelStore) -> TabParts:
     with gr.Row():
         with gr.Column(scale=3):
             gr.Markdown("### VAE interpolation\nPick two garments (click the gallery, upload, or draw), then walk "
-                        "from one code to the other through the autoencoder and through the VAE.")
+                        "from one code to the other through the autoencoder and through the VAE. **Try first:** "
+                        "click a gallery garment for B and press *Interpolate A → B*; the VAE's middle frames stay "
+                        "garments where the autoencoder's blur.")
             gal = gr.Gallery(gallery(), columns=10, height=150, label="Fashion-MNIST test images",
                              allow_preview=False)
             target = gr.Radio(["A", "B", "C"], value="A", label="a click on the gallery sets image")
+            # the tab opens with a result: gallery images 0 and 7 in A and B, already interpolated
+            starts = [gallery_image(0), gallery_image(7), None]
+            start = (interpolate(store, first(aes), first(big_vaes), starts[0], starts[1], 10, "lerp")
+                     if aes and vaes else (None,) * 4)
             with gr.Row():
-                editors = [gr.ImageEditor(type="pil", label=f"image {k}", sources=["upload", "clipboard"],
+                editors = [gr.ImageEditor(v, type="pil", label=f"image {k}", sources=["upload", "clipboard"],
                                           canvas_size=(280, 280), height=300, brush=gr.Brush(colors=["#000000"]))
-                           for k in "ABC"]
+                           for k, v in zip("ABC", starts)]
             with gr.Row():
                 ae = gr.Dropdown(aes, value=first(aes), label="autoencoder")
                 vae = gr.Dropdown(vaes, value=first(big_vaes), label="VAE")
@@ -231,13 +237,13 @@ def build(store: ModelStore) -> TabParts:
                 path = gr.Radio(list(PATHS), value="lerp", label="path")
             go = gr.Button("Interpolate A → B", variant="primary")
             with gr.Row():
-                gif = gr.Image(label="animated: autoencoder | VAE (GIF)", type="filepath", interactive=False,
-                               elem_id="vae-gif", elem_classes="frames")
-                recon = gr.Image(label="A, AE(A), VAE(A) / B, AE(B), VAE(B)", interactive=False, format="png",
-                                 elem_id="vae-recon", elem_classes="frames")
-            out_ae = gr.Image(label="autoencoder: decode(lerp(z_A, z_B))", interactive=False, format="png",
-                              elem_id="vae-ae-strip", elem_classes="frames")
-            out_vae = gr.Image(label="VAE: decode(lerp(mu_A, mu_B))", interactive=False, format="png",
+                gif = gr.Image(start[3], label="animated: autoencoder | VAE (GIF)", type="filepath",
+                               interactive=False, elem_id="vae-gif", elem_classes="frames")
+                recon = gr.Image(start[2], label="A, AE(A), VAE(A) / B, AE(B), VAE(B)", interactive=False,
+                                 format="png", elem_id="vae-recon", elem_classes="frames")
+            out_ae = gr.Image(start[0], label="autoencoder: decode(lerp(z_A, z_B))", interactive=False,
+                              format="png", elem_id="vae-ae-strip", elem_classes="frames")
+            out_vae = gr.Image(start[1], label="VAE: decode(lerp(mu_A, mu_B))", interactive=False, format="png",
                                elem_id="vae-strip", elem_classes="frames")
         with gr.Column(scale=2):
             gr.Markdown(EXPLANATION, latex_delimiters=LATEX)

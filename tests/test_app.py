@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +13,8 @@ from playground.app import CACHE_CLEANUP, MAX_FILE_SIZE, QUEUE_MAX_SIZE, create_
 from playground.common import image_to_grey
 from playground.models import ModelStore
 from trainers.core.errors import UserError
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture()
@@ -160,3 +163,16 @@ def test_gradios_image_cache_is_written_atomically(tmp_path):
         w.join()
     assert not short, f"{len(short)} reads saw a partial file, e.g. {short[:3]} of {full} bytes"
     assert not list(Path(path).parent.glob(".*.tmp"))
+
+
+def test_about_renders_each_card_for_people():
+    """A card as people read it (not raw JSON): what it is, the command, its lineage and a metrics table."""
+    from playground import about
+
+    store = ModelStore(ROOT / "checkpoints")
+    text = about.card_markdown(store, "ddpm-fashion")
+    card = json.loads((ROOT / "checkpoints" / "ddpm-fashion" / "card.json").read_text())
+    assert text.startswith("#### ddpm-fashion") and f"{card['steps_total']} training steps in all" in text
+    assert card["command"] in text and "| metric | value |" in text
+    assert f"| fid | {card['metrics']['fid']:.4g} |" in text
+    assert text.count("H100") >= 2  # the lineage says which runs used the lent GPU

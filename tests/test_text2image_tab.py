@@ -116,3 +116,14 @@ def test_unreachable_hub_is_detected_within_the_timeout(monkeypatch):
     t0 = time.monotonic()
     assert tab.hub_reachable("huggingface.invalid", timeout=1.0) is False
     assert time.monotonic() - t0 < 3
+
+
+def test_words_outside_the_vocabulary_are_flagged_before_generating():
+    """'a cat wearing a hat' silently gave orange garments: the tab now names the words the model ignores."""
+    assert tab.unknown_words("a cat wearing a hat") == ["cat", "wearing", "hat"]
+    assert tab.unknown_words("A photo of a small red T-shirt") == []
+    assert tab.unknown_words("an ankle boot, large and cyan") == ["and"]
+    assert "**cat, wearing, hat**" in tab.vocabulary_note("", "a cat wearing a hat")
+    assert tab.vocabulary_note("", "a small red sneaker") == ""
+    assert tab.vocabulary_note("org/other-model", "a cat wearing a hat") == ""  # another model has its own words
+    assert all(not tab.unknown_words(p) for p in tab.EXAMPLE_PROMPTS)  # every example is in the vocabulary
