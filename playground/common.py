@@ -7,6 +7,7 @@ import dataclasses
 import functools
 import inspect
 import json
+import logging
 import tempfile
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ import numpy as np
 
 from trainers.core.errors import UserError
 
+_log = logging.getLogger("playground")
 MAX_UPLOAD_PIXELS = 4096 * 4096
 # gr.Markdown renders only $$...$$ by default; the explanations use inline $...$ too
 LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
@@ -250,7 +252,7 @@ def user_errors(fn):
             try:
                 yield from fn(*args, **kwargs)
             except UserError as e:
-                raise gr.Error(str(e)) from None
+                raise _shown(gr, fn, e) from None
 
         return gen_wrapper
 
@@ -261,9 +263,15 @@ def user_errors(fn):
         try:
             return fn(*args, **kwargs)
         except UserError as e:
-            raise gr.Error(str(e)) from None
+            raise _shown(gr, fn, e) from None
 
     return wrapper
+
+
+def _shown(gr, fn, e: UserError):
+    """The gr.Error the user sees; the server logs one line for it, not a stack trace (it is no bug)."""
+    _log.warning("user error in %s: %s", getattr(fn, "__name__", "handler"), e)
+    return gr.Error(str(e), print_exception=False)
 
 
 # the raster formats an upload may be in. Everything else is refused before a plugin decodes it: EPS (a

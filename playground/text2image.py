@@ -115,7 +115,9 @@ def pipeline_for(store: ModelStore, name: str, other: str | None, scheduler: str
         raise UserError(f"scheduler must be one of {', '.join(SCHEDULERS)}")
     if other and other.strip():
         base = load_external(other)
-        return StableDiffusionPipeline(**{**base.components, "scheduler": make_scheduler(scheduler, base.scheduler.config)})
+        pipe = StableDiffusionPipeline(**base.components)  # a new object over the same modules ...
+        pipe.scheduler = make_scheduler(scheduler, base.scheduler.config)  # ... with its own scheduler
+        return pipe
     if not name:
         raise UserError("no text-to-image model: train one (`scripts/training/train-ldm.sh`) or give a pipeline")
     model = store.get(name, family=FAMILY)

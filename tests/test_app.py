@@ -176,3 +176,18 @@ def test_about_renders_each_card_for_people():
     assert card["command"] in text and "| metric | value |" in text
     assert f"| fid | {card['metrics']['fid']:.4g} |" in text
     assert text.count("H100") >= 2  # the lineage says which runs used the lent GPU
+
+
+def test_a_user_error_logs_one_line_not_a_stack_trace(caplog):
+    import gradio as gr
+
+    from playground.common import user_errors
+
+    @user_errors
+    def handler():
+        raise UserError("the seed must be a whole number")
+
+    with caplog.at_level("WARNING", logger="playground"), pytest.raises(gr.Error) as e:
+        handler()
+    assert e.value.print_exception is False  # Gradio prints no traceback for it
+    assert [r.getMessage() for r in caplog.records] == ["user error in handler: the seed must be a whole number"]

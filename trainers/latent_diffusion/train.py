@@ -238,10 +238,12 @@ def pipeline(cfg: Config, modules: dict):
     """A `StableDiffusionPipeline` over the modules (the EMA U-Net), no safety checker (garments only)."""
     from diffusers import DDIMScheduler, StableDiffusionPipeline
 
+    # the folder's own scheduler does not clip z0_hat: StableDiffusionPipeline would reset a clipping one, with a
+    # deprecation warning on every construction. Our sampler sets the clipping DDIM after (`make_pipeline`).
     return StableDiffusionPipeline(
         vae=modules["vae"], text_encoder=modules["text_encoder"], tokenizer=text_tokenizer(modules),
-        unet=modules["unet_ema"], scheduler=DDIMScheduler(**scheduler_config(cfg)), safety_checker=None,
-        feature_extractor=None, requires_safety_checker=False)
+        unet=modules["unet_ema"], scheduler=DDIMScheduler(**{**scheduler_config(cfg), "clip_sample": False}),
+        safety_checker=None, feature_extractor=None, requires_safety_checker=False)
 
 
 def save_pretrained(cfg: Config, modules: dict, folder: Path, fp16: bool = True) -> None:
