@@ -80,8 +80,10 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu"):
                     tab.select(functools.partial(_refreshed, [lister for _, lister in parts.refresh]), None,
                                [d for d, _ in parts.refresh], api_name=False, show_progress="hidden")
         targets = list({id(c): c for _, inputs in restorable.values() for c in inputs.values()}.values())
-        dropped.upload(lambda path: restore(restorable, targets, path), dropped, [tabs, restored, *targets],
-                       api_name="restore_settings")
+        # the previous restore's note goes first, so a failed restore leaves no stale success text
+        dropped.upload(lambda: "", None, restored, api_name=False, show_progress="hidden").then(
+            lambda path: restore(restorable, targets, path), dropped, [tabs, restored, *targets],
+            api_name="restore_settings")
     demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=CONCURRENCY)
     demo.store = store
     demo.restorable, demo.restore_targets = restorable, targets
@@ -107,7 +109,7 @@ def restore(restorable: dict, targets: list, path) -> list:
     tab_id, inputs = restorable[meta["api"]]
     values = {id(inputs[k]): v for k, v in meta["inputs"].items() if k in inputs}
     note = f"restored {len(values)} settings of `{meta['api']}`: " + ", ".join(
-        f"{k} = {v}" for k, v in meta["inputs"].items() if k in inputs)
+        f"{k} = {v}" for k, v in meta["inputs"].items() if k in inputs) + ". Press the tab's button to run it again."
     return [gr.Tabs(selected=tab_id), note, *[values.get(id(c), gr.skip()) for c in targets]]
 
 

@@ -111,7 +111,8 @@ def compare(store: ModelStore, names, seed, n, class_name, steps, guidance):
         gallery.append((g, f"{name}{note} · {seconds / n * 1e3:.1f} ms/image"))
         grids.append(g)
         rows.append(metrics_row(store, name, seconds / n))
-    pair = (grids[0], grids[1]) if len(grids) == 2 and grids[0].shape == grids[1].shape else None
+    # the slider compares two: the first two models chosen (it sat blank with 3 or 4)
+    pair = (grids[0], grids[1]) if len(grids) >= 2 and grids[0].shape == grids[1].shape else None
     return gallery, pair, rows
 
 
@@ -147,6 +148,12 @@ def _axis(store: ModelStore, param: str, text: str) -> list:
         return [cast(_number(param, float(v), lo, hi)) for v in items]
     except ValueError:
         raise UserError(f"{param} values must be numbers, got {str(text)[:60]!r}") from None
+
+
+def _short(value, width: int) -> str:
+    """An axis value as a header: checkpoints without the common "-fashion", cut with an ellipsis."""
+    text = str(value).removesuffix("-fashion")
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _cell(store: ModelStore, settings: dict) -> torch.Tensor:
@@ -197,10 +204,11 @@ def xy_grid(store: ModelStore, checkpoint, x_param, x_text, y_param, y_text, see
     margin_x, margin_y = 110, 24
     canvas = Image.new("RGB", (margin_x + CELL * len(xs), margin_y + CELL * len(ys)), (255, 255, 255))
     draw = ImageDraw.Draw(canvas)
-    for i, x in enumerate(xs):
-        draw.text((margin_x + i * CELL + 4, 6), f"{x_param}={x}"[:16], fill=(0, 0, 0))
+    draw.text((4, 6), f"{y_param} \\ {x_param}"[:18], fill=(90, 90, 90))  # the axes' names once, in the corner
+    for i, x in enumerate(xs):  # each column and row headed by its value alone, short enough to stay distinct
+        draw.text((margin_x + i * CELL + 4, 6), _short(x, 15), fill=(0, 0, 0))
     for j, (y, row) in enumerate(zip(ys, cells)):
-        draw.text((4, margin_y + j * CELL + CELL // 2 - 6), f"{y_param}={y}"[:18], fill=(0, 0, 0))
+        draw.text((4, margin_y + j * CELL + CELL // 2 - 6), _short(y, 17), fill=(0, 0, 0))
         for i, settings in enumerate(row):
             tile = Image.fromarray(_cell(store, settings).permute(1, 2, 0).numpy()).resize((CELL - 4, CELL - 4),
                                                                                           Image.Resampling.NEAREST)
@@ -244,7 +252,7 @@ def timeline(store: ModelStore, name: str, index):
               for k, v in r.items() if k not in ("step", "epoch", "time_s") and v not in ("", None)]
     metrics = [(int(r["step"]), float(v), k) for r in _csv(root / "metrics.csv") if int(r["step"]) <= step
                for k, v in r.items() if k != "step" and v not in ("", None)]
-    return (upscale(image, 2), f"{name}: step {step} ({index + 1} of {len(shots)})",
+    return (upscale(image, 2), f"{name}: step {step} (snapshot {index} of 0–{len(shots) - 1}, as on the slider)",
             pd.DataFrame(losses, columns=["step", "value", "series"]),
             pd.DataFrame(metrics, columns=["step", "value", "series"]))
 

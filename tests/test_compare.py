@@ -6,6 +6,7 @@ import json
 import shutil
 
 import gradio as gr
+import numpy as np
 import pytest
 
 from playground import compare as tab
@@ -40,6 +41,8 @@ def test_compare_draws_every_model_from_one_seed(store):
     again, _, _ = tab.compare(store, ["tiny-gan", "tiny-ddpm"], 3, 4, "Trouser", 5, 2.0)
     assert all((a[0] == b[0]).all() for a, b in zip(gallery, again))  # a seed fixes every model's samples
     assert pair is None  # 32 px GAN vs 16 px DDPM: no slider between different sizes
+    three = tab.compare(store, ["tiny-gan", "tiny-gan", "tiny-ddpm"], 3, 4, "Trouser", 5, 2.0)
+    assert three[1] is not None and np.array_equal(three[1][0], three[0][0][0])  # 3 models: the first two slide
     for bad in [(["tiny-gan"],), (["tiny-gan", "../../etc"],), (["tiny-gan", "tiny-ddpm"], float("nan")),
                 (["tiny-gan", "tiny-ddpm"], 0, 1000)]:
         args = list(bad) + [0, 4, tab.ANY_CLASS, 5, 2.0][len(bad) - 1:]
@@ -52,9 +55,16 @@ def test_timeline_replays_snapshots_with_their_curves(store):
     assert shots and shots == sorted(shots)
     image, caption, losses, metrics = tab.timeline(store, "tiny-ddpm", len(shots) - 1)
     assert image.ndim == 3 and f"step {shots[-1][0]}" in caption
+    assert f"snapshot {len(shots) - 1} of 0–{len(shots) - 1}" in caption  # numbered as the slider numbers it
     assert "loss" in set(losses["series"]) and losses["step"].max() <= shots[-1][0]
     with pytest.raises(gr.Error):
         tab.timeline(store, "tiny-ddpm", 99)
+
+
+def test_xy_headers_are_short_and_distinct():
+    assert tab._short("dcgan-ns-20min-fashion", 15) == "dcgan-ns-20min"
+    assert tab._short("dcgan-wgangp-20min-fashion", 15) == "dcgan-wgangp-2…"
+    assert tab._short(3, 15) == "3"
 
 
 def test_xy_grid_cells_and_png_metadata(store):
