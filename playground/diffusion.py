@@ -50,6 +50,22 @@ def schedule_curves():
             pd.DataFrame(rows_abar, columns=["t", "alpha_bar_t", "schedule"]))
 
 
+def curves_at(t, schedule: str = "linear"):
+    """The alpha_bar_t curves with a vertical marker at the forward-process slider's t (on the chosen schedule's
+    curve's range [0, 1]), so the plot shows where x_t sits."""
+    import pandas as pd
+
+    _, abars = schedule_curves()
+    try:
+        t = int(min(max(float(t), 0), 999))
+    except (TypeError, ValueError):
+        t = 0
+    a = float(_schedule(schedule if schedule in SCHEDULES else "linear").alpha_bar[t])
+    marker = pd.DataFrame([(t, 0.0, f"t = {t}"), (t, a, f"t = {t}"), (t, 1.0, f"t = {t}")],
+                          columns=["t", "alpha_bar_t", "schedule"])
+    return pd.concat([abars, marker], ignore_index=True).astype({"t": "int64", "alpha_bar_t": "float64"})
+
+
 @user_errors
 def forward_process(image, t, schedule: str, seed=0) -> tuple[np.ndarray, np.ndarray, str]:
     """x_t = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps for an image -> (x_t, strip over t, numbers)."""
@@ -182,7 +198,7 @@ def build(store: ModelStore) -> TabParts:
     names = store.names("ddpm")
     first = names[0] if names else None
     examples = [str(p) for p in sorted(EXAMPLES.glob("*.png"))]
-    betas, abars = schedule_curves()
+    betas, _ = schedule_curves()
     from PIL import Image
 
     start = forward_process(Image.open(examples[7]), 250, "linear") if examples else (None, None, "")
@@ -239,7 +255,8 @@ def build(store: ModelStore) -> TabParts:
                                       format="png")
                 with gr.Row():
                     gr.LinePlot(betas, x="t", y="beta_t", color="schedule", title="β_t", height=220)
-                    gr.LinePlot(abars, x="t", y="alpha_bar_t", color="schedule", title="ᾱ_t", height=220)
+                    abar_plot = gr.LinePlot(curves_at(250), x="t", y="alpha_bar_t", color="schedule",
+                                            title="ᾱ_t (the vertical line: the slider's t)", height=220)
         with gr.Column(scale=2):
             gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
 
@@ -250,6 +267,8 @@ def build(store: ModelStore) -> TabParts:
     wire(cmp_go.click, "ddpm_steps", {"checkpoint": ckpt, "seed": cmp_seed, "sampler": cmp_sampler,
                                       "class": cmp_cls, "guidance": cmp_guidance},
          lambda *a: (yield from steps_comparison(store, *a)), [cmp_out, cmp_done, cmp_progress], parts)
+    gr.on([t.release, schedule.change], curves_at, [t, schedule], abar_plot, api_name=False,
+          show_progress="hidden", trigger_mode="always_last")
     wire(functools.partial(gr.on, [t.change, schedule.change, image.change, fwd_seed.submit]), "ddpm_forward",
          {"image": image, "t": t, "schedule": schedule, "noise seed": fwd_seed}, forward_process,
          [noisy, over_t, numbers], parts, trigger_mode="always_last", show_progress="hidden")

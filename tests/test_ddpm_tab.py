@@ -93,3 +93,12 @@ def test_why_so_many_steps_gets_better_or_equal_with_more_steps(tiny_ddpm_t1000,
 def test_bad_parameters_get_a_clear_message(store, args):
     with pytest.raises(gr.Error):
         list(tab.denoise(store, *args))
+
+
+def test_the_alpha_bar_plot_marks_the_sliders_t():
+    table = tab.curves_at(500, "cosine")
+    marker = table[table["schedule"] == "t = 500"]
+    assert list(marker["t"]) == [500, 500, 500] and marker["alpha_bar_t"].min() == 0 and marker["alpha_bar_t"].max() == 1
+    a = float(tab._schedule("cosine").alpha_bar[500])
+    assert any(abs(v - a) < 1e-9 for v in marker["alpha_bar_t"])  # the line passes through the curve at t
+    assert set(table["schedule"]) == {"linear", "cosine", "t = 500"}

@@ -50,7 +50,7 @@ def _first_tile(strip: np.ndarray) -> np.ndarray:
 def test_pix2pix_on_a_drawing_and_on_a_garment(store):
     pair, heat, text = tab.pix2pix(store, "p2p-edges", _sketch())
     seen = _first_tile(pair)
-    assert pair.shape[0] == 20 * tab.SCALE and "patch score" in text and heat.shape[:2] == (96, 96)
+    assert pair.shape[0] == 20 * tab.SCALE and "patch score" in text and heat.shape[:2] == (96 + 30, 96)
     assert seen.mean() > 127  # the drawing reaches the model as dark lines on white, like its edge maps
     garment = Image.open(tab.__file__.replace("translation.py", "examples/7-sneaker.png"))
     from_garment = tab.pix2pix(store, "p2p-edges", garment, "auto", False, 0, True)[0]
@@ -61,6 +61,13 @@ def test_pix2pix_on_a_drawing_and_on_a_garment(store):
     noisy_a = tab.pix2pix(store, "p2p-edges", garment, "auto", True, 1, True)[0]
     noisy_b = tab.pix2pix(store, "p2p-edges", garment, "auto", True, 2, True)[0]
     assert not np.array_equal(noisy_a, noisy_b)  # dropout as noise: another seed, another output
+
+
+def test_heat_maps_carry_their_colour_scale():
+    heat = tab.with_scale(np.zeros((96, 96, 3), np.uint8), "0", "1")
+    assert heat.shape == (126, 96, 3)
+    bar = heat[100:110].astype(int)  # the gradient under the map: black at 0, yellow at 1
+    assert bar[:, 0].sum() < 30 and bar[:, -1, 0] .min() > 200 and bar[:, -1, 1].min() > 200
 
 
 def test_an_empty_sketchpad_gets_one_clear_message(store):
