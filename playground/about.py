@@ -89,10 +89,15 @@ def card_markdown(store: ModelStore, name: str) -> str:
         lines += ["**Trained with**", f"```\n{card['command']}\n```"]
     history = card.get("history") or []
     if history:
-        lines += ["**Runs of its lineage**", "", "| run | steps | hardware | command |", "|---|---|---|---|"]
-        for i, h in enumerate(history, 1):
-            lines.append(f"| {i} | {_cell(h.get('steps', ''))} | {_cell(h.get('hardware', ''))} | "
-                         f"`{_cell(h.get('command', ''))}` |")
+        # the commands under the table, not in it: a command column squeezed the others to a letter a line
+        lines += ["**Runs of its lineage**", "", "| run | steps | hardware |", "|---|---|---|"]
+        lines += [f"| {i} | {_cell(h.get('steps', ''))} | {_cell(h.get('hardware', ''))} |"
+                  for i, h in enumerate(history, 1)]
+        lines += ["", "Their commands, in order:", "```"]
+        for h in history:
+            command = h.get("command", "")
+            lines += command if isinstance(command, list) else [str(command)]
+        lines.append("```")
     metrics = card.get("metrics") or {}
     if metrics:
         lines += ["", "**Metrics** (`python -m trainers evaluate`"

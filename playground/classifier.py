@@ -64,7 +64,7 @@ def build(store: ModelStore) -> TabParts:
         with gr.Column():
             label = gr.Label(start[0] if start else None, num_top_classes=5, label="prediction")
             seen = gr.Image(start[1] if start else None, label="what the network sees (32×32, shown 6× larger)",
-                            type="numpy", interactive=False, format="png", elem_id="clf-seen", height=220)
+                            type="numpy", interactive=False, format="png", elem_id="clf-seen")
     go.click(lambda *a: classify(store, *a), [ckpt, image, invert], [label, seen], api_name="classify")
     image.upload(lambda *a: classify(store, *a), [ckpt, image, invert], [label, seen], api_name=False)
     draw.click(lambda c, s, i: classify(store, c, s, i), [ckpt, sketch, invert], [label, seen],

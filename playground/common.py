@@ -36,7 +36,9 @@ CSS = """
 /* a user error is said once, in its toast; the outputs keep what they showed instead of an "Error" badge each */
 [data-testid="status-tracker"]:has(> span.error) { display: none; }
 .frames img { object-fit: contain; max-width: 100%; }
-#clf-seen img { width: 192px !important; height: 192px !important; max-width: none !important; max-height: none !important; }
+#clf-seen .image-container, #clf-seen .image-frame { min-height: 200px; }
+#clf-seen img { width: 192px !important; height: 192px !important; max-width: none !important;
+                max-height: none !important; object-fit: contain !important; }
 @media (max-width: 900px) {
   .row:has(> .column) { flex-direction: column; }
   .row:has(> .column) > .column { width: 100%; min-width: 0 !important; }

@@ -138,7 +138,7 @@ def vocabulary_note(other: str | None, prompt) -> str:
     unknown = unknown_words(prompt)
     if not unknown:
         return ""
-    return (f"⚠️ This model never saw the word{'s' if len(unknown) > 1 else ''} **{', '.join(unknown[:12])}**: "
+    return (f"**Note:** this model never saw the word{'s' if len(unknown) > 1 else ''} **{', '.join(unknown[:12])}**: "
             "it will ignore them and draw a garment from the words it knows.")
 
 
@@ -211,8 +211,6 @@ def generate(store: ModelStore, name: str, other: str, prompt: str, negative: st
             seconds = time.perf_counter() - t0
             scores = clip_scores(store, s.images, prompt) if not (other and other.strip()) else None
             text = f"done: {batch} image(s), {s.n_steps} {scheduler} steps, w = {guidance}, {seconds:.2f} s"
-            note = vocabulary_note(other, prompt)
-            text = f"{note}\n\n{text}" if note else text
             if scores is not None:
                 text += f"; CLIP score (this project's CLIP) {', '.join(map(str, scores))}"
             yield _view(s.images), text

@@ -120,8 +120,8 @@ def verdict(store: ModelStore, y: torch.Tensor, target: str) -> str:
     probs = predict(store.get(judges[0], family="classifier").modules["net"], classifier_inputs(y))[0]
     seen = FASHION_MNIST_CLASSES[int(probs.argmax())]
     if seen.lower() == str(target).lower():
-        return f"✅ **Translated**: the classifier reads the output as {seen} ({float(probs.max()):.0%})."
-    return (f"⚠️ **The translation failed**: the classifier reads the output as {seen} ({float(probs.max()):.0%}), "
+        return f"**Translated**: the classifier reads the output as {seen} ({float(probs.max()):.0%})."
+    return (f"**The translation failed**: the classifier reads the output as {seen} ({float(probs.max()):.0%}), "
             f"not {target}. CycleGAN can leave an input it finds hard nearly unchanged.")
 
 
