@@ -276,7 +276,8 @@ def build(store: ModelStore) -> TabParts:
     go = gr.Button("Compare", variant="primary")
     gallery = gr.Gallery(label="samples", columns=4, height="auto", object_fit="contain", format="png")
     slider = gr.ImageSlider(label="two models: drag to compare", type="numpy")
-    table = gr.Dataframe(headers=COLUMNS, interactive=False, wrap=True)
+    # no wrapping: narrow columns broke their headers mid-word ("c l a s s"); the table scrolls sideways instead
+    table = gr.Dataframe(headers=COLUMNS, interactive=False, wrap=False, elem_id="compare-table")
     parts = TabParts()
     wire(go.click, "compare", {"models": chosen, "seed": seed, "samples": n, "class": cls, "steps": steps,
                                "guidance": guidance}, lambda *a: compare(store, *a), [gallery, slider, table], parts)
