@@ -70,6 +70,17 @@ def frames_view(images, per_row: int | None = None, width: int = OUTPUT_WIDTH) -
     return upscale(grid(images, nrow=min(per_row, len(images))), scale)
 
 
+def series_table(rows: list[dict], skip=("step", "epoch", "time_s"), keep=None, y: str = "value", up_to=None):
+    """Logged rows ({"step": s, name: value, ...}) -> the long table a gr.LinePlot draws, one series per name:
+    columns step (int), `y` (float), series (string). Typed even when empty: a plot takes its axes' types from
+    the first table it gets, and an untyped empty one made the values categorical (labels piled up, no line)."""
+    import pandas as pd
+
+    data = [(int(float(r["step"])), float(v), k) for r in rows if up_to is None or int(float(r["step"])) <= up_to
+            for k, v in r.items() if k not in skip and (keep is None or k in keep) and v not in ("", None)]
+    return pd.DataFrame(data, columns=["step", y, "series"]).astype({"step": "int64", y: "float64", "series": "string"})
+
+
 EXPORT_DIR = Path(tempfile.gettempdir()) / "playground-exports"
 EXPORT_TTL_S = 15 * 60  # downloads older than this are deleted ...
 EXPORT_MAX_FILES = 200  # ... and only this many are kept, so the folder stays bounded under any load

@@ -18,7 +18,7 @@ from trainers.core.images import grid, upscale
 from trainers.families import get_family
 
 from .about import n_parameters
-from .common import TabParts, number as _number, user_errors, wire
+from .common import TabParts, number as _number, series_table, user_errors, wire
 from .models import ModelStore
 
 GENERATIVE = ("gan", "vae", "ddpm", "latent_diffusion")
@@ -237,7 +237,6 @@ def _csv(path) -> list[dict]:
 @user_errors
 def timeline(store: ModelStore, name: str, index):
     """Snapshot `index` of a run -> (image, caption, losses up to its step, metrics up to its step)."""
-    import pandas as pd
     from PIL import Image
 
     shots = snapshots(store, name)
@@ -248,13 +247,9 @@ def timeline(store: ModelStore, name: str, index):
     with Image.open(path) as im:
         image = np.asarray(im.convert("RGB"))
     root = store.path(name)
-    losses = [(int(r["step"]), float(v), k) for r in _csv(root / "log.csv") if int(r["step"]) <= step
-              for k, v in r.items() if k not in ("step", "epoch", "time_s") and v not in ("", None)]
-    metrics = [(int(r["step"]), float(v), k) for r in _csv(root / "metrics.csv") if int(r["step"]) <= step
-               for k, v in r.items() if k != "step" and v not in ("", None)]
     return (upscale(image, 2), f"{name}: step {step} (snapshot {index} of 0–{len(shots) - 1}, as on the slider)",
-            pd.DataFrame(losses, columns=["step", "value", "series"]),
-            pd.DataFrame(metrics, columns=["step", "value", "series"]))
+            series_table(_csv(root / "log.csv"), up_to=step),
+            series_table(_csv(root / "metrics.csv"), skip=("step",), up_to=step))
 
 
 def build(store: ModelStore) -> TabParts:

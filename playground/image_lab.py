@@ -27,7 +27,7 @@ import numpy as np
 from trainers.core.checkpoint import STATE
 from trainers.core.errors import UserError
 
-from .common import choice, number, open_upload, user_errors
+from .common import choice, number, open_upload, series_table, user_errors
 from .models import ModelStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,13 +79,7 @@ def _options(family: str, minutes, uploads: list[str] | None, out: Path) -> dict
 
 
 def _losses_table(rows: list[dict]):
-    import pandas as pd
-
-    data = [(int(r["step"]), float(v), k) for r in rows for k, v in r.items() if k not in ("step", "epoch", "time_s")]
-    # typed columns even when empty: the plot fixes its axes' types on its first update, and an untyped empty
-    # frame made "value" categorical (a pile of labels, no lines drawn)
-    frame = pd.DataFrame(data, columns=["step", "value", "series"])
-    return frame.astype({"step": "int64", "value": "float64", "series": "string"})
+    return series_table(rows)
 
 
 def _read_rows(path: Path) -> list[dict]:

@@ -18,7 +18,7 @@ import torch
 from trainers.core.errors import UserError
 from trainers.gan import toy2d
 
-from .common import LATEX, TabParts, as_image, number, user_errors
+from .common import LATEX, TabParts, as_image, number, series_table, user_errors
 from .gan import loss_equations
 
 SIZE, LIM = 360, 3.0  # canvas pixels; the plane shown is [-LIM, LIM]^2
@@ -89,14 +89,9 @@ def render_warp(lab: toy2d.Lab) -> np.ndarray:
 
 
 def curves(lab: toy2d.Lab):
-    import pandas as pd
-
     rows = lab.history[-2000:]
     every = max(1, len(rows) // PLOT_POINTS)
-    data = [(r["step"], r[k], k) for r in rows[::every] for k in ("loss_d", "loss_g")]
-    # typed even when empty (a fresh lab): the plot takes its axes' types from the first frame it gets
-    return pd.DataFrame(data, columns=["step", "loss", "series"]).astype(
-        {"step": "int64", "loss": "float64", "series": "string"})
+    return series_table(rows[::every], keep=("loss_d", "loss_g"), y="loss")
 
 
 def _status(lab: toy2d.Lab) -> str:
