@@ -36,7 +36,7 @@ from .models import ModelStore
 FAMILY = "latent_diffusion"
 # the words of the shipped model's captions (trainers/core/captions.py): it has seen no other
 VOCABULARY = frozenset({*(w for k in captions.CLASS_WORDS for w in k.split()), *captions.COLOURS, *captions.SIZES,
-                        "a", "photo", "of"})
+                        *(w for t, _ in captions.TEMPLATES for w in re.findall(r"[a-z]+", re.sub(r"\{\w\}", "", t)))})
 EXAMPLE_PROMPTS = ["a small red sneaker", "a large blue dress", "a photo of a small green bag", "a yellow ankle boot",
                    "a large purple coat", "a cyan t-shirt", "a small pink sandal", "an orange pullover"]
 VOCABULARY_LINE = ("The shipped model knows only its captions' words: *small, large*; *"
@@ -128,6 +128,7 @@ def unknown_words(prompt) -> list[str]:
     """The prompt's words that the shipped model never saw in a caption (it ignores them: "a cat wearing a hat"
     gives garments), in order, once each."""
     words = re.findall(r"[a-z]+(?:-[a-z]+)?", str(prompt or "").lower())
+    # "an" is not in the captions either, but an article changes nothing the model draws: not worth a warning
     return list(dict.fromkeys(w for w in words if w not in VOCABULARY and w != "an"))
 
 
