@@ -31,9 +31,10 @@ def main(argv: list[str] | None = None) -> int:
         if not torch.cuda.is_available():
             p.error("--device cuda: no CUDA device is available")
 
-    from playground.app import create_app, launch_kwargs
+    from playground.app import create_app, launch_kwargs, warm
 
     demo = create_app(args.checkpoints, args.device)
+    warm(demo)  # each tab's first result, computed while the server starts
     demo.launch(**launch_kwargs(args.host, args.port, args.share, args.checkpoints))
     return 0
 

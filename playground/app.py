@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from pathlib import Path
 
 from . import about, classifier, compare, diffusion, gan, lab, text2image, translation, vae
@@ -62,6 +63,7 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu"):
 
     store = ModelStore(checkpoints or Path(__file__).resolve().parents[1] / "checkpoints", device)
     restorable: dict[str, tuple[str, dict]] = {}  # api name -> (tab id, {input name: component})
+    openings: list = []  # (Opening, outputs): each tab's first result, shown when the page loads
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=CACHE_CLEANUP) as demo:
         gr.Markdown(f"# {TITLE}\nModels trained from scratch by this project, running on "
                     f"`{device}`. Every number on the cards was measured by `python -m trainers evaluate`.")
@@ -76,6 +78,7 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu"):
                 with gr.Tab(title, id=tab_id) as tab:
                     parts = module.build(store)
                 restorable.update({api: (tab_id, inputs) for api, inputs in parts.restore.items()})
+                openings += parts.openings
                 if parts.refresh:  # a run saved in the live lab appears in every tab's checkpoint lists
                     tab.select(functools.partial(_refreshed, [lister for _, lister in parts.refresh]), None,
                                [d for d, _ in parts.refresh], api_name=False, show_progress="hidden")
@@ -84,10 +87,21 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu"):
         dropped.upload(lambda: "", None, restored, api_name=False, show_progress="hidden").then(
             lambda path: restore(restorable, targets, path), dropped, [tabs, restored, *targets],
             api_name="restore_settings")
+        for opening, outputs in openings:
+            demo.load(opening, None, outputs, api_name=False)
     demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=CONCURRENCY)
     demo.store = store
     demo.restorable, demo.restore_targets = restorable, targets
+    demo.openings = [o for o, _ in openings]
     return demo
+
+
+def warm(demo) -> threading.Thread:
+    """Compute every tab's opening result in the background (one after another, on one thread), so the
+    first visitor's page does not wait for them; `python app.py` starts this beside the server."""
+    t = threading.Thread(target=lambda: [o() for o in demo.openings], name="openings", daemon=True)
+    t.start()
+    return t
 
 
 def _refreshed(listers: list):

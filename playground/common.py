@@ -8,7 +8,9 @@ import functools
 import inspect
 import json
 import logging
+import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -182,18 +184,57 @@ def tagged(api: str, names: list[str], fn):
     return run
 
 
+class Opening:
+    """A tab's first result: its main action run on the tab's default settings, so that a newcomer opens
+    the tab on something to look at. It runs once (on the first page load, or earlier by `warm` at launch)
+    and is then served to every visitor from memory; it runs again only if an export it names (a GIF or
+    MP4, pruned after EXPORT_TTL_S) is gone. A failure leaves the outputs empty and logs one line."""
+
+    def __init__(self, api: str, names: list[str], fn, values: list, n_outputs: int):
+        self.api, self._run, self._n = api, functools.partial(tagged(api, names, fn), *values), n_outputs
+        self._lock, self._value = threading.Lock(), None
+
+    def _stale(self) -> bool:
+        out = self._value if isinstance(self._value, tuple) else (self._value,)
+        return self._value is None or any(isinstance(v, str) and v.startswith(str(EXPORT_DIR)) and
+                                          not Path(v).exists() for v in out)
+
+    def __call__(self):
+        with self._lock:
+            if self._stale():
+                try:
+                    out = self._run()
+                    if inspect.isgenerator(out):  # a streamed run: its last update is the finished result
+                        for out in out:
+                            pass
+                    self._value = out
+                except Exception as e:  # noqa: BLE001 - an opening must never stop the page from loading
+                    print(f"{self.api}: no opening result ({type(e).__name__}: {e})", file=sys.stderr)
+                    return (None,) * self._n if self._n > 1 else None
+            return self._value
+
+
 @dataclasses.dataclass
 class TabParts:
     """What a tab's build() hands back to the app: checkpoint lists to refresh when the tab opens
-    ((dropdown, lister) pairs) and, per api name, the named inputs an exported PNG can restore."""
+    ((dropdown, lister) pairs), per api name the named inputs an exported PNG can restore, and the
+    openings (an `Opening` and its outputs) to show when the page loads."""
     refresh: list = dataclasses.field(default_factory=list)
     restore: dict = dataclasses.field(default_factory=dict)
+    openings: list = dataclasses.field(default_factory=list)
 
 
-def wire(event, api: str, inputs: dict, fn, outputs, parts: TabParts, **kwargs):
+def wire(event, api: str, inputs: dict, fn, outputs, parts: TabParts, opening: bool | dict = False, **kwargs):
     """event(fn, inputs, outputs, api_name=api) with `fn`'s images tagged with the call's settings,
-    and the named inputs registered so an exported image restores them."""
+    and the named inputs registered so an exported image restores them. `opening` (True, or a dict of
+    {input name: value} for inputs whose default is not a plain value) also shows the action's result on
+    the inputs' defaults when the page loads (`Opening`)."""
     parts.restore[api] = inputs
+    if opening:
+        given = opening if isinstance(opening, dict) else {}
+        values = [given[k] if k in given else c.value for k, c in inputs.items()]
+        outs = outputs if isinstance(outputs, list) else [outputs]
+        parts.openings.append((Opening(api, list(inputs), fn, values, len(outs)), outputs))
     return event(tagged(api, list(inputs), fn), list(inputs.values()), outputs, api_name=api, **kwargs)
 
 

@@ -269,13 +269,14 @@ def build(store: ModelStore) -> TabParts:
         steps = gr.Slider(5, 200, 50, step=5, label="diffusion steps (DDIM)")
         guidance = gr.Slider(0, 10, 1, step=0.5, label="guidance (diffusion)")
     go = gr.Button("Compare", variant="primary")
-    gallery = gr.Gallery(label="samples", columns=4, height="auto", object_fit="contain", format="png")
+    gallery = gr.Gallery(label="samples", elem_id="compare-gallery", columns=4, height="auto", object_fit="contain", format="png")
     slider = gr.ImageSlider(label="two models: drag to compare", type="numpy")
     # no wrapping: narrow columns broke their headers mid-word ("c l a s s"); the table scrolls sideways instead
     table = gr.Dataframe(headers=COLUMNS, interactive=False, wrap=False, elem_id="compare-table")
     parts = TabParts()
     wire(go.click, "compare", {"models": chosen, "seed": seed, "samples": n, "class": cls, "steps": steps,
-                               "guidance": guidance}, lambda *a: compare(store, *a), [gallery, slider, table], parts)
+                               "guidance": guidance}, lambda *a: compare(store, *a), [gallery, slider, table], parts,
+         opening=len(default) >= 2)
 
     gr.Markdown("### X/Y grid\nRows and columns over any two parameters, one sample per cell; settings a model "
                 "does not have (truncation for a diffusion model, steps for a GAN) are ignored for it.")
@@ -295,7 +296,7 @@ def build(store: ModelStore) -> TabParts:
     wire(xy_go.click, "xy_grid", {"checkpoint": base_ckpt, "X": x_param, "X values": x_values, "Y": y_param,
                                   "Y values": y_values, "seed": seed, "steps": steps, "guidance": guidance,
                                   "truncation": trunc, "sampler": sampler, "class": cls},
-         lambda *a: xy_grid(store, *a), [xy_image, xy_file], parts)
+         lambda *a: xy_grid(store, *a), [xy_image, xy_file], parts, opening=bool(default))
 
     gr.Markdown("### Training timeline\nReplay a run's fixed-noise snapshots beside its losses and its "
                 "mode-collapse signal (class entropy, small-sample FID).")

@@ -263,7 +263,7 @@ def build(store: ModelStore) -> TabParts:
     parts = TabParts(refresh=[(ckpt, lambda: store.names("ddpm"))])
     wire(go.click, "ddpm_denoise", {"checkpoint": ckpt, "seed": seed, "images": n, "sampler": sampler,
                                     "steps": steps, "eta": eta, "class": cls, "guidance": guidance},
-         lambda *a: (yield from denoise(store, *a)), [xt, x0, progress, gif, mp4], parts)
+         lambda *a: (yield from denoise(store, *a)), [xt, x0, progress, gif, mp4], parts, opening=bool(first))
     wire(cmp_go.click, "ddpm_steps", {"checkpoint": ckpt, "seed": cmp_seed, "sampler": cmp_sampler,
                                       "class": cmp_cls, "guidance": cmp_guidance},
          lambda *a: (yield from steps_comparison(store, *a)), [cmp_out, cmp_done, cmp_progress], parts)

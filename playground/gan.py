@@ -191,8 +191,6 @@ def build(store: ModelStore) -> TabParts:
     names = store.names("gan")
     first = names[0] if names else None
     classes = [NO_CLASS, *FASHION_MNIST_CLASSES]
-    # the tab opens with a result: the default walk of the first model (tens of ms; the GIF is written once)
-    start = latent_walk(store, first, "0, 1, 2", 16, "slerp", 1.0, "z") if first else (None, None, None, "")
     with gr.Row():
         with gr.Column(scale=3):
             gr.Markdown("### GAN latent walk\n**Try first:** press *Walk* with other seeds, or pick "
@@ -216,12 +214,12 @@ def build(store: ModelStore) -> TabParts:
                     path = gr.Radio(list(PATHS), value="slerp", label="path")
                 walk_go = gr.Button("Walk", variant="primary")
                 with gr.Row():
-                    gif = gr.Image(start[1], label="the walk, animated (GIF)", type="filepath", interactive=False,
+                    gif = gr.Image(label="the walk, animated (GIF)", type="filepath", interactive=False,
                                    elem_id="gan-walk-gif", elem_classes="frames")
-                    mp4 = gr.Video(start[2], label="MP4", autoplay=True, loop=True, height=240)
-                walk_strip = gr.Image(start[0], label="frames, left to right and down", interactive=False,
+                    mp4 = gr.Video(label="MP4", autoplay=True, loop=True, height=240)
+                walk_strip = gr.Image(label="frames, left to right and down", interactive=False,
                                       format="png", elem_id="gan-walk", elem_classes="frames")
-                used = gr.Textbox(start[3], label="seeds used", interactive=False)
+                used = gr.Textbox(label="seeds used", interactive=False)
             with gr.Tab("Random-walk loop"):
                 loop_seed = gr.Number(0, label="seed", precision=0, minimum=0)
                 loop_frames = gr.Slider(4, MAX_FRAMES, 48, step=1, label="frames")
@@ -247,10 +245,10 @@ def build(store: ModelStore) -> TabParts:
     ckpt.change(lambda name: class_controls(store, name), ckpt, [class_a, class_b], api_name=False)
     parts = TabParts(refresh=[(ckpt, lambda: store.names("gan"))])
     wire(go.click, "gan_samples", {"checkpoint": ckpt, "seed": seed, "samples": n, "truncation": trunc,
-                                   "class": class_a}, lambda *a: sample_grid(store, *a), out, parts)
+                                   "class": class_a}, lambda *a: sample_grid(store, *a), out, parts, opening=bool(first))
     wire(walk_go.click, "gan_walk", {"checkpoint": ckpt, "seeds": seeds, "frames": frames, "path": path,
                                      "truncation": trunc, "space": space, "class": class_a, "to class": class_b},
-         lambda *a: latent_walk(store, *a), [walk_strip, gif, mp4, used], parts)
+         lambda *a: latent_walk(store, *a), [walk_strip, gif, mp4, used], parts, opening=bool(first))
     wire(loop_go.click, "gan_loop", {"checkpoint": ckpt, "seed": loop_seed, "frames": loop_frames,
                                      "truncation": trunc, "space": space, "class": class_a},
          lambda *a: random_loop(store, *a), [loop_gif, loop_mp4], parts)

@@ -215,7 +215,10 @@ def build(store: ModelStore) -> None:
             save_btn = gr.Button("Save as a checkpoint")
             saved = gr.Markdown()
         with gr.Column(scale=3):
-            status = gr.Markdown()
+            # a live run has nothing to show before it starts; say what pressing Train will show, and when
+            status = gr.Markdown("Press **▶ Train**: a small GAN (or VAE) trains here, on these CPU cores, on "
+                                 "Fashion-MNIST. Its samples from fixed noise appear below every few seconds, and "
+                                 "garments within about a minute; the losses are plotted as it goes.")
             grid = gr.Image(label="samples from fixed noise", interactive=False, format="png", elem_id="lab-grid",
                             elem_classes="frames")
             plot = gr.LinePlot(x="step", y="value", color="series", title="losses", height=300)

@@ -18,7 +18,7 @@ import torch
 from trainers.core.errors import UserError
 from trainers.gan import toy2d
 
-from .common import LATEX, TabParts, as_image, number, series_table, user_errors
+from .common import LATEX, Opening, TabParts, as_image, number, series_table, user_errors
 from .gan import loss_equations
 
 SIZE, LIM = 360, 3.0  # canvas pixels; the plane shown is [-LIM, LIM]^2
@@ -204,14 +204,17 @@ def build(store) -> TabParts:
 
     from . import image_lab
 
+    parts = TabParts()
     with gr.Tab("2-D points"):
-        build_2d()
+        parts.openings += build_2d()
     with gr.Tab("Images"):
         image_lab.build(store)
-    return TabParts()
+    return parts
 
 
-def build_2d() -> None:
+def build_2d() -> list:
+    """The 2-D lab's controls and views; returns its opening (the untrained game on the defaults), so the
+    tab opens on the data, G's first samples and D's field rather than on empty boxes."""
     import gradio as gr
 
     lab = gr.State(None)
@@ -257,3 +260,6 @@ def build_2d() -> None:
     reset_btn.click(reset, [lab, drawing, *options], outputs, api_name="lab_reset", cancels=[playing])
     loss.change(loss_equations, loss, eq, api_name=False)
     preset.change(lambda p: PRESETS.get(p, [gr.skip()] * len(options)), preset, options, api_name=False)
+    # outputs without the session's State: the opening is shared by every visitor, their networks are not
+    first = Opening("lab_reset", [], lambda: reset(None, None, *[c.value for c in options])[1:], [], 4)
+    return [(first, [plane, warp, plot, status])]

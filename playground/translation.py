@@ -134,6 +134,13 @@ and $G$ also stays close to the target: $G^* = \arg\min_G \max_D \mathcal{L}_{cG
 """
 
 
+def _open(path: str):
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return im.copy()
+
+
 def build(store: ModelStore) -> TabParts:
     import gradio as gr
 
@@ -141,6 +148,8 @@ def build(store: ModelStore) -> TabParts:
 
     examples = [str(p) for p in sorted(EXAMPLES.glob("*.png"))]
     p2p, cyc = store.names("pix2pix"), store.names("cyclegan")
+    # the tab opens on the example sneaker (examples[7]) translated by each model
+    sneaker = examples[7] if len(examples) > 7 else None
     parts = TabParts(refresh=[])
     with gr.Row():
         with gr.Column(scale=3):
@@ -155,7 +164,7 @@ def build(store: ModelStore) -> TabParts:
                                                   brush=gr.Brush(colors=["#000000"], default_size=6))
                             draw_go = gr.Button("Translate the drawing", variant="primary")
                         with gr.Tab("Upload"):
-                            upload = gr.Image(type="pil", label="image", sources=["upload", "clipboard"], image_mode=None)
+                            upload = gr.Image(sneaker, type="pil", label="image", sources=["upload", "clipboard"], image_mode=None)
                             gr.Examples(examples, inputs=upload, label="Fashion-MNIST test images")
                             from_garment = gr.Checkbox(True, label="it is a garment: give the model its edges "
                                                                    "(or silhouette), as in training")
@@ -171,7 +180,7 @@ def build(store: ModelStore) -> TabParts:
             with gr.Tab("CycleGAN"):
                 c_ckpt = gr.Dropdown(cyc, value=cyc[0] if cyc else None, label="checkpoint")
                 with gr.Row():
-                    c_image = gr.Image(type="pil", label="image of either domain", sources=["upload", "clipboard"],
+                    c_image = gr.Image(sneaker, type="pil", label="image of either domain", sources=["upload", "clipboard"],
                                        image_mode=None)
                     with gr.Column():
                         c_domain = gr.Radio(["A", "B"], value="A", label="the image is from domain")
@@ -180,7 +189,8 @@ def build(store: ModelStore) -> TabParts:
                 gr.Examples([examples[7], examples[9]] if len(examples) > 9 else examples, inputs=c_image,
                             label="a sneaker (A) and an ankle boot (B)")
                 with gr.Row():
-                    c_strip = gr.Image(label="x | G(x) | back | identity", interactive=False, format="png")
+                    c_strip = gr.Image(label="x | G(x) | back | identity", interactive=False, format="png",
+                                       elem_id="cyc-strip", elem_classes="frames")
                     c_heat = gr.Image(label="round-trip error", interactive=False, format="png")
                 c_text = gr.Markdown()
         with gr.Column(scale=2):
@@ -191,8 +201,9 @@ def build(store: ModelStore) -> TabParts:
          lambda *a: pix2pix(store, *a), p_out, parts)
     wire(up_go.click, "pix2pix", {"checkpoint": p_ckpt, "image": upload, "invert": p_invert, "dropout": p_noise,
                                   "seed": p_seed, "from garment": from_garment},
-         lambda *a: pix2pix(store, *a), p_out, parts)
+         lambda *a: pix2pix(store, *a), p_out, parts, opening=bool(p2p and sneaker) and {"image": _open(sneaker)})
     wire(c_go.click, "cyclegan", {"checkpoint": c_ckpt, "image": c_image, "domain": c_domain, "invert": c_invert},
-         lambda *a: cyclegan(store, *a), [c_strip, c_heat, c_text], parts)
+         lambda *a: cyclegan(store, *a), [c_strip, c_heat, c_text], parts,
+         opening=bool(cyc and sneaker) and {"image": _open(sneaker)})
     parts.refresh = [(p_ckpt, lambda: store.names("pix2pix")), (c_ckpt, lambda: store.names("cyclegan"))]
     return parts

@@ -222,10 +222,7 @@ def build(store: ModelStore) -> TabParts:
             gal = gr.Gallery(gallery(), columns=10, height=150, label="Fashion-MNIST test images",
                              allow_preview=False)
             target = gr.Radio(["A", "B", "C"], value="A", label="a click on the gallery sets image")
-            # the tab opens with a result: gallery images 0 and 7 in A and B, already interpolated
-            starts = [gallery_image(0), gallery_image(7), None]
-            start = (interpolate(store, first(aes), first(big_vaes), starts[0], starts[1], 10, "lerp")
-                     if aes and vaes else (None,) * 4)
+            starts = [gallery_image(0), gallery_image(7), None]  # the tab opens on these two, interpolated
             with gr.Row():
                 editors = [gr.ImageEditor(v, type="pil", label=f"image {k}", sources=["upload", "clipboard"],
                                           canvas_size=(280, 280), height=300, brush=gr.Brush(colors=["#000000"]))
@@ -237,13 +234,13 @@ def build(store: ModelStore) -> TabParts:
                 path = gr.Radio(list(PATHS), value="lerp", label="path")
             go = gr.Button("Interpolate A → B", variant="primary")
             with gr.Row():
-                gif = gr.Image(start[3], label="animated: autoencoder | VAE (GIF)", type="filepath",
+                gif = gr.Image(label="animated: autoencoder | VAE (GIF)", type="filepath",
                                interactive=False, elem_id="vae-gif", elem_classes="frames")
-                recon = gr.Image(start[2], label="A, AE(A), VAE(A) / B, AE(B), VAE(B)", interactive=False,
+                recon = gr.Image(label="A, AE(A), VAE(A) / B, AE(B), VAE(B)", interactive=False,
                                  format="png", elem_id="vae-recon", elem_classes="frames")
-            out_ae = gr.Image(start[0], label="autoencoder: decode(lerp(z_A, z_B))", interactive=False,
+            out_ae = gr.Image(label="autoencoder: decode(lerp(z_A, z_B))", interactive=False,
                               format="png", elem_id="vae-ae-strip", elem_classes="frames")
-            out_vae = gr.Image(start[1], label="VAE: decode(lerp(mu_A, mu_B))", interactive=False, format="png",
+            out_vae = gr.Image(label="VAE: decode(lerp(mu_A, mu_B))", interactive=False, format="png",
                                elem_id="vae-strip", elem_classes="frames")
         with gr.Column(scale=2):
             gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
@@ -256,7 +253,8 @@ def build(store: ModelStore) -> TabParts:
     parts = TabParts()  # images are inputs but not settings: an exported PNG restores the rest
     wire(go.click, "vae_interpolate", {"autoencoder": ae, "VAE": vae, "image A": editors[0], "image B": editors[1],
                                        "steps": steps, "path": path},
-         lambda *a: interpolate(store, *a), [out_ae, out_vae, recon, gif], parts)
+         lambda *a: interpolate(store, *a), [out_ae, out_vae, recon, gif], parts,
+         opening=bool(aes and vaes) and {"image A": starts[0], "image B": starts[1]})
 
     with gr.Accordion("Latent arithmetic A + (B − C)", open=False):
         arith_model = gr.Dropdown(vaes + aes, value=first(big_vaes), label="model")

@@ -21,6 +21,12 @@ TABS = {"GAN": "GAN latent walk", "VAE": "VAE interpolation", "Translation": "Im
         "About": "Models shipped"}
 
 
+# each tab opens on a result (its main action on the defaults), before the user does anything
+OPENS_WITH = {"GAN": ["gan-walk", "gan-walk-gif"], "VAE": ["vae-strip", "vae-map"], "Translation": ["p2p-pair"],
+              "Diffusion": ["ddpm-x0", "ddpm-forward"], "Text to image": ["t2i-out"],
+              "Compare": ["compare-gallery"], "Train live": ["lab-plane"], "Classifier": ["clf-seen"]}
+
+
 @pytest.fixture(scope="module")
 def gradio_tmp(tmp_path_factory):
     return tmp_path_factory.mktemp("gradio-tmp")
@@ -234,6 +240,8 @@ def test_every_tab_as_a_user_sees_it_in_headless_chromium(server, tmp_path, widt
         for tab, text in TABS.items():
             page.get_by_role("tab", name=tab).click()
             page.get_by_text(text).first.wait_for(state="visible", timeout=20_000)
+            for elem in OPENS_WITH.get(tab, []):
+                page.locator(f"#{elem} img").first.wait_for(state="visible", timeout=30_000)
             _drive(page, tab, width)
             # scroll to the bottom and back, as a reader does: images below the fold load lazily
             page.evaluate("window.scrollTo(0, document.body.scrollHeight)")

@@ -112,3 +112,28 @@ def test_config_errors_name_the_valid_choices():
         build_config(gan.Config, {"loss": "wasserstein"})
     assert build_config(gan.Config, {"loss": "wgan-gp"}).norm == "layer"
     assert build_config(gan.Config, {"loss": "hinge"}).norm == "batch"
+
+
+def test_projection_discriminator_adds_the_class_embeddings_inner_product():
+    """D(x, y) = psi(phi(x)) + <embed(y), sum phi(x)> (Miyato & Koyama 2018, eq. 3)."""
+    from trainers.gan.models import Discriminator
+    torch.manual_seed(0)
+    D = Discriminator(8, 1, 32, n_classes=10, norm="none", cond="projection").eval()
+    x, y = torch.randn(4, 1, 32, 32), torch.tensor([0, 3, 3, 9])
+    h = D.net[:-1](x)
+    by_hand = D.net[-1](h).flatten() + (D.embed(y) * h.sum(dim=(2, 3))).sum(1)
+    assert torch.allclose(D(x, y), by_hand)
+    assert D.net[0].in_channels == 1  # the label is not concatenated to the input
+    assert not torch.allclose(D(x, y), D(x, (y + 1) % 10))  # the label changes the score
+
+
+def test_projection_conditional_gan_trains_and_samples_each_class(tmp_path, tiny_fashion):
+    out = tmp_path / "cgan-proj"
+    fit("gan", {**TINY, "data_dir": str(tiny_fashion), "out": str(out), "n_classes": "10",
+                "d_cond": "projection", "steps": "3", "fp16_weights": "false"})
+    m = ck.load_model(out)
+    assert m.cfg.d_cond == "projection" and "embed.weight" in dict(m.modules["D"].named_parameters())
+    s = gan.sample(m.cfg, m.modules, 4, torch.Generator().manual_seed(0), label=2)
+    assert s["labels"].tolist() == [2] * 4 and torch.isfinite(s["images"]).all()
+    with pytest.raises(UserError, match="d_cond"):
+        gan.Config(d_cond="sum").validate()

@@ -137,23 +137,43 @@ def _with_labels(x: torch.Tensor, y: torch.Tensor | None, n_classes: int) -> tor
 
 
 class Discriminator(nn.Module):
-    """DCGAN D: halve the size n times, then a 4x4 convolution to one number per image."""
+    """DCGAN D: halve the size n times, then a 4x4 convolution to one number per image.
+
+    A conditional D takes its label one of two ways (`cond`):
+    - "concat": one-hot channels concatenated to the input (Mirza & Osindero 2014);
+    - "projection": D(x, y) = psi(phi(x)) + <embed(y), sum phi(x)>, the inner product of a class
+      embedding with D's pooled features (Miyato & Koyama 2018, eq. 3).
+    """
 
     def __init__(self, ndf: int = 32, channels: int = 1, image_size: int = 32, n_classes: int = 0,
-                 norm: str = "batch"):
+                 norm: str = "batch", cond: str = "concat"):
         super().__init__()
         n = _n_up(image_size)
-        layers = [nn.Conv2d(channels + n_classes, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]  # no norm on D's first layer
+        concat = n_classes if cond == "concat" else 0
+        layers = [nn.Conv2d(channels + concat, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]  # no norm on D's first layer
         c = ndf
         for _ in range(n - 1):
             layers += [nn.Conv2d(c, 2 * c, 4, 2, 1, bias=norm == "none"), _norm(norm, 2 * c), nn.LeakyReLU(0.2, True)]
             c *= 2
-        layers += [nn.Conv2d(c, 1, 4, 1, 0)]  # (B, 1, 1, 1)
+        layers += [nn.Conv2d(c, 1, 4, 1, 0)]  # psi: (B, 1, 1, 1); everything before it is phi: (B, c, 4, 4)
         self.net = nn.Sequential(*layers)
-        self.n_classes = n_classes
+        self.n_classes, self.cond = n_classes, cond
+        if n_classes and cond == "projection":
+            self.embed = nn.Embedding(n_classes, c)
+            # small like DCGAN's weights (N(0, 0.02)): the default N(0, 1) over c summed features starts
+            # D's logits in the tens and the game never recovers
+            nn.init.normal_(self.embed.weight, 0.0, 0.02)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        return self.net(_with_labels(x, y, self.n_classes)).flatten()
+        if self.cond != "projection":
+            return self.net(_with_labels(x, y, self.n_classes)).flatten()
+        h = self.net[:-1](x)
+        d = self.net[-1](h).flatten()
+        if not self.n_classes:
+            return d
+        if y is None:
+            raise ValueError("this discriminator is conditional: pass class labels y")
+        return d + (self.embed(y) * h.sum(dim=(2, 3))).sum(dim=1)
 
 
 class MLPDiscriminator(nn.Module):

@@ -38,6 +38,7 @@ class Config(DataConfig):
     channels_last: bool = True  # 1.4x faster on CPU for DCGAN (shared/FACTS.md)
     arch: str = "dcgan"  # dcgan | mlp
     n_classes: int = 0  # > 0: conditional GAN on the dataset's labels
+    d_cond: str = "concat"  # how a conditional D takes its label: concat (one-hot channels) | projection
     mapping_layers: int = 0  # > 0: StyleGAN-style mapping network z -> w with this many layers
     d_norm: str = "auto"  # batch | layer | none; auto = layer for wgan-gp/dragan, batch otherwise
     gp_lambda: float = 10.0  # weight of the WGAN-GP / DRAGAN gradient penalty
@@ -53,6 +54,10 @@ class Config(DataConfig):
             raise UserError(f"--arch must be dcgan or mlp, got {self.arch!r}")
         if self.arch == "dcgan" and self.image_size not in (32, 64):
             raise UserError(f"--image_size must be 32 or 64 for DCGAN, got {self.image_size}")
+        if self.d_cond not in ("concat", "projection"):
+            raise UserError(f"--d_cond must be concat or projection, got {self.d_cond!r}")
+        if self.d_cond == "projection" and self.arch != "dcgan":
+            raise UserError("--d_cond=projection needs --arch=dcgan")
         if self.d_norm not in ("auto", "batch", "layer", "none"):
             raise UserError(f"--d_norm must be auto, batch, layer or none, got {self.d_norm!r}")
         if self.n_critic < 1 or not 0 <= self.ema_decay < 1 or self.n_classes < 0 or self.mapping_layers < 0:
@@ -79,7 +84,7 @@ def build(cfg: Config) -> dict:
     if cfg.loss == "began":
         d = AutoencoderDiscriminator(cfg.ndf, cfg.channels, cfg.image_size)
     elif cfg.arch == "dcgan":
-        d = Discriminator(cfg.ndf, cfg.channels, cfg.image_size, cfg.n_classes, cfg.norm)
+        d = Discriminator(cfg.ndf, cfg.channels, cfg.image_size, cfg.n_classes, cfg.norm, cfg.d_cond)
     else:
         d = MLPDiscriminator(cfg.ndf, cfg.channels, cfg.image_size, cfg.n_classes)
     if cfg.arch == "dcgan":
