@@ -9,7 +9,7 @@ import numpy as np
 
 from trainers.core.checkpoint import SAMPLES, read_card, read_meta, weight_files
 
-from .common import TabParts, user_errors
+from .common import TabParts, sheet_view, user_errors
 from .models import ModelStore
 
 
@@ -55,7 +55,7 @@ def model_card(store: ModelStore, name: str) -> tuple[str, np.ndarray | None]:
         from PIL import Image
 
         with Image.open(path / SAMPLES) as im:
-            samples = np.asarray(im.convert("RGB"))
+            samples = sheet_view(np.asarray(im.convert("RGB")), int(card["config"].get("image_size", 32)))
     return json.dumps(card, indent=2), samples
 
 
@@ -122,9 +122,10 @@ def build(store: ModelStore) -> TabParts:
     names = store.names()
     first = model_card(store, names[0]) if names else ("{}", None)
     choice = gr.Dropdown(names, value=names[0] if names else None, label="checkpoint")
-    with gr.Row():
-        text = gr.Markdown(card_markdown(store, names[0]) if names else "")
-        samples = gr.Image(value=first[1], label="its samples (samples.png)", type="numpy", interactive=False)
+    text = gr.Markdown(card_markdown(store, names[0]) if names else "")
+    # the sheet has the page's width to itself, its tiles at >= MIN_FRAME_PX (it scrolls sideways when narrower)
+    samples = gr.Image(value=first[1], label="its samples (samples.png)", type="numpy", interactive=False,
+                       elem_id="about-samples", elem_classes="sheet")
     with gr.Accordion("the raw files: config.json + card.json", open=False):
         card = gr.Code(value=first[0], language="json", label="config.json + card.json")
     choice.change(lambda name: model_card(store, name), choice, [card, samples], api_name="model_card")

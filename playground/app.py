@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 import threading
 from pathlib import Path
@@ -11,7 +12,7 @@ from . import about, classifier, compare, diffusion, gan, lab, text2image, trans
 from trainers.core.errors import UserError
 from trainers.latent_diffusion.sampling import resolve_lazy_imports
 
-from .common import CSS, JS, SETTINGS_FILES, harden_gradio_cache, harden_pillow, read_settings, user_errors
+from .common import CSS, JS, RERUN_JS, SETTINGS_FILES, harden_gradio_cache, harden_pillow, read_settings, user_errors
 from .models import ModelStore
 
 TITLE = "Generative models playground"
@@ -64,6 +65,7 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu"):
     store = ModelStore(checkpoints or Path(__file__).resolve().parents[1] / "checkpoints", device)
     restorable: dict[str, tuple[str, dict]] = {}  # api name -> (tab id, {input name: component})
     openings: list = []  # (Opening, outputs): each tab's first result, shown when the page loads
+    reruns: dict[str, list[str]] = {}  # api name -> the tabs around the button that runs it
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=CACHE_CLEANUP) as demo:
         gr.Markdown(f"# {TITLE}\nModels trained from scratch by this project, running on "
                     f"`{device}`. Every number on the cards was measured by `python -m trainers evaluate`.")
@@ -79,14 +81,18 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu"):
                     parts = module.build(store)
                 restorable.update({api: (tab_id, inputs) for api, inputs in parts.restore.items()})
                 openings += parts.openings
+                reruns.update(parts.reruns)
                 if parts.refresh:  # a run saved in the live lab appears in every tab's checkpoint lists
                     tab.select(functools.partial(_refreshed, [lister for _, lister in parts.refresh]), None,
                                [d for d, _ in parts.refresh], api_name=False, show_progress="hidden")
         targets = list({id(c): c for _, inputs in restorable.values() for c in inputs.values()}.values())
         # the previous restore's note goes first, so a failed restore leaves no stale success text
+        again = gr.Textbox(visible=False)  # the api whose button a successful restore presses again
         dropped.upload(lambda: "", None, restored, api_name=False, show_progress="hidden").then(
             lambda path: restore(restorable, targets, path), dropped, [tabs, restored, *targets],
-            api_name="restore_settings")
+            api_name="restore_settings").success(
+            lambda path: rerun_spec(reruns, path), dropped, again, api_name=False,
+            show_progress="hidden").success(None, again, None, js=RERUN_JS, api_name=False)
         for opening, outputs in openings:
             demo.load(opening, None, outputs, api_name=False)
     demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=CONCURRENCY)
@@ -123,8 +129,14 @@ def restore(restorable: dict, targets: list, path) -> list:
     tab_id, inputs = restorable[meta["api"]]
     values = {id(inputs[k]): v for k, v in meta["inputs"].items() if k in inputs}
     note = f"restored {len(values)} settings of `{meta['api']}`: " + ", ".join(
-        f"{k} = {v}" for k, v in meta["inputs"].items() if k in inputs) + ". Press the tab's button to run it again."
+        f"{k} = {v}" for k, v in meta["inputs"].items() if k in inputs) + ", and run again."
     return [gr.Tabs(selected=tab_id), note, *[values.get(id(c), gr.skip()) for c in targets]]
+
+
+def rerun_spec(reruns: dict, path) -> str:
+    """What RERUN_JS needs to press again the button that made a restored export ("" when no button did)."""
+    api = read_settings(getattr(path, "name", path))["api"]
+    return json.dumps({"api": api, "tabs": reruns[api]}) if api in reruns else ""
 
 
 def launch_kwargs(host: str, port: int, share: bool, checkpoints: str | Path) -> dict:

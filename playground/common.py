@@ -38,6 +38,8 @@ CSS = """
 /* a user error is said once, in its toast; the outputs keep what they showed instead of an "Error" badge each */
 [data-testid="status-tracker"]:has(> span.error) { display: none; }
 .frames img { object-fit: contain; max-width: 100%; }
+.sheet .image-frame { overflow-x: auto; justify-content: flex-start; }
+.sheet img { max-width: none !important; max-height: none !important; width: auto; height: auto; }
 #clf-seen .image-container, #clf-seen .image-frame { min-height: 200px; }
 #clf-seen img { width: 192px !important; height: 192px !important; max-width: none !important;
                 max-height: none !important; object-fit: contain !important; }
@@ -47,6 +49,26 @@ CSS = """
   .tab-wrapper .tab-container > button { padding: 4px 7px; font-size: 14px; }
 }
 """
+
+
+# after a restore put an export's settings back, press the button that made it (wire gives each its class)
+# ({"api", "tabs"}: the labels of the tabs around the button, outermost first; a tab mounts its content when shown)
+RERUN_JS = """(spec) => {
+  if (!spec) return;
+  const {api, tabs} = JSON.parse(spec);
+  const next = (i) => {
+    if (i < tabs.length) {
+      const t = [...document.querySelectorAll('button[role=tab]')].find(
+        b => b.offsetParent && b.innerText.trim() === tabs[i]);
+      if (t && t.getAttribute('aria-selected') !== 'true') t.click();
+      setTimeout(() => next(i + 1), 300);
+    } else {
+      const b = document.querySelector('button.run-' + api);
+      if (b) b.click();
+    }
+  };
+  setTimeout(() => next(0), 300);
+}"""
 
 
 # a sketchpad is ready to draw when it appears: its brush is picked once, as a user's first click would
@@ -70,6 +92,15 @@ def frames_view(images, per_row: int | None = None, width: int = OUTPUT_WIDTH) -
     fit = max(1, (width // scale - 2) // (px + 2))
     per_row = min(fit, per_row or fit)
     return upscale(grid(images, nrow=min(per_row, len(images))), scale)
+
+
+def sheet_view(sheet: np.ndarray, px: int) -> np.ndarray:
+    """A sheet of px-sized samples (a card's samples.png, a live run's grid) upscaled (nearest) so that every
+    tile shows at >= MIN_FRAME_PX CSS px; its layout (a class per row, input | output pairs) stays as made.
+    Shown with elem_classes="sheet": never shrunk, it scrolls sideways in a narrower column."""
+    from trainers.core.images import upscale
+
+    return upscale(sheet, max(1, -(-MIN_FRAME_PX // px)))
 
 
 def series_table(rows: list[dict], skip=("step", "epoch", "time_s"), keep=None, y: str = "value", up_to=None):
@@ -222,6 +253,19 @@ class TabParts:
     refresh: list = dataclasses.field(default_factory=list)
     restore: dict = dataclasses.field(default_factory=dict)
     openings: list = dataclasses.field(default_factory=list)
+    reruns: dict = dataclasses.field(default_factory=dict)  # api -> labels of the tabs around its button
+
+
+def tab_path(block) -> list[str]:
+    """The labels of the tabs a block sits in, outermost first (what a user clicks to reach it)."""
+    import gradio as gr
+
+    labels = []
+    while block is not None:
+        if isinstance(block, gr.Tab):
+            labels.insert(0, str(block.label))
+        block = getattr(block, "parent", None)
+    return labels
 
 
 def wire(event, api: str, inputs: dict, fn, outputs, parts: TabParts, opening: bool | dict = False, **kwargs):
@@ -230,6 +274,11 @@ def wire(event, api: str, inputs: dict, fn, outputs, parts: TabParts, opening: b
     {input name: value} for inputs whose default is not a plain value) also shows the action's result on
     the inputs' defaults when the page loads (`Opening`)."""
     parts.restore[api] = inputs
+    button = getattr(event, "__self__", None)
+    if button is not None and event == getattr(button, "click", None):  # so a restore can press it (RERUN_JS)
+        classes = button.elem_classes or []
+        button.elem_classes = [*([classes] if isinstance(classes, str) else classes), f"run-{api}"]
+        parts.reruns[api] = tab_path(button)
     if opening:
         given = opening if isinstance(opening, dict) else {}
         values = [given[k] if k in given else c.value for k, c in inputs.items()]

@@ -27,7 +27,7 @@ import numpy as np
 from trainers.core.checkpoint import STATE
 from trainers.core.errors import UserError
 
-from .common import choice, number, open_upload, series_table, user_errors
+from .common import choice, number, open_upload, series_table, sheet_view, user_errors
 from .models import ModelStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,8 +95,8 @@ def _read_grid(path: Path):
     from PIL import Image
 
     try:
-        with Image.open(path) as im:  # 8 x 8 samples of 32 px: shown twice their size, 64 px each
-            return np.asarray(im.convert("RGB").resize((2 * im.width, 2 * im.height), Image.Resampling.NEAREST))
+        with Image.open(path) as im:  # 8 x 8 samples of 32 px, each shown at >= MIN_FRAME_PX
+            return sheet_view(np.asarray(im.convert("RGB")), 32)
     except (OSError, ValueError):  # not written yet, or being replaced right now
         return None
 
@@ -220,7 +220,7 @@ def build(store: ModelStore) -> None:
                                  "Fashion-MNIST. Its samples from fixed noise appear below every few seconds, and "
                                  "garments within about a minute; the losses are plotted as it goes.")
             grid = gr.Image(label="samples from fixed noise", interactive=False, format="png", elem_id="lab-grid",
-                            elem_classes="frames")
+                            elem_classes="sheet")
             plot = gr.LinePlot(x="step", y="value", color="series", title="losses", height=300)
     running = go.click(train, [family, minutes, uploads], [grid, plot, status, run_dir], api_name="lab_train",
                        concurrency_limit=1, concurrency_id="image-lab", show_progress="hidden")

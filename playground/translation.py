@@ -188,9 +188,10 @@ def build(store: ModelStore) -> TabParts:
                         c_go = gr.Button("Translate, and back", variant="primary")
                 gr.Examples([examples[7], examples[9]] if len(examples) > 9 else examples, inputs=c_image,
                             label="a sneaker (A) and an ankle boot (B)")
+                # the strip has the column to itself: four frames side by side in half of it were ~85 px each
+                c_strip = gr.Image(label="x | G(x) | back | identity", interactive=False, format="png",
+                                   elem_id="cyc-strip", elem_classes="frames")
                 with gr.Row():
-                    c_strip = gr.Image(label="x | G(x) | back | identity", interactive=False, format="png",
-                                       elem_id="cyc-strip", elem_classes="frames")
                     c_heat = gr.Image(label="round-trip error", interactive=False, format="png")
                 c_text = gr.Markdown()
         with gr.Column(scale=2):

@@ -218,8 +218,50 @@ def _drive(page, tab: str, width: int) -> None:
         assert _coloured_pixels(plot.screenshot()) > 200, "the loss plot drew no lines"
 
 
-@pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
-                    reason="Debian's chromium is not installed (make test installs it as root)")
+def _browser(p):
+    return p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+        "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"])
+
+
+needs_chromium = pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
+                                    reason="Debian's chromium is not installed (make test installs it as root)")
+
+
+@needs_chromium
+def test_dropping_an_export_restores_its_settings_and_runs_it_again(server, tmp_path):
+    """The export's tab and sub-tab open, its settings are back, and its action has run again: the samples
+    shown are the export's (3 of them, one row, at seed 5), not the tab's opening grid (16, two rows)."""
+    import shutil as sh
+
+    from gradio_client import Client
+    from playwright.sync_api import sync_playwright
+
+    from playground.gan import NO_CLASS
+
+    export = tmp_path / "export.png"
+    sh.copy(Client(server, verbose=False).predict("dcgan-ns-fashion", 5, 3, 0.7, NO_CLASS, api_name="/gan_samples"),
+            export)
+    with sync_playwright() as p:
+        browser = _browser(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(server, wait_until="load", timeout=60_000)
+        page.get_by_text("GAN latent walk").first.wait_for(state="visible", timeout=60_000)
+        page.get_by_role("tab", name="About").click()  # start elsewhere: the restore brings the user back
+        page.get_by_text("Restore the settings").click()
+        page.locator("input[type=file]").first.set_input_files(str(export))
+        page.get_by_text("restored 5 settings of").wait_for(state="visible", timeout=30_000)
+        shown = page.locator("#gan-samples img").first
+        shown.wait_for(state="visible", timeout=30_000)  # the Samples sub-tab is open, its button was pressed
+        expected = np.asarray(Image.open(export).convert("RGB"))
+        page.wait_for_function("([w, h]) => { const i = document.querySelector('#gan-samples img');"
+                               " return i && i.naturalWidth === w && i.naturalHeight === h; }",
+                               arg=[expected.shape[1], expected.shape[0]], timeout=30_000)
+        assert page.get_by_label("seed", exact=True).first.input_value() == "5"
+        browser.close()
+
+
+@needs_chromium
 @pytest.mark.parametrize("width", [1400, 800])
 def test_every_tab_as_a_user_sees_it_in_headless_chromium(server, tmp_path, width):
     """Every tab at a desktop and a narrow width: its main action, then what is rendered. Screenshots go to
@@ -229,9 +271,7 @@ def test_every_tab_as_a_user_sees_it_in_headless_chromium(server, tmp_path, widt
     shots = Path(os.environ.get("PLAYGROUND_SCREENSHOTS", tmp_path))
     shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"])
+        browser = _browser(p)
         page = browser.new_page(viewport={"width": width, "height": 900})
         page.goto(server, wait_until="load", timeout=60_000)
         page.get_by_text("GAN latent walk").first.wait_for(state="visible", timeout=60_000)
