@@ -12,7 +12,8 @@ from . import about, classifier, compare, diffusion, gan, lab, text2image, trans
 from trainers.core.errors import UserError
 from trainers.latent_diffusion.sampling import resolve_lazy_imports
 
-from .common import CSS, JS, RERUN_JS, SETTINGS_FILES, harden_gradio_cache, harden_pillow, read_settings, user_errors
+from .common import (CSS, JS, RERUN_JS, SETTINGS_FILES, harden_gradio_cache, harden_pillow, quiet_validation,
+                     read_settings, user_errors)
 from .models import ModelStore
 
 TITLE = "Generative models playground"
@@ -95,6 +96,7 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu"):
             show_progress="hidden").success(None, again, None, js=RERUN_JS, api_name=False)
         for opening, outputs in openings:
             demo.load(opening, None, outputs, api_name=False)
+    quiet_validation(demo)
     demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=CONCURRENCY)
     demo.store = store
     demo.restorable, demo.restore_targets = restorable, targets

@@ -35,6 +35,9 @@ CSS = """
 .block > label[data-testid="block-label"].float { position: static; margin-bottom: 4px; }
 .image-container .icon-button-wrapper.top-panel { position: static; justify-content: flex-end; margin-bottom: 2px; }
 .image-container img, .image-frame img { image-rendering: pixelated; }
+/* a drawing canvas's zoom / undo / clear bar sits above the canvas, not across the middle of it */
+.image-container:has(canvas) .icon-button-wrapper.top-panel { position: absolute !important; top: 2px !important;
+  bottom: auto !important; left: 50% !important; transform: translateX(-50%); margin: 0; }
 /* a user error is said once, in its toast; the outputs keep what they showed instead of an "Error" badge each */
 [data-testid="status-tracker"]:has(> span.error) { display: none; }
 .frames img { object-fit: contain; max-width: 100%; }
@@ -45,7 +48,7 @@ CSS = """
                 max-height: none !important; object-fit: contain !important; }
 @media (max-width: 900px) {
   .row:has(> .column) { flex-direction: column; }
-  .row:has(> .column) > .column { width: 100%; min-width: 0 !important; }
+  .row:has(> .column) > .column, .row:has(> .column) > .tabs { width: 100%; min-width: 0 !important; }
   .tab-wrapper .tab-container > button { padding: 4px 7px; font-size: 14px; }
 }
 """
@@ -375,6 +378,30 @@ def _shown(gr, fn, e: UserError):
     """The gr.Error the user sees; the server logs one line for it, not a stack trace (it is no bug)."""
     _log.warning("user error in %s: %s", getattr(fn, "__name__", "handler"), e)
     return gr.Error(str(e), print_exception=False)
+
+
+def quiet_validation(blocks) -> None:
+    """Gradio checks each input against its component (a value not among a dropdown's choices, a number past
+    a slider's maximum) before any handler runs, and raises a gr.Error that prints a stack trace. Those are
+    user errors too: each component's check re-raises them as one logged line, with the same message."""
+    import gradio as gr
+
+    def quiet(check, name):
+        @functools.wraps(check)
+        def run(*args, **kwargs):
+            try:
+                return check(*args, **kwargs)
+            except gr.Error as e:
+                if not e.print_exception:
+                    raise
+                _log.warning("user error in %s: %s", name, e.message)
+                raise gr.Error(e.message, duration=e.duration, visible=e.visible, title=e.title,
+                               print_exception=False) from None
+        return run
+
+    for block in blocks.blocks.values():
+        if isinstance(block, gr.components.Component) and "preprocess" in type(block).__dict__:
+            block.preprocess = quiet(block.preprocess, getattr(block, "label", None) or type(block).__name__)
 
 
 # the raster formats an upload may be in. Everything else is refused before a plugin decodes it: EPS (a

@@ -191,3 +191,24 @@ def test_a_user_error_logs_one_line_not_a_stack_trace(caplog):
         handler()
     assert e.value.print_exception is False  # Gradio prints no traceback for it
     assert [r.getMessage() for r in caplog.records] == ["user error in handler: the seed must be a whole number"]
+
+
+def test_gradios_own_input_checks_log_one_line_not_a_stack_trace(caplog):
+    """A value Gradio refuses before any handler runs (not among a dropdown's choices, past a slider's
+    maximum) reaches the user with Gradio's message, and the log gets one line, not a traceback."""
+    import gradio as gr
+
+    from playground.common import quiet_validation
+
+    with gr.Blocks() as demo:
+        choice = gr.Dropdown(["a", "b"], value="a", label="checkpoint")
+        n = gr.Slider(1, 64, 16, step=1, label="samples")
+    quiet_validation(demo)
+    for component, bad, message in [(choice, "../../etc/passwd", "not in the list of choices"),
+                                     (n, 400, "greater than maximum value 64")]:
+        with caplog.at_level("WARNING", logger="playground"), pytest.raises(gr.Error, match=message) as e:
+            component.preprocess(bad)
+        assert e.value.print_exception is False
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == ["user error in checkpoint",
+                                                                      "user error in samples"]
+    assert choice.preprocess("b") == "b" and n.preprocess(3) == 3  # good values pass as before
