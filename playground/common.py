@@ -106,6 +106,22 @@ def sheet_view(sheet: np.ndarray, px: int) -> np.ndarray:
     return upscale(sheet, max(1, -(-MIN_FRAME_PX // px)))
 
 
+def with_scale(heat: np.ndarray, low: str, high: str, colours) -> np.ndarray:
+    """A heat map (H, W, 3) with its colour scale below it: `colours` ([0, 1] -> RGB, the map's own) from 0 to 1,
+    labelled `low` and `high` at the ends."""
+    from PIL import Image, ImageDraw
+
+    h, w = heat.shape[:2]
+    bar = colours(np.tile(np.linspace(0, 1, w), (10, 1)))
+    canvas = Image.new("RGB", (w, h + 30), (255, 255, 255))
+    canvas.paste(Image.fromarray(heat), (0, 0))
+    canvas.paste(Image.fromarray(bar), (0, h + 4))
+    draw = ImageDraw.Draw(canvas)
+    draw.text((2, h + 16), low, fill=(0, 0, 0))
+    draw.text((w - 6 * len(high) - 2, h + 16), high, fill=(0, 0, 0))
+    return np.asarray(canvas)
+
+
 def series_table(rows: list[dict], skip=("step", "epoch", "time_s"), keep=None, y: str = "value", up_to=None):
     """Logged rows ({"step": s, name: value, ...}) -> the long table a gr.LinePlot draws, one series per name:
     columns step (int), `y` (float), series (string). Typed even when empty: a plot takes its axes' types from

@@ -18,7 +18,7 @@ import torch
 from trainers.core.errors import UserError
 from trainers.gan import toy2d
 
-from .common import LATEX, Opening, TabParts, as_image, number, series_table, user_errors
+from .common import LATEX, Opening, TabParts, as_image, number, series_table, user_errors, with_scale
 from .gan import loss_equations
 
 SIZE, LIM = 360, 3.0  # canvas pixels; the plane shown is [-LIM, LIM]^2
@@ -70,7 +70,9 @@ def render_plane(lab: toy2d.Lab, arrows: bool = True) -> np.ndarray:
         for a, b in zip(start, end):
             draw.line([tuple(a), tuple(b)], fill=(120, 30, 140), width=1)
             draw.ellipse([b[0] - 1.5, b[1] - 1.5, b[0] + 1.5, b[1] + 1.5], fill=(120, 30, 140))
-    return np.asarray(img)
+    if lab.cfg.loss in BCE_LOSSES:
+        return with_scale(np.asarray(img), "D(x) = 0: fake", "1: real", _heat)
+    return with_scale(np.asarray(img), f"critic {d.min():.2g}: fake", f"{d.max():.2g}: real", _heat)
 
 
 def render_warp(lab: toy2d.Lab) -> np.ndarray:

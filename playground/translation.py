@@ -13,7 +13,7 @@ from trainers.core.images import strip, upscale
 from trainers.cyclegan import train as C
 from trainers.pix2pix import train as P
 
-from .common import LATEX, TabParts, image_to_grey, number, user_errors, wire
+from .common import LATEX, TabParts, image_to_grey, number, user_errors, wire, with_scale
 from .models import ModelStore
 
 SCALE = 6
@@ -58,26 +58,11 @@ def pix2pix(store: ModelStore, name: str, image, invert: str = "auto", noise: bo
     y = P.translate(model.cfg, model.modules, x, noise=bool(noise), seed=seed)
     scores = P.patch_scores(model.cfg, model.modules, x, y)[0].numpy()
     size = model.cfg.image_size
-    heat = with_scale(np.asarray(_pil_resize(_heat(scores), size * SCALE)), "0: fake", "1: real")
+    heat = with_scale(np.asarray(_pil_resize(_heat(scores), size * SCALE)), "0: fake", "1: real", _heat)
     pair = upscale(strip(torch.cat([x, y]), padding=2), SCALE)
     text = (f"D's mean patch score {scores.mean():.2f} over {scores.shape[0]}×{scores.shape[1]} patches "
             "(1 = looks like a real pair)")
     return pair, heat, text
-
-
-def with_scale(heat: np.ndarray, low: str, high: str) -> np.ndarray:
-    """A heat map (H, W, 3) with its colour scale below it: the gradient from 0 to 1, labelled at both ends."""
-    from PIL import Image, ImageDraw
-
-    h, w = heat.shape[:2]
-    bar = _heat(np.tile(np.linspace(0, 1, w), (10, 1)))
-    canvas = Image.new("RGB", (w, h + 30), (255, 255, 255))
-    canvas.paste(Image.fromarray(heat), (0, 0))
-    canvas.paste(Image.fromarray(bar), (0, h + 4))
-    draw = ImageDraw.Draw(canvas)
-    draw.text((2, h + 16), low, fill=(0, 0, 0))
-    draw.text((w - 6 * len(high) - 2, h + 16), high, fill=(0, 0, 0))
-    return np.asarray(canvas)
 
 
 def _pil_resize(rgb: np.ndarray, size: int) -> np.ndarray:
@@ -100,7 +85,7 @@ def cyclegan(store: ModelStore, name: str, image, domain: str = "A", invert: str
     err = (x_rec.float() - x.float()).abs()[0, 0].numpy() / 255
     frames = upscale(strip(torch.cat([x, y, x_rec, identity]), padding=2), SCALE)
     heat = with_scale(_pil_resize(_heat(err / max(err.max(), 1e-6)), model.cfg.image_size * SCALE), "0",
-                      f"{err.max():.2f}")
+                      f"{err.max():.2f}", _heat)
     names = {"A": model.cfg.domain_a, "B": model.cfg.domain_b}
     other = "B" if domain == "A" else "A"
     text = (f"{names[domain]} → {names[other]} → {names[domain]}: mean cycle error {err.mean():.3f} "

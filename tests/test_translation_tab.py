@@ -64,7 +64,7 @@ def test_pix2pix_on_a_drawing_and_on_a_garment(store):
 
 
 def test_heat_maps_carry_their_colour_scale():
-    heat = tab.with_scale(np.zeros((96, 96, 3), np.uint8), "0", "1")
+    heat = tab.with_scale(np.zeros((96, 96, 3), np.uint8), "0", "1", tab._heat)
     assert heat.shape == (126, 96, 3)
     bar = heat[100:110].astype(int)  # the gradient under the map: black at 0, yellow at 1
     assert bar[:, 0].sum() < 30 and bar[:, -1, 0] .min() > 200 and bar[:, -1, 1].min() > 200
