@@ -1,5 +1,6 @@
 # make run    create .venv if missing, install the pinned requirements, serve the app on 127.0.0.1:7860
 # make test   the same set-up, plus Fashion-MNIST and Chromium from Debian (as root), then the tests
+# make screenshots  the README's screenshots of every tab, taken by the browser test
 # make bench  the benchmark suite (ratios against references measured in the same run)
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -7,7 +8,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup system-deps run test bench clean
+.PHONY: setup system-deps run test bench screenshots clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +29,10 @@ SCREENSHOTS ?= $(CURDIR)/artifacts/screenshots
 
 test: setup system-deps
 	PLAYGROUND_SCREENSHOTS=$(SCREENSHOTS) $(PY) -m pytest -q $(PYTEST_ARGS)
+
+# the README's pictures (docs/screenshots/<tab>.png): the browser test, writing its 1400-px view of each tab there
+screenshots: setup system-deps
+	PLAYGROUND_README_SHOTS=$(CURDIR)/docs/screenshots $(PY) -m pytest -q tests/test_e2e.py -k "every_tab and 1400"
 
 bench: setup
 	$(PY) -m pip install -q -r requirements-bench.txt

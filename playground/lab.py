@@ -262,6 +262,11 @@ def build_2d() -> list:
     reset_btn.click(reset, [lab, drawing, *options], outputs, api_name="lab_reset", cancels=[playing])
     loss.change(loss_equations, loss, eq, api_name=False)
     preset.change(lambda p: PRESETS.get(p, [gr.skip()] * len(options)), preset, options, api_name=False)
-    # outputs without the session's State: the opening is shared by every visitor, their networks are not
-    first = Opening("lab_reset", [], lambda: reset(None, None, *[c.value for c in options])[1:], [], 4)
-    return [(first, [plane, warp, plot, status])]
+    # outputs without the session's State (the opening is shared by every visitor, their networks are not) and
+    # without the plot: its step-0 table is empty, and a plot fixes its series from the first table it gets
+    def opening():
+        _, plane_view, warp_view, _, status_line = reset(None, None, *[c.value for c in options])
+        return plane_view, warp_view, status_line
+
+    first = Opening("lab_reset", [], opening, [], 3)
+    return [(first, [plane, warp, status])]

@@ -23,7 +23,7 @@ TABS = {"GAN": "GAN latent walk", "VAE": "VAE interpolation", "Translation": "Im
 
 # each tab opens on a result (its main action on the defaults), before the user does anything
 OPENS_WITH = {"GAN": ["gan-walk", "gan-walk-gif"], "VAE": ["vae-strip", "vae-map"], "Translation": ["p2p-pair"],
-              "Diffusion": ["ddpm-x0", "ddpm-forward"], "Text to image": ["t2i-out"],
+              "Diffusion": ["ddpm-x0"], "Text to image": ["t2i-out"],
               "Compare": ["compare-gallery"], "Train live": ["lab-plane"], "Classifier": ["clf-seen"]}
 
 
@@ -270,6 +270,7 @@ def test_every_tab_as_a_user_sees_it_in_headless_chromium(server, tmp_path, widt
 
     shots = Path(os.environ.get("PLAYGROUND_SCREENSHOTS", tmp_path))
     shots.mkdir(parents=True, exist_ok=True)
+    readme = Path(os.environ["PLAYGROUND_README_SHOTS"]) if os.environ.get("PLAYGROUND_README_SHOTS") else None
     with sync_playwright() as p:
         browser = _browser(p)
         page = browser.new_page(viewport={"width": width, "height": 900})
@@ -293,4 +294,19 @@ def test_every_tab_as_a_user_sees_it_in_headless_chromium(server, tmp_path, widt
             arr = np.asarray(Image.open(path).convert("L"))
             assert arr.std() > 5, f"screenshot of tab {tab} is blank"
             _look(page, tab, width)
+            if readme and width == 1400:  # the README's picture of this tab: what the first screen shows
+                _readme_shot(page, readme / f"{tab.lower().replace(' ', '-')}.png")
         browser.close()
+
+
+def _readme_shot(page, path: Path) -> None:
+    """The tab at 1400 px, its top 1500 px (the controls and the main result), scaled to 1000 px wide, as a
+    256-colour PNG (~100-150 KB)."""
+    import io
+
+    page.evaluate("window.scrollTo(0, 0)")
+    shot = Image.open(io.BytesIO(page.screenshot(full_page=True))).convert("RGB")
+    shot = shot.crop((0, 0, shot.width, min(shot.height, 1500)))
+    shot = shot.resize((1000, round(shot.height * 1000 / shot.width)), Image.Resampling.LANCZOS)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shot.quantize(256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
