@@ -62,6 +62,25 @@ def test_evaluate_writes_metrics_into_the_card(tmp_path, tiny_gan):
     assert card["metrics"]["fid"] == metrics["fid"] and "evaluate" in card["evaluate_command"]
 
 
+def test_evaluate_with_a_second_judge_records_its_verdicts_beside_the_first(tmp_path, tiny_gan, tiny_fashion):
+    ckpt, judge = tmp_path / "gan", tmp_path / "judge-mlp"
+    shutil.copytree(tiny_gan, ckpt)
+    r = cli("train", "classifier", f"--data_dir={tiny_fashion}", "--arch=mlp", "--width=4", "--feature_dim=16",
+            "--steps=5", "--batch_size=16", f"--out={judge}", "--monitor_n=0")
+    assert r.returncode == 0, r.stderr
+    before = json.loads((ckpt / "card.json").read_text())
+    env = {"PLAYGROUND_DATA_CACHE": str(tmp_path / "cache")}
+    r = cli("evaluate", ckpt, "--n", "64", "--judge", judge, env_extra=env)
+    assert r.returncode == 0, r.stderr
+    metrics = json.loads(r.stdout)
+    card = json.loads((ckpt / "card.json").read_text())
+    assert card.get("metrics") == before.get("metrics")  # the shipped judge's numbers stay as they were
+    judged = card["judged_by"]["judge-mlp"]
+    assert judged["fid"] == metrics["fid"] and judged["command"].endswith(f"--judge {judge}")
+    r = cli("evaluate", ckpt, "--n", "64", "--judge", ckpt, env_extra=env)
+    assert r.returncode == 2 and "not a classifier" in r.stderr
+
+
 def test_train_via_cli_then_resume(tmp_path, tiny_fashion):
     out = tmp_path / "run"
     common = ["--data_dir", tiny_fashion, "--ngf=8", "--ndf=8", "--z_dim=16", "--batch_size=16", f"--out={out}", "--monitor_n=0"]

@@ -3,7 +3,7 @@
     python -m trainers train <family> [--key=value ...]
     python -m trainers sample <checkpoint-dir> --n N --seed S [--label K] [--prompt TEXT] [--key=value ...] --out FILE.npz
     python -m trainers translate <checkpoint-dir> --input FILE.npz [--direction=AtoB|BtoA] --out FILE.npz
-    python -m trainers evaluate <checkpoint-dir> [--n N] [--seed S]
+    python -m trainers evaluate <checkpoint-dir> [--n N] [--seed S] [--judge CLASSIFIER-DIR]
 
 Errors a user can fix are printed as one line on stderr (exit code 2), never as a traceback.
 """
@@ -146,6 +146,7 @@ def cmd_evaluate(args: list[str], options: dict) -> None:
         raise UserError("usage: python -m trainers evaluate <checkpoint-dir> [--n N] [--seed S] [sampling options]")
     n = _int(options, "n", 10000, lo=2, hi=100_000)
     seed = _int(options, "seed", 0, lo=0)
+    judge = options.pop("judge", None)
     loaded = load_model(args[0], options.pop("device", "cpu"))
     from .families import get_family
 
@@ -156,11 +157,22 @@ def cmd_evaluate(args: list[str], options: dict) -> None:
         if target is None:
             raise UserError(f"unknown option(s) for evaluate: {', '.join('--' + k for k in options)}")
         sampling = _typed_options(target, options, f"evaluating a {loaded.family} model")
-    metrics = evaluate(loaded, n=n, seed=seed, **sampling)
+    from .core import metrics as M
+
+    judge_family = load_model(judge).family if judge is not None else "classifier"  # a clear error if no checkpoint
+    if judge_family != "classifier":
+        raise UserError(f"--judge {judge} is a {judge_family} checkpoint, not a classifier")
+    with M.judged_by(judge):
+        metrics = evaluate(loaded, n=n, seed=seed, **sampling)
     card = loaded.card
     extra = "".join(f" --{k} {shlex.quote(str(v))}" for k, v in sampling.items())
-    update_card(args[0], metrics={**card.get("metrics", {}), **metrics},
-                evaluate_command=f"python -m trainers evaluate {shlex.quote(args[0])} --n {n} --seed {seed}{extra}")
+    command = f"python -m trainers evaluate {shlex.quote(args[0])} --n {n} --seed {seed}{extra}"
+    if judge is None:
+        update_card(args[0], metrics={**card.get("metrics", {}), **metrics}, evaluate_command=command)
+    else:  # another judge's verdicts go beside the shipped judge's, under its name, with their command
+        name = Path(judge).resolve().name
+        judged = {**card.get("judged_by", {}), name: {**metrics, "command": f"{command} --judge {shlex.quote(judge)}"}}
+        update_card(args[0], judged_by=judged)
     print(json.dumps(metrics, indent=2))
 
 

@@ -30,6 +30,9 @@ def evaluate(loaded: LoadedModel, n: int = 10000, seed: int = 0, **sampling) -> 
     out = fam.sample(cfg, loaded.modules, n, torch.Generator().manual_seed(seed), **sampling)
     seconds = time.perf_counter() - t0
     result = metrics.generative_metrics(out["images"], real.images, out.get("labels"))
+    if out.get("labels") is not None:  # the same judge on real test images, preprocessed alike: the bar to meet
+        probs = metrics.class_probs(real.images, metrics.load_classifier())
+        result["real_class_accuracy"] = round(float((probs.argmax(1) == real.labels).float().mean()), 4)
     result["sample_seconds_per_image"] = round(seconds / n, 6)
     result["eval_seed"] = seed
     if hasattr(fam, "sampling_settings"):

@@ -1,4 +1,6 @@
-"""A small VGG-style CNN. Its 128-d penultimate features stand in for Inception's in FID/KID."""
+"""The judges: a small VGG-style CNN, whose 128-d penultimate features stand in for Inception's in FID/KID,
+and a multilayer perceptron, a second judge of another architecture (no convolutions, no weight sharing)
+that checks the first one's verdicts on generated images."""
 
 from __future__ import annotations
 
@@ -27,6 +29,29 @@ class SmallCNN(nn.Module):
             nn.Flatten(),
             nn.Linear(4 * width * 16, feature_dim), nn.BatchNorm1d(feature_dim), nn.ReLU(inplace=True),
         )
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(feature_dim, n_classes)
+        self.feature_dim = feature_dim
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.dropout(self.body(x)))
+
+
+class MLP(nn.Module):
+    """(B, C, 32, 32) in [-1, 1] -> logits (B, n_classes): flattened pixels -> 1024 -> 512 -> feature_dim ->
+    classes, each hidden layer Linear + BatchNorm + ReLU; `features` gives (B, feature_dim)."""
+
+    def __init__(self, channels: int = 1, width: int = 32, feature_dim: int = 128, n_classes: int = 10,
+                 dropout: float = 0.3, image_size: int = 32):
+        super().__init__()
+        dims = [channels * image_size ** 2, 32 * width, 16 * width, feature_dim]
+        layers: list[nn.Module] = [nn.Flatten()]
+        for a, b in zip(dims, dims[1:]):
+            layers += [nn.Linear(a, b, bias=False), nn.BatchNorm1d(b), nn.ReLU(inplace=True)]
+        self.body = nn.Sequential(*layers)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(feature_dim, n_classes)
         self.feature_dim = feature_dim

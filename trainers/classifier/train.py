@@ -10,12 +10,13 @@ import torch.nn.functional as F
 
 from ..core.data import DataConfig, load_dataset
 from ..core.errors import UserError
-from .models import SmallCNN
+from .models import MLP, SmallCNN
 
 
 @dataclasses.dataclass(frozen=True)
 class Config(DataConfig):
     n_classes: int = 10
+    arch: str = "cnn"  # cnn (SmallCNN, the shipped judge) | mlp (the second judge)
     width: int = 32
     feature_dim: int = 128
     dropout: float = 0.3
@@ -26,10 +27,13 @@ class Config(DataConfig):
     def validate(self) -> None:
         if self.image_size != 32:
             raise UserError("the classifier is built for --image_size=32")
+        if self.arch not in ("cnn", "mlp"):
+            raise UserError(f"--arch must be cnn or mlp, got {self.arch!r}")
 
 
 def build(cfg: Config) -> dict:
-    return {"net": SmallCNN(cfg.channels, cfg.width, cfg.feature_dim, cfg.n_classes, cfg.dropout)}
+    cls = SmallCNN if cfg.arch == "cnn" else MLP
+    return {"net": cls(cfg.channels, cfg.width, cfg.feature_dim, cfg.n_classes, cfg.dropout)}
 
 
 def optimizers(cfg: Config, modules: dict) -> dict:

@@ -11,6 +11,8 @@ one class scores near 0.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 from pathlib import Path
 
@@ -49,13 +51,27 @@ class ClassifierFeatures(nn.Module):
 
 
 _CACHE: dict[str, nn.Module] = {}
+# the judge the metrics use: the shipped classifier unless `judged_by` names another (a second judge of
+# another architecture, to check the first one's verdicts)
+_JUDGE: contextvars.ContextVar[Path | None] = contextvars.ContextVar("judge", default=None)
+
+
+@contextlib.contextmanager
+def judged_by(path: str | Path | None):
+    """Within this block every metric (FID/KID features, class entropy, class accuracy) uses the classifier
+    checkpoint at `path` instead of the shipped one."""
+    token = _JUDGE.set(Path(path) if path else None)
+    try:
+        yield
+    finally:
+        _JUDGE.reset(token)
 
 
 def load_classifier(path: str | Path | None = None) -> nn.Module:
-    """The shipped classifier's network (cached)."""
+    """The judge's network (cached): `path`, else the one `judged_by` chose, else the shipped classifier."""
     from .checkpoint import load_model
 
-    path = Path(path or CLASSIFIER_DIR)
+    path = Path(path or _JUDGE.get() or CLASSIFIER_DIR)
     key = str(path.resolve())
     if key not in _CACHE:
         if not path.is_dir():
