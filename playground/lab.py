@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import weakref
 
 import numpy as np
 import torch
@@ -164,6 +165,17 @@ def step(lab, drawing, steps, *options) -> tuple:
     return views(lab)
 
 
+# labs whose Play was paused. Pause marks the session's lab here (outside the queue, at once) and Play stops
+# at its next step; cancelling the stream alone waited for the queue, and on a busy machine frames kept
+# coming for seconds after the click
+_PAUSED: weakref.WeakSet = weakref.WeakSet()
+
+
+def pause(lab) -> None:
+    if lab is not None:
+        _PAUSED.add(lab)
+
+
 @user_errors
 def play(lab, drawing, *options):
     """Train for FRAME_TRAIN_S, yield the views, repeat, until paused or MAX_PLAY_S / MAX_STEPS."""
@@ -174,10 +186,11 @@ def play(lab, drawing, *options):
 
     t_end = time.monotonic() + MAX_PLAY_S
     frame = 0
-    while time.monotonic() < t_end and lab.step_count < MAX_STEPS:
+    _PAUSED.discard(lab)
+    while time.monotonic() < t_end and lab.step_count < MAX_STEPS and lab not in _PAUSED:
         t_frame = time.monotonic() + FRAME_TRAIN_S
         lab.run(1)  # at least one step per frame
-        while time.monotonic() < t_frame and lab.step_count < MAX_STEPS:
+        while time.monotonic() < t_frame and lab.step_count < MAX_STEPS and lab not in _PAUSED:
             lab.run(1)
         shown = views(lab)
         last = time.monotonic() >= t_end or lab.step_count >= MAX_STEPS
@@ -256,7 +269,7 @@ def build_2d() -> list:
     outputs = [lab, plane, warp, plot, status]
     playing = play_btn.click(play, [lab, drawing, *options], outputs, api_name="lab_play", concurrency_limit=2,
                              show_progress="hidden")
-    pause_btn.click(None, None, None, cancels=[playing])
+    pause_btn.click(pause, lab, None, cancels=[playing], queue=False, api_name=False, show_progress="hidden")
     # one writer per lab: Step and Reset first stop a running Play (they share the session's networks)
     step_btn.click(step, [lab, drawing, n_steps, *options], outputs, api_name="lab_step", cancels=[playing])
     reset_btn.click(reset, [lab, drawing, *options], outputs, api_name="lab_reset", cancels=[playing])
