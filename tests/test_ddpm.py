@@ -15,7 +15,7 @@ from trainers.ddpm import train as T
 @pytest.mark.parametrize("kind", ["linear", "cosine"])
 def test_closed_form_matches_the_step_by_step_forward_process(kind):
     """x_t = sqrt(1 - beta_t) x_{t-1} + sqrt(beta_t) eps, iterated, has mean sqrt(alpha_bar_t) x0 and
-    variance 1 - alpha_bar_t (seed 002/003): check the recursion in float64 against the buffers."""
+    variance 1 - alpha_bar_t (Ho et al. 2020, eq. 4): check the recursion in float64 against the buffers."""
     sched = D.Schedule(kind, 1000)
     betas = (D.linear_betas() if kind == "linear" else D.cosine_betas()).tolist()
     mean, var = 1.0, 0.0
@@ -52,7 +52,8 @@ def test_q_sample_is_the_gaussian_of_the_closed_form():
 # ---- parity with diffusers: same betas, same model output, same noise -> same result to 1e-5 ----
 # The reverse steps are compared in float64 on both sides: diffusers writes the DDPM mean in its
 # posterior form (coefficients of x0_hat and x_t with 1 - alpha_bar in the denominators), which in
-# float32 loses ~1e-4 to cancellation near t = 0; the seed's form loses less. In float64 both are exact.
+# float32 loses ~1e-4 to cancellation near t = 0; Ho et al.'s eps form (eq. 11) loses less. In float64
+# both are exact.
 
 def _diffusers_schedule(kind):
     return {"beta_schedule": "linear" if kind == "linear" else "squaredcos_cap_v2", "num_train_timesteps": 1000,
@@ -202,7 +203,7 @@ def test_trailing_timesteps_start_from_pure_noise_for_any_step_count():
         ts = S.timesteps(1000, steps)
         assert ts[0] == 999 and len(ts) == len(set(ts)) == steps and ts == sorted(ts, reverse=True)
         assert S.previous(1000, steps, ts[-1]) == -1
-    assert S.timesteps(1000, 1000) == list(range(999, -1, -1))  # the seed's full chain
+    assert S.timesteps(1000, 1000) == list(range(999, -1, -1))  # Ho et al.'s full chain
 
 
 def test_bad_sampler_settings_are_refused():

@@ -137,3 +137,16 @@ def test_projection_conditional_gan_trains_and_samples_each_class(tmp_path, tiny
     assert s["labels"].tolist() == [2] * 4 and torch.isfinite(s["images"]).all()
     with pytest.raises(UserError, match="d_cond"):
         gan.Config(d_cond="sum").validate()
+
+
+def test_spectral_norm_keeps_each_discriminator_layer_1_lipschitz(tmp_path, tiny_fashion):
+    """--d_norm=spectral: every layer's weight is W / sigma(W) (Miyato et al. 2018), through training and reload."""
+    out = tmp_path / "cgan-sn"
+    fit("gan", {**TINY, "data_dir": str(tiny_fashion), "out": str(out), "n_classes": "10", "d_cond": "projection",
+                "d_norm": "spectral", "loss": "hinge", "steps": "4", "fp16_weights": "false"})
+    D = ck.load_model(out).modules["D"].eval()
+    convs = [m for m in D.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(not isinstance(m, torch.nn.BatchNorm2d) for m in D.modules())
+    for m in convs:
+        sigma = torch.linalg.matrix_norm(m.weight.flatten(1), ord=2)
+        assert abs(float(sigma) - 1) < 0.05  # one power iteration per step: close to, not exactly, 1

@@ -1,11 +1,11 @@
-"""CLIP's contrastive objective (seed 004, "CLIP"; Radford et al. 2021, Figure 3).
+"""CLIP's contrastive objective (Radford et al. 2021, Figure 3).
 
 For a batch of N (image, text) pairs with L2-normalised embeddings I_i and T_j and a learned
 temperature t, the logits are s_ij = exp(t) <I_i, T_j>. The loss is the symmetric cross-entropy
     L = 1/2 [ CE_rows(s, diag) + CE_cols(s, diag) ]
 which raises the similarity of each matching pair (T_i, I_i) and lowers that of every mismatched one
-(T_i, I_j), i != j: the seed's "maximises the similarity between (T_1, I_1) and (T_2, I_2) and
-minimises the similarity between (T_1, I_2) and (T_2, I_1)".
+(T_i, I_j), i != j: Radford et al. 2021, sec. 2.3, maximise the cosine similarity of the N real pairs
+and minimise that of the N^2 - N incorrect pairings.
 Deviation: with several processes, each contrasts its own batch (no all-gather of embeddings).
 """
 

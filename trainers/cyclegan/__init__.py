@@ -1,1 +1,1 @@
-"""CycleGAN: unpaired image-to-image translation with cycle consistency (seed 004)."""
+"""CycleGAN: unpaired image-to-image translation with cycle consistency (Zhu et al. 2017)."""

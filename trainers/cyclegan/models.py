@@ -46,7 +46,7 @@ def resnet_generator(c_in: int, c_out: int, ngf: int = 32, n_blocks: int = 6) ->
 
 
 class Generators(nn.Module):
-    """G_AB: A -> B and G_BA: B -> A (the seed's G_A and G_B)."""
+    """G_AB: A -> B and G_BA: B -> A (G and F in Zhu et al. 2017; netG_A and netG_B in the authors' code)."""
 
     def __init__(self, channels: int, ngf: int, n_blocks: int):
         super().__init__()

@@ -1,13 +1,13 @@
 """CycleGAN family: config, data, the training step, translation and evaluation.
 
-Objective (seed 004, "Dual GAN, Cycle GAN"; Zhu et al. 2017, eq. 3 and sec. 5.2), generators G_AB, G_BA
+Objective (Zhu et al. 2017, eq. 3 and sec. 5.2), generators G_AB, G_BA
 and discriminators D_A, D_B, least-squares adversarial losses (Mao et al. 2017):
     L_G = (D_B(G_AB(a)) - 1)^2 + (D_A(G_BA(b)) - 1)^2                         adversarial
           + lambda (|G_BA(G_AB(a)) - a|_1 + |G_AB(G_BA(b)) - b|_1)            cycle consistency
           + lambda_id (|G_AB(b) - b|_1 + |G_BA(a) - a|_1)                      identity, lambda_id = 0.5 lambda
     L_D_B = 1/2 [(D_B(b) - 1)^2 + D_B(pool(G_AB(a)))^2], and D_A alike.
-The seed writes the DualGAN form (Wasserstein critic terms); CycleGAN's least-squares terms are what
-the paper trains with.
+DualGAN (Yi et al. 2017) writes the same objective with Wasserstein critic terms; CycleGAN's least-squares
+terms are what Zhu et al. train with (sec. 4).
 """
 
 from __future__ import annotations

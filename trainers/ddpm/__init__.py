@@ -1,1 +1,1 @@
-"""DDPM / DDIM: denoising diffusion on images (seeds 000, 002, 003, 004)."""
+"""DDPM / DDIM: denoising diffusion on images (Ho et al. 2020; Song et al. 2021)."""

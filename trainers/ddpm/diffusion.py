@@ -1,10 +1,10 @@
 """The forward (noising) process of DDPM: schedules, q_sample, and the x0 <-> eps conversions.
 
-Notation (Ho et al. 2020, as in seed 003; the seeds disagree, so say it once):
-    beta_t          variance of the noise added at step t                  (seed 004 calls it alpha_t)
+Notation (Ho et al. 2020; course notes and papers differ, so say it once):
+    beta_t          variance of the noise added at step t                  (some course notes call it alpha_t)
     alpha_t         1 - beta_t
-    alpha_bar_t     prod_{s <= t} alpha_s                                   (seed 002 calls it alpha_t)
-    x_t             sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps        (seed 002, 003: closed form)
+    alpha_bar_t     prod_{s <= t} alpha_s                                   (some course notes call it alpha_t)
+    x_t             sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps        (Ho et al. eq. 4: closed form)
 Timesteps are 0-indexed, t in {0, ..., T-1}, as in diffusers: our t = 0 is the papers' t = 1.
 Schedules are computed in float64 and stored (float32 by default) as buffers named after their formula.
 """
@@ -22,7 +22,8 @@ SCHEDULES = ("linear", "cosine")
 
 def linear_betas(T: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02) -> torch.Tensor:
     """beta_t evenly spaced from 1e-4 to 0.02 (Ho et al. 2020, sec. 4): small steps keep each reverse
-    step close to Gaussian (seed 002), so N(mu, beta_t I) is a good model of it. (T,) float64."""
+    step close to Gaussian (Sohl-Dickstein et al. 2015, sec. 2.2), so N(mu, beta_t I) is a good model
+    of it. (T,) float64."""
     return torch.linspace(beta_start, beta_end, T, dtype=torch.float64)
 
 
@@ -78,7 +79,7 @@ def _per_sample(values: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
 
 
 def q_sample(sched: Schedule, x0: torch.Tensor, t: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-    """x_t = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps  (seed 003 / Ho et al. eq. 4). (B, C, H, W)."""
+    """x_t = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps  (Ho et al. 2020, eq. 4). (B, C, H, W)."""
     return _per_sample(sched.sqrt_alpha_bar, t) * x0 + _per_sample(sched.sqrt_one_minus_alpha_bar, t) * eps
 
 

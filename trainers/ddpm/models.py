@@ -1,8 +1,8 @@
-"""The noise-prediction network eps_theta(x_t, t, y): a U-Net with self-attention (seed 002, "U-Net").
+"""The noise-prediction network eps_theta(x_t, t, y): a U-Net with self-attention (Ho et al. 2020, App. B).
 
 Convolutional residual blocks at each resolution, downsampling then upsampling with skip connections
-(Ronneberger et al. 2015); self-attention between the convolutional blocks at low resolution (seed 002:
-"Self-Attention modules"); the timestep enters every residual block through a sinusoidal embedding
+(Ronneberger et al. 2015); self-attention between the convolutional blocks at low resolution (Ho et al. 2020,
+App. B: at 16x16 there); the timestep enters every residual block through a sinusoidal embedding
 (Vaswani et al. 2017, sec. 3.5) and an MLP, as in Ho et al. 2020. A class label, when the model is
 conditional, is embedded and added to the time embedding; label `n_classes` is the "no label" token
 used for classifier-free guidance.

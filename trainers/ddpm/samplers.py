@@ -1,10 +1,10 @@
 """The reverse process: one DDPM step, one DDIM step, and the loops that chain them.
 
 Symbols as in `diffusion.py` (Ho et al. 2020). A sampler runs over a decreasing list of timesteps
-t_S > ... > t_1 (all T of them for the seed's DDPM; for fewer steps a subset with "trailing" spacing,
+t_S > ... > t_1 (all T of them for Ho et al.'s DDPM; for fewer steps a subset with "trailing" spacing,
 diffusers' `timestep_spacing="trailing"`, which always starts from t = T - 1, pure noise: Lin et al.
 2024, sec. 3.3). With a stride, the step from t to t_prev treats the skipped steps as one:
-alpha_t := alpha_bar_t / alpha_bar_{t_prev} and beta_t := 1 - alpha_t, which is exactly the seed's step
+alpha_t := alpha_bar_t / alpha_bar_{t_prev} and beta_t := 1 - alpha_t, which is exactly Ho et al.'s step
 when t_prev = t - 1.
 """
 
@@ -38,13 +38,13 @@ def previous(T: int, steps: int, t: int) -> int:
 def ddpm_step(sched: Schedule, eps: torch.Tensor, t: int, t_prev: int, xt: torch.Tensor,
               noise: torch.Tensor | None, variance: str = "beta", clip_x0: bool = False):
     """x_{t-1} = mu(x_t, t) + sigma_t z,  mu = (x_t - beta_t / sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_t)
-    (seed 002 and 003, "reverse step"; Ho et al. Algorithm 2). sigma_t^2 = beta_t as in the seeds, or
+    (Ho et al. 2020, eq. 11 / Algorithm 2). sigma_t^2 = beta_t (Ho et al. sec. 3.2), or
     the posterior's beta_tilde_t = (1 - alpha_bar_{t-1}) / (1 - alpha_bar_t) beta_t (Ho et al. eq. 7).
     No noise is added on the last step (t = 0). Returns (x_{t-1}, x0_hat), both (B, C, H, W).
 
     clip_x0 clamps x0_hat to [-1, 1] and then uses the posterior mean
     mu = sqrt(alpha_bar_{t-1}) beta_t / (1 - alpha_bar_t) x0_hat + sqrt(alpha_t) (1 - alpha_bar_{t-1}) / (1 - alpha_bar_t) x_t
-    (Ho et al. eq. 7), which equals the seed's mu when nothing is clipped.
+    (Ho et al. eq. 7), which equals the eps form of mu above when nothing is clipped.
     """
     if variance not in VARIANCES:
         raise UserError(f"variance must be one of {', '.join(VARIANCES)}, got {variance!r}")
@@ -95,7 +95,7 @@ def sample_loop(eps_fn: EpsFn, sched: Schedule, x_T: torch.Tensor, gen: torch.Ge
                 clip_x0: bool = True) -> Iterator[tuple[int, int, torch.Tensor, torch.Tensor]]:
     """Run the reverse chain from x_T ~ N(0, I), yielding (i, t, x_{t_prev}, x0_hat) after each step.
 
-    ddpm: the seed's ancestral sampler (steps = T is the original 1000-step chain); ddim: Song et al.
+    ddpm: Ho et al.'s ancestral sampler (steps = T is the original 1000-step chain); ddim: Song et al.
     Noise for each step is drawn from `gen`, so a seed fixes the whole run.
     """
     if sampler not in SAMPLERS:

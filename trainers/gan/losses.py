@@ -1,4 +1,4 @@
-"""The GAN loss table of seed 001 (after Lucic et al. 2018, Table 1), plus hinge, as pure functions.
+"""The GAN loss table of Lucic et al. 2018 (Table 1), plus hinge, as pure functions.
 
 Notation: x ~ p_data (real), x_hat = G(z) (generated), d = the discriminator's raw output (a logit
 for the BCE losses, an unbounded critic value for WGAN/hinge, a least-squares target for LSGAN).
@@ -16,9 +16,9 @@ term finite.
 | began          | E[|x - AE(x)|] - k_t E[|x_hat - AE(x_hat)|]               | E[|x_hat - AE(x_hat)|]   |
 | hinge          | E[max(0, 1 - D(x))] + E[max(0, 1 + D(x_hat))]             | -E[D(x_hat)]             |
 
-Deviations: the seed's LSGAN row carries stray minus signs (minimising -E[(D(x) - 1)^2] would push
-D(x) away from 1); we use the least-squares form of Mao et al. 2017 without the 1/2 factors, as
-Lucic et al. tabulate it. DRAGAN keeps the table's minimax generator loss.
+Deviations: some copies of the table print the LSGAN row with stray minus signs (minimising
+-E[(D(x) - 1)^2] would push D(x) away from 1); we use the least-squares form of Mao et al. 2017
+without the 1/2 factors, as Lucic et al. tabulate it. DRAGAN keeps the table's minimax generator loss.
 """
 
 from __future__ import annotations
@@ -31,38 +31,42 @@ import torch.nn.functional as F
 
 
 def d_loss_bce(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
-    """L_D = -E[log D(x)] - E[log(1 - D(x_hat))]  (seed 001, "The Discriminator Loss"; MM/NS/DRAGAN rows)."""
+    """L_D = -E[log D(x)] - E[log(1 - D(x_hat))]  (Goodfellow et al. 2014, eq. 1; Lucic et al. 2018,
+    Table 1, MM/NS/DRAGAN rows)."""
     # -log sigmoid(d) = softplus(-d);  -log(1 - sigmoid(d)) = softplus(d)
     return F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
 
 
 def g_loss_minimax(d_fake: torch.Tensor) -> torch.Tensor:
-    """L_G = E[log(1 - D(x_hat))]  (seed 001, MM GAN row): G minimises what D maximises; saturates early."""
+    """L_G = E[log(1 - D(x_hat))]  (Goodfellow et al. 2014, eq. 1; Lucic et al. 2018, Table 1, MM GAN row):
+    G minimises what D maximises; saturates early."""
     return -F.softplus(d_fake).mean()
 
 
 def g_loss_non_saturating(d_fake: torch.Tensor) -> torch.Tensor:
-    """L_G = -E[log D(x_hat)]  (seed 001, NS GAN row): same fixed point, strong gradients when D wins."""
+    """L_G = -E[log D(x_hat)]  (Goodfellow et al. 2014, sec. 3; Lucic et al. 2018, Table 1, NS GAN row):
+    same fixed point, strong gradients when D wins."""
     return F.softplus(-d_fake).mean()
 
 
 def d_loss_wgan(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
-    """L_D = -E[D(x)] + E[D(x_hat)]  (seed 001, WGAN row): the critic estimates the Wasserstein-1 distance."""
+    """L_D = -E[D(x)] + E[D(x_hat)]  (Arjovsky et al. 2017, Algorithm 1; Lucic et al. 2018, Table 1, WGAN row):
+    the critic estimates the Wasserstein-1 distance."""
     return -d_real.mean() + d_fake.mean()
 
 
 def g_loss_wgan(d_fake: torch.Tensor) -> torch.Tensor:
-    """L_G = -E[D(x_hat)]  (seed 001, WGAN and WGAN-GP rows; also hinge)."""
+    """L_G = -E[D(x_hat)]  (Arjovsky et al. 2017; Gulrajani et al. 2017; Lucic et al. 2018, Table 1; also hinge)."""
     return -d_fake.mean()
 
 
 def d_loss_lsgan(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
-    """L_D = E[(D(x) - 1)^2] + E[D(x_hat)^2]  (seed 001, LSGAN row, signs corrected)."""
+    """L_D = E[(D(x) - 1)^2] + E[D(x_hat)^2]  (Mao et al. 2017 with a = 0, b = c = 1, no 1/2 factors)."""
     return (d_real - 1).pow(2).mean() + d_fake.pow(2).mean()
 
 
 def g_loss_lsgan(d_fake: torch.Tensor) -> torch.Tensor:
-    """L_G = E[(D(x_hat) - 1)^2]  (seed 001, LSGAN row, sign corrected)."""
+    """L_G = E[(D(x_hat) - 1)^2]  (Mao et al. 2017 with c = 1, no 1/2 factor)."""
     return (d_fake - 1).pow(2).mean()
 
 
@@ -79,13 +83,14 @@ def gradient_norm_penalty(critic: Callable[[torch.Tensor], torch.Tensor], points
 
 
 def wgan_gp_penalty(critic, x_real: torch.Tensor, x_fake: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
-    """E[(||grad D(a x + (1 - a) x_hat)||_2 - 1)^2], a ~ U[0, 1] per sample (seed 001, WGAN-GP row)."""
+    """E[(||grad D(a x + (1 - a) x_hat)||_2 - 1)^2], a ~ U[0, 1] per sample (Gulrajani et al. 2017, eq. 3)."""
     a = alpha.view(-1, *([1] * (x_real.ndim - 1)))
     return gradient_norm_penalty(critic, a * x_real + (1 - a) * x_fake.detach())
 
 
 def dragan_penalty(critic, x_real: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
-    """E[(||grad D(x + delta)||_2 - 1)^2], delta ~ N(0, c): perturbed real data (seed 001, DRAGAN row)."""
+    """E[(||grad D(x + delta)||_2 - 1)^2], delta ~ N(0, c): perturbed real data (Kodali et al. 2017;
+    Lucic et al. 2018, Table 1, DRAGAN row)."""
     return gradient_norm_penalty(critic, x_real + delta)
 
 
@@ -95,7 +100,7 @@ def began_recon(x: torch.Tensor, x_ae: torch.Tensor) -> torch.Tensor:
 
 
 def began_d_loss(l_real: torch.Tensor, l_fake: torch.Tensor, k: torch.Tensor | float) -> torch.Tensor:
-    """L_D = L(x) - k_t L(G(z))  (seed 001, BEGAN row)."""
+    """L_D = L(x) - k_t L(G(z))  (Berthelot et al. 2017, sec. 3.4; Lucic et al. 2018, Table 1, BEGAN row)."""
     return l_real.mean() - k * l_fake.mean()
 
 

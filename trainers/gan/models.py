@@ -1,13 +1,13 @@
 """GAN networks.
 
-DCGAN (Radford et al. 2016) follows the four guidelines of the seeds (000, 001): strided
+DCGAN (Radford et al. 2016) follows the paper's architecture guidelines (sec. 3): strided
 (transposed) convolutions instead of pooling, BatchNorm except in G's last and D's first layer,
 ReLU in G with tanh at the output, LeakyReLU(0.2) in D (Adam with beta1 = 0.5 is set in train.py).
 The MLP GAN is the original fully connected GAN (Goodfellow et al. 2014). Both take:
-  - a class label (conditional GAN, seed 004): G gets z concatenated with a label embedding; D gets
-    the one-hot label concatenated to its input (as constant channels for images);
-  - an optional StyleGAN-style mapping network z -> w, an MLP (8 layers by default, seed 004), so that
-    G = synthesis(mapping(z)); G tracks the mean w_avg for truncation in W.
+  - a class label (conditional GAN, Mirza & Osindero 2014): G gets z concatenated with a label
+    embedding; D gets the one-hot label concatenated to its input (as constant channels for images);
+  - an optional StyleGAN-style mapping network z -> w, an MLP (8 layers by default, as in Karras et al.
+    2019, sec. 2), so that G = synthesis(mapping(z)); G tracks the mean w_avg for truncation in W.
 Shapes: z (B, z_dim), y (B,) int64, x (B, C, S, S) in [-1, 1], D's output (B,).
 """
 
@@ -117,10 +117,24 @@ class MLPGenerator(_GeneratorBase):
         return self.net(self._input(w, y, e)).view(-1, *self.shape)
 
 
+def _spectral(module: nn.Module) -> nn.Module:
+    """W / sigma(W), sigma the largest singular value by one power iteration per step (Miyato et al. 2018,
+    eq. 8): D is 1-Lipschitz per layer, the regulariser projection discriminators were designed with."""
+    return nn.utils.parametrizations.spectral_norm(module)
+
+
+def apply_spectral_norm(d: nn.Module) -> None:
+    """Spectral normalisation on every convolution, linear layer and class embedding of a discriminator."""
+    for name, m in list(d.named_modules()):
+        if isinstance(m, (nn.Conv2d, nn.Linear, nn.Embedding)):
+            _spectral(m)
+
+
 def _norm(kind: str, c: int) -> nn.Module:
     # BatchNorm couples the samples of a batch, which breaks the per-sample gradient penalties of
     # WGAN-GP and DRAGAN (Gulrajani et al. 2017, sec. 4): they use layer normalisation instead
-    return {"batch": lambda: nn.BatchNorm2d(c), "layer": lambda: nn.GroupNorm(1, c), "none": nn.Identity}[kind]()
+    return {"batch": lambda: nn.BatchNorm2d(c), "layer": lambda: nn.GroupNorm(1, c), "none": nn.Identity,
+            "spectral": nn.Identity}[kind]()
 
 
 def _with_labels(x: torch.Tensor, y: torch.Tensor | None, n_classes: int) -> torch.Tensor:
@@ -153,7 +167,8 @@ class Discriminator(nn.Module):
         layers = [nn.Conv2d(channels + concat, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]  # no norm on D's first layer
         c = ndf
         for _ in range(n - 1):
-            layers += [nn.Conv2d(c, 2 * c, 4, 2, 1, bias=norm == "none"), _norm(norm, 2 * c), nn.LeakyReLU(0.2, True)]
+            layers += [nn.Conv2d(c, 2 * c, 4, 2, 1, bias=norm in ("none", "spectral")), _norm(norm, 2 * c),
+                       nn.LeakyReLU(0.2, True)]
             c *= 2
         layers += [nn.Conv2d(c, 1, 4, 1, 0)]  # psi: (B, 1, 1, 1); everything before it is phi: (B, c, 4, 4)
         self.net = nn.Sequential(*layers)
@@ -163,6 +178,7 @@ class Discriminator(nn.Module):
             # small like DCGAN's weights (N(0, 0.02)): the default N(0, 1) over c summed features starts
             # D's logits in the tens and the game never recovers
             nn.init.normal_(self.embed.weight, 0.0, 0.02)
+        self.spectral = norm == "spectral"
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if self.cond != "projection":

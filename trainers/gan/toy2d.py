@@ -134,7 +134,7 @@ class Lab:
         return torch.randn(n, self.cfg.z_dim, generator=self.gen)
 
     def train_step(self) -> dict:
-        """n_critic D updates on L_D of the table, then one G update on L_G (seed 004, GAN training algorithm)."""
+        """n_critic D updates on L_D of the table, then one G update on L_G (Goodfellow et al. 2014, Algorithm 1)."""
         cfg, spec = self.cfg, L.LOSSES[self.cfg.loss]
         for _ in range(cfg.n_critic):
             x = self.real(cfg.batch)

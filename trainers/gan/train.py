@@ -1,11 +1,11 @@
 """GAN family: config, networks, the alternating training step, sampling.
 
-Training algorithm (seed 004, "GAN training algorithm"; Goodfellow et al. 2014, Algorithm 1): each
-step makes `n_critic` (the seed's k) discriminator updates on fresh noise, then one generator
+Training algorithm (Goodfellow et al. 2014, Algorithm 1): each
+step makes `n_critic` (Algorithm 1's k) discriminator updates on fresh noise, then one generator
 update; the loss comes from the table in `losses.py`. Sampling uses an exponential moving average
 of the generator's weights (G_ema).
 Deviation: the k discriminator updates of a step reuse that step's real minibatch (fresh noise each
-time), where the seed samples a new real minibatch for each of them.
+time), where Algorithm 1 samples a new real minibatch for each of them.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from ..core.errors import UserError
 from ..core.images import to_uint8
 from . import losses as L
 from .models import (
-    AutoencoderDiscriminator, Discriminator, Generator, MLPDiscriminator, MLPGenerator, init_weights,
+    AutoencoderDiscriminator, Discriminator, Generator, MLPDiscriminator, MLPGenerator, apply_spectral_norm,
+    init_weights,
 )
 
 
@@ -35,12 +36,12 @@ class Config(DataConfig):
     beta2: float = 0.999
     n_critic: int = 1  # k discriminator steps per generator step
     ema_decay: float = 0.999
-    channels_last: bool = True  # 1.4x faster on CPU for DCGAN (shared/FACTS.md)
+    channels_last: bool = True  # DCGAN-32 trains 1.4x faster at batch 64 on a 2-core CPU
     arch: str = "dcgan"  # dcgan | mlp
     n_classes: int = 0  # > 0: conditional GAN on the dataset's labels
     d_cond: str = "concat"  # how a conditional D takes its label: concat (one-hot channels) | projection
     mapping_layers: int = 0  # > 0: StyleGAN-style mapping network z -> w with this many layers
-    d_norm: str = "auto"  # batch | layer | none; auto = layer for wgan-gp/dragan, batch otherwise
+    d_norm: str = "auto"  # batch | layer | none | spectral; auto = layer for wgan-gp/dragan, batch otherwise
     gp_lambda: float = 10.0  # weight of the WGAN-GP / DRAGAN gradient penalty
     clip_value: float = 0.01  # WGAN weight clipping range [-c, c]
     dragan_c: float = 0.25  # variance c of DRAGAN's perturbation N(0, c)
@@ -58,8 +59,8 @@ class Config(DataConfig):
             raise UserError(f"--d_cond must be concat or projection, got {self.d_cond!r}")
         if self.d_cond == "projection" and self.arch != "dcgan":
             raise UserError("--d_cond=projection needs --arch=dcgan")
-        if self.d_norm not in ("auto", "batch", "layer", "none"):
-            raise UserError(f"--d_norm must be auto, batch, layer or none, got {self.d_norm!r}")
+        if self.d_norm not in ("auto", "batch", "layer", "none", "spectral"):
+            raise UserError(f"--d_norm must be auto, batch, layer, none or spectral, got {self.d_norm!r}")
         if self.n_critic < 1 or not 0 <= self.ema_decay < 1 or self.n_classes < 0 or self.mapping_layers < 0:
             raise UserError("--n_critic must be >= 1, --ema_decay in [0, 1), --n_classes and --mapping_layers >= 0")
         if self.loss == "began" and self.arch != "dcgan":
@@ -90,6 +91,8 @@ def build(cfg: Config) -> dict:
     if cfg.arch == "dcgan":
         g.apply(init_weights)
         d.apply(init_weights)
+        if getattr(d, "spectral", False):  # after the init: spectral norm reparametrises the initialised weights
+            apply_spectral_norm(d)
     g_ema.load_state_dict(g.state_dict())
     g_ema.requires_grad_(False)
     modules = {"G": g, "D": d, "G_ema": g_ema}

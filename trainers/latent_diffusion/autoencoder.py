@@ -1,8 +1,9 @@
 """KL autoencoder family (diffusers `AutoencoderKL`): the pretrained image <-> latent map of latent diffusion.
 
-Seed 002, "Latent Diffusion Models": "a pre-trained VAE is used to encode and decode images into a suitable
-(reduced) latent format". Here 32x32 RGB -> 4x8x8 latents z ~ q(z|x) = N(mu, sigma^2). Objective per image
-(the seed's VAE loss with a small KL weight, as Rombach et al. 2022, sec. 3 / app. G, "KL-reg"):
+Latent diffusion trains in the latent space of a pretrained autoencoder that maps images to a smaller
+latent and back (Rombach et al. 2022, sec. 3.1, "Perceptual Image Compression"). Here 32x32 RGB ->
+4x8x8 latents z ~ q(z|x) = N(mu, sigma^2). Objective per image
+(the VAE loss of `vae/losses.py` with a small KL weight, as Rombach et al. 2022, sec. 3 / app. G, "KL-reg"):
     L = ||x - D(z)||_1 / n_pixels  +  beta * KL(q(z|x) || N(0, I)) / n_latents,   z = mu + sigma * eps
 Deviation: no perceptual (LPIPS) or patch-adversarial term (LPIPS weights cannot be downloaded here;
 at 32 px an L1 autoencoder is sharp enough). After training, `scaling_factor` = 1 / std(z) over training

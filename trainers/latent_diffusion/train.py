@@ -1,7 +1,7 @@
 """Latent diffusion family: a cross-attention U-Net trained on the latents of a frozen autoencoder,
 conditioned on a frozen CLIP text encoder, saved as a diffusers `StableDiffusionPipeline`.
 
-Seed 002, "Latent Diffusion Models with Conditioning" (Rombach et al. 2022, eq. 2):
+Latent diffusion with conditioning (Rombach et al. 2022, eq. 2 and sec. 3.3):
     L_LDM = E_{E(x), y, eps ~ N(0, I), t} || eps - eps_theta(z_t, t, tau_theta(y)) ||^2
 with z_0 = scaling_factor * E(x) the autoencoder's latent (4x8x8), z_t = sqrt(alpha_bar_t) z_0 +
 sqrt(1 - alpha_bar_t) eps (the DDPM forward process, `ddpm/diffusion.py`, same symbols), and tau_theta(y) the
@@ -68,8 +68,8 @@ class Config(DataConfig):
 
 def check_resume(cfg: Config, out: Path) -> None:
     """Refuse to resume a run whose U-Net was built with other heads: same weight shapes, another function
-    (runs saved before `attention_heads` had `attention_head_dim=32`, i.e. 32 heads). Such a run continues as
-    a new one from its weights, `--init_from`."""
+    (e.g. a saved U-Net config with `attention_head_dim=32`, i.e. 32 heads per level, where `attention_heads`
+    gives (1, 2) at the default widths). Such a run continues as a new one from its weights, `--init_from`."""
     saved = out / "unet" / "config.json"
     if saved.is_file():
         heads = json.loads(saved.read_text()).get("attention_head_dim")
@@ -103,7 +103,8 @@ def attention_heads(cfg: Config) -> tuple[int, ...]:
 
     Passed to `UNet2DConditionModel` as `attention_head_dim`: diffusers reads that argument as the NUMBER of heads
     (a naming bug it keeps for Stable Diffusion's configs, diffusers issue 2011; `num_attention_heads` is refused).
-    Before this was known the shipped U-Net had `attention_head_dim=32`, i.e. 32 heads of 1 and 2 channels."""
+    Passing the head width instead, `attention_head_dim=32`, would build 32 heads of 1 and 2 channels at the default
+    widths (32, 64)."""
     return tuple(w // cfg.head_dim for w in cfg.widths)
 
 

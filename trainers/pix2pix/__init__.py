@@ -1,1 +1,1 @@
-"""Pix2Pix: paired image-to-image translation with a conditional GAN plus L1 (seed 004)."""
+"""Pix2Pix: paired image-to-image translation with a conditional GAN plus L1 (Isola et al. 2017)."""

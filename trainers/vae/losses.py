@@ -1,4 +1,4 @@
-"""VAE math, as the seeds write it (seed 002, "Variational Auto-Encoder").
+"""VAE math (Kingma & Welling 2014): the negative ELBO of eq. 3 with the Gaussian KL of eq. 10.
 
     L(x; theta, phi) = KL(q(z|x, phi) || p(z)) + ||x - x_tilde||^2 / (2c)                    (loss)
     KL = -1/2 sum_j (1 + ln sigma_j^2 - mu_j^2 - sigma_j^2)   for q = N(mu, sigma^2 I), p = N(0, I)
@@ -6,8 +6,8 @@
 
 Notation: `logvar` = ln sigma^2; pixel values x in [0, 1] inside the likelihood terms; every term is
 summed over pixels / latent dimensions and averaged over the batch (nats per image).
-Deviations: the seed writes z = mu + eps * sigma^2; the standard deviation sigma is what makes
-z ~ N(mu, sigma^2), so we use sigma. `c` is the seed's variance of p(x|z) = N(x_tilde, c I); with
+Deviations: some course notes write z = mu + eps * sigma^2; the standard deviation sigma is what makes
+z ~ N(mu, sigma^2), so we use sigma. `c` is the variance of p(x|z) = N(x_tilde, c I); with
 c fixed, 1/(2c) is the weight of reconstruction against KL (beta = 2c in beta-VAE terms).
 """
 
@@ -20,7 +20,8 @@ import torch.nn.functional as F
 
 
 def kl_normal_std_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(mu, sigma^2 I) || N(0, I)) = -1/2 sum_j (1 + ln sigma_j^2 - mu_j^2 - sigma_j^2)  (seed 002).
+    """KL(N(mu, sigma^2 I) || N(0, I)) = -1/2 sum_j (1 + ln sigma_j^2 - mu_j^2 - sigma_j^2)
+    (Kingma & Welling 2014, eq. 10 / Appendix B).
 
     mu, logvar: (B, d) -> (B,) nats.
     """
@@ -29,7 +30,7 @@ def kl_normal_std_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor
 
 def reparametrize(mu: torch.Tensor, logvar: torch.Tensor, gen: torch.Generator | None = None,
                   eps: torch.Tensor | None = None) -> torch.Tensor:
-    """z = mu + eps * sigma, eps ~ N(0, I) (seed 002, "Reparametrization Trick"; sigma, not sigma^2).
+    """z = mu + eps * sigma, eps ~ N(0, I) (Kingma & Welling 2014, sec. 2.4; sigma, not sigma^2).
 
     eps is drawn outside the graph, so z is a differentiable function of mu and sigma.
     """
@@ -39,7 +40,8 @@ def reparametrize(mu: torch.Tensor, logvar: torch.Tensor, gen: torch.Generator |
 
 
 def gaussian_recon(x01: torch.Tensor, mean01: torch.Tensor, c: float) -> torch.Tensor:
-    """||x - x_tilde||^2 / (2c), summed over pixels: (B, ...) -> (B,)  (seed 002, second term)."""
+    """||x - x_tilde||^2 / (2c), summed over pixels: (B, ...) -> (B,)  (Kingma & Welling 2014,
+    eq. 10: minus its second term up to a constant, for the Gaussian decoder of App. C.2 with variance c)."""
     return (x01 - mean01).pow(2).flatten(1).sum(1) / (2 * c)
 
 

@@ -1,4 +1,5 @@
-"""Autoencoder networks (seed 004: dense linear, deep, convolutional; seed 002: VAE).
+"""Autoencoder networks: dense linear (Baldi & Hornik 1989), deep (Hinton & Salakhutdinov 2006),
+convolutional (Masci et al. 2011), and the VAE (Kingma & Welling 2014).
 
 Every model is an encoder E and a decoder D. A plain autoencoder's encoder gives z = E(x); a VAE's
 gives the mean mu(x) and log-variance ln sigma^2(x) of q(z|x) = N(mu, sigma^2 I). The decoder gives

@@ -1,6 +1,6 @@
 """Autoencoder / VAE family: config, the training step, reconstruction, sampling, evaluation.
 
-One config covers the four autoencoders of seed 004 and the VAE of seed 002:
+One config covers four plain autoencoders and the VAE (Kingma & Welling 2014):
     --arch=linear --variational=false      dense linear autoencoder
     --arch=mlp --variational=false         deep autoencoder
     --arch=conv --variational=false        convolutional autoencoder
@@ -29,7 +29,7 @@ class Config(DataConfig):
     variational: bool = True
     latent_dim: int = 16
     width: int = 32
-    likelihood: str = "gaussian"  # gaussian: N(x_tilde, c I) (seed 002) | bernoulli
+    likelihood: str = "gaussian"  # gaussian: N(x_tilde, c I) (Kingma & Welling 2014, App. C.2) | bernoulli
     c: float = 0.02  # variance of the Gaussian likelihood, pixels in [0, 1]
     noise_std: float = 0.0  # > 0: denoising autoencoder, Gaussian noise of this std on [0, 1] pixels
     lr: float = 1e-3
