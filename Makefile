@@ -8,7 +8,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup system-deps run test bench screenshots clean
+.PHONY: setup system-deps run test bench screenshots deploy clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ test: setup system-deps
 # the README's pictures (docs/screenshots/<tab>.png): the browser test, writing its 1400-px view of each tab there
 screenshots: setup system-deps
 	PLAYGROUND_README_SHOTS=$(CURDIR)/docs/screenshots $(PY) -m pytest -q tests/test_e2e.py -k "every_tab and 1400"
+
+# a Hugging Face Space from the tracked files (binary ones through LFS/Xet): make deploy SPACE=owner/name
+deploy: setup
+	$(PY) scripts/deploy_space.py $(SPACE)
 
 bench: setup
 	$(PY) -m pip install -q -r requirements-bench.txt
