@@ -1,5 +1,5 @@
 """Launch the playground: `python app.py [--host 127.0.0.1] [--port 7860] [--share]
-[--checkpoints checkpoints] [--device cpu]`. Runs offline on CPU from the shipped checkpoints;
+[--checkpoints checkpoints] [--device cpu] [--auth USER:PASS]`. Runs offline on CPU from the shipped checkpoints;
 on a Hugging Face Space it binds 0.0.0.0 as Spaces expect."""
 
 from __future__ import annotations
@@ -20,7 +20,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--share", action="store_true", help="also serve through a public gradio.live link")
     p.add_argument("--checkpoints", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "checkpoints"))
     p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--auth", default=os.environ.get("PLAYGROUND_AUTH"), metavar="USER:PASS",
+                   help="ask for this login (Gradio's auth) before the page, the API and the files; on a Space, set "
+                        "the secret PLAYGROUND_AUTH instead")
     args = p.parse_args(argv)
+    auth = None
+    if args.auth:
+        user, sep, password = args.auth.partition(":")
+        if not (sep and user and password):
+            p.error("--auth takes USER:PASS, both non-empty")
+        auth = (user, password)
     if args.device not in ("cpu", "cuda") and not args.device.startswith("cuda:"):
         p.error(f"--device must be cpu or cuda, got {args.device!r}")
     if not os.path.isdir(args.checkpoints):
@@ -35,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
 
     demo = create_app(args.checkpoints, args.device)
     warm(demo)  # each tab's first result, computed while the server starts
-    demo.launch(**launch_kwargs(args.host, args.port, args.share, args.checkpoints))
+    demo.launch(**launch_kwargs(args.host, args.port, args.share, args.checkpoints), auth=auth)
     return 0
 
 

@@ -310,3 +310,24 @@ def _readme_shot(page, path: Path) -> None:
     shot = shot.resize((1000, round(shot.height * 1000 / shot.width)), Image.Resampling.LANCZOS)
     path.parent.mkdir(parents=True, exist_ok=True)
     shot.quantize(256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
+
+
+def test_with_auth_nobody_without_the_login_gets_the_page_the_api_or_the_files(tmp_path):
+    """--auth (here through PLAYGROUND_AUTH, as a Space secret sets it): Gradio's login guards everything."""
+    import json as js
+    import urllib.error
+
+    from gradio_client import Client
+
+    from playground.gan import NO_CLASS
+
+    with app_server({"PLAYGROUND_AUTH": "teacher:s3cret", "GRADIO_TEMP_DIR": str(tmp_path)}) as (url, _):
+        for route in ("config", "gradio_api/info", "gradio_api/file=README.md"):
+            with pytest.raises(urllib.error.HTTPError) as e:
+                urllib.request.urlopen(url + route, timeout=10)
+            assert e.value.code in (401, 403), route
+        with pytest.raises(Exception):
+            Client(url, verbose=False)
+        client = Client(url, auth=("teacher", "s3cret"), verbose=False)
+        grid = client.predict("dcgan-ns-fashion", 1, 4, 1.0, NO_CLASS, api_name="/gan_samples")
+        assert js.loads(Image.open(grid).text["playground"])["api"] == "gan_samples"
