@@ -20,6 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--share", action="store_true", help="also serve through a public gradio.live link")
     p.add_argument("--checkpoints", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "checkpoints"))
     p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--public", action=argparse.BooleanOptionalAction, default=None,
+                   help="a public deployment: nothing writes into --checkpoints (default: on with --share and on a "
+                        "Space, off otherwise)")
     p.add_argument("--auth", default=os.environ.get("PLAYGROUND_AUTH"), metavar="USER:PASS",
                    help="ask for this login (Gradio's auth) before the page, the API and the files; on a Space, set "
                         "the secret PLAYGROUND_AUTH instead")
@@ -42,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from playground.app import create_app, launch_kwargs, warm
 
-    demo = create_app(args.checkpoints, args.device)
+    public = args.public if args.public is not None else bool(args.share or in_space)
+    demo = create_app(args.checkpoints, args.device, public=public)
     warm(demo)  # each tab's first result, computed while the server starts
     demo.launch(**launch_kwargs(args.host, args.port, args.share, args.checkpoints), auth=auth)
     return 0

@@ -55,7 +55,8 @@ def check_dependency_floors(versions: dict[str, str] | None = None) -> None:
                                f"pip install -r requirements.txt")
 
 
-def create_app(checkpoints: str | Path | None = None, device: str = "cpu"):
+def create_app(checkpoints: str | Path | None = None, device: str = "cpu", public: bool = False):
+    """The app's Blocks. `public` (a Space, --share, --public): nothing writes into the checkpoints folder."""
     import gradio as gr
 
     check_dependency_floors()
@@ -63,7 +64,7 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu"):
     harden_gradio_cache()
     resolve_lazy_imports()
 
-    store = ModelStore(checkpoints or Path(__file__).resolve().parents[1] / "checkpoints", device)
+    store = ModelStore(checkpoints or Path(__file__).resolve().parents[1] / "checkpoints", device, read_only=public)
     restorable: dict[str, tuple[str, dict]] = {}  # api name -> (tab id, {input name: component})
     openings: list = []  # (Opening, outputs): each tab's first result, shown when the page loads
     reruns: dict[str, list[str]] = {}  # api name -> the tabs around the button that runs it

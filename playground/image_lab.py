@@ -169,9 +169,15 @@ def train(family: str, minutes, uploads=None):
         threading.Thread(target=_finish, args=(proc, stop_file, run_dir / "data"), daemon=True).start()
 
 
+READ_ONLY_NOTE = ("this is a public deployment: runs are not saved into its checkpoints (run the app on your own "
+                  "machine to save and reuse them)")
+
+
 @user_errors
 def save(store: ModelStore, run_dir: str, name: str) -> str:
     """Copy a finished live run into the checkpoints folder as live-<family>-<name>; returns its name."""
+    if store.read_only:
+        raise UserError(READ_ONLY_NOTE)
     if not run_dir:
         raise UserError("train a run first")
     if not isinstance(run_dir, str):
@@ -211,9 +217,9 @@ def build(store: ModelStore) -> None:
             with gr.Row():
                 go = gr.Button("▶ Train", variant="primary")
                 stop = gr.Button("■ Stop")
-            name = gr.Textbox("my-run", label="save as live-<family>-<name>")
-            save_btn = gr.Button("Save as a checkpoint")
-            saved = gr.Markdown()
+            name = gr.Textbox("my-run", label="save as live-<family>-<name>", interactive=not store.read_only)
+            save_btn = gr.Button("Save as a checkpoint", interactive=not store.read_only)
+            saved = gr.Markdown(READ_ONLY_NOTE.capitalize() + "." if store.read_only else "")
         with gr.Column(scale=3):
             # a live run has nothing to show before it starts; say what pressing Train will show, and when
             status = gr.Markdown("Press **▶ Train**: a small GAN (or VAE) trains here, on these CPU cores, on "

@@ -19,8 +19,9 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
 class ModelStore:
-    def __init__(self, root: str | Path = DEFAULT_ROOT, device: str = "cpu"):
-        self.root, self.device = Path(root).resolve(), device
+    def __init__(self, root: str | Path = DEFAULT_ROOT, device: str = "cpu", read_only: bool = False):
+        # read_only: a public deployment (a Space, --share, --public), where nothing writes into the folder
+        self.root, self.device, self.read_only = Path(root).resolve(), device, read_only
         self._cache: dict[str, tuple[float, LoadedModel]] = {}
         self._lock = threading.Lock()
 

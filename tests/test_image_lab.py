@@ -89,3 +89,21 @@ def test_the_live_gan_settings_learn_garments_within_the_budget(tmp_path):
     rows = list(csv.DictReader(open(tmp_path / "run" / "metrics.csv")))
     entropy = [float(row["class_entropy"]) for row in rows]
     assert int(rows[-1]["step"]) == 300 and entropy[-1] > 1.2 and entropy[-1] > entropy[0], entropy
+
+
+def test_a_public_deployment_saves_nothing_into_checkpoints(tmp_path):
+    """--public (the default on a Space and with --share): Save is disabled and says why; the handler refuses."""
+    import gradio as gr
+
+    from playground import image_lab
+    from playground.app import create_app
+
+    store = ModelStore(tmp_path, read_only=True)
+    with pytest.raises(gr.Error, match="public deployment"):
+        image_lab.save(store, str(image_lab.RUNS_DIR / "gan-x"), "mine")
+    assert list(tmp_path.iterdir()) == []
+    root = Path(__file__).resolve().parents[1] / "checkpoints"
+    demo = create_app(root, public=True)
+    buttons = [b for b in demo.blocks.values() if isinstance(b, gr.Button) and b.value == "Save as a checkpoint"]
+    assert buttons and not buttons[0].interactive
+    assert demo.store.read_only
