@@ -399,10 +399,14 @@ def _shown(gr, fn, e: UserError):
 def quiet_validation(blocks) -> None:
     """Gradio checks each input against its component (a value not among a dropdown's choices, a number past
     a slider's maximum) before any handler runs, and raises a gr.Error that prints a stack trace. Those are
-    user errors too: each component's check re-raises them as one logged line, with the same message."""
+    user errors too: each component's check re-raises them as one logged line, with the same message. An
+    image input's file that Pillow cannot open (Gradio decodes it before the handler) gets a clear message
+    naming the formats and the pixel limit, where Gradio showed nothing."""
     import gradio as gr
 
-    def quiet(check, name):
+    from PIL import Image
+
+    def quiet(check, name, decodes: bool):
         @functools.wraps(check)
         def run(*args, **kwargs):
             try:
@@ -413,11 +417,21 @@ def quiet_validation(blocks) -> None:
                 _log.warning("user error in %s: %s", name, e.message)
                 raise gr.Error(e.message, duration=e.duration, visible=e.visible, title=e.title,
                                print_exception=False) from None
+            except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+                if not decodes:
+                    raise
+                # Gradio opens an uploaded image itself; a file Pillow cannot read failed there with no message
+                _log.warning("user error in %s: unreadable image (%s)", name, type(e).__name__)
+                raise gr.Error(f"{name}: that file is not an image this app can read (one of "
+                               f"{', '.join(UPLOAD_FORMATS)}, at most {pixel_cap():,} pixels)",
+                               print_exception=False) from None
         return run
 
+    images = (gr.Image, gr.ImageEditor)  # a Sketchpad is an ImageEditor
     for block in blocks.blocks.values():
         if isinstance(block, gr.components.Component) and "preprocess" in type(block).__dict__:
-            block.preprocess = quiet(block.preprocess, getattr(block, "label", None) or type(block).__name__)
+            block.preprocess = quiet(block.preprocess, getattr(block, "label", None) or type(block).__name__,
+                                     isinstance(block, images))
 
 
 # the raster formats an upload may be in. Everything else is refused before a plugin decodes it: EPS (a

@@ -50,6 +50,9 @@ def schedule_curves():
             pd.DataFrame(rows_abar, columns=["t", "alpha_bar_t", "schedule"]))
 
 
+MARKER = "the slider's t"
+
+
 def curves_at(t, schedule: str = "linear"):
     """The alpha_bar_t curves with a vertical marker at the forward-process slider's t (on the chosen schedule's
     curve's range [0, 1]), so the plot shows where x_t sits."""
@@ -61,7 +64,9 @@ def curves_at(t, schedule: str = "linear"):
     except (TypeError, ValueError):
         t = 0
     a = float(_schedule(schedule if schedule in SCHEDULES else "linear").alpha_bar[t])
-    marker = pd.DataFrame([(t, 0.0, f"t = {t}"), (t, a, f"t = {t}"), (t, 1.0, f"t = {t}")],
+    # one series name for every t: a plot fixes its series from the first table, so "t = 250" stayed in the
+    # legend and a later "t = 605" was never drawn
+    marker = pd.DataFrame([(t, 0.0, MARKER), (t, a, MARKER), (t, 1.0, MARKER)],
                           columns=["t", "alpha_bar_t", "schedule"])
     return pd.concat([abars, marker], ignore_index=True).astype({"t": "int64", "alpha_bar_t": "float64"})
 
@@ -267,7 +272,7 @@ def build(store: ModelStore) -> TabParts:
     wire(cmp_go.click, "ddpm_steps", {"checkpoint": ckpt, "seed": cmp_seed, "sampler": cmp_sampler,
                                       "class": cmp_cls, "guidance": cmp_guidance},
          lambda *a: (yield from steps_comparison(store, *a)), [cmp_out, cmp_done, cmp_progress], parts)
-    gr.on([t.release, schedule.change], curves_at, [t, schedule], abar_plot, api_name=False,
+    gr.on([t.change, schedule.change], curves_at, [t, schedule], abar_plot, api_name=False,
           show_progress="hidden", trigger_mode="always_last")
     wire(functools.partial(gr.on, [t.change, schedule.change, image.change, fwd_seed.submit]), "ddpm_forward",
          {"image": image, "t": t, "schedule": schedule, "noise seed": fwd_seed}, forward_process,

@@ -62,6 +62,8 @@ def _class_embeddings(G, model, class_a: str | None, class_b: str | None, n_keys
     a, b = _class_index(model, class_a), _class_index(model, class_b)
     if a is None:
         keys = G.embed.weight[torch.arange(n_keys) % model.cfg.n_classes]
+        if n_keys < 2 and not closed:  # one code (a direction edit): the first class, nothing to blend
+            return keys[:1].expand(frames, -1)
         return W.walk(keys, frames, "lerp", closed=closed)
     ea, eb = G.embed.weight[a], G.embed.weight[b if b is not None else a]
     t = torch.linspace(0, 1, frames).view(-1, 1)

@@ -171,8 +171,9 @@ def build(store: ModelStore) -> TabParts:
                         c_domain = gr.Radio(["A", "B"], value="A", label="the image is from domain")
                         c_invert = gr.Radio(["auto", "yes", "no"], value="auto", label="invert")
                         c_go = gr.Button("Translate, and back", variant="primary")
-                gr.Examples([examples[7], examples[9]] if len(examples) > 9 else examples, inputs=c_image,
-                            label="a sneaker (A) and an ankle boot (B)")
+                # each example sets its domain too: the boot with "A" still selected was read as a sneaker
+                gr.Examples([[examples[7], "A"], [examples[9], "B"]] if len(examples) > 9 else [[e, "A"] for e in examples],
+                            inputs=[c_image, c_domain], label="a sneaker (A) and an ankle boot (B)")
                 # the strip has the column to itself: four frames side by side in half of it were ~85 px each
                 c_strip = gr.Image(label="x | G(x) | back | identity", interactive=False, format="png",
                                    elem_id="cyc-strip", elem_classes="frames")

@@ -212,3 +212,20 @@ def test_gradios_own_input_checks_log_one_line_not_a_stack_trace(caplog):
     assert [r.getMessage().split(":")[0] for r in caplog.records] == ["user error in checkpoint",
                                                                       "user error in samples"]
     assert choice.preprocess("b") == "b" and n.preprocess(3) == 3  # good values pass as before
+
+
+def test_an_image_input_that_pillow_cannot_read_gets_a_clear_message(tmp_path, caplog):
+    """Gradio decodes an uploaded image before any handler; a text file named .png failed there silently."""
+    import gradio as gr
+    from gradio.data_classes import ImageData
+
+    from playground.common import quiet_validation
+
+    fake = tmp_path / "fake.png"
+    fake.write_text("not an image")
+    with gr.Blocks() as demo:
+        image = gr.Image(type="pil", label="image")
+    quiet_validation(demo)
+    with caplog.at_level("WARNING", logger="playground"), pytest.raises(gr.Error, match="not an image") as e:
+        image.preprocess(ImageData(path=str(fake)))
+    assert "PNG" in e.value.message and e.value.print_exception is False

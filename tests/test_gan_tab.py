@@ -120,3 +120,12 @@ def test_the_selected_checkpoints_loss_is_written_out(store):
     assert loss in text and r"\log" in text
     assert set(tab.LOSS_EQUATIONS) >= {"minimax", "non-saturating", "wgan", "wgan-gp", "lsgan", "dragan", "began",
                                         "hinge"}
+
+
+def test_direction_edit_of_a_conditional_model_with_every_class_in_turn_draws_the_first_class(store):
+    """Directions on the default conditional model with no class chosen: one code, so keyframe 0's class."""
+    from trainers.core.data import FASHION_MNIST_CLASSES
+
+    turn = tab.edit(store, "cond-map", 3, 1.0, "z", tab.NO_CLASS, 1.5, 0, 0, 0, 0)
+    first = tab.edit(store, "cond-map", 3, 1.0, "z", FASHION_MNIST_CLASSES[0], 1.5, 0, 0, 0, 0)
+    assert turn.shape == first.shape and np.array_equal(turn, first)
