@@ -66,6 +66,16 @@ def _cell(v) -> str:
 
 
 @user_errors
+def _kind(config: dict) -> str:
+    """What a checkpoint is, in words: its family, and for the vae family which of its four models."""
+    family, values = config.get("family"), config.get("config") or {}
+    if family == "vae":
+        what = ("variational autoencoder" if values.get("variational", True) else
+                "denoising autoencoder" if values.get("noise_std") else "autoencoder")
+        return f"A **{what}** (the vae family)"
+    return f"A **{family}** model"
+
+
 def card_markdown(store: ModelStore, name: str) -> str:
     """One checkpoint's card for people: what it is, how it was trained (command, data, hardware, time, each
     run of its lineage) and its metrics as a table."""
@@ -74,9 +84,10 @@ def card_markdown(store: ModelStore, name: str) -> str:
     data = card.get("data") or {}
     wall = card.get("wall_time_s")
     total = card.get("steps_total")
+    runs = len(card.get("history") or [])
     lines = [f"#### {name}",
-             f"A **{config.get('family')}** model ({n_parameters(path)} numbers in its weight files, EMA copies "
-             f"included). " + (f"{total} training steps in all over {len(card.get('history') or [])} runs; the last "
+             f"{_kind(config)} ({n_parameters(path)} numbers in its weight files, EMA copies "
+             f"included). " + (f"{total} training steps in all" + (f" over {runs} runs" if runs else "") + "; the last "
                                if total else "Trained ")
              + f"{card.get('steps', config.get('step'))} steps"
              + (f" ({card['epochs']} epochs at batch {card.get('batch_size')})" if card.get("epochs") else "")

@@ -222,7 +222,7 @@ def build(store: ModelStore) -> None:
             saved = gr.Markdown(READ_ONLY_NOTE.capitalize() + "." if store.read_only else "")
         with gr.Column(scale=3):
             # a live run has nothing to show before it starts; say what pressing Train will show, and when
-            status = gr.Markdown("Press **▶ Train**: a small GAN (or VAE) trains here, on these CPU cores, on "
+            status = gr.Markdown("Press **▶ Train**: a small GAN (or the family you pick: VAE, DDPM) trains here, on these CPU cores, on "
                                  "Fashion-MNIST. Its samples from fixed noise appear below every few seconds, and "
                                  "garments within about a minute; the losses are plotted as it goes.")
             grid = gr.Image(label="samples from fixed noise", interactive=False, format="png", elem_id="lab-grid",

@@ -209,8 +209,9 @@ PRESETS = {
 INTRO = r"""
 The generator $G$ maps noise $z$ to points; the discriminator $D$ scores points (background: orange where it
 says *real*, blue where it says *fake*). Arrows show $-\nabla_{G(z)} L_G$: where each generated point is
-being pushed. The right view is $G$ applied to a regular grid of noise. Try the **ring** with **minimax** and
-watch the generated points chase one mode after another (mode collapse); then switch to **WGAN-GP**.
+being pushed. The right view is $G$ applied to a regular grid of noise. Try the preset **mode collapse**: the
+generated points crowd onto one mode or none and lurch across the plane (modes covered stays at 0 or 1 of 8);
+then the preset **the cure** (WGAN-GP, 5 D steps), which covers the ring.
 """
 
 
@@ -274,7 +275,9 @@ def build_2d() -> list:
     step_btn.click(step, [lab, drawing, n_steps, *options], outputs, api_name="lab_step", cancels=[playing])
     reset_btn.click(reset, [lab, drawing, *options], outputs, api_name="lab_reset", cancels=[playing])
     loss.change(loss_equations, loss, eq, api_name=False)
-    preset.change(lambda p: PRESETS.get(p, [gr.skip()] * len(options)), preset, options, api_name=False)
+    # a preset starts its lesson from step 0 (it carried on from whatever state the lab was in)
+    preset.change(lambda p: PRESETS.get(p, [gr.skip()] * len(options)), preset, options, api_name=False,
+                  cancels=[playing]).then(reset, [lab, drawing, *options], outputs, api_name=False)
     # outputs without the session's State (the opening is shared by every visitor, their networks are not) and
     # without the plot: its step-0 table is empty, and a plot fixes its series from the first table it gets
     def opening():

@@ -67,6 +67,15 @@ def names(store: ModelStore, variational: bool | None = None, latent_dim: int | 
     return out
 
 
+def _empty(image) -> bool:
+    """No image in an editor: None, or an editor value whose background and layers are all empty."""
+    if image is None:
+        return True
+    if isinstance(image, dict):
+        return image.get("background") is None and not image.get("layers") and image.get("composite") is None
+    return False
+
+
 def _to_model(model, image) -> torch.Tensor:
     """Any image (upload, drawing, gallery array) -> uint8 (1, C, S, S) as the model was trained."""
     cfg = model.cfg
@@ -164,6 +173,9 @@ def decode_at(store: ModelStore, name: str, px: float, py: float) -> tuple[np.nd
 def arithmetic(store: ModelStore, name: str, image_a, image_b, image_c) -> np.ndarray:
     """A + (B - C) in latent space: [A, B, C, decode(z_A + z_B - z_C)]."""
     model = store.get(name, "vae")
+    missing = [k for k, im in zip("ABC", (image_a, image_b, image_c)) if _empty(im)]
+    if missing:  # say which: the default leaves C empty
+        raise UserError(f"A + (B - C) needs three images: give image {' and '.join(missing)} (gallery, upload or draw)")
     x = torch.cat([_to_model(model, im) for im in (image_a, image_b, image_c)])
     z = encode(model.modules, x)
     out = decode(model.modules, (z[0] + z[1] - z[2]).unsqueeze(0))
@@ -238,9 +250,9 @@ def build(store: ModelStore) -> TabParts:
                                interactive=False, elem_id="vae-gif", elem_classes="frames")
                 recon = gr.Image(label="A, AE(A), VAE(A) / B, AE(B), VAE(B)", interactive=False,
                                  format="png", elem_id="vae-recon", elem_classes="frames")
-            out_ae = gr.Image(label="autoencoder: decode(lerp(z_A, z_B))", interactive=False,
+            out_ae = gr.Image(label="autoencoder: decode(path(z_A, z_B))", interactive=False,
                               format="png", elem_id="vae-ae-strip", elem_classes="frames")
-            out_vae = gr.Image(label="VAE: decode(lerp(mu_A, mu_B))", interactive=False, format="png",
+            out_vae = gr.Image(label="VAE: decode(path(mu_A, mu_B))", interactive=False, format="png",
                                elem_id="vae-strip", elem_classes="frames")
         with gr.Column(scale=2):
             gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
