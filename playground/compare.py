@@ -117,6 +117,9 @@ def compare(store: ModelStore, names, seed, n, class_name, steps, guidance):
 
 
 XY_PARAMS = ("checkpoint", "seed", "steps", "guidance", "truncation", "sampler", "class")
+# what an axis offers when it is chosen (guidance matters only with a class: pick one, or make class the other axis)
+XY_EXAMPLES = {"seed": "0, 1, 2, 3", "steps": "10, 50, 200", "guidance": "0, 1, 3, 6", "truncation": "0.5, 0.7, 1.0",
+               "sampler": "ddim, ddpm", "class": "T-shirt/top, Trouser, Sneaker, Bag"}
 MAX_AXIS, MAX_DIFFUSION_CALLS, CELL = 8, 4000, 96
 
 
@@ -281,12 +284,17 @@ def build(store: ModelStore) -> TabParts:
          opening=len(default) >= 2)
 
     gr.Markdown("### X/Y grid\nRows and columns over any two parameters, one sample per cell; settings a model "
-                "does not have (truncation for a diffusion model, steps for a GAN) are ignored for it.")
+                "does not have (truncation for a diffusion model, steps for a GAN) are ignored for it; guidance changes "
+                "nothing without a class (choose one, or make class the other axis).")
     with gr.Row():
         x_param = gr.Dropdown(list(XY_PARAMS), value="checkpoint", label="X")
         x_values = gr.Textbox(", ".join(default), label="X values (comma-separated)")
         y_param = gr.Dropdown(list(XY_PARAMS), value="seed", label="Y")
         y_values = gr.Textbox("0, 1, 2, 3", label="Y values")
+    defaults = {**XY_EXAMPLES, "checkpoint": ", ".join(default)}
+    # a new axis gets values of its own kind (the checkpoint names stayed when X became "steps")
+    x_param.change(lambda p: defaults.get(p, ""), x_param, x_values, api_name=False, show_progress="hidden")
+    y_param.change(lambda p: defaults.get(p, ""), y_param, y_values, api_name=False, show_progress="hidden")
     with gr.Row():
         base_ckpt = gr.Dropdown(names, value=names[0] if names else None, label="checkpoint (when not an axis)")
         trunc = gr.Slider(0.05, 1.0, 1.0, step=0.05, label="truncation ψ (GANs)")

@@ -18,7 +18,7 @@ from trainers.ddpm import train as T
 from trainers.ddpm.diffusion import SCHEDULES, Schedule, q_sample
 from trainers.ddpm.samplers import SAMPLERS
 
-from .common import LATEX, TabParts, export_file, image_to_grey, number as _number, user_errors, wire
+from .common import LATEX, TabParts, export_file, frames_view, image_to_grey, number as _number, user_errors, wire
 from .models import ModelStore
 
 MAX_IMAGES, MAX_GIF_FRAMES = 16, 40
@@ -87,7 +87,7 @@ def forward_process(image, t, schedule: str, seed=0) -> tuple[np.ndarray, np.nda
             f"signal $\\sqrt{{\\bar\\alpha_t}}$ = {a ** 0.5:.3f}, noise $\\sqrt{{1-\\bar\\alpha_t}}$ = {(1 - a) ** 0.5:.3f}, "
             f"SNR $\\bar\\alpha_t/(1-\\bar\\alpha_t)$ = {snr:.3g} ({10 * np.log10(snr):+.1f} dB)")
     images = to_uint8(xt.clamp(-1, 1))
-    return upscale(strip(images[:1], padding=0), 8), upscale(strip(images[1:]), 3), text
+    return upscale(strip(images[:1], padding=0), 8), frames_view(images[1:]), text
 
 
 def _class(model, name: str | None) -> int | None:
@@ -254,10 +254,10 @@ def build(store: ModelStore) -> TabParts:
                         fwd_seed = gr.Number(0, label="noise seed", precision=0, minimum=0)
                 gr.Examples(examples, inputs=image, label="Fashion-MNIST test images")
                 numbers = gr.Markdown(start[2], latex_delimiters=LATEX)
-                with gr.Row():
-                    noisy = gr.Image(start[0], label="x_t", interactive=False, format="png", elem_id="ddpm-forward")
-                    over_t = gr.Image(start[1], label="t = 0, 50, 100, 250, 500, 750, 999", interactive=False,
-                                      format="png")
+                noisy = gr.Image(start[0], label="x_t", interactive=False, format="png", elem_id="ddpm-forward")
+                # the column to itself: seven frames beside x_t were ~48 px each
+                over_t = gr.Image(start[1], label="t = 0, 50, 100, 250, 500, 750, 999", interactive=False,
+                                  format="png", elem_classes="frames")
                 with gr.Row():
                     gr.LinePlot(betas, x="t", y="beta_t", color="schedule", title="β_t", height=220)
                     abar_plot = gr.LinePlot(curves_at(250), x="t", y="alpha_bar_t", color="schedule",

@@ -33,7 +33,10 @@ def test_forward_process_follows_the_closed_form():
     assert "0.0000" in text  # alpha_bar_999 ~ 4e-5
     assert np.corrcoef(noisy[::8, ::8, 0].ravel(), original.ravel())[0, 1] < 0.2  # x_T is noise
     _, strip, cos_text = tab.forward_process(image, 500, "cosine")
-    assert strip.shape[1] > strip.shape[0] * 6  # seven frames side by side
+    from playground.common import MIN_FRAME_PX, OUTPUT_WIDTH
+
+    # the seven frames at >= MIN_FRAME_PX each, in rows that fit the output column (they were 48 px in one row)
+    assert strip.shape[1] <= OUTPUT_WIDTH and strip.shape[0] >= 2 * MIN_FRAME_PX
     a = float(tab._schedule("cosine").alpha_bar[500])
     assert f"{a:.4f}" in cos_text
     for bad in [(image, 5000, "linear"), (image, float("nan"), "linear"), (image, 10, "sigmoid"), (None, 10, "linear")]:
