@@ -263,7 +263,9 @@ def build(store: ModelStore) -> TabParts:
     default = [n for n in ("dcgan-ns-20min-fashion", "dcgan-wgangp-20min-fashion") if n in names] or names[:2]
     gr.Markdown("### Compare models side by side\nThe same seed (and class) goes to every model. FID/KID, class "
                 "entropy and accuracy come from each card (`python -m trainers evaluate`: the shipped classifier's "
-                "features, 10k samples unless the card says otherwise); the sampling time is measured here, now.")
+                "features, 10k samples unless the card says otherwise); the sampling time is measured here, now. Class "
+                "accuracy exists only for models that take a class; KID is an unbiased estimate, so near 0 it can dip "
+                "just below.")
     with gr.Row():
         chosen = gr.Dropdown(names, value=default, multiselect=True, max_choices=MAX_MODELS, label="models (2 to 4)")
         seed = gr.Number(0, label="seed", precision=0, minimum=0)
