@@ -215,7 +215,7 @@ def build(store: ModelStore) -> TabParts:
                 with gr.Row():
                     ckpt = gr.Dropdown(names, value=first, label="checkpoint")
                     sampler = gr.Radio(list(SAMPLERS), value="ddim", label="sampler")
-                    steps = gr.Slider(1, 1000, 50, step=1, label="steps (DDPM: 1000 = Ho et al.'s full chain)")
+                    steps = gr.Slider(1, 1000, 50, step=1, label="steps", info="DDPM: 1000 = Ho et al.'s full chain")
                     eta = gr.Slider(0, 1, 0, step=0.05, label="η (DDIM)")
                 with gr.Row():
                     seed = gr.Number(0, label="seed", precision=0, minimum=0)
@@ -230,7 +230,7 @@ def build(store: ModelStore) -> TabParts:
                 with gr.Row():
                     gif = gr.Image(label="the run, animated (GIF)", type="filepath", interactive=False,
                                    elem_id="ddpm-gif", elem_classes="frames")
-                    mp4 = gr.Video(label="MP4 of the run", autoplay=True, loop=True)
+                    mp4 = gr.Video(label="MP4 of the run", autoplay=True, loop=True, height=240)
             with gr.Tab("Why so many steps"):
                 gr.Markdown("One starting noise x_T, denoised with 10, 50, 200 and 1000 steps (about 30 s on 2 "
                             "CPU cores). Try DDIM first, then DDPM.")
