@@ -160,6 +160,14 @@ def _look(page, tab: str, width: int) -> None:
             assert im["w"] >= 0.98 * max(im["nw"], MIN_SHOWN.get(elem, 0)), f"{tab} at {width} px: #{elem} shrunk {im}"
 
 
+def _set_number(page, label: str, value) -> None:
+    """Type into the number box of a visible slider, as a user does (Enter commits it)."""
+    box = page.locator(f'input[aria-label="number input for {label}"]').locator("visible=true").first
+    box.fill(str(value))
+    box.press("Enter")
+    page.wait_for_timeout(300)
+
+
 def _drive(page, tab: str, width: int) -> None:
     """The tab's main action, as a user does it; waits for its result."""
     if tab == "GAN":
@@ -177,16 +185,24 @@ def _drive(page, tab: str, width: int) -> None:
         page.locator("#vae-strip img").first.wait_for(state="visible", timeout=30_000)
         page.locator("#vae-recon img").first.wait_for(state="visible", timeout=10_000)
         page.locator("#vae-map img").first.wait_for(state="visible", timeout=10_000)
+    # the tabs open on a result of their defaults: change a setting first, so that what is waited for is new
     if tab == "Diffusion":  # watch a short DDIM run stream in
+        _set_number(page, "steps", 20)
         page.get_by_role("button", name="Denoise", exact=True).click()
-        page.get_by_text("done: 50 steps").wait_for(state="visible", timeout=60_000)
+        page.get_by_text("done: 20 steps").wait_for(state="visible", timeout=60_000)
         page.locator("#ddpm-x0 img").first.wait_for(state="visible", timeout=10_000)
     if tab == "Text to image":  # a prompt's images stream in, then come with their CLIP scores
+        _set_number(page, "steps", 20)
         page.get_by_role("button", name="Generate", exact=True).click()
-        page.get_by_text("CLIP score (this project").first.wait_for(state="visible", timeout=60_000)
+        page.get_by_text("20 ddim steps").first.wait_for(state="visible", timeout=60_000)
+        page.get_by_text("CLIP score (this project").first.wait_for(state="visible", timeout=10_000)
         page.locator("#t2i-out img").first.wait_for(state="visible", timeout=10_000)
-    if tab == "Compare":
+    if tab == "Compare":  # another seed: the gallery's images change
+        before = page.locator("#compare-gallery img").first.get_attribute("src")
+        page.get_by_label("seed", exact=True).locator("visible=true").first.fill("1")
         page.get_by_role("button", name="Compare", exact=True).click()
+        page.wait_for_function("(b) => { const i = document.querySelector('#compare-gallery img');"
+                               " return i && i.getAttribute('src') !== b; }", arg=before, timeout=30_000)
         page.get_by_text("ms/image").first.wait_for(state="visible", timeout=30_000)
     if tab == "Classifier":  # the drawing sub-tab's own button classifies the drawing, not the hidden upload
         page.get_by_role("tab", name="Draw").last.click()
