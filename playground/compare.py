@@ -18,7 +18,7 @@ from trainers.core.images import grid, upscale
 from trainers.families import get_family
 
 from .about import n_parameters
-from .common import TabParts, number as _number, series_table, user_errors, wire
+from .common import TabParts, captioned, number as _number, series_table, user_errors, wire
 from .models import ModelStore
 
 GENERATIVE = ("gan", "vae", "ddpm", "latent_diffusion")
@@ -113,7 +113,7 @@ def compare(store: ModelStore, names, seed, n, class_name, steps, guidance):
         rows.append(metrics_row(store, name, seconds / n))
     # the slider compares two: the first two models chosen (it sat blank with 3 or 4)
     pair = (grids[0], grids[1]) if len(grids) >= 2 and grids[0].shape == grids[1].shape else None
-    return gallery, pair, rows
+    return captioned(gallery), pair, rows
 
 
 XY_PARAMS = ("checkpoint", "seed", "steps", "guidance", "truncation", "sampler", "class")

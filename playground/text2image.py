@@ -30,7 +30,7 @@ from trainers.ddpm.diffusion import x0_from_eps
 from trainers.ddpm.samplers import guidance_limit
 from trainers.latent_diffusion.sampling import SCHEDULERS, CrossAttentionMaps, decode, denoise, make_scheduler
 
-from .common import LATEX, TabParts, number, user_errors, wire
+from .common import LATEX, TabParts, captioned, number, user_errors, wire
 from .models import ModelStore
 
 FAMILY = "latent_diffusion"
@@ -263,7 +263,7 @@ def guidance_view(store: ModelStore, name: str, other: str, prompt: str, negativ
     if t_max is not None and s.t >= t_max:
         note += (f". This step is above the guidance interval (t < {t_max:g}): the run used ε(z_t, y) here, "
                  "since guiding the noisiest steps hurts this model's samples")
-    return gallery, note
+    return captioned(gallery), note
 
 
 @user_errors
@@ -290,7 +290,7 @@ def attention_maps(store: ModelStore, name: str, other: str, prompt: str, guidan
         over = (0.45 * image + 0.55 * heat).clamp(0, 1)
         out.append((upscale((over * 255).round().to(torch.uint8).permute(1, 2, 0).numpy(), scale),
                     tok.replace("</w>", "")))
-    return out
+    return captioned(out)
 
 
 EXPLANATION = r"""

@@ -234,7 +234,8 @@ def build(store: ModelStore) -> TabParts:
             gal = gr.Gallery(gallery(), columns=10, height=150, label="Fashion-MNIST test images",
                              allow_preview=False)
             target = gr.Radio(["A", "B", "C"], value="A", label="a click on the gallery sets image")
-            starts = [gallery_image(0), gallery_image(7), None]  # the tab opens on these two, interpolated
+            # the tab opens on A and B interpolated; C is filled too, so that A + (B - C) works at once
+            starts = [gallery_image(0), gallery_image(7), gallery_image(9)]
             with gr.Row():
                 editors = [gr.ImageEditor(v, type="pil", label=f"image {k}", sources=["upload", "clipboard"],
                                           canvas_size=(280, 280), height=300, brush=gr.Brush(colors=["#000000"]))
