@@ -41,6 +41,9 @@ CSS = """
 /* a user error is said once, in its toast; the outputs keep what they showed instead of an "Error" badge each */
 [data-testid="status-tracker"]:has(> span.error) { display: none; }
 .frames img { object-fit: contain; max-width: 100%; }
+/* a results gallery shows all its items: Gradio fixed its height (~500 px) even at height="auto", and
+   scrolled away a compared model's rows and captions */
+.full-gallery .grid-wrap.fixed-height { height: auto !important; max-height: none !important; }
 .sheet .image-frame { overflow-x: auto; justify-content: flex-start; }
 .sheet img { max-width: none !important; max-height: none !important; width: auto; height: auto; }
 #clf-seen .image-container, #clf-seen .image-frame { min-height: 200px; }

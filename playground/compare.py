@@ -275,7 +275,8 @@ def build(store: ModelStore) -> TabParts:
         guidance = gr.Slider(0, 10, 1, step=0.5, label="guidance (diffusion)")
     go = gr.Button("Compare", variant="primary")
     # two models a row: four in one row drew each of a model's 16 samples at ~66 px
-    gallery = gr.Gallery(label="samples", elem_id="compare-gallery", columns=2, height="auto", object_fit="contain",
+    gallery = gr.Gallery(label="samples", elem_id="compare-gallery", elem_classes="full-gallery", columns=2,
+                         height="auto", object_fit="contain",
                          format="png")
     slider = gr.ImageSlider(label="two models: drag to compare", type="numpy")
     # no wrapping: narrow columns broke their headers mid-word ("c l a s s"); the table scrolls sideways instead

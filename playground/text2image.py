@@ -345,11 +345,12 @@ def build(store: ModelStore) -> TabParts:
                 at = gr.Slider(1, MAX_STEPS, 5, step=1, label="step")
                 cfg_go = gr.Button("Show the three noise predictions")
                 cfg_note = gr.Markdown()
-                cfg_out = gr.Gallery(label="unconditional | conditional | guided", columns=2, height="auto")
+                cfg_out = gr.Gallery(label="unconditional | conditional | guided", columns=2, height="auto",
+                                     elem_classes="full-gallery")
             with gr.Tab("Cross-attention per token"):
                 att_go = gr.Button("Show where each token acts")
                 att_out = gr.Gallery(label="attention of the latent positions to each token", columns=6,
-                                     height="auto")
+                                     height="auto", elem_classes="full-gallery")
         with gr.Column(scale=2):
             gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
 
