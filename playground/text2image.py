@@ -346,7 +346,7 @@ def build(store: ModelStore) -> TabParts:
                 cfg_go = gr.Button("Show the three noise predictions")
                 cfg_note = gr.Markdown()
                 cfg_out = gr.Gallery(label="unconditional | conditional | guided", columns=2, height="auto",
-                                     elem_classes="full-gallery")
+                                     elem_classes="full-gallery", object_fit="contain")  # "cover" cut the tiles
             with gr.Tab("Cross-attention per token"):
                 att_go = gr.Button("Show where each token acts")
                 att_out = gr.Gallery(label="attention of the latent positions to each token", columns=6,
