@@ -74,7 +74,7 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu", publi
         with gr.Accordion("Restore the settings of an exported image or animation", open=False):
             with gr.Row():
                 dropped = gr.File(label="drop a PNG, GIF or MP4 exported by this app",
-                                  file_types=list(SETTINGS_FILES), height=120)
+                                  file_types=list(SETTINGS_FILES), height=120, elem_id="restore-drop")
                 restored = gr.Markdown()
         with gr.Tabs() as tabs:
             for title, module in TABS:

@@ -265,14 +265,15 @@ def test_dropping_an_export_restores_its_settings_and_runs_it_again(server, tmp_
         page.get_by_text("GAN latent walk").first.wait_for(state="visible", timeout=60_000)
         page.get_by_role("tab", name="About").click()  # start elsewhere: the restore brings the user back
         page.get_by_text("Restore the settings").click()
-        page.locator("input[type=file]").first.set_input_files(str(export))
-        page.get_by_text("restored 5 settings of").wait_for(state="visible", timeout=30_000)
+        page.locator("#restore-drop").wait_for(state="visible", timeout=30_000)  # the accordion is open
+        page.locator("#restore-drop input[type=file]").set_input_files(str(export))
+        page.get_by_text("restored 5 settings of").wait_for(state="visible", timeout=60_000)
         shown = page.locator("#gan-samples img").first
-        shown.wait_for(state="visible", timeout=30_000)  # the Samples sub-tab is open, its button was pressed
+        shown.wait_for(state="visible", timeout=60_000)  # the Samples sub-tab is open, its button was pressed
         expected = np.asarray(Image.open(export).convert("RGB"))
         page.wait_for_function("([w, h]) => { const i = document.querySelector('#gan-samples img');"
                                " return i && i.naturalWidth === w && i.naturalHeight === h; }",
-                               arg=[expected.shape[1], expected.shape[0]], timeout=30_000)
+                               arg=[expected.shape[1], expected.shape[0]], timeout=60_000)
         assert page.get_by_label("seed", exact=True).first.input_value() == "5"
         browser.close()
 
