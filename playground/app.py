@@ -95,8 +95,11 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu", publi
             api_name="restore_settings").success(
             lambda path: rerun_spec(reruns, path), dropped, again, api_name=False,
             show_progress="hidden").success(None, again, None, js=RERUN_JS, api_name=False)
-        for opening, outputs in openings:
-            demo.load(opening, None, outputs, api_name=False)
+        # one load event fills every tab's opening, on one worker: eleven events, each waiting for a result still
+        # being computed at a cold start, held the server's threads and stalled the first visitor's clicks
+        shown = [c for _, outputs in openings for c in (outputs if isinstance(outputs, list) else [outputs])]
+        demo.load(functools.partial(_open_all, openings), None, shown, api_name=False, concurrency_limit=1,
+                  concurrency_id="openings")
     quiet_validation(demo)
     demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=CONCURRENCY)
     demo.store = store
@@ -111,6 +114,15 @@ def warm(demo) -> threading.Thread:
     t = threading.Thread(target=lambda: [o() for o in demo.openings], name="openings", daemon=True)
     t.start()
     return t
+
+
+def _open_all(openings: list) -> list:
+    """Every opening's values, in the order of their outputs."""
+    values = []
+    for opening, outputs in openings:
+        value = opening()
+        values += list(value) if isinstance(outputs, list) and len(outputs) > 1 else [value]
+    return values
 
 
 def _refreshed(listers: list):
