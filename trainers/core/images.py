@@ -121,8 +121,8 @@ def mp4_with_comment(data: bytes, text: str) -> bytes:
 
 
 def mp4_bytes(frames: list[np.ndarray], fps: int = 12) -> bytes:
-    """(H, W[, 3]) uint8 frames -> H.264 MP4 (PyAV's bundled FFmpeg), encoded on one thread so that the bytes are
-    reproducible; sizes are padded to even numbers."""
+    """(H, W[, 3]) uint8 frames -> H.264 MP4 (PyAV's bundled FFmpeg), the same bytes for the same frames;
+    sizes are padded to even numbers."""
     import av
 
     if not frames:
@@ -133,13 +133,13 @@ def mp4_bytes(frames: list[np.ndarray], fps: int = 12) -> bytes:
     with av.open(buf, "w", format="mp4") as container:
         stream = container.add_stream("h264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
-        # one encoder thread: the same frames give the same bytes even on a loaded machine (a threaded encode
-        # of the same frames once differed under load), so exports stay content-addressed and reproducible
-        stream.codec_context.thread_count = 1
         for f in frames:
             rgb = np.stack([f] * 3, -1) if f.ndim == 2 else f
             rgb = np.pad(rgb, ((0, H - h), (0, W - w), (0, 0)))
-            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")):
+            # converted to the stream's yuv420p here: left to the encoder's implicit conversion, the same frames
+            # of a width that is not a multiple of 32 gave up to 7 different files in 20 encodes
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24").reformat(format="yuv420p")
+            for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
