@@ -8,7 +8,6 @@ import functools
 import inspect
 import json
 import logging
-import sys
 import tempfile
 import threading
 import time
@@ -88,13 +87,18 @@ JS = """() => {
 }"""
 
 
+def frame_scale(px: int) -> int:
+    """The whole-number upscale that draws a px-sized frame at >= MIN_FRAME_PX CSS px."""
+    return max(1, -(-MIN_FRAME_PX // px))
+
+
 def frames_view(images, per_row: int | None = None, width: int = OUTPUT_WIDTH) -> np.ndarray:
     """uint8 (N, C, H, W) frames -> rows of frames (H', W', 3), each frame upscaled (nearest) to at least
     MIN_FRAME_PX and as many per row as fit `width` px (at most `per_row`), so none is shrunk on the page."""
     from trainers.core.images import grid, upscale
 
     px = int(images.shape[-1])
-    scale = max(1, -(-MIN_FRAME_PX // px))
+    scale = frame_scale(px)
     fit = max(1, (width // scale - 2) // (px + 2))
     per_row = min(fit, per_row or fit)
     return upscale(grid(images, nrow=min(per_row, len(images))), scale)
@@ -106,7 +110,7 @@ def sheet_view(sheet: np.ndarray, px: int) -> np.ndarray:
     Shown with elem_classes="sheet": never shrunk, it scrolls sideways in a narrower column."""
     from trainers.core.images import upscale
 
-    return upscale(sheet, max(1, -(-MIN_FRAME_PX // px)))
+    return upscale(sheet, frame_scale(px))
 
 
 def with_scale(heat: np.ndarray, low: str, high: str, colours) -> np.ndarray:
@@ -275,7 +279,7 @@ class Opening:
                             pass
                     self._value = out
                 except Exception as e:  # noqa: BLE001 - an opening must never stop the page from loading
-                    print(f"{self.api}: no opening result ({type(e).__name__}: {e})", file=sys.stderr)
+                    _log.warning("%s: no opening result (%s: %s)", self.api, type(e).__name__, e)
                     return (None,) * self._n if self._n > 1 else None
             return self._value
 

@@ -159,9 +159,13 @@ def cmd_evaluate(args: list[str], options: dict) -> None:
         sampling = _typed_options(target, options, f"evaluating a {loaded.family} model")
     from .core import metrics as M
 
-    judge_family = load_model(judge).family if judge is not None else "classifier"  # a clear error if no checkpoint
-    if judge_family != "classifier":
-        raise UserError(f"--judge {judge} is a {judge_family} checkpoint, not a classifier")
+    if judge is not None:  # its config alone says what it is; the metrics load its weights once, cached
+        from .core.checkpoint import is_checkpoint, read_meta
+
+        if not is_checkpoint(judge):
+            raise UserError(f"--judge {judge} is not a checkpoint folder")
+        if read_meta(judge).get("family") != "classifier":
+            raise UserError(f"--judge {judge} is a {read_meta(judge).get('family')} checkpoint, not a classifier")
     with M.judged_by(judge):
         metrics = evaluate(loaded, n=n, seed=seed, **sampling)
     card = loaded.card
