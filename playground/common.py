@@ -43,6 +43,13 @@ CSS = """
 /* a results gallery shows all its items: Gradio fixed its height (~500 px) even at height="auto", and
    scrolled away a compared model's rows and captions */
 .full-gallery .grid-wrap.fixed-height { height: auto !important; max-height: none !important; }
+/* a picker gallery (small thumbnails to click) writes each caption under its thumbnail, not over the garment */
+.picker .thumbnail-item:has(> .caption-label) { display: flex; flex-direction: column; height: auto !important;
+  aspect-ratio: auto !important; overflow: visible; }
+.picker .thumbnail-item:has(> .caption-label) > img { height: 100px; min-height: 100px; flex: none; }
+.picker .thumbnail-item > .caption-label { position: static !important; max-width: 100%; margin: 2px auto 0; }
+/* a dropdown's value stops short of its arrow (long model names ran under it) */
+.secondary-wrap input { padding-right: 22px !important; text-overflow: ellipsis; }
 .sheet .image-frame { overflow-x: auto; justify-content: flex-start; }
 .sheet img { max-width: none !important; max-height: none !important; width: auto; height: auto; }
 #clf-seen .image-container, #clf-seen .image-frame { min-height: 200px; }
@@ -145,11 +152,15 @@ def captioned(items: list[tuple[np.ndarray, str]]) -> list[tuple[np.ndarray, str
 def series_table(rows: list[dict], skip=("step", "epoch", "time_s"), keep=None, y: str = "value", up_to=None):
     """Logged rows ({"step": s, name: value, ...}) -> the long table a gr.LinePlot draws, one series per name:
     columns step (int), `y` (float), series (string). Typed even when empty: a plot takes its axes' types from
-    the first table it gets, and an untyped empty one made the values categorical (labels piled up, no line)."""
+    the first table it gets, and an untyped empty one made the values categorical (labels piled up, no line).
+    Every name in `keep` is in the table, as a NaN row (drawn as nothing) until it has values: a plot also fixes
+    its series from its first table, and a step-0 table without them left a whole run with no lines."""
     import pandas as pd
 
     data = [(int(float(r["step"])), float(v), k) for r in rows if up_to is None or int(float(r["step"])) <= up_to
             for k, v in r.items() if k not in skip and (keep is None or k in keep) and v not in ("", None)]
+    present = {k for _, _, k in data}
+    data += [(data[0][0] if data else 0, float("nan"), k) for k in keep or () if k not in present]
     return pd.DataFrame(data, columns=["step", y, "series"]).astype({"step": "int64", y: "float64", "series": "string"})
 
 
@@ -456,6 +467,7 @@ def quiet_validation(blocks) -> None:
 
 # the raster formats an upload may be in. Everything else is refused before a plugin decodes it: EPS (a
 # PostScript program, which Pillow renders by running Ghostscript), TIFF, PSD, ICO...
+MIN_SIDE = 8  # a smaller image holds no garment: a 1x1 upload was stretched into a noise blob
 UPLOAD_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP")
 # what Pillow's JPEG plugin calls a JPEG with extra pictures (many phone cameras write them); the first is read
 MPO = "MPO"
@@ -560,8 +572,8 @@ def as_image(value):
     drawing = isinstance(value, dict)
     if drawing:  # a gr.Sketchpad / gr.ImageEditor value: use the flattened drawing
         value = value.get("composite")
-    if value is None:
-        raise UserError("no image given: upload or draw one")
+    if value is None:  # a file the browser could not show as an image never reaches the server either
+        raise UserError(f"no image given: upload one ({', '.join(UPLOAD_FORMATS)}) or draw one")
     if not isinstance(value, Image.Image):
         if not isinstance(value, (np.ndarray, list, tuple)):
             raise UserError(f"expected an image, got a {type(value).__name__}")
@@ -572,7 +584,7 @@ def as_image(value):
     _check_header(value)
     image = _decoded(value)
     if drawing and _blank(image):
-        raise UserError("the drawing is empty: draw something on the canvas first")
+        raise UserError("the image is empty (one flat colour, nothing drawn on it): upload a garment or draw one")
     return image
 
 
@@ -589,6 +601,9 @@ def image_to_grey(image, size: int = 32, invert: str = "auto") -> np.ndarray:
     if not isinstance(invert, str) or invert not in ("auto", "yes", "no"):
         raise UserError(f"invert must be auto, yes or no, got {str(invert)[:40]!r}")
     image = as_image(image)
+    if min(image.size) < MIN_SIDE:
+        raise UserError(f"the image is {image.width}x{image.height} px: too small to show a garment "
+                        f"(at least {MIN_SIDE}x{MIN_SIDE})")
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         # a drawing on a transparent canvas: put it on the background that contrasts with its strokes
         # (dark strokes on white, then inverted below; light strokes straight on black)

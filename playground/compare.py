@@ -255,6 +255,10 @@ def timeline(store: ModelStore, name: str, index):
             series_table(_csv(root / "metrics.csv"), skip=("step",), up_to=step))
 
 
+def _snapshot_label(count: int) -> str:
+    return f"snapshot (0 = first, {max(count - 1, 0)} = last)"
+
+
 def build(store: ModelStore) -> TabParts:
     import gradio as gr
 
@@ -319,7 +323,7 @@ def build(store: ModelStore) -> TabParts:
     start = timeline(store, first_run, count - 1) if count else (None, "", None, None)
     with gr.Row():
         run = gr.Dropdown(with_snapshots, value=first_run, label="run")
-        index = gr.Slider(0, max(count - 1, 1), max(count - 1, 0), step=1, label=f"snapshot (of {count})")
+        index = gr.Slider(0, max(count - 1, 1), max(count - 1, 0), step=1, label=_snapshot_label(count))
     caption = gr.Markdown(start[1])
     with gr.Row():
         shot = gr.Image(start[0], label="samples from fixed noise", interactive=False, format="png")
@@ -331,11 +335,13 @@ def build(store: ModelStore) -> TabParts:
 
     def pick(name):
         count = len(snapshots(store, name)) if name else 0
-        return (gr.Slider(0, max(count - 1, 1), count - 1, step=1, label=f"snapshot (of {count})"),
+        return (gr.Slider(0, max(count - 1, 1), count - 1, step=1, label=_snapshot_label(count)),
                 *timeline(store, name, count - 1))
 
     run.change(pick, run, [index, *outputs], api_name=False)
-    index.release(lambda name, i: timeline(store, name, i), [run, index], outputs, api_name="timeline")
+    # release (a drag ends) and input (the number box, the arrow keys): each says which snapshot to show
+    gr.on([index.release, index.input], lambda name, i: timeline(store, name, i), [run, index], outputs,
+          api_name="timeline", trigger_mode="always_last")
     parts.refresh = [(chosen, lambda: generative_names(store)), (base_ckpt, lambda: generative_names(store)),
                      (run, lambda: [n for n in store.names() if snapshots(store, n)])]
     return parts

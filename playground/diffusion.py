@@ -215,14 +215,17 @@ def build(store: ModelStore) -> TabParts:
                 with gr.Row():
                     ckpt = gr.Dropdown(names, value=first, label="checkpoint")
                     sampler = gr.Radio(list(SAMPLERS), value="ddim", label="sampler")
-                    steps = gr.Slider(1, 1000, 50, step=1, label="steps", info="DDPM: 1000 = Ho et al.'s full chain")
+                    steps = gr.Slider(1, 1000, 50, step=1, label="steps", info="DDPM: 1000 = Ho et al.'s full chain",
+                                      scale=2, min_width=240)  # its note on one or two lines, not a word a line
                     eta = gr.Slider(0, 1, 0, step=0.05, label="η (DDIM)")
                 with gr.Row():
                     seed = gr.Number(0, label="seed", precision=0, minimum=0)
                     n = gr.Slider(1, MAX_IMAGES, 1, step=1, label="images")
                     cls = gr.Dropdown([ANY_CLASS, *FASHION_MNIST_CLASSES], value="Sneaker", label="class")
                     guidance = gr.Slider(0, 10, 3, step=0.5, label="guidance scale w")
-                go = gr.Button("Denoise", variant="primary")
+                with gr.Row():  # a 1000-step DDPM run of 16 images takes minutes: it can be stopped
+                    go = gr.Button("Denoise", variant="primary", scale=3)
+                    stop = gr.Button("Stop", scale=1)
                 progress = gr.Markdown()
                 with gr.Row():
                     xt = gr.Image(label="x_t", interactive=False, format="png", elem_id="ddpm-xt")
@@ -239,7 +242,9 @@ def build(store: ModelStore) -> TabParts:
                     cmp_sampler = gr.Radio(list(SAMPLERS), value="ddim", label="sampler (DDIM: η = 0)")
                     cmp_cls = gr.Dropdown([ANY_CLASS, *FASHION_MNIST_CLASSES], value="Sneaker", label="class")
                     cmp_guidance = gr.Slider(0, 10, 3, step=0.5, label="guidance scale w")
-                cmp_go = gr.Button("Sample at 10 / 50 / 200 / 1000 steps", variant="primary")
+                with gr.Row():
+                    cmp_go = gr.Button("Sample at 10 / 50 / 200 / 1000 steps", variant="primary", scale=3)
+                    cmp_stop = gr.Button("Stop", scale=1)
                 cmp_progress = gr.Markdown()
                 cmp_out = gr.Image(label="10 | 50 | 200 | 1000 steps", interactive=False, format="png",
                                    elem_id="ddpm-steps", show_label=False)
@@ -249,7 +254,8 @@ def build(store: ModelStore) -> TabParts:
                     image = gr.Image(examples[7] if examples else None, type="pil", label="x0 (upload or pick)",
                                      sources=["upload", "clipboard"], image_mode=None)
                     with gr.Column():
-                        t = gr.Slider(0, 999, 250, step=1, label="t")
+                        t = gr.Slider(0, 999, 250, step=1, label="t",
+                                      info="0 to T − 1 = 999 (0-based, as the code indexes it)")
                         schedule = gr.Radio(list(SCHEDULES), value="linear", label="schedule")
                         fwd_seed = gr.Number(0, label="noise seed", precision=0, minimum=0)
                 gr.Examples(examples, inputs=image, label="Fashion-MNIST test images")
@@ -266,17 +272,20 @@ def build(store: ModelStore) -> TabParts:
             gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
 
     parts = TabParts(refresh=[(ckpt, lambda: store.names("ddpm"))])
-    wire(go.click, "ddpm_denoise", {"checkpoint": ckpt, "seed": seed, "images": n, "sampler": sampler,
+    running = wire(go.click, "ddpm_denoise", {"checkpoint": ckpt, "seed": seed, "images": n, "sampler": sampler,
                                     "steps": steps, "eta": eta, "class": cls, "guidance": guidance},
          lambda *a: (yield from denoise(store, *a)), [xt, x0, progress, gif, mp4], parts, opening=bool(first))
-    wire(cmp_go.click, "ddpm_steps", {"checkpoint": ckpt, "seed": cmp_seed, "sampler": cmp_sampler,
+    comparing = wire(cmp_go.click, "ddpm_steps", {"checkpoint": ckpt, "seed": cmp_seed, "sampler": cmp_sampler,
                                       "class": cmp_cls, "guidance": cmp_guidance},
          lambda *a: (yield from steps_comparison(store, *a)), [cmp_out, cmp_done, cmp_progress], parts)
-    gr.on([t.change, schedule.change], curves_at, [t, schedule], abar_plot, api_name=False,
-          show_progress="hidden", trigger_mode="always_last")
+    stop.click(lambda: "stopped: the images above are the last step shown", None, progress, cancels=[running],
+               queue=False, api_name=False)
+    cmp_stop.click(lambda: "stopped", None, cmp_progress, cancels=[comparing], queue=False, api_name=False)
     wire(functools.partial(gr.on, [t.change, schedule.change, image.change, fwd_seed.submit]), "ddpm_forward",
          {"image": image, "t": t, "schedule": schedule, "noise seed": fwd_seed}, forward_process,
-         [noisy, over_t, numbers], parts, trigger_mode="always_last", show_progress="hidden")
+         [noisy, over_t, numbers], parts, trigger_mode="always_last", show_progress="hidden"
+         # the marker follows once t is taken: a t past the slider's range is refused once, not once per listener
+         ).success(curves_at, [t, schedule], abar_plot, api_name=False, show_progress="hidden")
     return parts
 
 

@@ -227,14 +227,17 @@ def build(store: ModelStore) -> TabParts:
                 loop_frames = gr.Slider(4, MAX_FRAMES, 48, step=1, label="frames")
                 loop_go = gr.Button("Make a loop")
                 with gr.Row():
-                    loop_gif = gr.Image(label="loop (GIF)", type="filepath", interactive=False)
-                    loop_mp4 = gr.Video(label="loop (MP4)", autoplay=True, loop=True)
+                    # the same size side by side (the GIF sat small beside a box-filling MP4)
+                    loop_gif = gr.Image(label="loop (GIF)", type="filepath", interactive=False, height=280)
+                    loop_mp4 = gr.Video(label="loop (MP4)", autoplay=True, loop=True, height=280)
             with gr.Tab("Samples"):
                 seed = gr.Number(0, label="seed", precision=0, minimum=0)
                 n = gr.Slider(1, MAX_SAMPLES, 16, step=1, label="samples")
                 go = gr.Button("Sample", variant="primary")
                 out = gr.Image(label="samples", type="numpy", interactive=False, format="png", elem_id="gan-samples")
             with gr.Tab("Directions"):
+                gr.Markdown("Move a slider: the image follows along that principal direction of the latent "
+                            "space (GANSpace); press Enter in *seed* for another starting sample.")
                 edit_seed = gr.Number(0, label="seed", precision=0, minimum=0)
                 sliders = [gr.Slider(-5, 5, 0, step=0.25, label=f"principal direction {k + 1} (σ)")
                            for k in range(N_DIRECTIONS)]
@@ -259,7 +262,7 @@ def build(store: ModelStore) -> TabParts:
         s.change(lambda *a: edit(store, *a), edit_inputs, edited, api_name=False)
     edit_named = {"checkpoint": ckpt, "seed": edit_seed, "truncation": trunc, "space": space, "class": class_a,
                   **{f"direction {k + 1}": s for k, s in enumerate(sliders)}}
-    wire(edit_seed.submit, "gan_edit", edit_named, lambda *a: edit(store, *a), edited, parts)
+    wire(edit_seed.submit, "gan_edit", edit_named, lambda *a: edit(store, *a), edited, parts, opening=bool(first))
     return parts
 
 

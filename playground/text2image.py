@@ -11,6 +11,7 @@ Handlers are pure functions (store, strings, numbers) -> arrays; `generate` stre
 from __future__ import annotations
 
 import copy
+import math
 import os
 import re
 import socket
@@ -30,7 +31,7 @@ from trainers.ddpm.diffusion import x0_from_eps
 from trainers.ddpm.samplers import guidance_limit
 from trainers.latent_diffusion.sampling import SCHEDULERS, CrossAttentionMaps, decode, denoise, make_scheduler
 
-from .common import LATEX, TabParts, captioned, number, user_errors, wire
+from .common import LATEX, TabParts, captioned, frame_scale, number, user_errors, wire
 from .models import ModelStore
 
 FAMILY = "latent_diffusion"
@@ -90,7 +91,7 @@ def load_external(source: str):
                 raise UserError(f"no network: {source} is not in the local Hugging Face cache and the Hub cannot be "
                                 "reached from here. The shipped model keeps working; choose it above.")
         else:
-            raise UserError(f"{source[:80]!r} is neither a pipeline folder nor a Hub id like 'org/name'")
+            raise UserError(f"{source[:80]} is neither a pipeline folder on this machine nor a Hub id (org/name)")
         try:
             pipe = StableDiffusionPipeline.from_pretrained(source, **kwargs)
         except Exception as e:  # diffusers / hub errors vary by version; the message is what the user needs
@@ -221,13 +222,14 @@ def generate(store: ModelStore, name: str, other: str, prompt: str, negative: st
 
 
 def _latent_tiles(z: torch.Tensor) -> np.ndarray:
-    """A latent (C, h, w) as its C channels side by side, each scaled to [0, 255] (grey), upscaled."""
+    """A latent (C, h, w) as its C channels in a square grid (2 x 2 for 4), each scaled to [0, 255] (grey) and
+    upscaled to >= MIN_FRAME_PX: a gallery's square box showed a row of four at ~50 px each."""
     tiles = []
     for c in z:
         lo, hi = float(c.min()), float(c.max())
         tiles.append(((c - lo) / max(hi - lo, 1e-8) * 255).round().to(torch.uint8))
     t = torch.stack(tiles).unsqueeze(1)  # (C, 1, h, w)
-    return upscale(grid(t, nrow=len(t)), max(1, 64 // z.shape[-1]))
+    return upscale(grid(t, nrow=math.ceil(math.sqrt(len(t)))), frame_scale(z.shape[-1]))
 
 
 @user_errors
@@ -342,19 +344,22 @@ def build(store: ModelStore) -> TabParts:
                 out = gr.Image(label="D(z_t) while sampling, then the images", interactive=False, format="png",
                                elem_id="t2i-out")
             with gr.Tab("Guidance at one step"):
-                at = gr.Slider(1, MAX_STEPS, 5, step=1, label="step")
+                at = gr.Slider(1, steps.value, 5, step=1, label="step (of the run's steps)")
                 cfg_go = gr.Button("Show the three noise predictions")
                 cfg_note = gr.Markdown()
                 cfg_out = gr.Gallery(label="unconditional | conditional | guided", columns=2, height="auto",
                                      elem_classes="full-gallery", object_fit="contain")  # "cover" cut the tiles
             with gr.Tab("Cross-attention per token"):
                 att_go = gr.Button("Show where each token acts")
-                att_out = gr.Gallery(label="attention of the latent positions to each token", columns=6,
+                # three a row: six drew each map at ~80 px, and its token's caption covered a third of it
+                att_out = gr.Gallery(label="attention of the latent positions to each token", columns=3,
                                      height="auto", elem_classes="full-gallery")
         with gr.Column(scale=2):
             gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
 
     parts = TabParts(refresh=[(ckpt, lambda: store.names(FAMILY))])
+    # the step to look at is one of the run's steps (the slider went to 200 for a 30-step run)
+    steps.change(lambda n: gr.Slider(maximum=n), steps, at, api_name=False, show_progress="hidden")
     gr.on([prompt.change, other.change], vocabulary_note, [other, prompt], unknown, api_name=False,
           show_progress="hidden", trigger_mode="always_last")
     common = {"checkpoint": ckpt, "other model": other, "prompt": prompt}

@@ -143,7 +143,7 @@ def latent_map(store: ModelStore, name: str) -> tuple[np.ndarray, np.ndarray]:
     centre = MAP_PX // 2
     draw.line([(0, centre), (MAP_PX, centre)], fill=(200, 200, 200))
     draw.line([(centre, 0), (centre, MAP_PX)], fill=(200, 200, 200))
-    draw.text((4, 4), f"[-{r:g}, {r:g}]^2", fill="black")
+    draw.text((4, 4), f"z1, z2 in [-{r:g}, {r:g}]", fill="black")
     for (px, py), y in zip(_to_px(mu, r), labels):
         if 0 <= px < MAP_PX and 0 <= py < MAP_PX:
             draw.ellipse([px - 2, py - 2, px + 2, py + 2], fill=tuple(int(c) for c in PALETTE[y]))
@@ -231,8 +231,9 @@ def build(store: ModelStore) -> TabParts:
                         "from one code to the other through the autoencoder and through the VAE. **Try first:** "
                         "click a gallery garment for B and press *Interpolate A → B*; the VAE's middle frames stay "
                         "garments where the autoencoder's blur.")
-            gal = gr.Gallery(gallery(), columns=10, height=150, label="Fashion-MNIST test images",
-                             allow_preview=False)
+            gal = gr.Gallery(gallery(), columns=10, height=170,  # a row and its captions
+                             label="Fashion-MNIST test images",
+                             allow_preview=False, elem_id="vae-gallery", elem_classes="picker")
             target = gr.Radio(["A", "B", "C"], value="A", label="a click on the gallery sets image")
             # the tab opens on A and B interpolated; C is filled too, so that A + (B - C) works at once
             starts = [gallery_image(0), gallery_image(7), gallery_image(9)]
@@ -241,8 +242,9 @@ def build(store: ModelStore) -> TabParts:
                                           canvas_size=(280, 280), height=300, brush=gr.Brush(colors=["#000000"]))
                            for k, v in zip("ABC", starts)]
             with gr.Row():
-                ae = gr.Dropdown(aes, value=first(aes), label="autoencoder")
-                vae = gr.Dropdown(vaes, value=first(big_vaes), label="VAE")
+                # room for a whole model name beside its arrow
+                ae = gr.Dropdown(aes, value=first(aes), label="autoencoder", scale=2, min_width=210)
+                vae = gr.Dropdown(vaes, value=first(big_vaes), label="VAE", scale=2, min_width=210)
                 steps = gr.Slider(2, MAX_STEPS, 10, step=1, label="steps")
                 path = gr.Radio(list(PATHS), value="lerp", label="path")
             go = gr.Button("Interpolate A → B", variant="primary")
@@ -287,14 +289,15 @@ def build(store: ModelStore) -> TabParts:
         with gr.Row():
             map_model = gr.Dropdown(maps, value=first(maps), label="2-D VAE")
             map_go = gr.Button("Draw the map")
-        with gr.Row():
-            map_img = gr.Image(initial_map[0], label="test-set mu by class (click to decode a point)",
-                               interactive=False, format="png", elem_id="vae-map")
-            manifold = gr.Image(initial_map[1], label="decoded manifold over the same square", interactive=False,
-                                format="png")
+        with gr.Row():  # two wide columns: the map's legend and the manifold's 15 x 15 garments stay legible
             with gr.Column():
-                point = gr.Image(label="decoded at the click", interactive=False, format="png")
-                coords = gr.Textbox(label="latent point", interactive=False)
+                map_img = gr.Image(initial_map[0], label="test-set mu by class (click to decode a point)",
+                                   interactive=False, format="png", elem_id="vae-map")
+                with gr.Row():
+                    point = gr.Image(label="decoded at the click", interactive=False, format="png", height=200)
+                    coords = gr.Textbox(label="latent point", interactive=False)
+            manifold = gr.Image(initial_map[1], label="decoded manifold over the same square", interactive=False,
+                                format="png", elem_id="vae-manifold")
     wire(map_go.click, "vae_latent_map", {"checkpoint": map_model}, lambda m: latent_map(store, m),
          [map_img, manifold], parts)
     map_model.change(lambda m: latent_map(store, m), map_model, [map_img, manifold], api_name=False)

@@ -65,6 +65,9 @@ def test_image_to_grey_handles_transparency_and_inversion():
     assert arr[0, 0] == 0 and arr[16, 16] == 255  # dark garment on white is inverted
     with pytest.raises(UserError):
         image_to_grey(None)
+    with pytest.raises(UserError, match="1x1 px: too small"):  # it was stretched into a noise blob
+        image_to_grey(Image.new("L", (1, 1), 200))
+    assert image_to_grey(Image.new("L", (8, 8), 0)).shape == (32, 32)
 
 
 def test_about_lists_models_with_cards(store):

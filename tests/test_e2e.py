@@ -13,6 +13,8 @@ from PIL import Image
 
 from conftest import app_server
 
+from playground import lab as lab_tab
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 TABS = {"GAN": "GAN latent walk", "VAE": "VAE interpolation", "Translation": "Image translation",
@@ -217,7 +219,10 @@ def _drive(page, tab: str, width: int) -> None:
             page.mouse.up()
         page.get_by_role("button", name="Classify drawing").click()
         page.wait_for_timeout(2500)
-    if tab == "Train live":  # play, let it train a moment, pause
+    if tab == "Train live":  # a preset (it resets the lab to step 0), play, let it train a moment, pause
+        page.get_by_label("presets").click()
+        page.get_by_role("option", name=next(iter(lab_tab.PRESETS))).click()
+        page.get_by_text("step 0 ·").first.wait_for(state="visible", timeout=30_000)
         page.get_by_role("button", name="▶ Play").click()
         page.get_by_text("modes covered").first.wait_for(state="visible", timeout=30_000)
         for _ in range(60):  # let it train past 10 steps (a loaded machine streams fewer per second)

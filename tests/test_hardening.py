@@ -400,7 +400,7 @@ def test_a_transparent_sketch_canvas_reaches_the_models_as_light_strokes_on_blac
     probs, seen = classifier.classify(store, "fashion-classifier", _sketch(canvas))
     assert np.abs(seen.astype(int) - expected).max() <= 1 and abs(sum(probs.values()) - 1) < 1e-4
     blank = _sketch(Image.new("RGBA", (280, 280), (0, 0, 0, 0)))
-    with pytest.raises(gr.Error, match="the drawing is empty"):  # nothing drawn: one clear message
+    with pytest.raises(gr.Error, match="the image is empty"):  # nothing drawn: one clear message
         classifier.classify(store, "fashion-classifier", blank)
     pair = translation.pix2pix(store, "p2p", _sketch(canvas))[0]
     assert pair.ndim == 3 and pair[2 * translation.SCALE: 18 * translation.SCALE].mean() > 100  # edges: dark on white

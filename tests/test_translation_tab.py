@@ -73,7 +73,7 @@ def test_heat_maps_carry_their_colour_scale():
 def test_an_empty_sketchpad_gets_one_clear_message(store):
     for empty in (Image.new("RGBA", (280, 280), (0, 0, 0, 0)), Image.new("RGB", (280, 280), "white")):
         value = {"background": empty, "layers": [], "composite": empty}  # what an untouched Sketchpad sends
-        with pytest.raises(gr.Error, match="the drawing is empty"):
+        with pytest.raises(gr.Error, match="the image is empty"):
             tab.pix2pix(store, "p2p-edges", value)
 
 

@@ -1,7 +1,7 @@
 """GANs on 2-D points, for watching training live (the "Train live" lab; after GAN Lab, Kahng et al. 2018).
 
 The networks are small MLPs; the losses are the same table (`losses.py`) the image GANs use, so what a
-learner sees here (mode collapse with the minimax loss, its cure with WGAN-GP) is the behaviour of
+learner sees here (mode collapse onto one mode of the ring, its cure with WGAN-GP) is the behaviour of
 the code that trains the shipped models. Everything is a plain function of tensors so the lab's
 views and the tests share it.
 """
