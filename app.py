@@ -43,6 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         if not torch.cuda.is_available():
             p.error("--device cuda: no CUDA device is available")
 
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    # a server's log is no terminal: no "Loading pipeline components / weights" bars at start-up
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()
     from playground.app import create_app, launch_kwargs, warm
 
     public = args.public if args.public is not None else bool(args.share or in_space)

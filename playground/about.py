@@ -9,7 +9,7 @@ import numpy as np
 
 from trainers.core.checkpoint import SAMPLES, read_card, read_meta, weight_files
 
-from .common import TabParts, sheet_view, user_errors
+from .common import TabParts, sheet_view, short_hardware, user_errors
 from .models import ModelStore
 
 
@@ -39,9 +39,12 @@ def models_table(store: ModelStore) -> list[list]:
         path = store.root / name
         config, card = read_meta(path), read_card(path)
         metrics = card.get("metrics", {})
-        headline = ", ".join(f"{k}={metrics[k]}" for k in HEADLINE if k in metrics)
+        # three significant digits: the full values are on the card below (long ones ran out of the table)
+        headline = ", ".join(f"{k} {metrics[k]:.3g}" if isinstance(metrics[k], float) else f"{k} {metrics[k]}"
+                             for k in HEADLINE if k in metrics)
         rows.append([name, config.get("family"), config.get("step"), n_parameters(path),
-                     card.get("wall_time_s"), card.get("hardware", ""), headline])
+                     round(card["wall_time_s"] / 60, 1) if card.get("wall_time_s") else None,
+                     short_hardware(card.get("hardware", "")), headline])
     return rows
 
 
@@ -129,7 +132,7 @@ def build(store: ModelStore) -> TabParts:
         "Fashion-MNIST classifier, so they compare this project's models with each other, not with "
         "published Inception FIDs.")
     gr.Dataframe(value=models_table(store), interactive=False,
-                 headers=["name", "family", "step", "parameters", "train s", "hardware", "metrics"])
+                 headers=["name", "family", "step", "parameters", "train min", "hardware", "metrics"])
     names = store.names()
     first = model_card(store, names[0]) if names else ("{}", None)
     choice = gr.Dropdown(names, value=names[0] if names else None, label="checkpoint")

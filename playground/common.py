@@ -8,6 +8,7 @@ import functools
 import inspect
 import json
 import logging
+import re
 import tempfile
 import threading
 import time
@@ -134,6 +135,16 @@ def with_scale(heat: np.ndarray, low: str, high: str, colours) -> np.ndarray:
     draw.text((2, h + 16), low, fill=(0, 0, 0))
     draw.text((w - 6 * len(high) - 2, h + 16), high, fill=(0, 0, 0))
     return np.asarray(canvas)
+
+
+def short_hardware(text: str) -> str:
+    """A card's hardware for a table cell: "CPU x86_64, 2 cores (torch threads 1)" -> "CPU, 1 thread" (the long
+    form repeated in every row pushed the metrics out of view)."""
+    cpu = re.fullmatch(r"CPU [^,]*, (\d+) cores(?: \(torch threads (\d+)\))?", text)
+    if cpu:
+        threads = int(cpu.group(2) or cpu.group(1))
+        return f"CPU, {threads} thread{'s' if threads > 1 else ''}"
+    return text.replace("NVIDIA ", "")
 
 
 CAPTION_PX = 30  # Gradio draws a gallery item's caption over the bottom of its image, about this tall

@@ -18,7 +18,7 @@ from trainers.core.images import grid, upscale
 from trainers.families import get_family
 
 from .about import n_parameters
-from .common import TabParts, captioned, number as _number, series_table, user_errors, wire
+from .common import TabParts, captioned, number as _number, series_table, short_hardware, user_errors, wire
 from .models import ModelStore
 
 GENERATIVE = ("gan", "vae", "ddpm", "latent_diffusion")
@@ -85,7 +85,7 @@ def metrics_row(store: ModelStore, name: str, seconds_per_image: float | None) -
     return [name, config.get("family"), n_parameters(path), _metric(m, "fid", "prior_fid", "grey_fid_vs_fashion_mnist"),
             _metric(m, "kid", "prior_kid"), _metric(m, "class_entropy", "prior_class_entropy"),
             _metric(m, "class_accuracy"), None if seconds_per_image is None else round(seconds_per_image * 1e3, 2),
-            None if minutes is None else f"{minutes / 60:.1f} min", card.get("hardware", "")]
+            None if minutes is None else f"{minutes / 60:.1f} min", short_hardware(card.get("hardware", ""))]
 
 
 @user_errors
@@ -282,7 +282,7 @@ def build(store: ModelStore) -> TabParts:
     gallery = gr.Gallery(label="samples", elem_id="compare-gallery", elem_classes="full-gallery", columns=2,
                          height="auto", object_fit="contain",
                          format="png")
-    slider = gr.ImageSlider(label="two models: drag to compare", type="numpy")
+    slider = gr.ImageSlider(label="the first two models: drag to compare", type="numpy")
     # no wrapping: narrow columns broke their headers mid-word ("c l a s s"); the table scrolls sideways instead
     table = gr.Dataframe(headers=COLUMNS, interactive=False, wrap=False, elem_id="compare-table")
     parts = TabParts()

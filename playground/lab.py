@@ -201,10 +201,10 @@ def play(lab, drawing, *options):
 # (target, loss, optimiser, lr G, lr D, D steps, noise dims, seed), measured on the ring over 1200 steps:
 PRESETS = {
     # measured over seeds 1-3 (1200 steps): D 3x faster than G with 64-d noise piles G's points onto one or two
-    # modes (0.7-0.9 of them on the modes); seed 1 collapses onto one mode by step ~700 (~30 s of Play)
-    "mode collapse: D 3x faster than G, 64-d noise": ("ring", "non-saturating", "adam", 2e-3, 6e-3, 1, 64, 1),
-    "the cure: WGAN-GP, 5 D steps per G step": ("ring", "wgan-gp", "adam", 5e-3, 1e-3, 5, 2, 0),
-    "default: non-saturating": ("ring", "non-saturating", "adam", 1e-3, 1e-3, 1, 2, 0),
+    # modes (0.7-0.9 of them on the modes by step 1200); seed 1 is there by step ~800 (~30 s of Play)
+    "mode collapse (fast D)": ("ring", "non-saturating", "adam", 2e-3, 6e-3, 1, 64, 1),
+    "the cure (WGAN-GP)": ("ring", "wgan-gp", "adam", 5e-3, 1e-3, 5, 2, 0),
+    "default (non-saturating)": ("ring", "non-saturating", "adam", 1e-3, 1e-3, 1, 2, 0),
 }
 
 
@@ -212,8 +212,9 @@ INTRO = r"""
 The generator $G$ maps noise $z$ to points; the discriminator $D$ scores points (background: orange where it
 says *real*, blue where it says *fake*). Arrows show $-\nabla_{G(z)} L_G$: where each generated point is
 being pushed. The right view is $G$ applied to a regular grid of noise. Try the preset **mode collapse**: within
-about 30 s G piles nearly all its points onto a single mode of the eight (modes covered: 1 of 8), and its warp
-of the noise grid folds onto that spot; then the preset **the cure** (WGAN-GP, 5 D steps), which covers the ring.
+about 30 s G's points crowd into one stretch of the ring, onto one or two of the eight modes, and stay there
+while D's field bends around them; its warp of the noise grid folds onto that spot. Then the preset **the cure**
+(WGAN-GP, 5 D steps), which covers the ring.
 """
 
 
@@ -239,7 +240,8 @@ def build_2d() -> list:
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
             gr.Markdown("### Train live: a GAN on 2-D points")
-            preset = gr.Dropdown(list(PRESETS), value=None, label="presets")
+            preset = gr.Dropdown(list(PRESETS), value=None, label="presets",
+                                 info="fast D: D 3x G's learning rate, 64-d noise; the cure: 5 D steps a G step")
             target = gr.Dropdown([*toy2d.TARGETS, "drawn"], value="ring", label="target distribution")
             loss = gr.Dropdown(list(toy2d.LAB_LOSSES), value="non-saturating", label="loss")
             optimizer = gr.Radio(list(toy2d.OPTIMIZERS), value="adam", label="optimiser")

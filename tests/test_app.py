@@ -10,7 +10,7 @@ from PIL import Image
 
 from playground import about, classifier, gan
 from playground.app import CACHE_CLEANUP, MAX_FILE_SIZE, QUEUE_MAX_SIZE, create_app, launch_kwargs
-from playground.common import image_to_grey
+from playground.common import image_to_grey, short_hardware
 from playground.models import ModelStore
 from trainers.core.errors import UserError
 
@@ -73,6 +73,9 @@ def test_image_to_grey_handles_transparency_and_inversion():
 def test_about_lists_models_with_cards(store):
     rows = about.models_table(store)
     assert {r[0] for r in rows} == {"tiny-gan", "fashion-classifier"}
+    assert short_hardware("CPU x86_64, 2 cores (torch threads 1)") == "CPU, 1 thread"
+    assert short_hardware("CPU x86_64, 2 cores") == "CPU, 2 threads"
+    assert short_hardware("1x NVIDIA H100 80GB HBM3") == "1x H100 80GB HBM3"
     card, samples = about.model_card(store, "fashion-classifier")
     card = json.loads(card)
     assert card["config"]["family"] == "classifier" and "test_accuracy" in card["card"]["metrics"]
