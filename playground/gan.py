@@ -79,6 +79,15 @@ def class_controls(store: ModelStore, name: str):
     return (gr.Dropdown(interactive=conditional, info=info),) * 2
 
 
+def space_control(store: ModelStore, name: str, space: str):
+    """The z/w choice for a checkpoint: both for a model with a mapping network; z alone otherwise (a w left
+    chosen from the previous model made Directions and the loop fail)."""
+    import gradio as gr
+
+    mapped = bool(name) and store.get(name, family="gan").cfg.mapping_layers > 0
+    return gr.Radio(choices=["z", "w"] if mapped else ["z"], value=space if mapped else "z")
+
+
 def _files(frames: list[np.ndarray], stem: str) -> tuple[str, str]:
     return export_file(gif_bytes(frames, 80), stem, ".gif"), export_file(mp4_bytes(frames, 12), stem, ".mp4")
 
@@ -248,6 +257,7 @@ def build(store: ModelStore) -> TabParts:
 
     ckpt.change(lambda name: checkpoint_loss(store, name), ckpt, loss_md, api_name=False)
     ckpt.change(lambda name: class_controls(store, name), ckpt, [class_a, class_b], api_name=False)
+    ckpt.change(lambda name, sp: space_control(store, name, sp), [ckpt, space], space, api_name=False)
     parts = TabParts(refresh=[(ckpt, lambda: store.names("gan"))])
     wire(go.click, "gan_samples", {"checkpoint": ckpt, "seed": seed, "samples": n, "truncation": trunc,
                                    "class": class_a}, lambda *a: sample_grid(store, *a), out, parts, opening=bool(first))
