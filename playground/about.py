@@ -13,7 +13,7 @@ from .common import TabParts, sheet_view, short_hardware, user_errors
 from .models import ModelStore
 
 
-HEADLINE = ("test_accuracy", "data_floor_fid", "fid", "kid", "class_entropy", "test_psnr_db", "test_neg_elbo_nats",
+HEADLINE = ("test_accuracy", "data_floor_fid", "fid", "class_entropy", "test_psnr_db", "test_neg_elbo_nats",
             "prior_fid", "prior_class_entropy")
 
 
@@ -130,7 +130,8 @@ def build(store: ModelStore) -> TabParts:
         "its card records the exact command, the data, the hardware, the wall time and the metrics "
         "measured by `python -m trainers evaluate`. FID/KID are computed in the features of the shipped "
         "Fashion-MNIST classifier, so they compare this project's models with each other, not with "
-        "published Inception FIDs.")
+        "published Inception FIDs. **Try first:** pick a checkpoint under the table to read its card and see "
+        "its samples.")
     gr.Dataframe(value=models_table(store), interactive=False,
                  headers=["name", "family", "step", "parameters", "train min", "hardware", "metrics"])
     names = store.names()

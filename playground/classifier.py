@@ -42,7 +42,8 @@ def build(store: ModelStore) -> TabParts:
         "### The judge\n"
         "A small CNN trained on Fashion-MNIST by `python -m trainers train classifier`. Its 128-d features "
         "replace Inception's in FID/KID, and its predictions give the class entropy "
-        "$H(\\mathbb{E}_x[p(y|x)])$ used to spot mode collapse. Upload or draw a garment to see what it thinks.",
+        "$H(\\mathbb{E}_x[p(y|x)])$ used to spot mode collapse. **Try first:** open *Draw*, sketch a trouser "
+        "(two long strokes) and press *Classify drawing*.",
         latex_delimiters=LATEX)
     with gr.Row():
         with gr.Column():

@@ -269,7 +269,8 @@ def build(store: ModelStore) -> TabParts:
                 "entropy and accuracy come from each card (`python -m trainers evaluate`: the shipped classifier's "
                 "features, 10k samples unless the card says otherwise); the sampling time is measured here, now. Class "
                 "accuracy exists only for models that take a class; KID is an unbiased estimate, so near 0 it can dip "
-                "just below.")
+                "just below. **Try first:** add a third model and press *Compare*; then replay a run in the training "
+                "timeline below.")
     with gr.Row():
         chosen = gr.Dropdown(names, value=default, multiselect=True, max_choices=MAX_MODELS, label="models (2 to 4)")
         seed = gr.Number(0, label="seed", precision=0, minimum=0)
