@@ -52,24 +52,32 @@ def build(store: ModelStore) -> TabParts:
             # one Classify button per source, inside its own sub-tab: a button outside them cannot know
             # which one the user is looking at (it once classified the hidden upload, not the drawing)
             with gr.Tabs():
-                with gr.Tab("Upload"):
+                with gr.Tab("Upload") as upload_tab:
                     image = gr.Image(EXAMPLE_START, type="pil", label="image", sources=["upload", "clipboard"],
                                      image_mode=None)
                     go = gr.Button("Classify image", variant="primary")
                     gr.Examples([str(p) for p in sorted(EXAMPLES.glob("*.png"))], inputs=image,
                                 label="Fashion-MNIST test images")
-                with gr.Tab("Draw"):
+                with gr.Tab("Draw") as draw_tab:
                     sketch = gr.Sketchpad(type="pil", label="draw a garment (dark on white)", canvas_size=(280, 280),
-                                          brush=gr.Brush(colors=["#000000"], default_size=6))
+                                          brush=gr.Brush(colors=["#000000"], default_size=6), layers=False)
                     draw = gr.Button("Classify drawing", variant="primary")
         with gr.Column():
             label = gr.Label(start[0] if start else None, num_top_classes=5, label="prediction")
             seen = gr.Image(start[1] if start else None, label="what the network sees (32×32, shown 6× larger)",
                             type="numpy", interactive=False, format="png", elem_id="clf-seen")
-    go.click(lambda *a: classify(store, *a), [ckpt, image, invert], [label, seen], api_name="classify")
-    image.upload(lambda *a: classify(store, *a), [ckpt, image, invert], [label, seen], api_name=False)
-    draw.click(lambda c, s, i: classify(store, c, s, i), [ckpt, sketch, invert], [label, seen],
-               api_name="classify_drawing")
+    # a refused image leaves no prediction behind (the last one stayed, as if it were this image's), and a
+    # refused upload leaves the box empty rather than a 1-px strip; each sub-tab shows its own source's prediction
+    def cleared(event, n: int = 2):
+        event.failure(lambda: (None,) * n, None, [label, seen, image][:n], api_name=False, show_progress="hidden")
+
+    cleared(go.click(lambda *a: classify(store, *a), [ckpt, image, invert], [label, seen], api_name="classify"))
+    cleared(image.upload(lambda *a: classify(store, *a), [ckpt, image, invert], [label, seen], api_name=False), 3)
+    cleared(upload_tab.select(lambda c, im, i: (None, None) if im is None else classify(store, c, im, i),
+                              [ckpt, image, invert], [label, seen], api_name=False), 3)
+    cleared(draw.click(lambda c, s, i: classify(store, c, s, i), [ckpt, sketch, invert], [label, seen],
+                       api_name="classify_drawing"))
+    draw_tab.select(lambda: (None, None), None, [label, seen], api_name=False, show_progress="hidden")
     return TabParts(refresh=[(ckpt, lambda: store.names("classifier"))])
 
 

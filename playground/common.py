@@ -35,9 +35,14 @@ CSS = """
 .block > label[data-testid="block-label"].float { position: static; margin-bottom: 4px; }
 .image-container .icon-button-wrapper.top-panel { position: static; justify-content: flex-end; margin-bottom: 2px; }
 .image-container img, .image-frame img { image-rendering: pixelated; }
-/* a drawing canvas's zoom / undo / clear bar sits above the canvas, not across the middle of it */
+/* a drawing canvas's zoom / undo / clear bar sits on the canvas's top right, not across the middle of it nor
+   over its name (the name of each VAE editor, A, B or C, was hidden under the canvas); its tools sit at the
+   block's left edge, beside the image rather than over the garment's left side */
 .image-container:has(canvas) .icon-button-wrapper.top-panel { position: absolute !important; top: 2px !important;
-  bottom: auto !important; left: 50% !important; transform: translateX(-50%); margin: 0; }
+  bottom: auto !important; left: auto !important; right: 2px !important; margin: 0; }
+.block:has(.pixi-target) > label[data-testid="block-label"] { position: relative; z-index: 3; }
+.narrow-editor .icon-button-wrapper.top-panel { top: 30px !important; }  /* too narrow for both in a line */
+.image-container:has(.pixi-target) .toolbar-wrap { left: 0 !important; }
 /* a user error is said once, in its toast; the outputs keep what they showed instead of an "Error" badge each */
 [data-testid="status-tracker"]:has(> span.error) { display: none; }
 .frames img { object-fit: contain; max-width: 100%; }
@@ -241,6 +246,70 @@ def _tag_value(value, meta: dict):
     return value
 
 
+# Stop buttons of streamed runs. A press marks (session, run) here at once, outside the queue, and the stream
+# ends itself before its next frame with its own last word. Cancelling the stream instead (Gradio's `cancels`)
+# raced it: a frame computed before the cancel landed after the "stopped" line, which then read "step 392/1000".
+_STOPPED: set[tuple[str | None, str]] = set()
+
+
+def _session() -> str | None:
+    """The session of the Gradio event this thread runs (None outside one: tests, scripts)."""
+    from gradio.context import LocalContext
+
+    return getattr(LocalContext.request.get(None), "session_hash", None)
+
+
+def stop_requested(run: str) -> bool:
+    """Whether this session pressed the Stop of `run` since the run started (see `stop_button`)."""
+    return (_session(), run) in _STOPPED
+
+
+def stop_clear(run: str) -> None:
+    """Forget this session's Stop of `run`: a press before a run started was for an earlier one."""
+    _STOPPED.discard((_session(), run))
+
+
+def request_stop(run: str, session: str | None = None) -> None:
+    """What the Stop of `run` does for `session` (None: outside Gradio, as tests call the handlers)."""
+    _STOPPED.add((session, run))
+
+
+def stop_button(button, run: str) -> None:
+    """Wire `button` to stop this session's streamed `run`: a handler wrapped by `stoppable` (or one that asks
+    `stop_requested` itself) ends at its next frame."""
+    import gradio as gr
+
+    def press(request: gr.Request) -> None:
+        request_stop(run, request.session_hash)
+
+    button.click(press, None, None, queue=False, api_name=False, show_progress="hidden")
+
+
+def stoppable(fn, run: str, status: int, n_outputs: int, message: str):
+    """The streaming handler `fn`, ended by `stop_button(..., run)`: at its next frame the handler is closed
+    (its `finally` runs) and the last update writes `message` into output `status`, the rest left as shown."""
+    @functools.wraps(fn)
+    def stream(*args):
+        import gradio as gr
+
+        me = (_session(), run)
+        stop_clear(run)
+        it = fn(*args)
+        try:
+            for out in it:
+                if me in _STOPPED:
+                    break
+                yield out
+            else:
+                return
+        finally:
+            it.close()
+            _STOPPED.discard(me)
+        yield tuple(message if i == status else gr.skip() for i in range(n_outputs))
+
+    return stream
+
+
 def tagged(api: str, names: list[str], fn):
     """Wire a handler into a click so that every image it returns is a PNG carrying the call's settings
     ({"api": api, "inputs": {name: value}}), and every GIF/MP4 it exports (`export_file`) carries them too;
@@ -329,11 +398,13 @@ def tab_path(block) -> list[str]:
     return labels
 
 
-def wire(event, api: str, inputs: dict, fn, outputs, parts: TabParts, opening: bool | dict = False, **kwargs):
+def wire(event, api: str, inputs: dict, fn, outputs, parts: TabParts, opening: bool | dict = False,
+         stop: tuple | None = None, **kwargs):
     """event(fn, inputs, outputs, api_name=api) with `fn`'s images tagged with the call's settings,
     and the named inputs registered so an exported image restores them. `opening` (True, or a dict of
     {input name: value} for inputs whose default is not a plain value) also shows the action's result on
-    the inputs' defaults when the page loads (`Opening`)."""
+    the inputs' defaults when the page loads (`Opening`). `stop` = (button, status output, message) gives a
+    streaming `fn` a Stop button (`stoppable`)."""
     parts.restore[api] = inputs
     button = getattr(event, "__self__", None)
     if button is not None and event == getattr(button, "click", None):  # so a restore can press it (RERUN_JS)
@@ -345,7 +416,13 @@ def wire(event, api: str, inputs: dict, fn, outputs, parts: TabParts, opening: b
         values = [given[k] if k in given else c.value for k, c in inputs.items()]
         outs = outputs if isinstance(outputs, list) else [outputs]
         parts.openings.append((Opening(api, list(inputs), fn, values, len(outs)), outputs))
-    return event(tagged(api, list(inputs), fn), list(inputs.values()), outputs, api_name=api, **kwargs)
+    handler = tagged(api, list(inputs), fn)
+    if stop is not None:
+        button, status, message = stop
+        outs = outputs if isinstance(outputs, list) else [outputs]
+        handler = stoppable(handler, api, outs.index(status), len(outs), message)
+        stop_button(button, api)
+    return event(handler, list(inputs.values()), outputs, api_name=api, **kwargs)
 
 
 def _mp4_comment(path) -> str | None:
@@ -599,6 +676,25 @@ def as_image(value):
     return image
 
 
+def usable_image(value):
+    """`as_image`, and big enough to hold a garment (MIN_SIDE): what every image input of the app needs."""
+    image = as_image(value)
+    if min(image.size) < MIN_SIDE:
+        raise UserError(f"the image is {image.width}x{image.height} px: too small to show a garment "
+                        f"(at least {MIN_SIDE}x{MIN_SIDE})")
+    return image
+
+
+def check_uploads(*boxes) -> None:
+    """Refuse an upload the app cannot use when it is dropped, not at the next button press: the message
+    says why and the box is emptied (a refused 1x1 image stayed in it as a thin strip, and looked accepted).
+    For gr.Image only: a gr.ImageEditor emptied this way reports an upload of its blank canvas, forever."""
+    check = user_errors(lambda value: usable_image(value) and None)
+    for box in boxes:
+        box.upload(check, box, None, api_name=False, show_progress="hidden").failure(
+            lambda: None, None, box, api_name=False, show_progress="hidden")
+
+
 def image_to_grey(image, size: int = 32, invert: str = "auto") -> np.ndarray:
     """A PIL image -> uint8 (size, size): EXIF-rotated, transparency flattened, grey, light-on-black.
 
@@ -611,10 +707,7 @@ def image_to_grey(image, size: int = 32, invert: str = "auto") -> np.ndarray:
 
     if not isinstance(invert, str) or invert not in ("auto", "yes", "no"):
         raise UserError(f"invert must be auto, yes or no, got {str(invert)[:40]!r}")
-    image = as_image(image)
-    if min(image.size) < MIN_SIDE:
-        raise UserError(f"the image is {image.width}x{image.height} px: too small to show a garment "
-                        f"(at least {MIN_SIDE}x{MIN_SIDE})")
+    image = usable_image(image)
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         # a drawing on a transparent canvas: put it on the background that contrasts with its strokes
         # (dark strokes on white, then inverted below; light strokes straight on black)

@@ -272,15 +272,14 @@ def build(store: ModelStore) -> TabParts:
             gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
 
     parts = TabParts(refresh=[(ckpt, lambda: store.names("ddpm"))])
-    running = wire(go.click, "ddpm_denoise", {"checkpoint": ckpt, "seed": seed, "images": n, "sampler": sampler,
+    wire(go.click, "ddpm_denoise", {"checkpoint": ckpt, "seed": seed, "images": n, "sampler": sampler,
                                     "steps": steps, "eta": eta, "class": cls, "guidance": guidance},
-         lambda *a: (yield from denoise(store, *a)), [xt, x0, progress, gif, mp4], parts, opening=bool(first))
-    comparing = wire(cmp_go.click, "ddpm_steps", {"checkpoint": ckpt, "seed": cmp_seed, "sampler": cmp_sampler,
+         lambda *a: (yield from denoise(store, *a)), [xt, x0, progress, gif, mp4], parts, opening=bool(first),
+         stop=(stop, progress, "stopped: the images above are the last step shown"))
+    wire(cmp_go.click, "ddpm_steps", {"checkpoint": ckpt, "seed": cmp_seed, "sampler": cmp_sampler,
                                       "class": cmp_cls, "guidance": cmp_guidance},
-         lambda *a: (yield from steps_comparison(store, *a)), [cmp_out, cmp_done, cmp_progress], parts)
-    stop.click(lambda: "stopped: the images above are the last step shown", None, progress, cancels=[running],
-               queue=False, api_name=False)
-    cmp_stop.click(lambda: "stopped", None, cmp_progress, cancels=[comparing], queue=False, api_name=False)
+         lambda *a: (yield from steps_comparison(store, *a)), [cmp_out, cmp_done, cmp_progress], parts,
+         stop=(cmp_stop, cmp_progress, "stopped: the strip shows the step counts that finished"))
     wire(functools.partial(gr.on, [t.change, schedule.change, image.change, fwd_seed.submit]), "ddpm_forward",
          {"image": image, "t": t, "schedule": schedule, "noise seed": fwd_seed}, forward_process,
          [noisy, over_t, numbers], parts, trigger_mode="always_last", show_progress="hidden"

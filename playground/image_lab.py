@@ -3,8 +3,8 @@
 The run is the project's own trainer (`python -m trainers train`) in a child process on one torch
 thread, so the rest of the app keeps a core; its log, fixed-noise snapshots and class-entropy signal
 stream into the page as it writes them. A run is bounded in time (MAX_MINUTES) and in data; only one
-runs at a time (queue); "Stop" cancels the stream, which stops the trainer at its next step with a
-checkpoint. "Save" copies the run into the checkpoints folder as `live-<family>-<name>`, where
+runs at a time (queue); "Stop" asks the trainer to stop at its next step with a checkpoint, and the
+stream says when it has. "Save" copies the run into the checkpoints folder as `live-<family>-<name>`, where
 every other tab finds it (their checkpoint lists refresh when a tab is opened); at most MAX_SAVED live
 runs are kept, the oldest removed first.
 """
@@ -27,7 +27,8 @@ import numpy as np
 from trainers.core.checkpoint import STATE
 from trainers.core.errors import UserError
 
-from .common import choice, number, open_upload, series_table, sheet_view, user_errors
+from .common import (choice, number, open_upload, series_table, sheet_view, stop_button, stop_clear,
+                     stop_requested, user_errors)
 from .models import ModelStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,8 +129,8 @@ def _finish(proc: subprocess.Popen, stop_file: Path, data: Path) -> None:
 @user_errors
 def train(family: str, minutes, uploads=None):
     """Run the trainer as a child process (one torch thread, so the app stays responsive) and yield
-    (sample grid, losses, status, run folder) whenever its log or snapshot changes. Closing the stream
-    (the page's Stop) asks the trainer to stop through its --stop_file; it saves a checkpoint and exits."""
+    (sample grid, losses, status, run folder) whenever its log or snapshot changes. The page's Stop, or
+    closing the stream, asks the trainer to stop through its --stop_file; it saves a checkpoint and exits."""
     _prune_runs()
     run_dir = RUNS_DIR / f"{family}-{uuid.uuid4().hex[:8]}"
     opts = _options(family, minutes, [getattr(u, "name", u) for u in uploads or []], run_dir)
@@ -141,9 +142,14 @@ def train(family: str, minutes, uploads=None):
     log_path = run_dir / "trainer.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    seen, t0 = None, time.monotonic()
+    seen, t0, stopping = None, time.monotonic(), False
+    stop_clear("lab_train")
     try:
         while True:
+            if not stopping and stop_requested("lab_train"):  # the page's Stop: checkpoint, exit, then say so
+                stopping = True
+                stop_file.touch()
+                seen = None  # show "stopping" at once
             done = proc.poll() is not None
             rows = _read_rows(run_dir / "log.csv")
             metrics = _read_rows(run_dir / "metrics.csv")
@@ -154,10 +160,13 @@ def train(family: str, minutes, uploads=None):
                 step = int(rows[-1]["step"]) if rows else 0
                 extra = ", ".join(f"{k} {v:g}" for k, v in metrics[-1].items() if k != "step") if metrics else ""
                 status = f"step {step} · {time.monotonic() - t0:.0f} s" + (f" · {extra}" if extra else "")
+                if stopping and not done:
+                    status = f"stopping at step {step}: the trainer saves a checkpoint…"
                 if done:
                     lines = log_path.read_text()[-400:].strip().splitlines()
-                    status = f"done: {step} steps; save it to use it in the other tabs" if proc.returncode == 0 else \
-                        "the run failed: " + (lines[-1] if lines else f"exit code {proc.returncode}")
+                    ended = "stopped" if stopping else "done"
+                    status = f"{ended}: {step} steps; save it to use it in the other tabs" if proc.returncode == 0 \
+                        else "the run failed: " + (lines[-1] if lines else f"exit code {proc.returncode}")
                 # no table before the first log row: the plot fixes its series (colours, legend) from the first
                 # table it gets, and an empty one left it with none, drawing no line all run
                 yield _read_grid(samples), _losses_table(rows) if rows else None, status, str(run_dir)
@@ -167,6 +176,7 @@ def train(family: str, minutes, uploads=None):
     finally:
         # cancelled (Gradio closes the stream on its event loop, so nothing here may block) or done
         threading.Thread(target=_finish, args=(proc, stop_file, run_dir / "data"), daemon=True).start()
+        stop_clear("lab_train")
 
 
 READ_ONLY_NOTE = ("this is a public deployment: runs are not saved into its checkpoints (run the app on your own "
@@ -228,8 +238,8 @@ def build(store: ModelStore) -> None:
             grid = gr.Image(label="samples from fixed noise", interactive=False, format="png", elem_id="lab-grid",
                             elem_classes="sheet")
             plot = gr.LinePlot(x="step", y="value", color="series", title="losses", height=300)
-    running = go.click(train, [family, minutes, uploads], [grid, plot, status, run_dir], api_name="lab_train",
+    go.click(train, [family, minutes, uploads], [grid, plot, status, run_dir], api_name="lab_train",
                        concurrency_limit=1, concurrency_id="image-lab", show_progress="hidden")
-    stop.click(None, None, None, cancels=[running])
+    stop_button(stop, "lab_train")
     save_btn.click(lambda r, n: f"saved as `{save(store, r, n)}`: pick it in the other tabs", [run_dir, name], saved,
                    api_name="lab_save")

@@ -253,7 +253,7 @@ def build_2d() -> list:
             z_dim = gr.Slider(2, 64, 2, step=1, label="noise dimensions")
             seed = gr.Number(0, label="seed", precision=0, minimum=0)
             with gr.Accordion("draw your own target (choose 'drawn')", open=False):
-                drawing = gr.Sketchpad(type="pil", canvas_size=(SIZE, SIZE), label="draw points or strokes")
+                drawing = gr.Sketchpad(type="pil", canvas_size=(SIZE, SIZE), label="draw points or strokes", layers=False)
             with gr.Row():
                 play_btn = gr.Button("▶ Play", variant="primary")
                 pause_btn = gr.Button("Pause")

@@ -13,7 +13,7 @@ from trainers.core.images import strip, upscale
 from trainers.cyclegan import train as C
 from trainers.pix2pix import train as P
 
-from .common import LATEX, TabParts, image_to_grey, number, user_errors, wire, with_scale
+from .common import LATEX, TabParts, check_uploads, image_to_grey, number, user_errors, wire, with_scale
 from .models import ModelStore
 
 SCALE = 6
@@ -146,7 +146,7 @@ def build(store: ModelStore) -> TabParts:
                     with gr.Tabs():
                         with gr.Tab("Draw"):
                             sketch = gr.Sketchpad(type="pil", canvas_size=(280, 280), label="draw (dark on white)",
-                                                  brush=gr.Brush(colors=["#000000"], default_size=6))
+                                                  brush=gr.Brush(colors=["#000000"], default_size=6), layers=False)
                             draw_go = gr.Button("Translate the drawing", variant="primary")
                         with gr.Tab("Upload"):
                             upload = gr.Image(sneaker, type="pil", label="image", sources=["upload", "clipboard"], image_mode=None)
@@ -182,6 +182,7 @@ def build(store: ModelStore) -> TabParts:
                 c_text = gr.Markdown()
         with gr.Column(scale=2):
             gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
+    check_uploads(upload, c_image)
     p_out = [p_pair, p_heat, p_text]
     wire(draw_go.click, "pix2pix_drawing", {"checkpoint": p_ckpt, "drawing": sketch, "invert": p_invert,
                                             "dropout": p_noise, "seed": p_seed},

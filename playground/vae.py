@@ -238,14 +238,16 @@ def build(store: ModelStore) -> TabParts:
             # the tab opens on A and B interpolated; C is filled too, so that A + (B - C) works at once
             starts = [gallery_image(0), gallery_image(7), gallery_image(9)]
             with gr.Row():
+                # one layer each, and no layer menu (it read "Layer 1" where the user looks for A, B or C)
                 editors = [gr.ImageEditor(v, type="pil", label=f"image {k}", sources=["upload", "clipboard"],
-                                          canvas_size=(280, 280), height=300, brush=gr.Brush(colors=["#000000"]))
+                                          canvas_size=(280, 280), height=300, brush=gr.Brush(colors=["#000000"]),
+                                          layers=False, elem_classes="narrow-editor")
                            for k, v in zip("ABC", starts)]
             with gr.Row():
                 # room for a whole model name beside its arrow
                 ae = gr.Dropdown(aes, value=first(aes), label="autoencoder", scale=2, min_width=210)
                 vae = gr.Dropdown(vaes, value=first(big_vaes), label="VAE", scale=2, min_width=210)
-                steps = gr.Slider(2, MAX_STEPS, 10, step=1, label="steps")
+                steps = gr.Slider(2, MAX_STEPS, 10, step=1, label="steps", min_width=170)  # its scale's 32 was cut
                 path = gr.Radio(list(PATHS), value="lerp", label="path")
             go = gr.Button("Interpolate A → B", variant="primary")
             with gr.Row():

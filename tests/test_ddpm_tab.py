@@ -106,3 +106,21 @@ def test_the_alpha_bar_plot_marks_the_sliders_t():
     assert any(abs(v - a) < 1e-9 for v in marker["alpha_bar_t"])  # the line passes through the curve at t
     # the same series at every t: a plot keeps the series of its first table, so a per-t name was never redrawn
     assert set(table["schedule"]) == set(tab.curves_at(42)["schedule"]) == {"linear", "cosine", tab.MARKER}
+
+
+def test_stop_ends_a_denoise_run_with_its_own_last_word(store):
+    """The Stop button marks the run; the stream ends before its next frame, its generator closed, and its
+    last update writes only the status (the images stay the last step shown)."""
+    from playground.common import request_stop, stoppable
+
+    run = stoppable(lambda *a: (yield from tab.denoise(store, *a)), "ddpm_denoise", 2, 5, "stopped: here")
+    stream = run("tiny-ddpm", 0, 1, "ddpm", 50, 0.0, tab.ANY_CLASS, 1.0)
+    first = next(stream)
+    assert first[2].startswith("step ")
+    request_stop("ddpm_denoise")
+    rest = list(stream)
+    assert len(rest) == 1 and rest[0][2] == "stopped: here"
+    assert all(isinstance(v, dict) and v.get("__type__") == "update" and len(v) == 1 for i, v in enumerate(rest[0])
+               if i != 2), rest[0]  # gr.skip(): nothing else changes
+    done = list(run("tiny-ddpm", 0, 1, "ddpm", 5, 0.0, tab.ANY_CLASS, 1.0))  # the next run is not stopped
+    assert done[-1][2].startswith("done: 5 steps")

@@ -193,6 +193,18 @@ def _drive(page, tab: str, width: int) -> None:
         page.get_by_role("button", name="Denoise", exact=True).click()
         page.get_by_text("done: 20 steps").wait_for(state="visible", timeout=60_000)
         page.locator("#ddpm-x0 img").first.wait_for(state="visible", timeout=10_000)
+        # a long run stopped stays stopped: no frame computed before the press lands after its "stopped" line
+        _set_number(page, "steps", 1000)
+        page.get_by_role("button", name="Denoise", exact=True).click()
+        page.get_by_text("/1000 (t = ").first.wait_for(state="visible", timeout=60_000)
+        page.get_by_role("button", name="Stop", exact=True).locator("visible=true").first.click()
+        stopped = page.get_by_text("stopped: the images above")
+        stopped.wait_for(state="visible", timeout=10_000)
+        page.wait_for_timeout(2000)
+        assert stopped.is_visible() and not page.get_by_text("/1000 (t = ").first.is_visible()
+        _set_number(page, "steps", 20)  # the README's picture shows the finished short run
+        page.get_by_role("button", name="Denoise", exact=True).click()
+        page.get_by_text("done: 20 steps").wait_for(state="visible", timeout=60_000)
     if tab == "Text to image":  # a prompt's images stream in, then come with their CLIP scores
         _set_number(page, "steps", 20)
         page.get_by_role("button", name="Generate", exact=True).click()

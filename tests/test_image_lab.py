@@ -63,6 +63,25 @@ def test_stopping_a_run_keeps_a_checkpoint(tiny_options):
     assert 0 < card["steps"] < 50 * 16  # stopped long before its 2-minute budget
 
 
+def test_the_pages_stop_ends_the_run_with_a_checkpoint_and_says_so(tiny_options):
+    """Stop does not cancel the stream (a frame computed before the cancel landed after the "stopped" line):
+    the stream asks the trainer to stop, waits for its checkpoint and ends on its own last word."""
+    from playground.common import request_stop
+
+    stream = tab.train("ddpm", 2.0)
+    frames = [next(stream)]
+    request_stop("lab_train")
+    t0 = time.monotonic()
+    frames += list(stream)
+    status, run_dir = frames[-1][2], frames[-1][3]
+    assert time.monotonic() - t0 < 60
+    assert any(f[2].startswith("stopping at step") for f in frames[1:-1]), [f[2] for f in frames]
+    assert status.startswith("stopped: ") and "steps; save it" in status, status
+    assert (Path(run_dir) / "model.safetensors").is_file()
+    frames = list(tab.train("gan", 0.05))  # the press was for that run, not the next one
+    assert frames[-1][2].startswith("done:"), frames[-1][2]
+
+
 def test_bad_requests(tiny_options):
     for args in [("gan", 60), ("gan", float("nan")), ("classifier", 1.0), ("gan", 0.0)]:
         with pytest.raises(gr.Error):
