@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import re
 import time
+import weakref
 
 import numpy as np
 import torch
@@ -52,6 +53,9 @@ def _condition(family: str, label: int) -> dict:
     return {"label": label}
 
 
+_WARM: weakref.WeakSet = weakref.WeakSet()  # the networks of the loaded models that have sampled once
+
+
 def _draw(store: ModelStore, name: str, seed: int, n: int, label: int | None, steps: int, guidance: float):
     """n samples of one model from `seed` -> (uint8 (n, C, H, W), seconds, whether the class was used)."""
     if name not in generative_names(store):
@@ -64,15 +68,27 @@ def _draw(store: ModelStore, name: str, seed: int, n: int, label: int | None, st
         kwargs.update(_condition(model.family, label))
     if model.family in ("ddpm", "latent_diffusion"):
         kwargs.update(steps=steps, guidance=guidance)
+    net = next(iter(model.modules.values()))
+    if net not in _WARM:  # a model's first call pays for its kernels' setup: 7.3 ms/image, then 0.5
+        fam.sample(model.cfg, model.modules, n, torch.Generator().manual_seed(seed),
+                   **{**kwargs, **({"steps": 1} if "steps" in kwargs else {})})
+        _WARM.add(net)
     t0 = time.perf_counter()
     images = fam.sample(model.cfg, model.modules, n, torch.Generator().manual_seed(seed), **kwargs)["images"]
-    return images, time.perf_counter() - t0, conditional and label is not None
+    seconds = time.perf_counter() - t0
+    for _ in range(4 if seconds < 0.05 else 0):  # a GAN's few ms vary by 3x from call to call: the best of 5, as timeit
+        t0 = time.perf_counter()
+        fam.sample(model.cfg, model.modules, n, torch.Generator().manual_seed(seed), **kwargs)
+        seconds = min(seconds, time.perf_counter() - t0)
+    return images, seconds, conditional and label is not None
 
 
 def _metric(metrics: dict, *keys):
+    """The first of `keys` on the card, to 3 significant digits (the table's width; the card has them all)."""
     for k in keys:
         if k in metrics:
-            return metrics[k]
+            v = metrics[k]
+            return float(f"{v:.3g}") if isinstance(v, float) else v
     return None
 
 
@@ -121,6 +137,7 @@ XY_PARAMS = ("checkpoint", "seed", "steps", "guidance", "truncation", "sampler",
 XY_EXAMPLES = {"seed": "0, 1, 2, 3", "steps": "10, 50, 200", "guidance": "0, 1, 3, 6", "truncation": "0.5, 0.7, 1.0",
                "sampler": "ddim, ddpm", "class": "T-shirt/top, Trouser, Sneaker, Bag"}
 MAX_AXIS, MAX_DIFFUSION_CALLS, CELL = 8, 4000, 96
+XY_MARGINS = 110, 34  # the row headers' width; the column headers' height (two lines)
 
 
 def _axis(store: ModelStore, param: str, text: str) -> list:
@@ -154,9 +171,13 @@ def _axis(store: ModelStore, param: str, text: str) -> list:
 
 
 def _short(value, width: int) -> str:
-    """An axis value as a header: checkpoints without the common "-fashion", cut with an ellipsis."""
-    text = str(value).removesuffix("-fashion")
-    return text if len(text) <= width else text[: width - 1] + "…"
+    """An axis value as a header of two lines at most, broken after a hyphen where it can be: checkpoints
+    without the common "-fashion", the rest cut with an ellipsis ("dcgan-wgangp-2…" hid which run it was)."""
+    import textwrap
+
+    lines = textwrap.wrap(str(value).removesuffix("-fashion"), width) or [""]
+    text = "\n".join(lines[:2])
+    return text if len(lines) <= 2 else text[:-1] + "…"
 
 
 def _cell(store: ModelStore, settings: dict) -> torch.Tensor:
@@ -204,14 +225,14 @@ def xy_grid(store: ModelStore, checkpoint, x_param, x_text, y_param, y_text, see
     if calls > MAX_DIFFUSION_CALLS:
         raise UserError(f"this grid needs about {calls} diffusion network calls (limit {MAX_DIFFUSION_CALLS}): "
                         "fewer cells or fewer steps")
-    margin_x, margin_y = 110, 24
+    margin_x, margin_y = XY_MARGINS
     canvas = Image.new("RGB", (margin_x + CELL * len(xs), margin_y + CELL * len(ys)), (255, 255, 255))
     draw = ImageDraw.Draw(canvas)
     draw.text((4, 6), f"{y_param} \\ {x_param}"[:18], fill=(90, 90, 90))  # the axes' names once, in the corner
     for i, x in enumerate(xs):  # each column and row headed by its value alone, short enough to stay distinct
         draw.text((margin_x + i * CELL + 4, 6), _short(x, 15), fill=(0, 0, 0))
     for j, (y, row) in enumerate(zip(ys, cells)):
-        draw.text((4, margin_y + j * CELL + CELL // 2 - 6), _short(y, 17), fill=(0, 0, 0))
+        draw.text((4, margin_y + j * CELL + CELL // 2 - 12), _short(y, 17), fill=(0, 0, 0))
         for i, settings in enumerate(row):
             tile = Image.fromarray(_cell(store, settings).permute(1, 2, 0).numpy()).resize((CELL - 4, CELL - 4),
                                                                                           Image.Resampling.NEAREST)
@@ -271,8 +292,9 @@ def build(store: ModelStore) -> TabParts:
                 "accuracy exists only for models that take a class; KID is an unbiased estimate, so near 0 it can dip "
                 "just below. **Try first:** add a third model and press *Compare*; then replay a run in the training "
                 "timeline below.")
-    with gr.Row():
-        chosen = gr.Dropdown(names, value=default, multiselect=True, max_choices=MAX_MODELS, label="models (2 to 4)")
+    with gr.Row():  # the models get room for their names (at 800 px they wrapped over 3 lines), the row wraps
+        chosen = gr.Dropdown(names, value=default, multiselect=True, max_choices=MAX_MODELS, label="models (2 to 4)",
+                             scale=3, min_width=420)
         seed = gr.Number(0, label="seed", precision=0, minimum=0)
         n = gr.Slider(1, MAX_SAMPLES, 16, step=1, label="samples per model")
         cls = gr.Dropdown([ANY_CLASS, *FASHION_MNIST_CLASSES], value=ANY_CLASS, label="class (conditional models)")
@@ -284,7 +306,8 @@ def build(store: ModelStore) -> TabParts:
                          height="auto", object_fit="contain",
                          format="png")
     slider = gr.ImageSlider(label="the first two models: drag to compare", type="numpy")
-    # no wrapping: narrow columns broke their headers mid-word ("c l a s s"); the table scrolls sideways instead
+    # no wrapping: Gradio's table breaks words anywhere ("c l a s s", "9.6 233") in columns too narrow for them;
+    # the numbers are short (3 significant digits), and below ~1000 px the table scrolls sideways
     table = gr.Dataframe(headers=COLUMNS, interactive=False, wrap=False, elem_id="compare-table")
     parts = TabParts()
     wire(go.click, "compare", {"models": chosen, "seed": seed, "samples": n, "class": cls, "steps": steps,
@@ -308,9 +331,8 @@ def build(store: ModelStore) -> TabParts:
         trunc = gr.Slider(0.05, 1.0, 1.0, step=0.05, label="truncation ψ (GANs)")
         sampler = gr.Radio(["ddim", "ddpm"], value="ddim", label="sampler (diffusion)")
     xy_go = gr.Button("Make the grid")
-    with gr.Row():
-        xy_image = gr.Image(label="X/Y grid", interactive=False, format="png")
-        xy_file = gr.File(label="PNG (settings in its metadata)")
+    xy_image = gr.Image(label="X/Y grid", interactive=False, format="png")  # the column to itself: cells >= 96 px
+    xy_file = gr.File(label="PNG (settings in its metadata)")
     wire(xy_go.click, "xy_grid", {"checkpoint": base_ckpt, "X": x_param, "X values": x_values, "Y": y_param,
                                   "Y values": y_values, "seed": seed, "steps": steps, "guidance": guidance,
                                   "truncation": trunc, "sampler": sampler, "class": cls},
