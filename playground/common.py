@@ -279,9 +279,12 @@ def stop_button(button, run: str) -> None:
     `stop_requested` itself) ends at its next frame."""
     import gradio as gr
 
-    def press(request: gr.Request) -> None:
+    def press(request) -> None:
         request_stop(run, request.session_hash)
 
+    # the annotation as a class, not the string `from __future__ import annotations` makes of it: Gradio
+    # passes the request to a parameter whose type it can resolve, and `gr` is not a global here
+    press.__annotations__["request"] = gr.Request
     button.click(press, None, None, queue=False, api_name=False, show_progress="hidden")
 
 
