@@ -42,8 +42,8 @@ def build(store: ModelStore) -> TabParts:
         "### The judge\n"
         "A small CNN trained on Fashion-MNIST by `python -m trainers train classifier`. Its 128-d features "
         "replace Inception's in FID/KID, and its predictions give the class entropy "
-        "$H(\\mathbb{E}_x[p(y|x)])$ used to spot mode collapse. **Try first:** open *Draw*, sketch a trouser "
-        "(two long strokes) and press *Classify drawing*.",
+        "$H(\\mathbb{E}_x[p(y|x)])$ used to spot mode collapse. **Try first:** open *Draw*, draw a trouser as "
+        "a tall ∏ (a waistband, the two outer legs and the line between them) and press *Classify drawing*.",
         latex_delimiters=LATEX)
     with gr.Row():
         with gr.Column():
@@ -58,9 +58,9 @@ def build(store: ModelStore) -> TabParts:
                     go = gr.Button("Classify image", variant="primary")
                     gr.Examples([str(p) for p in sorted(EXAMPLES.glob("*.png"))], inputs=image,
                                 label="Fashion-MNIST test images")
-                with gr.Tab("Draw") as draw_tab:
+                with gr.Tab("Draw") as draw_tab:  # a thick brush: garments are filled shapes, thin lines read as bags
                     sketch = gr.Sketchpad(type="pil", label="draw a garment (dark on white)", canvas_size=(280, 280),
-                                          brush=gr.Brush(colors=["#000000"], default_size=6), layers=False)
+                                          brush=gr.Brush(colors=["#000000"], default_size=20), layers=False)
                     draw = gr.Button("Classify drawing", variant="primary")
         with gr.Column():
             label = gr.Label(start[0] if start else None, num_top_classes=5, label="prediction")

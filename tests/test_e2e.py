@@ -223,14 +223,21 @@ def _drive(page, tab: str, width: int) -> None:
         canvas = page.locator("canvas").last
         canvas.wait_for(state="visible", timeout=10_000)
         box = canvas.bounding_box()
-        for x in (0.4, 0.6):  # a trouser-like drawing: two long verticals
-            page.mouse.move(box["x"] + box["width"] * x, box["y"] + box["height"] * 0.25)
+        def stroke(a, b):  # from a to b, in fractions of the canvas
+            page.mouse.move(box["x"] + box["width"] * a[0], box["y"] + box["height"] * a[1])
             page.mouse.down()
-            for k in range(10):
-                page.mouse.move(box["x"] + box["width"] * x, box["y"] + box["height"] * (0.25 + 0.05 * k), steps=2)
+            for k in range(1, 11):
+                page.mouse.move(box["x"] + box["width"] * (a[0] + (b[0] - a[0]) * k / 10),
+                                box["y"] + box["height"] * (a[1] + (b[1] - a[1]) * k / 10), steps=2)
             page.mouse.up()
+
+        # a trouser as the tab's "Try first" says: a tall ∏, a waistband, the outer legs and the line between
+        for a, b in [((0.36, 0.12), (0.64, 0.12)), ((0.36, 0.12), (0.34, 0.9)), ((0.64, 0.12), (0.66, 0.9)),
+                     ((0.5, 0.15), (0.5, 0.9))]:
+            stroke(a, b)
         page.get_by_role("button", name="Classify drawing").click()
-        page.wait_for_timeout(2500)
+        page.locator(".block:has-text('prediction') h2, .block:has-text('prediction') .output-class").filter(
+            has_text="Trouser").first.wait_for(state="visible", timeout=20_000)  # the drawing read as drawn
     if tab == "Train live":  # a preset (it resets the lab to step 0), play, let it train a moment, pause
         page.get_by_label("presets").click()
         page.get_by_role("option", name=next(iter(lab_tab.PRESETS))).click()
