@@ -676,7 +676,22 @@ def as_image(value):
     image = _decoded(value)
     if drawing and _blank(image):
         raise UserError("the image is empty (one flat colour, nothing drawn on it): upload a garment or draw one")
-    return image
+    return _square(image) if drawing else image
+
+
+def _square(image):
+    """A drawing on a transparent canvas, centred on a transparent square. Gradio's editor sends only the
+    strokes' bounding box: a tall, narrow trouser was stretched into a square block, and with thick strokes
+    its border was all ink, so the light-background test took it for a dark one."""
+    from PIL import Image
+
+    w, h = image.size
+    if w == h or image.mode not in ("RGBA", "LA", "PA") or image.getchannel("A").getextrema()[0] == 255:
+        return image
+    side = max(w, h)
+    canvas = Image.new("RGBA", (side, side), (0, 0, 0, 0))
+    canvas.paste(image.convert("RGBA"), ((side - w) // 2, (side - h) // 2))
+    return canvas
 
 
 def usable_image(value):

@@ -699,3 +699,18 @@ def test_resuming_from_a_pickled_train_state_is_refused_and_never_runs_it(how, t
     assert err.startswith("error: cannot resume from") and "refused or unreadable" in err and "Traceback" not in err
     assert ModelStore(tmp_path).get("run").family == "gan"  # the app loads the weights, never the resume state
     assert not marker.exists()
+
+
+def test_a_drawing_cropped_to_its_strokes_keeps_its_shape(store):
+    """Gradio's editor sends only the strokes' bounding box: a tall, narrow drawing is centred on a square, not
+    stretched into one, and its thick strokes on a transparent canvas still read as light on black."""
+    canvas = Image.new("RGBA", (280, 280), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(canvas)
+    for a, b in [((100, 30), (180, 30)), ((100, 30), (95, 250)), ((180, 30), (185, 250)), ((140, 40), (140, 250))]:
+        draw.line([a, b], fill="black", width=20)  # a trouser as a thick ∏
+    sent = canvas.crop(canvas.getbbox())
+    assert sent.width < sent.height / 2
+    _, seen = classifier.classify(store, "fashion-classifier", _sketch(sent))
+    columns = seen.astype(int).mean(0)
+    assert columns[:6].max() < 10 and columns[-6:].max() < 10, columns  # black beside it: not stretched to fill
+    assert seen[:, 8:24].mean() > 100  # the strokes, light on black (a full-width stroke border was not inverted)
