@@ -122,7 +122,7 @@ def _finish(proc: subprocess.Popen, stop_file: Path, data: Path) -> None:
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()
-        stop_file.unlink(missing_ok=True)
+    stop_file.unlink(missing_ok=True)  # also when the page's Stop made it, and the trainer has already exited
     shutil.rmtree(data, ignore_errors=True)
 
 

@@ -141,7 +141,8 @@ def vocabulary_note(other: str | None, prompt) -> str:
     if not unknown:
         return ""
     return (f"**Note:** this model never saw the word{'s' if len(unknown) > 1 else ''} **{', '.join(unknown[:12])}**: "
-            "it will ignore them and draw a garment from the words it knows.")
+            "it draws a garment from the words it knows, and spells the others out in many tokens (a long "
+            "prompt of them can pass its token limit).")
 
 
 def guidance_interval_for(store: ModelStore, name: str, other: str | None) -> float:
@@ -162,8 +163,10 @@ def check_prompt(pipe, prompt, what: str = "prompt", required: bool = True) -> s
         raise UserError(f"the {what} has {len(prompt)} characters; at most {MAX_PROMPT_CHARS}")
     n = len(pipe.tokenizer(prompt).input_ids)
     if n > pipe.tokenizer.model_max_length:
+        unknown = unknown_words(prompt)  # spelled out piece by piece, they are what made it long
         raise UserError(f"the {what} is {n} tokens long; this model reads at most {pipe.tokenizer.model_max_length} "
-                        "(start and end included): shorten it")
+                        "(start and end included): " + (f"the words it never saw ({', '.join(unknown[:6])}) take "
+                        "several tokens each; drop them" if unknown else "shorten it"))
     return prompt
 
 

@@ -238,9 +238,10 @@ def build(store: ModelStore) -> TabParts:
             # the tab opens on A and B interpolated; C is filled too, so that A + (B - C) works at once
             starts = [gallery_image(0), gallery_image(7), gallery_image(9)]
             with gr.Row():
-                # one layer each, and no layer menu (it read "Layer 1" where the user looks for A, B or C)
+                # one layer each, and no layer menu (it read "Layer 1" where the user looks for A, B or C); a
+                # white brush first, a few pixels wide: the garments are light on black, and a wide black one erased them
                 editors = [gr.ImageEditor(v, type="pil", label=f"image {k}", sources=["upload", "clipboard"],
-                                          canvas_size=(280, 280), height=300, brush=gr.Brush(colors=["#000000"]),
+                                          canvas_size=(280, 280), height=300, brush=gr.Brush(colors=["#ffffff", "#000000"], default_size=12),
                                           layers=False, elem_classes="narrow-editor")
                            for k, v in zip("ABC", starts)]
             with gr.Row():
@@ -296,7 +297,7 @@ def build(store: ModelStore) -> TabParts:
                 map_img = gr.Image(initial_map[0], label="test-set mu by class (click to decode a point)",
                                    interactive=False, format="png", elem_id="vae-map")
                 with gr.Row():
-                    point = gr.Image(label="decoded at the click", interactive=False, format="png", height=200)
+                    point = gr.Image(label="decoded at the click", interactive=False, format="png", height=240)
                     coords = gr.Textbox(label="latent point", interactive=False)
             manifold = gr.Image(initial_map[1], label="decoded manifold over the same square", interactive=False,
                                 format="png", elem_id="vae-manifold")

@@ -127,3 +127,21 @@ def test_words_outside_the_vocabulary_are_flagged_before_generating():
     assert tab.vocabulary_note("", "a small red sneaker") == ""
     assert tab.vocabulary_note("org/other-model", "a cat wearing a hat") == ""  # another model has its own words
     assert all(not tab.unknown_words(p) for p in tab.EXAMPLE_PROMPTS)  # every example is in the vocabulary
+
+
+def test_a_prompt_too_long_because_of_unknown_words_says_so(monkeypatch):
+    """Words the model never saw are spelled out in many tokens: the refusal names them, and the note under the
+    prompt does not promise that they are ignored."""
+    class Tok:
+        model_max_length = 16
+
+        def __call__(self, prompt):
+            return type("T", (), {"input_ids": list(range(17))})()
+
+    pipe = type("P", (), {"tokenizer": Tok()})()
+    monkeypatch.setattr(tab, "VOCABULARY", {"a", "red"})
+    from trainers.core.errors import UserError
+
+    with pytest.raises(UserError, match=r"17 tokens long.*never saw \(car, with, wheels\).*drop them"):
+        tab.check_prompt(pipe, "a red car with wheels")
+    assert "ignore" not in tab.vocabulary_note(None, "a red car with wheels")
