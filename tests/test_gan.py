@@ -1,5 +1,6 @@
 """The GAN loss table against hand-computed values, the penalties' gradient norms, and training."""
 
+import csv
 import math
 
 import pytest
@@ -174,3 +175,20 @@ def test_spectral_norm_keeps_each_discriminator_layer_1_lipschitz(tmp_path, tiny
     for m in convs:
         sigma = torch.linalg.matrix_norm(m.weight.flatten(1), ord=2)
         assert abs(float(sigma) - 1) < 0.05  # one power iteration per step: close to, not exactly, 1
+
+
+def test_auxiliary_classifier_gan_learns_to_classify_real_images(tmp_path, tiny_fashion):
+    """--ac_weight: D's classifier head (AC-GAN, Odena et al. 2017) learns the real labels, G is trained
+    against it, and the head survives a reload; with concat conditioning the head is refused."""
+    out = tmp_path / "acgan"
+    fit("gan", {**TINY, "data_dir": str(tiny_fashion), "out": str(out), "n_classes": "10", "d_cond": "projection",
+                "ac_weight": "1", "steps": "120", "lr_d": "0.001", "log_every": "1", "fp16_weights": "false"})
+    log = list(csv.DictReader(open(out / "log.csv")))
+    ac_real = [float(r["ac_real"]) for r in log if r.get("ac_real")]
+    assert "ac_fake" in log[0] and len(ac_real) == 120
+    assert sum(ac_real[-10:]) / 10 < 0.8 * sum(ac_real[:5]) / 5  # the head learns (starts at ~ln 10 = 2.3)
+    D = ck.load_model(out).modules["D"].eval()
+    d, logits = D(torch.zeros(3, 1, 32, 32), torch.tensor([0, 1, 2]), logits=True)
+    assert d.shape == (3,) and logits.shape == (3, 10)
+    with pytest.raises(UserError, match="ac_weight"):
+        gan.Config(n_classes=10, ac_weight=1.0).validate()  # concat: the label would leak into the head

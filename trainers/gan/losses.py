@@ -133,3 +133,9 @@ LOSSES = {
     "began": GanLoss(None, None),
     "hinge": GanLoss(d_loss_hinge, g_loss_wgan),
 }
+
+
+def aux_classifier_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """-log P(C = c | X), the AC-GAN class term L_C (Odena et al. 2017, eq. 2) as a loss to minimise:
+    D minimises it on real images, G on its own images of class c."""
+    return F.cross_entropy(logits.float(), y)

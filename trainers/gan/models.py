@@ -174,10 +174,14 @@ class Discriminator(nn.Module):
     - "concat": one-hot channels concatenated to the input (Mirza & Osindero 2014);
     - "projection": D(x, y) = psi(phi(x)) + <embed(y), sum phi(x)>, the inner product of a class
       embedding with D's pooled features (Miyato & Koyama 2018, eq. 3).
+
+    `aux_classes` > 0 adds an auxiliary classifier head on the pooled features phi(x), the AC-GAN
+    discriminator's P(C | X) (Odena et al. 2017, sec. 3); `forward(..., logits=True)` also returns its
+    class logits. With "concat" the label is in D's input, so the head would read it back: use "projection".
     """
 
     def __init__(self, ndf: int = 32, channels: int = 1, image_size: int = 32, n_classes: int = 0,
-                 norm: str = "batch", cond: str = "concat"):
+                 norm: str = "batch", cond: str = "concat", aux_classes: int = 0):
         super().__init__()
         n = _n_up(image_size)
         concat = n_classes if cond == "concat" else 0
@@ -195,18 +199,22 @@ class Discriminator(nn.Module):
             # small like DCGAN's weights (N(0, 0.02)): the default N(0, 1) over c summed features starts
             # D's logits in the tens and the game never recovers
             nn.init.normal_(self.embed.weight, 0.0, 0.02)
+        self.aux = nn.Linear(c, aux_classes) if aux_classes else None
         self.spectral = norm == "spectral"
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, logits: bool = False):
         if self.cond != "projection":
-            return self.net(_with_labels(x, y, self.n_classes)).flatten()
+            d = self.net(_with_labels(x, y, self.n_classes)).flatten()
+            return (d, None) if logits else d
         h = self.net[:-1](x)
         d = self.net[-1](h).flatten()
-        if not self.n_classes:
+        if self.n_classes:
+            if y is None:
+                raise ValueError("this discriminator is conditional: pass class labels y")
+            d = d + (self.embed(y) * h.sum(dim=(2, 3))).sum(dim=1)
+        if not logits:
             return d
-        if y is None:
-            raise ValueError("this discriminator is conditional: pass class labels y")
-        return d + (self.embed(y) * h.sum(dim=(2, 3))).sum(dim=1)
+        return d, (self.aux(h.mean(dim=(2, 3))) if self.aux is not None else None)
 
 
 class MLPDiscriminator(nn.Module):

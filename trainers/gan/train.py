@@ -40,6 +40,7 @@ class Config(DataConfig):
     arch: str = "dcgan"  # dcgan | mlp
     n_classes: int = 0  # > 0: conditional GAN on the dataset's labels
     d_cond: str = "concat"  # how a conditional D takes its label: concat (one-hot channels) | projection
+    ac_weight: float = 0.0  # > 0: AC-GAN auxiliary classifier on D's features, its class loss weighted so
     mapping_layers: int = 0  # > 0: StyleGAN-style mapping network z -> w with this many layers
     d_norm: str = "auto"  # batch | layer | none | spectral; auto = layer for wgan-gp/dragan, batch otherwise
     gp_lambda: float = 10.0  # weight of the WGAN-GP / DRAGAN gradient penalty
@@ -57,6 +58,11 @@ class Config(DataConfig):
             raise UserError(f"--image_size must be 32 or 64 for DCGAN, got {self.image_size}")
         if self.d_cond not in ("concat", "projection"):
             raise UserError(f"--d_cond must be concat or projection, got {self.d_cond!r}")
+        if self.ac_weight < 0:
+            raise UserError(f"--ac_weight must be >= 0, got {self.ac_weight}")
+        if self.ac_weight and (not self.n_classes or self.d_cond != "projection" or self.arch != "dcgan"):
+            raise UserError("--ac_weight needs a conditional DCGAN with --d_cond=projection (with concat the "
+                            "label is in D's input, and its classifier head would read it back)")
         if self.d_cond == "projection" and self.arch != "dcgan":
             raise UserError("--d_cond=projection needs --arch=dcgan")
         if self.d_norm not in ("auto", "batch", "layer", "none", "spectral"):
@@ -85,7 +91,8 @@ def build(cfg: Config) -> dict:
     if cfg.loss == "began":
         d = AutoencoderDiscriminator(cfg.ndf, cfg.channels, cfg.image_size)
     elif cfg.arch == "dcgan":
-        d = Discriminator(cfg.ndf, cfg.channels, cfg.image_size, cfg.n_classes, cfg.norm, cfg.d_cond)
+        d = Discriminator(cfg.ndf, cfg.channels, cfg.image_size, cfg.n_classes, cfg.norm, cfg.d_cond,
+                          cfg.n_classes if cfg.ac_weight else 0)
     else:
         d = MLPDiscriminator(cfg.ndf, cfg.channels, cfg.image_size, cfg.n_classes)
     if cfg.arch == "dcgan":
@@ -134,9 +141,18 @@ def _d_step(cfg, spec, G, D, x, y, gen) -> dict:
     if cfg.loss == "began":
         l_real, l_fake = L.began_recon(x, D(x)), L.began_recon(fake, D(fake))
         return {"loss_d": L.began_d_loss(l_real, l_fake, _unwrap(D).k), "l_real": l_real.mean().detach()}
-    d_real, d_fake = D(x, y), D(fake, y)
+    if cfg.ac_weight:
+        # Deviation from AC-GAN: D's classifier learns from real images only; on G's images too
+        # (Odena et al. 2017, eq. 2) it rewards G for easily classified images over varied ones
+        (d_real, logits), d_fake = D(x, y, logits=True), D(fake, y)
+    else:
+        d_real, d_fake = D(x, y), D(fake, y)
     loss = spec.d(d_real, d_fake)
     out = {"d_real": d_real.detach().mean(), "d_fake": d_fake.detach().mean()}
+    if cfg.ac_weight:
+        ac = L.aux_classifier_loss(logits, y)
+        loss = loss + cfg.ac_weight * ac
+        out["ac_real"] = ac.detach()
     if spec.penalty == "wgan-gp":
         alpha = torch.rand(x.shape[0], generator=gen, device=x.device)
         gp = L.wgan_gp_penalty(lambda v: D(v, y), x, fake, alpha)
@@ -188,6 +204,12 @@ def train_step(cfg: Config, modules: dict, opts: dict, batch: dict, gen: torch.G
             Dp.k.copy_(L.began_k_update(Dp.k, d["l_real"], l_fake.detach(), cfg.began_gamma, cfg.began_lambda_k))
             out.update(k=Dp.k.clone(), l_real=d["l_real"], l_fake=l_fake.detach().mean())
             out["M"] = L.began_convergence(d["l_real"], l_fake.detach(), cfg.began_gamma)
+    elif cfg.ac_weight:
+        d_fake, logits = D(fake, y, logits=True)
+        ac = L.aux_classifier_loss(logits, y)
+        loss_g = spec.g(d_fake) + cfg.ac_weight * ac
+        out["ac_fake"] = ac.detach()
+        out.update({k: v for k, v in d.items() if k != "loss_d"})
     else:
         loss_g = spec.g(D(fake, y))
         out.update({k: v for k, v in d.items() if k != "loss_d"})
