@@ -16,7 +16,9 @@ from trainers.core.latent import PATHS
 from trainers.gan import walk as W
 from trainers.gan.train import sample
 
-from .common import LATEX, TabParts, choice, export_file, frames_view, number as _finite, user_errors, wire
+from .common import (
+    LATEX, TabParts, choice, export_file, frames_view, number as _finite, tagged, user_errors, wire,
+)
 from .models import ModelStore
 
 MAX_SAMPLES, MAX_FRAMES, MAX_KEYS, N_DIRECTIONS = 64, 64, 8, 5
@@ -248,7 +250,7 @@ def build(store: ModelStore) -> TabParts:
                 gr.Markdown("Move a slider: the image follows along that principal direction of the latent "
                             "space (GANSpace); press Enter in *seed* for another starting sample.")
                 edit_seed = gr.Number(0, label="seed", precision=0, minimum=0)
-                sliders = [gr.Slider(-5, 5, 0, step=0.25, label=f"principal direction {k + 1} (σ)")
+                sliders = [gr.Slider(-3, 3, 0, step=0.25, label=f"principal direction {k + 1} (σ)")
                            for k in range(N_DIRECTIONS)]
                 edited = gr.Image(label="edited", interactive=False, format="png")
         with gr.Column(scale=2):
@@ -257,13 +259,15 @@ def build(store: ModelStore) -> TabParts:
 
     ckpt.change(lambda name: checkpoint_loss(store, name), ckpt, loss_md, api_name=False)
     ckpt.change(lambda name: class_controls(store, name), ckpt, [class_a, class_b], api_name=False)
-    ckpt.change(lambda name, sp: space_control(store, name, sp), [ckpt, space], space, api_name=False)
+    changed = ckpt.change(lambda name, sp: space_control(store, name, sp), [ckpt, space], space, api_name=False)
     parts = TabParts(refresh=[(ckpt, lambda: store.names("gan"))])
-    wire(go.click, "gan_samples", {"checkpoint": ckpt, "seed": seed, "samples": n, "truncation": trunc,
-                                   "class": class_a}, lambda *a: sample_grid(store, *a), out, parts, opening=bool(first))
-    wire(walk_go.click, "gan_walk", {"checkpoint": ckpt, "seeds": seeds, "frames": frames, "path": path,
-                                     "truncation": trunc, "space": space, "class": class_a, "to class": class_b},
-         lambda *a: latent_walk(store, *a), [walk_strip, gif, mp4, used], parts, opening=bool(first))
+    samples_named = {"checkpoint": ckpt, "seed": seed, "samples": n, "truncation": trunc, "class": class_a}
+    wire(go.click, "gan_samples", samples_named, lambda *a: sample_grid(store, *a), out, parts, opening=bool(first))
+    walk_named = {"checkpoint": ckpt, "seeds": seeds, "frames": frames, "path": path, "truncation": trunc,
+                  "space": space, "class": class_a, "to class": class_b}
+    walk_outs = [walk_strip, gif, mp4, used]
+    wire(walk_go.click, "gan_walk", walk_named, lambda *a: latent_walk(store, *a), walk_outs, parts,
+         opening=bool(first))
     wire(loop_go.click, "gan_loop", {"checkpoint": ckpt, "seed": loop_seed, "frames": loop_frames,
                                      "truncation": trunc, "space": space, "class": class_a},
          lambda *a: random_loop(store, *a), [loop_gif, loop_mp4], parts)
@@ -273,6 +277,14 @@ def build(store: ModelStore) -> TabParts:
     edit_named = {"checkpoint": ckpt, "seed": edit_seed, "truncation": trunc, "space": space, "class": class_a,
                   **{f"direction {k + 1}": s for k, s in enumerate(sliders)}}
     wire(edit_seed.submit, "gan_edit", edit_named, lambda *a: edit(store, *a), edited, parts, opening=bool(first))
+    # what is shown belongs to the chosen model: a new checkpoint redraws the walk, the samples and the edit
+    # (milliseconds each), after its z/w choice is settled; the loop (seconds) is cleared, not redrawn
+    for api, named, fn, outs in (("gan_walk", walk_named, latent_walk, walk_outs),
+                                 ("gan_samples", samples_named, sample_grid, out),
+                                 ("gan_edit", edit_named, edit, edited)):
+        changed.then(tagged(api, list(named), functools.partial(fn, store)), list(named.values()), outs,
+                     api_name=False)
+    changed.then(lambda: (None, None), None, [loop_gif, loop_mp4], api_name=False)
     return parts
 
 

@@ -176,6 +176,12 @@ def _drive(page, tab: str, width: int) -> None:
         page.get_by_role("button", name="Walk", exact=True).click()
         page.locator("#gan-walk img").first.wait_for(state="visible", timeout=30_000)
         page.locator("#gan-walk-gif img").first.wait_for(state="visible", timeout=10_000)  # the animation, inline
+        # another checkpoint redraws what is shown: no output is left from the model chosen before
+        shown = page.locator("#gan-walk img").first.get_attribute("src")
+        page.get_by_label("checkpoint", exact=True).locator("visible=true").first.click()
+        page.get_by_role("option", name="dcgan-mapping-fashion").click()
+        page.wait_for_function("s => { const i = document.querySelector('#gan-walk img'); return i && i.src !== s; }",
+                               arg=shown, timeout=20_000)
     if tab == "VAE":  # pick A and B from the gallery as a user would, then interpolate
         thumbs = page.locator(".thumbnail-item")
         thumbs.nth(0).click()
