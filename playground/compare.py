@@ -97,11 +97,13 @@ def metrics_row(store: ModelStore, name: str, seconds_per_image: float | None) -
     path = store.root / name
     config, card = read_meta(path), read_card(path)
     m = card.get("metrics", {})
-    minutes = card.get("wall_time_s")
+    # a run continued from another (--init_from, --resume on other machines) counts its whole lineage
+    seconds = card.get("wall_time_total_s", card.get("wall_time_s"))
+    machines = dict.fromkeys(short_hardware(h.get("hardware", "")) for h in [*card.get("history", []), card])
     return [name, config.get("family"), n_parameters(path), _metric(m, "fid", "prior_fid", "grey_fid_vs_fashion_mnist"),
             _metric(m, "kid", "prior_kid"), _metric(m, "class_entropy", "prior_class_entropy"),
             _metric(m, "class_accuracy"), None if seconds_per_image is None else round(seconds_per_image * 1e3, 2),
-            None if minutes is None else f"{minutes / 60:.1f} min", short_hardware(card.get("hardware", ""))]
+            None if seconds is None else f"{seconds / 60:.1f} min", " + ".join(h for h in machines if h)]
 
 
 @user_errors
@@ -272,8 +274,15 @@ def timeline(store: ModelStore, name: str, index):
         image = np.asarray(im.convert("RGB"))
     root = store.path(name)
     return (upscale(image, 2), f"{name}: step {step} (snapshot {index} of 0–{len(shots) - 1}, as on the slider)",
-            series_table(_csv(root / "log.csv"), up_to=step),
-            series_table(_csv(root / "metrics.csv"), skip=("step",), up_to=step))
+            *(series_table(rows, skip=skip, keep=_names(rows, skip), up_to=step)
+              for rows, skip in ((_csv(root / "log.csv"), ("step", "epoch", "time_s")),
+                                 (_csv(root / "metrics.csv"), ("step",)))))
+
+
+def _names(rows: list[dict], skip) -> list[str]:
+    """Every series a run logged: each is in the table from its first snapshot on (empty until it has values),
+    because a plot fixes its series from the first table it gets."""
+    return [k for k in (rows[0] if rows else {}) if k not in skip]
 
 
 def _snapshot_label(count: int) -> str:
@@ -316,7 +325,9 @@ def build(store: ModelStore) -> TabParts:
 
     gr.Markdown("### X/Y grid\nRows and columns over any two parameters, one sample per cell; settings a model "
                 "does not have (truncation for a diffusion model, steps for a GAN) are ignored for it; guidance changes "
-                "nothing without a class (choose one, or make class the other axis).")
+                "nothing without a class (choose one, or make class the other axis). A model with a guidance interval "
+                "guides only its last steps (ddpm-fashion: t < 0.3 T, see Diffusion), when the garment's shape is "
+                "already set: expect its guidance cells to differ in detail, not in kind.")
     with gr.Row():
         x_param = gr.Dropdown(list(XY_PARAMS), value="checkpoint", label="X")
         x_values = gr.Textbox(", ".join(default), label="X values (comma-separated)")
@@ -351,8 +362,10 @@ def build(store: ModelStore) -> TabParts:
     with gr.Row():
         shot = gr.Image(start[0], label="samples from fixed noise", interactive=False, format="png")
         with gr.Column():
-            loss_plot = gr.LinePlot(start[2], x="step", y="value", color="series", title="losses", height=220)
-            metric_plot = gr.LinePlot(start[3], x="step", y="value", color="series", title="monitored metrics",
+            loss_plot = gr.LinePlot(start[2], x="step", y="value", color="series", title=f"losses: {first_run}",
+                                    height=220)
+            metric_plot = gr.LinePlot(start[3], x="step", y="value", color="series",
+                                      title=f"monitored metrics: {first_run}",
                                       height=220)
     outputs = [shot, caption, loss_plot, metric_plot]
 
@@ -361,7 +374,14 @@ def build(store: ModelStore) -> TabParts:
         return (gr.Slider(0, max(count - 1, 1), count - 1, step=1, label=_snapshot_label(count)),
                 *timeline(store, name, count - 1))
 
-    run.change(pick, run, [index, *outputs], api_name=False)
+    def retitle(name):
+        """A plot keeps the series (and colours) of the table it was drawn with and only swaps the values of
+        later ones (ddpm-fashion's `loss` and `fid_250` drew nothing under a GAN's legend); a new title redraws
+        it whole. Sent after the new tables have arrived: sent with them, the redraw used the old ones."""
+        return gr.LinePlot(title=f"losses: {name}"), gr.LinePlot(title=f"monitored metrics: {name}")
+
+    run.change(pick, run, [index, *outputs], api_name=False).then(retitle, run, [loss_plot, metric_plot],
+                                                                   api_name=False)
     # release (a drag ends) and input (the number box, the arrow keys): each says which snapshot to show
     gr.on([index.release, index.input], lambda name, i: timeline(store, name, i), [run, index], outputs,
           api_name="timeline", trigger_mode="always_last")

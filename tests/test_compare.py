@@ -34,6 +34,21 @@ def test_metrics_table_shows_what_evaluate_wrote(store):
     assert row[tab.COLUMNS.index("family")] == "gan"
 
 
+def test_train_time_counts_a_runs_whole_lineage(store, tmp_path):
+    """A model continued on another machine (--init_from) shows its total time and every machine it used."""
+    import shutil as sh
+
+    root = tmp_path / "lineage"
+    sh.copytree(store.root / "tiny-gan", root / "m")
+    card = json.loads((root / "m" / "card.json").read_text())
+    card.update(wall_time_s=60.0, wall_time_total_s=3600.0, hardware="1x NVIDIA H100 80GB HBM3",
+                history=[{"steps": 10, "hardware": "CPU x86_64, 2 cores (torch threads 1)"}])
+    (root / "m" / "card.json").write_text(json.dumps(card))
+    row = tab.metrics_row(ModelStore(root), "m", None)
+    assert row[tab.COLUMNS.index("train time")] == "60.0 min"
+    assert row[tab.COLUMNS.index("hardware")] == "CPU, 1 thread + 1x H100 80GB HBM3"
+
+
 def test_compare_draws_every_model_from_one_seed(store):
     assert set(tab.generative_names(store)) == {"tiny-gan", "tiny-ddpm"}
     gallery, pair, rows = tab.compare(store, ["tiny-gan", "tiny-ddpm"], 3, 4, "Trouser", 5, 2.0)
@@ -60,6 +75,11 @@ def test_timeline_replays_snapshots_with_their_curves(store):
     assert image.ndim == 3 and f"step {shots[-1][0]}" in caption
     assert f"snapshot {len(shots) - 1} of 0–{len(shots) - 1}" in caption  # numbered as the slider numbers it
     assert "loss" in set(losses["series"]) and losses["step"].max() <= shots[-1][0]
+    # the first snapshot's tables already name every series the run logged (a plot fixes its series from the
+    # first table it gets): those without values yet are empty rows
+    _, _, first_losses, first_metrics = tab.timeline(store, "tiny-ddpm", 0)
+    assert set(first_losses["series"]) == set(losses["series"])
+    assert set(first_metrics["series"]) == set(metrics["series"])
     with pytest.raises(gr.Error):
         tab.timeline(store, "tiny-ddpm", 99)
 

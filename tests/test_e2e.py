@@ -224,6 +224,16 @@ def _drive(page, tab: str, width: int) -> None:
         page.wait_for_function("(b) => { const i = document.querySelector('#compare-gallery img');"
                                " return i && i.getAttribute('src') !== b; }", arg=before, timeout=30_000)
         page.get_by_text("ms/image").first.wait_for(state="visible", timeout=30_000)
+        # the timeline of another run draws that run's own series (a plot kept the first run's legend, and
+        # ddpm-fashion's loss and fid_250 drew nothing)
+        page.get_by_label("run", exact=True).locator("visible=true").first.click()
+        page.get_by_role("option", name="ddpm-fashion").click()
+        for title, series in (("losses: ddpm-fashion", "grad_norm"), ("monitored metrics: ddpm-fashion", "fid_250")):
+            plot = page.locator(".block").filter(has_text=title).filter(has=page.locator("canvas, svg")).last
+            plot.wait_for(state="visible", timeout=20_000)
+            page.wait_for_timeout(1000)
+            assert series in plot.inner_text(), f"the plot {title!r} shows another run's series"  # its legend
+            assert _coloured_pixels(plot.screenshot()) > 200, f"the plot {title!r} drew no lines"
     if tab == "Classifier":  # the drawing sub-tab's own button classifies the drawing, not the hidden upload
         page.get_by_role("tab", name="Draw").last.click()
         canvas = page.locator("canvas").last
