@@ -56,8 +56,8 @@ def build(store: ModelStore) -> TabParts:
                     image = gr.Image(EXAMPLE_START, type="pil", label="image", sources=["upload", "clipboard"],
                                      image_mode=None)
                     go = gr.Button("Classify image", variant="primary")
-                    gr.Examples([str(p) for p in sorted(EXAMPLES.glob("*.png"))], inputs=image,
-                                label="Fashion-MNIST test images")
+                    examples = gr.Examples([str(p) for p in sorted(EXAMPLES.glob("*.png"))], inputs=image,
+                                           label="Fashion-MNIST test images")
                 with gr.Tab("Draw") as draw_tab:  # a thick brush: garments are filled shapes, thin lines read as bags
                     sketch = gr.Sketchpad(type="pil", label="draw a garment (dark on white)", canvas_size=(280, 280),
                                           brush=gr.Brush(colors=["#000000"], default_size=20), layers=False)
@@ -73,6 +73,9 @@ def build(store: ModelStore) -> TabParts:
 
     cleared(go.click(lambda *a: classify(store, *a), [ckpt, image, invert], [label, seen], api_name="classify"))
     cleared(image.upload(lambda *a: classify(store, *a), [ckpt, image, invert], [label, seen], api_name=False), 3)
+    # an example is classified as it is picked, like an upload (the last image's prediction stayed beside it)
+    cleared(examples.load_input_event.then(lambda *a: classify(store, *a), [ckpt, image, invert], [label, seen],
+                                           api_name=False))
     cleared(upload_tab.select(lambda c, im, i: (None, None) if im is None else classify(store, c, im, i),
                               [ckpt, image, invert], [label, seen], api_name=False), 3)
     cleared(draw.click(lambda c, s, i: classify(store, c, s, i), [ckpt, sketch, invert], [label, seen],

@@ -234,7 +234,11 @@ def _drive(page, tab: str, width: int) -> None:
             page.wait_for_timeout(1000)
             assert series in plot.inner_text(), f"the plot {title!r} shows another run's series"  # its legend
             assert _coloured_pixels(plot.screenshot()) > 200, f"the plot {title!r} drew no lines"
-    if tab == "Classifier":  # the drawing sub-tab's own button classifies the drawing, not the hidden upload
+    if tab == "Classifier":  # an example is classified as it is picked (the last prediction stayed beside it)
+        page.locator(".gallery-item").locator("visible=true").nth(1).click()  # 1-trouser.png
+        page.locator(".block:has-text('prediction') h2").filter(has_text="Trouser").first.wait_for(
+            state="visible", timeout=20_000)
+        # the drawing sub-tab's own button classifies the drawing, not the hidden upload
         page.get_by_role("tab", name="Draw").last.click()
         canvas = page.locator("canvas").last
         canvas.wait_for(state="visible", timeout=10_000)
