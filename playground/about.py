@@ -9,7 +9,7 @@ import numpy as np
 
 from trainers.core.checkpoint import SAMPLES, read_card, read_meta, weight_files
 
-from .common import TabParts, sheet_view, short_hardware, user_errors
+from .common import TabParts, sheet_view, training_cost, user_errors
 from .models import ModelStore
 
 
@@ -42,9 +42,9 @@ def models_table(store: ModelStore) -> list[list]:
         # three significant digits: the full values are on the card below (long ones ran out of the table)
         headline = ", ".join(f"{k} {metrics[k]:.3g}" if isinstance(metrics[k], float) else f"{k} {metrics[k]}"
                              for k in HEADLINE if k in metrics)
-        rows.append([name, config.get("family"), config.get("step"), n_parameters(path),
-                     round(card["wall_time_s"] / 60, 1) if card.get("wall_time_s") else None,
-                     short_hardware(card.get("hardware", "")), headline])
+        seconds, machines = training_cost(card)
+        rows.append([name, config.get("family"), card.get("steps_total", config.get("step")), n_parameters(path),
+                     round(seconds / 60, 1) if seconds else None, machines, headline])
     return rows
 
 
@@ -132,7 +132,7 @@ def build(store: ModelStore) -> TabParts:
         "Fashion-MNIST classifier, so they compare this project's models with each other, not with "
         "published Inception FIDs. **Try first:** pick a checkpoint under the table to read its card and see "
         "its samples.")
-    gr.Dataframe(value=models_table(store), interactive=False,
+    gr.Dataframe(value=models_table(store), interactive=False, elem_classes="wide-table",
                  headers=["name", "family", "step", "parameters", "train min", "hardware", "metrics"])
     names = store.names()
     first = model_card(store, names[0]) if names else ("{}", None)

@@ -35,6 +35,8 @@ CSS = """
 .block > label[data-testid="block-label"].float { position: static; margin-bottom: 4px; }
 .image-container .icon-button-wrapper.top-panel { position: static; justify-content: flex-end; margin-bottom: 2px; }
 .image-container img, .image-frame img { image-rendering: pixelated; }
+/* an upload smaller than its box is shown enlarged, like the examples (a 64-px upload sat at 64 px) */
+.block:has(input[type=file]) .image-frame img { min-width: 128px; min-height: 128px; object-fit: contain; }
 /* a drawing canvas's zoom / undo / clear bar sits on the canvas's top right, not across the middle of it nor
    over its name (the name of each VAE editor, A, B or C, was hidden under the canvas); its tools sit at the
    block's left edge, beside the image rather than over the garment's left side */
@@ -61,6 +63,11 @@ CSS = """
 #clf-seen .image-container, #clf-seen .image-frame { min-height: 200px; }
 #clf-seen img { width: 192px !important; height: 192px !important; max-width: none !important;
                 max-height: none !important; object-fit: contain !important; }
+/* a table wider than the page scrolls sideways: say so where its columns are cut */
+@media (max-width: 1100px) {
+  .wide-table::before { content: "scroll the table sideways for every column →"; display: block; font-size: 13px;
+                        color: var(--body-text-color-subdued); padding: 2px 4px; }
+}
 @media (max-width: 900px) {
   .row:has(> .column) { flex-direction: column; }
   .row:has(> .column) > .column, .row:has(> .column) > .tabs { width: 100%; min-width: 0 !important; }
@@ -150,6 +157,17 @@ def short_hardware(text: str) -> str:
         threads = int(cpu.group(2) or cpu.group(1))
         return f"CPU, {threads} thread{'s' if threads > 1 else ''}"
     return text.replace("NVIDIA ", "")
+
+
+def training_cost(card: dict) -> tuple[float | None, str]:
+    """(wall seconds, machines) of a model's whole training: a run continued from another (--init_from, or
+    --resume on other machines) counts its lineage, as the card's totals do, not only its last run."""
+    seconds = card.get("wall_time_total_s", card.get("wall_time_s"))
+    machines = [m for m in dict.fromkeys(short_hardware(h.get("hardware", "")) for h in
+                                         [*card.get("history", []), card]) if m]
+    if len(machines) > 1:  # "CPU + 1x H100": the thread counts of each CPU run are on the card
+        machines = dict.fromkeys("CPU" if m.startswith("CPU") else m for m in machines)
+    return seconds, " + ".join(machines)
 
 
 CAPTION_PX = 30  # Gradio draws a gallery item's caption over the bottom of its image, about this tall

@@ -19,7 +19,9 @@ from trainers.core.images import grid, upscale
 from trainers.families import get_family
 
 from .about import n_parameters
-from .common import TabParts, captioned, number as _number, series_table, short_hardware, user_errors, wire
+from .common import (
+    TabParts, captioned, number as _number, series_table, training_cost, user_errors, wire,
+)
 from .models import ModelStore
 
 GENERATIVE = ("gan", "vae", "ddpm", "latent_diffusion")
@@ -97,13 +99,11 @@ def metrics_row(store: ModelStore, name: str, seconds_per_image: float | None) -
     path = store.root / name
     config, card = read_meta(path), read_card(path)
     m = card.get("metrics", {})
-    # a run continued from another (--init_from, --resume on other machines) counts its whole lineage
-    seconds = card.get("wall_time_total_s", card.get("wall_time_s"))
-    machines = dict.fromkeys(short_hardware(h.get("hardware", "")) for h in [*card.get("history", []), card])
+    seconds, machines = training_cost(card)
     return [name, config.get("family"), n_parameters(path), _metric(m, "fid", "prior_fid", "grey_fid_vs_fashion_mnist"),
             _metric(m, "kid", "prior_kid"), _metric(m, "class_entropy", "prior_class_entropy"),
             _metric(m, "class_accuracy"), None if seconds_per_image is None else round(seconds_per_image * 1e3, 2),
-            None if seconds is None else f"{seconds / 60:.1f} min", " + ".join(h for h in machines if h)]
+            None if seconds is None else f"{seconds / 60:.1f} min", machines]
 
 
 @user_errors
@@ -317,7 +317,8 @@ def build(store: ModelStore) -> TabParts:
     slider = gr.ImageSlider(label="the first two models: drag to compare", type="numpy")
     # no wrapping: Gradio's table breaks words anywhere ("c l a s s", "9.6 233") in columns too narrow for them;
     # the numbers are short (3 significant digits), and below ~1000 px the table scrolls sideways
-    table = gr.Dataframe(headers=COLUMNS, interactive=False, wrap=False, elem_id="compare-table")
+    table = gr.Dataframe(headers=COLUMNS, interactive=False, wrap=False, elem_id="compare-table",
+                         elem_classes="wide-table")
     parts = TabParts()
     wire(go.click, "compare", {"models": chosen, "seed": seed, "samples": n, "class": cls, "steps": steps,
                                "guidance": guidance}, lambda *a: compare(store, *a), [gallery, slider, table], parts,

@@ -46,7 +46,7 @@ def test_train_time_counts_a_runs_whole_lineage(store, tmp_path):
     (root / "m" / "card.json").write_text(json.dumps(card))
     row = tab.metrics_row(ModelStore(root), "m", None)
     assert row[tab.COLUMNS.index("train time")] == "60.0 min"
-    assert row[tab.COLUMNS.index("hardware")] == "CPU, 1 thread + 1x H100 80GB HBM3"
+    assert row[tab.COLUMNS.index("hardware")] == "CPU + 1x H100 80GB HBM3"
 
 
 def test_compare_draws_every_model_from_one_seed(store):
