@@ -35,6 +35,9 @@ def _schedule(kind: str) -> Schedule:
     return T.schedule(kind, 1000)
 
 
+BETA_SHOWN = 0.05  # the beta plot's top: above it only cosine's last steps
+
+
 @functools.lru_cache(maxsize=1)
 def schedule_curves():
     """beta_t and alpha_bar_t of both schedules as long-form tables for gr.LinePlot."""
@@ -44,7 +47,8 @@ def schedule_curves():
     for kind in SCHEDULES:
         s = _schedule(kind)
         for t in range(0, 1000, 5):
-            rows_beta.append((t, float(s.betas[t]), kind))
+            # cosine's beta rises to 0.999 in its last steps; on that scale linear's 1e-4..0.02 is a flat line
+            rows_beta.append((t, float(s.betas[t]) if s.betas[t] <= BETA_SHOWN else float("nan"), kind))
             rows_abar.append((t, float(s.alpha_bar[t]), kind))
     return (pd.DataFrame(rows_beta, columns=["t", "beta_t", "schedule"]),
             pd.DataFrame(rows_abar, columns=["t", "alpha_bar_t", "schedule"]))
@@ -266,12 +270,15 @@ def build(store: ModelStore) -> TabParts:
                 over_t = gr.Image(start[1], label="t = 0, 50, 100, 250, 500, 750, 999", interactive=False,
                                   format="png", elem_classes="frames")
                 with gr.Row():
-                    gr.LinePlot(betas, x="t", y="beta_t", color="schedule", title="β_t", height=220)
+                    gr.LinePlot(betas, x="t", y="beta_t", color="schedule", title="β_t", height=220,
+                                caption=f"cosine's last steps rise above {BETA_SHOWN}, to 0.999: not drawn")
                     abar_plot = gr.LinePlot(curves_at(250), x="t", y="alpha_bar_t", color="schedule",
                                             title="ᾱ_t (the vertical line: the slider's t)", height=220)
         with gr.Column(scale=2):
             gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
 
+    # η is DDIM's: DDPM's noise is fixed by its schedule
+    sampler.change(lambda v: gr.Slider(interactive=v == "ddim"), sampler, eta, api_name=False, show_progress="hidden")
     parts = TabParts(refresh=[(ckpt, lambda: store.names("ddpm"))])
     wire(go.click, "ddpm_denoise", {"checkpoint": ckpt, "seed": seed, "images": n, "sampler": sampler,
                                     "steps": steps, "eta": eta, "class": cls, "guidance": guidance},

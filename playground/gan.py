@@ -78,7 +78,10 @@ def class_controls(store: ModelStore, name: str):
 
     conditional = bool(name) and bool(store.get(name, family="gan").cfg.n_classes)
     info = None if conditional else "this model is unconditional: it has no class to choose"
-    return (gr.Dropdown(interactive=conditional, info=info),) * 2
+    if conditional:
+        return (gr.Dropdown(interactive=True, info=None),) * 2
+    # an unconditional model shows no class: a class left from the model before read as if it applied
+    return (gr.Dropdown(value=NO_CLASS, interactive=False, info=info),) * 2
 
 
 def space_control(store: ModelStore, name: str, space: str):
@@ -258,8 +261,9 @@ def build(store: ModelStore) -> TabParts:
             gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
 
     ckpt.change(lambda name: checkpoint_loss(store, name), ckpt, loss_md, api_name=False)
-    ckpt.change(lambda name: class_controls(store, name), ckpt, [class_a, class_b], api_name=False)
-    changed = ckpt.change(lambda name, sp: space_control(store, name, sp), [ckpt, space], space, api_name=False)
+    # the class and z/w controls are settled before the outputs are redrawn for the new model (below)
+    changed = ckpt.change(lambda name, sp: (*class_controls(store, name), space_control(store, name, sp)),
+                          [ckpt, space], [class_a, class_b, space], api_name=False)
     parts = TabParts(refresh=[(ckpt, lambda: store.names("gan"))])
     samples_named = {"checkpoint": ckpt, "seed": seed, "samples": n, "truncation": trunc, "class": class_a}
     wire(go.click, "gan_samples", samples_named, lambda *a: sample_grid(store, *a), out, parts, opening=bool(first))
@@ -272,13 +276,13 @@ def build(store: ModelStore) -> TabParts:
                                      "truncation": trunc, "space": space, "class": class_a},
          lambda *a: random_loop(store, *a), [loop_gif, loop_mp4], parts)
     edit_inputs = [ckpt, edit_seed, trunc, space, class_a, *sliders]
-    for s in [edit_seed, *sliders]:
+    for s in sliders:  # the seed runs on Enter (wired below): also on change, a bad seed was refused twice
         s.change(lambda *a: edit(store, *a), edit_inputs, edited, api_name=False)
     edit_named = {"checkpoint": ckpt, "seed": edit_seed, "truncation": trunc, "space": space, "class": class_a,
                   **{f"direction {k + 1}": s for k, s in enumerate(sliders)}}
     wire(edit_seed.submit, "gan_edit", edit_named, lambda *a: edit(store, *a), edited, parts, opening=bool(first))
     # what is shown belongs to the chosen model: a new checkpoint redraws the walk, the samples and the edit
-    # (milliseconds each), after its z/w choice is settled; the loop (seconds) is cleared, not redrawn
+    # (milliseconds each); the loop (seconds) is cleared, not redrawn
     for api, named, fn, outs in (("gan_walk", walk_named, latent_walk, walk_outs),
                                  ("gan_samples", samples_named, sample_grid, out),
                                  ("gan_edit", edit_named, edit, edited)):

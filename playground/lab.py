@@ -28,6 +28,7 @@ SIZE, LIM = 360, 3.0  # canvas pixels; the plane shown is [-LIM, LIM]^2
 # and Pause took 6-7 s to show. The loss plot, the costliest to draw, is sent every PLOT_EVERY frames.
 FRAME_TRAIN_S, PLOT_EVERY, PLOT_POINTS = 0.25, 4, 200
 MAX_PLAY_S, MAX_STEPS = 120.0, 50_000
+ZOOM_BELOW, INSET = 0.1, 130  # the warp view zooms in (an inset) when G's grid spans under this share of the plane
 BCE_LOSSES = ("minimax", "non-saturating", "dragan")
 # reset-only settings change the networks or the data; the rest apply to a running lab
 RESET_FIELDS = ("target", "optimizer", "z_dim", "hidden", "layers", "seed")
@@ -85,9 +86,26 @@ def render_warp(lab: toy2d.Lab) -> np.ndarray:
     for p in _px(lab.x_fixed.numpy()[:300]):
         draw.ellipse([p[0] - 1.5, p[1] - 1.5, p[0] + 1.5, p[1] + 1.5], fill=(200, 200, 200))
     rows, cols = lab.warped_grid()
-    for lines, colour in ((rows, (142, 68, 173)), (cols, (66, 133, 244))):
-        for line in lines.numpy():
+    grid = [(lines.numpy(), colour) for lines, colour in ((rows, (142, 68, 173)), (cols, (66, 133, 244)))]
+    for lines, colour in grid:
+        for line in lines:
             draw.line([tuple(p) for p in _px(line)], fill=colour, width=1)
+    points = np.concatenate([lines.reshape(-1, 2) for lines, _ in grid])
+    lo, hi = points.min(0), points.max(0)
+    if (hi - lo).max() < ZOOM_BELOW * 2 * LIM:
+        # a collapsed G maps the whole grid onto a spot a few pixels wide: ring it, and show it enlarged in an
+        # inset, so that the fold the lesson points at is seen (the view looked empty)
+        centre = _px(((lo + hi) / 2)[None])[0]
+        draw.ellipse([*(centre - 12), *(centre + 12)], outline=(220, 40, 40), width=2)
+        box, margin = INSET, 6
+        x0, y0 = SIZE - box - margin, SIZE - box - margin
+        draw.rectangle([x0, y0, x0 + box, y0 + box], fill=(255, 255, 255), outline=(220, 40, 40), width=2)
+        span = max((hi - lo).max(), 1e-6) * 1.1
+        for lines, colour in grid:
+            for line in lines:
+                u = (line - (lo + hi) / 2) / span + 0.5  # [0, 1] in the inset, y up
+                draw.line([(x0 + a * box, y0 + (1 - b) * box) for a, b in u], fill=colour, width=1)
+        draw.text((x0 + 4, y0 + 2), f"ringed spot, x{2 * LIM / span:.0f}", fill=(220, 40, 40))
     return np.asarray(img)
 
 

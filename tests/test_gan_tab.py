@@ -80,6 +80,7 @@ def test_conditional_walk_in_w_between_classes_and_edit(store):
     fixed = tab.latent_walk(store, "cond-map", "1, 2", 2, "lerp", 0.7, "w", "T-shirt/top", "Trouser")[0]
     assert np.array_equal(turn, fixed)
     assert [d.interactive for d in tab.class_controls(store, "plain")] == [False, False]  # unconditional
+    assert [d.value for d in tab.class_controls(store, "plain")] == [tab.NO_CLASS] * 2  # no class left over
     assert [d.interactive for d in tab.class_controls(store, "cond-map")] == [True, True]
     # w is offered only with a mapping network; a w chosen for the previous model falls back to z
     plain, mapped = tab.space_control(store, "plain", "w"), tab.space_control(store, "cond-map", "w")

@@ -130,3 +130,19 @@ def test_the_2d_lab_plot_names_both_series_before_the_first_step():
     lab.run(3)
     table = tab.curves(lab)
     assert set(table["series"]) == {"loss_d", "loss_g"} and not table["loss"].isna().any()
+
+
+def test_a_collapsed_generators_warp_is_ringed_and_shown_enlarged():
+    """G mapping the whole noise grid onto one spot (mode collapse) left the warp view looking empty: the spot is
+    ringed and drawn enlarged in an inset; a spread-out G gets no inset."""
+    lab = toy2d.Lab(toy2d.LabConfig(batch=64, hidden=32, layers=2))
+    lab.G = lambda z: z[..., :2]  # the grid itself: [-2, 2]^2
+    spread = tab.render_warp(lab)
+    lab.G = lambda z: 1.0 + 1e-3 * z[..., :2]  # the whole grid within 0.004 of (1, 1)
+    collapsed = tab.render_warp(lab)
+    red = lambda img: ((img[..., 0] > 200) & (img[..., 1] < 80) & (img[..., 2] < 80)).sum()  # noqa: E731
+    assert red(spread) == 0 and red(collapsed) > 200
+    x0 = tab.SIZE - tab.INSET - 6
+    inset = collapsed[x0 + 10:-10, x0 + 10:-10]
+    drawn = (np.abs(inset.astype(int) - 255).sum(-1) > 60).mean()
+    assert drawn > 0.05  # the grid's lines fill part of the inset, not a dot
