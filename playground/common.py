@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import dataclasses
 import functools
@@ -546,9 +547,17 @@ def quiet_validation(blocks) -> None:
 
     from PIL import Image
 
-    def quiet(check, name, decodes: bool):
+    def quiet(check, name, decodes: bool, blobs: dict | None):
         @functools.wraps(check)
         def run(*args, **kwargs):
+            if decodes and args:
+                # our header check before Gradio opens or decodes anything: format and pixels from the header
+                try:
+                    for source in _uploaded_files(args[0], blobs):
+                        check_upload(source)
+                except UserError as e:
+                    _log.warning("user error in %s: %s", name, e)
+                    raise gr.Error(f"{name}: {e}", print_exception=False) from None
             try:
                 return check(*args, **kwargs)
             except gr.Error as e:
@@ -560,18 +569,22 @@ def quiet_validation(blocks) -> None:
             except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
                 if not decodes:
                     raise
-                # Gradio opens an uploaded image itself; a file Pillow cannot read failed there with no message
-                _log.warning("user error in %s: unreadable image (%s)", name, type(e).__name__)
-                raise gr.Error(f"{name}: that file is not an image this app can read (one of "
-                               f"{', '.join(UPLOAD_FORMATS)}, at most {pixel_cap():,} pixels)",
+                # its header passed our check above: Gradio failed decoding the data (an editor decodes every
+                # upload), which showed the user a bare "Error"
+                _log.warning("user error in %s: undecodable image (%s)", name, type(e).__name__)
+                raise gr.Error(f"{name}: the image's data is damaged or truncated (it must be a whole PNG, JPEG, "
+                               f"GIF, WebP or BMP file of at most {pixel_cap():,} pixels)",
                                print_exception=False) from None
         return run
 
     images = (gr.Image, gr.ImageEditor)  # a Sketchpad is an ImageEditor
+    bases = (gr.components.Component, gr.components.base.ComponentBase)
     for block in blocks.blocks.values():
-        if isinstance(block, gr.components.Component) and "preprocess" in type(block).__dict__:
+        # its own preprocess or an inherited one (a Sketchpad's is the ImageEditor's: it was left unwrapped)
+        owner = next((k for k in type(block).__mro__ if "preprocess" in k.__dict__), None)
+        if isinstance(block, gr.components.Component) and owner not in (None, *bases):
             block.preprocess = quiet(block.preprocess, getattr(block, "label", None) or type(block).__name__,
-                                     isinstance(block, images))
+                                     isinstance(block, images), getattr(block, "blob_storage", None))
 
 
 # the raster formats an upload may be in. Everything else is refused before a plugin decodes it: EPS (a
@@ -633,7 +646,7 @@ def _check_header(image) -> None:
     if image.format is not None and image.format not in (*UPLOAD_FORMATS, MPO):
         raise UserError(f"{image.format} images are not accepted: upload a PNG, JPEG, GIF, WebP or BMP image")
     if image.width * image.height > pixel_cap():
-        raise UserError(f"image of {image.width}x{image.height} pixels is too large (max {pixel_cap()} pixels)")
+        raise UserError(f"image of {image.width}x{image.height} pixels is too large (max {pixel_cap():,} pixels)")
 
 
 def _decoded(image):
@@ -649,20 +662,64 @@ def _decoded(image):
         raise UserError(f"the image's data is damaged or truncated ({str(e)[:80]})") from None
 
 
-def open_upload(source, formats: tuple[str, ...] = UPLOAD_FORMATS):
-    """An uploaded file (a path or a binary file object) -> its first frame as a decoded, upright PIL image,
-    or a UserError saying why not. Only the plugins of `formats` may read it (an EPS or PDF renamed .png is
-    not an image here), and its size is checked from the header before any pixel is decoded."""
+def _uploaded_files(payload, blobs: dict | None = None):
+    """The files an image input's payload carries, as paths or file objects: a gr.Image's one image, a
+    gr.ImageEditor's background, layers and composite (sent as files, or as bytes kept in the editor's `blobs`
+    under the payload's id), and images sent inline as data: URLs."""
+    import base64
+    import io
+
+    if payload is None:
+        return
+    if getattr(payload, "id", None) is not None and hasattr(payload, "composite"):  # an editor's cached blobs
+        cached = (blobs or {}).get(payload.id)
+        parts = [] if cached is None else [cached.background, *(cached.layers or []), cached.composite]
+    elif hasattr(payload, "composite"):
+        parts = [payload.background, *(payload.layers or []), payload.composite]
+    else:
+        parts = [payload]
+    for part in parts:
+        if part is None:
+            continue
+        if isinstance(part, (bytes, bytearray, memoryview)):
+            yield io.BytesIO(part)
+        elif getattr(part, "url", None) and str(part.url).startswith("data:"):
+            try:
+                yield io.BytesIO(base64.b64decode(str(part.url).split(",", 1)[1]))
+            except (ValueError, IndexError):
+                raise UserError("the image sent inline is not valid base64") from None
+        elif getattr(part, "path", None):
+            yield part.path
+
+
+def check_upload(source, formats: tuple[str, ...] = UPLOAD_FORMATS) -> None:
+    """Refuse an uploaded file (a path or a binary file object) that is not one of `formats` or has more than
+    `pixel_cap()` pixels, from its header alone: nothing is decoded."""
+    with _opened(source, formats):
+        pass
+
+
+@contextlib.contextmanager
+def _opened(source, formats: tuple[str, ...]):
+    """The file opened lazily by Pillow's plugins for `formats` only, its header checked (`_check_header`)."""
     from PIL import Image
 
     try:
         image = Image.open(source, formats=list(formats))
     except Image.DecompressionBombError:
-        raise UserError(f"the image is too large (max {pixel_cap()} pixels)") from None
+        raise UserError(f"the image is too large (max {pixel_cap():,} pixels)") from None
     except OSError:  # UnidentifiedImageError included: empty, random or of another format
         raise UserError(f"that file is not an image this app reads ({', '.join(formats)})") from None
     with image:
         _check_header(image)
+        yield image
+
+
+def open_upload(source, formats: tuple[str, ...] = UPLOAD_FORMATS):
+    """An uploaded file (a path or a binary file object) -> its first frame as a decoded, upright PIL image,
+    or a UserError saying why not. Only the plugins of `formats` may read it (an EPS or PDF renamed .png is
+    not an image here), and its size is checked from the header before any pixel is decoded."""
+    with _opened(source, formats) as image:
         return _decoded(image)
 
 

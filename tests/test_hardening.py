@@ -714,3 +714,46 @@ def test_a_drawing_cropped_to_its_strokes_keeps_its_shape(store):
     columns = seen.astype(int).mean(0)
     assert columns[:6].max() < 10 and columns[-6:].max() < 10, columns  # black beside it: not stretched to fill
     assert seen[:, 8:24].mean() > 100  # the strokes, light on black (a full-width stroke border was not inverted)
+
+
+@pytest.fixture(scope="module")
+def app_image_inputs(store):
+    """Every image input of the real app (create_app, the components wrapped as the server runs them)."""
+    from playground.app import create_app
+
+    demo = create_app(store.root)
+    inputs = {block._id for dep in demo.fns.values() for block in dep.inputs}
+    found = [b for b in demo.blocks.values() if b._id in inputs and isinstance(b, (gr.Image, gr.ImageEditor))]
+    assert {type(b) for b in found} == {gr.Image, gr.ImageEditor, gr.Sketchpad}
+    return found
+
+
+def _payload(component, path: Path):
+    data = FileData(path=str(path), orig_name=path.name)
+    if isinstance(component, gr.Sketchpad):
+        return EditorData(layers=[data], composite=data)
+    if isinstance(component, gr.ImageEditor):
+        return EditorData(background=data, composite=data)
+    return ImageData(path=str(path), orig_name=path.name)
+
+
+@pytest.mark.parametrize("case", [c for c, u in UPLOADS.items() if u.pillow == "app"])
+def test_every_image_input_of_the_app_checks_the_file_before_gradio_decodes_it(case, upload_files, app_image_inputs,
+                                                                               big_decodes):
+    """Each image input, drawings and editors included, reads the header with the app's opener before Gradio
+    opens or decodes the file: a hostile file gets our message naming the problem and the limit (Gradio's was a
+    bare "Error"), nothing over the cap is ever decoded, and a good file still gets through."""
+    upload, path = UPLOADS[case], upload_files[case]
+    for component in app_image_inputs:
+        where = f"{case} via {component.label!r} ({type(component).__name__})"
+        big_decodes.clear()
+        try:
+            value = component.preprocess(_payload(component, path))
+        except gr.Error as e:
+            assert upload.refusal is not None, f"{where}: a good file was refused: {e.message}"
+            assert re.search(upload.refusal, e.message), f"{where}: {e.message}"
+            assert e.message != "Error" and e.print_exception is False
+        else:
+            assert upload.refusal is None or upload.refusal == "damaged or truncated", f"{where}: accepted"
+            assert value is not None
+        assert big_decodes == [], f"{where}: decoded an image over the cap {big_decodes}"
