@@ -214,7 +214,10 @@ def build(store: ModelStore) -> TabParts:
                         "garment.")
             with gr.Row():
                 ckpt = gr.Dropdown(names, value=first, label="checkpoint")
-                space = gr.Radio(["z", "w"], value="z", label="space (w: models with a mapping network)")
+                # the first model's choices (w only with a mapping network): the page offered w for cdcgan
+                mapped = bool(first) and store.get(first, family="gan").cfg.mapping_layers > 0
+                space = gr.Radio(["z", "w"] if mapped else ["z"], value="z",
+                                 label="space (w: models with a mapping network)")
                 trunc = gr.Slider(0.05, 1.0, 1.0, step=0.05, label="truncation ψ")
             with gr.Row():
                 # allow_custom_value: API callers may still send this choice's old name ("(model's own / none)");
@@ -276,7 +279,9 @@ def build(store: ModelStore) -> TabParts:
                                      "truncation": trunc, "space": space, "class": class_a},
          lambda *a: random_loop(store, *a), [loop_gif, loop_mp4], parts)
     edit_inputs = [ckpt, edit_seed, trunc, space, class_a, *sliders]
-    for s in sliders:  # the seed runs on Enter (wired below): also on change, a bad seed was refused twice
+    # the seed runs on Enter (wired below): also on change, a bad seed was refused twice; the class, truncation
+    # and space redraw it too (a Dress stayed a T-shirt until a slider moved)
+    for s in [*sliders, class_a, trunc, space]:
         s.change(lambda *a: edit(store, *a), edit_inputs, edited, api_name=False)
     edit_named = {"checkpoint": ckpt, "seed": edit_seed, "truncation": trunc, "space": space, "class": class_a,
                   **{f"direction {k + 1}": s for k, s in enumerate(sliders)}}

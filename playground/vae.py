@@ -230,7 +230,9 @@ def build(store: ModelStore) -> TabParts:
             gr.Markdown("### VAE interpolation\nPick two garments (click the gallery, upload, or draw), then walk "
                         "from one code to the other through the autoencoder and through the VAE. **Try first:** "
                         "click a gallery garment for B and press *Interpolate A → B*; the VAE's middle frames stay "
-                        "garments where the autoencoder's blur.")
+                        "garments where the autoencoder's blur. To draw: the brush starts white, for light strokes on a "
+                        "garment; on a cleared (white) canvas pick black, and the drawing is inverted as the classifier "
+                        "does.")
             gal = gr.Gallery(gallery(), columns=10, height=170,  # a row and its captions
                              label="Fashion-MNIST test images",
                              allow_preview=False, elem_id="vae-gallery", elem_classes="picker")
