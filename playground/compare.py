@@ -379,7 +379,9 @@ def build(store: ModelStore) -> TabParts:
         """A plot keeps the series (and colours) of the table it was drawn with and only swaps the values of
         later ones (ddpm-fashion's `loss` and `fid_250` drew nothing under a GAN's legend); a new title redraws
         it whole. Sent after the new tables have arrived: sent with them, the redraw used the old ones."""
-        return gr.LinePlot(title=f"losses: {name}"), gr.LinePlot(title=f"monitored metrics: {name}")
+        logged = (store.root / name / "metrics.csv").is_file() if name else False
+        return (gr.LinePlot(title=f"losses: {name}"),
+                gr.LinePlot(title=f"monitored metrics: {name}" if logged else f"{name} logged no monitored metrics"))
 
     run.change(pick, run, [index, *outputs], api_name=False).then(retitle, run, [loss_plot, metric_plot],
                                                                    api_name=False)
