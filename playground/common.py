@@ -65,7 +65,7 @@ CSS = """
 #clf-seen img { width: 192px !important; height: 192px !important; max-width: none !important;
                 max-height: none !important; object-fit: contain !important; }
 /* a table wider than the page scrolls sideways: say so where its columns are cut */
-@media (max-width: 1100px) {
+@media (max-width: 1500px) {  /* Compare's four models cut the last column at 1400 px too */
   .wide-table::before { content: "scroll the table sideways for every column →"; display: block; font-size: 13px;
                         color: var(--body-text-color-subdued); padding: 2px 4px; }
 }

@@ -239,9 +239,9 @@ def build(store: ModelStore) -> TabParts:
                                    elem_id="ddpm-gif", elem_classes="frames")
                     mp4 = gr.Video(label="MP4 of the run", autoplay=True, loop=True, height=240)
             with gr.Tab("Why so many steps"):
-                gr.Markdown("One starting noise x_T, denoised with 10, 50, 200 and 1000 steps (half a minute to a "
-                            "minute on 2 CPU cores: 1,260 steps, and each guided step calls the network twice; the "
-                            "line under the button counts down the time left). Try DDIM first, then DDPM.")
+                gr.Markdown("One starting noise x_T, denoised with 10, 50, 200 and 1000 steps (about a minute on 2 "
+                            "idle CPU cores, more on a busy one: 1,260 steps, and each guided step calls the network "
+                            "twice; the line under the button counts down the time left). Try DDIM first, then DDPM.")
                 with gr.Row():
                     cmp_seed = gr.Number(0, label="seed", precision=0, minimum=0)
                     cmp_sampler = gr.Radio(list(SAMPLERS), value="ddim", label="sampler (DDIM: η = 0)")

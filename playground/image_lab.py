@@ -160,6 +160,8 @@ def train(family: str, minutes, uploads=None):
                 step = int(rows[-1]["step"]) if rows else 0
                 extra = ", ".join(f"{k} {v:g}" for k, v in metrics[-1].items() if k != "step") if metrics else ""
                 status = f"step {step} · {time.monotonic() - t0:.0f} s" + (f" · {extra}" if extra else "")
+                if not rows:  # the trainer loads torch and the data first: about 10 s of nothing to show
+                    status = f"starting the trainer (loading torch and the data) · {time.monotonic() - t0:.0f} s"
                 if stopping and not done:
                     status = f"stopping at step {step}: the trainer saves a checkpoint…"
                 if done:
