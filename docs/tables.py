@@ -220,6 +220,10 @@ def describe(c: dict) -> str:
         if cfg.get("n_classes"):
             d_cond = f", D: {cfg['d_cond']}" if cfg.get("d_cond") else ""
             text = f"class-conditional ({cfg['n_classes']} classes{d_cond}) " + text
+            if cfg.get("ac_weight"):
+                text += f"; auxiliary classifier (AC-GAN), weight {num(cfg['ac_weight'])}"
+        if cfg.get("d_norm") == "spectral":
+            text += "; spectral norm in D"
         if cfg.get("mapping_layers"):
             text += f"; {cfg['mapping_layers']}-layer mapping network"
         return text

@@ -150,6 +150,23 @@ def with_scale(heat: np.ndarray, low: str, high: str, colours) -> np.ndarray:
     return np.asarray(canvas)
 
 
+def titled_strip(tiles: list[np.ndarray], titles: list[str], gap: int = 8) -> np.ndarray:
+    """Images (H, W, 3) uint8 side by side, each with its own title in a white band above it: a strip whose
+    captions sit on the images they name (a single line under the strip left the user counting)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    band, font = 24, ImageFont.load_default(size=14)
+    h = max(t.shape[0] for t in tiles)
+    w = sum(t.shape[1] for t in tiles) + gap * (len(tiles) - 1)
+    canvas = Image.new("RGB", (w, h + band), (255, 255, 255))
+    draw, x = ImageDraw.Draw(canvas), 0
+    for tile, title in zip(tiles, titles):
+        canvas.paste(Image.fromarray(tile), (x, band))
+        draw.text((x + 2, 4), title, fill=(0, 0, 0), font=font)
+        x += tile.shape[1] + gap
+    return np.asarray(canvas)
+
+
 def short_hardware(text: str) -> str:
     """A card's hardware for a table cell: "CPU x86_64, 2 cores (torch threads 1)" -> "CPU, 1 thread" (the long
     form repeated in every row pushed the metrics out of view)."""

@@ -138,7 +138,7 @@ XY_PARAMS = ("checkpoint", "seed", "steps", "guidance", "truncation", "sampler",
 # what an axis offers when it is chosen (guidance matters only with a class: pick one, or make class the other axis)
 XY_EXAMPLES = {"seed": "0, 1, 2, 3", "steps": "10, 50, 200", "guidance": "0, 1, 3, 6", "truncation": "0.5, 0.7, 1.0",
                "sampler": "ddim, ddpm", "class": "T-shirt/top, Trouser, Sneaker, Bag"}
-MAX_AXIS, MAX_DIFFUSION_CALLS, CELL = 8, 4000, 96
+MAX_AXIS, MAX_DIFFUSION_CALLS, CELL = 8, 4000, 132  # a 32-px sample at 4x (128 px) in each cell
 XY_MARGINS = 110, 34  # the row headers' width; the column headers' height (two lines)
 
 
@@ -343,7 +343,8 @@ def build(store: ModelStore) -> TabParts:
         trunc = gr.Slider(0.05, 1.0, 1.0, step=0.05, label="truncation ψ (GANs)")
         sampler = gr.Radio(["ddim", "ddpm"], value="ddim", label="sampler (diffusion)")
     xy_go = gr.Button("Make the grid")
-    xy_image = gr.Image(label="X/Y grid", interactive=False, format="png")  # the column to itself: cells >= 96 px
+    xy_image = gr.Image(label="X/Y grid", interactive=False, format="png",  # 128-px cells, never shrunk:
+                        elem_classes="sheet")  # a wide grid scrolls sideways in a narrow column
     xy_file = gr.File(label="PNG (settings in its metadata)")
     wire(xy_go.click, "xy_grid", {"checkpoint": base_ckpt, "X": x_param, "X values": x_values, "Y": y_param,
                                   "Y values": y_values, "seed": seed, "steps": steps, "guidance": guidance,

@@ -18,7 +18,8 @@ from trainers.ddpm import train as T
 from trainers.ddpm.diffusion import SCHEDULES, Schedule, q_sample
 from trainers.ddpm.samplers import SAMPLERS
 
-from .common import LATEX, TabParts, export_file, frames_view, image_to_grey, number as _number, user_errors, wire
+from .common import (LATEX, TabParts, export_file, frames_view, image_to_grey, number as _number, titled_strip,
+                     user_errors, wire)
 from .models import ModelStore
 
 MAX_IMAGES, MAX_GIF_FRAMES = 16, 40
@@ -163,7 +164,8 @@ def steps_comparison(store: ModelStore, name: str, seed, sampler: str, class_nam
     start = last = time.monotonic()
 
     def view():
-        shown = upscale(strip(to_uint8(torch.cat(done).clamp(-1, 1))), 4) if done else None
+        tiles = [upscale(strip(to_uint8(x.clamp(-1, 1)), padding=0), 4) for x in done]
+        shown = titled_strip(tiles, [f"{s} steps" for s in counts]) if done else None
         return shown, " | ".join(f"{s} steps" for s in counts[:len(done)])
 
     for steps in counts:

@@ -13,7 +13,8 @@ from trainers.core.images import strip, upscale
 from trainers.cyclegan import train as C
 from trainers.pix2pix import train as P
 
-from .common import LATEX, TabParts, check_uploads, image_to_grey, number, user_errors, wire, with_scale
+from .common import (LATEX, TabParts, check_uploads, image_to_grey, number, usable_image, user_errors, wire,
+                     with_scale)
 from .models import ModelStore
 
 SCALE = 6
@@ -39,6 +40,35 @@ def _input(model, image, invert: str, from_garment: bool = False) -> torch.Tenso
     return 255 - grey if model.cfg.pairing == "edges" else grey
 
 
+def looks_like_outline(image) -> bool:
+    """Whether an upload is already a line drawing (thin strokes of flat ink), not a garment: the box "it is a
+    garment" would outline it again, a double outline. Thin: most of its ink (over half its brightest level, at
+    the model's 32 px) touches the background; flat: under 65 % of the full-size image's foreground is mid-grey.
+    Fashion-MNIST's garments are shaded (>= 75 % mid-grey where they are thin: coat, sandal, sneaker); drawn
+    and edge-map outlines measure 0-59 %."""
+    try:
+        image = usable_image(image)
+        grey = image_to_grey(image, 32)
+    except UserError:
+        return False
+    ink = grey > 0.5 * max(int(grey.max()), 1)
+    padded = np.pad(ink, 1)
+    interior = padded[1:-1, 1:-1] & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
+    thin = 1 - interior.sum() / max(int(ink.sum()), 1)
+    full = image_to_grey(image, min(max(image.size), 512)).astype(np.int32)  # transparency flattened
+    border = np.concatenate([full[0], full[-1], full[:, 0], full[:, -1]])
+    foreground = np.abs(full - np.median(border)) > 40
+    mid = ((full > 40) & (full < 215) & foreground).sum() / max(int(foreground.sum()), 1)
+    return bool(ink.any() and thin > 0.7 and mid < 0.65)
+
+
+def garment_box(image):
+    """On upload: tick "it is a garment" unless the image looks like an outline already."""
+    import gradio as gr
+
+    return gr.update(value=not looks_like_outline(image)) if image is not None else gr.update()
+
+
 def _heat(values: np.ndarray) -> np.ndarray:
     """[0, 1] -> RGB: black (0) through red to yellow (1)."""
     v = np.clip(values, 0, 1)[..., None]
@@ -62,6 +92,9 @@ def pix2pix(store: ModelStore, name: str, image, invert: str = "auto", noise: bo
     pair = upscale(strip(torch.cat([x, y]), padding=2), SCALE)
     text = (f"D's mean patch score {scores.mean():.2f} over {scores.shape[0]}×{scores.shape[1]} patches "
             "(1 = looks like a real pair)")
+    if from_garment and model.cfg.pairing != "aligned" and looks_like_outline(image):
+        text = ("**Your image looks like an outline already**, and *it is a garment* outlined it again (the input "
+                "shown left has double lines): untick *it is a garment* to translate it as drawn.\n\n" + text)
     return pair, heat, text
 
 
@@ -183,6 +216,7 @@ def build(store: ModelStore) -> TabParts:
         with gr.Column(scale=2):
             gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
     check_uploads(upload, c_image)
+    upload.upload(garment_box, upload, from_garment, api_name=False, show_progress="hidden")
     p_out = [p_pair, p_heat, p_text]
     wire(draw_go.click, "pix2pix_drawing", {"checkpoint": p_ckpt, "drawing": sketch, "invert": p_invert,
                                             "dropout": p_noise, "seed": p_seed},

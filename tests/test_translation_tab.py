@@ -63,6 +63,37 @@ def test_pix2pix_on_a_drawing_and_on_a_garment(store):
     assert not np.array_equal(noisy_a, noisy_b)  # dropout as noise: another seed, another output
 
 
+def test_an_uploaded_outline_is_not_outlined_again_unnoticed(store):
+    """An outline uploaded with "it is a garment" ticked became a double outline, with nothing said. Outlines
+    (drawn, or an edge map) untick the box on upload and are named in the result if it is ticked again; the
+    Fashion-MNIST garments, thin and dark ones included (coat, sandal, sneaker), keep it."""
+    import torch
+
+    from playground.common import image_to_grey
+    from trainers.core import pairs
+
+    examples = sorted((Path(tab.__file__).parent / "examples").glob("*.png"))
+    assert len(examples) == 10
+    for path in examples:
+        garment = Image.open(path)
+        assert not tab.looks_like_outline(garment), path.name
+        assert tab.garment_box(garment)["value"] is True
+        grey = torch.from_numpy(image_to_grey(garment, 32)).float().view(1, 1, 32, 32) / 255
+        edges = (pairs.edge_map(grey)[0, 0] * 255).round().to(torch.uint8).numpy()
+        assert tab.looks_like_outline(Image.fromarray(edges).resize((280, 280), Image.Resampling.BILINEAR)), path.name
+    drawn = Image.new("RGB", (300, 280), "white")
+    ImageDraw.Draw(drawn).line([(90, 40), (190, 40), (250, 100), (200, 110), (200, 250), (80, 250), (80, 110),
+                                (30, 100), (90, 40)], fill=(30, 30, 30), width=8)
+    assert tab.garment_box(drawn)["value"] is False
+    filled = drawn.copy()
+    ImageDraw.Draw(filled).rectangle([80, 40, 200, 250], fill=(30, 30, 30))
+    assert tab.garment_box(filled)["value"] is True and tab.garment_box(None) == gr.update()
+    *_, text = tab.pix2pix(store, "p2p-edges", drawn, "auto", False, 0, True)
+    assert "looks like an outline already" in text
+    *_, text = tab.pix2pix(store, "p2p-edges", drawn, "auto", False, 0, False)
+    assert "outline" not in text
+
+
 def test_heat_maps_carry_their_colour_scale():
     heat = tab.with_scale(np.zeros((96, 96, 3), np.uint8), "0", "1", tab._heat)
     assert heat.shape == (126, 96, 3)
