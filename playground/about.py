@@ -93,7 +93,7 @@ def card_markdown(store: ModelStore, name: str) -> str:
              f"included). " + (f"{total} training steps in all" + (f" over {runs} runs" if runs else "") + "; the last "
                                if total else "Trained ")
              + f"{card.get('steps', config.get('step'))} steps"
-             + (f" ({card['epochs']} epochs at batch {card.get('batch_size')})" if card.get("epochs") else "")
+             + (f" ({card['epochs']:.3g} epochs at batch {card.get('batch_size')})" if card.get("epochs") else "")
              + (f"{' took' if total else ' in'} {wall / 60:.1f} min" if isinstance(wall, (int, float)) else "")
              + (f" on {card['hardware']}" if card.get("hardware") else "") + "."]
     if data:

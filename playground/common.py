@@ -49,6 +49,8 @@ CSS = """
 /* a user error is said once, in its toast; the outputs keep what they showed instead of an "Error" badge each */
 [data-testid="status-tracker"]:has(> span.error) { display: none; }
 .frames img { object-fit: contain; max-width: 100%; }
+/* the walk's GIF as tall as its MP4 beside it (it was drawn at its 128 px), crisp when enlarged */
+#gan-walk-gif img { height: 224px; width: auto; image-rendering: pixelated; }
 /* a results gallery shows all its items: Gradio fixed its height (~500 px) even at height="auto", and
    scrolled away a compared model's rows and captions */
 .full-gallery .grid-wrap.fixed-height { height: auto !important; max-height: none !important; }

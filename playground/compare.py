@@ -273,10 +273,16 @@ def timeline(store: ModelStore, name: str, index):
     with Image.open(path) as im:
         image = np.asarray(im.convert("RGB"))
     root = store.path(name)
-    return (upscale(image, 2), f"{name}: step {step} (snapshot {index} of 0–{len(shots) - 1}, as on the slider)",
-            *(series_table(rows, skip=skip, keep=_names(rows, skip), up_to=step)
+    tables = [series_table(rows, skip=skip, keep=_names(rows, skip), up_to=step)
               for rows, skip in ((_csv(root / "log.csv"), ("step", "epoch", "time_s")),
-                                 (_csv(root / "metrics.csv"), ("step",)))))
+                                 (_csv(root / "metrics.csv"), ("step",)))]
+    caption = f"{name}: step {step} (snapshot {index} of 0–{len(shots) - 1}, as on the slider)"
+    # a series with one value draws no line (a line needs two points): its value is said here instead
+    single = [f"{k} = {v:.4g} at step {s}" for table in tables for k, group in table.dropna().groupby("series")
+              if len(group) == 1 for s, v in [(int(group["step"].iloc[0]), float(group["value"].iloc[0]))]]
+    if single:
+        caption += "; one value so far, not yet a line: " + ", ".join(single)
+    return upscale(image, 2), caption, *tables
 
 
 def _names(rows: list[dict], skip) -> list[str]:

@@ -272,9 +272,9 @@ def build(store: ModelStore) -> TabParts:
                 over_t = gr.Image(start[1], label="t = 0, 50, 100, 250, 500, 750, 999", interactive=False,
                                   format="png", elem_classes="frames")
                 with gr.Row():
-                    gr.LinePlot(betas, x="t", y="beta_t", color="schedule", title="β_t", height=220,
+                    gr.LinePlot(betas, x="t", y="beta_t", color="schedule", title="β_t", height=220, y_title="β_t",
                                 caption=f"cosine's last steps rise above {BETA_SHOWN}, to 0.999: not drawn")
-                    abar_plot = gr.LinePlot(curves_at(250), x="t", y="alpha_bar_t", color="schedule",
+                    abar_plot = gr.LinePlot(curves_at(250), x="t", y="alpha_bar_t", color="schedule", y_title="ᾱ_t",
                                             title="ᾱ_t (the vertical line: the slider's t)", height=220)
         with gr.Column(scale=2):
             gr.Markdown(EXPLANATION, latex_delimiters=LATEX)

@@ -274,14 +274,15 @@ def build_2d() -> list:
             seed = gr.Number(0, label="seed", precision=0, minimum=0)
             with gr.Accordion("draw your own target (choose 'drawn')", open=False):
                 drawing = gr.Sketchpad(type="pil", canvas_size=(SIZE, SIZE), label="draw points or strokes", layers=False)
-            with gr.Row():
-                play_btn = gr.Button("▶ Play", variant="primary")
-                pause_btn = gr.Button("Pause")
-            with gr.Row():
-                n_steps = gr.Number(1, label="steps", precision=0, minimum=1, maximum=1000)
-                step_btn = gr.Button("Step")
-                reset_btn = gr.Button("Reset")
         with gr.Column(scale=3):
+            # the transport sits on top of the views it drives: at 800 px, under the stacked settings, it was
+            # ~200 px above the plots, and Play started a run the user could not see
+            with gr.Row(equal_height=True):
+                play_btn = gr.Button("▶ Play", variant="primary", scale=2)
+                pause_btn = gr.Button("Pause", scale=2)
+                n_steps = gr.Number(1, label="steps", precision=0, minimum=1, maximum=1000, scale=1, min_width=90)
+                step_btn = gr.Button("Step", scale=1)
+                reset_btn = gr.Button("Reset", scale=1)
             status = gr.Markdown()
             with gr.Row():
                 plane = gr.Image(label="data, samples, D and G's gradients", interactive=False, format="png",

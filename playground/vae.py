@@ -169,6 +169,28 @@ def decode_at(store: ModelStore, name: str, px: float, py: float) -> tuple[np.nd
     return upscale(strip(image, padding=0), 6), f"z = ({z[0, 0]:.2f}, {z[0, 1]:.2f})"
 
 
+def mark_point(map_image: np.ndarray, px: float, py: float) -> np.ndarray:
+    """The map with a crosshair ring at pixel (px, py): where the decoded point lies among the classes."""
+    from PIL import Image, ImageDraw
+
+    canvas = Image.fromarray(np.asarray(map_image, dtype=np.uint8)).convert("RGB")
+    draw = ImageDraw.Draw(canvas)
+    for colour, width in (((255, 255, 255), 5), ((0, 0, 0), 2)):  # a white halo keeps it visible on any class
+        draw.ellipse([px - 9, py - 9, px + 9, py + 9], outline=colour, width=width)
+        draw.line([(px - 15, py), (px - 5, py)], fill=colour, width=width - 1)
+        draw.line([(px + 5, py), (px + 15, py)], fill=colour, width=width - 1)
+        draw.line([(px, py - 15), (px, py - 5)], fill=colour, width=width - 1)
+        draw.line([(px, py + 5), (px, py + 15)], fill=colour, width=width - 1)
+    return np.asarray(canvas)
+
+
+@user_errors
+def click_map(store: ModelStore, name: str, px: float, py: float) -> tuple[np.ndarray, np.ndarray, str]:
+    """A click on the map -> (the map marked where it was clicked, the decoded image there, its z)."""
+    image, text = decode_at(store, name, px, py)
+    return mark_point(latent_map(store, name)[0], px, py), image, text
+
+
 @user_errors
 def arithmetic(store: ModelStore, name: str, image_a, image_b, image_c) -> np.ndarray:
     """A + (B - C) in latent space: [A, B, C, decode(z_A + z_B - z_C)]."""
@@ -310,9 +332,9 @@ def build(store: ModelStore) -> TabParts:
     map_model.change(lambda m: latent_map(store, m), map_model, [map_img, manifold], api_name=False)
 
     def on_click(name, evt: gr.SelectData):
-        return decode_at(store, name, *evt.index)
+        return click_map(store, name, *evt.index)
 
-    map_img.select(on_click, map_model, [point, coords], api_name=False)
+    map_img.select(on_click, map_model, [map_img, point, coords], api_name=False)
 
     with gr.Accordion("Samples from the prior, and the denoising autoencoder", open=False):
         with gr.Row():

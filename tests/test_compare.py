@@ -77,8 +77,13 @@ def test_timeline_replays_snapshots_with_their_curves(store):
     assert "loss" in set(losses["series"]) and losses["step"].max() <= shots[-1][0]
     # the first snapshot's tables already name every series the run logged (a plot fixes its series from the
     # first table it gets): those without values yet are empty rows
-    _, _, first_losses, first_metrics = tab.timeline(store, "tiny-ddpm", 0)
+    _, first_caption, first_losses, first_metrics = tab.timeline(store, "tiny-ddpm", 0)
     assert set(first_losses["series"]) == set(losses["series"])
+    # a series with one value draws no line: the caption gives its value instead
+    single = [k for t in (first_losses, first_metrics) for k, g in t.dropna().groupby("series") if len(g) == 1]
+    for k in single:
+        assert f"{k} = " in first_caption
+    assert ("not yet a line" in first_caption) == bool(single)
     assert set(first_metrics["series"]) == set(metrics["series"])
     with pytest.raises(gr.Error):
         tab.timeline(store, "tiny-ddpm", 99)

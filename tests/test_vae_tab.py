@@ -75,6 +75,13 @@ def test_latent_map_click_arithmetic_prior_and_denoise(store):
     assert scatter.shape[:2] == (tab.MAP_PX + 44, tab.MAP_PX) and manifold.shape[0] == manifold.shape[1]
     image, coords = tab.decode_at(store, "vae2d", 0, 0)
     assert coords == "z = (-3.00, 3.00)" and image.ndim == 3
+    # a click marks its point on the map (nothing showed where the decoded garment came from)
+    marked, image_at, coords_at = tab.click_map(store, "vae2d", 200, 150)
+    assert coords_at == tab.decode_at(store, "vae2d", 200, 150)[1] and np.array_equal(image_at,
+                                                                                      tab.decode_at(store, "vae2d", 200, 150)[0])
+    changed = np.argwhere((marked != scatter).any(-1))
+    assert len(changed) and np.abs(changed.mean(0) - [150, 200]).max() < 2  # drawn around the click, nowhere else
+    assert (np.abs(changed - [150, 200]).max(1) <= 17).all() and (marked[150 - 9, 200] == 0).all()
     import gradio as gr
 
     with pytest.raises(gr.Error, match="2-d"):
