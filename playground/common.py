@@ -50,6 +50,7 @@ CSS = """
 [data-testid="status-tracker"]:has(> span.error) { display: none; }
 .frames img { object-fit: contain; max-width: 100%; }
 /* the walk's GIF as tall as its MP4 beside it (it was drawn at its 128 px), crisp when enlarged */
+.transport { align-items: center; }  /* Train live's Play | Pause | Step x [n] | Reset, one line */
 #gan-walk-gif img { height: 224px; width: auto; image-rendering: pixelated; }
 /* a results gallery shows all its items: Gradio fixed its height (~500 px) even at height="auto", and
    scrolled away a compared model's rows and captions */

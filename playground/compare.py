@@ -139,7 +139,7 @@ XY_PARAMS = ("checkpoint", "seed", "steps", "guidance", "truncation", "sampler",
 XY_EXAMPLES = {"seed": "0, 1, 2, 3", "steps": "10, 50, 200", "guidance": "0, 1, 3, 6", "truncation": "0.5, 0.7, 1.0",
                "sampler": "ddim, ddpm", "class": "T-shirt/top, Trouser, Sneaker, Bag"}
 MAX_AXIS, MAX_DIFFUSION_CALLS, CELL = 8, 4000, 132  # a 32-px sample at 4x (128 px) in each cell
-XY_MARGINS = 110, 34  # the row headers' width; the column headers' height (two lines)
+XY_MARGINS = 110, 38  # the row headers' width; the column headers' height (two lines)
 
 
 def _axis(store: ModelStore, param: str, text: str) -> list:
@@ -206,7 +206,7 @@ def xy_grid(store: ModelStore, checkpoint, x_param, x_text, y_param, y_text, see
     The PNG carries every setting in its metadata (text chunk "playground")."""
     import json
 
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw, ImageFont
 
     from trainers.core.images import png_bytes
 
@@ -229,12 +229,12 @@ def xy_grid(store: ModelStore, checkpoint, x_param, x_text, y_param, y_text, see
                         "fewer cells or fewer steps")
     margin_x, margin_y = XY_MARGINS
     canvas = Image.new("RGB", (margin_x + CELL * len(xs), margin_y + CELL * len(ys)), (255, 255, 255))
-    draw = ImageDraw.Draw(canvas)
-    draw.text((4, 6), f"{y_param} \\ {x_param}"[:18], fill=(90, 90, 90))  # the axes' names once, in the corner
+    draw, font = ImageDraw.Draw(canvas), ImageFont.load_default(size=12)  # Pillow's bitmap font was ~8 px
+    draw.text((4, 6), f"{y_param} \\ {x_param}"[:18], fill=(90, 90, 90), font=font)  # the axes' names, once
     for i, x in enumerate(xs):  # each column and row headed by its value alone, short enough to stay distinct
-        draw.text((margin_x + i * CELL + 4, 6), _short(x, 15), fill=(0, 0, 0))
+        draw.text((margin_x + i * CELL + 4, 3), _short(x, 15), fill=(0, 0, 0), font=font)
     for j, (y, row) in enumerate(zip(ys, cells)):
-        draw.text((4, margin_y + j * CELL + CELL // 2 - 12), _short(y, 17), fill=(0, 0, 0))
+        draw.text((4, margin_y + j * CELL + CELL // 2 - 12), _short(y, 17), fill=(0, 0, 0), font=font)
         for i, settings in enumerate(row):
             tile = Image.fromarray(_cell(store, settings).permute(1, 2, 0).numpy()).resize((CELL - 4, CELL - 4),
                                                                                           Image.Resampling.NEAREST)

@@ -277,12 +277,13 @@ def build_2d() -> list:
         with gr.Column(scale=3):
             # the transport sits on top of the views it drives: at 800 px, under the stacked settings, it was
             # ~200 px above the plots, and Play started a run the user could not see
-            with gr.Row(equal_height=True):
+            with gr.Row(elem_classes="transport"):
                 play_btn = gr.Button("▶ Play", variant="primary", scale=2)
                 pause_btn = gr.Button("Pause", scale=2)
-                n_steps = gr.Number(1, label="steps", precision=0, minimum=1, maximum=1000, scale=1, min_width=90)
-                step_btn = gr.Button("Step", scale=1)
-                reset_btn = gr.Button("Reset", scale=1)
+                step_btn = gr.Button("Step ×", scale=1, min_width=80)
+                n_steps = gr.Number(1, show_label=False, container=False, precision=0, minimum=1, maximum=1000,
+                                    scale=1, min_width=70, elem_id="lab-n-steps")
+                reset_btn = gr.Button("Reset", scale=1, min_width=80)
             status = gr.Markdown()
             with gr.Row():
                 plane = gr.Image(label="data, samples, D and G's gradients", interactive=False, format="png",
