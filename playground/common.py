@@ -726,8 +726,10 @@ def _opened(source, formats: tuple[str, ...]):
 
     try:
         image = Image.open(source, formats=list(formats))
-    except Image.DecompressionBombError:
-        raise UserError(f"the image is too large (max {pixel_cap():,} pixels)") from None
+    except Image.DecompressionBombError as e:  # Pillow's guard, from the header: "Image size (N pixels) exceeds ..."
+        size = re.search(r"\((\d+) pixels\)", str(e))
+        raise UserError(f"the image is too large: {int(size.group(1)):,} pixels (max {pixel_cap():,} pixels)"
+                        if size else f"the image is too large (max {pixel_cap():,} pixels)") from None
     except OSError:  # UnidentifiedImageError included: empty, random or of another format
         raise UserError(f"that file is not an image this app reads ({', '.join(formats)})") from None
     with image:

@@ -7,6 +7,7 @@ import gzip
 import os
 import struct
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -166,3 +167,20 @@ def app_server(env: dict[str, str] | None = None):
         log.close()
         if "Traceback" in tail:
             print(f"app log (tail):\n{tail}")
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def black_png(width: int, height: int, channels: int = 1) -> bytes:
+    """A valid PNG (grey, or RGB with channels=3) of width x height zero pixels, a few hundred KB however large:
+    every row is the same deflate block (compressed once, then repeated), and the Adler-32 of n zero bytes is
+    (n << 16) | 1. A 12000 x 12000 RGB one decodes to 432 MB."""
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    row = deflate.compress(bytes(width * channels + 1)) + deflate.flush(zlib.Z_FULL_FLUSH)  # filter byte + pixels
+    n = (width * channels + 1) * height
+    idat = b"\x78\x9c" + row * height + deflate.flush() + struct.pack(">I", ((n % 65521) << 16) | 1)
+    colour = {1: 0, 3: 2}[channels]
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0))
+            + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b""))

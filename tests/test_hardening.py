@@ -15,9 +15,7 @@ import json
 import pickle
 import re
 import shutil
-import struct
 import time
-import zlib
 from pathlib import Path
 
 import gradio as gr
@@ -28,6 +26,7 @@ from gradio.components.image_editor import EditorData
 from gradio.data_classes import FileData, ImageData
 from PIL import EpsImagePlugin, Image, ImageDraw, ImageFile, PngImagePlugin
 
+from conftest import black_png as _black_png
 from playground import about, classifier, common, diffusion, gan, image_lab, lab, translation, vae
 from playground.app import restore
 from playground.models import ModelStore
@@ -138,21 +137,6 @@ def _garment(width: int = SIZE, height: int = SIZE) -> Image.Image:
 def _seen(image: Image.Image) -> np.ndarray:
     """What classify must feed its network for a light-on-black L image: Pillow's resize, independently."""
     return np.asarray(image.resize((32, 32), Image.Resampling.LANCZOS))
-
-
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-def _black_png(width: int, height: int) -> bytes:
-    """A valid greyscale PNG of width x height zero pixels, a few hundred KB however large: every row is the
-    same deflate block (compressed once, then repeated), and the Adler-32 of n zero bytes is (n << 16) | 1."""
-    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
-    row = deflate.compress(bytes(width + 1)) + deflate.flush(zlib.Z_FULL_FLUSH)  # filter byte + pixels
-    n = (width + 1) * height
-    idat = b"\x78\x9c" + row * height + deflate.flush() + struct.pack(">I", ((n % 65521) << 16) | 1)
-    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-            + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b""))
 
 
 def _sketch_canvas() -> tuple[Image.Image, np.ndarray]:

@@ -1,7 +1,9 @@
 """Load (issue 9, promise 6), through `gradio_client` against `python app.py` on loopback with the shipped
 models: 25 concurrent clients per tab at its cheapest settings finish with zero errors; past the queue's size,
 clients get a "queue full" answer quickly instead of hanging; two identical batches of 100 requests grow the
-server's resident memory by under 5% and leave the temporary files where they were."""
+server's resident memory by under 5% and leave the temporary files where they were; 25 clients uploading a
+12000 x 12000 RGB PNG at once (432 MB decoded, each) are all refused by the header check, and the server's peak
+resident memory grows by under 300 MB (issue 21)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import app_server
+from conftest import app_server, black_png
 
 CLIENTS = 25
 
@@ -170,3 +172,44 @@ def test_two_identical_batches_of_100_requests_leave_memory_and_files_flat(serve
           f"{sum(files1.values()) / 1e6:.2f} -> {sum(files2.values()) / 1e6:.2f} MB")
     assert growth < 0.05
     assert set(files2) == set(files1), sorted(set(files2) ^ set(files1))[:5]  # the same requests: the same files
+
+
+def _peak_rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+
+
+def test_25_clients_uploading_a_432_mb_image_at_once_leave_memory_bounded(clients, served, garment, tmp_path):
+    """Each of 25 clients sends a 12000 x 12000 RGB PNG (a few hundred KB on the wire, 432 MB if decoded) to the
+    classifier at the same moment. Every one gets the app's "too large" message, the server's *peak* resident
+    memory (VmHWM, reset first) grows by under 300 MB, and the next normal request returns what it did before."""
+    from gradio_client import handle_file
+
+    url, proc, _ = served
+    big = tmp_path / "huge.png"
+    big.write_bytes(black_png(12000, 12000, channels=3))
+    before = clients[0].predict("fashion-classifier", handle_file(garment), "auto", api_name="/classify")
+    base = _rss_kib(proc.pid)
+    with open(f"/proc/{proc.pid}/clear_refs", "w") as f:
+        f.write("5")  # reset the peak (VmHWM) to the current resident size
+    barrier = threading.Barrier(CLIENTS)
+
+    def one(i):
+        barrier.wait(timeout=60)
+        try:
+            clients[i].predict("fashion-classifier", handle_file(str(big)), "auto", api_name="/classify")
+            return "accepted"
+        except Exception as e:
+            return str(e)
+
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        answers = list(pool.map(one, range(CLIENTS)))
+    peak = _peak_rss_kib(proc.pid)
+    print(f"\n25 uploads of a 12000x12000 RGB PNG ({big.stat().st_size / 1e3:.0f} KB): resident {base / 1024:.0f} "
+          f"MiB before, peak {peak / 1024:.0f} MiB during (+{(peak - base) / 1024:.0f} MiB); e.g. {answers[0][:160]!r}")
+    assert all("too large" in a for a in answers), [a for a in answers if "too large" not in a][:2]
+    assert all("144,000,000 pixels (max " in a for a in answers), answers[0]  # names the problem and the limit
+    assert (peak - base) / 1024 < 300
+    after = clients[0].predict("fashion-classifier", handle_file(garment), "auto", api_name="/classify")
+    assert after == before
+
