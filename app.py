@@ -43,18 +43,16 @@ def main(argv: list[str] | None = None) -> int:
         if not torch.cuda.is_available():
             p.error("--device cuda: no CUDA device is available")
 
-    from diffusers.utils import logging as diffusers_logging
-    from transformers.utils import logging as transformers_logging
-
-    # a server's log is no terminal: no "Loading pipeline components / weights" bars at start-up
-    diffusers_logging.disable_progress_bar()
-    transformers_logging.disable_progress_bar()
     from playground.app import create_app, launch_kwargs, warm
 
     public = args.public if args.public is not None else bool(args.share or in_space)
     demo = create_app(args.checkpoints, args.device, public=public)
-    warm(demo)  # each tab's first result, computed while the server starts
-    demo.launch(**launch_kwargs(args.host, args.port, args.share, args.checkpoints), auth=auth)
+    # the server first, then diffusers' import and each tab's first result in the background: started before
+    # the server, they held the GIL while it came up (the page answered after ~27 s on a busy machine)
+    demo.launch(**launch_kwargs(args.host, args.port, args.share, args.checkpoints), auth=auth,
+                prevent_thread_lock=True)
+    warm(demo)
+    demo.block_thread()
     return 0
 
 

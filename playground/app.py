@@ -62,7 +62,6 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu", publi
     check_dependency_floors()
     harden_pillow()
     harden_gradio_cache()
-    resolve_lazy_imports()
 
     store = ModelStore(checkpoints or Path(__file__).resolve().parents[1] / "checkpoints", device, read_only=public)
     restorable: dict[str, tuple[str, dict]] = {}  # api name -> (tab id, {input name: component})
@@ -111,7 +110,12 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu", publi
 def warm(demo) -> threading.Thread:
     """Compute every tab's opening result in the background (one after another, on one thread), so the
     first visitor's page does not wait for them; `python app.py` starts this beside the server."""
-    t = threading.Thread(target=lambda: [o() for o in demo.openings], name="openings", daemon=True)
+    def run():
+        resolve_lazy_imports()  # seconds of diffusers/transformers imports, once the page already answers
+        for opening in demo.openings:
+            opening()
+
+    t = threading.Thread(target=run, name="openings", daemon=True)
     t.start()
     return t
 

@@ -77,6 +77,13 @@ def curves_at(t, schedule: str = "linear"):
 
 
 @user_errors
+def _opened(path):
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return im.copy()
+
+
 def forward_process(image, t, schedule: str, seed=0) -> tuple[np.ndarray, np.ndarray, str]:
     """x_t = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps for an image -> (x_t, strip over t, numbers)."""
     t = int(_number("t", t, 0, 999))
@@ -210,9 +217,6 @@ def build(store: ModelStore) -> TabParts:
     first = names[0] if names else None
     examples = [str(p) for p in sorted(EXAMPLES.glob("*.png"))]
     betas, _ = schedule_curves()
-    from PIL import Image
-
-    start = forward_process(Image.open(examples[7]), 250, "linear") if examples else (None, None, "")
     with gr.Row():
         with gr.Column(scale=3):
             gr.Markdown("### Diffusion: denoising\n**Try first:** press *Denoise* and watch x̂0 sharpen; then "
@@ -266,10 +270,10 @@ def build(store: ModelStore) -> TabParts:
                         schedule = gr.Radio(list(SCHEDULES), value="linear", label="schedule")
                         fwd_seed = gr.Number(0, label="noise seed", precision=0, minimum=0)
                 gr.Examples(examples, inputs=image, label="Fashion-MNIST test images")
-                numbers = gr.Markdown(start[2], latex_delimiters=LATEX)
-                noisy = gr.Image(start[0], label="x_t", interactive=False, format="png", elem_id="ddpm-forward")
+                numbers = gr.Markdown(latex_delimiters=LATEX)
+                noisy = gr.Image(label="x_t", interactive=False, format="png", elem_id="ddpm-forward")
                 # the column to itself: seven frames beside x_t were ~48 px each
-                over_t = gr.Image(start[1], label="t = 0, 50, 100, 250, 500, 750, 999", interactive=False,
+                over_t = gr.Image(label="t = 0, 50, 100, 250, 500, 750, 999", interactive=False,
                                   format="png", elem_classes="frames")
                 with gr.Row():
                     gr.LinePlot(betas, x="t", y="beta_t", color="schedule", title="β_t", height=220, y_title="β_t",
@@ -292,7 +296,8 @@ def build(store: ModelStore) -> TabParts:
          stop=(cmp_stop, cmp_progress, "stopped: the strip shows the step counts that finished"))
     wire(functools.partial(gr.on, [t.change, schedule.change, image.change, fwd_seed.submit]), "ddpm_forward",
          {"image": image, "t": t, "schedule": schedule, "noise seed": fwd_seed}, forward_process,
-         [noisy, over_t, numbers], parts, trigger_mode="always_last", show_progress="hidden"
+         [noisy, over_t, numbers], parts, trigger_mode="always_last", show_progress="hidden",
+         opening=bool(examples) and {"image": _opened(examples[7])}  # by the warm-up, not at start-up
          # the marker follows once t is taken: a t past the slider's range is refused once, not once per listener
          ).success(curves_at, [t, schedule], abar_plot, api_name=False, show_progress="hidden")
     return parts

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from trainers.core.checkpoint import LoadedModel, is_checkpoint, load_model, read_meta, weight_files
 from trainers.core.errors import CheckpointError, UserError
+from trainers.latent_diffusion.sampling import LIBRARY_FAMILIES, resolve_lazy_imports
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[1] / "checkpoints"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -56,6 +57,8 @@ class ModelStore:
         with self._lock:
             hit = self._cache.get(name)
             if hit is None or hit[0] != mtime:
+                if read_meta(path).get("family") in LIBRARY_FAMILIES:  # their first import is not thread-safe
+                    resolve_lazy_imports()
                 hit = (mtime, load_model(path, self.device))
                 self._cache[name] = hit
         model = hit[1]

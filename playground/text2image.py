@@ -29,7 +29,8 @@ from trainers.core.errors import UserError
 from trainers.core.images import grid, to_uint8, upscale
 from trainers.ddpm.diffusion import x0_from_eps
 from trainers.ddpm.samplers import guidance_limit
-from trainers.latent_diffusion.sampling import SCHEDULERS, CrossAttentionMaps, decode, denoise, make_scheduler
+from trainers.latent_diffusion.sampling import (SCHEDULERS, CrossAttentionMaps, decode, denoise, make_scheduler,
+                                                resolve_lazy_imports)
 
 from .common import LATEX, TabParts, captioned, frame_scale, number, user_errors, wire
 from .models import ModelStore
@@ -68,6 +69,7 @@ def hub_reachable(host: str = "huggingface.co", timeout: float = NETWORK_TIMEOUT
 
 def load_external(source: str):
     """A `StableDiffusionPipeline` from a local folder or a Hub id, safetensors only (cached, one at a time)."""
+    resolve_lazy_imports()
     from diffusers import StableDiffusionPipeline
 
     source = source.strip()
@@ -109,6 +111,7 @@ def _remember(source: str, pipe):
 
 def pipeline_for(store: ModelStore, name: str, other: str | None, scheduler: str):
     """A fresh pipeline object (its own scheduler: concurrent requests share no state) for the chosen model."""
+    resolve_lazy_imports()
     from diffusers import StableDiffusionPipeline
     from trainers.latent_diffusion.sampling import make_pipeline
 

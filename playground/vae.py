@@ -308,27 +308,23 @@ def build(store: ModelStore) -> TabParts:
                                             "image C": editors[2]},
          lambda m, a, b, c: arithmetic(store, m, a, b, c), arith_out, parts)
 
-    initial_map = (None, None)
-    if maps:  # drawn once at start-up (~0.3 s), so the map is there when the tab opens
-        try:
-            initial_map = latent_map(store, maps[0])
-        except gr.Error:
-            pass
     with gr.Accordion("2-D latent map", open=True):
         with gr.Row():
             map_model = gr.Dropdown(maps, value=first(maps), label="2-D VAE")
             map_go = gr.Button("Draw the map")
         with gr.Row():  # two wide columns: the map's legend and the manifold's 15 x 15 garments stay legible
             with gr.Column():
-                map_img = gr.Image(initial_map[0], label="test-set mu by class (click to decode a point)",
+                map_img = gr.Image(label="test-set mu by class (click to decode a point)",
                                    interactive=False, format="png", elem_id="vae-map")
                 with gr.Row():
                     point = gr.Image(label="decoded at the click", interactive=False, format="png", height=240)
                     coords = gr.Textbox(label="latent point", interactive=False)
-            manifold = gr.Image(initial_map[1], label="decoded manifold over the same square", interactive=False,
+            manifold = gr.Image(label="decoded manifold over the same square", interactive=False,
                                 format="png", elem_id="vae-manifold")
+    # the map is an opening (drawn by the background warm-up, not while the server starts: its first grid
+    # imports torchvision, seconds of a cold start)
     wire(map_go.click, "vae_latent_map", {"checkpoint": map_model}, lambda m: latent_map(store, m),
-         [map_img, manifold], parts)
+         [map_img, manifold], parts, opening=bool(maps))
     map_model.change(lambda m: latent_map(store, m), map_model, [map_img, manifold], api_name=False)
 
     def on_click(name, evt: gr.SelectData):

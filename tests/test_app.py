@@ -235,3 +235,38 @@ def test_an_image_input_that_pillow_cannot_read_gets_a_clear_message(tmp_path, c
     with caplog.at_level("WARNING", logger="playground"), pytest.raises(gr.Error, match="not an image") as e:
         image.preprocess(ImageData(path=str(fake)))
     assert "PNG" in e.value.message and e.value.print_exception is False
+
+
+def test_start_up_leaves_the_heavy_imports_and_first_results_to_the_background():
+    """Building the app with the shipped models imports neither diffusers/transformers nor torchvision (with
+    torch._dynamo behind them: seconds each, the page answered after ~27 s on a busy machine). The warm-up
+    imports them once the server is up; the VAE map and the forward process, drawn at build time before,
+    are openings now, with a result."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from playground.app import create_app; create_app(); "
+            "print([m for m in ('diffusers', 'transformers', 'torchvision', 'torch._dynamo') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout
+    demo = create_app()
+    openings = {o.api: o for o in demo.openings}
+    scatter, manifold = openings["vae_latent_map"]()  # images as served (tagged with their settings)
+    assert np.asarray(scatter).ndim == 3 and np.asarray(manifold).std() > 0
+    noisy, over_t, numbers = openings["ddpm_forward"]()
+    assert np.asarray(noisy).std() > 0 and np.asarray(over_t).ndim == 3 and numbers.startswith("**t = 250**")
+
+
+def test_the_lazy_library_imports_resolve_once_under_concurrent_first_calls():
+    """diffusers' and transformers' first `from X import Y` is not thread-safe; every path that needs them
+    resolves them first, under one lock, and only once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from trainers.latent_diffusion import sampling
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: sampling.resolve_lazy_imports(), range(16)))
+    import diffusers
+
+    assert sampling._resolved and diffusers.StableDiffusionPipeline.__name__ == "StableDiffusionPipeline"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import threading
 from typing import Iterator
 
 import torch
@@ -27,18 +28,34 @@ SCHEDULERS = {"ddim": "DDIMScheduler", "ddpm": "DDPMScheduler", "euler": "EulerD
               "dpm++": "DPMSolverMultistepScheduler"}
 
 
-def resolve_lazy_imports() -> None:
-    """Import the diffusers / transformers classes the app uses, once, before requests arrive. Both libraries
-    resolve `from diffusers import X` lazily on first use, and that first resolution is not thread-safe: under
-    concurrent first requests some threads get "ImportError: cannot import name 'StableDiffusionPipeline'"
-    (found by tests/test_load.py)."""
-    import diffusers
-    import transformers
+_resolved, _resolving = False, threading.Lock()
+LIBRARY_FAMILIES = ("latent_diffusion", "clip", "autoencoder_kl")  # their models are diffusers/transformers classes
 
-    for name in ("StableDiffusionPipeline", "AutoencoderKL", "UNet2DConditionModel", *SCHEDULERS.values()):
-        getattr(diffusers, name)
-    for name in ("CLIPModel", "CLIPTextModel", "CLIPTokenizer", "CLIPTokenizerFast", "CLIPProcessor"):
-        getattr(transformers, name)
+
+def resolve_lazy_imports() -> None:
+    """Import the diffusers / transformers classes the app uses, once, under a lock; free after the first call.
+    Both libraries resolve `from diffusers import X` lazily on first use, and that first resolution is not
+    thread-safe: under concurrent first requests some threads got "ImportError: cannot import name
+    'StableDiffusionPipeline'" (found by tests/test_load.py). Every path that loads a model or a pipeline
+    calls this first; the app calls it in the background after the server is up (it takes seconds: diffusers
+    imports torch._dynamo), so start-up does not wait for it. Their progress bars go too: a server's log is no
+    terminal."""
+    global _resolved
+    if _resolved:
+        return
+    with _resolving:
+        if _resolved:
+            return
+        import diffusers
+        import transformers
+
+        for name in ("StableDiffusionPipeline", "AutoencoderKL", "UNet2DConditionModel", *SCHEDULERS.values()):
+            getattr(diffusers, name)
+        for name in ("CLIPModel", "CLIPTextModel", "CLIPTokenizer", "CLIPTokenizerFast", "CLIPProcessor"):
+            getattr(transformers, name)
+        diffusers.utils.logging.disable_progress_bar()
+        transformers.utils.logging.disable_progress_bar()
+        _resolved = True
 
 
 def make_scheduler(name: str, config):
