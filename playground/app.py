@@ -111,9 +111,9 @@ def warm(demo) -> threading.Thread:
     """Compute every tab's opening result in the background (one after another, on one thread), so the
     first visitor's page does not wait for them; `python app.py` starts this beside the server."""
     def run():
-        resolve_lazy_imports()  # seconds of diffusers/transformers imports, once the page already answers
-        for opening in demo.openings:
+        for opening in demo.openings:  # in the tabs' order: the first tabs' results come first
             opening()
+        resolve_lazy_imports()  # (text to image's opening has done it already, once the page answers)
 
     t = threading.Thread(target=run, name="openings", daemon=True)
     t.start()

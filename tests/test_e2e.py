@@ -347,7 +347,13 @@ def test_every_tab_as_a_user_sees_it_in_headless_chromium(server, tmp_path, widt
             page.get_by_role("tab", name=tab).click()
             page.get_by_text(text).first.wait_for(state="visible", timeout=20_000)
             for elem in OPENS_WITH.get(tab, []):
-                page.locator(f"#{elem} img").first.wait_for(state="visible", timeout=30_000)
+                # the opening arrives (streamed at a cold start), then is seen where a reader scrolls to it:
+                # an image below the fold is loaded lazily, and has no size until then
+                image = page.locator(f"#{elem} img").first
+                image.wait_for(state="attached", timeout=60_000)
+                image.scroll_into_view_if_needed(timeout=10_000)
+                image.wait_for(state="visible", timeout=30_000)
+            page.evaluate("window.scrollTo(0, 0)")
             _drive(page, tab, width)
             # scroll to the bottom and back, as a reader does: images below the fold load lazily
             page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
