@@ -13,7 +13,7 @@ from .common import TabParts, sheet_view, training_cost, user_errors
 from .models import ModelStore
 
 
-HEADLINE = ("test_accuracy", "data_floor_fid", "fid", "class_entropy", "test_psnr_db", "test_neg_elbo_nats",
+HEADLINE = ("test_accuracy", "data_floor_fid", "fid", "class_entropy", "class_accuracy", "test_psnr_db", "test_neg_elbo_nats",
             "prior_fid", "prior_class_entropy")
 
 
@@ -40,8 +40,10 @@ def models_table(store: ModelStore) -> list[list]:
         config, card = read_meta(path), read_card(path)
         metrics = card.get("metrics", {})
         # three significant digits: the full values are on the card below (long ones ran out of the table)
+        keys = [k for k in HEADLINE if k in metrics] or [  # a family of its own metrics (CLIP, CycleGAN): its first two
+            k for k, v in metrics.items() if isinstance(v, float) and not k.startswith("n_")][:2]
         headline = ", ".join(f"{k} {metrics[k]:.3g}" if isinstance(metrics[k], float) else f"{k} {metrics[k]}"
-                             for k in HEADLINE if k in metrics)
+                             for k in keys)
         seconds, machines = training_cost(card)
         rows.append([name, config.get("family"), card.get("steps_total", config.get("step")), n_parameters(path),
                      round(seconds / 60, 1) if seconds else None, machines, headline])

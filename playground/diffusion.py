@@ -138,6 +138,10 @@ def denoise(store: ModelStore, name: str, seed, n, sampler: str, steps, eta, cla
     the last yield carries the exports of the whole run (x_t | x0_hat side by side per frame)."""
     model, seed, n, steps, eta, guidance, y, device = _run_settings(store, name, seed, n, sampler, steps, eta,
                                                                     class_name, guidance)
+    import gradio as gr
+
+    # at once: the status said the last run's "done" (and its GIF/MP4 stayed) until the first step came back
+    yield gr.skip(), gr.skip(), f"starting: {steps} steps, {sampler} ...", None, None
     gen = torch.Generator().manual_seed(seed)
     x = T.initial_noise(model.cfg, n, gen, device)
     nrow = min(4, n)

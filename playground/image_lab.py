@@ -220,7 +220,9 @@ def build(store: ModelStore) -> None:
     import gradio as gr
 
     run_dir = gr.State("")
-    gr.Markdown("### Train live: an image model on Fashion-MNIST (or your images)")
+    gr.Markdown("### Train live: an image model on Fashion-MNIST (or your images)\n**Try first:** press "
+                "*▶ Train* with the GAN and watch garments appear within about a minute; then train the VAE and "
+                "compare how their samples sharpen.")
     with gr.Row():
         with gr.Column(scale=1, min_width=260):
             family = gr.Radio(list(LIVE_OPTIONS), value="gan", label="family")
@@ -229,8 +231,12 @@ def build(store: ModelStore) -> None:
             with gr.Row():
                 go = gr.Button("▶ Train", variant="primary")
                 stop = gr.Button("■ Stop")
-            name = gr.Textbox("my-run", label="save as live-<family>-<name>", interactive=not store.read_only)
-            save_btn = gr.Button("Save as a checkpoint", interactive=not store.read_only)
+            # saving apart from the run's buttons, in its own box: it looked like Stop, just below it
+            with gr.Group():
+                name = gr.Textbox("my-run", label="after a run: save it as live-<family>-<name>",
+                                  interactive=not store.read_only)
+                save_btn = gr.Button("💾 Save the run as a checkpoint", size="sm", variant="secondary",
+                                     interactive=not store.read_only)
             saved = gr.Markdown(READ_ONLY_NOTE.capitalize() + "." if store.read_only else "")
         with gr.Column(scale=3):
             # a live run has nothing to show before it starts; say what pressing Train will show, and when

@@ -261,7 +261,7 @@ def build_2d() -> list:
         with gr.Column(scale=1, min_width=280):
             gr.Markdown("### Train live: a GAN on 2-D points\n**Try first:** pick the preset *mode collapse* "
                         "and press Play; after ~30 s, the preset *the cure*.")
-            preset = gr.Dropdown(list(PRESETS), value=None, label="presets",
+            preset = gr.Dropdown(list(PRESETS), value=None, label="preset (pick one: it sets the controls below)",
                                  info="fast D: D 3x G's learning rate, 64-d noise; the cure: 5 D steps a G step")
             target = gr.Dropdown([*toy2d.TARGETS, "drawn"], value="ring", label="target distribution")
             loss = gr.Dropdown(list(toy2d.LAB_LOSSES), value="non-saturating", label="loss")

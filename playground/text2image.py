@@ -167,9 +167,14 @@ def check_prompt(pipe, prompt, what: str = "prompt", required: bool = True) -> s
     n = len(pipe.tokenizer(prompt).input_ids)
     if n > pipe.tokenizer.model_max_length:
         unknown = unknown_words(prompt)  # spelled out piece by piece, they are what made it long
-        raise UserError(f"the {what} is {n} tokens long; this model reads at most {pipe.tokenizer.model_max_length} "
-                        "(start and end included): " + (f"the words it never saw ({', '.join(unknown[:6])}) take "
-                        "several tokens each; drop them" if unknown else "shorten it"))
+        limit = pipe.tokenizer.model_max_length
+        if unknown:  # four words can be too long: said first, what a reader can act on
+            raise UserError(f"this model never saw {', '.join(repr(w) for w in unknown[:6])}: it spells each unknown "
+                            f"word out in pieces, which makes the {what} {n} tokens long, over the {limit} it reads "
+                            "(start and end included). Drop those words or use ones from its vocabulary (under the "
+                            "prompt)")
+        raise UserError(f"the {what} is {n} tokens long; this model reads at most {limit} (start and end included): "
+                        "shorten it")
     return prompt
 
 

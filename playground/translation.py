@@ -123,23 +123,36 @@ def cyclegan(store: ModelStore, name: str, image, domain: str = "A", invert: str
     other = "B" if domain == "A" else "A"
     text = (f"{names[domain]} → {names[other]} → {names[domain]}: mean cycle error {err.mean():.3f} "
             f"(max {err.max():.2f}) on [0, 1] pixels; the last frame is the identity map G_{other}{domain}(x)")
-    return frames, heat, verdict(store, y, names[other]) + "\n\n" + text
+    note = ""
+    seen = _read(store, x)  # an image of the other domain under this one's radio: say so (it "succeeded")
+    if seen and seen[0].lower() == str(names[other]).lower():
+        note = (f"**Check the domain**: the classifier reads your image as {seen[0]} ({seen[1]:.0%}), domain "
+                f"{other}'s class, but domain {domain} ({names[domain]}) is chosen; choose {other} to translate it "
+                f"the other way.\n\n")
+    return frames, heat, note + verdict(store, y, names[other]) + "\n\n" + text
 
 
-def verdict(store: ModelStore, y: torch.Tensor, target: str) -> str:
-    """The judge's reading of a translation (uint8 (1, 1, S, S)): did it reach the target class?"""
+def _read(store: ModelStore, y: torch.Tensor) -> tuple[str, float] | None:
+    """The judge's (class, probability) for a uint8 (1, 1, S, S) image; None without a classifier."""
     from trainers.classifier.train import predict
     from trainers.core.data import FASHION_MNIST_CLASSES
     from trainers.core.metrics import classifier_inputs
 
     judges = store.names("classifier")
     if not judges:
-        return "(no classifier checkpoint to judge the translation)"
+        return None
     probs = predict(store.get(judges[0], family="classifier").modules["net"], classifier_inputs(y))[0]
-    seen = FASHION_MNIST_CLASSES[int(probs.argmax())]
-    if seen.lower() == str(target).lower():
-        return f"**Translated**: the classifier reads the output as {seen} ({float(probs.max()):.0%})."
-    return (f"**The translation failed**: the classifier reads the output as {seen} ({float(probs.max()):.0%}), "
+    return FASHION_MNIST_CLASSES[int(probs.argmax())], float(probs.max())
+
+
+def verdict(store: ModelStore, y: torch.Tensor, target: str) -> str:
+    """The judge's reading of a translation (uint8 (1, 1, S, S)): did it reach the target class?"""
+    seen = _read(store, y)
+    if seen is None:
+        return "(no classifier checkpoint to judge the translation)"
+    if seen[0].lower() == str(target).lower():
+        return f"**Translated**: the classifier reads the output as {seen[0]} ({seen[1]:.0%})."
+    return (f"**The translation failed**: the classifier reads the output as {seen[0]} ({seen[1]:.0%}), "
             f"not {target}. CycleGAN can leave an input it finds hard nearly unchanged.")
 
 

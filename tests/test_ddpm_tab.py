@@ -51,9 +51,10 @@ def test_denoise_streams_and_exports(store):
     finally:
         tab.MIN_UPDATE_S = saved
     assert 10 < len(runs) <= tab.UPDATES + 2  # the view updates while the chain runs
-    first_xt, *_ = runs[0]
+    assert runs[0][2].startswith("starting: 100 steps") and runs[0][3] is None  # said at once, old exports gone
+    first_xt, *_ = runs[1]
     xt, x0, text, gif, mp4 = runs[-1]
-    assert runs[0][3] is None and gif.endswith(".gif") and mp4.endswith(".mp4")
+    assert runs[1][3] is None and gif.endswith(".gif") and mp4.endswith(".mp4")
     assert "done: 100 steps" in text
     assert Image.open(gif).n_frames == tab.MAX_GIF_FRAMES and Path(mp4).stat().st_size > 1000
     assert xt.shape == x0.shape and xt.shape[1] > xt.shape[0]  # two images side by side
@@ -118,6 +119,7 @@ def test_stop_ends_a_denoise_run_with_its_own_last_word(store):
 
     run = stoppable(lambda *a: (yield from tab.denoise(store, *a)), "ddpm_denoise", 2, 5, "stopped: here")
     stream = run("tiny-ddpm", 0, 1, "ddpm", 50, 0.0, tab.ANY_CLASS, 1.0)
+    assert next(stream)[2].startswith("starting: ")
     first = next(stream)
     assert first[2].startswith("step ")
     request_stop("ddpm_denoise")

@@ -259,7 +259,7 @@ def _drive(page, tab: str, width: int) -> None:
         page.locator(".block:has-text('prediction') h2, .block:has-text('prediction') .output-class").filter(
             has_text="Trouser").first.wait_for(state="visible", timeout=20_000)  # the drawing read as drawn
     if tab == "Train live":  # a preset (it resets the lab to step 0), play, let it train a moment, pause
-        page.get_by_label("presets").click()
+        page.get_by_label("preset (pick one").click()
         page.get_by_role("option", name=next(iter(lab_tab.PRESETS))).click()
         page.get_by_text("step 0 ·").first.wait_for(state="visible", timeout=30_000)
         page.get_by_role("button", name="▶ Play").click()

@@ -142,6 +142,6 @@ def test_a_prompt_too_long_because_of_unknown_words_says_so(monkeypatch):
     monkeypatch.setattr(tab, "VOCABULARY", {"a", "red"})
     from trainers.core.errors import UserError
 
-    with pytest.raises(UserError, match=r"17 tokens long.*never saw \(car, with, wheels\).*drop them"):
+    with pytest.raises(UserError, match=r"^this model never saw 'car', 'with', 'wheels'.*17 tokens long.*Drop those"):
         tab.check_prompt(pipe, "a red car with wheels")
     assert "ignore" not in tab.vocabulary_note(None, "a red car with wheels")
