@@ -76,7 +76,6 @@ def curves_at(t, schedule: str = "linear"):
     return pd.concat([abars, marker], ignore_index=True).astype({"t": "int64", "alpha_bar_t": "float64"})
 
 
-@user_errors
 def _opened(path):
     from PIL import Image
 
@@ -84,6 +83,7 @@ def _opened(path):
         return im.copy()
 
 
+@user_errors
 def forward_process(image, t, schedule: str, seed=0) -> tuple[np.ndarray, np.ndarray, str]:
     """x_t = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps for an image -> (x_t, strip over t, numbers)."""
     t = int(_number("t", t, 0, 999))

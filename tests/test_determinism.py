@@ -115,7 +115,7 @@ def _leaves(out) -> list:
             for k in sorted(v, key=str):
                 walk(k)
                 walk(v[k])
-        elif isinstance(v, str) and Path(v).is_file():  # an export: its bytes, and its (first) frame
+        elif isinstance(v, str) and "\n" not in v and len(v) < 1024 and Path(v).is_file():  # an export's path: its bytes, and its (first) frame
             found.append(Path(v).read_bytes())
             if Path(v).suffix in (".png", ".gif"):
                 found.append(np.asarray(Image.open(v).convert("RGB")))
