@@ -350,8 +350,8 @@ def test_every_tab_as_a_user_sees_it_in_headless_chromium(server, tmp_path, widt
                 # the opening arrives (streamed at a cold start), then is seen where a reader scrolls to it:
                 # an image below the fold is loaded lazily, and has no size until then
                 image = page.locator(f"#{elem} img").first
-                image.wait_for(state="attached", timeout=60_000)
-                image.scroll_into_view_if_needed(timeout=10_000)
+                image.wait_for(state="attached", timeout=180_000)  # a cold start: the openings come together
+                image.evaluate("e => e.scrollIntoView({block: 'center'})")  # no wait for a still image (a GIF moves)
                 image.wait_for(state="visible", timeout=30_000)
             page.evaluate("window.scrollTo(0, 0)")
             _drive(page, tab, width)
