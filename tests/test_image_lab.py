@@ -133,6 +133,6 @@ def test_a_public_deployment_saves_nothing_into_checkpoints(tmp_path):
     assert list(tmp_path.iterdir()) == []
     root = Path(__file__).resolve().parents[1] / "checkpoints"
     demo = create_app(root, public=True)
-    buttons = [b for b in demo.blocks.values() if isinstance(b, gr.Button) and b.value == "💾 Save the run as a checkpoint"]
+    buttons = [b for b in demo.blocks.values() if isinstance(b, gr.Button) and b.value == "Save the run as a checkpoint"]
     assert buttons and not buttons[0].interactive
     assert demo.store.read_only
