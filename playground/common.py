@@ -464,7 +464,23 @@ def wire(event, api: str, inputs: dict, fn, outputs, parts: TabParts, opening: b
         outs = outputs if isinstance(outputs, list) else [outputs]
         handler = stoppable(handler, api, outs.index(status), len(outs), message)
         stop_button(button, api)
-    return event(handler, list(inputs.values()), outputs, api_name=api, **kwargs)
+    dependency = event(handler, list(inputs.values()), outputs, api_name=api, **kwargs)
+    # a refused action leaves no earlier result under its message (it would read as the answer to it)
+    outs = outputs if isinstance(outputs, list) else [outputs]
+    dependency.failure(functools.partial(_cleared, outs, list(inputs.values())), None, outputs, api_name=False,
+                       show_progress="hidden", queue=False)
+    return dependency
+
+
+def _cleared(outputs: list, inputs: list):
+    """Empty values for an action's result components; its inputs and controls keep their values."""
+    import gradio as gr
+
+    results = (gr.Image, gr.Gallery, gr.Video, gr.File, gr.Plot, gr.LinePlot, gr.Markdown, gr.Label, gr.HTML,
+               gr.ImageSlider, gr.Model3D, gr.JSON, gr.Dataframe, gr.Textbox)
+    values = [None if isinstance(c, results) and not getattr(c, "interactive", False)
+              and not any(c is i for i in inputs) else gr.skip() for c in outputs]
+    return values[0] if len(values) == 1 else tuple(values)
 
 
 def _mp4_comment(path) -> str | None:

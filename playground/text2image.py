@@ -376,9 +376,7 @@ def build(store: ModelStore) -> TabParts:
     common = {"checkpoint": ckpt, "other model": other, "prompt": prompt}
     wire(go.click, "text_to_image", {**common, "negative prompt": negative, "guidance": guidance, "steps": steps,
                                      "scheduler": scheduler, "seed": seed, "batch": batch},
-         lambda *a: (yield from generate(store, *a)), [out, progress], parts, opening=bool(first)
-         # a refused prompt leaves no images behind (the last prompt's stayed under it, with its "done" line)
-         ).failure(lambda: (None, ""), None, [out, progress], api_name=False, show_progress="hidden")
+         lambda *a: (yield from generate(store, *a)), [out, progress], parts, opening=bool(first))
     wire(cfg_go.click, "t2i_guidance", {**common, "negative prompt": negative, "guidance": guidance, "steps": steps,
                                         "scheduler": scheduler, "seed": seed, "step": at},
          lambda *a: guidance_view(store, *a), [cfg_out, cfg_note], parts)

@@ -296,9 +296,7 @@ def build(store: ModelStore) -> TabParts:
     wire(go.click, "vae_interpolate", {"autoencoder": ae, "VAE": vae, "image A": editors[0], "image B": editors[1],
                                        "steps": steps, "path": path},
          lambda *a: interpolate(store, *a), [out_ae, out_vae, recon, gif], parts,
-         opening=bool(aes and vaes) and {"image A": starts[0], "image B": starts[1]}
-         # a refused pair leaves no walk behind (the last pair's stayed, as if it were this one's)
-         ).failure(lambda: (None,) * 4, None, [out_ae, out_vae, recon, gif], api_name=False, show_progress="hidden")
+         opening=bool(aes and vaes) and {"image A": starts[0], "image B": starts[1]})
 
     with gr.Accordion("Latent arithmetic A + (B − C)", open=False):
         arith_model = gr.Dropdown(vaes + aes, value=first(big_vaes), label="model")

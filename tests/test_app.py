@@ -270,3 +270,27 @@ def test_the_lazy_library_imports_resolve_once_under_concurrent_first_calls():
     import diffusers
 
     assert sampling._resolved and diffusers.StableDiffusionPipeline.__name__ == "StableDiffusionPipeline"
+
+
+def test_a_refused_action_empties_its_results_but_keeps_its_controls(store):
+    """A gr.Error leaves the outputs as they were, so a refused walk showed the last walk as its answer: every
+    named action is followed, on failure only, by one that empties its result outputs and skips its inputs."""
+    import gradio as gr
+
+    demo = create_app(store.root)
+    deps = list(demo.fns.values())
+    failing = {d.trigger_after: d for d in deps if d.trigger_only_on_failure}
+    wired = [d for d in deps if d.api_name and d.api_name in {"gan_walk", "vae_interpolate", "text_to_image",
+                                                                "pix2pix", "ddpm_denoise", "classify", "xy_grid"}]
+    assert len(wired) >= 6
+    for dep in wired:
+        after = failing.get(dep._id)
+        assert after is not None, f"{dep.api_name} leaves its last result under a refusal"
+        values = after.fn()
+        values = values if isinstance(values, tuple) else (values,)
+        assert len(values) == len(dep.outputs)
+        inputs = {id(b) for b in dep.inputs}
+        for block, value in zip(dep.outputs, values):
+            if id(block) in inputs:  # an input among the outputs keeps what the user gave
+                assert value == gr.skip(), (dep.api_name, block)
+        assert any(v is None for v in values), dep.api_name

@@ -117,3 +117,16 @@ def test_xy_grid_cells_and_png_metadata(store):
                 ("checkpoint", "../x", "seed", "0"), ("colour", "red", "seed", "0")]:
         with pytest.raises(gr.Error):
             tab.xy_grid(store, "tiny-ddpm", *bad, 0, 5, 2.0, 1.0, "ddim", tab.ANY_CLASS)
+
+
+def test_xy_grid_batches_ddim_cells_into_the_same_samples_each_draws_alone(store):
+    """A 16-cell DDIM grid ran 16 chains; it runs one per (steps, guidance), and each cell is still the sample its
+    seed and class give alone (uint8 within 1: only the batch's arithmetic order differs)."""
+    cells = [{"checkpoint": "tiny-ddpm", "seed": seed, "steps": 5, "guidance": w, "truncation": 1.0,
+              "sampler": "ddim", "class": c} for seed in (0, 1) for w in (1.0, 3.0) for c in (tab.ANY_CLASS, "Bag")]
+    cells.append({**cells[0], "sampler": "ddpm"})  # a stochastic sampler stays one chain per cell
+    alone = [tab._cell(store, c) for c in cells]
+    batched = tab._cells(store, cells)
+    assert all(a.shape == b.shape == (3, 16, 16) for a, b in zip(alone, batched))
+    assert max((a.int() - b.int()).abs().max().item() for a, b in zip(alone, batched)) <= 1
+    assert not (batched[0] == batched[1]).all() and not (batched[0] == batched[4]).all()  # class and seed matter
