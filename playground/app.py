@@ -8,7 +8,7 @@ import os
 import threading
 from pathlib import Path
 
-from . import about, classifier, compare, diffusion, gan, lab, text2image, translation, vae
+from . import about, classifier, compare, diffusion, gan, inpaint, lab, text2image, translation, vae
 from trainers.core.errors import UserError
 from trainers.latent_diffusion.sampling import resolve_lazy_imports
 
@@ -28,6 +28,7 @@ TABS = [
     ("VAE", vae),
     ("Translation", translation),
     ("Diffusion", diffusion),
+    ("Inpaint", inpaint),
     ("Text to image", text2image),
     ("Compare", compare),
     ("Train live", lab),

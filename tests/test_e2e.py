@@ -18,14 +18,14 @@ from playground import lab as lab_tab
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 TABS = {"GAN": "GAN latent walk", "VAE": "VAE interpolation", "Translation": "Image translation",
-        "Diffusion": "Diffusion: denoising", "Text to image": "CLIP-conditioned latent diffusion",
+        "Diffusion": "Diffusion: denoising", "Inpaint": "Inpaint: fill a hole", "Text to image": "CLIP-conditioned latent diffusion",
         "Compare": "Compare models side by side", "Train live": "a GAN on 2-D points", "Classifier": "The judge",
         "About": "Models shipped"}
 
 
 # each tab opens on a result (its main action on the defaults), before the user does anything
 OPENS_WITH = {"GAN": ["gan-walk", "gan-walk-gif"], "VAE": ["vae-strip", "vae-map"], "Translation": ["p2p-pair"],
-              "Diffusion": ["ddpm-x0"], "Text to image": ["t2i-out"],
+              "Diffusion": ["ddpm-x0"], "Inpaint": ["inpaint-result"], "Text to image": ["t2i-out"],
               "Compare": ["compare-gallery"], "Train live": ["lab-plane"], "Classifier": ["clf-seen"]}
 
 
@@ -211,6 +211,20 @@ def _drive(page, tab: str, width: int) -> None:
         _set_number(page, "steps", 20)  # the README's picture shows the finished short run
         page.get_by_role("button", name="Denoise", exact=True).click()
         page.get_by_text("done: 20 steps").wait_for(state="visible", timeout=60_000)
+    if tab == "Inpaint":  # paint a hole with the brush, as a user does, and watch it fill
+        canvas = page.locator("#inpaint-editor canvas").first
+        canvas.wait_for(state="visible", timeout=10_000)
+        box = canvas.bounding_box()
+        page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.5)
+        page.mouse.down()
+        for k in range(1, 11):
+            page.mouse.move(box["x"] + box["width"] * (0.2 + 0.06 * k), box["y"] + box["height"] * 0.5, steps=2)
+        page.mouse.up()
+        page.get_by_label("painted with the brush").check()
+        page.get_by_label("replace", exact=True).check()
+        page.get_by_role("button", name="Fill the hole").click()
+        page.get_by_text("done: 50 steps, replace").wait_for(state="visible", timeout=90_000)
+        page.locator("#inpaint-result img").first.wait_for(state="visible", timeout=10_000)
     if tab == "Text to image":  # a prompt's images stream in, then come with their CLIP scores
         _set_number(page, "steps", 20)
         page.get_by_role("button", name="Generate", exact=True).click()

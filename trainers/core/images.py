@@ -133,6 +133,9 @@ def mp4_bytes(frames: list[np.ndarray], fps: int = 12) -> bytes:
     with av.open(buf, "w", format="mp4") as container:
         stream = container.add_stream("h264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
+        # one encoder thread: with x264's sliced threads (PyAV's default) the same frames gave files that
+        # differed by a few bytes from one encode to the next on a busy machine
+        stream.codec_context.thread_count = 1
         for f in frames:
             rgb = np.stack([f] * 3, -1) if f.ndim == 2 else f
             rgb = np.pad(rgb, ((0, H - h), (0, W - w), (0, 0)))

@@ -1,0 +1,208 @@
+"""Tab "Inpaint": paint a hole over a garment and watch a pixel DDPM fill it, step by step, with no retraining:
+the known pixels replaced at every step, or RePaint's resampling (trainers/ddpm/inpaint.py). Handlers are plain
+functions (store, names, numbers, an editor's value) -> arrays and export paths; `fill` is a generator that
+Gradio streams."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+
+from trainers.core.data import FASHION_MNIST_CLASSES
+from trainers.core.errors import UserError
+from trainers.core.images import gif_bytes, mp4_bytes, to_uint8, upscale
+from trainers.ddpm import inpaint as I
+from trainers.ddpm import train as T
+
+from .common import LATEX, TabParts, export_file, image_to_grey, number, titled_strip, user_errors, wire
+from .models import ModelStore
+
+ANY_CLASS = "(any: unconditional)"
+PAINTED = "painted with the brush"
+METHODS = ("replace", "RePaint")
+SIZE, CANVAS = 32, 256  # the shipped model's pixels; the editor shows them 8x
+UPDATES, MIN_UPDATE_S, MAX_GIF_FRAMES = 50, 0.1, 40
+HOLE = np.array([230, 60, 60], np.uint8)  # the hole, drawn red over the image
+
+
+def example(index: int) -> np.ndarray:
+    """The index-th shipped test garment, 8x enlarged (CANVAS px), as the editor's background."""
+    from .classifier import EXAMPLES  # the ten shipped test images, one per class
+
+    paths = sorted(EXAMPLES.glob("*.png"))
+    if not 0 <= int(index) < len(paths):
+        raise UserError(f"example index must be in [0, {len(paths)})")
+    from PIL import Image
+
+    with Image.open(paths[int(index)]) as im:
+        grey = image_to_grey(im.copy(), SIZE)
+    return upscale(np.repeat(grey[..., None], 3, -1), CANVAS // SIZE)
+
+
+def read_editor(value, mask_kind: str, seed: int, size: int = SIZE) -> tuple[torch.Tensor, torch.Tensor]:
+    """An editor's value -> (x0 (1, 1, size, size) in [-1, 1], mask of known pixels (1, 1, size, size)): the image is the
+    editor's background; the hole is what the brush painted (any stroke covering a quarter of a model pixel), or
+    one of the mask shapes."""
+    from PIL import Image
+
+    if not isinstance(value, dict) or value.get("background") is None:
+        raise UserError("no image: click a garment above or upload one")
+    grey = image_to_grey(value["background"], size)
+    x0 = torch.from_numpy(grey).float().view(1, 1, size, size) / 127.5 - 1.0
+    if mask_kind != PAINTED:
+        return x0, I.make_mask(mask_kind, 1, size, torch.Generator().manual_seed(seed))
+    painted = np.zeros((size, size))
+    for layer in value.get("layers") or []:
+        if layer is None:
+            continue
+        alpha = layer.convert("RGBA").getchannel("A").resize((size, size), Image.Resampling.BOX)
+        painted = np.maximum(painted, np.asarray(alpha, np.float64) / 255)
+    hole = painted > 0.25
+    if not hole.any():
+        raise UserError("nothing painted: paint over the part to fill in with the brush, or choose a mask shape")
+    if hole.all():
+        raise UserError("the paint covers the whole image: leave some of the garment for the model to keep")
+    return x0, torch.from_numpy(~hole).float().view(1, 1, size, size)
+
+
+def shown_hole(x0: torch.Tensor, mask: torch.Tensor) -> np.ndarray:
+    """What the model keeps, with the hole in red (H, W, 3), at the editor's size."""
+    grey = to_uint8(x0)[0, 0].numpy()
+    rgb = np.repeat(grey[..., None], 3, -1)
+    rgb[mask[0, 0].numpy() < 0.5] = HOLE
+    return upscale(rgb, CANVAS // rgb.shape[0])
+
+
+def _view(x: torch.Tensor) -> np.ndarray:
+    return upscale(np.repeat(to_uint8(x.clamp(-1, 1))[0, 0].numpy()[..., None], 3, -1), CANVAS // x.shape[-1])
+
+
+@user_errors
+def fill(store: ModelStore, name: str, editor, mask_kind: str, method: str, resample, steps, class_name,
+         guidance, seed):
+    """Stream the fill: yields (hole shown, x_t, x0_hat, before | after, progress, GIF path, MP4 path); the
+    last yield has the result and the run's exports (x_t | x0_hat per frame)."""
+    import gradio as gr
+
+    model = store.get(name, family="ddpm")
+    if mask_kind not in (PAINTED, *I.MASKS):
+        raise UserError(f"mask must be one of: {PAINTED}, {', '.join(I.MASKS)}")
+    if method not in METHODS:
+        raise UserError(f"method must be one of {', '.join(METHODS)}")
+    steps = int(number("steps", steps, 1, model.cfg.T))
+    r = int(number("resampling r", resample, 1, I.MAX_RESAMPLE)) if method == "RePaint" else 1
+    seed = int(number("seed", seed, 0, 2**63 - 1))
+    guidance = number("guidance scale", guidance, 0, 20)
+    if model.cfg.channels != 1:
+        raise UserError(f"this tab fills grey images; {name} makes colour ones")
+    label = None
+    if class_name not in (None, "", ANY_CLASS):
+        if class_name not in FASHION_MNIST_CLASSES or not model.cfg.n_classes:
+            raise UserError(f"class {str(class_name)[:40]!r}: this model takes {ANY_CLASS}"
+                            if not model.cfg.n_classes else f"unknown class {str(class_name)[:40]!r}")
+        label = FASHION_MNIST_CLASSES.index(class_name)
+    x0, mask = read_editor(editor, mask_kind, seed, model.cfg.image_size)
+    hole = shown_hole(x0, mask)
+    yield hole, gr.skip(), gr.skip(), None, f"starting: {steps} steps x {r} ...", None, None
+    device = next(model.modules["unet_ema"].parameters()).device
+    y = None if label is None else torch.tensor([label], device=device)
+    eps_fn = T.guided_eps(model.modules["unet_ema"].eval(), y, model.cfg.n_classes, guidance, T.guidance_t_max(model.cfg))
+    keep = set(np.linspace(0, steps - 1, min(MAX_GIF_FRAMES, steps)).round().astype(int).tolist())
+    frames, last, start = [], 0.0, time.monotonic()
+    every = -(-steps // UPDATES)
+    gen = torch.Generator().manual_seed(seed)
+    for i, t, x, x0_hat in I.repaint(eps_fn, T.schedule_for(model.cfg, device), x0.to(device), mask.to(device), gen,
+                                     steps, r):
+        if i in keep:
+            a, b = _view(x), _view(x0_hat)
+            frames.append(np.concatenate([a, np.full((a.shape[0], 8, 3), 255, np.uint8), b], 1))
+        if i == 0 or (i % every == 0 and time.monotonic() - last >= MIN_UPDATE_S):
+            last = time.monotonic()
+            yield hole, _view(x), _view(x0_hat), None, f"step {i + 1}/{steps} (t = {t})", None, None
+    result = titled_strip([_view(x0), hole, _view(x)], ["original", "kept (hole in red)", f"filled ({method})"])
+    gif = export_file(gif_bytes(frames, 80), "inpaint", ".gif")
+    mp4 = export_file(mp4_bytes(frames, 12), "inpaint", ".mp4")
+    calls = steps * r if method == "RePaint" else steps
+    yield (hole, _view(x), _view(x0_hat), result,
+           f"done: {steps} steps, {method}" + (f" r = {r}" if method == "RePaint" else "")
+           + f", {calls} network calls in {time.monotonic() - start:.1f} s", gif, mp4)
+
+
+EXPLANATION = r"""
+**Inpainting with a trained DDPM, no retraining.** $m$ marks the known pixels (1) and the hole (0). At each reverse step $t \to t'$ (RePaint, Lugmayr et al. 2022, eq. 8):
+$$x^{\text{known}}_{t'} \sim \mathcal N\big(\sqrt{\bar\alpha_{t'}}\,x_0,\ (1-\bar\alpha_{t'})I\big),\qquad x^{\text{unknown}}_{t'} \sim p_\theta(x_{t'} \mid x_t),$$
+$$x_{t'} = m \odot x^{\text{known}}_{t'} + (1-m)\odot x^{\text{unknown}}_{t'} .$$
+The known part is the forward process of the original (Ho et al. 2020, eq. 4); the hole is one ordinary DDPM step (Ho et al. eq. 11). Doing only this is **replace**: the hole sees the known pixels only as noise, its content need not agree with them, and seams show.
+
+**RePaint** repeats each step $r$ times, going back up one step in between,
+$$x_t \sim \mathcal N\big(\sqrt{\bar\alpha_t/\bar\alpha_{t'}}\,x_{t'},\ (1-\bar\alpha_t/\bar\alpha_{t'})I\big),$$
+so the network sees the joined image again and harmonises the hole with the rest (sec. 4.2). It costs $r$ network calls a step.
+
+The right-hand view is the network's guess $\hat x_0$ with the known pixels put back. A class (with guidance $w$, as in the Diffusion tab) asks the hole to become part of that garment.
+"""
+
+
+def build(store: ModelStore) -> TabParts:
+    import gradio as gr
+
+    names = store.names("ddpm")
+    first = names[0] if names else None
+    start = example(7) if names else None  # a sneaker
+    with gr.Row():
+        with gr.Column(scale=3):
+            gr.Markdown("### Inpaint: fill a hole with a diffusion model\n**Try first:** press *Fill the hole* "
+                        "(the centre box of a sneaker), then choose *replace* and compare the seams; paint your own "
+                        "hole with the brush and choose *painted with the brush*.")
+            from .classifier import EXAMPLES
+
+            picks = gr.Gallery([(example(i), p.stem.split("-", 1)[1]) for i, p in
+                                enumerate(sorted(EXAMPLES.glob("*.png")))], columns=10, height=150,
+                               label="click a garment", allow_preview=False, elem_classes="picker")
+            with gr.Row():
+                with gr.Column(min_width=300):  # its own column: stacked below 900 px, a bare editor was 30 px tall
+                    editor = gr.ImageEditor(start, type="pil", label="the image: paint the hole in red",
+                                            sources=["upload", "clipboard"], canvas_size=(CANVAS, CANVAS),
+                                            fixed_canvas=True, height=330, transforms=(),
+                                            brush=gr.Brush(colors=["#e63c3c"], default_size=24, color_mode="fixed"),
+                                            layers=False, elem_id="inpaint-editor")
+                with gr.Column():
+                    ckpt = gr.Dropdown(names, value=first, label="checkpoint")
+                    mask = gr.Radio([*I.MASKS, PAINTED], value="centre box", label="the hole")
+                    method = gr.Radio(list(METHODS), value="RePaint", label="method")
+                    resample = gr.Slider(1, 10, 5, step=1, label="RePaint: resampling r (calls a step)")
+            with gr.Row():
+                steps = gr.Slider(10, 250, 50, step=10, label="steps")
+                cls = gr.Dropdown([ANY_CLASS, *FASHION_MNIST_CLASSES], value=ANY_CLASS, label="class of the fill")
+                guidance = gr.Slider(0, 10, 3, step=0.5, label="guidance scale w (with a class)")
+                seed = gr.Number(0, label="seed", precision=0, minimum=0)
+            go = gr.Button("Fill the hole", variant="primary")
+            progress = gr.Markdown()
+            with gr.Row():
+                kept = gr.Image(label="kept (hole in red)", interactive=False, format="png", elem_id="inpaint-hole")
+                xt = gr.Image(label="x_t", interactive=False, format="png", elem_id="inpaint-xt")
+                x0 = gr.Image(label="predicted x̂0 (known pixels put back)", interactive=False, format="png",
+                              elem_id="inpaint-x0")
+            result = gr.Image(label="original | kept | filled", interactive=False, format="png",
+                              elem_id="inpaint-result", show_label=False)
+            with gr.Row():
+                gif = gr.Image(label="the run, animated (GIF)", type="filepath", interactive=False,
+                               elem_classes="frames")
+                mp4 = gr.Video(label="MP4 of the run", autoplay=True, loop=True, height=240)
+        with gr.Column(scale=2):
+            gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
+
+    def pick(evt: gr.SelectData):
+        return example(evt.index)
+
+    picks.select(pick, None, editor, api_name=False, show_progress="hidden")
+    method.change(lambda m: gr.Slider(interactive=m == "RePaint"), method, resample, api_name=False,
+                  show_progress="hidden")
+    parts = TabParts(refresh=[(ckpt, lambda: store.names("ddpm"))])
+    wire(go.click, "inpaint", {"checkpoint": ckpt, "image": editor, "hole": mask, "method": method,
+                               "resampling r": resample, "steps": steps, "class": cls, "guidance": guidance,
+                               "seed": seed},
+         lambda *a: (yield from fill(store, *a)), [kept, xt, x0, result, progress, gif, mp4], parts,
+         opening=bool(first) and {"image": {"background": start, "layers": [], "composite": start}})
+    return parts
