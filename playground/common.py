@@ -60,6 +60,14 @@ CSS = """
   aspect-ratio: auto !important; overflow: visible; }
 .picker .thumbnail-item:has(> .caption-label) > img { height: 100px; min-height: 100px; flex: none; }
 .picker .thumbnail-item > .caption-label { position: static !important; max-width: 100%; margin: 2px auto 0; }
+/* a results gallery's caption (model name, ms/image) goes under its grid, not over its last row's samples */
+.full-gallery .thumbnail-item:has(> .caption-label) { display: flex; flex-direction: column; height: auto !important;
+  aspect-ratio: auto !important; overflow: visible; }
+.full-gallery .thumbnail-item:has(> .caption-label) > img { flex: none; height: auto; }
+.full-gallery .thumbnail-item > .caption-label { position: static !important; max-width: 100%; margin: 2px auto 0; }
+/* a video shows its whole frame (the player cropped the loop's shirt and the diffusion strip's edges) */
+video { object-fit: contain !important; }
+#vae-point img { width: 192px; height: 192px; object-fit: contain; }
 /* a dropdown's value stops short of its arrow (long model names ran under it) */
 .secondary-wrap input { padding-right: 22px !important; text-overflow: ellipsis; }
 .sheet .image-frame { overflow-x: auto; justify-content: flex-start; }

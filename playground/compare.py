@@ -343,7 +343,7 @@ def build(store: ModelStore) -> TabParts:
         chosen = gr.Dropdown(names, value=default, multiselect=True, max_choices=MAX_MODELS, label="models (2 to 4)",
                              scale=3, min_width=420)
         seed = gr.Number(0, label="seed", precision=0, minimum=0)
-        n = gr.Slider(1, MAX_SAMPLES, 16, step=1, label="samples per model")
+        n = gr.Slider(1, MAX_SAMPLES, 16, step=1, label="samples per model", min_width=200)  # its name on one line
         cls = gr.Dropdown([ANY_CLASS, *FASHION_MNIST_CLASSES], value=ANY_CLASS, label="class (conditional models)")
         steps = gr.Slider(5, 200, 50, step=5, label="diffusion steps (DDIM)")
         guidance = gr.Slider(0, 10, 1, step=0.5, label="guidance (diffusion)")

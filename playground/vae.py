@@ -315,7 +315,8 @@ def build(store: ModelStore) -> TabParts:
                 map_img = gr.Image(label="test-set mu by class (click to decode a point)",
                                    interactive=False, format="png", elem_id="vae-map")
                 with gr.Row():
-                    point = gr.Image(label="decoded at the click", interactive=False, format="png", height=240)
+                    point = gr.Image(label="decoded at the click", interactive=False, format="png", elem_id="vae-point",
+                                     elem_classes="frames")  # its own height: a fixed 240 px cut the garment's foot
                     coords = gr.Textbox(label="latent point", interactive=False)
             manifold = gr.Image(label="decoded manifold over the same square", interactive=False,
                                 format="png", elem_id="vae-manifold")
