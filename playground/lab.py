@@ -77,6 +77,22 @@ def render_plane(lab: toy2d.Lab, arrows: bool = True) -> np.ndarray:
     return with_scale(np.asarray(img), f"critic {d.min():.2g}: fake", f"{d.max():.2g}: real", _heat)
 
 
+def _inset_corner(data_px: np.ndarray, spot: np.ndarray, box: int, margin: int = 6) -> tuple[int, int]:
+    """Where the inset covers the fewest data points and not the ringed spot: a corner, an edge's middle or the
+    centre (a ring's middle is empty; in a corner the inset hid one of the eight modes)."""
+    far, mid = SIZE - box - margin, (SIZE - box) // 2
+    spots = [(far, far), (margin, far), (far, margin), (margin, margin), (mid, far), (mid, margin), (margin, mid),
+             (far, mid), (mid, mid)]
+
+    def covered(x0, y0):
+        inside = ((data_px[:, 0] >= x0 - 4) & (data_px[:, 0] <= x0 + box + 4) & (data_px[:, 1] >= y0 - 4)
+                  & (data_px[:, 1] <= y0 + box + 4)).sum()
+        hides_spot = x0 - 14 <= spot[0] <= x0 + box + 14 and y0 - 14 <= spot[1] <= y0 + box + 14
+        return int(inside) + (10 ** 6 if hides_spot else 0)
+
+    return min(spots, key=lambda s: covered(*s))
+
+
 def render_warp(lab: toy2d.Lab) -> np.ndarray:
     """The generator's image of a regular grid of noise: how G folds the noise space onto the data."""
     from PIL import Image, ImageDraw
@@ -97,8 +113,8 @@ def render_warp(lab: toy2d.Lab) -> np.ndarray:
         # inset, so that the fold the lesson points at is seen (the view looked empty)
         centre = _px(((lo + hi) / 2)[None])[0]
         draw.ellipse([*(centre - 12), *(centre + 12)], outline=(220, 40, 40), width=2)
-        box, margin = INSET, 6
-        x0, y0 = SIZE - box - margin, SIZE - box - margin
+        box = INSET
+        x0, y0 = _inset_corner(_px(lab.x_fixed.numpy()), centre, box)
         draw.rectangle([x0, y0, x0 + box, y0 + box], fill=(255, 255, 255), outline=(220, 40, 40), width=2)
         span = max((hi - lo).max(), 1e-6) * 1.1
         for lines, colour in grid:

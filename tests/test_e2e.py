@@ -215,10 +215,11 @@ def _drive(page, tab: str, width: int) -> None:
         canvas = page.locator("#inpaint-editor canvas").first
         canvas.wait_for(state="visible", timeout=10_000)
         box = canvas.bounding_box()
-        page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.5)
+        # within the garment's picture (centred in the editor; Gradio drops a stroke that starts beside it)
+        page.mouse.move(box["x"] + box["width"] * 0.38, box["y"] + box["height"] * 0.5)
         page.mouse.down()
         for k in range(1, 11):
-            page.mouse.move(box["x"] + box["width"] * (0.2 + 0.06 * k), box["y"] + box["height"] * 0.5, steps=2)
+            page.mouse.move(box["x"] + box["width"] * (0.38 + 0.024 * k), box["y"] + box["height"] * 0.5, steps=2)
         page.mouse.up()
         page.get_by_label("painted with the brush").check()
         page.get_by_label("replace", exact=True).check()

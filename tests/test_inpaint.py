@@ -122,3 +122,32 @@ def test_the_tab_refuses_what_it_cannot_fill(store):
                           ((_editor(garment), "centre box", "replace", 2, 5000), "steps")]:
         with pytest.raises(gr.Error, match=message):
             list(tab.fill(store, "tiny-ddpm", *args, tab.ANY_CLASS, 1.0, 0))
+
+
+def test_the_cli_fills_a_users_28px_images_and_measures_the_methods(tiny_ddpm, tmp_path, capsys):
+    """`python -m trainers inpaint` takes Fashion-MNIST's own 28-px images for a 16-px model (resized as training
+    did), keeps every pixel outside the hole, and `--evaluate` reports each method with both judges."""
+    import json
+
+    from trainers.__main__ import main
+    from trainers.core.data import fit_images, load_dataset
+    from trainers.core.images import from_hwc_array
+
+    images = load_dataset("fashion-mnist", split="test", image_size=28).images[:6]
+    np.savez(tmp_path / "in.npz", images=images.permute(0, 2, 3, 1).numpy())
+    assert main(["inpaint", str(tiny_ddpm), "--input", str(tmp_path / "in.npz"), "--mask=centre_box",
+                 "--resample", "2", "--steps", "4", "--out", str(tmp_path / "out.npz")]) == 0
+    out = from_hwc_array(np.load(tmp_path / "out.npz")["images"])
+    seen, _ = fit_images(images, 16, 1)
+    kept = make_mask("centre box", 6, 16, torch.Generator()).bool().expand_as(out)
+    assert out.shape == (6, 1, 16, 16) and torch.equal(out[kept], seen[kept]) and not torch.equal(out, seen)
+    capsys.readouterr()
+    assert main(["inpaint", str(tiny_ddpm), "--evaluate", "--n", "20", "--steps", "3", "--resample", "2",
+                 "--judge", str(ModelStore().path("fashion-classifier-mlp"))]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["method"] for r in rows[:4]] == ["original", "blur fill", "replace", "RePaint r=2"]
+    assert len(rows) == 4 * len(MASKS) and all(r["kept_exact"] for r in rows)
+    assert all(0 <= r["class_kept_cnn"] <= 1 and r["fid_judge"] >= 0 for r in rows)
+    assert rows[0]["class_kept_cnn"] > 0.6  # the originals, judged: the bar the fills are measured against
+    assert main(["inpaint", str(tiny_ddpm), "--input", str(tmp_path / "in.npz"), "--mask", "circle",
+                 "--out", str(tmp_path / "x.npz")]) == 2

@@ -138,11 +138,16 @@ def test_a_collapsed_generators_warp_is_ringed_and_shown_enlarged():
     lab = toy2d.Lab(toy2d.LabConfig(batch=64, hidden=32, layers=2))
     lab.G = lambda z: z[..., :2]  # the grid itself: [-2, 2]^2
     spread = tab.render_warp(lab)
-    lab.G = lambda z: 1.0 + 1e-3 * z[..., :2]  # the whole grid within 0.004 of (1, 1)
+    spot = np.array([[2.4, -2.4]])  # outside the ring, in the bottom-right corner where the inset used to be
+    lab.G = lambda z: torch.as_tensor(spot, dtype=z.dtype) + 1e-3 * z[..., :2]  # the whole grid within 0.004 of it
     collapsed = tab.render_warp(lab)
     red = lambda img: ((img[..., 0] > 200) & (img[..., 1] < 80) & (img[..., 2] < 80)).sum()  # noqa: E731
     assert red(spread) == 0 and red(collapsed) > 200
-    x0 = tab.SIZE - tab.INSET - 6
-    inset = collapsed[x0 + 10:-10, x0 + 10:-10]
+    data = tab._px(lab.x_fixed.numpy())
+    x0, y0 = tab._inset_corner(data, tab._px(spot)[0], tab.INSET)
+    inset = collapsed[y0 + 10:y0 + tab.INSET - 10, x0 + 10:x0 + tab.INSET - 10]
     drawn = (np.abs(inset.astype(int) - 255).sum(-1) > 60).mean()
     assert drawn > 0.05  # the grid's lines fill part of the inset, not a dot
+    # and it hides no mode of the data (in a corner it covered one of the ring's eight) nor the ringed spot
+    hidden = ((data[:, 0] >= x0) & (data[:, 0] <= x0 + tab.INSET) & (data[:, 1] >= y0) & (data[:, 1] <= y0 + tab.INSET))
+    assert not hidden.any() and (x0, y0) != (tab.SIZE - tab.INSET - 6,) * 2

@@ -4,6 +4,8 @@
     python -m trainers sample <checkpoint-dir> --n N --seed S [--label K] [--prompt TEXT] [--key=value ...] --out FILE.npz
     python -m trainers translate <checkpoint-dir> --input FILE.npz [--direction=AtoB|BtoA] --out FILE.npz
     python -m trainers evaluate <checkpoint-dir> [--n N] [--seed S] [--judge CLASSIFIER-DIR]
+    python -m trainers inpaint <ddpm-dir> --input FILE.npz --mask SHAPE|HOLES.npz [--resample R] [--steps S] --out FILE.npz
+    python -m trainers inpaint <ddpm-dir> --evaluate [--n N] [--steps S] [--resample R] [--judge CLASSIFIER-DIR]
 
 Errors a user can fix are printed as one line on stderr (exit code 2), never as a traceback.
 """
@@ -137,6 +139,78 @@ def cmd_translate(args: list[str], options: dict) -> None:
                       **({"resized": note} if note else {})}))
 
 
+def cmd_inpaint(args: list[str], options: dict) -> None:
+    """Fill holes with a pixel DDPM (replace, or RePaint with --resample R > 1); or, with --evaluate, measure
+    both against the blur baseline on held-out test images (trainers/ddpm/inpaint.py)."""
+    import numpy as np
+    import torch
+
+    from .core.checkpoint import load_model
+    from .core.errors import UserError
+    from .core.images import from_hwc_array, to_hwc_array
+    from .ddpm import inpaint
+
+    usage = ("usage: python -m trainers inpaint <ddpm-dir> --input FILE.npz --mask SHAPE|HOLES.npz --out FILE.npz "
+             "(or --evaluate)")
+    if len(args) != 1:
+        raise UserError(usage)
+    loaded = load_model(args[0], options.pop("device", "cpu"))
+    if loaded.family != "ddpm":
+        raise UserError(f"{args[0]} is a {loaded.family!r} model; inpainting takes a pixel DDPM")
+    steps = _int(options, "steps", 50, lo=1, hi=loaded.cfg.T)
+    resample = _int(options, "resample", 1, lo=1, hi=inpaint.MAX_RESAMPLE)
+    seed = _int(options, "seed", 0, lo=0, hi=2**63 - 1)
+    if "evaluate" in options:
+        from .core import metrics
+
+        options.pop("evaluate")
+        n = _int(options, "n", 500, lo=10, hi=5000)
+        judges = {"cnn": metrics.load_classifier()}
+        if "judge" in options:
+            judges["judge"] = metrics.load_classifier(options.pop("judge"))
+        if options:
+            raise UserError(f"unknown option(s) for inpaint --evaluate: {', '.join('--' + k for k in options)}")
+        for row in inpaint.evaluate(loaded, n, seed, steps, max(resample, 2), judges):
+            print(json.dumps(row), flush=True)
+        return
+    if "input" not in options or "out" not in options or "mask" not in options:
+        raise UserError(usage)
+    src, out, mask = options.pop("input"), options.pop("out"), options.pop("mask")
+    label = _int(options, "label", -1, lo=0, hi=loaded.cfg.n_classes - 1) if "label" in options else None
+    guidance = float(options.pop("guidance")) if "guidance" in options else None
+    if options:
+        raise UserError(f"unknown option(s) for inpaint: {', '.join('--' + k for k in options)}")
+    try:
+        with np.load(src, allow_pickle=False) as f:
+            images = from_hwc_array(f["images"])
+    except (OSError, KeyError, ValueError) as e:
+        raise UserError(f"cannot read uint8 'images' from {src}: {e}") from None
+    from .core.data import fit_images
+
+    images, note = fit_images(images, loaded.cfg.image_size, loaded.cfg.channels)
+    if note:
+        print(note, file=sys.stderr)
+    size = loaded.cfg.image_size
+    shape = mask.replace("_", " ").replace("-", " ")
+    if shape in inpaint.MASKS:
+        hole = 1 - inpaint.make_mask(shape, len(images), size, torch.Generator().manual_seed(seed))
+    else:
+        try:
+            with np.load(mask, allow_pickle=False) as f:
+                hole = torch.from_numpy((np.asarray(f["holes"]) > 0).astype(np.float32))
+        except (OSError, KeyError, ValueError) as e:
+            raise UserError(f"--mask is one of {', '.join(inpaint.MASKS)} or an .npz with 'holes' (N, H, W), "
+                            f"1 where to fill: {e}") from None
+        if hole.ndim == 3:
+            hole = hole[:, None]
+        if hole.shape[-2:] != (size, size):
+            hole = (torch.nn.functional.interpolate(hole, size=(size, size), mode="area") > 0.5).float()
+    filled = inpaint.inpaint_images(loaded, images, hole, steps, resample, seed, label, guidance)
+    np.savez_compressed(out, images=to_hwc_array(filled))
+    print(json.dumps({"out": out, "images": list(filled.shape), "steps": steps, "resample": resample,
+                      **({"resized": note} if note else {})}))
+
+
 def cmd_evaluate(args: list[str], options: dict) -> None:
     from .core.checkpoint import load_model, update_card
     from .core.errors import UserError
@@ -220,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
             cmd_translate(args, options)
         elif cmd == "evaluate":
             cmd_evaluate(args, options)
+        elif cmd == "inpaint":
+            cmd_inpaint(args, options)
         else:
             raise UserError(f"unknown command {cmd!r}\n{USAGE}")
     except UserError as e:
