@@ -136,10 +136,11 @@ def inpaint_images(loaded, images: torch.Tensor, hole: torch.Tensor, steps: int 
 
 
 def evaluate(loaded, n: int = 500, seed: int = 0, steps: int = 50, resample: int = 5,
-             judges: dict | None = None) -> list[dict]:
+             judges: dict | None = None) -> Iterator[dict]:
     """Held-out measurement: n Fashion-MNIST test images per mask shape of `MASKS`, filled by the blur baseline,
     by replace (r = 1) and by RePaint (r = `resample`). Per row: whether the kept pixels stayed exact, the share of
-    results each judge classifies as the original's label, and FID against the other test images, per judge."""
+    results each judge classifies as the original's label, and FID against the other test images, per judge.
+    Yields each row as soon as it is measured (a RePaint row takes minutes on a CPU)."""
     from ..core import metrics
     from ..core.data import load_dataset
     from ..core.images import from_uint8, to_uint8
@@ -149,7 +150,6 @@ def evaluate(loaded, n: int = 500, seed: int = 0, steps: int = 50, resample: int
     pick, real = order[:n], test.images[order[n:n + 2000]]  # FID against test images not inpainted
     images, labels = test.images[pick], test.labels[pick]
     judges = judges or {"cnn": metrics.load_classifier()}
-    rows = []
 
     def score(mask_kind: str, method: str, filled: torch.Tensor, hole: torch.Tensor) -> dict:
         kept = (hole < 0.5).expand_as(filled)
@@ -162,9 +162,8 @@ def evaluate(loaded, n: int = 500, seed: int = 0, steps: int = 50, resample: int
 
     for kind in MASKS:
         hole = 1 - make_mask(kind, n, loaded.cfg.image_size, torch.Generator().manual_seed(seed + 1))
-        rows.append(score(kind, "original", images, hole))
-        rows.append(score(kind, "blur fill", to_uint8(blur_fill(from_uint8(images), 1 - hole)), hole))
+        yield score(kind, "original", images, hole)
+        yield score(kind, "blur fill", to_uint8(blur_fill(from_uint8(images), 1 - hole)), hole)
         for r in (1, resample):
             filled = inpaint_images(loaded, images, hole, steps, r, seed)
-            rows.append(score(kind, "replace" if r == 1 else f"RePaint r={r}", filled, hole))
-    return rows
+            yield score(kind, "replace" if r == 1 else f"RePaint r={r}", filled, hole)
