@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from ..core.data import DataConfig, class_labels
+from ..core.ema import update_ema, warmed_decay
 from ..core.errors import UserError
 from ..core.images import to_uint8
 from .diffusion import SCHEDULES, Schedule, q_sample
@@ -109,15 +110,10 @@ def drop_labels(y: torch.Tensor, p: float, null_label: int, gen: torch.Generator
     return torch.where(drop, torch.full_like(y, null_label), y)
 
 
-@torch.no_grad()
 def ema_update(ema: torch.nn.Module, model: torch.nn.Module, opt: torch.optim.Optimizer, ema_decay: float) -> None:
-    """theta_ema <- decay theta_ema + (1 - decay) theta, with the decay warmed up over the first steps,
-    decay_k = min(ema_decay, (1 + k) / (10 + k)), k = the optimiser's step count, so a short run's EMA does
-    not stay near the initial (zero-output) network."""
-    k = float(next(iter(opt.state.values()))["step"])
-    decay = min(ema_decay, (1 + k) / (10 + k))
-    for p_ema, p in zip(ema.parameters(), model.parameters()):
-        p_ema.lerp_(p, 1.0 - decay)
+    """The EMA of the U-Net (`core/ema.py`), its decay warmed up over the optimiser's first steps, so a short
+    run's average does not stay near the initial (zero-output) network."""
+    update_ema(ema, model, warmed_decay(ema_decay, float(next(iter(opt.state.values()))["step"])))
 
 
 def train_step(cfg: Config, modules: dict, opts: dict, batch: dict, gen: torch.Generator, accelerator) -> dict:

@@ -15,6 +15,7 @@ import dataclasses
 import torch
 
 from ..core.data import DataConfig, class_labels
+from ..core.ema import update_ema
 from ..core.errors import UserError
 from ..core.images import to_uint8
 from . import losses as L
@@ -114,15 +115,6 @@ def optimizers(cfg: Config, modules: dict) -> dict:
         "G": torch.optim.Adam(modules["G"].parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2)),
         "D": torch.optim.Adam(modules["D"].parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2)),
     }
-
-
-@torch.no_grad()
-def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
-    """theta_ema <- decay * theta_ema + (1 - decay) * theta; buffers (BatchNorm stats, w_avg) are copied."""
-    for p_ema, p in zip(ema.parameters(), model.parameters()):
-        p_ema.lerp_(p, 1.0 - decay)
-    for b_ema, b in zip(ema.buffers(), model.buffers()):
-        b_ema.copy_(b)
 
 
 def _unwrap(module):
