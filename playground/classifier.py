@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import torch
 
 from trainers.classifier.train import predict
 from trainers.core.data import FASHION_MNIST_CLASSES
 
-from .common import LATEX, TabParts, image_to_grey, user_errors
+from .common import EXAMPLES, LATEX, TabParts, example_paths, image_to_grey, user_errors
 from .models import ModelStore
 
-EXAMPLES = Path(__file__).resolve().parent / "examples"
 EXAMPLE_START = str(EXAMPLES / "7-sneaker.png")
 
 
@@ -56,7 +53,7 @@ def build(store: ModelStore) -> TabParts:
                     image = gr.Image(EXAMPLE_START, type="pil", label="image", sources=["upload", "clipboard"],
                                      image_mode=None)
                     go = gr.Button("Classify image", variant="primary")
-                    examples = gr.Examples([str(p) for p in sorted(EXAMPLES.glob("*.png"))], inputs=image,
+                    examples = gr.Examples(example_paths(), inputs=image,
                                            label="Fashion-MNIST test images")
                 with gr.Tab("Draw") as draw_tab:  # a thick brush: garments are filled shapes, thin lines read as bags
                     sketch = gr.Sketchpad(type="pil", label="draw a garment (dark on white)", canvas_size=(280, 280),

@@ -736,6 +736,22 @@ def _uploaded_files(payload, blobs: dict | None = None):
             yield part.path
 
 
+EXAMPLES = Path(__file__).resolve().parent / "examples"  # ten Fashion-MNIST test images, one per class
+
+
+def example_paths() -> list[str]:
+    """The shipped example images, in class order (0-t-shirt-top.png ... 9-ankle-boot.png)."""
+    return [str(p) for p in sorted(EXAMPLES.glob("*.png"))]
+
+
+def shipped_image(path):
+    """One of the app's own example images (not an upload), decoded, with its file closed."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return im.copy()
+
+
 def check_upload(source, formats: tuple[str, ...] = UPLOAD_FORMATS) -> None:
     """Refuse an uploaded file (a path or a binary file object) that is not one of `formats` or has more than
     `pixel_cap()` pixels, from its header alone: nothing is decoded."""

@@ -18,8 +18,9 @@ from trainers.ddpm import train as T
 from trainers.ddpm.diffusion import SCHEDULES, Schedule, q_sample
 from trainers.ddpm.samplers import SAMPLERS
 
-from .common import (LATEX, TabParts, export_file, frames_view, image_to_grey, number as _number, titled_strip,
-                     user_errors, wire)
+from .common import (LATEX, TabParts, export_file, frames_view, image_to_grey, number as _number, example_paths,
+                     shipped_image,
+                     titled_strip, user_errors, wire)
 from .models import ModelStore
 
 MAX_IMAGES, MAX_GIF_FRAMES = 16, 40
@@ -74,13 +75,6 @@ def curves_at(t, schedule: str = "linear"):
     marker = pd.DataFrame([(t, 0.0, MARKER), (t, a, MARKER), (t, 1.0, MARKER)],
                           columns=["t", "alpha_bar_t", "schedule"])
     return pd.concat([abars, marker], ignore_index=True).astype({"t": "int64", "alpha_bar_t": "float64"})
-
-
-def _opened(path):
-    from PIL import Image
-
-    with Image.open(path) as im:
-        return im.copy()
 
 
 @user_errors
@@ -215,11 +209,9 @@ Small $\beta_t$ keep each reverse step close to a Gaussian, which is why there a
 def build(store: ModelStore) -> TabParts:
     import gradio as gr
 
-    from .classifier import EXAMPLES
-
     names = store.names("ddpm")
     first = names[0] if names else None
-    examples = [str(p) for p in sorted(EXAMPLES.glob("*.png"))]
+    examples = example_paths()
     betas, _ = schedule_curves()
     with gr.Row():
         with gr.Column(scale=3):
@@ -301,7 +293,7 @@ def build(store: ModelStore) -> TabParts:
     wire(functools.partial(gr.on, [t.change, schedule.change, image.change, fwd_seed.submit]), "ddpm_forward",
          {"image": image, "t": t, "schedule": schedule, "noise seed": fwd_seed}, forward_process,
          [noisy, over_t, numbers], parts, trigger_mode="always_last", show_progress="hidden",
-         opening=bool(examples) and {"image": _opened(examples[7])}  # by the warm-up, not at start-up
+         opening=bool(examples) and {"image": shipped_image(examples[7])}  # by the warm-up, not at start-up
          # the marker follows once t is taken: a t past the slider's range is refused once, not once per listener
          ).success(curves_at, [t, schedule], abar_plot, api_name=False, show_progress="hidden")
     return parts

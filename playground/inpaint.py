@@ -6,6 +6,7 @@ Gradio streams."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -16,7 +17,8 @@ from trainers.core.images import gif_bytes, mp4_bytes, to_uint8, upscale
 from trainers.ddpm import inpaint as I
 from trainers.ddpm import train as T
 
-from .common import LATEX, TabParts, export_file, image_to_grey, number, titled_strip, user_errors, wire
+from .common import (LATEX, TabParts, example_paths, export_file, image_to_grey, number, shipped_image, titled_strip, user_errors,
+                     wire)
 from .models import ModelStore
 
 ANY_CLASS = "(any: unconditional)"
@@ -29,15 +31,10 @@ HOLE = np.array([230, 60, 60], np.uint8)  # the hole, drawn red over the image
 
 def example(index: int) -> np.ndarray:
     """The index-th shipped test garment, 8x enlarged (CANVAS px), as the editor's background."""
-    from .classifier import EXAMPLES  # the ten shipped test images, one per class
-
-    paths = sorted(EXAMPLES.glob("*.png"))
+    paths = example_paths()
     if not 0 <= int(index) < len(paths):
         raise UserError(f"example index must be in [0, {len(paths)})")
-    from PIL import Image
-
-    with Image.open(paths[int(index)]) as im:
-        grey = image_to_grey(im.copy(), SIZE)
+    grey = image_to_grey(shipped_image(paths[int(index)]), SIZE)
     return upscale(np.repeat(grey[..., None], 3, -1), CANVAS // SIZE)
 
 
@@ -155,10 +152,8 @@ def build(store: ModelStore) -> TabParts:
             gr.Markdown("### Inpaint: fill a hole with a diffusion model\n**Try first:** press *Fill the hole* "
                         "(the centre box of a sneaker), then choose *replace* and compare the seams; paint your own "
                         "hole with the brush and choose *painted with the brush*.")
-            from .classifier import EXAMPLES
-
-            picks = gr.Gallery([(example(i), p.stem.split("-", 1)[1]) for i, p in
-                                enumerate(sorted(EXAMPLES.glob("*.png")))], columns=10, height=150,
+            picks = gr.Gallery([(example(i), Path(p).stem.split("-", 1)[1]) for i, p in enumerate(example_paths())],
+                               columns=10, height=150,
                                label="click a garment", allow_preview=False, elem_classes="picker")
             with gr.Row():
                 with gr.Column(min_width=300):  # its own column: stacked below 900 px, a bare editor was 30 px tall

@@ -13,8 +13,8 @@ from trainers.core.images import strip, upscale
 from trainers.cyclegan import train as C
 from trainers.pix2pix import train as P
 
-from .common import (LATEX, TabParts, check_uploads, image_to_grey, number, usable_image, user_errors, wire,
-                     with_scale)
+from .common import (LATEX, TabParts, check_uploads, example_paths, image_to_grey, number, shipped_image, usable_image, user_errors,
+                     wire, with_scale)
 from .models import ModelStore
 
 SCALE = 6
@@ -165,19 +165,10 @@ and $G$ also stays close to the target: $G^* = \arg\min_G \max_D \mathcal{L}_{cG
 """
 
 
-def _open(path: str):
-    from PIL import Image
-
-    with Image.open(path) as im:
-        return im.copy()
-
-
 def build(store: ModelStore) -> TabParts:
     import gradio as gr
 
-    from .classifier import EXAMPLES
-
-    examples = [str(p) for p in sorted(EXAMPLES.glob("*.png"))]
+    examples = example_paths()
     p2p, cyc = store.names("pix2pix"), store.names("cyclegan")
     # the tab opens on the example sneaker (examples[7]) translated by each model
     sneaker = examples[7] if len(examples) > 7 else None
@@ -236,9 +227,9 @@ def build(store: ModelStore) -> TabParts:
          lambda *a: pix2pix(store, *a), p_out, parts)
     wire(up_go.click, "pix2pix", {"checkpoint": p_ckpt, "image": upload, "invert": p_invert, "dropout": p_noise,
                                   "seed": p_seed, "from garment": from_garment},
-         lambda *a: pix2pix(store, *a), p_out, parts, opening=bool(p2p and sneaker) and {"image": _open(sneaker)})
+         lambda *a: pix2pix(store, *a), p_out, parts, opening=bool(p2p and sneaker) and {"image": shipped_image(sneaker)})
     wire(c_go.click, "cyclegan", {"checkpoint": c_ckpt, "image": c_image, "domain": c_domain, "invert": c_invert},
          lambda *a: cyclegan(store, *a), [c_strip, c_heat, c_text], parts,
-         opening=bool(cyc and sneaker) and {"image": _open(sneaker)})
+         opening=bool(cyc and sneaker) and {"image": shipped_image(sneaker)})
     parts.refresh = [(p_ckpt, lambda: store.names("pix2pix")), (c_ckpt, lambda: store.names("cyclegan"))]
     return parts
