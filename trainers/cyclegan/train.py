@@ -21,7 +21,7 @@ from ..core.data import DataConfig
 from ..core.errors import UserError
 from ..core.images import from_uint8, to_uint8
 from ..core.pairs import class_ids, unpaired
-from ..gan import losses as L
+from . import losses
 from .models import Discriminators, Generators
 
 
@@ -77,10 +77,10 @@ def train_step(cfg: Config, modules: dict, opts: dict, batch: dict, gen: torch.G
 
     # (1) Update G_AB, G_BA: adversarial + cycle + identity (D's parameters get gradients but are not stepped)
     fake_b, fake_a = G(a, "AtoB"), G(b, "BtoA")
-    loss_adv = L.g_loss_lsgan(D(fake_b, "B")) + L.g_loss_lsgan(D(fake_a, "A"))
-    loss_cycle = (G(fake_b, "BtoA") - a).abs().mean() + (G(fake_a, "AtoB") - b).abs().mean()
-    loss_id = ((G(b, "AtoB") - b).abs().mean() + (G(a, "BtoA") - a).abs().mean()) if lam_id > 0 else \
-        torch.zeros((), device=a.device)
+    loss_adv = losses.g_adversarial(D(fake_b, "B"), D(fake_a, "A"))
+    loss_cycle = losses.cycle(a, G(fake_b, "BtoA"), b, G(fake_a, "AtoB"))
+    # (the same sum with the B images first: the generators run in the order they always did)
+    loss_id = losses.identity(b, G(b, "AtoB"), a, G(a, "BtoA")) if lam_id > 0 else torch.zeros((), device=a.device)
     loss_g = loss_adv + lam * loss_cycle + lam_id * loss_id
     opts["G"].zero_grad(set_to_none=True)
     accelerator.backward(loss_g)
@@ -89,8 +89,8 @@ def train_step(cfg: Config, modules: dict, opts: dict, batch: dict, gen: torch.G
     # (2) Update D_A, D_B on real images vs fakes drawn from the history pools
     d_plain = accelerator.unwrap_model(D)
     pooled_b, pooled_a = d_plain.from_pool(fake_b, "B", gen), d_plain.from_pool(fake_a, "A", gen)
-    loss_d_b = 0.5 * L.d_loss_lsgan(D(b, "B"), D(pooled_b, "B"))
-    loss_d_a = 0.5 * L.d_loss_lsgan(D(a, "A"), D(pooled_a, "A"))
+    loss_d_b = losses.d_loss(D(b, "B"), D(pooled_b, "B"))
+    loss_d_a = losses.d_loss(D(a, "A"), D(pooled_a, "A"))
     opts["D"].zero_grad(set_to_none=True)
     accelerator.backward(loss_d_a + loss_d_b)
     opts["D"].step()

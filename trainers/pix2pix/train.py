@@ -18,7 +18,7 @@ from ..core.data import DataConfig
 from ..core.errors import UserError
 from ..core.images import from_uint8, to_uint8
 from ..core.pairs import PAIRINGS, paired
-from ..gan import losses as L
+from . import losses
 from .models import PatchDiscriminator, UNetGenerator, init_weights
 
 
@@ -79,15 +79,13 @@ def train_step(cfg: Config, modules: dict, opts: dict, batch: dict, gen: torch.G
 
     # (1) Update D: maximise log D(x, y) + log(1 - D(x, G(x)))  (halved)
     d_real, d_fake = D(torch.cat([x, y], 1)), D(torch.cat([x, fake.detach()], 1))
-    loss_d = 0.5 * L.d_loss_bce(d_real, d_fake)
+    loss_d = losses.d_loss(d_real, d_fake)
     opts["D"].zero_grad(set_to_none=True)
     accelerator.backward(loss_d)
     opts["D"].step()
 
     # (2) Update G: minimise -log D(x, G(x)) + lambda ||y - G(x)||_1
-    loss_gan = L.g_loss_non_saturating(D(torch.cat([x, fake], 1)))
-    loss_l1 = (y - fake).abs().mean()
-    loss_g = loss_gan + cfg.lambda_l1 * loss_l1
+    loss_g, loss_gan, loss_l1 = losses.g_loss(D(torch.cat([x, fake], 1)), y, fake, cfg.lambda_l1)
     opts["G"].zero_grad(set_to_none=True)
     accelerator.backward(loss_g)
     opts["G"].step()
