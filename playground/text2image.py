@@ -28,7 +28,7 @@ from trainers.core import captions
 from trainers.core.errors import UserError
 from trainers.core.images import grid, to_uint8, upscale
 from trainers.ddpm.diffusion import x0_from_eps
-from trainers.ddpm.samplers import guidance_limit
+from trainers.ddpm.samplers import guidance_limit, guided
 from trainers.latent_diffusion.sampling import (SCHEDULERS, CrossAttentionMaps, decode, denoise, make_scheduler,
                                                 resolve_lazy_imports)
 
@@ -262,7 +262,7 @@ def guidance_view(store: ModelStore, name: str, other: str, prompt: str, negativ
             break
     a = float(alphas[s.t])
     eps = {"unconditional ε(z_t, ∅)": s.eps_uncond, "conditional ε(z_t, y)": s.eps_text,
-           f"guided ε̂ (w = {guidance:g})": s.eps_uncond + guidance * (s.eps_text - s.eps_uncond)}
+           f"guided ε̂ (w = {guidance:g})": guided(s.eps_uncond, s.eps_text, guidance)}
     gallery = []
     for label, e in eps.items():
         x0 = x0_from_eps(s.z_t, e, torch.tensor(a))

@@ -123,6 +123,13 @@ def guidance_limit(interval: float, T: int) -> float | None:
     return None if interval == 1 else interval * T
 
 
+def guided(eps_uncond: torch.Tensor, eps_cond: torch.Tensor, w: float) -> torch.Tensor:
+    """Classifier-free guidance (Ho & Salimans 2022, eq. 6, with w = 1 + their w):
+        eps_hat = eps(x_t, null) + w (eps(x_t, y) - eps(x_t, null))
+    w = 1 is the plain conditional prediction; w > 1 moves further from the unconditional one."""
+    return eps_uncond + w * (eps_cond - eps_uncond)
+
+
 def guided_eps(model: torch.nn.Module, y: torch.Tensor | None, null_label: int, guidance: float,
                t_max: float | None = None) -> EpsFn:
     """Classifier-free guidance: eps = eps(x_t, null) + w (eps(x_t, y) - eps(x_t, null))  (Ho & Salimans
@@ -138,11 +145,11 @@ def guided_eps(model: torch.nn.Module, y: torch.Tensor | None, null_label: int, 
         return lambda xt, t: model(xt, t, y)
 
     def eps_fn(xt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        guided = torch.ones_like(t, dtype=torch.bool) if t_max is None else t < t_max
-        if not bool(guided.any()):
+        on = torch.ones_like(t, dtype=torch.bool) if t_max is None else t < t_max
+        if not bool(on.any()):
             return model(xt, t, y)
         null = torch.full_like(y, null_label)
         eps_c, eps_u = model(torch.cat([xt, xt]), torch.cat([t, t]), torch.cat([y, null])).chunk(2)
-        return torch.where(guided.view(-1, *[1] * (xt.ndim - 1)), eps_u + guidance * (eps_c - eps_u), eps_c)
+        return torch.where(on.view(-1, *[1] * (xt.ndim - 1)), guided(eps_u, eps_c, guidance), eps_c)
 
     return eps_fn

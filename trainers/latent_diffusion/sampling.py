@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from ..core.errors import UserError
 from ..core.images import to_uint8
-from ..ddpm.samplers import guidance_limit
+from ..ddpm.samplers import guidance_limit, guided
 
 SCHEDULERS = {"ddim": "DDIMScheduler", "ddpm": "DDPMScheduler", "euler": "EulerDiscreteScheduler",
               "dpm++": "DPMSolverMultistepScheduler"}
@@ -131,8 +131,7 @@ def denoise(pipe, prompts: list[str], gen: torch.Generator, steps: int, guidance
         if guidance > 1:
             eps_u, eps_c = unet(torch.cat([z_t] * 2), t, encoder_hidden_states=torch.cat([uncond, cond])).sample.chunk(2)
             # eps_hat = eps(z_t, "") + w (eps(z_t, y) - eps(z_t, "")), inside the guidance interval
-            guided = t_max is None or int(t) < t_max
-            eps = eps_u + guidance * (eps_c - eps_u) if guided else eps_c
+            eps = guided(eps_u, eps_c, guidance) if t_max is None or int(t) < t_max else eps_c
         else:
             eps_u, eps_c = None, unet(z_t, t, encoder_hidden_states=cond).sample
             eps = eps_c
