@@ -134,7 +134,10 @@ def build(store: ModelStore) -> TabParts:
         "Fashion-MNIST classifier, so they compare this project's models with each other, not with "
         "published Inception FIDs. **Try first:** pick a checkpoint under the table to read its card and see "
         "its samples.")
-    gr.Dataframe(value=models_table(store), interactive=False, elem_classes="wide-table",
+    # every column on the page: the metrics wrap in the widest column (cut at the right, they needed a sideways
+    # scroll that few found)
+    gr.Dataframe(value=models_table(store), interactive=False, wrap=True, elem_id="about-models",
+                 column_widths=["19%", "11%", "7%", "9%", "7%", "11%", "36%"],
                  headers=["name", "family", "step", "parameters", "train min", "hardware", "metrics"])
     names = store.names()
     first = model_card(store, names[0]) if names else ("{}", None)

@@ -50,11 +50,19 @@ def read_editor(value, mask_kind: str, seed: int, size: int = SIZE) -> tuple[tor
     x0 = torch.from_numpy(grey).float().view(1, 1, size, size) / 127.5 - 1.0
     if mask_kind != PAINTED:
         return x0, I.make_mask(mask_kind, 1, size, torch.Generator().manual_seed(seed))
+    background = value["background"]
+    bw, bh = background.size if hasattr(background, "size") and not isinstance(background, np.ndarray) else \
+        (np.asarray(background).shape[1], np.asarray(background).shape[0])
     painted = np.zeros((size, size))
     for layer in value.get("layers") or []:
         if layer is None:
             continue
-        alpha = layer.convert("RGBA").getchannel("A").resize((size, size), Image.Resampling.BOX)
+        alpha = layer.convert("RGBA").getchannel("A")
+        if alpha.size != (bw, bh):  # the editor fits the picture into its square canvas: keep the strokes over it
+            scale = min(alpha.width / bw, alpha.height / bh)
+            left, top = (alpha.width - bw * scale) / 2, (alpha.height - bh * scale) / 2
+            alpha = alpha.crop((round(left), round(top), round(left + bw * scale), round(top + bh * scale)))
+        alpha = alpha.resize((size, size), Image.Resampling.BOX)
         painted = np.maximum(painted, np.asarray(alpha, np.float64) / 255)
     hole = painted > 0.25
     if not hole.any():

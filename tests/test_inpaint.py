@@ -151,3 +151,17 @@ def test_the_cli_fills_a_users_28px_images_and_measures_the_methods(tiny_ddpm, t
     assert rows[0]["class_kept_cnn"] > 0.6  # the originals, judged: the bar the fills are measured against
     assert main(["inpaint", str(tiny_ddpm), "--input", str(tmp_path / "in.npz"), "--mask", "circle",
                  "--out", str(tmp_path / "x.npz")]) == 2
+
+
+def test_strokes_over_a_wide_upload_mark_the_same_part_of_the_picture():
+    """The editor fits a 2:1 upload into its square canvas (bands above and below): the hole is where the strokes
+    cross the picture, not where they sit on the canvas."""
+    from PIL import Image
+
+    wide = Image.new("L", (200, 100), 0)
+    canvas = Image.new("RGBA", (tab.CANVAS, tab.CANVAS), (0, 0, 0, 0))
+    top = (tab.CANVAS - tab.CANVAS // 2) // 2  # the picture spans rows top .. top + 128 of the canvas
+    canvas.paste((230, 60, 60, 255), (0, top, tab.CANVAS // 2, top + tab.CANVAS // 2))  # its left half painted
+    _, mask = tab.read_editor(_editor(wide, [canvas]), tab.PAINTED, 0, 32)
+    hole = (mask[0, 0] < 0.5).numpy()
+    assert hole[:, :16].all() and not hole[:, 16:].any()
