@@ -13,7 +13,7 @@ import torch
 
 from trainers.core.data import FASHION_MNIST_CLASSES
 from trainers.core.errors import UserError
-from trainers.core.images import gif_bytes, mp4_bytes, to_uint8, upscale
+from trainers.core.images import gif_bytes, to_uint8, upscale
 from trainers.ddpm import inpaint as I
 from trainers.ddpm import train as T
 
@@ -87,8 +87,9 @@ def _view(x: torch.Tensor) -> np.ndarray:
 @user_errors
 def fill(store: ModelStore, name: str, editor, mask_kind: str, method: str, resample, steps, class_name,
          guidance, seed):
-    """Stream the fill: yields (hole shown, x_t, x0_hat, before | after, progress, GIF path, MP4 path); the
-    last yield has the result and the run's exports (x_t | x0_hat per frame)."""
+    """Stream the fill: yields (hole shown, x_t, x0_hat, before | after, progress, GIF path); the last yield has
+    the result and the run's GIF (x_t | x0_hat per frame). No MP4: libx264 gave these frames files that differ in
+    a few bytes from one encode to the next (1 in 5), and every export here is reproducible bit for bit."""
     import gradio as gr
 
     model = store.get(name, family="ddpm")
@@ -110,7 +111,7 @@ def fill(store: ModelStore, name: str, editor, mask_kind: str, method: str, resa
         label = FASHION_MNIST_CLASSES.index(class_name)
     x0, mask = read_editor(editor, mask_kind, seed, model.cfg.image_size)
     hole = shown_hole(x0, mask)
-    yield hole, gr.skip(), gr.skip(), None, f"starting: {steps} steps x {r} ...", None, None
+    yield hole, gr.skip(), gr.skip(), None, f"starting: {steps} steps x {r} ...", None
     device = next(model.modules["unet_ema"].parameters()).device
     y = None if label is None else torch.tensor([label], device=device)
     eps_fn = T.guided_eps(model.modules["unet_ema"].eval(), y, model.cfg.n_classes, guidance, T.guidance_t_max(model.cfg))
@@ -125,14 +126,13 @@ def fill(store: ModelStore, name: str, editor, mask_kind: str, method: str, resa
             frames.append(np.concatenate([a, np.full((a.shape[0], 8, 3), 255, np.uint8), b], 1))
         if i == 0 or (i % every == 0 and time.monotonic() - last >= MIN_UPDATE_S):
             last = time.monotonic()
-            yield hole, _view(x), _view(x0_hat), None, f"step {i + 1}/{steps} (t = {t})", None, None
+            yield hole, _view(x), _view(x0_hat), None, f"step {i + 1}/{steps} (t = {t})", None
     result = titled_strip([_view(x0), hole, _view(x)], ["original", "kept (hole in red)", f"filled ({method})"])
     gif = export_file(gif_bytes(frames, 80), "inpaint", ".gif")
-    mp4 = export_file(mp4_bytes(frames, 12), "inpaint", ".mp4")
     calls = steps * r if method == "RePaint" else steps
     yield (hole, _view(x), _view(x0_hat), result,
            f"done: {steps} steps, {method}" + (f" r = {r}" if method == "RePaint" else "")
-           + f", {calls} network calls in {time.monotonic() - start:.1f} s", gif, mp4)
+           + f", {calls} network calls in {time.monotonic() - start:.1f} s", gif)
 
 
 EXPLANATION = r"""
@@ -189,10 +189,8 @@ def build(store: ModelStore) -> TabParts:
                               elem_id="inpaint-x0")
             result = gr.Image(label="original | kept | filled", interactive=False, format="png",
                               elem_id="inpaint-result", show_label=False)
-            with gr.Row():
-                gif = gr.Image(label="the run, animated (GIF)", type="filepath", interactive=False,
-                               elem_classes="frames")
-                mp4 = gr.Video(label="MP4 of the run", autoplay=True, loop=True, height=240)
+            gif = gr.Image(label="the run, animated (GIF): x_t | x̂0", type="filepath", interactive=False,
+                           elem_classes="frames")
         with gr.Column(scale=2):
             gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
 
@@ -206,6 +204,6 @@ def build(store: ModelStore) -> TabParts:
     wire(go.click, "inpaint", {"checkpoint": ckpt, "image": editor, "hole": mask, "method": method,
                                "resampling r": resample, "steps": steps, "class": cls, "guidance": guidance,
                                "seed": seed},
-         lambda *a: (yield from fill(store, *a)), [kept, xt, x0, result, progress, gif, mp4], parts,
+         lambda *a: (yield from fill(store, *a)), [kept, xt, x0, result, progress, gif], parts,
          opening=bool(first) and {"image": {"background": start, "layers": [], "composite": start}})
     return parts

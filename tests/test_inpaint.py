@@ -99,8 +99,8 @@ def test_the_tab_fills_a_painted_hole_and_streams_the_run(store):
     runs = list(tab.fill(store, "tiny-ddpm", _editor(garment, [paint]), tab.PAINTED, "RePaint", 2, 5, "Sneaker",
                          2.0, 0))
     assert runs[0][4].startswith("starting") and len(runs) >= 3
-    hole, xt, x0, result, done, gif, mp4 = runs[-1]
-    assert done.startswith("done: 5 steps, RePaint r = 2") and gif.endswith(".gif") and mp4.endswith(".mp4")
+    hole, xt, x0, result, done, gif = runs[-1]
+    assert done.startswith("done: 5 steps, RePaint r = 2") and gif.endswith(".gif")
     assert hole.shape == xt.shape == x0.shape == (tab.CANVAS, tab.CANVAS, 3)  # 16 px shown at 256
     red = (hole == tab.HOLE).all(-1)
     assert red[tab.CANVAS // 2:].all() and not red[: tab.CANVAS // 2].any()  # the painted half is the hole
