@@ -49,6 +49,8 @@ CSS = """
 /* a user error is said once, in its toast; the outputs keep what they showed instead of an "Error" badge each */
 [data-testid="status-tracker"]:has(> span.error) { display: none; }
 .frames img { object-fit: contain; max-width: 100%; }
+.upload-refused { position: absolute; left: 0; right: 0; bottom: 0; z-index: 5; padding: 6px 8px;
+  color: var(--error-text-color, #b91c1c); background: var(--background-fill-primary, #fff); font-size: var(--text-md); }
 /* the walk's GIF as tall as its MP4 beside it (it was drawn at its 128 px), crisp when enlarged */
 .transport { align-items: center; }  /* Train live's Play | Pause | Step x [n] | Reset, one line */
 #gan-walk-gif img { height: 224px; width: auto; image-rendering: pixelated; }
@@ -108,13 +110,46 @@ RERUN_JS = """(spec) => {
 }"""
 
 
-# a sketchpad is ready to draw when it appears: its brush is picked once, as a user's first click would
+# a sketchpad is ready to draw when it appears: its brush is picked once, as a user's first click would; and
+# again after "Clear canvas", which leaves Gradio's editor asking to "select the draw tool to start"
 JS = """() => {
   const pick = () => document.querySelectorAll('button[aria-label="Brush"]').forEach(b => {
     if (b.offsetParent && !b.dataset.picked) { b.dataset.picked = "1"; b.click(); }
   });
   new MutationObserver(pick).observe(document.body, {subtree: true, childList: true, attributes: true,
                                                      attributeFilter: ["class", "style", "hidden"]});
+  document.addEventListener('click', (e) => {
+    const clear = e.target.closest && e.target.closest('button[aria-label="Clear canvas"]');
+    const editor = clear && clear.closest('.block');
+    if (editor) setTimeout(() => {
+      const b = editor.querySelector('button[aria-label="Brush"]');
+      if (b) b.click();
+    }, 150);
+  }, true);
+  // an editor given a file the browser cannot decode (a .txt named .png) stays blank and Gradio says nothing;
+  // say it in the editor's box (gr.Image inputs are checked on the server: check_uploads)
+  const vet = (block, files) => {
+    if (!block || !files || !files.length || !block.querySelector('button[aria-label="Clear canvas"]')) return;
+    const file = files[0];
+    let note = block.querySelector('.upload-refused');
+    if (!note) {
+      note = document.createElement('div');
+      note.className = 'upload-refused';
+      note.setAttribute('role', 'alert');
+      block.appendChild(note);
+    }
+    createImageBitmap(file).then((bitmap) => { bitmap.close(); note.hidden = true; }, () => {
+      note.textContent = '"' + file.name + '" is not an image this editor can open: choose a PNG, JPEG, GIF, ' +
+                         'WEBP or BMP file.';
+      note.hidden = false;
+    });
+  };
+  document.addEventListener('change', (e) => {
+    if (e.target.type === 'file') vet(e.target.closest('.block'), e.target.files);
+  }, true);
+  document.addEventListener('drop', (e) => {
+    vet(e.target.closest && e.target.closest('.block'), e.dataTransfer && e.dataTransfer.files);
+  }, true);
   pick();
 }"""
 
@@ -126,14 +161,16 @@ def frame_scale(px: int) -> int:
 
 def frames_view(images, per_row: int | None = None, width: int = OUTPUT_WIDTH) -> np.ndarray:
     """uint8 (N, C, H, W) frames -> rows of frames (H', W', 3), each frame upscaled (nearest) to at least
-    MIN_FRAME_PX and as many per row as fit `width` px (at most `per_row`), so none is shrunk on the page."""
+    MIN_FRAME_PX and as many per row as fit `width` px (at most `per_row`), so none is shrunk on the page. The
+    rows are balanced: 16 frames where 5 fit make 4 rows of 4, not 3 of 5 and a lone frame."""
     from trainers.core.images import grid, upscale
 
     px = int(images.shape[-1])
     scale = frame_scale(px)
     fit = max(1, (width // scale - 2) // (px + 2))
-    per_row = min(fit, per_row or fit)
-    return upscale(grid(images, nrow=min(per_row, len(images))), scale)
+    per_row = min(fit, per_row or fit, len(images))
+    rows = -(-len(images) // per_row)
+    return upscale(grid(images, nrow=-(-len(images) // rows)), scale)
 
 
 def sheet_view(sheet: np.ndarray, px: int) -> np.ndarray:

@@ -167,6 +167,8 @@ def steps_comparison(store: ModelStore, name: str, seed, sampler: str, class_nam
     counts = sorted({min(s, model.cfg.T) for s in STEP_COUNTS})
     total, done_steps, done = sum(counts), 0, []
     start = last = time.monotonic()
+    last_steps, per_step = 0, None  # seconds per network step, over the recent updates: the first calls' warm-up
+    # and a busy machine's earlier slowness would otherwise inflate the time left for the whole run
 
     def view():
         tiles = [upscale(strip(to_uint8(x.clamp(-1, 1)), padding=0), 4) for x in done]
@@ -179,9 +181,11 @@ def steps_comparison(store: ModelStore, name: str, seed, sampler: str, class_nam
             done_steps += 1
             now = time.monotonic()
             if now - last >= max(MIN_UPDATE_S, 0.5):
-                left = (now - start) / done_steps * (total - done_steps)
-                last = now
-                yield *view(), f"running {steps} steps: {i + 1}/{steps} · about {left:.0f} s left"
+                recent = (now - last) / max(done_steps - last_steps, 1)
+                first, per_step = per_step is None, recent if per_step is None else 0.5 * per_step + 0.5 * recent
+                left = "" if first else f" · about {per_step * (total - done_steps):.0f} s left"
+                last, last_steps = now, done_steps
+                yield *view(), f"running {steps} steps: {i + 1}/{steps}{left}"
         done.append(x)
         yield *view(), f"{done_steps}/{total} network calls in {time.monotonic() - start:.1f} s"
     yield *view(), (f"done: {total} network calls in {time.monotonic() - start:.1f} s. "

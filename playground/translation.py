@@ -35,9 +35,25 @@ def _input(model, image, invert: str, from_garment: bool = False) -> torch.Tenso
         return grey
     if from_garment:
         x01 = grey.float() / 255
-        made = pairs.edge_map(x01) if model.cfg.pairing == "edges" else pairs.silhouette(x01)
+        made = pairs.sketch(x01, model.cfg.pairing)
         return (made * 255).round().to(torch.uint8)
-    return 255 - grey if model.cfg.pairing == "edges" else grey
+    return 255 - grey if model.cfg.pairing in ("edges", "sketches") else grey
+
+
+def drawn_outline(path, canvas: int = 280, width: int = 6):
+    """A shipped example garment as a person would draw it on the pad: its outer contour only, `width` px dark
+    lines on white (the pad opens with the sneaker's, the input of the result shown on opening)."""
+    import torch.nn.functional as F
+    from PIL import Image
+
+    inner = canvas - 40
+    grey = np.array(shipped_image(path).convert("L").resize((inner, inner), Image.Resampling.BICUBIC))
+    x = torch.zeros(1, 1, canvas, canvas)
+    x[..., 20:-20, 20:-20] = torch.from_numpy(grey).float() / 255
+    shape = (F.avg_pool2d(x, 9, 1, 4) > 0.06).float()
+    shape = -F.max_pool2d(-F.max_pool2d(shape, 9, 1, 4), 9, 1, 4)  # closed: no holes between the garment's parts
+    ring = shape + F.max_pool2d(-shape, 2 * width + 1, 1, width)  # the shape minus itself eroded by `width`
+    return Image.fromarray(((1 - ring[0, 0]) * 255).round().to(torch.uint8).numpy()).convert("RGB")
 
 
 def looks_like_outline(image) -> bool:
@@ -92,6 +108,9 @@ def pix2pix(store: ModelStore, name: str, image, invert: str = "auto", noise: bo
     pair = upscale(strip(torch.cat([x, y]), padding=2), SCALE)
     text = (f"D's mean patch score {scores.mean():.2f} over {scores.shape[0]}×{scores.shape[1]} patches "
             "(1 = looks like a real pair)")
+    seen = _read(store, y) if model.cfg.pairing != "aligned" else None
+    if seen:
+        text = f"The classifier reads the output as **{seen[0]}** ({seen[1]:.0%}).\n\n" + text
     if from_garment and model.cfg.pairing != "aligned" and looks_like_outline(image):
         text = ("**Your image looks like an outline already**, and *it is a garment* outlined it again (the input "
                 "shown left has double lines): untick *it is a garment* to translate it as drawn.\n\n" + text)
@@ -175,14 +194,18 @@ def build(store: ModelStore) -> TabParts:
     parts = TabParts(refresh=[])
     with gr.Row():
         with gr.Column(scale=3):
-            gr.Markdown("### Image translation\n**Try first:** draw a garment's outline and press *Translate "
-                        "the drawing*; in *CycleGAN*, pick the sneaker example and translate it to a boot and back.")
+            gr.Markdown("### Image translation\n**Try first:** the pad holds a sneaker's outline and its translation "
+                        "is below; clear the pad (the bin at its top right), draw a garment's outline and press *Translate "
+                        "the drawing*. In *CycleGAN*, translate the sneaker to a boot and back.")
             with gr.Tab("Pix2Pix"):
                 p_ckpt = gr.Dropdown(p2p, value=p2p[0] if p2p else None, label="checkpoint (pairing in its name)")
                 with gr.Row():
                     with gr.Tabs():
                         with gr.Tab("Draw"):
-                            sketch = gr.Sketchpad(type="pil", canvas_size=(280, 280), label="draw (dark on white)",
+                            # it opens with the example sneaker's outline, the input of the result shown below
+                            outline = drawn_outline(sneaker) if sneaker else None
+                            pad = None if outline is None else {"background": outline, "layers": [], "composite": outline}
+                            sketch = gr.Sketchpad(pad, type="pil", canvas_size=(280, 280), label="draw (dark on white)",
                                                   brush=gr.Brush(colors=["#000000"], default_size=6), layers=False)
                             draw_go = gr.Button("Translate the drawing", variant="primary")
                         with gr.Tab("Upload"):
@@ -224,10 +247,10 @@ def build(store: ModelStore) -> TabParts:
     p_out = [p_pair, p_heat, p_text]
     wire(draw_go.click, "pix2pix_drawing", {"checkpoint": p_ckpt, "drawing": sketch, "invert": p_invert,
                                             "dropout": p_noise, "seed": p_seed},
-         lambda *a: pix2pix(store, *a), p_out, parts)
+         lambda *a: pix2pix(store, *a), p_out, parts, opening=bool(p2p) and outline is not None and {"drawing": outline})
     wire(up_go.click, "pix2pix", {"checkpoint": p_ckpt, "image": upload, "invert": p_invert, "dropout": p_noise,
                                   "seed": p_seed, "from garment": from_garment},
-         lambda *a: pix2pix(store, *a), p_out, parts, opening=bool(p2p and sneaker) and {"image": shipped_image(sneaker)})
+         lambda *a: pix2pix(store, *a), p_out, parts)
     wire(c_go.click, "cyclegan", {"checkpoint": c_ckpt, "image": c_image, "domain": c_domain, "invert": c_invert},
          lambda *a: cyclegan(store, *a), [c_strip, c_heat, c_text], parts,
          opening=bool(cyc and sneaker) and {"image": shipped_image(sneaker)})

@@ -256,6 +256,15 @@ def test_start_up_leaves_the_heavy_imports_and_first_results_to_the_background()
     assert np.asarray(scatter).ndim == 3 and np.asarray(manifold).std() > 0
     noisy, over_t, numbers = openings["ddpm_forward"]()
     assert np.asarray(noisy).std() > 0 and np.asarray(over_t).ndim == 3 and numbers.startswith("**t = 250**")
+    # Translation opens on the pad's own drawing (an empty pad beside a sneaker's result read as unexplained)
+    import gradio as gr
+
+    pad = next(b for b in demo.blocks.values() if isinstance(b, gr.Sketchpad) and b.label == "draw (dark on white)")
+    assert pad.value and pad.value.get("background"), "the pad opens empty"
+    drawing = np.asarray(openings["pix2pix_drawing"]._run.args[1].convert("L"))
+    assert drawing.shape == (280, 280) and 0.02 < (drawing < 128).mean() < 0.2  # dark lines on white
+    pair, _, text = openings["pix2pix_drawing"]()
+    assert "reads the output as **Sneaker**" in text and np.asarray(pair).std() > 0
 
 
 def test_the_lazy_library_imports_resolve_once_under_concurrent_first_calls():

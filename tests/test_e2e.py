@@ -193,6 +193,13 @@ def _drive(page, tab: str, width: int) -> None:
         page.locator("#vae-strip img").first.wait_for(state="visible", timeout=30_000)
         page.locator("#vae-recon img").first.wait_for(state="visible", timeout=10_000)
         page.locator("#vae-map img").first.wait_for(state="visible", timeout=10_000)
+        # a file the browser cannot decode, given to an editor, is said so there (the editor went blank, silent)
+        editors = page.locator(".block:has(button[aria-label='Clear canvas']) input[type=file]")
+        editors.nth(2).set_input_files(files=[{"name": "garment.png", "mimeType": "image/png",
+                                               "buffer": b"this is text, not a PNG"}])
+        note = page.locator(".upload-refused").locator("visible=true").first
+        note.wait_for(state="visible", timeout=10_000)
+        assert "garment.png" in note.inner_text() and "not an image" in note.inner_text()
     # the tabs open on a result of their defaults: change a setting first, so that what is waited for is new
     if tab == "Diffusion":  # watch a short DDIM run stream in
         _set_number(page, "steps", 20)

@@ -60,13 +60,15 @@ def test_latent_walk_outputs_strip_gif_mp4(store):
     assert len(tab.latent_walk(store, "plain", "random", 4, "lerp", 1.0, "z")[3].split(",")) == 3
 
 
-@pytest.mark.parametrize("px, n", [(32, 8), (28, 10), (16, 3), (64, 2)])
+@pytest.mark.parametrize("px, n", [(32, 8), (28, 10), (16, 3), (64, 2), (32, 16), (32, 11)])
 def test_frames_view_never_shrinks_a_frame_below_min_frame_px(px, n):
     images = torch.randint(0, 256, (n, 1, px, px), dtype=torch.uint8)
     view = frames_view(images)
     scale = -(-MIN_FRAME_PX // px)  # every frame upscaled to at least MIN_FRAME_PX ...
-    per_row = next(k for k in range(n, 0, -1) if (k * (px + 2) + 2) * scale <= OUTPUT_WIDTH or k == 1)
-    rows = -(-n // per_row)  # ... in as many rows as it takes to fit the column unscaled
+    fit = next(k for k in range(n, 0, -1) if (k * (px + 2) + 2) * scale <= OUTPUT_WIDTH or k == 1)
+    rows = -(-n // fit)  # ... in as many rows as it takes to fit the column unscaled, balanced: the last row
+    per_row = -(-n // rows)  # is never a lone frame under full ones (16 where 5 fit: 4 rows of 4)
+    assert per_row - (n - (rows - 1) * per_row) <= rows - 1
     assert view.shape[:2] == ((rows * (px + 2) + 2) * scale, (per_row * (px + 2) + 2) * scale), view.shape
     assert view.shape[1] <= OUTPUT_WIDTH and px * scale >= MIN_FRAME_PX
     assert np.array_equal(view[2 * scale, 2 * scale], np.repeat(images[0, 0, 0, 0].numpy(), 3))  # frame 0 first

@@ -1,7 +1,8 @@
 """Image-to-image data made from Fashion-MNIST, offline (Pix2Pix and CycleGAN), and the users' own layouts.
 
-Paired (A -> B): `edges` (a sketch-like edge map: dark lines on white, random line thickness and gaps, so
-hand-drawn sketches work) and `silhouette` (the garment's filled shape, white on black) -> the garment.
+Paired (A -> B): `edges` (a sketch-like Sobel edge map: dark lines on white, random line thickness and gaps,
+so hand-drawn sketches work), `sketches` (the same, each drawn by one of three styles: Sobel, a thick
+morphological gradient, or the outer contour alone) and `silhouette` (the garment's filled shape, white on black) -> the garment.
 Unpaired: two domains of Fashion-MNIST classes (sneakers <-> ankle boots by default), so the shipped
 classifier can tell whether a translation reached the other domain. `aligned` / `unaligned` read
 junyanz's `A|B` and `trainA/trainB` folders (`core/data.py`).
@@ -10,6 +11,8 @@ Items are {"A": (C, H, W), "B": (C, H, W)} in [-1, 1].
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
@@ -17,18 +20,85 @@ from torch.utils.data import Dataset
 from .data import FASHION_MNIST_CLASSES, load_dataset
 from .errors import UserError
 
-PAIRINGS = ("edges", "silhouette", "aligned")
+PAIRINGS = ("edges", "sketches", "silhouette", "aligned")
 _SOBEL = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
 
 
-def edge_map(x01: torch.Tensor, gen: torch.Generator | None = None, threshold: float = 1.2) -> torch.Tensor:
-    """Garments (N, 1, H, W) in [0, 1] -> sketches in [0, 1]: 0 (ink) where the Sobel gradient magnitude
-    exceeds `threshold` (a garment's outline against the black background gives about 4 x its brightness),
-    1 (paper) elsewhere. With `gen`, each sketch gets a random line thickness (1 or 2 px) and 0-3 gaps,
-    like a hand drawing."""
-    k = torch.stack([_SOBEL, _SOBEL.T]).unsqueeze(1).to(x01)  # (2, 1, 3, 3): d/dx, d/dy
-    g = F.conv2d(F.pad(x01, (1, 1, 1, 1), mode="replicate"), k)
-    ink = (g.pow(2).sum(1, keepdim=True).sqrt() > threshold).float()  # (N, 1, H, W)
+def _conv(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    r = k.shape[-1] // 2
+    return F.conv2d(F.pad(x, (r, r, r, r), mode="replicate"), k.to(x))
+
+
+def sobel(x01: torch.Tensor) -> torch.Tensor:
+    """|grad x| by Sobel's 3x3 derivative kernels."""
+    return _conv(x01, torch.stack([_SOBEL, _SOBEL.T]).unsqueeze(1)).pow(2).sum(1, keepdim=True).sqrt()
+
+
+def morphological_gradient(x01: torch.Tensor) -> torch.Tensor:
+    """Dilation minus erosion over 3x3: thick lines on both sides of an edge, like a felt-tip pen."""
+    return F.max_pool2d(x01, 3, 1, 1) + F.max_pool2d(-x01, 3, 1, 1)
+
+
+def roberts(x01: torch.Tensor) -> torch.Tensor:
+    """Roberts' cross (1963): the two diagonal differences of each 2x2 block."""
+    p = F.pad(x01, (0, 1, 0, 1), mode="replicate")
+    return ((p[..., :-1, :-1] - p[..., 1:, 1:]).pow(2) + (p[..., 1:, :-1] - p[..., :-1, 1:]).pow(2)).sqrt()
+
+
+def canny(x01: torch.Tensor, low: float = 0.5, high: float = 1.0, sigma: float = 0.8) -> torch.Tensor:
+    """Canny (1986): Gaussian blur, Sobel gradient, non-maximum suppression across the edge, then hysteresis
+    (weak edges kept where they connect to strong ones). Returns 1 on the (1-px) edges, 0 elsewhere."""
+    t = torch.arange(-2, 3.0)
+    g1 = torch.exp(-t ** 2 / (2 * sigma ** 2))
+    g1 = g1 / g1.sum()
+    grad = _conv(_conv(x01, (g1[:, None] * g1[None]).view(1, 1, 5, 5)), torch.stack([_SOBEL, _SOBEL.T]).unsqueeze(1))
+    mag = grad.pow(2).sum(1, keepdim=True).sqrt()
+    sector = ((torch.atan2(grad[:, 1:], grad[:, :1]) % math.pi + math.pi / 8) // (math.pi / 4)).long() % 4
+    h, w = mag.shape[-2:]
+    pad = F.pad(mag, (1, 1, 1, 1))
+    keep = torch.zeros_like(mag, dtype=torch.bool)
+    for s, (dy, dx) in enumerate(((0, 1), (1, 1), (1, 0), (1, -1))):  # the two neighbours along the gradient
+        ahead, behind = pad[..., 1 + dy:1 + dy + h, 1 + dx:1 + dx + w], pad[..., 1 - dy:1 - dy + h, 1 - dx:1 - dx + w]
+        keep |= (sector == s) & (mag >= ahead) & (mag >= behind)
+    weak, strong = keep & (mag > low), keep & (mag > high)
+    for _ in range(4):
+        strong = weak & (F.max_pool2d(strong.float(), 3, 1, 1) > 0)
+    return strong.float()
+
+
+def silhouette(x01: torch.Tensor, threshold: float = 0.05) -> torch.Tensor:
+    """The garment's filled shape: 1 where any ink is, 0 elsewhere (holes closed by a 3x3 closing)."""
+    mask = (x01 > threshold).float()
+    return -F.max_pool2d(-F.max_pool2d(mask, 3, 1, 1), 3, 1, 1)  # dilate, then erode
+
+
+def outline(x01: torch.Tensor) -> torch.Tensor:
+    """Only the garment's outer contour (its silhouette minus the silhouette eroded): what a person draws."""
+    s = silhouette(x01)
+    return s + F.max_pool2d(-s, 3, 1, 1)
+
+
+# edge operators -> (response, the threshold above which a pixel is ink). The `sketches` pairing trains on
+# TRAINING_STYLES; HELD_OUT_STYLES are for evaluation only, so that it measures sketches unlike the training ones.
+EDGE_OPERATORS = {"sobel": (sobel, 1.2), "morphological": (morphological_gradient, 0.45),
+                  "outline": (outline, 0.5), "roberts": (roberts, 0.25), "canny": (canny, 0.5)}
+TRAINING_STYLES = ("sobel", "morphological", "outline")
+HELD_OUT_STYLES = ("canny", "roberts")
+
+
+def edge_map(x01: torch.Tensor, gen: torch.Generator | None = None, threshold: float | None = None,
+             operator: str | tuple = "sobel") -> torch.Tensor:
+    """Garments (N, 1, H, W) in [0, 1] -> sketches in [0, 1]: 0 (ink) where the edge operator's response
+    exceeds its threshold (Sobel: a garment's outline against the black background gives about 4 x its
+    brightness), 1 (paper) elsewhere. With several operators, each sketch draws one at random (by `gen`).
+    With `gen`, each sketch also gets a random line thickness (1 or 2 px) and 0-3 gaps, like a hand drawing."""
+    names = (operator,) if isinstance(operator, str) else tuple(operator)
+    ink = torch.stack([(EDGE_OPERATORS[o][0](x01) > (threshold or EDGE_OPERATORS[o][1])).float() for o in names])
+    if len(names) > 1:
+        pick = torch.randint(len(names), (len(x01),), generator=gen)
+        ink = ink[pick, torch.arange(len(x01))]
+    else:
+        ink = ink[0]
     if gen is not None:
         n, _, h, w = ink.shape
         thick = torch.rand(n, generator=gen) < 0.5
@@ -44,10 +114,12 @@ def edge_map(x01: torch.Tensor, gen: torch.Generator | None = None, threshold: f
     return 1.0 - ink
 
 
-def silhouette(x01: torch.Tensor, threshold: float = 0.05) -> torch.Tensor:
-    """The garment's filled shape: 1 where any ink is, 0 elsewhere (holes closed by a 3x3 closing)."""
-    mask = (x01 > threshold).float()
-    return -F.max_pool2d(-F.max_pool2d(mask, 3, 1, 1), 3, 1, 1)  # dilate, then erode
+def sketch(x01: torch.Tensor, pairing: str, gen: torch.Generator | None = None) -> torch.Tensor:
+    """The A side of a Fashion-MNIST pairing for garments `x01`: `edges` (Sobel), `sketches` (one of
+    TRAINING_STYLES each) or `silhouette`."""
+    if pairing == "silhouette":
+        return silhouette(x01)
+    return edge_map(x01, gen, operator="sobel" if pairing == "edges" else TRAINING_STYLES)
 
 
 class PairedTensorDataset(Dataset):
@@ -73,8 +145,7 @@ def paired(pairing: str, split: str, image_size: int, data_dir: str | None = Non
     garments = load_dataset("fashion-mnist", data_dir=data_dir, split=split, image_size=image_size, channels=1)
     x01 = garments.images.float() / 255
     gen = torch.Generator().manual_seed(seed + (0 if split == "train" else 1))
-    a = torch.cat([edge_map(x01[i:i + 5000], gen) if pairing == "edges" else silhouette(x01[i:i + 5000])
-                   for i in range(0, len(x01), 5000)])
+    a = torch.cat([sketch(x01[i:i + 5000], pairing, gen) for i in range(0, len(x01), 5000)])
     return PairedTensorDataset((a * 255).round().to(torch.uint8), garments.images, garments.labels,
                                f"{garments.source} ({pairing} -> garment)")
 

@@ -17,14 +17,14 @@ import torch
 from ..core.data import DataConfig
 from ..core.errors import UserError
 from ..core.images import from_uint8, to_uint8
-from ..core.pairs import PAIRINGS, paired
+from ..core.pairs import HELD_OUT_STYLES, PAIRINGS, TRAINING_STYLES, edge_map, paired
 from . import losses
 from .models import PatchDiscriminator, UNetGenerator, init_weights
 
 
 @dataclasses.dataclass(frozen=True)
 class Config(DataConfig):
-    pairing: str = "edges"  # edges | silhouette (made from Fashion-MNIST) | aligned (junyanz A|B in --data_dir)
+    pairing: str = "edges"  # edges | sketches | silhouette (made from Fashion-MNIST) | aligned (junyanz A|B in --data_dir)
     ngf: int = 32
     ndf: int = 32
     d_layers: int = 2  # PatchGAN depth: 2 at 32 px (6x6 patches of 22 px), 3 at 64 px and up
@@ -163,5 +163,25 @@ def evaluate(loaded, n: int = 10000, seed: int = 0, **_) -> dict:
               "test_psnr_db": round(10 * torch.log10(torch.tensor(1 / mse)).item(), 3),
               "test_ssim": round(_ssim(out, y), 4), "n_test": n, "dropout_at_test": False}
     if cfg.pairing != "aligned" and cfg.channels == 1:
-        result.update({f"output_{k}": v for k, v in metrics.fid_kid(y, out, metrics.load_classifier()).items()})
+        net = metrics.load_classifier()
+        result.update({f"output_{k}": v for k, v in metrics.fid_kid(y, out, net).items()})
+        if cfg.pairing in ("edges", "sketches"):
+            result.update(sketch_class_kept(cfg, modules, y, test.labels[:n], net))
     return result
+
+
+def sketch_class_kept(cfg: Config, modules: dict, garments: torch.Tensor, labels: torch.Tensor, net) -> dict:
+    """Share of translations the judge `net` puts in the source garment's class, for clean sketches drawn by
+    each edge operator: those the `sketches` pairing trains on, and HELD_OUT_STYLES that no model here trains
+    on (Canny, Roberts); beside it, the judge's accuracy on the real garments (the bar)."""
+    from ..core import metrics
+
+    def kept(images: torch.Tensor) -> float:
+        return round(float((metrics.class_probs(images, net).argmax(1) == labels).float().mean()), 4)
+
+    x01 = garments.float() / 255
+    out = {"real_class_accuracy": kept(garments)}
+    for style in (*TRAINING_STYLES, *HELD_OUT_STYLES):
+        out[f"class_kept_{style}"] = kept(translate(cfg, modules, to_uint8(edge_map(x01, operator=style) * 2 - 1),
+                                                    noise=False))
+    return out
