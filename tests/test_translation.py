@@ -22,6 +22,32 @@ def test_edge_maps_outline_the_garment_and_vary_like_drawings():
     assert filled[0, 0, 4:12, 4:12].all() and filled[0, 0, 0, 0] == 0
 
 
+@pytest.mark.parametrize("operator", list(pairs.EDGE_OPERATORS))
+def test_every_sketch_style_draws_the_outline_and_nothing_far_from_it(operator):
+    x = torch.zeros(1, 1, 32, 32)
+    x[..., 8:24, 10:22] = 0.7
+    x[..., 14:18, 12:20] = 0.2  # a dark band inside: detail that only the outline style leaves out
+    ink = pairs.edge_map(x, operator=operator)[0, 0] == 0
+    assert ink[8:24, 9:12].any(dim=1).all() and ink[8:24, 20:23].any(dim=1).all()  # both sides, every row
+    assert not ink[:4].any() and not ink[:, :6].any()  # no ink far out in the background
+    assert ink[14:18, 13:19].any() != (operator == "outline")  # inner detail: drawn by all but the outline
+    if operator != "morphological":  # lines, not a filled shape (Canny's are one pixel wide)
+        assert ink.sum() < (0.5 if operator == "canny" else 0.8) * (16 * 12)
+
+
+def test_the_sketches_pairing_mixes_its_training_styles_and_holds_out_others(tiny_fashion):
+    x = torch.rand(64, 1, 32, 32) * (torch.rand(64, 1, 1, 1) > 0)
+    x[..., :4, :] = 0
+    mixed = pairs.sketch(x, "sketches", torch.Generator().manual_seed(0))
+    alone = {o: pairs.edge_map(x, operator=o) for o in pairs.EDGE_OPERATORS}
+    assert set(pairs.TRAINING_STYLES).isdisjoint(pairs.HELD_OUT_STYLES)
+    # each sketch is one of the training styles (up to its thickness and gaps): closest to a training style
+    for i in range(8):
+        best = min(alone, key=lambda o: (alone[o][i] != mixed[i]).float().mean())
+        assert best in pairs.TRAINING_STYLES
+    assert pairs.paired("sketches", "train", 16, str(tiny_fashion))[0]["A"].shape == (1, 16, 16)
+
+
 def test_paired_and_unpaired_data_from_idx(tiny_fashion):
     edges = pairs.paired("edges", "train", 16, str(tiny_fashion))
     item = edges[0]
@@ -69,6 +95,10 @@ def test_pix2pix_learns_and_translates(tmp_path, tiny_fashion):
         P.translate(loaded.cfg, loaded.modules, torch.zeros(1, 1, 32, 32, dtype=torch.uint8))
     metrics = P.evaluate(loaded, n=50)
     assert 0 < metrics["test_l1"] < 1 and metrics["test_psnr_db"] > 0 and -1 <= metrics["test_ssim"] <= 1
+    # the class kept from sketches of each style, the held-out ones included, beside the judge on real images
+    for style in (*pairs.TRAINING_STYLES, *pairs.HELD_OUT_STYLES, "real"):
+        key = "real_class_accuracy" if style == "real" else f"class_kept_{style}"
+        assert 0 <= metrics[key] <= 1, key
 
 
 def test_history_pool_fills_then_swaps():
