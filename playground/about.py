@@ -3,33 +3,17 @@
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 
-from trainers.core.checkpoint import SAMPLES, read_card, read_meta, weight_files
+from trainers.core.checkpoint import SAMPLES, read_card, read_meta
 
 from .common import TabParts, sheet_view, training_cost, user_errors
-from .models import ModelStore
+from .models import ModelStore, n_parameters
 
 
 HEADLINE = ("test_accuracy", "data_floor_fid", "fid", "class_entropy", "class_accuracy", "test_psnr_db", "test_neg_elbo_nats",
             "prior_fid", "prior_class_entropy")
-
-
-def n_parameters(path) -> str:
-    """Parameter count of a checkpoint folder from its safetensors headers alone (no tensor is read)."""
-    from safetensors import safe_open
-
-    try:
-        n = 0
-        for weights in weight_files(path):
-            with safe_open(str(weights), framework="pt") as f:
-                n += sum(math.prod(f.get_slice(k).get_shape()) for k in f.keys()
-                         if not k.endswith("num_batches_tracked"))
-    except Exception:
-        return "?"
-    return f"{n / 1e6:.2f} M"
 
 
 def models_table(store: ModelStore) -> list[list]:

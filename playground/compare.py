@@ -18,11 +18,10 @@ from trainers.core.errors import CheckpointError, UserError
 from trainers.core.images import grid, upscale
 from trainers.families import get_family
 
-from .about import n_parameters
 from .common import (
-    TabParts, captioned, number as _number, series_table, training_cost, user_errors, wire,
+    TabParts, captioned, number, series_table, training_cost, user_errors, wire,
 )
-from .models import ModelStore
+from .models import ModelStore, n_parameters
 
 GENERATIVE = ("gan", "vae", "ddpm", "latent_diffusion")
 MAX_MODELS, MAX_SAMPLES = 4, 16
@@ -112,10 +111,10 @@ def compare(store: ModelStore, names, seed, n, class_name, steps, guidance):
     names = [names] if isinstance(names, str) else list(names or [])
     if not 2 <= len(names) <= MAX_MODELS:
         raise UserError(f"choose 2 to {MAX_MODELS} models")
-    seed = int(_number("seed", seed, 0, 2**63 - 1))
-    n = int(_number("samples", n, 1, MAX_SAMPLES))
-    steps = int(_number("diffusion steps", steps, 1, 1000))
-    guidance = _number("guidance scale", guidance, 0, 20)
+    seed = int(number("seed", seed, 0, 2**63 - 1))
+    n = int(number("samples", n, 1, MAX_SAMPLES))
+    steps = int(number("diffusion steps", steps, 1, 1000))
+    guidance = number("guidance scale", guidance, 0, 20)
     label = None
     if class_name not in (None, "", ANY_CLASS):
         if class_name not in FASHION_MNIST_CLASSES:
@@ -167,7 +166,7 @@ def _axis(store: ModelStore, param: str, text: str) -> list:
             return items
         lo, hi, cast = {"seed": (0, 2**63 - 1, int), "steps": (1, 1000, int), "guidance": (0, 20, float),
                         "truncation": (0.05, 1.0, float)}[param]
-        return [cast(_number(param, float(v), lo, hi)) for v in items]
+        return [cast(number(param, float(v), lo, hi)) for v in items]
     except ValueError:
         raise UserError(f"{param} values must be numbers, got {str(text)[:60]!r}") from None
 
@@ -300,7 +299,7 @@ def timeline(store: ModelStore, name: str, index):
     shots = snapshots(store, name)
     if not shots:
         raise UserError(f"{name} kept no snapshots")
-    index = int(_number("snapshot", index, 0, len(shots) - 1))
+    index = int(number("snapshot", index, 0, len(shots) - 1))
     step, path = shots[index]
     with Image.open(path) as im:
         image = np.asarray(im.convert("RGB"))
@@ -315,6 +314,56 @@ def timeline(store: ModelStore, name: str, index):
     if single:
         caption += "; one value so far, not yet a line: " + ", ".join(single)
     return upscale(image, 2), caption, *tables
+
+
+LOSS_COLUMNS = ["checkpoint", "loss", "generator steps", "wall time (min)", "FID (10k)", "class entropy (bits)",
+                "best FID_1000 (step)", "hardware"]
+
+
+def loss_runs(store: ModelStore) -> list[str]:
+    """The loss table's runs: the shipped unconditional DCGANs (one architecture, data and size; no mapping
+    network), which differ in their loss and budget only, each with its monitored metrics.csv."""
+    out = []
+    for name in store.names("gan"):
+        try:
+            c = read_meta(store.root / name).get("config", {})
+        except CheckpointError:
+            continue
+        if (c.get("arch") == "dcgan" and not c.get("n_classes") and not c.get("mapping_layers")
+                and (store.root / name / "metrics.csv").is_file()):
+            out.append(name)
+    return out
+
+
+def loss_table(store: ModelStore):
+    """The loss table over training, from each run's own logs: (FID_1000 against generator steps, against
+    wall-clock minutes (log.csv's time at each monitored step), and one row per run from its card)."""
+    import pandas as pd
+
+    by_step, by_time, rows = [], [], []
+    names = loss_runs(store)
+    losses = {name: read_meta(store.root / name)["config"].get("loss", "?") for name in names}
+    for name in names:
+        root, card, loss = store.root / name, read_card(store.root / name), losses[name]
+        series = loss if list(losses.values()).count(loss) == 1 else f"{loss} ({name})"  # one run a loss: its name
+        times = [(int(float(r["step"])), float(r["time_s"])) for r in _csv(root / "log.csv") if r.get("time_s")]
+        fids = [(int(float(r["step"])), float(r["fid_1000"])) for r in _csv(root / "metrics.csv") if r.get("fid_1000")]
+        for step, fid in fids:
+            by_step.append((step, fid, series))
+            if times:  # the logged time at the last logged step up to this one (the log is every few hundred steps)
+                before = [t for s, t in times if s <= step] or [times[0][1]]
+                by_time.append((before[-1] / 60, fid, series))
+        metrics = card.get("metrics", {})
+        best = min(fids, key=lambda sf: sf[1]) if fids else None
+        entropy = metrics.get("class_entropy")
+        rows.append([name, loss, card.get("steps", ""), round(card["wall_time_s"] / 60, 1) if card.get("wall_time_s")
+                     else "", metrics.get("fid", ""), round(entropy / np.log(2), 2) if entropy else "",
+                     f"{best[1]:.1f} ({best[0]})" if best else "", card.get("hardware", "")])
+    steps = pd.DataFrame(by_step, columns=["generator step", "FID_1000", "loss"])
+    minutes = pd.DataFrame(by_time, columns=["minutes", "FID_1000", "loss"])
+    return (steps.astype({"generator step": "int64", "FID_1000": "float64", "loss": "string"}),
+            minutes.astype({"minutes": "float64", "FID_1000": "float64", "loss": "string"}),
+            pd.DataFrame(rows, columns=LOSS_COLUMNS))
 
 
 def _names(rows: list[dict], skip) -> list[str]:
@@ -427,6 +476,18 @@ def build(store: ModelStore) -> TabParts:
     # release (a drag ends) and input (the number box, the arrow keys): each says which snapshot to show
     gr.on([index.release, index.input], lambda name, i: timeline(store, name, i), [run, index], outputs,
           api_name="timeline", trigger_mode="always_last")
+    gr.Markdown("### The loss table\nThe same DCGAN (architecture, data, batch, Adam) trained with each GAN loss of "
+                "the course notes, one curve each: FID on 1000 samples from fixed noise (the run's own monitor) against "
+                "generator steps and against wall-clock time. The two budgets differ because some losses pay more per "
+                "step: WGAN-GP's gradient penalty and its 5 critic steps per generator step. The table's FID is the "
+                "card's, on 10k samples.")
+    by_step, by_time, runs = loss_table(store)
+    with gr.Row():
+        gr.LinePlot(by_step, x="generator step", y="FID_1000", color="loss", title="FID against generator steps",
+                    height=260, elem_id="loss-table-steps")
+        gr.LinePlot(by_time, x="minutes", y="FID_1000", color="loss", title="FID against wall-clock minutes",
+                    height=260, elem_id="loss-table-minutes")
+    gr.Dataframe(runs, headers=LOSS_COLUMNS, interactive=False, wrap=True, elem_id="loss-table")
     parts.refresh = [(chosen, lambda: generative_names(store)), (base_ckpt, lambda: generative_names(store)),
                      (run, lambda: [n for n in store.names() if snapshots(store, n)])]
     return parts

@@ -14,11 +14,11 @@ import torch
 from trainers.core.data import FASHION_MNIST_CLASSES
 from trainers.core.errors import UserError
 from trainers.core.images import gif_bytes, grid, mp4_bytes, strip, to_uint8, upscale
-from trainers.ddpm import train as T
+from trainers.ddpm import train as ddpm_train
 from trainers.ddpm.diffusion import SCHEDULES, Schedule, q_sample
 from trainers.ddpm.samplers import SAMPLERS
 
-from .common import (LATEX, TabParts, export_file, frames_view, image_to_grey, number as _number, example_paths,
+from .common import (LATEX, TabParts, export_file, frames_view, image_to_grey, number, example_paths,
                      shipped_image,
                      titled_strip, user_errors, wire)
 from .models import ModelStore
@@ -34,7 +34,7 @@ def _schedule(kind: str) -> Schedule:
     """The trainer's cached schedule (T = 1000), with a clear error for an unknown kind."""
     if kind not in SCHEDULES:
         raise UserError(f"schedule must be one of {', '.join(SCHEDULES)}")
-    return T.schedule(kind, 1000)
+    return ddpm_train.schedule(kind, 1000)
 
 
 BETA_SHOWN = 0.05  # the beta plot's top: above it only cosine's last steps
@@ -80,8 +80,8 @@ def curves_at(t, schedule: str = "linear"):
 @user_errors
 def forward_process(image, t, schedule: str, seed=0) -> tuple[np.ndarray, np.ndarray, str]:
     """x_t = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps for an image -> (x_t, strip over t, numbers)."""
-    t = int(_number("t", t, 0, 999))
-    seed = int(_number("seed", seed, 0, 2**63 - 1))
+    t = int(number("t", t, 0, 999))
+    seed = int(number("seed", seed, 0, 2**63 - 1))
     sched = _schedule(schedule)
     x0 = torch.from_numpy(image_to_grey(image, 32)).float().view(1, 1, 32, 32) / 127.5 - 1.0
     eps = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed))
@@ -110,11 +110,11 @@ def _run_settings(store, name, seed, n, sampler, steps, eta, class_name, guidanc
     model = store.get(name, family="ddpm")
     if sampler not in SAMPLERS:
         raise UserError(f"sampler must be one of {', '.join(SAMPLERS)}")
-    steps = int(_number("steps", steps, 1, model.cfg.T))
-    seed = int(_number("seed", seed, 0, 2**63 - 1))
-    n = int(_number("images", n, 1, MAX_IMAGES))
-    eta = _number("eta", eta, 0, 1)
-    guidance = _number("guidance scale", guidance, 0, 20)
+    steps = int(number("steps", steps, 1, model.cfg.T))
+    seed = int(number("seed", seed, 0, 2**63 - 1))
+    n = int(number("images", n, 1, MAX_IMAGES))
+    eta = number("eta", eta, 0, 1)
+    guidance = number("guidance scale", guidance, 0, 20)
     label = _class(model, class_name)
     device = next(model.modules["unet_ema"].parameters()).device
     y = None if label is None else torch.full((n,), label, dtype=torch.long, device=device)
@@ -137,12 +137,12 @@ def denoise(store: ModelStore, name: str, seed, n, sampler: str, steps, eta, cla
     # at once: the status said the last run's "done" (and its GIF/MP4 stayed) until the first step came back
     yield gr.skip(), gr.skip(), f"starting: {steps} steps, {sampler} ...", None, None
     gen = torch.Generator().manual_seed(seed)
-    x = T.initial_noise(model.cfg, n, gen, device)
+    x = ddpm_train.initial_noise(model.cfg, n, gen, device)
     nrow = min(4, n)
     every = -(-steps // UPDATES)  # ceil: at most UPDATES refreshes
     keep = set(np.linspace(0, steps - 1, min(MAX_GIF_FRAMES, steps)).round().astype(int).tolist())
     frames, last = [], 0.0
-    for i, t, xt, x0 in T.reverse(model.cfg, model.modules, x, gen, y, sampler, steps, eta, guidance):
+    for i, t, xt, x0 in ddpm_train.reverse(model.cfg, model.modules, x, gen, y, sampler, steps, eta, guidance):
         if i in keep:
             a, b = _pair(xt, x0, nrow)
             frames.append(np.concatenate([a, np.full((a.shape[0], 8, 3), 255, np.uint8), b], axis=1))
@@ -163,7 +163,7 @@ def steps_comparison(store: ModelStore, name: str, seed, sampler: str, class_nam
     steps done so far; the last yield has all of them."""
     model, seed, _, _, _, guidance, y, device = _run_settings(store, name, seed, 1, sampler, 1, 0.0, class_name,
                                                               guidance)
-    x_T = T.initial_noise(model.cfg, 1, torch.Generator().manual_seed(seed), device)
+    x_T = ddpm_train.initial_noise(model.cfg, 1, torch.Generator().manual_seed(seed), device)
     counts = sorted({min(s, model.cfg.T) for s in STEP_COUNTS})
     total, done_steps, done = sum(counts), 0, []
     start = last = time.monotonic()
@@ -177,7 +177,7 @@ def steps_comparison(store: ModelStore, name: str, seed, sampler: str, class_nam
 
     for steps in counts:
         gen = torch.Generator().manual_seed(seed + 1)  # the DDPM sampler's per-step noise
-        for i, _, x, _ in T.reverse(model.cfg, model.modules, x_T, gen, y, sampler, steps, 0.0, guidance):
+        for i, _, x, _ in ddpm_train.reverse(model.cfg, model.modules, x_T, gen, y, sampler, steps, 0.0, guidance):
             done_steps += 1
             now = time.monotonic()
             if now - last >= max(MIN_UPDATE_S, 0.5):

@@ -17,8 +17,9 @@ from trainers.gan import walk as W
 from trainers.gan.train import sample
 
 from .common import (
-    LATEX, TabParts, choice, export_file, frames_view, number as _finite, tagged, user_errors, wire,
+    LATEX, TabParts, choice, export_file, frames_view, number, tagged, user_errors, wire,
 )
+from .equations import loss_equations
 from .models import ModelStore
 
 MAX_SAMPLES, MAX_FRAMES, MAX_KEYS, N_DIRECTIONS = 64, 64, 8, 5
@@ -100,9 +101,9 @@ def _files(frames: list[np.ndarray], stem: str) -> tuple[str, str]:
 @user_errors
 def sample_grid(store: ModelStore, name: str, seed, n, truncation, class_name: str | None = None) -> np.ndarray:
     """`n` samples of checkpoint `name` drawn with `seed`, as one grid image (H, W, 3) uint8."""
-    seed = int(_finite("seed", seed, 0, 2**63 - 1))
-    n = int(_finite("samples", n, 1, MAX_SAMPLES))
-    psi = _finite("truncation", truncation, 0.05, 1.0)
+    seed = int(number("seed", seed, 0, 2**63 - 1))
+    n = int(number("samples", n, 1, MAX_SAMPLES))
+    psi = number("truncation", truncation, 0.05, 1.0)
     model = store.get(name, family="gan")
     label = _class_index(model, class_name)
     images = sample(model.cfg, model.modules, n, torch.Generator().manual_seed(seed), label=label, truncation=psi)["images"]
@@ -113,8 +114,8 @@ def sample_grid(store: ModelStore, name: str, seed, n, truncation, class_name: s
 def latent_walk(store: ModelStore, name: str, seeds_text: str, frames, path: str, truncation, space: str,
                 class_a: str | None = None, class_b: str | None = None) -> tuple[np.ndarray, str, str, str]:
     """Walk through the keyframe seeds' codes -> (the frames in rows, GIF path, MP4 path, the seeds used)."""
-    frames = int(_finite("frames", frames, 2, MAX_FRAMES))
-    psi = _finite("truncation", truncation, 0.05, 1.0)
+    frames = int(number("frames", frames, 2, MAX_FRAMES))
+    psi = number("truncation", truncation, 0.05, 1.0)
     path, space = choice("path", path, list(PATHS)), choice("space", space, ("z", "w"))
     seeds = parse_seeds(seeds_text)
     model = store.get(name, family="gan")
@@ -129,9 +130,9 @@ def latent_walk(store: ModelStore, name: str, seeds_text: str, frames, path: str
 def random_loop(store: ModelStore, name: str, seed, frames, truncation, space: str,
                 class_a: str | None = None) -> tuple[str, str]:
     """A seamless loop through four codes drawn from `seed` (slerp, back to the start): GIF and MP4."""
-    seed = int(_finite("seed", seed, 0, 2**63 - 4))
-    frames = int(_finite("frames", frames, 4, MAX_FRAMES))
-    psi = _finite("truncation", truncation, 0.05, 1.0)
+    seed = int(number("seed", seed, 0, 2**63 - 4))
+    frames = int(number("frames", frames, 4, MAX_FRAMES))
+    psi = number("truncation", truncation, 0.05, 1.0)
     space = choice("space", space, ("z", "w"))
     model = store.get(name, family="gan")
     G = model.modules["G_ema"]
@@ -149,9 +150,9 @@ def _directions(store: ModelStore, name: str, space: str, mtime: float):
 @user_errors
 def edit(store: ModelStore, name: str, seed, truncation, space: str, class_a: str | None, *amounts) -> np.ndarray:
     """Move the seed's code along the principal directions: code + sum_k a_k sigma_k v_k."""
-    seed = int(_finite("seed", seed, 0, 2**63 - 1))
-    psi = _finite("truncation", truncation, 0.05, 1.0)
-    amounts = [_finite("direction", a, -5, 5) for a in amounts]
+    seed = int(number("seed", seed, 0, 2**63 - 1))
+    psi = number("truncation", truncation, 0.05, 1.0)
+    amounts = [number("direction", a, -5, 5) for a in amounts]
     space = choice("space", space, ("z", "w"))  # before the cache, which needs a hashable key
     model = store.get(name, family="gan")
     G = model.modules["G_ema"]
@@ -161,23 +162,6 @@ def edit(store: ModelStore, name: str, seed, truncation, space: str, class_a: st
         code = code + a * s * v
     image = W.render(G, code.unsqueeze(0), space, psi, class_emb=_class_embeddings(G, model, class_a, None, 1, 1))
     return upscale(strip(image, padding=0), 8)
-
-
-LOSS_EQUATIONS = {
-    "minimax": r"$L_D = -\mathbb{E}[\log D(x)] - \mathbb{E}[\log(1 - D(G(z)))]$, $\;L_G = \mathbb{E}[\log(1 - D(G(z)))]$",
-    "non-saturating": r"$L_D$ as minimax, $\;L_G = -\mathbb{E}[\log D(G(z))]$",
-    "wgan": r"$L_D = -\mathbb{E}[D(x)] + \mathbb{E}[D(G(z))]$ with weights clipped to $[-c, c]$, $\;L_G = -\mathbb{E}[D(G(z))]$",
-    "wgan-gp": r"$L_D = -\mathbb{E}[D(x)] + \mathbb{E}[D(G(z))] + \lambda\,\mathbb{E}[(\|\nabla D(\hat x)\|_2 - 1)^2]$, $\hat x$ between real and fake; $\;L_G = -\mathbb{E}[D(G(z))]$",
-    "lsgan": r"$L_D = \mathbb{E}[(D(x) - 1)^2] + \mathbb{E}[D(G(z))^2]$, $\;L_G = \mathbb{E}[(D(G(z)) - 1)^2]$",
-    "dragan": r"$L_D$ = minimax $+ \lambda\,\mathbb{E}[(\|\nabla D(x + \delta)\|_2 - 1)^2]$, $\;L_G = \mathbb{E}[\log(1 - D(G(z)))]$",
-    "hinge": r"$L_D = \mathbb{E}[\max(0, 1 - D(x))] + \mathbb{E}[\max(0, 1 + D(G(z)))]$, $\;L_G = -\mathbb{E}[D(G(z))]$",
-    "began": r"$L_D = \mathcal{L}(x) - k_t\,\mathcal{L}(G(z))$, $\;L_G = \mathcal{L}(G(z))$, $\mathcal{L}(v) = \mathbb{E}|v - \mathrm{AE}(v)|$, $k_{t+1} = k_t + \lambda_k(\gamma\mathcal{L}(x) - \mathcal{L}(G(z)))$",
-}
-
-
-def loss_equations(loss: str) -> str:
-    """The generator and discriminator losses of one row of the table, in LaTeX."""
-    return f"**{loss}** (course notes, table of GAN losses): {LOSS_EQUATIONS[loss]}" if loss in LOSS_EQUATIONS else ""
 
 
 @user_errors

@@ -15,7 +15,7 @@ from trainers.core.data import FASHION_MNIST_CLASSES
 from trainers.core.errors import UserError
 from trainers.core.images import gif_bytes, to_uint8, upscale
 from trainers.ddpm import inpaint as I
-from trainers.ddpm import train as T
+from trainers.ddpm import train as ddpm_train
 
 from .common import (LATEX, TabParts, example_paths, export_file, image_to_grey, number, shipped_image, titled_strip, user_errors,
                      wire)
@@ -114,12 +114,12 @@ def fill(store: ModelStore, name: str, editor, mask_kind: str, method: str, resa
     yield hole, gr.skip(), gr.skip(), None, f"starting: {steps} steps x {r} ...", None
     device = next(model.modules["unet_ema"].parameters()).device
     y = None if label is None else torch.tensor([label], device=device)
-    eps_fn = T.guided_eps(model.modules["unet_ema"].eval(), y, model.cfg.n_classes, guidance, T.guidance_t_max(model.cfg))
+    eps_fn = ddpm_train.guided_eps(model.modules["unet_ema"].eval(), y, model.cfg.n_classes, guidance, ddpm_train.guidance_t_max(model.cfg))
     keep = set(np.linspace(0, steps - 1, min(MAX_GIF_FRAMES, steps)).round().astype(int).tolist())
     frames, last, start = [], 0.0, time.monotonic()
     every = -(-steps // UPDATES)
     gen = torch.Generator().manual_seed(seed)
-    for i, t, x, x0_hat in I.repaint(eps_fn, T.schedule_for(model.cfg, device), x0.to(device), mask.to(device), gen,
+    for i, t, x, x0_hat in I.repaint(eps_fn, ddpm_train.schedule_for(model.cfg, device), x0.to(device), mask.to(device), gen,
                                      steps, r):
         if i in keep:
             a, b = _view(x), _view(x0_hat)

@@ -20,7 +20,7 @@ from trainers.core.errors import UserError
 from trainers.gan import toy2d
 
 from .common import LATEX, Opening, TabParts, as_image, number, series_table, user_errors, with_scale
-from .gan import loss_equations
+from .equations import loss_equations
 
 SIZE, LIM = 360, 3.0  # canvas pixels; the plane shown is [-LIM, LIM]^2
 # training time between two frames: ~4 frames a second. Faster streams outran the browser (each frame is two

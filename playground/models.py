@@ -7,6 +7,7 @@ modification time of their weights, so a re-trained checkpoint is picked up with
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from pathlib import Path
@@ -24,7 +25,8 @@ class ModelStore:
         # read_only: a public deployment (a Space, --share, --public), where nothing writes into the folder
         self.root, self.device, self.read_only = Path(root).resolve(), device, read_only
         self._cache: dict[str, tuple[float, LoadedModel]] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the two dicts only, never held during a load
+        self._loading: dict[str, threading.Lock] = {}  # one per checkpoint: a cold load waits for nobody else
 
     def names(self, family: str | None = None) -> list[str]:
         """Checkpoint folders (config.json or trainer.json), optionally of one family, sorted."""
@@ -56,12 +58,33 @@ class ModelStore:
         path, mtime = self.path(name), self.version(name)
         with self._lock:
             hit = self._cache.get(name)
-            if hit is None or hit[0] != mtime:
-                if read_meta(path).get("family") in LIBRARY_FAMILIES:  # their first import is not thread-safe
-                    resolve_lazy_imports()
-                hit = (mtime, load_model(path, self.device))
-                self._cache[name] = hit
+            loading = self._loading.setdefault(name, threading.Lock())
+        if hit is None or hit[0] != mtime:
+            with loading:  # one load per checkpoint at a time; other checkpoints' cache hits do not wait
+                with self._lock:
+                    hit = self._cache.get(name)
+                if hit is None or hit[0] != mtime:
+                    if read_meta(path).get("family") in LIBRARY_FAMILIES:  # their first import is not thread-safe
+                        resolve_lazy_imports()
+                    hit = (mtime, load_model(path, self.device))
+                    with self._lock:
+                        self._cache[name] = hit
         model = hit[1]
         if family is not None and model.family != family:
             raise UserError(f"{name} is a {model.family!r} model, this needs a {family!r} model")
         return model
+
+
+def n_parameters(path) -> str:
+    """Parameter count of a checkpoint folder from its safetensors headers alone (no tensor is read)."""
+    from safetensors import safe_open
+
+    try:
+        n = 0
+        for weights in weight_files(path):
+            with safe_open(str(weights), framework="pt") as f:
+                n += sum(math.prod(f.get_slice(k).get_shape()) for k in f.keys()
+                         if not k.endswith("num_batches_tracked"))
+    except Exception:
+        return "?"
+    return f"{n / 1e6:.2f} M"

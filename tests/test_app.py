@@ -303,3 +303,35 @@ def test_a_refused_action_empties_its_results_but_keeps_its_controls(store):
             if id(block) in inputs:  # an input among the outputs keeps what the user gave
                 assert value == gr.skip(), (dep.api_name, block)
         assert any(v is None for v in values), dep.api_name
+
+
+def test_a_cold_load_stalls_neither_other_models_nor_loads_twice(store, tiny_gan, monkeypatch):
+    """ModelStore locks per checkpoint: while one model loads (a cold LDM takes seconds), another model's cache
+    hit answers at once; two requests for the same cold model load it once."""
+    import threading
+    import time
+
+    from playground import models
+
+    shutil.copytree(tiny_gan, store.root / "slow")
+    store.get("tiny-gan")  # cached
+    real, calls, started = models.load_model, [], threading.Event()
+
+    def slow_load(path, device):
+        calls.append(Path(path).name)
+        if Path(path).name == "slow":
+            started.set()
+            time.sleep(2.0)
+        return real(path, device)
+
+    monkeypatch.setattr(models, "load_model", slow_load)
+    loaders = [threading.Thread(target=store.get, args=("slow",)) for _ in range(2)]
+    for t in loaders:
+        t.start()
+    assert started.wait(10)
+    t0 = time.monotonic()
+    assert store.get("tiny-gan").family == "gan"
+    assert time.monotonic() - t0 < 1.0  # not behind the 2-s load
+    for t in loaders:
+        t.join()
+    assert calls.count("slow") == 1 and store.get("slow") is store.get("slow")

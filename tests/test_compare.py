@@ -130,3 +130,25 @@ def test_xy_grid_batches_ddim_cells_into_the_same_samples_each_draws_alone(store
     assert all(a.shape == b.shape == (3, 16, 16) for a, b in zip(alone, batched))
     assert max((a.int() - b.int()).abs().max().item() for a, b in zip(alone, batched)) <= 1
     assert not (batched[0] == batched[1]).all() and not (batched[0] == batched[4]).all()  # class and seed matter
+
+
+def test_the_loss_table_plots_each_shipped_loss_run_from_its_own_logs():
+    """One curve a loss, FID_1000 against generator steps and against minutes, read from each run's metrics.csv
+    and log.csv; the row's FID is the card's."""
+    import csv
+
+    shipped = ModelStore()
+    runs = tab.loss_runs(shipped)
+    assert {"dcgan-ns-20min-fashion", "dcgan-wgangp-20min-fashion"} <= set(runs)
+    assert not {"dcgan-mapping-fashion", "cdcgan-ns-fashion"} & set(runs)  # another architecture or a class input
+    by_step, by_time, rows = tab.loss_table(shipped)
+    assert list(rows["checkpoint"]) == runs and by_step["loss"].nunique() == len(runs) == by_time["loss"].nunique()
+    for name in runs:
+        loss = json.loads((shipped.root / name / "config.json").read_text())["config"]["loss"]
+        logged = [(int(r["step"]), float(r["fid_1000"])) for r in csv.DictReader(open(shipped.root / name / "metrics.csv"))]
+        curve = by_step[by_step["loss"] == loss]
+        assert list(zip(curve["generator step"], curve["FID_1000"])) == logged
+        minutes = by_time[by_time["loss"] == loss]["minutes"].tolist()
+        assert minutes == sorted(minutes) and 0 < minutes[-1] <= 21  # the 20-minute budget
+        card = json.loads((shipped.root / name / "card.json").read_text())
+        assert rows[rows["checkpoint"] == name]["FID (10k)"].item() == card["metrics"]["fid"]

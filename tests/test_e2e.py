@@ -256,6 +256,12 @@ def _drive(page, tab: str, width: int) -> None:
             page.wait_for_timeout(1000)
             assert series in plot.inner_text(), f"the plot {title!r} shows another run's series"  # its legend
             assert _coloured_pixels(plot.screenshot()) > 200, f"the plot {title!r} drew no lines"
+        for plot_id in ("#loss-table-steps", "#loss-table-minutes"):  # the loss table: one curve a loss
+            plot = page.locator(plot_id)
+            plot.scroll_into_view_if_needed()
+            plot.locator("canvas, svg").first.wait_for(state="visible", timeout=20_000)
+            page.wait_for_timeout(1000)
+            assert _coloured_pixels(plot.screenshot()) > 200, f"the loss table's plot {plot_id} drew no lines"
     if tab == "Classifier":  # an example is classified as it is picked (the last prediction stayed beside it)
         page.locator(".gallery-item").locator("visible=true").nth(1).click()  # 1-trouser.png
         page.locator(".block:has-text('prediction') h2").filter(has_text="Trouser").first.wait_for(
