@@ -126,7 +126,7 @@ def build(store: ModelStore) -> TabParts:
     names = store.names()
     first = model_card(store, names[0]) if names else ("{}", None)
     choice = gr.Dropdown(names, value=names[0] if names else None, label="checkpoint")
-    text = gr.Markdown(card_markdown(store, names[0]) if names else "")
+    text = gr.Markdown(card_markdown(store, names[0]) if names else "", elem_id="about-card")
     # the sheet has the page's width to itself, its tiles at >= MIN_FRAME_PX (it scrolls sideways when narrower)
     samples = gr.Image(value=first[1], label="its samples (samples.png)", type="numpy", interactive=False,
                        elem_id="about-samples", elem_classes="sheet")

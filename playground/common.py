@@ -49,6 +49,8 @@ CSS = """
 /* a user error is said once, in its toast; the outputs keep what they showed instead of an "Error" badge each */
 [data-testid="status-tracker"]:has(> span.error) { display: none; }
 .frames img { object-fit: contain; max-width: 100%; }
+/* a card's training command wraps at the column's edge instead of scrolling sideways as a code block does */
+#about-card pre, #about-card pre code { white-space: pre-wrap; overflow-wrap: anywhere; }
 .upload-refused { position: absolute; left: 0; right: 0; bottom: 0; z-index: 5; padding: 6px 8px;
   color: var(--error-text-color, #b91c1c); background: var(--background-fill-primary, #fff); font-size: var(--text-md); }
 /* the walk's GIF as tall as its MP4 beside it (it was drawn at its 128 px), crisp when enlarged */
