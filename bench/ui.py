@@ -101,9 +101,9 @@ def bench_ui(repeats: int) -> list[dict]:
          "one 2-D GAN training step"),
         ("model_card", ("dcgan-ns-fashion",), lambda: read_card(store.path("dcgan-ns-fashion")), "reading card.json"),
     ]
-    p2p = store.get("pix2pix-edges-fashion").modules["G"].eval() if "pix2pix-edges-fashion" in store.names() else None
+    p2p = store.get("pix2pix-sketches-fashion").modules["G"].eval() if "pix2pix-sketches-fashion" in store.names() else None
     if p2p is not None:  # the Translation tab
-        actions.append(("pix2pix", ("pix2pix-edges-fashion", handle_file(example), "auto", False, 0, True),
+        actions.append(("pix2pix", ("pix2pix-sketches-fashion", handle_file(example), "auto", False, 0, True),
                         torch.no_grad()(lambda: p2p(torch.randn(1, 1, 32, 32))), "generator forward, 1 image"))
     if "ldm-fashion-captions" in store.names():  # the Text to image tab: the pipeline call with the same settings
         from trainers.latent_diffusion.sampling import make_pipeline

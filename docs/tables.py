@@ -313,13 +313,26 @@ def ddpm_table(entries):
     return table(BASE + ["sampling", "FID", "KID", "class entropy", "class accuracy", "s per image"], rows)
 
 
+SKETCH_STYLES = ("sobel", "morphological", "outline", "canny", "roberts")  # pairs.TRAINING_STYLES + HELD_OUT_STYLES
+
+
+def sketch_kept(m: dict) -> str:
+    """Class kept from clean sketches of each style, Sobel / morphological / outline / Canny / Roberts (the last
+    two held out of every training set), and the judge on the real garments."""
+    if not any(f"class_kept_{s}" in m for s in SKETCH_STYLES):
+        return "—"
+    return " / ".join(num(m.get(f"class_kept_{s}"), 3) for s in SKETCH_STYLES) + f" (real {num(m.get('real_class_accuracy'), 3)})"
+
+
 def pix2pix_table(entries):
     rows = []
     for c in entries:
         m = c["card"].get("metrics", {})
         rows.append(_base(c) + [num(m.get("test_l1")), num(m.get("test_psnr_db")), num(m.get("test_ssim")),
-                                num(m.get("output_fid")), pm(m.get("output_kid"), m.get("output_kid_std"))])
-    return table(BASE + ["held-out L1", "PSNR (dB)", "SSIM", "outputs' FID", "outputs' KID"], rows)
+                                num(m.get("output_fid")), pm(m.get("output_kid"), m.get("output_kid_std")),
+                                sketch_kept(m)])
+    return table(BASE + ["held-out L1", "PSNR (dB)", "SSIM", "outputs' FID", "outputs' KID",
+                         "class kept from sketches: Sobel / morph. / outline / Canny / Roberts"], rows)
 
 
 def cyclegan_table(entries):
@@ -393,14 +406,14 @@ def judged_by_table(entries) -> list[str]:
         for judge, m in sorted((c["card"].get("judged_by") or {}).items()):
             rows.append([f"`{c['name']}`", f"`{judge}`", num(m.get("fid")), pm(m.get("kid"), m.get("kid_std")),
                          num(m.get("class_entropy")), num(m.get("class_accuracy")),
-                         num(m.get("real_class_accuracy")), num(m.get("n_generated"))])
+                         num(m.get("real_class_accuracy")), num(m.get("n_generated")), sketch_kept(m)])
     if not rows:
         return []
     commands = [m["command"] for c in entries for _, m in sorted((c["card"].get("judged_by") or {}).items())
                 if isinstance(m.get("command"), str)]
     return (["", "Judged by another classifier (`judged_by` in the card):", ""]
             + table(["model", "judge", "FID", "KID", "class entropy", "class accuracy", "judge on real images",
-                     "samples"], rows)
+                     "samples", "class kept from sketches"], rows)
             + (["", "```bash", *commands, "```"] if commands else []))
 
 

@@ -837,7 +837,9 @@ def as_image(value):
     from PIL import Image
 
     drawing = isinstance(value, dict)
+    layers = []
     if drawing:  # a gr.Sketchpad / gr.ImageEditor value: use the flattened drawing
+        layers = [layer for layer in value.get("layers") or [] if isinstance(layer, Image.Image)]
         value = value.get("composite")
     if value is None:  # a file the browser could not show as an image never reaches the server either
         raise UserError(f"no image given: upload one ({', '.join(UPLOAD_FORMATS)}) or draw one")
@@ -851,8 +853,24 @@ def as_image(value):
     _check_header(value)
     image = _decoded(value)
     if drawing and _blank(image):
-        raise UserError("the image is empty (one flat colour, nothing drawn on it): upload a garment or draw one")
+        # the strokes alone: light strokes on a cleared editor (its canvas is white) flatten to plain white
+        strokes = _strokes(layers)
+        if strokes is None:
+            raise UserError("the image is empty (one flat colour, nothing drawn on it): upload a garment or draw one")
+        image = strokes
     return _square(image) if drawing else image
+
+
+def _strokes(layers: list):
+    """An editor's drawn layers merged on a transparent canvas (None when nothing is drawn on them)."""
+    from PIL import Image
+
+    merged = None
+    for layer in layers:
+        _check_header(layer)
+        layer = _decoded(layer).convert("RGBA")
+        merged = layer if merged is None or merged.size != layer.size else Image.alpha_composite(merged, layer)
+    return None if merged is None or _blank(merged) else merged
 
 
 def _square(image):

@@ -316,7 +316,7 @@ def timeline(store: ModelStore, name: str, index):
     return upscale(image, 2), caption, *tables
 
 
-LOSS_COLUMNS = ["checkpoint", "loss", "generator steps", "wall time (min)", "FID (10k)", "class entropy (bits)",
+LOSS_COLUMNS = ["checkpoint", "loss", "G steps", "minutes", "FID (10k)", "entropy (bits)",
                 "best FID_1000 (step)", "hardware"]
 
 

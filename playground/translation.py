@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from trainers.core import pairs
+from trainers.core.checkpoint import read_meta
 from trainers.core.errors import UserError
 from trainers.core.images import strip, upscale
 from trainers.cyclegan import train as C
@@ -42,7 +43,7 @@ def _input(model, image, invert: str, from_garment: bool = False) -> torch.Tenso
 
 def drawn_outline(path, canvas: int = 280, width: int = 6):
     """A shipped example garment as a person would draw it on the pad: its outer contour only, `width` px dark
-    lines on white (the pad opens with the sneaker's, the input of the result shown on opening)."""
+    lines on white (the tab opens on the sneaker's, translated)."""
     import torch.nn.functional as F
     from PIL import Image
 
@@ -194,18 +195,21 @@ def build(store: ModelStore) -> TabParts:
     parts = TabParts(refresh=[])
     with gr.Row():
         with gr.Column(scale=3):
-            gr.Markdown("### Image translation\n**Try first:** the pad holds a sneaker's outline and its translation "
-                        "is below; clear the pad (the bin at its top right), draw a garment's outline and press *Translate "
-                        "the drawing*. In *CycleGAN*, translate the sneaker to a boot and back.")
+            gr.Markdown("### Image translation\n**Try first:** draw a garment's outline on the pad and press *Translate "
+                        "the drawing*. Until you do, the result below is a sneaker's outline drawn the same way (left of "
+                        "the pair) and the garment Pix2Pix made of it (right). In *CycleGAN*, translate the sneaker to a "
+                        "boot and back.")
             with gr.Tab("Pix2Pix"):
-                p_ckpt = gr.Dropdown(p2p, value=p2p[0] if p2p else None, label="checkpoint (pairing in its name)")
+                # a sketch model first: the pad and the opening are drawings (the silhouette model sorts first)
+                drawn = [n for n in p2p if read_meta(store.root / n).get("config", {}).get("pairing") in ("sketches", "edges")]
+                p_ckpt = gr.Dropdown(p2p, value=(drawn or p2p or [None])[0], label="checkpoint (pairing in its name)")
                 with gr.Row():
                     with gr.Tabs():
                         with gr.Tab("Draw"):
-                            # it opens with the example sneaker's outline, the input of the result shown below
+                            # empty and ready to draw; the result shown on opening is a drawn outline's, shown
+                            # left of it (an outline put on the pad stayed under a new drawing when the bin missed)
                             outline = drawn_outline(sneaker) if sneaker else None
-                            pad = None if outline is None else {"background": outline, "layers": [], "composite": outline}
-                            sketch = gr.Sketchpad(pad, type="pil", canvas_size=(280, 280), label="draw (dark on white)",
+                            sketch = gr.Sketchpad(type="pil", canvas_size=(280, 280), label="draw (dark on white)",
                                                   brush=gr.Brush(colors=["#000000"], default_size=6), layers=False)
                             draw_go = gr.Button("Translate the drawing", variant="primary")
                         with gr.Tab("Upload"):

@@ -256,11 +256,7 @@ def test_start_up_leaves_the_heavy_imports_and_first_results_to_the_background()
     assert np.asarray(scatter).ndim == 3 and np.asarray(manifold).std() > 0
     noisy, over_t, numbers = openings["ddpm_forward"]()
     assert np.asarray(noisy).std() > 0 and np.asarray(over_t).ndim == 3 and numbers.startswith("**t = 250**")
-    # Translation opens on the pad's own drawing (an empty pad beside a sneaker's result read as unexplained)
-    import gradio as gr
-
-    pad = next(b for b in demo.blocks.values() if isinstance(b, gr.Sketchpad) and b.label == "draw (dark on white)")
-    assert pad.value and pad.value.get("background"), "the pad opens empty"
+    # Translation opens on a drawn outline's result, the outline shown left of it (the tab's text says so)
     drawing = np.asarray(openings["pix2pix_drawing"]._run.args[1].convert("L"))
     assert drawing.shape == (280, 280) and 0.02 < (drawing < 128).mean() < 0.2  # dark lines on white
     pair, _, text = openings["pix2pix_drawing"]()
@@ -335,3 +331,17 @@ def test_a_cold_load_stalls_neither_other_models_nor_loads_twice(store, tiny_gan
     for t in loaders:
         t.join()
     assert calls.count("slow") == 1 and store.get("slow") is store.get("slow")
+
+
+def test_light_strokes_on_a_cleared_editor_reach_the_model_as_drawn():
+    """A VAE editor's brush starts white; on a cleared editor (its canvas white) the flattened drawing was plain
+    white and refused as empty. The strokes come from the editor's layer instead: light on black."""
+    from playground.common import as_image
+
+    white = Image.new("RGB", (280, 280), "white")
+    layer = Image.new("RGBA", (280, 280), (0, 0, 0, 0))
+    layer.paste((255, 255, 255, 255), (100, 60, 180, 220))  # a white block drawn with the white brush
+    grey = image_to_grey(as_image({"background": None, "layers": [layer], "composite": white}), 32)
+    assert grey[16, 16] > 200 and grey[2, 2] < 30  # the stroke light, the rest black
+    with pytest.raises(UserError, match="empty"):  # nothing drawn at all: still refused
+        as_image({"background": None, "layers": [Image.new("RGBA", (280, 280), (0, 0, 0, 0))], "composite": white})

@@ -44,7 +44,7 @@ case "$plan" in
     train ldm-fashion-captions latent_diffusion --init_from=checkpoints/ldm-fashion-captions --seed=2 --epochs=400 \
       --max_minutes="$(m 8)" --batch_size=256 --log_every=100 --sample_every=2000 --ckpt_every=1000 --monitor_n=0 ;;
   translation)  # two Pix2Pix pairings and one CycleGAN, about 3 minutes each
-    train pix2pix-edges-fashion pix2pix --pairing=edges --epochs=100 --max_minutes="$(m 2.5)" --batch_size=64 \
+    train pix2pix-sketches-fashion pix2pix --pairing=sketches --epochs=100 --max_minutes="$(m 2.5)" --batch_size=64 \
       --log_every=100 --sample_every=1000 --ckpt_every=2000
     train pix2pix-silhouette-fashion pix2pix --pairing=silhouette --epochs=100 --max_minutes="$(m 2.5)" --batch_size=64 \
       --log_every=100 --sample_every=1000 --ckpt_every=2000

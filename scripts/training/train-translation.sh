@@ -6,8 +6,8 @@ cd "$(dirname "$0")/../.."
 export OMP_NUM_THREADS=1 PYTHONUNBUFFERED=1
 run() { name=$1; family=$2; shift 2; resume=""; [ -f "checkpoints/$name/train_state.pt" ] && resume="--resume"
         .venv/bin/python -m trainers train "$family" --out="checkpoints/$name" "$@" $resume; }
-for stage in ${STAGES:-edges silhouette cyclegan}; do case $stage in
-  edges) run pix2pix-edges-fashion pix2pix --pairing=edges --epochs=20 --max_minutes=${P2P_MIN:-30} --batch_size=64 \
+for stage in ${STAGES:-sketches silhouette cyclegan}; do case $stage in
+  sketches) run pix2pix-sketches-fashion pix2pix --pairing=sketches --epochs=20 --max_minutes=${P2P_MIN:-110} --batch_size=64 \
   --log_every=100 --sample_every=1000 --ckpt_every=500 ;;
   silhouette) run pix2pix-silhouette-fashion pix2pix --pairing=silhouette --epochs=20 --max_minutes=${P2P_MIN:-25} --batch_size=64 \
   --log_every=100 --sample_every=1000 --ckpt_every=500 ;;
