@@ -551,7 +551,10 @@ def read_settings(path) -> dict:
     if str(path).lower().endswith(".mp4"):
         raw = _mp4_comment(path)
     else:
-        image = open_upload(path, formats=("PNG", "GIF"))  # decoded: text chunks may follow the pixels
+        try:
+            image = open_upload(path, formats=("PNG", "GIF"))  # decoded: text chunks may follow the pixels
+        except UserError as e:  # the drop zone takes MP4 too: say so, not only "(PNG, GIF)"
+            raise UserError(f"this file is not a PNG, GIF or MP4 exported by this app ({e})") from None
         raw = image.info.get(META_KEY)
         comment = image.info.get("comment", b"")
         if raw is None and isinstance(comment, bytes) and comment.startswith(META_KEY.encode() + b":"):
@@ -897,14 +900,17 @@ def usable_image(value):
     return image
 
 
-def check_uploads(*boxes) -> None:
+def check_uploads(*boxes) -> list:
     """Refuse an upload the app cannot use when it is dropped, not at the next button press: the message
     says why and the box is emptied (a refused 1x1 image stayed in it as a thin strip, and looked accepted).
     For gr.Image only: a gr.ImageEditor emptied this way reports an upload of its blank canvas, forever."""
     check = user_errors(lambda value: usable_image(value) and None)
+    checked = []
     for box in boxes:
-        box.upload(check, box, None, api_name=False, show_progress="hidden").failure(
-            lambda: None, None, box, api_name=False, show_progress="hidden")
+        dependency = box.upload(check, box, None, api_name=False, show_progress="hidden")
+        dependency.failure(lambda: None, None, box, api_name=False, show_progress="hidden")
+        checked.append(dependency)
+    return checked  # a box's own upload handler goes after its check (`.success`): one message, not two
 
 
 def image_to_grey(image, size: int = 32, invert: str = "auto") -> np.ndarray:

@@ -177,7 +177,7 @@ def checkpoint_loss(store: ModelStore, name: str) -> str:
 EXPLANATION = r"""
 **The game** (course notes, *GANs and diffusion models*): a generator $G$ maps noise $z \sim \mathcal{N}(0, I)$ to images; a discriminator $D$ tells real from generated,
 $$\min_G \max_D V(D, G) = \mathbb{E}_{x \sim p_{\text{data}}}[\log D(x)] + \mathbb{E}_{z \sim p_z}[\log(1 - D(G(z)))].$$
-The non-saturating generator loss $-\mathbb{E}_z[\log D(G(z))]$ has the same fixed point but strong gradients while $D$ still wins; the table of the notes adds WGAN, WGAN-GP, LSGAN, DRAGAN, BEGAN (and hinge). The checkpoints `dcgan-{ns,wgangp,lsgan,hinge}-20min-fashion` were trained with the same 20-minute budget to compare them.
+The non-saturating generator loss $-\mathbb{E}_z[\log D(G(z))]$ has the same fixed point but strong gradients while $D$ still wins; the table of the notes adds WGAN, WGAN-GP, LSGAN, DRAGAN, BEGAN (and hinge). The checkpoints `dcgan-<loss>-20min-fashion` were each trained with one loss of the table for 20 minutes; *Compare → The loss table* plots their FID over steps and time.
 
 **Walking**: codes between two seeds' $z$ are decoded frame by frame, with *lerp* $(1-t)z_0 + t z_1$ or *slerp* (along the sphere where Gaussian codes live). With a **mapping network** (StyleGAN) $w = f(z)$ is an 8-layer MLP's output; walks in $W$ are often smoother. **Truncation** $w' = \bar w + \psi (w - \bar w)$ trades variety for quality.
 

@@ -17,8 +17,8 @@ from trainers.core.images import gif_bytes, to_uint8, upscale
 from trainers.ddpm import inpaint as I
 from trainers.ddpm import train as ddpm_train
 
-from .common import (LATEX, TabParts, example_paths, export_file, image_to_grey, number, shipped_image, titled_strip, user_errors,
-                     wire)
+from .common import (LATEX, TabParts, example_paths, export_file, image_to_grey, number, shipped_image, titled_strip,
+                     usable_image, user_errors, wire)
 from .models import ModelStore
 
 ANY_CLASS = "(any: unconditional)"
@@ -46,7 +46,7 @@ def read_editor(value, mask_kind: str, seed: int, size: int = SIZE) -> tuple[tor
 
     if not isinstance(value, dict) or value.get("background") is None:
         raise UserError("no image: click a garment above or upload one")
-    grey = image_to_grey(value["background"], size)
+    grey = image_to_grey(usable_image(value["background"]), size)  # a 1x1 upload is refused, not filled
     x0 = torch.from_numpy(grey).float().view(1, 1, size, size) / 127.5 - 1.0
     if mask_kind != PAINTED:
         return x0, I.make_mask(mask_kind, 1, size, torch.Generator().manual_seed(seed))
@@ -165,11 +165,12 @@ def build(store: ModelStore) -> TabParts:
                                label="click a garment", allow_preview=False, elem_classes="picker")
             with gr.Row():
                 with gr.Column(min_width=300):  # its own column: stacked below 900 px, a bare editor was 30 px tall
+                    # narrow-editor: its zoom bar sits under its name (over it, the name read "paint the hole in r")
                     editor = gr.ImageEditor(start, type="pil", label="the image: paint the hole in red",
                                             sources=["upload", "clipboard"], canvas_size=(CANVAS, CANVAS),
                                             fixed_canvas=True, height=330, transforms=(),
                                             brush=gr.Brush(colors=["#e63c3c"], default_size=24, color_mode="fixed"),
-                                            layers=False, elem_id="inpaint-editor")
+                                            layers=False, elem_id="inpaint-editor", elem_classes="narrow-editor")
                 with gr.Column():
                     ckpt = gr.Dropdown(names, value=first, label="checkpoint")
                     mask = gr.Radio([*I.MASKS, PAINTED], value="centre box", label="the hole")
@@ -180,7 +181,9 @@ def build(store: ModelStore) -> TabParts:
                 cls = gr.Dropdown([ANY_CLASS, *FASHION_MNIST_CLASSES], value=ANY_CLASS, label="class of the fill")
                 guidance = gr.Slider(0, 10, 3, step=0.5, label="guidance scale w (with a class)")
                 seed = gr.Number(0, label="seed", precision=0, minimum=0)
-            go = gr.Button("Fill the hole", variant="primary")
+            with gr.Row():  # RePaint at 250 steps and r = 10 is 2500 network calls, minutes: it can be stopped
+                go = gr.Button("Fill the hole", variant="primary", scale=3)
+                stop = gr.Button("Stop", scale=1)
             progress = gr.Markdown()
             with gr.Row():
                 kept = gr.Image(label="kept (hole in red)", interactive=False, format="png", elem_id="inpaint-hole")
@@ -205,5 +208,6 @@ def build(store: ModelStore) -> TabParts:
                                "resampling r": resample, "steps": steps, "class": cls, "guidance": guidance,
                                "seed": seed},
          lambda *a: (yield from fill(store, *a)), [kept, xt, x0, result, progress, gif], parts,
-         opening=bool(first) and {"image": {"background": start, "layers": [], "composite": start}})
+         opening=bool(first) and {"image": {"background": start, "layers": [], "composite": start}},
+         stop=(stop, progress, "stopped: x_t and x̂0 above are the last step shown"))
     return parts

@@ -289,7 +289,8 @@ def build_2d() -> list:
             z_dim = gr.Slider(2, 64, 2, step=1, label="noise dimensions")
             seed = gr.Number(0, label="seed", precision=0, minimum=0)
             with gr.Accordion("draw your own target (choose 'drawn')", open=False):
-                drawing = gr.Sketchpad(type="pil", canvas_size=(SIZE, SIZE), label="draw points or strokes", layers=False)
+                drawing = gr.Sketchpad(type="pil", canvas_size=(SIZE, SIZE), label="draw points or strokes", layers=False,
+                                       elem_classes="narrow-editor")  # its tools under its name, not over it
         with gr.Column(scale=3):
             # the transport sits on top of the views it drives: at 800 px, under the stacked settings, it was
             # ~200 px above the plots, and Play started a run the user could not see

@@ -246,8 +246,8 @@ def build(store: ModelStore) -> TabParts:
                 c_text = gr.Markdown()
         with gr.Column(scale=2):
             gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
-    check_uploads(upload, c_image)
-    upload.upload(garment_box, upload, from_garment, api_name=False, show_progress="hidden")
+    checked, _ = check_uploads(upload, c_image)
+    checked.success(garment_box, upload, from_garment, api_name=False, show_progress="hidden")
     p_out = [p_pair, p_heat, p_text]
     wire(draw_go.click, "pix2pix_drawing", {"checkpoint": p_ckpt, "drawing": sketch, "invert": p_invert,
                                             "dropout": p_noise, "seed": p_seed},

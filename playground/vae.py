@@ -162,6 +162,9 @@ def latent_map(store: ModelStore, name: str) -> tuple[np.ndarray, np.ndarray]:
 def decode_at(store: ModelStore, name: str, px: float, py: float) -> tuple[np.ndarray, str]:
     """A click at pixel (px, py) of the map -> the decoded image at that latent point."""
     model, _, r = _map(store, name)
+    px, py = number("map x", px, -1e6, 1e6), number("map y", py, -1e6, 1e6)
+    if not (0 <= px <= MAP_PX - 1 and 0 <= py <= MAP_PX - 1):  # a click on the legend under the square
+        raise UserError("that click is outside the map (on its legend or margin): click among the points")
     px = number("map x (click inside the map)", px, 0, MAP_PX - 1)
     py = number("map y (click inside the map)", py, 0, MAP_PX - 1)
     z = torch.tensor([[px / (MAP_PX - 1) * 2 * r - r, r - py / (MAP_PX - 1) * 2 * r]])
@@ -253,7 +256,7 @@ def build(store: ModelStore) -> TabParts:
                         "from one code to the other through the autoencoder and through the VAE. **Try first:** "
                         "click a gallery garment for B and press *Interpolate A → B*; the VAE's middle frames stay "
                         "garments where the autoencoder's blur. To draw: the brush starts white, for light strokes on a "
-                        "garment; on a cleared (white) canvas pick black, and the drawing is inverted as the classifier "
+                        "garment; on a cleared (white) canvas pick black (white strokes work too, unseen on it), and the drawing is inverted as the classifier "
                         "does.")
             gal = gr.Gallery(gallery(), columns=10, height=170,  # a row and its captions
                              label="Fashion-MNIST test images",

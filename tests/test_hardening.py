@@ -413,7 +413,7 @@ def test_a_hostile_file_where_the_app_opens_it_itself(case, upload_files, tmp_pa
     elif upload.suffix in (".png", ".gif"):
         assert "no playground settings" in error.message
     else:
-        assert "not an image this app reads (PNG, GIF)" in error.message  # settings come in PNGs and GIFs
+        assert "not a PNG, GIF or MP4 exported by this app" in error.message  # what the drop zone takes
     note = restore({"x": ("gan", {})}, [], str(_png_with_settings(tmp_path / "ok.png")))[1]
     assert "restored" in note  # the next normal drop works
 

@@ -116,6 +116,7 @@ def test_the_tab_refuses_what_it_cannot_fill(store):
     garment = tab.example(0)
     for args, message in [((_editor(garment), tab.PAINTED, "RePaint", 2, 5), "nothing painted"),
                           ((None, "centre box", "RePaint", 2, 5), "no image"),
+                          ((_editor(garment[:1, :1]), "centre box", "RePaint", 2, 5), "too small"),  # 1x1 px
                           ((_editor(garment), "circle", "RePaint", 2, 5), "mask must be one of"),
                           ((_editor(garment), "centre box", "magic", 2, 5), "method must be"),
                           ((_editor(garment), "centre box", "RePaint", 50, 5), "resampling r"),

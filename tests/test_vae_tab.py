@@ -1,5 +1,6 @@
 """The VAE tab's handlers, called as plain functions on tiny models trained here."""
 
+import gradio as gr
 import numpy as np
 import pytest
 import torch
@@ -75,6 +76,8 @@ def test_latent_map_click_arithmetic_prior_and_denoise(store):
     assert scatter.shape[:2] == (tab.MAP_PX + 44, tab.MAP_PX) and manifold.shape[0] == manifold.shape[1]
     image, coords = tab.decode_at(store, "vae2d", 0, 0)
     assert coords == "z = (-3.00, 3.00)" and image.ndim == 3
+    with pytest.raises(gr.Error, match="outside the map .on its legend"):  # a click on the legend under it
+        tab.decode_at(store, "vae2d", 100, tab.MAP_PX + 20)
     # a click marks its point on the map (nothing showed where the decoded garment came from)
     marked, image_at, coords_at = tab.click_map(store, "vae2d", 200, 150)
     assert coords_at == tab.decode_at(store, "vae2d", 200, 150)[1] and np.array_equal(image_at,
