@@ -61,7 +61,6 @@ def test_uploads_of_any_mode_and_a_transparent_drawing(store):
     cmyk = Image.new("CMYK", (50, 50), (0, 0, 0, 0))
     strips = tab.interpolate(store, "ae", "vae", editor_value, cmyk, 3, "lerp")
     assert strips[0].shape[0] > 0
-    import gradio as gr
 
     with pytest.raises(gr.Error, match="no image"):
         tab.interpolate(store, "ae", "vae", None, cmyk, 3, "lerp")
@@ -85,7 +84,6 @@ def test_latent_map_click_arithmetic_prior_and_denoise(store):
     changed = np.argwhere((marked != scatter).any(-1))
     assert len(changed) and np.abs(changed.mean(0) - [150, 200]).max() < 2  # drawn around the click, nowhere else
     assert (np.abs(changed - [150, 200]).max(1) <= 17).all() and (marked[150 - 9, 200] == 0).all()
-    import gradio as gr
 
     with pytest.raises(gr.Error, match="2-d"):
         tab.latent_map(store, "vae")
