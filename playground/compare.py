@@ -482,11 +482,11 @@ def build(store: ModelStore) -> TabParts:
                 "step: WGAN-GP's gradient penalty and its 5 critic steps per generator step. The table's FID is the "
                 "card's, on 10k samples.")
     by_step, by_time, runs = loss_table(store)
-    with gr.Row():
-        gr.LinePlot(by_step, x="generator step", y="FID_1000", color="loss", title="FID against generator steps",
-                    height=260, elem_id="loss-table-steps")
-        gr.LinePlot(by_time, x="minutes", y="FID_1000", color="loss", title="FID against wall-clock minutes",
-                    height=260, elem_id="loss-table-minutes")
+    # one above the other: side by side, each legend had room for 5 of the 8 losses at 800 px
+    gr.LinePlot(by_step, x="generator step", y="FID_1000", color="loss", title="FID against generator steps",
+                height=280, elem_id="loss-table-steps")
+    gr.LinePlot(by_time, x="minutes", y="FID_1000", color="loss", title="FID against wall-clock minutes",
+                height=280, elem_id="loss-table-minutes")
     gr.Dataframe(runs, headers=LOSS_COLUMNS, interactive=False, wrap=True, elem_id="loss-table")
     parts.refresh = [(chosen, lambda: generative_names(store)), (base_ckpt, lambda: generative_names(store)),
                      (run, lambda: [n for n in store.names() if snapshots(store, n)])]

@@ -46,6 +46,8 @@ def test_the_sketches_pairing_mixes_its_training_styles_and_holds_out_others(tin
         best = min(alone, key=lambda o: (alone[o][i] != mixed[i]).float().mean())
         assert best in pairs.TRAINING_STYLES
     assert pairs.paired("sketches", "train", 16, str(tiny_fashion))[0]["A"].shape == (1, 16, 16)
+    # a user's garment (no generator): one style, the same every call (a random one broke the app's determinism)
+    assert torch.equal(pairs.sketch(x, "sketches"), pairs.edge_map(x, operator="sobel"))
 
 
 def test_paired_and_unpaired_data_from_idx(tiny_fashion):

@@ -131,7 +131,10 @@ def mp4_bytes(frames: list[np.ndarray], fps: int = 12) -> bytes:
     H, W = h + h % 2, w + w % 2
     buf = io.BytesIO()
     with av.open(buf, "w", format="mp4") as container:
-        stream = container.add_stream("h264", rate=fps)
+        # x264 itself told to run one thread, no lookahead thread, deterministic (a loaded clean-clone run still
+        # gave 2 files for 12 encodes with only the codec context's thread count set)
+        stream = container.add_stream("h264", rate=fps, options={
+            "x264-params": "threads=1:lookahead-threads=1:sliced-threads=0:deterministic=1"})
         stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
         # one encoder thread: with x264's sliced threads (PyAV's default) the same frames gave files that
         # differed by a few bytes from one encode to the next on a busy machine

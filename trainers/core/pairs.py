@@ -116,10 +116,11 @@ def edge_map(x01: torch.Tensor, gen: torch.Generator | None = None, threshold: f
 
 def sketch(x01: torch.Tensor, pairing: str, gen: torch.Generator | None = None) -> torch.Tensor:
     """The A side of a Fashion-MNIST pairing for garments `x01`: `edges` (Sobel), `sketches` (one of
-    TRAINING_STYLES each) or `silhouette`."""
+    TRAINING_STYLES each, drawn by `gen`; Sobel without it) or `silhouette`."""
     if pairing == "silhouette":
         return silhouette(x01)
-    return edge_map(x01, gen, operator="sobel" if pairing == "edges" else TRAINING_STYLES)
+    # without `gen` (a user's garment in the app or the CLI) one style, the same every call: Sobel's edges
+    return edge_map(x01, gen, operator="sobel" if pairing == "edges" or gen is None else TRAINING_STYLES)
 
 
 class PairedTensorDataset(Dataset):
