@@ -29,9 +29,14 @@ def _conv(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     return F.conv2d(F.pad(x, (r, r, r, r), mode="replicate"), k.to(x))
 
 
+def _gradient(x01: torch.Tensor) -> torch.Tensor:
+    """(d/dx, d/dy) by Sobel's 3x3 derivative kernels: (N, 2, H, W)."""
+    return _conv(x01, torch.stack([_SOBEL, _SOBEL.T]).unsqueeze(1))
+
+
 def sobel(x01: torch.Tensor) -> torch.Tensor:
     """|grad x| by Sobel's 3x3 derivative kernels."""
-    return _conv(x01, torch.stack([_SOBEL, _SOBEL.T]).unsqueeze(1)).pow(2).sum(1, keepdim=True).sqrt()
+    return _gradient(x01).pow(2).sum(1, keepdim=True).sqrt()
 
 
 def morphological_gradient(x01: torch.Tensor) -> torch.Tensor:
@@ -51,7 +56,7 @@ def canny(x01: torch.Tensor, low: float = 0.5, high: float = 1.0, sigma: float =
     t = torch.arange(-2, 3.0)
     g1 = torch.exp(-t ** 2 / (2 * sigma ** 2))
     g1 = g1 / g1.sum()
-    grad = _conv(_conv(x01, (g1[:, None] * g1[None]).view(1, 1, 5, 5)), torch.stack([_SOBEL, _SOBEL.T]).unsqueeze(1))
+    grad = _gradient(_conv(x01, (g1[:, None] * g1[None]).view(1, 1, 5, 5)))
     mag = grad.pow(2).sum(1, keepdim=True).sqrt()
     sector = ((torch.atan2(grad[:, 1:], grad[:, :1]) % math.pi + math.pi / 8) // (math.pi / 4)).long() % 4
     h, w = mag.shape[-2:]
