@@ -291,10 +291,30 @@ def export_file(data: bytes, stem: str, suffix: str) -> str:
         data = gif_with_comment(data, settings) if suffix == ".gif" else mp4_with_comment(data, settings)
     EXPORT_DIR.mkdir(exist_ok=True)
 
-    path = EXPORT_DIR / f"{stem}-{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
+    path = EXPORT_DIR / f"{_named(stem, settings)}-{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
     atomic_write_bytes(path, data, fsync=False)
     _prune_exports(keep=path)
     return str(path)
+
+
+def _named(stem: str, settings: str | None, limit: int = 90) -> str:
+    """A download's name that says what it is: the stem, then the call's short settings in order, e.g.
+    `ddpm-run_ddpm-fashion_ddim_steps-50_seed-0` (a folder of downloads named `ddpm-run-<hash>` told nothing)."""
+    if not settings:
+        return stem
+    try:
+        inputs = json.loads(settings.split(":", 1)[1]).get("inputs", {})
+    except (ValueError, AttributeError):
+        return stem
+    parts = [stem]
+    for key, value in inputs.items():
+        if isinstance(value, bool) or value is None or not isinstance(value, (str, int, float)):
+            continue
+        text = value if isinstance(value, str) else f"{key}-{value:g}"
+        text = re.sub(r"[^A-Za-z0-9.+-]+", "-", text).strip("-.")[:32]
+        if text and len("_".join([*parts, text])) <= limit:
+            parts.append(text)
+    return "_".join(parts)
 
 
 def _prune_exports(keep: Path) -> None:

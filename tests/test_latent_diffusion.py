@@ -223,10 +223,37 @@ def test_step_by_step_sampling_equals_the_pipeline(tiny_ldm, scheduler):
     steps = list(denoise(pipe, prompts, torch.Generator().manual_seed(3), 4, 3.0, "a shirt"))
     if scheduler == "ddim":  # denoise takes DDIM's step with eps re-derived from the clipped z0 (GLIDE)
         pipe.scheduler.step = functools.partial(pipe.scheduler.step, use_clipped_model_output=True)
+    if scheduler in ("euler", "dpm++"):  # denoise clips their z0 (the next test); the pipeline never does
+        pipe.scheduler.register_to_config(clip_sample=False)
+        steps = list(denoise(pipe, prompts, torch.Generator().manual_seed(3), 4, 3.0, "a shirt"))
     ref = pipe(prompts, num_inference_steps=4, guidance_scale=3.0, negative_prompt=["a shirt"] * 2, output_type="pt",
                generator=torch.Generator().manual_seed(3)).images
     assert len(steps) == 5 and steps[-1].images.shape == (2, 3, 32, 32)
     assert torch.equal(steps[-1].images, to_uint8(ref * 2 - 1))
+
+
+def test_euler_gets_the_noise_of_the_clipped_z0(tiny_ldm):
+    """Euler has no clip of its own: denoise hands it eps re-derived from the clipped z0_hat, so the z0 its
+    step predicts stays in [-r, r] (r = 0.5 here, so that the tiny model's guesses go past it unclipped)."""
+    from trainers.latent_diffusion.sampling import denoise, make_pipeline
+
+    loaded = load_model(tiny_ldm["ldm"])
+
+    def z0s(clip: bool) -> torch.Tensor:
+        pipe = make_pipeline(loaded.cfg, loaded.modules, "euler")
+        pipe.scheduler.register_to_config(clip_sample=clip, clip_sample_range=0.5)
+        step, seen = pipe.scheduler.step, []
+
+        def spy(*a, **k):
+            out = step(*a, **k)
+            seen.append(out.pred_original_sample)
+            return out
+        pipe.scheduler.step = spy
+        list(denoise(pipe, ["a red bag", "a small blue coat"], torch.Generator().manual_seed(3), 6, 3.0))
+        return torch.stack(seen)
+
+    assert z0s(False).abs().max() > 0.6
+    assert z0s(True).abs().max() <= 0.5 + 1e-4
 
 
 def test_guidance_combines_the_two_predictions(tiny_ldm):

@@ -97,6 +97,8 @@ def test_exported_gif_and_mp4_carry_their_settings_and_keep_their_frames(tmp_pat
     gif, mp4, text = common.tagged("demo_anim", ["checkpoint", "seed", "steps"], handler)("m", 5, 20)
     assert text == "done"
     assert sorted((tmp_path / "exports").iterdir()) == sorted([Path(gif), Path(mp4)])  # each written once, tagged
+    # a download's name says what it is: the stem, then the call's settings (and the content's hash)
+    assert all(Path(p).name.startswith("run_m_seed-5_steps-20-") for p in (gif, mp4)), (gif, mp4)
     for path in (gif, mp4):
         assert common.read_settings(path) == {"api": "demo_anim", "inputs": {"checkpoint": "m", "seed": 5,
                                                                               "steps": 20}}

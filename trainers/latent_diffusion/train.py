@@ -228,7 +228,8 @@ def scheduler_config(cfg: Config) -> dict:
     pixel DDPM clips x0 to [-1, 1]): at high noise x0_hat = (z_t - sqrt(1 - alpha_bar) eps) / sqrt(alpha_bar)
     multiplies the noise prediction's error by up to 1 / sqrt(alpha_bar_999) = 150, and a small, briefly
     trained U-Net's early steps then fly off (colour-filled frames); clipped, they stay among the latents'
-    values (99% of the training latents' |z| are below 3.8). Euler and DPM-Solver++ have no such clip.
+    values (99% of the training latents' |z| are below 3.8). Euler and DPM-Solver++ have no such clip; our
+    `sampling.denoise` gives them the noise of the clipped z0 (a plain diffusers call does not).
     Deviation: Stable Diffusion does not clip its latents."""
     return {"num_train_timesteps": cfg.T, "beta_start": BETA_START, "beta_end": BETA_END, "beta_schedule": "linear",
             "prediction_type": "epsilon", "clip_sample": True, "clip_sample_range": CLIP_LATENT,

@@ -133,12 +133,14 @@ def monitor(cfg: Config, modules: dict, gen: torch.Generator, n: int = 1000) -> 
 
 
 def preview(cfg: Config, modules: dict, gen: torch.Generator) -> torch.Tensor:
-    """VAE: 64 prior samples from fixed noise. Autoencoder: 32 fixed test images above their reconstructions."""
-    if cfg.variational:
-        return sample(cfg, modules, 64, gen)["images"]
+    """8 x 8 images. VAE: four rows of prior samples from fixed noise, then two rows of fixed test images, each
+    above its reconstruction (early in a run the reconstructions are recognisable well before the prior's
+    samples are). Autoencoder: the two pairs of rows alone."""
     x = _test_set(cfg).images[:32]
     x_in = to_uint8(add_noise(from_uint8(x), cfg.noise_std, gen)) if cfg.noise_std > 0 else x
-    rows = [x_in[:8], translate(cfg, modules, x_in[:8]), x_in[8:16], translate(cfg, modules, x_in[8:16])]
+    rows = [r for k in range(2) for r in (x_in[8 * k:8 * k + 8], translate(cfg, modules, x_in[8 * k:8 * k + 8]))]
+    if cfg.variational:
+        rows.insert(0, sample(cfg, modules, 32, gen)["images"])
     return torch.cat(rows)
 
 
