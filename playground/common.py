@@ -88,6 +88,7 @@ video { object-fit: contain !important; }
   .row:has(> .column) { flex-direction: column; }
   .row:has(> .column) > .column, .row:has(> .column) > .tabs { width: 100%; min-width: 0 !important; }
   .tab-wrapper .tab-container > button { padding: 4px 7px; font-size: 14px; }
+  .row > .column.views-first { order: -1; }  /* Train live: Play and the views, then the settings */
 }
 """
 
@@ -126,6 +127,19 @@ JS = """() => {
     if (editor) setTimeout(() => {
       const b = editor.querySelector('button[aria-label="Brush"]');
       if (b) b.click();
+      // the cleared canvas is white: a white brush (the VAE's editors, for light garments on black) drew
+      // invisibly there, so switch to the editor's black, if it offers one (dark on white is read inverted).
+      // The brush's Color button exists once the brush is picked, and its swatches once it is pressed.
+      setTimeout(() => {
+        const color = editor.querySelector('button[aria-label="Color"]');
+        if (!color || getComputedStyle(color).color !== 'rgb(255, 255, 255)') return;
+        color.click();
+        setTimeout(() => {
+          const black = [...editor.querySelectorAll('button.color')].find(
+            s => s.style.backgroundColor === 'rgb(0, 0, 0)');
+          if (black) black.click();
+        }, 150);
+      }, 150);
     }, 150);
   }, true);
   // an editor given a file the browser cannot decode (a .txt named .png) stays blank and Gradio says nothing;

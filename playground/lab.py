@@ -273,12 +273,17 @@ def build_2d() -> list:
     import gradio as gr
 
     lab = gr.State(None)
-    with gr.Row():
-        with gr.Column(scale=1, min_width=280):
+    # what to try and the preset that sets it up, above both columns: below 900 px the columns stack with the
+    # views first (Play above the pictures it drives), and the settings follow them
+    with gr.Row(equal_height=True):
+        with gr.Column(scale=3):
             gr.Markdown("### Train live: a GAN on 2-D points\n**Try first:** pick the preset *mode collapse* "
                         "and press Play; after ~30 s, the preset *the cure*.")
-            preset = gr.Dropdown(list(PRESETS), value=None, label="preset (pick one: it sets the controls below)",
-                                 info="fast D: D 3x G's learning rate, 64-d noise; the cure: 5 D steps a G step")
+        preset = gr.Dropdown(list(PRESETS), value=None, label="preset (pick one: it sets the settings)",
+                             info="fast D: D 3x G's learning rate, 64-d noise; the cure: 5 D steps a G step",
+                             scale=1, min_width=280)
+    with gr.Row():
+        with gr.Column(scale=1, min_width=280):
             target = gr.Dropdown([*toy2d.TARGETS, "drawn"], value="ring", label="target distribution")
             loss = gr.Dropdown(list(toy2d.LAB_LOSSES), value="non-saturating", label="loss")
             optimizer = gr.Radio(list(toy2d.OPTIMIZERS), value="adam", label="optimiser")
@@ -291,7 +296,7 @@ def build_2d() -> list:
             with gr.Accordion("draw your own target (choose 'drawn')", open=False):
                 drawing = gr.Sketchpad(type="pil", canvas_size=(SIZE, SIZE), label="draw points or strokes", layers=False,
                                        elem_classes="narrow-editor")  # its tools under its name, not over it
-        with gr.Column(scale=3):
+        with gr.Column(scale=3, elem_classes="views-first"):
             # the transport sits on top of the views it drives: at 800 px, under the stacked settings, it was
             # ~200 px above the plots, and Play started a run the user could not see
             with gr.Row(elem_classes="transport"):

@@ -200,6 +200,12 @@ def _drive(page, tab: str, width: int) -> None:
         note = page.locator(".upload-refused").locator("visible=true").first
         note.wait_for(state="visible", timeout=10_000)
         assert "garment.png" in note.inner_text() and "not an image" in note.inner_text()
+        # a cleared editor's canvas is white: the brush comes back picked, in black, so strokes show
+        first = page.locator(".block:has(button[aria-label='Clear canvas'])").first
+        first.locator("button[aria-label='Clear canvas']").click()
+        page.wait_for_function("e => { const c = e.querySelector('button[aria-label=\"Color\"]');"
+                               " return c && getComputedStyle(c).color === 'rgb(0, 0, 0)'; }",
+                               arg=first.element_handle(), timeout=5_000)
     # the tabs open on a result of their defaults: change a setting first, so that what is waited for is new
     if tab == "Diffusion":  # watch a short DDIM run stream in
         _set_number(page, "steps", 20)
