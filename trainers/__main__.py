@@ -65,6 +65,7 @@ def cmd_sample(args: list[str], options: dict) -> None:
 
     from .core.checkpoint import load_model
     from .core.errors import UserError
+    from .core.family import Samples
     from .core.images import to_hwc_array
     from .families import get_family
 
@@ -80,7 +81,7 @@ def cmd_sample(args: list[str], options: dict) -> None:
     prompt = options.pop("prompt", None)
     loaded = load_model(args[0], device)
     fam = get_family(loaded.family)
-    if not hasattr(fam, "sample"):
+    if not isinstance(fam, Samples):
         raise UserError(f"{args[0]} is a {loaded.family!r} model, which does not generate images")
     extra = _typed_options(fam.sample, options, f"sampling a {loaded.family} model")
     kwargs = dict(extra)
@@ -105,6 +106,7 @@ def cmd_translate(args: list[str], options: dict) -> None:
 
     from .core.checkpoint import load_model
     from .core.errors import UserError
+    from .core.family import Translates
     from .core.images import from_hwc_array, to_hwc_array
     from .families import get_family
 
@@ -113,7 +115,7 @@ def cmd_translate(args: list[str], options: dict) -> None:
                         "[--direction=AtoB|BtoA] --out FILE.npz")
     loaded = load_model(args[0], options.pop("device", "cpu"))
     fam = get_family(loaded.family)
-    if not hasattr(fam, "translate"):
+    if not isinstance(fam, Translates):
         raise UserError(f"{args[0]} is a {loaded.family!r} model, which does not translate images")
     direction = options.pop("direction", "AtoB")
     if direction not in ("AtoB", "BtoA"):

@@ -9,15 +9,16 @@ import torch
 from .core.checkpoint import LoadedModel
 from .core.data import load_dataset
 from .core.errors import UserError
+from .core.family import Evaluates, RecordsSampling, Samples
 from .families import get_family
 
 
 def evaluate(loaded: LoadedModel, n: int = 10000, seed: int = 0, **sampling) -> dict:
     """Metrics of a checkpoint; `sampling` options go to a generative family's `sample` and are recorded."""
     fam = get_family(loaded.family)
-    if hasattr(fam, "evaluate"):
+    if isinstance(fam, Evaluates):
         return fam.evaluate(loaded, n=n, seed=seed, **sampling)
-    if not hasattr(fam, "sample"):
+    if not isinstance(fam, Samples):
         raise UserError(f"no evaluation is defined for the {loaded.family!r} family")
     from .core import metrics
 
@@ -35,7 +36,7 @@ def evaluate(loaded: LoadedModel, n: int = 10000, seed: int = 0, **sampling) -> 
         result["real_class_accuracy"] = round(float((probs.argmax(1) == real.labels).float().mean()), 4)
     result["sample_seconds_per_image"] = round(seconds / n, 6)
     result["eval_seed"] = seed
-    if hasattr(fam, "sampling_settings"):
+    if isinstance(fam, RecordsSampling):
         result.update(fam.sampling_settings(cfg))
     result.update(sampling)
     return result

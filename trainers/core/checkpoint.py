@@ -34,6 +34,7 @@ from torch import nn
 from .. import __version__
 from .config import build_config, config_to_dict
 from .errors import CheckpointError
+from .family import PreparesInference, SavesPretrained
 
 WEIGHTS, CONFIG, CARD, SAMPLES, STATE = "model.safetensors", "config.json", "card.json", "samples.png", "train_state.pt"
 TRAINER = "trainer.json"
@@ -122,7 +123,7 @@ def save_model(
     meta = {"family": family, "class": f"{type(cfg).__module__}.{type(cfg).__qualname__}",
             "config": config_to_dict(cfg), "step": step, "code_version": __version__}
     fam = get_family(family)
-    if hasattr(fam, "save_pretrained"):
+    if isinstance(fam, SavesPretrained):
         plain = {k: plain_module(m) for k, m in modules.items()}
         with tempfile.TemporaryDirectory(dir=out_dir, prefix=".export-") as tmp:
             fam.save_pretrained(cfg, plain, Path(tmp), fp16=fp16)
@@ -234,14 +235,14 @@ def load_model(ckpt_dir: str | Path, device: str | torch.device = "cpu") -> Load
         cfg = build_config(family.Config, meta["config"])
     except Exception as e:
         raise CheckpointError(f"{ckpt_dir / meta_name}: {e}") from None
-    if hasattr(family, "load_pretrained"):
+    if isinstance(family, SavesPretrained):
         modules = load_pretrained(family, cfg, ckpt_dir)
     else:
         modules = family.build(cfg)
         load_state_into(modules, load_weights(ckpt_dir / WEIGHTS), str(ckpt_dir / WEIGHTS))
     for m in modules.values():
         m.to(device).eval().requires_grad_(False)
-    if hasattr(family, "for_inference"):
+    if isinstance(family, PreparesInference):
         family.for_inference(cfg, modules)
     card = read_json(ckpt_dir / CARD) if (ckpt_dir / CARD).exists() else {}
     return LoadedModel(ckpt_dir, meta["family"], cfg, modules, int(meta["step"]), card)

@@ -30,6 +30,7 @@ from .checkpoint import (
     CARD, SAMPLES, clean_partial_writes, load_model, load_train_state, read_card, save_model, save_train_state, update_card,
 )
 from .config import build_config, config_to_dict, field_types
+from .family import ChecksResume, HasDataset, Monitors, Previews
 from .data import load_dataset
 from .errors import TrainingDiverged, UserError
 from .images import grid, save_png
@@ -204,7 +205,7 @@ def fit(family_name: str, options: dict[str, str], command: str | None = None) -
                 f"cannot change {', '.join('--' + k for k in changed)} when resuming {out} "
                 "(resume continues the same run; start a new --out to change them)")
         cfg = build_config(fam.Config, saved)
-        if hasattr(fam, "check_resume"):
+        if isinstance(fam, ChecksResume):
             fam.check_resume(cfg, out)
         loop = dataclasses.replace(loop, batch_size=state["loop"]["batch_size"], seed=state["loop"]["seed"])
     elif loop.init_from:
@@ -230,7 +231,7 @@ def fit(family_name: str, options: dict[str, str], command: str | None = None) -
     else:
         lineage = None
     opts = fam.optimizers(cfg, modules)
-    dataset = fam.dataset(cfg, "train") if hasattr(fam, "dataset") else load_dataset(
+    dataset = fam.dataset(cfg, "train") if isinstance(fam, HasDataset) else load_dataset(
         cfg.dataset, data_dir=cfg.data_dir, split="train", image_size=cfg.image_size, channels=cfg.channels)
     sampler = EpochSampler(len(dataset), loop.seed)
     dl = DataLoader(dataset, batch_size=loop.batch_size, sampler=sampler, drop_last=True,
@@ -269,14 +270,14 @@ def fit(family_name: str, options: dict[str, str], command: str | None = None) -
                  "n_train": len(dataset), "image_size": cfg.image_size, "channels": cfg.channels}
 
     def snapshot() -> None:
-        if not hasattr(fam, "preview"):
+        if not isinstance(fam, Previews):
             return
         images = fam.preview(cfg, plain, torch.Generator(acc.device).manual_seed(loop.seed))
         g = grid(images, nrow=8)
         meta = {"model": str(out), "step": str(step), "seed": str(loop.seed)}
         save_png(out / "snapshots" / f"step-{step:08d}.png", g, meta)
         save_png(out / SAMPLES, g, meta)
-        if hasattr(fam, "monitor") and loop.monitor_n > 0:  # the mode-collapse signal, on fixed noise of its own
+        if isinstance(fam, Monitors) and loop.monitor_n > 0:  # the mode-collapse signal, on fixed noise of its own
             with torch.random.fork_rng(devices=[]):  # leaves the training RNG untouched (exact resume)
                 values = fam.monitor(cfg, plain, torch.Generator(acc.device).manual_seed(loop.seed + 1), loop.monitor_n)
             if values:
