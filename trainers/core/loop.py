@@ -178,18 +178,28 @@ def init_weights(modules: dict[str, torch.nn.Module], parent) -> dict:
 
 
 def fit(family_name: str, options: dict[str, str], command: str | None = None) -> Path:
-    """Train `family_name` with `--key=value` options; returns the checkpoint folder."""
-    from accelerate import Accelerator
-    from tqdm.auto import tqdm
+    """Train `family_name` with `--key=value` options; returns the checkpoint folder.
 
+    The run, in order: the config (fresh, `--resume` or `--init_from`), the modules, optimisers and data on
+    `accelerate`, then one `train_step` per batch until the total, the time budget or the stop file, with the
+    log, snapshots and checkpoints on their cadence (`_Run`)."""
     fam = get_family(family_name)
     loop_opts, fam_opts = split_options(fam.Config, options)
     loop = build_config(LoopConfig, loop_opts)
     out = Path(loop.out or f"runs/{family_name}")
     command = command or "python -m trainers train " + " ".join(
         [family_name] + [f"--{k}={shlex.quote(str(v))}" for k, v in options.items()])
+    cfg, loop, state, parent = _start(fam, family_name, loop, loop_opts, fam_opts, out)
+    run = _Run(family_name, fam, cfg, loop, out, state, parent)
+    run.commands.append(command)
+    reason = run.train()
+    run.finish(reason)
+    return out
 
-    state = None
+
+def _start(fam, family_name: str, loop: LoopConfig, loop_opts: dict, fam_opts: dict, out: Path):
+    """(family config, loop config, resume state or None, --init_from checkpoint or None). A resumed run keeps
+    its config, batch size and seed: changing them is refused, since the run would no longer be the same."""
     if loop.resume:
         state = load_train_state(out)
         if state.get("family") != family_name:
@@ -208,187 +218,216 @@ def fit(family_name: str, options: dict[str, str], command: str | None = None) -
         if isinstance(fam, ChecksResume):
             fam.check_resume(cfg, out)
         loop = dataclasses.replace(loop, batch_size=state["loop"]["batch_size"], seed=state["loop"]["seed"])
-    elif loop.init_from:
+        return cfg, loop, state, None
+    if loop.init_from:
         parent = load_model(loop.init_from)
         if parent.family != family_name:
             raise UserError(f"--init_from={loop.init_from} holds a {parent.family!r} model, not {family_name!r}")
-        cfg = build_config(fam.Config, {**config_to_dict(parent.cfg), **fam_opts})
-    else:
-        cfg = build_config(fam.Config, fam_opts)
+        return build_config(fam.Config, {**config_to_dict(parent.cfg), **fam_opts}), loop, None, parent
+    return build_config(fam.Config, fam_opts), loop, None, None
 
-    cpu = loop.device == "cpu" or (loop.device == "auto" and not torch.cuda.is_available())
-    if loop.device == "cuda" and not torch.cuda.is_available():
-        raise UserError("--device=cuda but no CUDA device is available; use --device=cpu")
-    acc = Accelerator(cpu=cpu)
-    main = acc.is_main_process
 
-    torch.manual_seed(loop.seed)
-    modules = fam.build(cfg)
-    if loop.init_from:
-        lineage = init_weights(modules, parent)
-    elif state is not None:  # a resumed run keeps the lineage it started with (its card holds it)
-        lineage = read_card(out).get("init_from")
-    else:
-        lineage = None
-    opts = fam.optimizers(cfg, modules)
-    dataset = fam.dataset(cfg, "train") if isinstance(fam, HasDataset) else load_dataset(
-        cfg.dataset, data_dir=cfg.data_dir, split="train", image_size=cfg.image_size, channels=cfg.channels)
-    sampler = EpochSampler(len(dataset), loop.seed)
-    dl = DataLoader(dataset, batch_size=loop.batch_size, sampler=sampler, drop_last=True,
-                    num_workers=loop.num_workers)
-    if len(dl) == 0:
-        raise UserError(f"the dataset has {len(dataset)} images, fewer than --batch_size={loop.batch_size}")
+class _Run:
+    """One training run's state: the prepared modules, optimisers and data, the step counter, the logs, and
+    the three things done on a cadence (`log`, `snapshot`, `checkpoint`)."""
 
-    for m in modules.values():
-        m.to(acc.device)
-    trained = list(opts)
-    prepared = acc.prepare(*[modules[n] for n in trained], *[opts[n] for n in trained], dl)
-    for i, n in enumerate(trained):
-        modules[n], opts[n] = prepared[i], prepared[len(trained) + i]
-    dl = prepared[-1]
-    steps_per_epoch = len(dl)
-    total = loop.steps or math.ceil(loop.epochs * steps_per_epoch)
+    def __init__(self, family_name: str, fam, cfg, loop: LoopConfig, out: Path, state: dict | None, parent):
+        from accelerate import Accelerator
 
-    gen = torch.Generator(acc.device).manual_seed(loop.seed + 1000 * acc.process_index)
-    step, wall, commands = 0, 0.0, []
-    if state is not None:
-        for n, m in modules.items():
-            acc.unwrap_model(m).load_state_dict(state["modules"][n])
-        for n, o in opts.items():
-            o.load_state_dict(state["optimizers"][n])
-        _set_rng_state(state["rng"], gen)
-        step, wall, commands = state["step"], state["wall_time_s"], state.get("commands", [])
-        if step >= total:
-            raise UserError(f"{out} is already at step {step} >= --steps/--epochs total {total}; raise it to continue")
-    commands = commands + [command]
-    if main:
-        out.mkdir(parents=True, exist_ok=True)
-        clean_partial_writes(out)  # temporary files of a write that a kill interrupted
-    log = _CsvLog(out / "log.csv", step if state is not None else None) if main else None
-    plain = {n: acc.unwrap_model(m) for n, m in modules.items()}
-    data_info = {"dataset": cfg.dataset, "data_dir": cfg.data_dir, "source": getattr(dataset, "source", None),
-                 "n_train": len(dataset), "image_size": cfg.image_size, "channels": cfg.channels}
+        self.family_name, self.fam, self.cfg, self.loop, self.out = family_name, fam, cfg, loop, out
+        cpu = loop.device == "cpu" or (loop.device == "auto" and not torch.cuda.is_available())
+        if loop.device == "cuda" and not torch.cuda.is_available():
+            raise UserError("--device=cuda but no CUDA device is available; use --device=cpu")
+        acc = self.acc = Accelerator(cpu=cpu)
+        self.main = acc.is_main_process
 
-    def snapshot() -> None:
-        if not isinstance(fam, Previews):
+        torch.manual_seed(loop.seed)
+        modules = fam.build(cfg)
+        # where the weights came from: the --init_from checkpoint, or (resumed) what the run's card recorded
+        self.lineage = init_weights(modules, parent) if parent is not None else \
+            read_card(out).get("init_from") if state is not None else None
+        opts = fam.optimizers(cfg, modules)
+        dataset = fam.dataset(cfg, "train") if isinstance(fam, HasDataset) else load_dataset(
+            cfg.dataset, data_dir=cfg.data_dir, split="train", image_size=cfg.image_size, channels=cfg.channels)
+        self.sampler = EpochSampler(len(dataset), loop.seed)
+        dl = DataLoader(dataset, batch_size=loop.batch_size, sampler=self.sampler, drop_last=True,
+                        num_workers=loop.num_workers)
+        if len(dl) == 0:
+            raise UserError(f"the dataset has {len(dataset)} images, fewer than --batch_size={loop.batch_size}")
+        for m in modules.values():
+            m.to(acc.device)
+        trained = list(opts)
+        prepared = acc.prepare(*[modules[n] for n in trained], *[opts[n] for n in trained], dl)
+        for i, n in enumerate(trained):
+            modules[n], opts[n] = prepared[i], prepared[len(trained) + i]
+        self.modules, self.opts, self.dl = modules, opts, prepared[-1]
+        self.plain = {n: acc.unwrap_model(m) for n, m in modules.items()}
+        self.steps_per_epoch = len(self.dl)
+        self.total = loop.steps or math.ceil(loop.epochs * self.steps_per_epoch)
+        self.data_info = {"dataset": cfg.dataset, "data_dir": cfg.data_dir, "source": getattr(dataset, "source", None),
+                          "n_train": len(dataset), "image_size": cfg.image_size, "channels": cfg.channels}
+
+        self.gen = torch.Generator(acc.device).manual_seed(loop.seed + 1000 * acc.process_index)
+        self.step, self.wall, self.commands = 0, 0.0, []
+        if state is not None:
+            for n, m in modules.items():
+                acc.unwrap_model(m).load_state_dict(state["modules"][n])
+            for n, o in opts.items():
+                o.load_state_dict(state["optimizers"][n])
+            _set_rng_state(state["rng"], self.gen)
+            self.step, self.wall, self.commands = state["step"], state["wall_time_s"], state.get("commands", [])
+            if self.step >= self.total:
+                raise UserError(f"{out} is already at step {self.step} >= --steps/--epochs total {self.total}; "
+                                "raise it to continue")
+        resumed = self.step if state is not None else None
+        if self.main:
+            out.mkdir(parents=True, exist_ok=True)
+            clean_partial_writes(out)  # temporary files of a write that a kill interrupted
+        self.log_csv = _CsvLog(out / "log.csv", resumed) if self.main else None
+        self.monitor_csv = _CsvLog(out / "metrics.csv", resumed) if self.main else None
+        self.last_ckpt = resumed
+        self.last_losses: dict[str, float] = {}
+        self.monitored: dict[str, float] = {}
+        self.sums: dict[str, float] = {}
+        self.n_sum = 0
+        self.t0 = time.monotonic()
+        self.pbar = None
+
+    def batches(self) -> Iterator[dict]:
+        """The batches from the current step on, epoch after epoch, in the order a fresh run would see them."""
+        while True:
+            epoch, skip = divmod(self.step, self.steps_per_epoch)
+            batches = self.acc.skip_first_batches(self.dl, skip) if skip else self.dl
+            # accelerate's loaders re-seed the sampler with their own epoch counter on every pass,
+            # so the epoch is set on the loader (a fresh skipping loader starts its counter at 0)
+            for loader in {id(self.dl): self.dl, id(batches): batches}.values():
+                loader.set_epoch(epoch)
+            self.sampler.set_epoch(epoch)
+            yield from batches
+
+    def train(self) -> str | None:
+        """Step until the total; returns why it stopped early (None when it reached the total)."""
+        from tqdm.auto import tqdm
+
+        self.t0 = time.monotonic()
+        self.pbar = tqdm(total=self.total, initial=self.step, disable=not self.main, desc=self.family_name,
+                         dynamic_ncols=True, mininterval=0.5 if sys.stderr.isatty() else 30)
+        try:
+            for batch in self.batches():
+                for m in self.modules.values():
+                    m.train()
+                losses = self.fam.train_step(self.cfg, self.modules, self.opts, batch, self.gen, self.acc)
+                self.step += 1
+                self.log({k: float(v) for k, v in losses.items()})
+                self.pbar.update(1)
+                if self.main and (self.step % self.loop.sample_every == 0 or self.step == self.total):
+                    self.snapshot()
+                reason = self.stop_requested()
+                if self.step % self.loop.ckpt_every == 0 or self.step == self.total or reason:
+                    self.checkpoint()
+                if self.step >= self.total:
+                    return None
+                if reason:
+                    return reason
+        finally:
+            self.pbar.close()
+
+    def log(self, values: dict[str, float]) -> None:
+        """The NaN guard, then the losses averaged since the last row, every `log_every` steps."""
+        bad = [k for k, v in values.items() if not math.isfinite(v)]
+        if bad:
+            kept = f"the last good checkpoint (step {self.last_ckpt}) is kept in {self.out}" \
+                if self.last_ckpt is not None else "no checkpoint had been written yet"
+            raise TrainingDiverged(
+                f"loss {', '.join(f'{k}={values[k]}' for k in bad)} at step {self.step}: training stopped, "
+                f"nothing saved from this step; {kept}. Try a lower learning rate.")
+        for k, v in values.items():
+            self.sums[k] = self.sums.get(k, 0.0) + v
+        self.n_sum += 1
+        if self.step % self.loop.log_every == 0 or self.step == self.total:
+            self.last_losses = {k: round(v / self.n_sum, 5) for k, v in self.sums.items()}
+            self.pbar.set_postfix(self.last_losses, refresh=False)
+            if self.main:
+                self.log_csv.write({"step": self.step, "epoch": round(self.step / self.steps_per_epoch, 4),
+                                    "time_s": round(self.elapsed(), 2), **self.last_losses})
+            self.sums, self.n_sum = {}, 0
+
+    def elapsed(self) -> float:
+        return self.wall + (time.monotonic() - self.t0)
+
+    def stop_requested(self) -> str | None:
+        """The time budget or the stop file, agreed by every process (each must take the same branch)."""
+        over_budget = self.loop.max_minutes > 0 and (time.monotonic() - self.t0) >= self.loop.max_minutes * 60
+        stopped = bool(self.loop.stop_file) and os.path.exists(self.loop.stop_file)
+        if self.acc.num_processes > 1:
+            flags = self.acc.reduce(torch.tensor([over_budget, stopped], device=self.acc.device, dtype=torch.int32),
+                                    reduction="max")
+            over_budget, stopped = bool(flags[0]), bool(flags[1])
+        if stopped:
+            return f"stopped on request ({self.loop.stop_file} exists)"
+        return f"time budget of {self.loop.max_minutes} min reached" if over_budget else None
+
+    def snapshot(self) -> None:
+        """The fixed-noise grid (snapshots/step-N.png and samples.png) and the family's monitor metrics."""
+        if not isinstance(self.fam, Previews):
             return
-        images = fam.preview(cfg, plain, torch.Generator(acc.device).manual_seed(loop.seed))
-        g = grid(images, nrow=8)
-        meta = {"model": str(out), "step": str(step), "seed": str(loop.seed)}
-        save_png(out / "snapshots" / f"step-{step:08d}.png", g, meta)
+        loop, out = self.loop, self.out
+        g = grid(self.fam.preview(self.cfg, self.plain, torch.Generator(self.acc.device).manual_seed(loop.seed)),
+                 nrow=8)
+        meta = {"model": str(out), "step": str(self.step), "seed": str(loop.seed)}
+        save_png(out / "snapshots" / f"step-{self.step:08d}.png", g, meta)
         save_png(out / SAMPLES, g, meta)
-        if isinstance(fam, Monitors) and loop.monitor_n > 0:  # the mode-collapse signal, on fixed noise of its own
+        if isinstance(self.fam, Monitors) and loop.monitor_n > 0:  # the mode-collapse signal, on its own noise
             with torch.random.fork_rng(devices=[]):  # leaves the training RNG untouched (exact resume)
-                values = fam.monitor(cfg, plain, torch.Generator(acc.device).manual_seed(loop.seed + 1), loop.monitor_n)
+                gen = torch.Generator(self.acc.device).manual_seed(loop.seed + 1)
+                values = self.fam.monitor(self.cfg, self.plain, gen, loop.monitor_n)
             if values:
-                monitored.update(values)
-                monitor_log.write({"step": step, **values})
-                pbar.write(f"step {step}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
+                self.monitored.update(values)
+                self.monitor_csv.write({"step": self.step, **values})
+                self.pbar.write(f"step {self.step}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
 
-    last_losses: dict[str, float] = {}
-    monitored: dict[str, float] = {}
-    monitor_log = _CsvLog(out / "metrics.csv", step if state is not None else None) if main else None
-
-    def checkpoint() -> None:
+    def checkpoint(self) -> None:
+        """model.safetensors + config.json, the exact-resume state, and the card."""
+        acc, out, loop, step = self.acc, self.out, self.loop, self.step
         acc.wait_for_everyone()
-        if main:
-            elapsed = wall + (time.monotonic() - t0)
-            save_model(out, family_name, cfg, plain, step, fp16=loop.fp16_weights)
+        if self.main:
+            elapsed = self.elapsed()
+            save_model(out, self.family_name, self.cfg, self.plain, step, fp16=loop.fp16_weights)
             save_train_state(out, {
-                "family": family_name, "config": config_to_dict(cfg), "loop": config_to_dict(loop),
-                "step": step, "wall_time_s": elapsed, "commands": commands,
-                "modules": {n: m.state_dict() for n, m in plain.items()},
-                "optimizers": {n: o.state_dict() for n, o in opts.items()},
-                "rng": _rng_state(gen),
+                "family": self.family_name, "config": config_to_dict(self.cfg), "loop": config_to_dict(loop),
+                "step": step, "wall_time_s": elapsed, "commands": self.commands,
+                "modules": {n: m.state_dict() for n, m in self.plain.items()},
+                "optimizers": {n: o.state_dict() for n, o in self.opts.items()},
+                "rng": _rng_state(self.gen),
             })
-            card = read_card(out)
+            card, lineage = read_card(out), self.lineage
             update_card(
                 out,
-                command=commands[0] if len(commands) == 1 else commands,
-                family=family_name,
-                data=data_info,
+                command=self.commands[0] if len(self.commands) == 1 else self.commands,
+                family=self.family_name,
+                data=self.data_info,
                 steps=step,
-                epochs=round(step / steps_per_epoch, 3),
+                epochs=round(step / self.steps_per_epoch, 3),
                 batch_size=loop.batch_size * acc.num_processes,
                 wall_time_s=round(elapsed, 1),
                 hardware=hardware(),
                 num_processes=acc.num_processes,
                 torch_version=torch.__version__,
-                final_losses=last_losses,
-                training_metrics=monitored or card.get("training_metrics", {}),
+                final_losses=self.last_losses,
+                training_metrics=self.monitored or card.get("training_metrics", {}),
                 metrics=card.get("metrics", {}),
                 **({"init_from": lineage, "steps_total": lineage["steps_total"] + step,
                     "wall_time_total_s": round(lineage["wall_time_total_s"] + elapsed, 1)} if lineage else {}),
             )
         acc.wait_for_everyone()
+        self.last_ckpt = step
 
-    budget = loop.max_minutes * 60
-    t0 = time.monotonic()
-    last_ckpt = step if state is not None else None
-    pbar = tqdm(total=total, initial=step, disable=not main, desc=family_name, dynamic_ncols=True,
-                mininterval=0.5 if sys.stderr.isatty() else 30)
-    sums: dict[str, float] = {}
-    n_sum = 0
-    stop_reason = "done"
-    try:
-        while step < total:
-            epoch, skip = divmod(step, steps_per_epoch)
-            batches = acc.skip_first_batches(dl, skip) if skip else dl
-            # accelerate's loaders re-seed the sampler with their own epoch counter on every pass,
-            # so the epoch is set on the loader (a fresh skipping loader starts its counter at 0)
-            for loader in {id(dl): dl, id(batches): batches}.values():
-                loader.set_epoch(epoch)
-            sampler.set_epoch(epoch)
-            for batch in batches:
-                for m in modules.values():
-                    m.train()
-                losses = fam.train_step(cfg, modules, opts, batch, gen, acc)
-                step += 1
-                values = {k: float(v) for k, v in losses.items()}
-                bad = [k for k, v in values.items() if not math.isfinite(v)]
-                if bad:
-                    kept = f"the last good checkpoint (step {last_ckpt}) is kept in {out}" if last_ckpt is not None \
-                        else "no checkpoint had been written yet"
-                    raise TrainingDiverged(
-                        f"loss {', '.join(f'{k}={values[k]}' for k in bad)} at step {step}: training stopped, "
-                        f"nothing saved from this step; {kept}. Try a lower learning rate.")
-                for k, v in values.items():
-                    sums[k] = sums.get(k, 0.0) + v
-                n_sum += 1
-                if step % loop.log_every == 0 or step == total:
-                    last_losses = {k: round(v / n_sum, 5) for k, v in sums.items()}
-                    pbar.set_postfix(last_losses, refresh=False)
-                    if main:
-                        log.write({"step": step, "epoch": round(step / steps_per_epoch, 4),
-                                   "time_s": round(wall + time.monotonic() - t0, 2), **last_losses})
-                    sums, n_sum = {}, 0
-                pbar.update(1)
-                if main and (step % loop.sample_every == 0 or step == total):
-                    snapshot()
-                over_budget = budget > 0 and (time.monotonic() - t0) >= budget
-                stopped = bool(loop.stop_file) and os.path.exists(loop.stop_file)
-                if acc.num_processes > 1:  # every rank must take the same branch (checkpoint() waits for all)
-                    flags = acc.reduce(torch.tensor([over_budget, stopped], device=acc.device, dtype=torch.int32),
-                                       reduction="max")
-                    over_budget, stopped = bool(flags[0]), bool(flags[1])
-                if step % loop.ckpt_every == 0 or step == total or over_budget or stopped:
-                    checkpoint()
-                    last_ckpt = step
-                if (over_budget or stopped) and step < total:
-                    stop_reason = f"stopped on request ({loop.stop_file} exists)" if stopped else \
-                        f"time budget of {loop.max_minutes} min reached"
-                    break
-                if step >= total:
-                    break
-            if stop_reason != "done":
-                break
-    finally:
-        pbar.close()
-    if main:
-        if stop_reason != "done":
-            if step % loop.sample_every:
-                snapshot()
-            print(f"stopped at step {step}/{total}: {stop_reason}. Continue with the same command plus --resume.",
+    def finish(self, reason: str | None) -> None:
+        if not self.main:
+            return
+        if reason:
+            if self.step % self.loop.sample_every:
+                self.snapshot()
+            print(f"stopped at step {self.step}/{self.total}: {reason}. Continue with the same command plus --resume.",
                   file=sys.stderr)
-        print(f"checkpoint: {out} (step {step}, card {out / CARD})", file=sys.stderr)
-    return out
+        print(f"checkpoint: {self.out} (step {self.step}, card {self.out / CARD})", file=sys.stderr)
