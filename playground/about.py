@@ -8,7 +8,9 @@ import numpy as np
 
 from trainers.core.checkpoint import SAMPLES, read_card, read_meta
 
-from .common import TabParts, sheet_view, training_cost, user_errors
+from .errors import user_errors
+from .views import sheet_view, training_cost
+from .wiring import TabParts
 from .models import ModelStore, n_parameters
 
 

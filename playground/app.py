@@ -12,8 +12,10 @@ from . import about, classifier, compare, diffusion, gan, inpaint, lab, text2ima
 from trainers.core.errors import UserError
 from trainers.latent_diffusion.sampling import resolve_lazy_imports
 
-from .common import (CSS, JS, RERUN_JS, SETTINGS_FILES, harden_gradio_cache, harden_pillow, quiet_validation,
-                     read_settings, user_errors)
+from .errors import user_errors
+from .exports import SETTINGS_FILES, read_settings
+from .page import CSS, JS, RERUN_JS
+from .uploads import harden_gradio_cache, harden_pillow, quiet_validation
 from .models import ModelStore
 
 TITLE = "Generative models playground"

@@ -8,7 +8,10 @@ import torch
 from trainers.classifier.train import predict
 from trainers.core.data import FASHION_MNIST_CLASSES
 
-from .common import EXAMPLES, LATEX, TabParts, example_paths, image_to_grey, user_errors
+from .errors import user_errors
+from .page import LATEX
+from .uploads import EXAMPLES, example_paths, image_to_grey
+from .wiring import TabParts
 from .models import ModelStore
 
 EXAMPLE_START = str(EXAMPLES / "7-sneaker.png")

@@ -18,9 +18,9 @@ from trainers.core.errors import CheckpointError, UserError
 from trainers.core.images import grid, upscale
 from trainers.families import get_family
 
-from .common import (
-    TabParts, captioned, number, series_table, training_cost, user_errors, wire,
-)
+from .errors import number, user_errors
+from .views import captioned, series_table, training_cost
+from .wiring import TabParts, wire
 from .models import ModelStore, n_parameters
 
 GENERATIVE = ("gan", "vae", "ddpm", "latent_diffusion")
@@ -240,7 +240,7 @@ def xy_grid(store: ModelStore, checkpoint, x_param, x_text, y_param, y_text, see
 
     from trainers.core.images import png_bytes
 
-    from .common import META_KEY, export_file
+    from .exports import META_KEY, export_file
 
     xs, ys = _axis(store, x_param, x_text), _axis(store, y_param, y_text)
     if x_param == y_param:

@@ -18,9 +18,12 @@ from trainers.ddpm import train as ddpm_train
 from trainers.ddpm.diffusion import SCHEDULES, Schedule, q_sample
 from trainers.ddpm.samplers import SAMPLERS
 
-from .common import (LATEX, TabParts, export_file, frames_view, image_to_grey, number, example_paths,
-                     shipped_image,
-                     titled_strip, user_errors, wire)
+from .errors import number, user_errors
+from .exports import export_file
+from .page import LATEX
+from .uploads import example_paths, image_to_grey, shipped_image
+from .views import frames_view, titled_strip
+from .wiring import TabParts, wire
 from .models import ModelStore
 
 MAX_IMAGES, MAX_GIF_FRAMES = 16, 40

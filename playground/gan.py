@@ -16,9 +16,11 @@ from trainers.core.latent import PATHS
 from trainers.gan import walk as W
 from trainers.gan.train import sample
 
-from .common import (
-    LATEX, TabParts, choice, export_file, frames_view, number, tagged, user_errors, wire,
-)
+from .errors import choice, number, user_errors
+from .exports import export_file, tagged
+from .page import LATEX
+from .views import frames_view
+from .wiring import TabParts, wire
 from .equations import loss_equations
 from .models import ModelStore
 

@@ -27,8 +27,10 @@ import numpy as np
 from trainers.core.checkpoint import STATE
 from trainers.core.errors import UserError
 
-from .common import (choice, number, open_upload, series_table, sheet_view, stop_button, stop_clear,
-                     stop_requested, user_errors)
+from .errors import choice, number, user_errors
+from .uploads import open_upload
+from .views import series_table, sheet_view
+from .wiring import stop_button, stop_clear, stop_requested
 from .models import ModelStore
 
 ROOT = Path(__file__).resolve().parents[1]

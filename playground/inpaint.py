@@ -17,8 +17,12 @@ from trainers.core.images import gif_bytes, to_uint8, upscale
 from trainers.ddpm import inpaint as I
 from trainers.ddpm import train as ddpm_train
 
-from .common import (LATEX, TabParts, example_paths, export_file, image_to_grey, number, shipped_image, titled_strip,
-                     usable_image, user_errors, wire)
+from .errors import number, user_errors
+from .exports import export_file
+from .page import LATEX
+from .uploads import example_paths, image_to_grey, shipped_image, usable_image
+from .views import titled_strip
+from .wiring import TabParts, wire
 from .models import ModelStore
 
 ANY_CLASS = "(any: unconditional)"

@@ -19,7 +19,11 @@ import torch
 from trainers.core.errors import UserError
 from trainers.gan import toy2d
 
-from .common import LATEX, Opening, TabParts, as_image, number, series_table, user_errors, with_scale
+from .errors import number, user_errors
+from .page import LATEX
+from .uploads import as_image
+from .views import series_table, with_scale
+from .wiring import Opening, TabParts
 from .equations import loss_equations
 
 SIZE, LIM = 360, 3.0  # canvas pixels; the plane shown is [-LIM, LIM]^2

@@ -32,7 +32,10 @@ from trainers.ddpm.samplers import guidance_limit, guided
 from trainers.latent_diffusion.sampling import (SCHEDULERS, CrossAttentionMaps, decode, denoise, make_scheduler,
                                                 resolve_lazy_imports)
 
-from .common import LATEX, TabParts, captioned, frame_scale, number, user_errors, wire
+from .errors import number, user_errors
+from .page import LATEX
+from .views import captioned, frame_scale
+from .wiring import TabParts, wire
 from .models import ModelStore
 
 FAMILY = "latent_diffusion"

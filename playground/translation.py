@@ -14,8 +14,11 @@ from trainers.core.images import strip, upscale
 from trainers.cyclegan import train as C
 from trainers.pix2pix import train as P
 
-from .common import (LATEX, TabParts, check_uploads, example_paths, image_to_grey, number, shipped_image, usable_image, user_errors,
-                     wire, with_scale)
+from .errors import number, user_errors
+from .page import LATEX
+from .uploads import check_uploads, example_paths, image_to_grey, shipped_image, usable_image
+from .views import with_scale
+from .wiring import TabParts, wire
 from .models import ModelStore
 
 SCALE = 6

@@ -19,7 +19,12 @@ from trainers.core.images import from_uint8, gif_bytes, grid, strip, to_uint8, u
 from trainers.core.latent import PATHS
 from trainers.vae.train import add_noise, decode, encode, translate
 
-from .common import LATEX, TabParts, choice, export_file, frames_view, image_to_grey, number, user_errors, wire
+from .errors import choice, number, user_errors
+from .exports import export_file
+from .page import LATEX
+from .uploads import image_to_grey
+from .views import frames_view
+from .wiring import TabParts, wire
 from .models import ModelStore
 
 ASSETS = Path(__file__).resolve().parent / "assets"

@@ -10,7 +10,8 @@ from PIL import Image
 
 from playground import about, classifier, gan
 from playground.app import CACHE_CLEANUP, MAX_FILE_SIZE, QUEUE_MAX_SIZE, create_app, launch_kwargs
-from playground.common import image_to_grey, short_hardware
+from playground.uploads import image_to_grey
+from playground.views import short_hardware
 from playground.models import ModelStore
 from trainers.core.errors import UserError
 
@@ -101,12 +102,11 @@ def test_exports_are_pruned_after_their_time(monkeypatch, tmp_path):
     import os
     import time
 
-    from playground import common
-
-    monkeypatch.setattr(common, "EXPORT_DIR", tmp_path / "exports")
-    old = common.export_file(b"GIF89a old", "walk", ".gif")
-    os.utime(old, (time.time() - common.EXPORT_TTL_S - 1,) * 2)
-    new = common.export_file(b"GIF89a new", "walk", ".gif")
+    from playground import exports
+    monkeypatch.setattr(exports, "EXPORT_DIR", tmp_path / "exports")
+    old = exports.export_file(b"GIF89a old", "walk", ".gif")
+    os.utime(old, (time.time() - exports.EXPORT_TTL_S - 1,) * 2)
+    new = exports.export_file(b"GIF89a new", "walk", ".gif")
     assert not os.path.exists(old) and open(new, "rb").read() == b"GIF89a new"
 
 
@@ -141,7 +141,7 @@ def test_gradios_image_cache_is_written_atomically(tmp_path):
     from gradio import processing_utils
     from PIL import Image
 
-    from playground.common import harden_gradio_cache
+    from playground.uploads import harden_gradio_cache
 
     harden_gradio_cache()
     image = Image.fromarray(np.random.default_rng(0).integers(0, 255, (256, 256, 3), dtype=np.uint8))
@@ -187,7 +187,7 @@ def test_about_renders_each_card_for_people():
 def test_a_user_error_logs_one_line_not_a_stack_trace(caplog):
     import gradio as gr
 
-    from playground.common import user_errors
+    from playground.errors import user_errors
 
     @user_errors
     def handler():
@@ -204,7 +204,7 @@ def test_gradios_own_input_checks_log_one_line_not_a_stack_trace(caplog):
     maximum) reaches the user with Gradio's message, and the log gets one line, not a traceback."""
     import gradio as gr
 
-    from playground.common import quiet_validation
+    from playground.uploads import quiet_validation
 
     with gr.Blocks() as demo:
         choice = gr.Dropdown(["a", "b"], value="a", label="checkpoint")
@@ -225,7 +225,7 @@ def test_an_image_input_that_pillow_cannot_read_gets_a_clear_message(tmp_path, c
     import gradio as gr
     from gradio.data_classes import ImageData
 
-    from playground.common import quiet_validation
+    from playground.uploads import quiet_validation
 
     fake = tmp_path / "fake.png"
     fake.write_text("not an image")
@@ -336,7 +336,7 @@ def test_a_cold_load_stalls_neither_other_models_nor_loads_twice(store, tiny_gan
 def test_light_strokes_on_a_cleared_editor_reach_the_model_as_drawn():
     """A VAE editor's brush starts white; on a cleared editor (its canvas white) the flattened drawing was plain
     white and refused as empty. The strokes come from the editor's layer instead: light on black."""
-    from playground.common import as_image
+    from playground.uploads import as_image
 
     white = Image.new("RGB", (280, 280), "white")
     layer = Image.new("RGBA", (280, 280), (0, 0, 0, 0))

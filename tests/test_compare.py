@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from playground import compare as tab
-from playground.common import CAPTION_PX
+from playground.views import CAPTION_PX
 from playground.models import ModelStore
 
 

@@ -33,7 +33,7 @@ def test_forward_process_follows_the_closed_form():
     assert "0.0000" in text  # alpha_bar_999 ~ 4e-5
     assert np.corrcoef(noisy[::8, ::8, 0].ravel(), original.ravel())[0, 1] < 0.2  # x_T is noise
     _, strip, cos_text = tab.forward_process(image, 500, "cosine")
-    from playground.common import MIN_FRAME_PX, OUTPUT_WIDTH
+    from playground.views import MIN_FRAME_PX, OUTPUT_WIDTH
 
     # the seven frames at >= MIN_FRAME_PX each, in rows that fit the output column (they were 48 px in one row)
     assert strip.shape[1] <= OUTPUT_WIDTH and strip.shape[0] >= 2 * MIN_FRAME_PX
@@ -115,7 +115,7 @@ def test_the_alpha_bar_plot_marks_the_sliders_t():
 def test_stop_ends_a_denoise_run_with_its_own_last_word(store):
     """The Stop button marks the run; the stream ends before its next frame, its generator closed, and its
     last update writes only the status (the images stay the last step shown)."""
-    from playground.common import request_stop, stoppable
+    from playground.wiring import request_stop, stoppable
 
     run = stoppable(lambda *a: (yield from tab.denoise(store, *a)), "ddpm_denoise", 2, 5, "stopped: here")
     stream = run("tiny-ddpm", 0, 1, "ddpm", 50, 0.0, tab.ANY_CLASS, 1.0)

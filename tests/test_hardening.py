@@ -27,7 +27,7 @@ from gradio.data_classes import FileData, ImageData
 from PIL import EpsImagePlugin, Image, ImageDraw, ImageFile, PngImagePlugin
 
 from conftest import black_png as _black_png
-from playground import about, classifier, common, diffusion, gan, image_lab, lab, translation, vae
+from playground import about, classifier, diffusion, exports, gan, image_lab, lab, translation, uploads, vae
 from playground.app import restore
 from playground.models import ModelStore
 from trainers.core import checkpoint as ck
@@ -48,7 +48,7 @@ def app_pillow_settings():
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)  # restored after the module
         mp.setattr(EpsImagePlugin, "gs_binary", EpsImagePlugin.gs_binary)
-        common.harden_pillow()
+        uploads.harden_pillow()
         yield
 
 
@@ -81,7 +81,7 @@ def big_decodes():
     seen, real_load = [], ImageFile.ImageFile.load
 
     def load(self):
-        if self.width * self.height > common.MAX_UPLOAD_PIXELS:
+        if self.width * self.height > uploads.MAX_UPLOAD_PIXELS:
             seen.append(self.size)
         return real_load(self)
 
@@ -395,7 +395,7 @@ def test_a_transparent_sketch_canvas_reaches_the_models_as_light_strokes_on_blac
 
 def _png_with_settings(path: Path) -> Path:
     info = PngImagePlugin.PngInfo()
-    info.add_text(common.META_KEY, json.dumps({"api": "x", "inputs": {"seed": 3}}))
+    info.add_text(exports.META_KEY, json.dumps({"api": "x", "inputs": {"seed": 3}}))
     Image.new("L", (4, 4)).save(path, pnginfo=info)
     return path
 
@@ -421,9 +421,9 @@ def test_a_hostile_file_where_the_app_opens_it_itself(case, upload_files, tmp_pa
     t0 = time.monotonic()
     if upload.refusal:
         with pytest.raises(UserError, match=upload.refusal):
-            common.open_upload(path)
+            uploads.open_upload(path)
     else:
-        image = common.open_upload(path)
+        image = uploads.open_upload(path)
         assert image.format is None  # decoded: nothing left for a plugin to read
         if case == "exif-rotated-jpeg":
             assert image.size == (40, 64)
@@ -467,7 +467,7 @@ def test_gradio_never_runs_ghostscript_under_the_apps_pillow_settings(upload_fil
     assert recorder.calls  # Pillow ran (here: tried to run) Ghostscript
     recorder.calls.clear()
     monkeypatch.setattr(EpsImagePlugin, "gs_binary", None)  # the attempt above left Pillow's note that gs is missing
-    common.harden_pillow()
+    uploads.harden_pillow()
     with pytest.raises(OSError):
         _as_gradio_gives(eps, "editor")
     assert recorder.calls == []
@@ -479,10 +479,10 @@ def test_the_app_applies_the_pillow_settings(tmp_path, monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", PILLOW_DEFAULT_LIMIT)
     monkeypatch.setattr(EpsImagePlugin, "gs_binary", None)
     create_app(tmp_path)
-    assert Image.MAX_IMAGE_PIXELS == common.MAX_UPLOAD_PIXELS and EpsImagePlugin.gs_binary is False
+    assert Image.MAX_IMAGE_PIXELS == uploads.MAX_UPLOAD_PIXELS and EpsImagePlugin.gs_binary is False
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # a deployment's lower limit is kept
-    common.harden_pillow()
-    assert Image.MAX_IMAGE_PIXELS == 1000 and common.pixel_cap() == 1000
+    uploads.harden_pillow()
+    assert Image.MAX_IMAGE_PIXELS == 1000 and uploads.pixel_cap() == 1000
 
 
 # ---------------------------------------------------------------------------------------------------------

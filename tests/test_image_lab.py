@@ -66,7 +66,7 @@ def test_stopping_a_run_keeps_a_checkpoint(tiny_options):
 def test_the_pages_stop_ends_the_run_with_a_checkpoint_and_says_so(tiny_options):
     """Stop does not cancel the stream (a frame computed before the cancel landed after the "stopped" line):
     the stream asks the trainer to stop, waits for its checkpoint and ends on its own last word."""
-    from playground.common import request_stop
+    from playground.wiring import request_stop
 
     stream = tab.train("ddpm", 2.0)
     frames = [next(stream)]

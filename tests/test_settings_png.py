@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 from gradio import processing_utils
 
-from playground import common
-
-
+from playground import exports
+from trainers.core.errors import UserError
 def _served_png(image, tmp_path) -> str:
     """What Gradio writes to disk (and serves) for an image output, with its own PNG encoder."""
     return processing_utils.save_pil_to_cache(image, cache_dir=str(tmp_path), format="png")
@@ -22,18 +21,18 @@ def test_tagged_images_survive_gradios_png_encoding(tmp_path):
     def handler(name, seed, image):
         return np.zeros((4, 4, 3), np.uint8), "text"
 
-    run = common.tagged("demo", ["checkpoint", "seed", "image"], handler)
+    run = exports.tagged("demo", ["checkpoint", "seed", "image"], handler)
     image, text = run("m", 3, np.zeros((2, 2)))
     assert text == "text"
-    meta = common.read_settings(_served_png(image, tmp_path))
+    meta = exports.read_settings(_served_png(image, tmp_path))
     assert meta == {"api": "demo", "inputs": {"checkpoint": "m", "seed": 3}}  # the uploaded image is no setting
 
     def stream(n):
         for i in range(n):
             yield np.full((2, 2), i, np.uint8)
 
-    frames = list(common.tagged("demo_stream", ["n"], stream)(2))
-    assert len(frames) == 2 and common.read_settings(_served_png(frames[1], tmp_path))["inputs"] == {"n": 2}
+    frames = list(exports.tagged("demo_stream", ["n"], stream)(2))
+    assert len(frames) == 2 and exports.read_settings(_served_png(frames[1], tmp_path))["inputs"] == {"n": 2}
 
 
 def test_read_settings_refuses_foreign_files(tmp_path):
@@ -44,8 +43,8 @@ def test_read_settings_refuses_foreign_files(tmp_path):
     junk = tmp_path / "junk.png"
     junk.write_bytes(b"not an image")
     for path, message in [(plain, "no playground settings"), (junk, "not an image"), (None, "drop a PNG")]:
-        with pytest.raises(common.UserError, match=message):
-            common.read_settings(path)
+        with pytest.raises(UserError, match=message):
+            exports.read_settings(path)
 
 
 @pytest.fixture(scope="module")
@@ -86,39 +85,39 @@ def test_exported_gif_and_mp4_carry_their_settings_and_keep_their_frames(tmp_pat
 
     from trainers.core.images import gif_bytes, mp4_bytes
 
-    monkeypatch.setattr(common, "EXPORT_DIR", tmp_path / "exports")
+    monkeypatch.setattr(exports, "EXPORT_DIR", tmp_path / "exports")
     rng = np.random.default_rng(0)
     frames = [rng.integers(0, 255, (20, 24, 3), dtype=np.uint8) for _ in range(5)]
 
     def handler(name, seed, steps):
-        return (common.export_file(gif_bytes(frames, 60), "run", ".gif"),
-                common.export_file(mp4_bytes(frames, 12), "run", ".mp4"), "done")
+        return (exports.export_file(gif_bytes(frames, 60), "run", ".gif"),
+                exports.export_file(mp4_bytes(frames, 12), "run", ".mp4"), "done")
 
-    gif, mp4, text = common.tagged("demo_anim", ["checkpoint", "seed", "steps"], handler)("m", 5, 20)
+    gif, mp4, text = exports.tagged("demo_anim", ["checkpoint", "seed", "steps"], handler)("m", 5, 20)
     assert text == "done"
     assert sorted((tmp_path / "exports").iterdir()) == sorted([Path(gif), Path(mp4)])  # each written once, tagged
     # a download's name says what it is: the stem, then the call's settings (and the content's hash)
     assert all(Path(p).name.startswith("run_m_seed-5_steps-20-") for p in (gif, mp4)), (gif, mp4)
     for path in (gif, mp4):
-        assert common.read_settings(path) == {"api": "demo_anim", "inputs": {"checkpoint": "m", "seed": 5,
+        assert exports.read_settings(path) == {"api": "demo_anim", "inputs": {"checkpoint": "m", "seed": 5,
                                                                               "steps": 20}}
-    plain_gif = Image.open(common.export_file(gif_bytes(frames, 60), "x", ".gif"))
+    plain_gif = Image.open(exports.export_file(gif_bytes(frames, 60), "x", ".gif"))
     got = [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(Image.open(gif))]
     want = [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(plain_gif)]
     assert len(got) == 5 and all(np.array_equal(a, b) for a, b in zip(got, want))
     assert Image.open(gif).info["duration"] == 60
-    with av.open(mp4) as c, av.open(common.export_file(mp4_bytes(frames, 12), "y", ".mp4")) as ref:
+    with av.open(mp4) as c, av.open(exports.export_file(mp4_bytes(frames, 12), "y", ".mp4")) as ref:
         tagged_frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
         ref_frames = [f.to_ndarray(format="rgb24") for f in ref.decode(video=0)]
     assert len(tagged_frames) == 5 and all(np.array_equal(a, b) for a, b in zip(tagged_frames, ref_frames))
     # and an untagged MP4 or GIF says it has no settings
-    for path in (common.export_file(mp4_bytes(frames, 12), "z", ".mp4"), plain_gif.filename):
-        with pytest.raises(common.UserError, match="no playground settings"):
-            common.read_settings(path)
+    for path in (exports.export_file(mp4_bytes(frames, 12), "z", ".mp4"), plain_gif.filename):
+        with pytest.raises(UserError, match="no playground settings"):
+            exports.read_settings(path)
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(b"\x00" * 100)
-    with pytest.raises(common.UserError, match="not an MP4"):
-        common.read_settings(junk)
+    with pytest.raises(UserError, match="not an MP4"):
+        exports.read_settings(junk)
 
 
 def test_the_export_folder_stays_bounded(tmp_path, monkeypatch):
@@ -126,15 +125,15 @@ def test_the_export_folder_stays_bounded(tmp_path, monkeypatch):
     import os
     import time
 
-    monkeypatch.setattr(common, "EXPORT_DIR", tmp_path / "exports")
-    monkeypatch.setattr(common, "EXPORT_MAX_FILES", 10)
-    first = common.export_file(b"same", "a", ".gif")
-    assert common.export_file(b"same", "a", ".gif") == first
+    monkeypatch.setattr(exports, "EXPORT_DIR", tmp_path / "exports")
+    monkeypatch.setattr(exports, "EXPORT_MAX_FILES", 10)
+    first = exports.export_file(b"same", "a", ".gif")
+    assert exports.export_file(b"same", "a", ".gif") == first
     assert len(os.listdir(tmp_path / "exports")) == 1
     os.utime(first, (time.time() - 200,) * 2)
     paths = []
     for i in range(25):
-        paths.append(common.export_file(f"result {i}".encode(), "b", ".gif"))
+        paths.append(exports.export_file(f"result {i}".encode(), "b", ".gif"))
         os.utime(paths[-1], (time.time() - 100 + i,) * 2)  # distinct ages within the time-to-live, newest last
     left = sorted(os.listdir(tmp_path / "exports"))
     assert left == sorted(os.path.basename(p) for p in paths[-10:])  # the newest ten
@@ -144,7 +143,7 @@ def test_an_exported_animation_restores_its_settings(demo, tmp_path, monkeypatch
     from playground.app import restore
     from playground.gan import NO_CLASS
 
-    monkeypatch.setattr(common, "EXPORT_DIR", tmp_path / "exports")
+    monkeypatch.setattr(exports, "EXPORT_DIR", tmp_path / "exports")
     fn = next(d.fn for d in demo.fns.values() if d.api_name == "gan_walk")
     strip, gif, mp4, used = fn("tiny-gan", "4, 5", 6, "slerp", 0.8, "z", NO_CLASS, NO_CLASS)
     for path in (gif, mp4):

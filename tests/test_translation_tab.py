@@ -69,7 +69,7 @@ def test_an_uploaded_outline_is_not_outlined_again_unnoticed(store):
     Fashion-MNIST garments, thin and dark ones included (coat, sandal, sneaker), keep it."""
     import torch
 
-    from playground.common import image_to_grey
+    from playground.uploads import image_to_grey
     from trainers.core import pairs
 
     examples = sorted((Path(tab.__file__).parent / "examples").glob("*.png"))

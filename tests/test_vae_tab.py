@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 from playground import vae as tab
-from playground.common import MIN_FRAME_PX, OUTPUT_WIDTH
+from playground.views import MIN_FRAME_PX, OUTPUT_WIDTH
 from playground.models import ModelStore
 from trainers.core.latent import lerp, slerp
 from trainers.core.loop import fit

@@ -1,0 +1,67 @@
+"""User errors: checked numbers and choices, and a handler's UserError shown as one gr.Error line (logged as one
+line, no stack trace)."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+
+import numpy as np
+
+from trainers.core.errors import UserError
+
+
+log = logging.getLogger("playground")
+
+
+def number(label: str, v, lo: float, hi: float) -> float:
+    """A finite number in [lo, hi], or a UserError naming the control (API callers can send anything)."""
+    try:
+        ok = v is not None and not isinstance(v, bool) and np.isfinite(float(v)) and lo <= float(v) <= hi
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int too large for a float
+        ok = False
+    if not ok:
+        raise UserError(f"{label} must be a number in [{lo}, {hi}], got {str(v)[:40]!r}")
+    return float(v)
+
+
+def choice(label: str, v, options) -> str:
+    """One of the strings `options`, or a UserError naming the control and listing them (API callers can
+    send anything, lists and numbers included)."""
+    if not isinstance(v, str) or v not in options:
+        raise UserError(f"{label} must be one of {', '.join(options)}, got {str(v)[:40]!r}")
+    return v
+
+
+def user_errors(fn):
+    """Show a `UserError` as a gr.Error message; other exceptions reach Gradio, which hides internals.
+    Generator handlers (streamed outputs) are wrapped as generators, so errors raised mid-run count too."""
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def gen_wrapper(*args, **kwargs):
+            import gradio as gr
+
+            try:
+                yield from fn(*args, **kwargs)
+            except UserError as e:
+                raise _shown(gr, fn, e) from None
+
+        return gen_wrapper
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        import gradio as gr
+
+        try:
+            return fn(*args, **kwargs)
+        except UserError as e:
+            raise _shown(gr, fn, e) from None
+
+    return wrapper
+
+
+def _shown(gr, fn, e: UserError):
+    """The gr.Error the user sees; the server logs one line for it, not a stack trace (it is no bug)."""
+    log.warning("user error in %s: %s", getattr(fn, "__name__", "handler"), e)
+    return gr.Error(str(e), print_exception=False)

@@ -1,0 +1,184 @@
+"""Downloads and their provenance: every exported PNG, GIF and MP4 carries the settings of the call that made it,
+is named by them, and `read_settings` gives them back."""
+
+from __future__ import annotations
+
+import contextvars
+import inspect
+import json
+import re
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from trainers.core.errors import UserError
+
+from .uploads import open_upload
+
+
+EXPORT_DIR = Path(tempfile.gettempdir()) / "playground-exports"
+
+
+EXPORT_TTL_S = 15 * 60  # downloads older than this are deleted ...
+
+
+EXPORT_MAX_FILES = 200  # ... and only this many are kept, so the folder stays bounded under any load
+
+
+# the settings of the call being served (set by `tagged` around the handler): GIF/MP4 exports carry them
+_EXPORT_SETTINGS: contextvars.ContextVar[str | None] = contextvars.ContextVar("export_settings", default=None)
+
+
+def export_file(data: bytes, stem: str, suffix: str) -> str:
+    """Write a download (GIF, MP4, PNG) into the app's export folder and return its path. The name is the
+    content's hash, so the same result is the same file (repeated requests add nothing), the write is atomic,
+    and the folder is pruned to EXPORT_TTL_S and EXPORT_MAX_FILES. Inside a call wired by `tagged`, a GIF or
+    MP4 first gets the call's settings (a GIF comment extension; the MP4's `comment` tag; no pixel changes),
+    which `read_settings` gives back."""
+    import hashlib
+
+    from trainers.core.checkpoint import atomic_write_bytes
+    from trainers.core.images import gif_with_comment, mp4_with_comment
+
+    settings = _EXPORT_SETTINGS.get()
+    if settings is not None and suffix in (".gif", ".mp4"):
+        data = gif_with_comment(data, settings) if suffix == ".gif" else mp4_with_comment(data, settings)
+    EXPORT_DIR.mkdir(exist_ok=True)
+
+    path = EXPORT_DIR / f"{_named(stem, settings)}-{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
+    atomic_write_bytes(path, data, fsync=False)
+    _prune_exports(keep=path)
+    return str(path)
+
+
+def _named(stem: str, settings: str | None, limit: int = 90) -> str:
+    """A download's name that says what it is: the stem, then the call's short settings in order, e.g.
+    `ddpm-run_ddpm-fashion_ddim_steps-50_seed-0` (a folder of downloads named `ddpm-run-<hash>` told nothing)."""
+    if not settings:
+        return stem
+    try:
+        inputs = json.loads(settings.split(":", 1)[1]).get("inputs", {})
+    except (ValueError, AttributeError):
+        return stem
+    parts = [stem]
+    for key, value in inputs.items():
+        if isinstance(value, bool) or value is None or not isinstance(value, (str, int, float)):
+            continue
+        text = value if isinstance(value, str) else f"{key}-{value:g}"
+        text = re.sub(r"[^A-Za-z0-9.+-]+", "-", text).strip("-.")[:32]
+        if text and len("_".join([*parts, text])) <= limit:
+            parts.append(text)
+    return "_".join(parts)
+
+
+def _prune_exports(keep: Path) -> None:
+    now, files = time.time(), []
+    for f in EXPORT_DIR.iterdir():
+        try:
+            files.append((f.stat().st_mtime, f))
+        except OSError:  # another request removed it first
+            pass
+    files.sort(reverse=True)
+    for i, (mtime, f) in enumerate(files):
+        if f != keep and (i >= EXPORT_MAX_FILES or now - mtime > EXPORT_TTL_S):
+            f.unlink(missing_ok=True)
+
+
+META_KEY = "playground"  # the PNG text chunk that carries an exported image's settings
+
+
+def _settings(names: list[str], args: tuple) -> dict:
+    """The scalar inputs of a call by name (uploaded images and drawings are not settings)."""
+    scalar = (str, int, float, bool, type(None))
+    return {k: v for k, v in zip(names, args)
+            if isinstance(v, scalar) or (isinstance(v, (list, tuple)) and all(isinstance(x, scalar) for x in v))}
+
+
+def _tag_value(value, meta: dict):
+    from PIL import Image
+
+    if isinstance(value, np.ndarray) and value.dtype == np.uint8 and value.ndim in (2, 3):
+        image = Image.fromarray(value)
+        image.info[META_KEY] = json.dumps(meta)  # Gradio writes text info into the PNG it serves
+        return image
+    if isinstance(value, list) and value and all(isinstance(v, tuple) and len(v) == 2 for v in value):
+        return [(_tag_value(a, meta), b) for a, b in value]  # a gallery's (image, caption) pairs
+    return value
+
+
+def tagged(api: str, names: list[str], fn):
+    """Wire a handler into a click so that every image it returns is a PNG carrying the call's settings
+    ({"api": api, "inputs": {name: value}}), and every GIF/MP4 it exports (`export_file`) carries them too;
+    `read_settings` gives them back when the file is dropped into the app. Works for plain and streaming
+    (generator) handlers; the handler itself stays pure."""
+    def within(meta: dict, step, *a):
+        """step(*a) with the settings in reach of `export_file` (set and reset in this thread, around the call)."""
+        token = _EXPORT_SETTINGS.set(f"{META_KEY}:{json.dumps(meta)}")
+        try:
+            return step(*a)
+        finally:
+            _EXPORT_SETTINGS.reset(token)
+
+    def tag(out, meta: dict):
+        return tuple(_tag_value(v, meta) for v in out) if isinstance(out, tuple) else _tag_value(out, meta)
+
+    if inspect.isgeneratorfunction(fn):
+        def run_stream(*args):
+            meta, it = {"api": api, "inputs": _settings(names, args)}, fn(*args)
+            while True:  # each resume of the handler runs with the settings set (Gradio may switch threads)
+                try:
+                    out = within(meta, next, it)
+                except StopIteration:
+                    return
+                yield tag(out, meta)
+
+        return run_stream
+
+    def run(*args):
+        meta = {"api": api, "inputs": _settings(names, args)}
+        return tag(within(meta, fn, *args), meta)
+
+    return run
+
+
+def _mp4_comment(path) -> str | None:
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            comment = container.metadata.get("comment", "")
+    except (av.error.FFmpegError, OSError, UnicodeDecodeError):
+        raise UserError("that file is not an MP4 this app can read") from None
+    return comment[len(META_KEY) + 1:] if comment.startswith(META_KEY + ":") else None
+
+
+SETTINGS_FILES = (".png", ".gif", ".mp4")  # exports that carry their settings
+
+
+def read_settings(path) -> dict:
+    """The settings an exported PNG, GIF or MP4 carries, or a UserError saying why there are none."""
+    if not path:
+        raise UserError("drop a PNG, GIF or MP4 exported by this app")
+    if str(path).lower().endswith(".mp4"):
+        raw = _mp4_comment(path)
+    else:
+        try:
+            image = open_upload(path, formats=("PNG", "GIF"))  # decoded: text chunks may follow the pixels
+        except UserError as e:  # the drop zone takes MP4 too: say so, not only "(PNG, GIF)"
+            raise UserError(f"this file is not a PNG, GIF or MP4 exported by this app ({e})") from None
+        raw = image.info.get(META_KEY)
+        comment = image.info.get("comment", b"")
+        if raw is None and isinstance(comment, bytes) and comment.startswith(META_KEY.encode() + b":"):
+            raw = comment[len(META_KEY) + 1:].decode("utf-8", "replace")
+    if not raw:
+        raise UserError("this file carries no playground settings (only images and videos exported by this "
+                        "app do)")
+    try:
+        meta = json.loads(raw)
+    except ValueError:
+        raise UserError("the image's settings are unreadable") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("api"), str) or not isinstance(meta.get("inputs"), dict):
+        raise UserError("the image's settings are unreadable")
+    return meta

@@ -1,0 +1,149 @@
+"""The page itself: its CSS, its scripts (the editors' brush, a restored export's re-run) and the LaTeX
+delimiters."""
+
+from __future__ import annotations
+
+
+# gr.Markdown renders only $$...$$ by default; the explanations use inline $...$ too
+LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
+
+
+# the page's style: labels and toolbars sit above an image, never over it; pixel art stays sharp; below
+# 900 px the tab's columns stack (controls above outputs) and the tab buttons narrow so that at 800 px none hides
+# behind Gradio's "..." overflow menu
+CSS = """
+.block > label[data-testid="block-label"].float { position: static; margin-bottom: 4px; }
+.image-container .icon-button-wrapper.top-panel { position: static; justify-content: flex-end; margin-bottom: 2px; }
+.image-container img, .image-frame img { image-rendering: pixelated; }
+/* an upload smaller than its box is shown enlarged, like the examples (a 64-px upload sat at 64 px) */
+.block:has(input[type=file]) .image-frame img { min-width: 128px; min-height: 128px; object-fit: contain; }
+/* a drawing canvas's zoom / undo / clear bar sits on the canvas's top right, not across the middle of it nor
+   over its name (the name of each VAE editor, A, B or C, was hidden under the canvas); its tools sit at the
+   block's left edge, beside the image rather than over the garment's left side */
+.image-container:has(canvas) .icon-button-wrapper.top-panel { position: absolute !important; top: 2px !important;
+  bottom: auto !important; left: auto !important; right: 2px !important; margin: 0; }
+.block:has(.pixi-target) > label[data-testid="block-label"] { position: relative; z-index: 3; }
+.narrow-editor .image-container:has(canvas) .icon-button-wrapper.top-panel { top: 30px !important; }  /* too narrow for both in a line */
+.image-container:has(.pixi-target) .toolbar-wrap { left: 0 !important; }
+/* a user error is said once, in its toast; the outputs keep what they showed instead of an "Error" badge each */
+[data-testid="status-tracker"]:has(> span.error) { display: none; }
+.frames img { object-fit: contain; max-width: 100%; }
+/* a card's training command wraps at the column's edge instead of scrolling sideways as a code block does */
+#about-card pre, #about-card pre code { white-space: pre-wrap; overflow-wrap: anywhere; }
+.upload-refused { position: absolute; left: 0; right: 0; bottom: 0; z-index: 5; padding: 6px 8px;
+  color: var(--error-text-color, #b91c1c); background: var(--background-fill-primary, #fff); font-size: var(--text-md); }
+/* the walk's GIF as tall as its MP4 beside it (it was drawn at its 128 px), crisp when enlarged */
+.transport { align-items: center; }  /* Train live's Play | Pause | Step x [n] | Reset, one line */
+#gan-walk-gif img { height: 224px; width: auto; image-rendering: pixelated; }
+/* a results gallery shows all its items: Gradio fixed its height (~500 px) even at height="auto", and
+   scrolled away a compared model's rows and captions */
+.full-gallery .grid-wrap.fixed-height { height: auto !important; max-height: none !important; }
+/* a picker gallery (small thumbnails to click) writes each caption under its thumbnail, not over the garment */
+.picker .thumbnail-item:has(> .caption-label) { display: flex; flex-direction: column; height: auto !important;
+  aspect-ratio: auto !important; overflow: visible; }
+.picker .thumbnail-item:has(> .caption-label) > img { height: 100px; min-height: 100px; flex: none; }
+.picker .thumbnail-item > .caption-label { position: static !important; max-width: 100%; margin: 2px auto 0; }
+/* a results gallery's caption (model name, ms/image) goes under its grid, not over its last row's samples */
+.full-gallery .thumbnail-item:has(> .caption-label) { display: flex; flex-direction: column; height: auto !important;
+  aspect-ratio: auto !important; overflow: visible; }
+.full-gallery .thumbnail-item:has(> .caption-label) > img { flex: none; height: auto; }
+.full-gallery .thumbnail-item > .caption-label { position: static !important; max-width: 100%; margin: 2px auto 0; }
+/* a video shows its whole frame (the player cropped the loop's shirt and the diffusion strip's edges) */
+video { object-fit: contain !important; }
+#vae-point img { width: 192px; height: 192px; object-fit: contain; }
+/* a dropdown's value stops short of its arrow (long model names ran under it) */
+.secondary-wrap input { padding-right: 22px !important; text-overflow: ellipsis; }
+.sheet .image-frame { overflow-x: auto; justify-content: flex-start; }
+.sheet img { max-width: none !important; max-height: none !important; width: auto; height: auto; }
+#clf-seen .image-container, #clf-seen .image-frame { min-height: 200px; }
+#clf-seen img { width: 192px !important; height: 192px !important; max-width: none !important;
+                max-height: none !important; object-fit: contain !important; }
+/* a table wider than the page scrolls sideways: say so where its columns are cut */
+@media (max-width: 1500px) {  /* Compare's four models cut the last column at 1400 px too */
+  .wide-table::before { content: "scroll the table sideways for every column →"; display: block; font-size: 13px;
+                        color: var(--body-text-color-subdued); padding: 2px 4px; }
+}
+@media (max-width: 900px) {
+  .row:has(> .column) { flex-direction: column; }
+  .row:has(> .column) > .column, .row:has(> .column) > .tabs { width: 100%; min-width: 0 !important; }
+  .tab-wrapper .tab-container > button { padding: 4px 7px; font-size: 14px; }
+  .row > .column.views-first { order: -1; }  /* Train live: Play and the views, then the settings */
+}
+"""
+
+
+# after a restore put an export's settings back, press the button that made it (wire gives each its class)
+# ({"api", "tabs"}: the labels of the tabs around the button, outermost first; a tab mounts its content when shown)
+RERUN_JS = """(spec) => {
+  if (!spec) return;
+  const {api, tabs} = JSON.parse(spec);
+  const next = (i) => {
+    if (i < tabs.length) {
+      const t = [...document.querySelectorAll('button[role=tab]')].find(
+        b => b.offsetParent && b.innerText.trim() === tabs[i]);
+      if (t && t.getAttribute('aria-selected') !== 'true') t.click();
+      setTimeout(() => next(i + 1), 300);
+    } else {
+      const b = document.querySelector('button.run-' + api);
+      if (b) b.click();
+    }
+  };
+  setTimeout(() => next(0), 300);
+}"""
+
+
+# a sketchpad is ready to draw when it appears: its brush is picked once, as a user's first click would; and
+# again after "Clear canvas", which leaves Gradio's editor asking to "select the draw tool to start"
+JS = """() => {
+  const pick = () => document.querySelectorAll('button[aria-label="Brush"]').forEach(b => {
+    if (b.offsetParent && !b.dataset.picked) { b.dataset.picked = "1"; b.click(); }
+  });
+  new MutationObserver(pick).observe(document.body, {subtree: true, childList: true, attributes: true,
+                                                     attributeFilter: ["class", "style", "hidden"]});
+  document.addEventListener('click', (e) => {
+    const clear = e.target.closest && e.target.closest('button[aria-label="Clear canvas"]');
+    const editor = clear && clear.closest('.block');
+    if (editor) setTimeout(() => {
+      const b = editor.querySelector('button[aria-label="Brush"]');
+      if (b) b.click();
+      // the cleared canvas is white: a white brush (the VAE's editors, for light garments on black) drew
+      // invisibly there, so switch to the editor's black, if it offers one (dark on white is read inverted).
+      // The brush's Color button exists once the brush is picked, and its swatches once it is pressed.
+      setTimeout(() => {
+        const color = editor.querySelector('button[aria-label="Color"]');
+        if (!color || getComputedStyle(color).color !== 'rgb(255, 255, 255)') return;
+        color.click();
+        setTimeout(() => {
+          const black = [...editor.querySelectorAll('button.color')].find(
+            s => s.style.backgroundColor === 'rgb(0, 0, 0)');
+          if (black) black.click();
+        }, 150);
+      }, 150);
+    }, 150);
+  }, true);
+  // an editor given a file the browser cannot decode (a .txt named .png) stays blank and Gradio says nothing;
+  // say it in the editor's box (gr.Image inputs are checked on the server: check_uploads)
+  const vet = (block, files) => {
+    if (!block || !files || !files.length || !block.querySelector('button[aria-label="Clear canvas"]')) return;
+    const file = files[0];
+    let note = block.querySelector('.upload-refused');
+    if (!note) {
+      note = document.createElement('div');
+      note.className = 'upload-refused';
+      note.setAttribute('role', 'alert');
+      block.appendChild(note);
+    }
+    createImageBitmap(file).then((bitmap) => { bitmap.close(); note.hidden = true; }, () => {
+      note.textContent = '"' + file.name + '" is not an image this editor can open: choose a PNG, JPEG, GIF, ' +
+                         'WEBP or BMP file.';
+      note.hidden = false;
+    });
+  };
+  document.addEventListener('change', (e) => {
+    if (e.target.type === 'file') vet(e.target.closest('.block'), e.target.files);
+  }, true);
+  document.addEventListener('drop', (e) => {
+    vet(e.target.closest && e.target.closest('.block'), e.dataTransfer && e.dataTransfer.files);
+  }, true);
+  pick();
+}"""

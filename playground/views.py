@@ -1,0 +1,123 @@
+"""How outputs are laid out for people: frame rows and sheets at a visible size, captions under images, colour
+scales, plot tables, and a card's hardware and cost in words."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+
+# every generated frame shows at >= MIN_FRAME_PX CSS px: frame rows are sized to fit OUTPUT_WIDTH px unscaled
+# (an output column at 1400 px wide; below 900 px the columns stack and are wider)
+MIN_FRAME_PX, OUTPUT_WIDTH = 96, 540
+
+
+def frame_scale(px: int) -> int:
+    """The whole-number upscale that draws a px-sized frame at >= MIN_FRAME_PX CSS px."""
+    return max(1, -(-MIN_FRAME_PX // px))
+
+
+def frames_view(images, per_row: int | None = None, width: int = OUTPUT_WIDTH) -> np.ndarray:
+    """uint8 (N, C, H, W) frames -> rows of frames (H', W', 3), each frame upscaled (nearest) to at least
+    MIN_FRAME_PX and as many per row as fit `width` px (at most `per_row`), so none is shrunk on the page. The
+    rows are balanced: 16 frames where 5 fit make 4 rows of 4, not 3 of 5 and a lone frame."""
+    from trainers.core.images import grid, upscale
+
+    px = int(images.shape[-1])
+    scale = frame_scale(px)
+    fit = max(1, (width // scale - 2) // (px + 2))
+    per_row = min(fit, per_row or fit, len(images))
+    rows = -(-len(images) // per_row)
+    return upscale(grid(images, nrow=-(-len(images) // rows)), scale)
+
+
+def sheet_view(sheet: np.ndarray, px: int) -> np.ndarray:
+    """A sheet of px-sized samples (a card's samples.png, a live run's grid) upscaled (nearest) so that every
+    tile shows at >= MIN_FRAME_PX CSS px; its layout (a class per row, input | output pairs) stays as made.
+    Shown with elem_classes="sheet": never shrunk, it scrolls sideways in a narrower column."""
+    from trainers.core.images import upscale
+
+    return upscale(sheet, frame_scale(px))
+
+
+def with_scale(heat: np.ndarray, low: str, high: str, colours) -> np.ndarray:
+    """A heat map (H, W, 3) with its colour scale below it: `colours` ([0, 1] -> RGB, the map's own) from 0 to 1,
+    labelled `low` and `high` at the ends."""
+    from PIL import Image, ImageDraw
+
+    h, w = heat.shape[:2]
+    bar = colours(np.tile(np.linspace(0, 1, w), (10, 1)))
+    canvas = Image.new("RGB", (w, h + 30), (255, 255, 255))
+    canvas.paste(Image.fromarray(heat), (0, 0))
+    canvas.paste(Image.fromarray(bar), (0, h + 4))
+    draw = ImageDraw.Draw(canvas)
+    draw.text((2, h + 16), low, fill=(0, 0, 0))
+    draw.text((w - 6 * len(high) - 2, h + 16), high, fill=(0, 0, 0))
+    return np.asarray(canvas)
+
+
+def titled_strip(tiles: list[np.ndarray], titles: list[str], gap: int = 8) -> np.ndarray:
+    """Images (H, W, 3) uint8 side by side, each with its own title in a white band above it: a strip whose
+    captions sit on the images they name (a single line under the strip left the user counting)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    band, font = 24, ImageFont.load_default(size=14)
+    h = max(t.shape[0] for t in tiles)
+    w = sum(t.shape[1] for t in tiles) + gap * (len(tiles) - 1)
+    canvas = Image.new("RGB", (w, h + band), (255, 255, 255))
+    draw, x = ImageDraw.Draw(canvas), 0
+    for tile, title in zip(tiles, titles):
+        canvas.paste(Image.fromarray(tile), (x, band))
+        draw.text((x + 2, 4), title, fill=(0, 0, 0), font=font)
+        x += tile.shape[1] + gap
+    return np.asarray(canvas)
+
+
+def short_hardware(text: str) -> str:
+    """A card's hardware for a table cell: "CPU x86_64, 2 cores (torch threads 1)" -> "CPU, 1 thread" (the long
+    form repeated in every row pushed the metrics out of view)."""
+    cpu = re.fullmatch(r"CPU [^,]*, (\d+) cores(?: \(torch threads (\d+)\))?", text)
+    if cpu:
+        threads = int(cpu.group(2) or cpu.group(1))
+        return f"CPU, {threads} thread{'s' if threads > 1 else ''}"
+    return text.replace("NVIDIA ", "")
+
+
+def training_cost(card: dict) -> tuple[float | None, str]:
+    """(wall seconds, machines) of a model's whole training: a run continued from another (--init_from, or
+    --resume on other machines) counts its lineage, as the card's totals do, not only its last run."""
+    seconds = card.get("wall_time_total_s", card.get("wall_time_s"))
+    machines = [m for m in dict.fromkeys(short_hardware(h.get("hardware", "")) for h in
+                                         [*card.get("history", []), card]) if m]
+    if len(machines) > 1:  # "CPU + 1x H100": the thread counts of each CPU run are on the card
+        machines = dict.fromkeys("CPU" if m.startswith("CPU") else m for m in machines)
+    return seconds, " + ".join(machines)
+
+
+CAPTION_PX = 30  # Gradio draws a gallery item's caption over the bottom of its image, about this tall
+
+
+def captioned(items: list[tuple[np.ndarray, str]]) -> list[tuple[np.ndarray, str]]:
+    """A gallery's (image, caption) pairs, each image with a white band under it where the caption sits, so
+    that the caption covers no pixel of the image (it hid a compared model's last row of samples)."""
+    def band(image: np.ndarray) -> np.ndarray:
+        pad = [(0, CAPTION_PX), (0, 0)] + [(0, 0)] * (image.ndim - 2)
+        return np.pad(image, pad, constant_values=255)
+
+    return [(band(np.asarray(image)), caption) for image, caption in items]
+
+
+def series_table(rows: list[dict], skip=("step", "epoch", "time_s"), keep=None, y: str = "value", up_to=None):
+    """Logged rows ({"step": s, name: value, ...}) -> the long table a gr.LinePlot draws, one series per name:
+    columns step (int), `y` (float), series (string). Typed even when empty: a plot takes its axes' types from
+    the first table it gets, and an untyped empty one made the values categorical (labels piled up, no line).
+    Every name in `keep` is in the table, as a NaN row (drawn as nothing) until it has values: a plot also fixes
+    its series from its first table, and a step-0 table without them left a whole run with no lines."""
+    import pandas as pd
+
+    data = [(int(float(r["step"])), float(v), k) for r in rows if up_to is None or int(float(r["step"])) <= up_to
+            for k, v in r.items() if k not in skip and (keep is None or k in keep) and v not in ("", None)]
+    present = {k for _, _, k in data}
+    data += [(data[0][0] if data else 0, float("nan"), k) for k in keep or () if k not in present]
+    return pd.DataFrame(data, columns=["step", y, "series"]).astype({"step": "int64", y: "float64", "series": "string"})

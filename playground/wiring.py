@@ -1,0 +1,177 @@
+"""Events: how a tab wires a button to its handler (a named API, the settings it exports, the tab's opening
+result, outputs cleared on failure), and the Stop buttons of streamed runs."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+import threading
+from pathlib import Path
+
+
+from .errors import log
+from .exports import EXPORT_DIR, tagged
+
+
+# Stop buttons of streamed runs. A press marks (session, run) here at once, outside the queue, and the stream
+# ends itself before its next frame with its own last word. Cancelling the stream instead (Gradio's `cancels`)
+# raced it: a frame computed before the cancel landed after the "stopped" line, which then read "step 392/1000".
+_STOPPED: set[tuple[str | None, str]] = set()
+
+
+def _session() -> str | None:
+    """The session of the Gradio event this thread runs (None outside one: tests, scripts)."""
+    from gradio.context import LocalContext
+
+    return getattr(LocalContext.request.get(None), "session_hash", None)
+
+
+def stop_requested(run: str) -> bool:
+    """Whether this session pressed the Stop of `run` since the run started (see `stop_button`)."""
+    return (_session(), run) in _STOPPED
+
+
+def stop_clear(run: str) -> None:
+    """Forget this session's Stop of `run`: a press before a run started was for an earlier one."""
+    _STOPPED.discard((_session(), run))
+
+
+def request_stop(run: str, session: str | None = None) -> None:
+    """What the Stop of `run` does for `session` (None: outside Gradio, as tests call the handlers)."""
+    _STOPPED.add((session, run))
+
+
+def stop_button(button, run: str) -> None:
+    """Wire `button` to stop this session's streamed `run`: a handler wrapped by `stoppable` (or one that asks
+    `stop_requested` itself) ends at its next frame."""
+    import gradio as gr
+
+    def press(request) -> None:
+        request_stop(run, request.session_hash)
+
+    # the annotation as a class, not the string `from __future__ import annotations` makes of it: Gradio
+    # passes the request to a parameter whose type it can resolve, and `gr` is not a global here
+    press.__annotations__["request"] = gr.Request
+    button.click(press, None, None, queue=False, api_name=False, show_progress="hidden")
+
+
+def stoppable(fn, run: str, status: int, n_outputs: int, message: str):
+    """The streaming handler `fn`, ended by `stop_button(..., run)`: at its next frame the handler is closed
+    (its `finally` runs) and the last update writes `message` into output `status`, the rest left as shown."""
+    @functools.wraps(fn)
+    def stream(*args):
+        import gradio as gr
+
+        me = (_session(), run)
+        stop_clear(run)
+        it = fn(*args)
+        try:
+            for out in it:
+                if me in _STOPPED:
+                    break
+                yield out
+            else:
+                return
+        finally:
+            it.close()
+            _STOPPED.discard(me)
+        yield tuple(message if i == status else gr.skip() for i in range(n_outputs))
+
+    return stream
+
+
+class Opening:
+    """A tab's first result: its main action run on the tab's default settings, so that a newcomer opens
+    the tab on something to look at. It runs once (on the first page load, or earlier by `warm` at launch)
+    and is then served to every visitor from memory; it runs again only if an export it names (a GIF or
+    MP4, pruned after EXPORT_TTL_S) is gone. A failure leaves the outputs empty and logs one line."""
+
+    def __init__(self, api: str, names: list[str], fn, values: list, n_outputs: int):
+        self.api, self._run, self._n = api, functools.partial(tagged(api, names, fn), *values), n_outputs
+        self._lock, self._value = threading.Lock(), None
+
+    def _stale(self) -> bool:
+        out = self._value if isinstance(self._value, tuple) else (self._value,)
+        return self._value is None or any(isinstance(v, str) and v.startswith(str(EXPORT_DIR)) and
+                                          not Path(v).exists() for v in out)
+
+    def __call__(self):
+        with self._lock:
+            if self._stale():
+                try:
+                    out = self._run()
+                    if inspect.isgenerator(out):  # a streamed run: its last update is the finished result
+                        for out in out:
+                            pass
+                    self._value = out
+                except Exception as e:  # noqa: BLE001 - an opening must never stop the page from loading
+                    log.warning("%s: no opening result (%s: %s)", self.api, type(e).__name__, e)
+                    return (None,) * self._n if self._n > 1 else None
+            return self._value
+
+
+@dataclasses.dataclass
+class TabParts:
+    """What a tab's build() hands back to the app: checkpoint lists to refresh when the tab opens
+    ((dropdown, lister) pairs), per api name the named inputs an exported PNG can restore, and the
+    openings (an `Opening` and its outputs) to show when the page loads."""
+    refresh: list = dataclasses.field(default_factory=list)
+    restore: dict = dataclasses.field(default_factory=dict)
+    openings: list = dataclasses.field(default_factory=list)
+    reruns: dict = dataclasses.field(default_factory=dict)  # api -> labels of the tabs around its button
+
+
+def tab_path(block) -> list[str]:
+    """The labels of the tabs a block sits in, outermost first (what a user clicks to reach it)."""
+    import gradio as gr
+
+    labels = []
+    while block is not None:
+        if isinstance(block, gr.Tab):
+            labels.insert(0, str(block.label))
+        block = getattr(block, "parent", None)
+    return labels
+
+
+def wire(event, api: str, inputs: dict, fn, outputs, parts: TabParts, opening: bool | dict = False,
+         stop: tuple | None = None, **kwargs):
+    """event(fn, inputs, outputs, api_name=api) with `fn`'s images tagged with the call's settings,
+    and the named inputs registered so an exported image restores them. `opening` (True, or a dict of
+    {input name: value} for inputs whose default is not a plain value) also shows the action's result on
+    the inputs' defaults when the page loads (`Opening`). `stop` = (button, status output, message) gives a
+    streaming `fn` a Stop button (`stoppable`)."""
+    parts.restore[api] = inputs
+    button = getattr(event, "__self__", None)
+    if button is not None and event == getattr(button, "click", None):  # so a restore can press it (RERUN_JS)
+        classes = button.elem_classes or []
+        button.elem_classes = [*([classes] if isinstance(classes, str) else classes), f"run-{api}"]
+        parts.reruns[api] = tab_path(button)
+    if opening:
+        given = opening if isinstance(opening, dict) else {}
+        values = [given[k] if k in given else c.value for k, c in inputs.items()]
+        outs = outputs if isinstance(outputs, list) else [outputs]
+        parts.openings.append((Opening(api, list(inputs), fn, values, len(outs)), outputs))
+    handler = tagged(api, list(inputs), fn)
+    if stop is not None:
+        button, status, message = stop
+        outs = outputs if isinstance(outputs, list) else [outputs]
+        handler = stoppable(handler, api, outs.index(status), len(outs), message)
+        stop_button(button, api)
+    dependency = event(handler, list(inputs.values()), outputs, api_name=api, **kwargs)
+    # a refused action leaves no earlier result under its message (it would read as the answer to it)
+    outs = outputs if isinstance(outputs, list) else [outputs]
+    dependency.failure(functools.partial(_cleared, outs, list(inputs.values())), None, outputs, api_name=False,
+                       show_progress="hidden", queue=False)
+    return dependency
+
+
+def _cleared(outputs: list, inputs: list):
+    """Empty values for an action's result components; its inputs and controls keep their values."""
+    import gradio as gr
+
+    results = (gr.Image, gr.Gallery, gr.Video, gr.File, gr.Plot, gr.LinePlot, gr.Markdown, gr.Label, gr.HTML,
+               gr.ImageSlider, gr.Model3D, gr.JSON, gr.Dataframe, gr.Textbox)
+    values = [None if isinstance(c, results) and not getattr(c, "interactive", False)
+              and not any(c is i for i in inputs) else gr.skip() for c in outputs]
+    return values[0] if len(values) == 1 else tuple(values)
