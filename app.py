@@ -43,6 +43,13 @@ def main(argv: list[str] | None = None) -> int:
         if not torch.cuda.is_available():
             p.error("--device cuda: no CUDA device is available")
 
+    if "GRADIO_TEMP_DIR" not in os.environ:  # Gradio reads it when imported: this app's cache, apart from others'
+        import tempfile
+        from pathlib import Path
+
+        from playground.exports import own_folder
+
+        os.environ["GRADIO_TEMP_DIR"] = str(own_folder(Path(tempfile.gettempdir()) / "playground-gradio"))
     from playground.app import create_app, launch_kwargs, warm
 
     public = args.public if args.public is not None else bool(args.share or in_space)

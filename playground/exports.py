@@ -6,7 +6,9 @@ from __future__ import annotations
 import contextvars
 import inspect
 import json
+import os
 import re
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -18,7 +20,29 @@ from trainers.core.errors import UserError
 from .uploads import open_upload
 
 
-EXPORT_DIR = Path(tempfile.gettempdir()) / "playground-exports"
+def own_folder(parent: Path) -> Path:
+    """parent/<this process's id>, after removing the folders of processes that have ended. Each running app
+    keeps its exports (and its Gradio cache, `app.py`) apart: two apps on one machine (or the tests beside a
+    running app) shared one folder, where one app's pruning and shutdown deleted the other's files, and its
+    page showed broken images (403) until reloaded."""
+    if parent.is_dir():
+        for old in parent.iterdir():
+            if old.name.isdigit() and int(old.name) != os.getpid() and not _alive(int(old.name)):
+                shutil.rmtree(old, ignore_errors=True)
+    return parent / str(os.getpid())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+EXPORT_DIR = own_folder(Path(tempfile.gettempdir()) / "playground-exports")
 
 
 EXPORT_TTL_S = 15 * 60  # downloads older than this are deleted ...
@@ -45,7 +69,7 @@ def export_file(data: bytes, stem: str, suffix: str) -> str:
     settings = _EXPORT_SETTINGS.get()
     if settings is not None and suffix in (".gif", ".mp4"):
         data = gif_with_comment(data, settings) if suffix == ".gif" else mp4_with_comment(data, settings)
-    EXPORT_DIR.mkdir(exist_ok=True)
+    EXPORT_DIR.mkdir(parents=True, exist_ok=True)
 
     path = EXPORT_DIR / f"{_named(stem, settings)}-{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
     atomic_write_bytes(path, data, fsync=False)

@@ -164,3 +164,20 @@ def test_the_same_frames_make_the_same_mp4():
     rng = np.random.default_rng(0)
     frames = [rng.integers(0, 255, (64, 130, 3), dtype=np.uint8) for _ in range(30)]
     assert len({hashlib.sha256(mp4_bytes(frames, 12)).hexdigest() for _ in range(12)}) == 1
+
+
+def test_each_running_app_has_its_own_export_folder(tmp_path):
+    """Two apps on one machine pruned (and, at shutdown, deleted) each other's files in one shared folder."""
+    import os
+    import subprocess
+    import sys
+
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = tmp_path / ended.stdout.strip()
+    (dead / "walk.gif").parent.mkdir()
+    (dead / "walk.gif").write_bytes(b"GIF89a")
+    alive = tmp_path / str(os.getppid())  # the process that started the tests
+    alive.mkdir()
+    mine = exports.own_folder(tmp_path)
+    assert mine == tmp_path / str(os.getpid())
+    assert not dead.exists() and alive.exists()
