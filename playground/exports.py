@@ -52,7 +52,15 @@ EXPORT_MAX_FILES = 200  # ... and only this many are kept, so the folder stays b
 
 
 # the settings of the call being served (set by `tagged` around the handler): GIF/MP4 exports carry them
-_EXPORT_SETTINGS: contextvars.ContextVar[str | None] = contextvars.ContextVar("export_settings", default=None)
+_EXPORT_SETTINGS: contextvars.ContextVar[dict | None] = contextvars.ContextVar("export_settings", default=None)
+
+
+def record_setting(name: str, value) -> None:
+    """Inside a `tagged` call: record what a setting resolved to, so that its exports restore the same result
+    (keyframe seeds "random" are recorded as the seeds drawn; restored as "random", a walk came out new)."""
+    meta = _EXPORT_SETTINGS.get()
+    if meta is not None:
+        meta["inputs"][name] = value
 
 
 def export_file(data: bytes, stem: str, suffix: str) -> str:
@@ -66,26 +74,24 @@ def export_file(data: bytes, stem: str, suffix: str) -> str:
     from trainers.core.checkpoint import atomic_write_bytes
     from trainers.core.images import gif_with_comment, mp4_with_comment
 
-    settings = _EXPORT_SETTINGS.get()
+    meta = _EXPORT_SETTINGS.get()
+    settings = None if meta is None else f"{META_KEY}:{json.dumps(meta)}"
     if settings is not None and suffix in (".gif", ".mp4"):
         data = gif_with_comment(data, settings) if suffix == ".gif" else mp4_with_comment(data, settings)
     EXPORT_DIR.mkdir(parents=True, exist_ok=True)
 
-    path = EXPORT_DIR / f"{_named(stem, settings)}-{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
+    path = EXPORT_DIR / f"{_named(stem, meta)}-{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
     atomic_write_bytes(path, data, fsync=False)
     _prune_exports(keep=path)
     return str(path)
 
 
-def _named(stem: str, settings: str | None, limit: int = 90) -> str:
+def _named(stem: str, meta: dict | None, limit: int = 90) -> str:
     """A download's name that says what it is: the stem, then the call's short settings in order, e.g.
     `ddpm-run_ddpm-fashion_ddim_steps-50_seed-0` (a folder of downloads named `ddpm-run-<hash>` told nothing)."""
-    if not settings:
+    if not meta:
         return stem
-    try:
-        inputs = json.loads(settings.split(":", 1)[1]).get("inputs", {})
-    except (ValueError, AttributeError):
-        return stem
+    inputs = meta.get("inputs", {})
     parts = [stem]
     for key, value in inputs.items():
         if isinstance(value, bool) or value is None or not isinstance(value, (str, int, float)):
@@ -139,7 +145,7 @@ def tagged(api: str, names: list[str], fn):
     (generator) handlers; the handler itself stays pure."""
     def within(meta: dict, step, *a):
         """step(*a) with the settings in reach of `export_file` (set and reset in this thread, around the call)."""
-        token = _EXPORT_SETTINGS.set(f"{META_KEY}:{json.dumps(meta)}")
+        token = _EXPORT_SETTINGS.set(meta)
         try:
             return step(*a)
         finally:

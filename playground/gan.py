@@ -17,7 +17,7 @@ from trainers.gan import walk as W
 from trainers.gan.train import sample
 
 from .errors import choice, number, user_errors
-from .exports import export_file, tagged
+from .exports import export_file, record_setting, tagged
 from .page import LATEX
 from .views import frames_view
 from .wiring import TabParts, wire
@@ -120,6 +120,7 @@ def latent_walk(store: ModelStore, name: str, seeds_text: str, frames, path: str
     psi = number("truncation", truncation, 0.05, 1.0)
     path, space = choice("path", path, list(PATHS)), choice("space", space, ("z", "w"))
     seeds = parse_seeds(seeds_text)
+    record_setting("seeds", ", ".join(map(str, seeds)))  # "random" is exported as the seeds drawn
     model = store.get(name, family="gan")
     G = model.modules["G_ema"]
     codes = W.walk(W.seed_codes(G, seeds, space), frames, path)
@@ -280,6 +281,12 @@ def build(store: ModelStore) -> TabParts:
         changed.then(tagged(api, list(named), functools.partial(fn, store)), list(named.values()), outs,
                      api_name=False)
     changed.then(lambda: (None, None), None, [loop_gif, loop_mp4], api_name=False)
+    # a class picked by the user redraws the walk and the samples too (they showed the old class beside the new
+    # one's edit); `input`, not `change`: a new checkpoint sets the class controls itself, and redraws above
+    for api, named, fn, outs in (("gan_walk", walk_named, latent_walk, walk_outs),
+                                 ("gan_samples", samples_named, sample_grid, out)):
+        gr.on([class_a.input, class_b.input] if api == "gan_walk" else [class_a.input],
+              tagged(api, list(named), functools.partial(fn, store)), list(named.values()), outs, api_name=False)
     return parts
 
 

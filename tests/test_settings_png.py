@@ -181,3 +181,20 @@ def test_each_running_app_has_its_own_export_folder(tmp_path):
     mine = exports.own_folder(tmp_path)
     assert mine == tmp_path / str(os.getpid())
     assert not dead.exists() and alive.exists()
+
+
+def test_a_setting_resolved_in_the_call_is_what_its_exports_carry(tmp_path, monkeypatch):
+    """Keyframe seeds 'random' are exported as the seeds drawn: restored as 'random', the walk came out new."""
+    from trainers.core.images import gif_bytes
+
+    monkeypatch.setattr(exports, "EXPORT_DIR", tmp_path / "exports")
+    frames = np.zeros((2, 8, 8, 3), np.uint8)
+
+    def handler(seeds):
+        exports.record_setting("seeds", "11, 12")
+        return np.zeros((4, 4, 3), np.uint8), exports.export_file(gif_bytes(frames, 60), "walk", ".gif")
+
+    image, gif = exports.tagged("demo_walk", ["seeds"], handler)("random")
+    for path in (_served_png(image, tmp_path), gif):
+        assert exports.read_settings(path)["inputs"] == {"seeds": "11, 12"}
+    assert "11-12" in Path(gif).name
