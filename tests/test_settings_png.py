@@ -188,7 +188,7 @@ def test_a_setting_resolved_in_the_call_is_what_its_exports_carry(tmp_path, monk
     from trainers.core.images import gif_bytes
 
     monkeypatch.setattr(exports, "EXPORT_DIR", tmp_path / "exports")
-    frames = np.zeros((2, 8, 8, 3), np.uint8)
+    frames = [np.zeros((8, 8, 3), np.uint8), np.full((8, 8, 3), 255, np.uint8)]
 
     def handler(seeds):
         exports.record_setting("seeds", "11, 12")
