@@ -28,8 +28,8 @@ def models_table(store: ModelStore) -> list[list]:
         # three significant digits: the full values are on the card below (long ones ran out of the table)
         keys = [k for k in HEADLINE if k in metrics] or [  # a family of its own metrics (CLIP, CycleGAN): its first two
             k for k, v in metrics.items() if isinstance(v, float) and not k.startswith("n_")][:2]
-        headline = ", ".join(f"{k} {metrics[k]:.3g}" if isinstance(metrics[k], float) else f"{k} {metrics[k]}"
-                             for k in keys)
+        headline = ", ".join(f"{k} {metrics[k]:.3g}" + (" nats" if k.endswith("class_entropy") else "")
+                             if isinstance(metrics[k], float) else f"{k} {metrics[k]}" for k in keys)
         seconds, machines = training_cost(card)
         rows.append([name, config.get("family"), card.get("steps_total", config.get("step")), n_parameters(path),
                      round(seconds / 60, 1) if seconds else None, machines, headline])

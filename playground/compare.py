@@ -26,7 +26,7 @@ from .models import ModelStore, n_parameters
 GENERATIVE = ("gan", "vae", "ddpm", "latent_diffusion")
 MAX_MODELS, MAX_SAMPLES = 4, 16
 ANY_CLASS = "(any)"
-COLUMNS = ["model", "family", "parameters", "FID", "KID", "class entropy", "class accuracy", "ms / image (here)",
+COLUMNS = ["model", "family", "parameters", "FID", "KID", "class entropy (bits)", "class accuracy", "ms / image (here)",
            "train time", "hardware"]
 _SNAPSHOT = re.compile(r"^step-(\d+)\.png$")
 
@@ -93,6 +93,12 @@ def _metric(metrics: dict, *keys):
     return None
 
 
+def _bits(nats: float | None) -> float | None:
+    """A card's class entropy (nats, as torch's log gives it) in bits, the unit both tables here show: the loss
+    table said 3.28 bits and this one 2.27 (nats) for the same model."""
+    return None if nats is None else float(f"{nats / np.log(2):.3g}")
+
+
 def metrics_row(store: ModelStore, name: str, seconds_per_image: float | None) -> list:
     """The card's numbers (as `python -m trainers evaluate` wrote them) and the time measured here."""
     path = store.root / name
@@ -100,7 +106,7 @@ def metrics_row(store: ModelStore, name: str, seconds_per_image: float | None) -
     m = card.get("metrics", {})
     seconds, machines = training_cost(card)
     return [name, config.get("family"), n_parameters(path), _metric(m, "fid", "prior_fid", "grey_fid_vs_fashion_mnist"),
-            _metric(m, "kid", "prior_kid"), _metric(m, "class_entropy", "prior_class_entropy"),
+            _metric(m, "kid", "prior_kid"), _bits(_metric(m, "class_entropy", "prior_class_entropy")),
             _metric(m, "class_accuracy"), None if seconds_per_image is None else round(seconds_per_image * 1e3, 2),
             None if seconds is None else f"{seconds / 60:.1f} min", machines]
 
@@ -383,7 +389,7 @@ def build(store: ModelStore) -> TabParts:
     with_snapshots = [n for n in store.names() if snapshots(store, n)]
     default = [n for n in ("dcgan-ns-20min-fashion", "dcgan-wgangp-20min-fashion") if n in names] or names[:2]
     gr.Markdown("### Compare models side by side\nThe same seed (and class) goes to every model. FID/KID, class "
-                "entropy and accuracy come from each card (`python -m trainers evaluate`: the shipped classifier's "
+                "entropy (in bits: 3.32 when the 10 classes are equally likely) and accuracy come from each card (`python -m trainers evaluate`: the shipped classifier's "
                 "features, 10k samples unless the card says otherwise); the sampling time is measured here, now. Class "
                 "accuracy exists only for models that take a class; KID is an unbiased estimate, so near 0 it can dip "
                 "just below. **Try first:** add a third model and press *Compare*; then replay a run in the training "
@@ -429,7 +435,7 @@ def build(store: ModelStore) -> TabParts:
         base_ckpt = gr.Dropdown(names, value=names[0] if names else None, label="checkpoint (when not an axis)")
         trunc = gr.Slider(0.05, 1.0, 1.0, step=0.05, label="truncation ψ (GANs)")
         sampler = gr.Radio(["ddim", "ddpm"], value="ddim", label="sampler (diffusion)")
-    xy_go = gr.Button("Make the grid")
+    xy_go = gr.Button("Make the grid", variant="primary")
     xy_image = gr.Image(label="X/Y grid", interactive=False, format="png",  # 128-px cells, never shrunk:
                         elem_classes="sheet")  # a wide grid scrolls sideways in a narrow column
     xy_file = gr.File(label="PNG (settings in its metadata)")

@@ -170,8 +170,9 @@ def steps_comparison(store: ModelStore, name: str, seed, sampler: str, class_nam
     counts = sorted({min(s, model.cfg.T) for s in STEP_COUNTS})
     total, done_steps, done = sum(counts), 0, []
     start = last = time.monotonic()
-    last_steps, per_step = 0, None  # seconds per network step, over the recent updates: the first calls' warm-up
-    # and a busy machine's earlier slowness would otherwise inflate the time left for the whole run
+    # the time left from the sampler's own time per network call: the time spent outside it, while the page
+    # drew each update, varied 10x on a busy machine and made the estimate jump (31 s, 233 s, 425 s, 39 s...)
+    waited = 0.0
 
     def view():
         tiles = [upscale(strip(to_uint8(x.clamp(-1, 1)), padding=0), 4) for x in done]
@@ -184,11 +185,11 @@ def steps_comparison(store: ModelStore, name: str, seed, sampler: str, class_nam
             done_steps += 1
             now = time.monotonic()
             if now - last >= max(MIN_UPDATE_S, 0.5):
-                recent = (now - last) / max(done_steps - last_steps, 1)
-                first, per_step = per_step is None, recent if per_step is None else 0.5 * per_step + 0.5 * recent
-                left = "" if first else f" · about {per_step * (total - done_steps):.0f} s left"
-                last, last_steps = now, done_steps
+                per_step = (now - start - waited) / done_steps
+                left = f" · about {per_step * (total - done_steps):.0f} s left" if done_steps >= 20 else ""
                 yield *view(), f"running {steps} steps: {i + 1}/{steps}{left}"
+                last = time.monotonic()
+                waited += last - now
         done.append(x)
         yield *view(), f"{done_steps}/{total} network calls in {time.monotonic() - start:.1f} s"
     yield *view(), (f"done: {total} network calls in {time.monotonic() - start:.1f} s. "

@@ -229,10 +229,11 @@ def build(store: ModelStore) -> TabParts:
             with gr.Tab("Random-walk loop"):
                 loop_seed = gr.Number(0, label="seed", precision=0, minimum=0)
                 loop_frames = gr.Slider(4, MAX_FRAMES, 48, step=1, label="frames")
-                loop_go = gr.Button("Make a loop")
+                loop_go = gr.Button("Make a loop", variant="primary")
                 with gr.Row():
                     # the same size side by side (the GIF sat small beside a box-filling MP4)
-                    loop_gif = gr.Image(label="loop (GIF)", type="filepath", interactive=False, height=280)
+                    loop_gif = gr.Image(label="loop (GIF)", type="filepath", interactive=False, height=280,
+                                        elem_id="gan-loop-gif")
                     loop_mp4 = gr.Video(label="loop (MP4)", autoplay=True, loop=True, height=280)
             with gr.Tab("Samples"):
                 seed = gr.Number(0, label="seed", precision=0, minimum=0)

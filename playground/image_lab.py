@@ -255,7 +255,7 @@ def build(store: ModelStore) -> None:
             status = gr.Markdown("Press **▶ Train**: a small GAN (or the family you pick: VAE, DDPM) trains here, on these CPU cores, on "
                                  "Fashion-MNIST. Its samples from fixed noise appear below every few seconds, and "
                                  "garments within about a minute; the losses are plotted as it goes.")
-            grid = gr.Image(label="samples from fixed noise", interactive=False, format="png", elem_id="lab-grid",
+            grid = gr.Image(label="snapshot grid (the line above says what its rows are)", interactive=False, format="png", elem_id="lab-grid",
                             elem_classes="sheet")
             plot = gr.LinePlot(x="step", y="value", color="series", title="losses", height=300)
     go.click(train, [family, minutes, uploads], [grid, plot, status, run_dir], api_name="lab_train",

@@ -182,7 +182,8 @@ def build(store: ModelStore) -> TabParts:
                     resample = gr.Slider(1, 10, 5, step=1, label="RePaint: resampling r (calls a step)")
             with gr.Row():
                 steps = gr.Slider(10, 250, 50, step=10, label="steps")
-                cls = gr.Dropdown([ANY_CLASS, *FASHION_MNIST_CLASSES], value=ANY_CLASS, label="class of the fill")
+                cls = gr.Dropdown([ANY_CLASS, *FASHION_MNIST_CLASSES], value=ANY_CLASS, label="class of the fill",
+                                  min_width=240)
                 guidance = gr.Slider(0, 10, 3, step=0.5, label="guidance scale w (with a class)")
                 seed = gr.Number(0, label="seed", precision=0, minimum=0)
             with gr.Row():  # RePaint at 250 steps and r = 10 is 2500 network calls, minutes: it can be stopped

@@ -316,8 +316,9 @@ def build_2d() -> list:
                                  elem_id="lab-plane")
                 warp = gr.Image(label="G's warp of the noise grid", interactive=False, format="png")
             plot = gr.LinePlot(x="step", y="loss", color="series", title="losses", height=220)
-            eq = gr.Markdown(loss_equations("non-saturating"), latex_delimiters=LATEX)
-            gr.Markdown(INTRO, latex_delimiters=LATEX)
+    # the explanation under both columns: at 800 px it sat between the plots and the settings, far from Play
+    eq = gr.Markdown(loss_equations("non-saturating"), latex_delimiters=LATEX)
+    gr.Markdown(INTRO, latex_delimiters=LATEX)
 
     options = [target, loss, optimizer, lr_g, lr_d, n_critic, z_dim, seed]
     outputs = [lab, plane, warp, plot, status]

@@ -35,6 +35,12 @@ CSS = """
 /* the walk's GIF as tall as its MP4 beside it (it was drawn at its 128 px), crisp when enlarged */
 .transport { align-items: center; }  /* Train live's Play | Pause | Step x [n] | Reset, one line */
 #gan-walk-gif img { height: 224px; width: auto; image-rendering: pixelated; }
+/* the loop's GIF fills its box like the MP4 beside it (it sat at its 110 px), the diffusion run's at any width */
+#gan-loop-gif img { height: 260px; width: auto; max-width: 100%; object-fit: contain; image-rendering: pixelated; }
+#ddpm-gif img { width: 100%; height: auto; image-rendering: pixelated; }
+/* table cells break between words, not inside them ("minut|es", "entro|py"); long names break at their hyphens */
+#loss-table th, #loss-table td, #about-models th, #about-models td, #compare-table th {
+  word-break: normal !important; overflow-wrap: normal !important; hyphens: none !important; }
 /* a results gallery shows all its items: Gradio fixed its height (~500 px) even at height="auto", and
    scrolled away a compared model's rows and captions */
 .full-gallery .grid-wrap.fixed-height { height: auto !important; max-height: none !important; }

@@ -359,12 +359,12 @@ def build(store: ModelStore) -> TabParts:
                                elem_id="t2i-out")
             with gr.Tab("Guidance at one step"):
                 at = gr.Slider(1, steps.value, 5, step=1, label="step (of the run's steps)")
-                cfg_go = gr.Button("Show the three noise predictions")
+                cfg_go = gr.Button("Show the three noise predictions", variant="primary")
                 cfg_note = gr.Markdown()
                 cfg_out = gr.Gallery(label="unconditional | conditional | guided", columns=2, height="auto",
                                      elem_classes="full-gallery", object_fit="contain")  # "cover" cut the tiles
             with gr.Tab("Cross-attention per token"):
-                att_go = gr.Button("Show where each token acts")
+                att_go = gr.Button("Show where each token acts", variant="primary")
                 # three a row: six drew each map at ~80 px, and its token's caption covered a third of it
                 att_out = gr.Gallery(label="attention of the latent positions to each token", columns=3,
                                      height="auto", elem_classes="full-gallery")

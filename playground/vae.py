@@ -308,7 +308,7 @@ def build(store: ModelStore) -> TabParts:
 
     with gr.Accordion("Latent arithmetic A + (B − C)", open=False):
         arith_model = gr.Dropdown(vaes + aes, value=first(big_vaes), label="model")
-        arith_go = gr.Button("Compute A + (B − C)")
+        arith_go = gr.Button("Compute A + (B − C)", variant="primary")
         arith_out = gr.Image(label="A, B, C, decode(z_A + z_B − z_C)", interactive=False, format="png")
     wire(arith_go.click, "vae_arithmetic", {"model": arith_model, "image A": editors[0], "image B": editors[1],
                                             "image C": editors[2]},
@@ -317,7 +317,7 @@ def build(store: ModelStore) -> TabParts:
     with gr.Accordion("2-D latent map", open=True):
         with gr.Row():
             map_model = gr.Dropdown(maps, value=first(maps), label="2-D VAE")
-            map_go = gr.Button("Draw the map")
+            map_go = gr.Button("Draw the map", variant="primary")
         with gr.Row():  # two wide columns: the map's legend and the manifold's 15 x 15 garments stay legible
             with gr.Column():
                 map_img = gr.Image(label="test-set mu by class (click to decode a point)",
@@ -345,12 +345,12 @@ def build(store: ModelStore) -> TabParts:
                 prior_model = gr.Dropdown(vaes, value=first(big_vaes), label="VAE")
                 seed = gr.Number(0, label="seed", precision=0, minimum=0)
                 n = gr.Slider(1, 64, 16, step=1, label="samples")
-                prior_go = gr.Button("Sample z ~ N(0, I)")
+                prior_go = gr.Button("Sample z ~ N(0, I)", variant="primary")
                 prior_out = gr.Image(label="decoded prior samples", interactive=False, format="png")
             with gr.Column():
                 dae_model = gr.Dropdown(daes, value=first(daes), label="denoising autoencoder")
                 noise = gr.Slider(0, 1, 0.3, step=0.05, label="noise std (pixels in [0, 1]); uses image A")
-                dae_go = gr.Button("Add noise, then denoise")
+                dae_go = gr.Button("Add noise, then denoise", variant="primary")
                 with gr.Row():
                     noisy = gr.Image(label="noisy input", interactive=False, format="png")
                     clean = gr.Image(label="denoised", interactive=False, format="png")

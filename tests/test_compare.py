@@ -29,7 +29,7 @@ def test_metrics_table_shows_what_evaluate_wrote(store):
     card = json.loads((store.root / "tiny-gan" / "card.json").read_text())
     row = tab.metrics_row(store, "tiny-gan", 0.001)
     assert row[tab.COLUMNS.index("FID")] == pytest.approx(card["metrics"]["fid"], rel=5e-3)  # 3 digits shown
-    assert row[tab.COLUMNS.index("class entropy")] == pytest.approx(card["metrics"]["class_entropy"], rel=5e-3)
+    assert row[tab.COLUMNS.index("class entropy (bits)")] == pytest.approx(card["metrics"]["class_entropy"] / np.log(2), rel=5e-3)
     assert row[tab.COLUMNS.index("ms / image (here)")] == 1.0
     assert row[tab.COLUMNS.index("family")] == "gan"
 
