@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import gradio as gr  # at module level: the gallery handler's gr.SelectData annotation must resolve
 import numpy as np
 import torch
 
