@@ -92,9 +92,10 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu", publi
         targets = list({id(c): c for _, inputs in restorable.values() for c in inputs.values()}.values())
         # the previous restore's note goes first, so a failed restore leaves no stale success text
         again = gr.Textbox(visible=False)  # the api whose button a successful restore presses again
+        # no progress spinner over every control of every tab while the settings go back
         dropped.upload(lambda: "", None, restored, api_name=False, show_progress="hidden").then(
             lambda path: restore(restorable, targets, path), dropped, [tabs, restored, *targets],
-            api_name="restore_settings", show_progress="hidden")  # not a spinner on every control of every tab.success(
+            api_name="restore_settings", show_progress="hidden").success(
             lambda path: rerun_spec(reruns, path), dropped, again, api_name=False,
             show_progress="hidden").success(None, again, None, js=RERUN_JS, api_name=False)
         # one load event fills every tab's opening, on one worker: eleven events, each waiting for a result still

@@ -126,6 +126,16 @@ def _settings(names: list[str], args: tuple) -> dict:
             if isinstance(v, scalar) or (isinstance(v, (list, tuple)) and all(isinstance(x, scalar) for x in v))}
 
 
+def download_name(image, default: str = "image") -> str:
+    """The file name an output image is served (and downloaded) under: from the settings it carries, e.g.
+    `gan-samples_dcgan-ns-fashion_seed-0_samples-16_truncation-1` (every PNG downloaded as image.png)."""
+    try:
+        meta = json.loads(image.info[META_KEY])
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return default
+    return _named(str(meta.get("api", default)).replace("_", "-"), meta) if isinstance(meta, dict) else default
+
+
 def _tag_value(value, meta: dict):
     from PIL import Image
 

@@ -117,6 +117,9 @@ def harden_gradio_cache() -> None:
         return
 
     def save_pil_to_cache(img, cache_dir: str, name: str = "image", format: str = "webp") -> str:
+        from .exports import download_name
+
+        name = download_name(img, name)  # an output's download says what it is, not "image.png"
         data = pu.encode_pil_to_bytes(img, format)
         target = (Path(cache_dir) / pu.hash_bytes(data) / f"{name}.{format}").resolve()
         atomic_write_bytes(target, data, fsync=False)  # creates the folder

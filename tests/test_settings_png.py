@@ -42,7 +42,7 @@ def test_read_settings_refuses_foreign_files(tmp_path):
     Image.new("L", (4, 4)).save(plain)
     junk = tmp_path / "junk.png"
     junk.write_bytes(b"not an image")
-    for path, message in [(plain, "no playground settings"), (junk, "not an image"), (None, "drop a PNG")]:
+    for path, message in [(plain, "no playground settings"), (junk, "not a PNG, GIF or MP4"), (None, "drop a PNG")]:
         with pytest.raises(UserError, match=message):
             exports.read_settings(path)
 
@@ -198,3 +198,15 @@ def test_a_setting_resolved_in_the_call_is_what_its_exports_carry(tmp_path, monk
     for path in (_served_png(image, tmp_path), gif):
         assert exports.read_settings(path)["inputs"] == {"seeds": "11, 12"}
     assert "11-12" in Path(gif).name
+
+
+def test_a_served_image_is_named_by_its_settings(tmp_path):
+    """Downloaded from its box, an output image was image.png; it is named by the call's settings."""
+    from playground.uploads import harden_gradio_cache
+
+    harden_gradio_cache()
+    image = exports.tagged("gan_samples", ["checkpoint", "seed"], lambda c, s: np.zeros((4, 4, 3), np.uint8))("m", 3)
+    assert Path(_served_png(image, tmp_path)).name == "gan-samples_m_seed-3.png"
+    from PIL import Image
+
+    assert Path(_served_png(Image.new("RGB", (4, 4)), tmp_path)).name == "image.png"
