@@ -281,6 +281,7 @@ def build(store: ModelStore) -> TabParts:
                                   format="png", elem_classes="frames")
                 with gr.Row():
                     gr.LinePlot(betas, x="t", y="beta_t", color="schedule", title="β_t", height=220, y_title="β_t",
+                                y_lim=[0, BETA_SHOWN * 1.1],
                                 caption=f"cosine's last steps rise above {BETA_SHOWN}, to 0.999: not drawn")
                     abar_plot = gr.LinePlot(curves_at(250), x="t", y="alpha_bar_t", color="schedule", y_title="ᾱ_t",
                                             title="ᾱ_t (the vertical line: the slider's t)", height=220)
