@@ -39,7 +39,7 @@ CSS = """
 #gan-loop-gif img { height: 260px; width: auto; max-width: 100%; object-fit: contain; image-rendering: pixelated; }
 #ddpm-gif img { width: 100%; height: auto; image-rendering: pixelated; }
 /* table cells break between words, not inside them ("minut|es", "entro|py"); long names break at their hyphens */
-#loss-table th, #loss-table td, #about-models th, #about-models td, #compare-table th {
+#loss-table :is(th, td) *, #about-models :is(th, td) *, #compare-table th * {
   word-break: normal !important; overflow-wrap: normal !important; hyphens: none !important; }
 /* a results gallery shows all its items: Gradio fixed its height (~500 px) even at height="auto", and
    scrolled away a compared model's rows and captions */
