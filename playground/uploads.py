@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import re
 from pathlib import Path
 
@@ -120,7 +121,12 @@ def harden_gradio_cache() -> None:
         from .exports import download_name
 
         name = download_name(img, name)  # an output's download says what it is, not "image.png"
-        data = pu.encode_pil_to_bytes(img, format)
+        if format.lower() == "png":  # zlib level 1: an 822-px sample sheet took 22.5 ms at Gradio's 6, 10.2 ms
+            with io.BytesIO() as out:  # here (89 KB against 74); the same text chunks (the settings)
+                img.save(out, "png", pnginfo=pu.get_pil_metadata(img), compress_level=1)
+                data = out.getvalue()
+        else:
+            data = pu.encode_pil_to_bytes(img, format)
         target = (Path(cache_dir) / pu.hash_bytes(data) / f"{name}.{format}").resolve()
         atomic_write_bytes(target, data, fsync=False)  # creates the folder
         return str(target)
