@@ -59,8 +59,10 @@ def build(store: ModelStore) -> TabParts:
                     examples = gr.Examples(example_paths(), inputs=image,
                                            label="Fashion-MNIST test images")
                 with gr.Tab("Draw") as draw_tab:  # a thick brush: garments are filled shapes, thin lines read as bags
+                    # a 400-px pad shown whole (a trouser drawn partly off the 280-px pad was misread)
                     sketch = gr.Sketchpad(type="pil", label="draw a garment (dark on white)", canvas_size=(400, 400),
-                                          brush=gr.Brush(colors=["#000000"], default_size=28), layers=False)
+                                          height=470, brush=gr.Brush(colors=["#000000"], default_size=28),
+                                          layers=False)
                     draw = gr.Button("Classify drawing", variant="primary")
         with gr.Column():
             label = gr.Label(start[0] if start else None, num_top_classes=5, label="prediction")
