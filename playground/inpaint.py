@@ -95,8 +95,6 @@ def fill(store: ModelStore, name: str, editor, mask_kind: str, method: str, resa
     """Stream the fill: yields (hole shown, x_t, x0_hat, before | after, progress, GIF path); the last yield has
     the result and the run's GIF (x_t | x0_hat per frame). No MP4: libx264 gave these frames files that differ in
     a few bytes from one encode to the next (1 in 5), and every export here is reproducible bit for bit."""
-    import gradio as gr
-
     model = store.get(name, family="ddpm")
     if mask_kind not in (PAINTED, *I.MASKS):
         raise UserError(f"mask must be one of: {PAINTED}, {', '.join(I.MASKS)}")
@@ -155,8 +153,6 @@ The right-hand view is the network's guess $\hat x_0$ with the known pixels put 
 
 
 def build(store: ModelStore) -> TabParts:
-    import gradio as gr
-
     names = store.names("ddpm")
     first = names[0] if names else None
     start = example(7) if names else None  # a sneaker

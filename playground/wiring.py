@@ -9,9 +9,9 @@ import inspect
 import threading
 from pathlib import Path
 
-
+from . import exports
 from .errors import log
-from .exports import EXPORT_DIR, tagged
+from .exports import tagged
 
 
 # Stop buttons of streamed runs. A press marks (session, run) here at once, outside the queue, and the stream
@@ -93,7 +93,7 @@ class Opening:
 
     def _stale(self) -> bool:
         out = self._value if isinstance(self._value, tuple) else (self._value,)
-        return self._value is None or any(isinstance(v, str) and v.startswith(str(EXPORT_DIR)) and
+        return self._value is None or any(isinstance(v, str) and v.startswith(str(exports.EXPORT_DIR)) and
                                           not Path(v).exists() for v in out)
 
     def __call__(self):
