@@ -120,6 +120,22 @@ def mp4_with_comment(data: bytes, text: str) -> bytes:
     return out.getvalue()
 
 
+def _yuv420p(rgb: np.ndarray) -> np.ndarray:
+    """uint8 (H, W, 3) RGB, H and W even -> the planar yuv420p layout (H * 3 / 2, W): BT.601 limited range
+    (ITU-R BT.601, the matrix swscale uses for this format), chroma averaged over 2 x 2 pixels."""
+    x = rgb.astype(np.float64)
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    y = 16 + (65.481 * r + 128.553 * g + 24.966 * b) / 255
+    cb = 128 + (-37.797 * r - 74.203 * g + 112.0 * b) / 255
+    cr = 128 + (112.0 * r - 93.786 * g - 18.214 * b) / 255
+    h, w = y.shape
+
+    def half(c):
+        return c.reshape(h // 2, 2, w // 2, 2).mean((1, 3))
+    planes = [np.rint(y).ravel(), np.rint(half(cb)).ravel(), np.rint(half(cr)).ravel()]  # Y, then U, then V
+    return np.concatenate(planes).clip(0, 255).astype(np.uint8).reshape(h * 3 // 2, w)
+
+
 def mp4_bytes(frames: list[np.ndarray], fps: int = 12) -> bytes:
     """(H, W[, 3]) uint8 frames -> H.264 MP4 (PyAV's bundled FFmpeg), the same bytes for the same frames;
     sizes are padded to even numbers."""
@@ -142,9 +158,10 @@ def mp4_bytes(frames: list[np.ndarray], fps: int = 12) -> bytes:
         for f in frames:
             rgb = np.stack([f] * 3, -1) if f.ndim == 2 else f
             rgb = np.pad(rgb, ((0, H - h), (0, W - w), (0, 0)))
-            # converted to the stream's yuv420p here: left to the encoder's implicit conversion, the same frames
-            # of a width that is not a multiple of 32 gave up to 7 different files in 20 encodes
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24").reformat(format="yuv420p")
+            # converted to the stream's yuv420p here, in numpy: left to FFmpeg's swscale (implicitly or by
+            # `reformat`), the same frames of a width that is not a multiple of 32 gave 2-7 different files in
+            # 12-20 encodes (its SIMD path depends on the buffers' alignment)
+            frame = av.VideoFrame.from_ndarray(_yuv420p(rgb), format="yuv420p")
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():
