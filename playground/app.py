@@ -8,7 +8,7 @@ import os
 import threading
 from pathlib import Path
 
-from . import about, classifier, compare, diffusion, gan, inpaint, lab, text2image, translation, vae
+from . import about, classifier, compare, diffusion, gan, inpaint, lab, lessons, text2image, translation, vae
 from trainers.core.errors import UserError
 from trainers.latent_diffusion.sampling import resolve_lazy_imports
 
@@ -26,6 +26,7 @@ CACHE_CLEANUP = (600, 1800)  # Gradio's own file cache: every 10 min, files olde
 
 # (tab title, module) in display order; each family issue adds its tab here.
 TABS = [
+    ("Lessons", lessons),
     ("GAN", gan),
     ("VAE", vae),
     ("Translation", translation),
@@ -69,6 +70,7 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu", publi
     store = ModelStore(checkpoints or Path(__file__).resolve().parents[1] / "checkpoints", device, read_only=public)
     restorable: dict[str, tuple[str, dict]] = {}  # api name -> (tab id, {input name: component})
     openings: list = []  # (Opening, outputs): each tab's first result, shown when the page loads
+    loads: list = []  # the tabs' own page-load events (a lesson's link)
     reruns: dict[str, list[str]] = {}  # api name -> the tabs around the button that runs it
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=CACHE_CLEANUP) as demo:
         gr.Markdown(f"# {TITLE}\nModels trained from scratch by this project, running on "
@@ -86,6 +88,7 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu", publi
                 restorable.update({api: (tab_id, inputs) for api, inputs in parts.restore.items()})
                 openings += parts.openings
                 reruns.update(parts.reruns)
+                loads += parts.loads
                 if parts.refresh:  # a run saved in the live lab appears in every tab's checkpoint lists
                     tab.select(functools.partial(_refreshed, [lister for _, lister in parts.refresh]), None,
                                [d for d, _ in parts.refresh], api_name=False, show_progress="hidden")
@@ -103,6 +106,9 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu", publi
         shown = [c for _, outputs in openings for c in (outputs if isinstance(outputs, list) else [outputs])]
         demo.load(functools.partial(_open_all, openings), None, shown, api_name=False, concurrency_limit=1,
                   concurrency_id="openings")
+        for load in loads:
+            demo.load(load["fn"], load["inputs"], load["outputs"], api_name=False, show_progress="hidden").then(
+                *load["then"], api_name=False)
     quiet_validation(demo)
     demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=CONCURRENCY)
     demo.store = store

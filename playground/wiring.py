@@ -120,6 +120,8 @@ class TabParts:
     restore: dict = dataclasses.field(default_factory=dict)
     openings: list = dataclasses.field(default_factory=list)
     reruns: dict = dataclasses.field(default_factory=dict)  # api -> labels of the tabs around its button
+    # page-load events: dict(fn=, inputs=, outputs=, then=(fn, inputs, outputs)) (a lesson's link)
+    loads: list = dataclasses.field(default_factory=list)
 
 
 def tab_path(block) -> list[str]:

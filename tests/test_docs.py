@@ -132,7 +132,7 @@ def test_every_relative_link_and_image_points_to_a_file_that_exists(page):
 
 def test_readme_shows_every_tab():
     slugs = _readme_tab_slugs()
-    assert len(slugs) == 10, slugs
+    assert len(slugs) == 11, slugs
     shown = set(re.findall(r"docs/screenshots/([a-z0-9-]+)\.png", README.read_text()))
     assert set(slugs) <= shown, f"the README has no picture of the tabs {sorted(set(slugs) - shown)}"
     assert shown <= set(slugs), f"the README shows pictures of no tab: {sorted(shown - set(slugs))}"

@@ -2,6 +2,7 @@
 screenshotted in real headless Chromium (Debian's, driven by Playwright)."""
 
 import os
+import re
 import shutil
 import time
 import urllib.request
@@ -17,14 +18,14 @@ from playground import lab as lab_tab
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-TABS = {"GAN": "GAN latent walk", "VAE": "VAE interpolation", "Translation": "Image translation",
+TABS = {"Lessons": "The course, live", "GAN": "GAN latent walk", "VAE": "VAE interpolation", "Translation": "Image translation",
         "Diffusion": "Diffusion: denoising", "Inpaint": "Inpaint: fill a hole", "Text to image": "CLIP-conditioned latent diffusion",
         "Compare": "Compare models side by side", "Train live": "a GAN on 2-D points", "Classifier": "The judge",
         "About": "Models shipped"}
 
 
 # each tab opens on a result (its main action on the defaults), before the user does anything
-OPENS_WITH = {"GAN": ["gan-walk", "gan-walk-gif"], "VAE": ["vae-strip", "vae-map"], "Translation": ["p2p-pair"],
+OPENS_WITH = {"Lessons": ["lesson-image"], "GAN": ["gan-walk", "gan-walk-gif"], "VAE": ["vae-strip", "vae-map"], "Translation": ["p2p-pair"],
               "Diffusion": ["ddpm-x0"], "Inpaint": ["inpaint-result"], "Text to image": ["t2i-out"],
               "Compare": ["compare-gallery"], "Train live": ["lab-plane"], "Classifier": ["clf-seen"]}
 
@@ -172,6 +173,15 @@ def _set_number(page, label: str, value) -> None:
 
 def _drive(page, tab: str, width: int) -> None:
     """The tab's main action, as a user does it; waits for its result."""
+    if tab == "Lessons":  # answer the first step's question, then go on to the next step and its live view
+        page.locator("#lesson-answer").get_by_text("yes", exact=True).click()
+        page.get_by_role("button", name="Check my answer").click()
+        page.locator("#lesson-feedback").get_by_text(re.compile("Right|Not this time")).wait_for(timeout=20_000)
+        shown = page.locator("#lesson-image img").first.get_attribute("src")
+        page.get_by_role("button", name="Next step →").click()
+        page.get_by_text("step 2 of 2").first.wait_for(state="visible", timeout=20_000)
+        page.wait_for_function("s => { const i = document.querySelector('#lesson-image img'); return i && i.src !== s; }",
+                               arg=shown, timeout=60_000)
     if tab == "GAN":
         page.get_by_role("button", name="Walk", exact=True).click()
         page.locator("#gan-walk img").first.wait_for(state="visible", timeout=30_000)
@@ -344,7 +354,7 @@ def test_dropping_an_export_restores_its_settings_and_runs_it_again(server, tmp_
         browser = _browser(p)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(server, wait_until="load", timeout=60_000)
-        page.get_by_text("GAN latent walk").first.wait_for(state="visible", timeout=60_000)
+        page.get_by_text("The course, live").first.wait_for(state="visible", timeout=60_000)  # the first tab
         page.get_by_role("tab", name="About").click()  # start elsewhere: the restore brings the user back
         page.get_by_text("Restore the settings").click()
         page.locator("#restore-drop").wait_for(state="visible", timeout=30_000)  # the accordion is open
@@ -357,6 +367,31 @@ def test_dropping_an_export_restores_its_settings_and_runs_it_again(server, tmp_
                                " return i && i.naturalWidth === w && i.naturalHeight === h; }",
                                arg=[expected.shape[1], expected.shape[0]], timeout=60_000)
         assert page.get_by_label("seed", exact=True).first.input_value() == "5"
+        browser.close()
+
+
+@needs_chromium
+def test_a_lesson_link_opens_its_step_with_its_settings_and_progress_stays_in_the_browser(server):
+    """A teacher's link opens the step with its settings and runs its view on them; the learner's right answer
+    is kept by the browser: after a reload the lesson picker shows it."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = _browser(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(server + "?lesson=ddpm&step=1&t=900&schedule=cosine", wait_until="load", timeout=60_000)
+        page.get_by_text("step 1 of 2 · The forward process").first.wait_for(state="visible", timeout=60_000)
+        page.locator("#lesson-caption").get_by_text("t = 900").first.wait_for(state="visible", timeout=60_000)
+        assert page.get_by_label("schedule", exact=True).locator("visible=true").first.input_value() == "cosine"
+        assert page.locator('input[aria-label="number input for t"]').first.input_value() == "900"
+        page.locator("#lesson-answer").get_by_text("noise", exact=True).click()  # at t = 900, alpha_bar < 1/2
+        page.get_by_role("button", name="Check my answer").click()
+        page.locator("#lesson-feedback").get_by_text("Right: noise").wait_for(state="visible", timeout=20_000)
+        _look(page, "Lessons", 1400)
+        page.reload(wait_until="load")
+        page.get_by_text("step 1 of 2 · The forward process · answered ✓").first.wait_for(state="visible",
+                                                                                       timeout=60_000)
+        assert "(1/2)" in page.locator("#lesson-pick input").first.input_value()
         browser.close()
 
 
@@ -374,7 +409,7 @@ def test_every_tab_as_a_user_sees_it_in_headless_chromium(server, tmp_path, widt
         browser = _browser(p)
         page = browser.new_page(viewport={"width": width, "height": 900})
         page.goto(server, wait_until="load", timeout=60_000)
-        page.get_by_text("GAN latent walk").first.wait_for(state="visible", timeout=60_000)
+        page.get_by_text("The course, live").first.wait_for(state="visible", timeout=60_000)  # the first tab
         hidden = page.evaluate("() => [...document.querySelectorAll('.overflow-dropdown button')].map(b => b.innerText)")
         assert not hidden, f"at {width} px these tabs hide behind the overflow menu: {hidden}"
         for tab, text in TABS.items():

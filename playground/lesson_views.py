@@ -1,0 +1,502 @@
+"""The lessons' live views. Each runs the shipped models through the tabs' own functions on a few settings and
+returns what the learner sees (an image and a caption) and the facts it measured on that run: a step's
+question is checked against those facts, so the answer is what the model just did, not a line of text.
+
+A view declares its settings (`Param`: a slider, a choice or a text) and its facts with their possible values
+(the question's choices). A lesson file names the view, its settings and the fact its question asks about;
+`playground.lessons` checks those names when it reads the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Callable
+
+import numpy as np
+import torch
+
+from trainers.core.data import FASHION_MNIST_CLASSES
+from trainers.core.errors import UserError
+from trainers.core.images import grid, strip, to_uint8, upscale
+
+from .errors import choice, number
+from .models import ModelStore
+from .uploads import EXAMPLES, shipped_image
+from .views import frames_view, titled_strip
+
+CLASSES = tuple(FASHION_MNIST_CLASSES)
+YES_NO = ("yes", "no")
+
+
+@dataclasses.dataclass(frozen=True)
+class Param:
+    """One setting of a view: kind 'slider' (lo..hi by step), 'choice' (one of choices) or 'text'."""
+    kind: str
+    label: str
+    default: object
+    lo: float = 0.0
+    hi: float = 1.0
+    step: float = 1.0
+    choices: tuple = ()
+
+    def parse(self, value):
+        """A value from a lesson file, a link or a control -> the view's value, or a UserError naming it."""
+        if self.kind == "slider":
+            v = number(self.label, value, self.lo, self.hi)
+            return int(round(v)) if float(self.step).is_integer() and float(self.lo).is_integer() else float(v)
+        if self.kind == "choice":
+            return choice(self.label, str(value), list(self.choices))
+        text = str(value).strip()
+        if not text or len(text) > 200:
+            raise UserError(f"{self.label}: give a text of 1 to 200 characters")
+        return text
+
+
+@dataclasses.dataclass(frozen=True)
+class Shown:
+    image: np.ndarray
+    caption: str
+    facts: dict  # fact name -> one of the view's declared values
+
+
+@dataclasses.dataclass(frozen=True)
+class View:
+    name: str
+    about: str
+    params: dict  # name -> Param
+    facts: dict  # name -> its possible values
+    run: Callable  # (store, **settings) -> Shown
+
+    def settings(self, given: dict) -> dict:
+        """Defaults overridden by `given` (a lesson's step, a link), each checked; unknown names refused."""
+        unknown = sorted(set(given) - set(self.params))
+        if unknown:
+            raise UserError(f"view {self.name!r} has no setting {unknown[0]!r} (it has: {', '.join(self.params)})")
+        return {k: p.parse(given.get(k, p.default)) for k, p in self.params.items()}
+
+    def __call__(self, store: ModelStore, given: dict) -> Shown:
+        shown = self.run(store, **self.settings(given))
+        for k, v in shown.facts.items():  # a view that measures outside its declared values is a bug here
+            assert v in self.facts[k], (self.name, k, v)
+        return shown
+
+
+VIEWS: dict[str, View] = {}
+
+
+def view(name: str, about: str, params: dict, facts: dict):
+    def register(fn):
+        VIEWS[name] = View(name, about, params, facts, fn)
+        return fn
+    return register
+
+
+# ---- shared measurements -------------------------------------------------------------------------------------
+
+def example(name: str) -> np.ndarray:
+    """The shipped example image (a Fashion-MNIST test image) of a class, as RGB."""
+    k = CLASSES.index(name)
+    path = next(EXAMPLES.glob(f"{k}-*.png"))
+    return np.asarray(shipped_image(str(path)).convert("RGB"))
+
+
+def reads(store: ModelStore, images: torch.Tensor) -> list[str]:
+    """The shipped classifier's reading of uint8 (N, C, H, W) images (grey intensity, resized to 32 px)."""
+    from trainers.core.metrics import class_probs
+
+    judges = store.names("classifier")
+    if not judges:
+        raise UserError("this lesson needs the shipped classifier checkpoint (fashion-classifier)")
+    net = store.get(judges[0], family="classifier").modules["net"]
+    return [CLASSES[int(k)] for k in class_probs(images, net).argmax(1)]
+
+
+def classes_covered(labels: list[str]) -> int:
+    return len(set(labels))
+
+
+def share_bucket(share: float) -> str:
+    return "under half" if share < 0.5 else "half to 90%" if share < 0.9 else "over 90%"
+
+
+SHARES = ("under half", "half to 90%", "over 90%")
+
+
+def largest_jump(frames: torch.Tensor) -> float:
+    """The largest mean-absolute change between consecutive frames, as a share of the whole walk's change."""
+    x = frames.float() / 255
+    steps = (x[1:] - x[:-1]).abs().flatten(1).mean(1)
+    return float(steps.max() / steps.sum().clamp_min(1e-8))
+
+
+def _stack(rows: list[np.ndarray], gap: int = 10) -> np.ndarray:
+    """Images (H, W, 3) one above the other on white, left-aligned."""
+    w = max(r.shape[1] for r in rows)
+    out = []
+    for r in rows:
+        out += [np.pad(r, ((0, 0), (0, w - r.shape[1]), (0, 0)), constant_values=255),
+                np.full((gap, w, 3), 255, np.uint8)]
+    return np.concatenate(out[:-1])
+
+
+def _big(images: torch.Tensor, nrow: int = 8) -> np.ndarray:
+    return upscale(grid(images, nrow=min(nrow, len(images))), 3)
+
+
+# ---- 1. autoencoders -----------------------------------------------------------------------------------------
+
+@view("ae_denoise", "a denoising autoencoder cleans a noisy garment",
+      {"garment": Param("choice", "garment", "Sneaker", choices=CLASSES),
+       "noise": Param("slider", "noise std", 0.3, 0.0, 0.9, 0.05)},
+      {"same_class": YES_NO})
+def ae_denoise(store, garment, noise):
+    from . import vae
+
+    noisy, clean = vae.denoise(store, "dae-conv32-fashion", example(garment), noise, 0)
+    seen = reads(store, torch.from_numpy(clean).permute(2, 0, 1).unsqueeze(0).contiguous())[0]
+    image = titled_strip([noisy, clean], [f"input + noise (std {noise:g})", "the autoencoder's output"])
+    return Shown(image, f"The classifier reads the output as **{seen}** (the input was a {garment}).",
+                 {"same_class": "yes" if seen == garment else "no"})
+
+
+@view("ae_vs_vae_walk", "the same two garments interpolated in a plain autoencoder's and a VAE's latent space",
+      {"from": Param("choice", "from", "Sneaker", choices=CLASSES),
+       "to": Param("choice", "to", "Trouser", choices=CLASSES)},
+      {"evener": ("the autoencoder", "the VAE")})
+def ae_vs_vae_walk(store, **ends):
+    from . import vae
+
+    a, b = example(ends["from"]), example(ends["to"])
+    walks = {who: vae.walk(store.get(name, "vae"), a, b, 8, "lerp")
+             for who, name in (("the autoencoder", "ae-conv16-fashion"), ("the VAE", "vae-conv16-fashion"))}
+    jumps = {who: largest_jump(w) for who, w in walks.items()}
+    rows = [titled_strip([frames_view(w, per_row=8, width=900)], [f"{who}: largest step {jumps[who]:.0%} of the walk"])
+            for who, w in walks.items()]
+    evener = min(jumps, key=jumps.get)
+    return Shown(_stack(rows), f"{ends['from']} → {ends['to']}, 8 frames, a straight line between the two codes. "
+                 f"The more even walk is {evener}'s (its largest single step is the smaller share of the whole).",
+                 {"evener": evener})
+
+
+# ---- 2. the VAE ----------------------------------------------------------------------------------------------
+
+@view("vae_map", "a point of the 2-D VAE's latent plane, decoded",
+      {"z1": Param("slider", "z1", 0.0, -3.0, 3.0, 0.1), "z2": Param("slider", "z2", 0.0, -3.0, 3.0, 0.1)},
+      {"class_there": CLASSES})
+def vae_map(store, z1, z2):
+    from . import vae
+    from trainers.vae.train import decode
+
+    model, _, r = vae._map(store, "vae-2d-fashion")
+    px, py = [(v + r) / (2 * r) * (vae.MAP_PX - 1) for v in (z1, -z2)]
+    marked = vae.mark_point(vae.latent_map(store, "vae-2d-fashion")[0], px, py)
+    x = decode(model.modules, torch.tensor([[float(z1), float(z2)]]))
+    seen = reads(store, x)[0]
+    image = titled_strip([marked, upscale(strip(x, padding=0), 8)], ["test images' codes, coloured by class",
+                                                                       f"decoded at z = ({z1:g}, {z2:g})"])
+    return Shown(image, f"The classifier reads the decoded garment as **{seen}**.", {"class_there": seen})
+
+
+@view("prior_decoded", "the same z ~ N(0, I) decoded by a plain autoencoder and by a VAE",
+      {"seed": Param("slider", "seed", 0, 0, 999, 1)},
+      {"more_recognisable": ("the autoencoder", "the VAE")})
+def prior_decoded(store, seed):
+    from trainers.core.metrics import class_probs
+    from trainers.vae.train import decode
+
+    out, conf = [], {}
+    for who, name in (("the autoencoder", "ae-conv16-fashion"), ("the VAE", "vae-conv16-fashion")):
+        model = store.get(name, "vae")
+        z = torch.randn(16, model.cfg.latent_dim, generator=torch.Generator().manual_seed(seed))
+        x = decode(model.modules, z)
+        judge = store.get(store.names("classifier")[0], family="classifier").modules["net"]
+        conf[who] = float(class_probs(x, judge).max(1).values.mean())
+        out.append(titled_strip([_big(x)], [f"{who}: the classifier's mean confidence {conf[who]:.0%}"]))
+    best = max(conf, key=conf.get)
+    return Shown(_stack(out), f"16 codes z ~ N(0, I), seed {seed}. The classifier is surer of {best}'s decodings.",
+                 {"more_recognisable": best})
+
+
+# ---- 3-6. GANs -----------------------------------------------------------------------------------------------
+
+def _gan_samples(store, name: str, n: int, seed: int, label=None, truncation: float = 1.0) -> torch.Tensor:
+    from trainers.gan.train import sample
+
+    model = store.get(name, family="gan")
+    return sample(model.cfg, model.modules, n, torch.Generator().manual_seed(seed), label=label,
+                  truncation=truncation)["images"]
+
+
+@view("gan_2d", "a tiny GAN learning a ring of eight Gaussians in 2-D",
+      {"loss": Param("choice", "loss", "non-saturating", choices=("non-saturating", "minimax")),
+       "steps": Param("slider", "training steps", 300, 0, 1500, 50)},
+      {"modes": ("0-3", "4-6", "7-8")})
+def gan_2d(store, loss, steps):
+    from . import lab
+
+    game = _trained_2d(loss, steps)
+    modes = game.metrics()["modes_covered"]
+    bucket = "0-3" if modes <= 3 else "4-6" if modes <= 6 else "7-8"
+    return Shown(titled_strip([lab.render_plane(game)], [f"after {steps} steps ({loss}): {modes} of 8 modes covered"]),
+                 f"Grey dots: real data; orange: G(z); the background is D's score; arrows: where G's loss pushes "
+                 f"each sample. **{modes} of 8** modes have generated points near them.", {"modes": bucket})
+
+
+_LABS: dict = {}  # (loss, steps) -> a trained 2-D lab: a longer run continues the longest shorter one
+
+
+def _trained_2d(loss: str, steps: int):
+    import copy
+
+    from trainers.gan import toy2d
+
+    key = (loss, steps)
+    if key not in _LABS:
+        done = [s for (l_, s) in _LABS if l_ == loss and s < steps]
+        game = copy.deepcopy(_LABS[(loss, max(done))]) if done else toy2d.Lab(toy2d.LabConfig(target="ring", loss=loss))
+        game.run(steps - game.step_count)
+        if len(_LABS) > 64:
+            _LABS.clear()
+        _LABS[key] = game
+    return _LABS[key]
+
+
+@view("gan_samples", "samples of a DCGAN trained on Fashion-MNIST",
+      {"seed": Param("slider", "seed", 0, 0, 999, 1)},
+      {"classes_covered": ("1-5", "6-8", "9-10")})
+def gan_samples(store, seed):
+    x = _gan_samples(store, "dcgan-ns-fashion", 32, seed)
+    labels = reads(store, x)
+    k = classes_covered(labels)
+    bucket = "1-5" if k <= 5 else "6-8" if k <= 8 else "9-10"
+    return Shown(_big(x), f"32 samples, seed {seed}: the classifier finds **{k} of 10** classes among them.",
+                 {"classes_covered": bucket})
+
+
+LOSS_RUNS = {"minimax": "dcgan-minimax-20min-fashion", "non-saturating": "dcgan-ns-20min-fashion",
+             "lsgan": "dcgan-lsgan-20min-fashion", "wgan": "dcgan-wgan-20min-fashion",
+             "wgan-gp": "dcgan-wgangp-20min-fashion", "hinge": "dcgan-hinge-20min-fashion",
+             "dragan": "dcgan-dragan-20min-fashion", "began": "dcgan-began-20min-fashion"}
+
+
+@view("loss_pair", "two losses of the loss table, each trained for the same 20 minutes",
+      {"loss_a": Param("choice", "loss A", "minimax", choices=tuple(LOSS_RUNS)),
+       "loss_b": Param("choice", "loss B", "non-saturating", choices=tuple(LOSS_RUNS))},
+      {"more_classes": ("loss A", "loss B", "the same")})
+def loss_pair(store, loss_a, loss_b):
+    from trainers.core.metrics import class_entropy, class_probs
+
+    judge = store.get(store.names("classifier")[0], family="classifier").modules["net"]
+    rows, bits = [], {}
+    for which, loss in (("loss A", loss_a), ("loss B", loss_b)):
+        x = _gan_samples(store, LOSS_RUNS[loss], 256, 0)
+        bits[which] = class_entropy(class_probs(x, judge)) / np.log(2)
+        rows.append(titled_strip([_big(x[:16])], [f"{which}: {loss}, class entropy {bits[which]:.2f} bits of 3.32"]))
+    diff = bits["loss A"] - bits["loss B"]
+    more = "the same" if abs(diff) < 0.05 else "loss A" if diff > 0 else "loss B"
+    return Shown(_stack(rows), "16 of 256 samples each; the entropy of the classifier's mean reading of all 256 "
+                 "measures how evenly they cover the 10 classes (3.32 bits: all equally).", {"more_classes": more})
+
+
+@view("cgan_class", "a conditional GAN asked for one class",
+      {"model": Param("choice", "model", "cdcgan-ns-fashion", choices=("cdcgan-ns-fashion", "cdcgan-ac-fashion")),
+       "garment": Param("choice", "class", "Dress", choices=CLASSES)},
+      {"share_right": SHARES})
+def cgan_class(store, model, garment):
+    x = _gan_samples(store, model, 32, 0, label=CLASSES.index(garment))
+    share = float(np.mean([c == garment for c in reads(store, x)]))
+    return Shown(_big(x), f"32 samples of {model} asked for **{garment}**: the classifier agrees on **{share:.0%}**.",
+                 {"share_right": share_bucket(share)})
+
+
+@view("truncation", "the StyleGAN mapping network's truncation trick: w = w_avg + psi (w - w_avg)",
+      {"psi": Param("slider", "truncation psi", 0.5, 0.1, 1.0, 0.05)},
+      {"variety": ("less varied", "about the same", "more varied")})
+def truncation(store, psi):
+    from trainers.core.metrics import class_entropy, class_probs
+
+    judge = store.get(store.names("classifier")[0], family="classifier").modules["net"]
+    rows, bits = [], {}
+    for p in (1.0, psi):
+        x = _gan_samples(store, "dcgan-mapping-fashion", 256, 0, truncation=p)
+        bits[p] = class_entropy(class_probs(x, judge)) / np.log(2)
+        rows.append(titled_strip([_big(x[:16])], [f"psi = {p:g}: class entropy {bits[p]:.2f} bits"]))
+    diff = bits[psi] - bits[1.0]
+    variety = "about the same" if abs(diff) < 0.1 else "more varied" if diff > 0 else "less varied"
+    return Shown(_stack(rows), "The same 256 codes z; each row shows 16 of them. The entropy measures how evenly all "
+                 "256 cover the classes.", {"variety": variety})
+
+
+# ---- 7-8. translation ----------------------------------------------------------------------------------------
+
+@view("pix2pix_outline", "Pix2Pix turns a garment's outline back into a garment",
+      {"garment": Param("choice", "garment", "Ankle boot", choices=CLASSES)},
+      {"same_class": YES_NO})
+def pix2pix_outline(store, garment):
+    from . import translation
+
+    pair, heat, text = translation.pix2pix(store, "pix2pix-sketches-fashion", example(garment), "auto",
+                                           False, 0, True)
+    seen = translation._read(store, _right_half(pair))
+    return Shown(titled_strip([pair, heat], ["outline | the generator's garment", "D's patch scores"]),
+                 f"The classifier reads the output as **{seen[0]}** (the outline was a {garment}'s).",
+                 {"same_class": "yes" if seen[0] == garment else "no"})
+
+
+def _right_half(pair: np.ndarray) -> torch.Tensor:
+    """The right image of an input | output pair, as uint8 (1, 1, H, W) grey."""
+    half = pair[:, pair.shape[1] // 2:, 0]
+    return torch.from_numpy(np.ascontiguousarray(half)).view(1, 1, *half.shape)
+
+
+@view("cyclegan_trip", "CycleGAN's round trip between sneakers and ankle boots",
+      {"garment": Param("choice", "garment", "Sneaker", choices=("Sneaker", "Ankle boot"))},
+      {"translated": YES_NO})
+def cyclegan_trip(store, garment):
+    from . import translation
+
+    domain = "A" if garment == "Sneaker" else "B"
+    frames, heat, text = translation.cyclegan(store, "cyclegan-sneaker-boot-fashion", example(garment),
+                                              domain)
+    return Shown(titled_strip([frames, heat], ["x | G(x) | back again | G'(x)", "round-trip error"]), text,
+                 {"translated": "yes" if "**Translated**" in text else "no"})
+
+
+# ---- 9-10. diffusion -----------------------------------------------------------------------------------------
+
+@view("ddpm_forward", "the forward process: x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps",
+      {"t": Param("slider", "t", 300, 0, 999, 1),
+       "schedule": Param("choice", "schedule", "linear", choices=("linear", "cosine"))},
+      {"more_of": ("signal", "noise")})
+def ddpm_forward(store, t, schedule):
+    from . import diffusion
+
+    xt, row, text = diffusion.forward_process(example("Sneaker"), t, schedule)
+    abar = float(diffusion._schedule(schedule).alpha_bar[t])
+    return Shown(titled_strip([xt, row], [f"x_t at t = {t}", "t = " + ", ".join(map(str, diffusion.FORWARD_TS))]),
+                 text, {"more_of": "signal" if abar >= 0.5 else "noise"})
+
+
+def _ddpm_run(store, seed: int, steps: int, garment: str, guidance: float, keep: int = 6):
+    from trainers.ddpm import train as ddpm_train
+
+    model = store.get("ddpm-fashion", family="ddpm")
+    gen = torch.Generator().manual_seed(seed)
+    x = ddpm_train.initial_noise(model.cfg, 1, gen)
+    y = torch.tensor([CLASSES.index(garment)])
+    marks = set(np.linspace(0, steps - 1, keep).round().astype(int).tolist())
+    guesses = []
+    for i, t, xt, x0 in ddpm_train.reverse(model.cfg, model.modules, x, gen, y, "ddim", steps, 0.0, guidance):
+        if i in marks:
+            guesses.append((int(t), to_uint8(x0.clamp(-1, 1))))
+    return guesses, to_uint8(xt.clamp(-1, 1))
+
+
+@view("ddpm_reverse", "the reverse process: the network's guess of x_0 as the noise is taken away",
+      {"garment": Param("choice", "class", "Trouser", choices=CLASSES),
+       "seed": Param("slider", "seed", 0, 0, 999, 1)},
+      {"halfway_same": YES_NO})
+def ddpm_reverse(store, garment, seed):
+    guesses, final = _ddpm_run(store, seed, 50, garment, 3.0)
+    seen = reads(store, torch.cat([g for _, g in guesses] + [final]))
+    tiles = [upscale(strip(g, padding=0), 4) for _, g in guesses]
+    image = titled_strip(tiles, [f"t = {t}" for t, _ in guesses])
+    half = seen[len(guesses) // 2]
+    return Shown(image, f"DDIM, 50 steps, class {garment}, guidance 3. The guess x̂₀ at t = {guesses[len(guesses) // 2][0]}"
+                 f" reads as **{half}**; the final image as **{seen[-1]}**.",
+                 {"halfway_same": "yes" if half == seen[-1] else "no"})
+
+
+REFERENCE_STEPS = 100
+
+
+@functools.lru_cache(maxsize=16)
+def _reference(store, seed: int) -> torch.Tensor:
+    return _ddpm_run(store, seed, REFERENCE_STEPS, "Sneaker", 3.0, keep=1)[1]
+
+
+@view("ddim_steps", f"DDIM: the same x_T with few steps and with {REFERENCE_STEPS}",
+      {"steps": Param("slider", "DDIM steps", 10, 2, 100, 1), "seed": Param("slider", "seed", 0, 0, 999, 1)},
+      {"close": YES_NO})
+def ddim_steps(store, steps, seed):
+    _, few = _ddpm_run(store, seed, steps, "Sneaker", 3.0, keep=1)
+    many = _reference(store, seed)
+    diff = float((few.float() - many.float()).abs().mean() / 255)
+    image = titled_strip([upscale(strip(few, padding=0), 6), upscale(strip(many, padding=0), 6)],
+                         [f"{steps} steps", f"{REFERENCE_STEPS} steps"])
+    return Shown(image, f"Mean absolute difference **{diff:.3f}** (pixels in [0, 1]); under 0.05 counts as close.",
+                 {"close": "yes" if diff < 0.05 else "no"})
+
+
+@view("guidance", "classifier-free guidance: eps = eps(x) + w (eps(x, y) - eps(x))",
+      {"w": Param("slider", "guidance w", 3.0, 0.0, 6.0, 0.5), "garment": Param("choice", "class", "Bag", choices=CLASSES)},
+      {"better_than_w0": ("better", "the same", "worse")})
+def guidance(store, w, garment):
+    from trainers.ddpm import train as ddpm_train
+
+    model = store.get("ddpm-fashion", family="ddpm")
+    rows, share = [], {}
+    for g in (0.0, w):
+        x = ddpm_train.sample(model.cfg, model.modules, 8, torch.Generator().manual_seed(0),
+                              label=CLASSES.index(garment), steps=15, guidance=g)["images"]
+        share[g] = float(np.mean([c == garment for c in reads(store, x)]))
+        rows.append(titled_strip([_big(x)], [f"w = {g:g}: {share[g]:.0%} read as {garment}"]))
+    d = share[w] - share[0.0]
+    verdict = "the same" if abs(d) < 1 / 16 else "better" if d > 0 else "worse"
+    return Shown(_stack(rows), "8 images each, DDIM 15 steps, the same x_T for both rows.",
+                 {"better_than_w0": verdict})
+
+
+# ---- 11-12. CLIP and latent diffusion ------------------------------------------------------------------------
+
+COLOUR_NAMES = ("red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink")
+
+
+@view("clip_match", "CLIP scores one image against a caption for every garment",
+      {"garment": Param("choice", "garment", "Dress", choices=CLASSES),
+       "colour": Param("choice", "colour", "red", choices=COLOUR_NAMES)},
+      {"best": CLASSES})
+def clip_match(store, garment, colour):
+    from trainers.core import captions
+    from trainers.latent_diffusion.metrics import clip_score
+
+    grey = torch.from_numpy(example(garment)[..., 0].copy()).float()
+    grey = torch.nn.functional.interpolate(grey[None, None], size=32, mode="bilinear", antialias=True) / 255
+    rgb = captions.render(grey, torch.tensor([list(captions.COLOURS).index(colour)]), torch.tensor([1]))
+    image = to_uint8(rgb * 2 - 1)
+    texts = [f"a {colour} {w}" for w in captions.CLASS_WORDS]
+    clip = store.get(store.names("clip")[0], family="clip")
+    scores = clip_score(clip, image.expand(len(texts), -1, -1, -1), texts)
+    best = CLASSES[int(scores.argmax())]
+    table = " · ".join(f"{t.split(' ', 2)[-1]} {s:.0f}" for t, s in sorted(zip(texts, scores.tolist()), key=lambda p: -p[1])[:4])
+    return Shown(titled_strip([upscale(strip(image, padding=0), 8)], [f"a {colour} {garment}"]),
+                 f"CLIP scores (100 cos): {table} … The best caption names **{best}**.", {"best": best})
+
+
+@view("text_to_image", "latent diffusion drawing from a prompt through CLIP's text tower",
+      {"prompt": Param("text", "prompt", "a red sneaker"), "w": Param("slider", "guidance w", 4.0, 0.0, 10.0, 0.5)},
+      {"share_right": SHARES})
+def text_to_image(store, prompt, w):
+    from trainers.core import captions
+    from trainers.latent_diffusion.sampling import denoise
+
+    from . import text2image
+
+    named = [CLASSES[k] for k, word in enumerate(captions.CLASS_WORDS) if word in prompt.lower()]
+    if len(named) != 1:
+        raise UserError("name one garment in the prompt: " + ", ".join(captions.CLASS_WORDS))
+    name = "ldm-fashion-captions"
+    pipe = text2image.pipeline_for(store, name, None, "ddim")
+    prompt = text2image.check_prompt(pipe, prompt)
+    for s in denoise(pipe, [prompt] * 8, torch.Generator().manual_seed(0), 20, w,
+                     guidance_interval=text2image.guidance_interval_for(store, name, None)):
+        images = s.images
+    share = float(np.mean([c == named[0] for c in reads(store, images)]))
+    return Shown(text2image._view(images), f"8 images, DDIM 20 steps, w = {w:g}: the classifier reads **{share:.0%}** "
+                 f"of them as {named[0]}.", {"share_right": share_bucket(share)})
+
+
+@functools.lru_cache(maxsize=1)
+def names() -> tuple[str, ...]:
+    return tuple(VIEWS)

@@ -1,0 +1,369 @@
+"""Lessons: the course, step by step, on the live models. A lesson is a YAML file in `lessons/` (one per chapter,
+in file-name order) that this module reads; a teacher edits the files, not Python. Each step has a few sentences,
+one equation, a live view (`lesson_views.VIEWS`) with its settings, a "try this", and a question whose answer is
+checked against what the view measured on the learner's own run.
+
+Every step has a link: `?lesson=<id>&step=<n>&<setting>=<value>...` opens it with those settings. Progress (the
+steps answered right) is kept in the learner's browser.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+from pathlib import Path
+from urllib.parse import urlencode
+
+import gradio as gr  # at module level: the handlers' gr.Request annotations must resolve
+from trainers.core.errors import UserError
+
+from .errors import log, user_errors
+from .lesson_views import VIEWS, Param
+from .models import ModelStore
+from .page import LATEX
+from .wiring import TabParts
+
+LESSONS_DIR = Path(__file__).resolve().parents[1] / "lessons"
+MAX_WORDS = 80
+STEP_KEYS = {"title", "text", "equation", "view", "settings", "try", "question"}
+POOL = {"slider": 3, "choice": 2, "text": 1}  # the controls a step can show, by kind
+STORAGE_KEY = "playground-lessons-progress"
+
+
+class LessonError(UserError):
+    """A lesson file that cannot be read: the message names the file and the line."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    title: str
+    text: str
+    equation: str
+    view: str
+    settings: dict
+    try_this: str
+    ask: str
+    fact: str
+    line: int
+
+    @property
+    def choices(self) -> tuple:
+        return tuple(VIEWS[self.view].facts[self.fact])
+
+
+@dataclasses.dataclass(frozen=True)
+class Lesson:
+    id: str
+    title: str
+    file: str
+    steps: tuple
+
+
+# ---- reading lesson files ------------------------------------------------------------------------------------
+
+class _Lined(dict):
+    """A YAML mapping that remembers its line and each key's line (1-based)."""
+    line: int = 0
+    lines: dict
+
+
+def _loader():
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def mapping(loader, node):
+        d = _Lined(loader.construct_mapping(node, deep=True))
+        d.line = node.start_mark.line + 1
+        d.lines = {k.value: k.start_mark.line + 1 for k, _ in node.value}
+        return d
+
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    return Loader
+
+
+def read_lesson(path: str | Path) -> Lesson:
+    """One lesson file -> a Lesson, or a LessonError naming the file, the line and what is wrong."""
+    import yaml
+
+    path = Path(path)
+    where = lambda line: f"{path.name}, line {line}"  # noqa: E731
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_loader())
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise LessonError(f"{where(mark.line + 1 if mark else 1)}: not valid YAML ({getattr(e, 'problem', e)})")
+    if not isinstance(data, _Lined):
+        raise LessonError(f"{where(1)}: a lesson is a mapping with 'title' and 'steps'")
+    for key in ("title", "steps"):
+        if not data.get(key):
+            raise LessonError(f"{where(data.line)}: the lesson has no {key!r}")
+    if not isinstance(data["steps"], list):
+        raise LessonError(f"{where(data.lines['steps'])}: 'steps' must be a list of steps")
+    lesson_id = str(data.get("id") or re.sub(r"^\d+[-_]", "", path.stem))
+    steps = tuple(_step(s, where, data.lines["steps"]) for s in data["steps"])
+    return Lesson(lesson_id, str(data["title"]), path.name, steps)
+
+
+def _step(s, where, list_line: int) -> Step:
+    if not isinstance(s, _Lined):
+        raise LessonError(f"{where(list_line)}: each step is a mapping (title, text, equation, view, ...)")
+    line = lambda key: s.lines.get(key, s.line)  # noqa: E731
+    unknown = sorted(set(s) - STEP_KEYS)
+    if unknown:
+        raise LessonError(f"{where(line(unknown[0]))}: unknown key {unknown[0]!r} (a step has: "
+                          f"{', '.join(sorted(STEP_KEYS))})")
+    for key in ("title", "text", "equation", "view", "try", "question"):
+        if not s.get(key):
+            raise LessonError(f"{where(s.line)}: the step {s.get('title', '')!r} has no {key!r}")
+    words = len(str(s["text"]).split())
+    if words > MAX_WORDS:
+        raise LessonError(f"{where(line('text'))}: the text has {words} words; keep a step under {MAX_WORDS}")
+    if s["view"] not in VIEWS:
+        raise LessonError(f"{where(line('view'))}: unknown view {s['view']!r} (known: {', '.join(VIEWS)})")
+    view = VIEWS[s["view"]]
+    settings = s.get("settings") or {}
+    if not isinstance(settings, dict):
+        raise LessonError(f"{where(line('settings'))}: 'settings' must map setting names to values")
+    try:
+        view.settings(settings)
+    except UserError as e:
+        raise LessonError(f"{where(line('settings'))}: {e}") from None
+    q = s["question"]
+    if not isinstance(q, _Lined) or not q.get("ask") or not q.get("fact"):
+        raise LessonError(f"{where(line('question'))}: a question has 'ask' (the question) and 'fact' (what the "
+                          "view measures that answers it)")
+    if q["fact"] not in view.facts:
+        raise LessonError(f"{where(q.lines['fact'])}: view {view.name!r} measures no fact {q['fact']!r} "
+                          f"(it measures: {', '.join(view.facts)})")
+    return Step(str(s["title"]), " ".join(str(s["text"]).split()), str(s["equation"]).strip(), view.name,
+                dict(settings), " ".join(str(s["try"]).split()), str(q["ask"]).strip(), str(q["fact"]), s.line)
+
+
+def load(folder: str | Path = LESSONS_DIR) -> tuple[list[Lesson], list[str]]:
+    """Every lesson file in `folder` (in name order) -> (the lessons read, an error line per file that was not)."""
+    lessons, errors = [], []
+    for path in sorted(Path(folder).glob("*.yaml")):
+        try:
+            lesson = read_lesson(path)
+        except LessonError as e:
+            errors.append(str(e))
+            continue
+        if any(lesson.id == other.id for other in lessons):
+            errors.append(f"{path.name}, line 1: the id {lesson.id!r} is already used by another lesson")
+            continue
+        lessons.append(lesson)
+    return lessons, errors
+
+
+# ---- what a step shows ---------------------------------------------------------------------------------------
+
+def slots(view_name: str) -> dict[str, tuple[str, int]]:
+    """Each setting of the view -> (control kind, index in that kind's pool), in the view's order."""
+    used, out = {k: 0 for k in POOL}, {}
+    for name, p in VIEWS[view_name].params.items():
+        out[name] = (p.kind, used[p.kind])
+        used[p.kind] += 1
+    return out
+
+
+def _control(p: Param | None, value):
+    if p is None:
+        return gr.update(visible=False)
+    if p.kind == "slider":
+        return gr.update(visible=True, label=p.label, minimum=p.lo, maximum=p.hi, step=p.step, value=value)
+    if p.kind == "choice":
+        return gr.update(visible=True, label=p.label, choices=list(p.choices), value=value)
+    return gr.update(visible=True, label=p.label, value=value)
+
+
+def controls(step: Step, values: dict) -> list:
+    """Updates of the control pool (sliders, then choices, then texts): the step's settings shown, the rest hidden."""
+    view = VIEWS[step.view]
+    placed = {v: k for k, v in slots(step.view).items()}
+    return [_control(view.params.get(placed.get((kind, i))), values.get(placed.get((kind, i))))
+            for kind, n in POOL.items() for i in range(n)]
+
+
+def pool_values(step: Step, pool: list) -> dict:
+    """The control pool's values -> the step's settings by name."""
+    flat = [(kind, i) for kind, n in POOL.items() for i in range(n)]
+    return {name: pool[flat.index(slot)] for name, slot in slots(step.view).items()}
+
+
+def link(lesson: Lesson, index: int, settings: dict) -> str:
+    """The query string that opens this step with these settings."""
+    return "?" + urlencode({"lesson": lesson.id, "step": index + 1, **{k: _plain(v) for k, v in settings.items()}})
+
+
+def _plain(v):
+    return f"{v:g}" if isinstance(v, float) else v
+
+
+def _find(lessons: list[Lesson], lesson_id: str) -> Lesson:
+    for lesson in lessons:
+        if lesson.id == lesson_id:
+            return lesson
+    raise UserError(f"no lesson {str(lesson_id)[:40]!r} (lessons: {', '.join(x.id for x in lessons)})")
+
+
+def done_count(progress: dict | None, lesson: Lesson) -> int:
+    return len(set((progress or {}).get(lesson.id, [])) & set(range(len(lesson.steps))))
+
+
+def lesson_choices(lessons: list[Lesson], progress: dict | None) -> list[tuple[str, str]]:
+    """The lesson picker's (label, id) pairs: number, title, and the learner's progress."""
+    out = []
+    for k, lesson in enumerate(lessons, 1):
+        done = done_count(progress, lesson)
+        mark = " ✓" if done == len(lesson.steps) else f" ({done}/{len(lesson.steps)})" if done else ""
+        out.append((f"{k}. {lesson.title}{mark}", lesson.id))
+    return out
+
+
+def step_text(lesson: Lesson, index: int, progress: dict | None = None) -> str:
+    step = lesson.steps[index]
+    done = " · answered ✓" if index in (progress or {}).get(lesson.id, []) else ""
+    return f"### {lesson.title}: step {index + 1} of {len(lesson.steps)} · {step.title}{done}\n\n{step.text}"
+
+
+def open_step(lessons: list[Lesson], lesson_id: str, index, overrides: dict | None = None,
+              progress: dict | None = None) -> tuple:
+    """A step, shown: (where, lesson picker, text, equation, try this, *control pool, question, answer choices,
+    feedback, image, caption, link, previous, next)."""
+    lesson = _find(lessons, lesson_id)
+    index = min(max(int(index), 0), len(lesson.steps) - 1)
+    step = lesson.steps[index]
+    values = VIEWS[step.view].settings({**step.settings, **(overrides or {})})
+    return ((lesson.id, index), gr.update(choices=lesson_choices(lessons, progress), value=lesson.id),
+            step_text(lesson, index, progress), f"$$ {step.equation} $$", f"**Try this:** {step.try_this}",
+            *controls(step, values), f"**Question:** {step.ask}",
+            gr.update(choices=list(step.choices), value=None), "", None, "",
+            _link_md(lesson, index, values), gr.update(interactive=index > 0),
+            gr.update(interactive=index < len(lesson.steps) - 1))
+
+
+def _link_md(lesson: Lesson, index: int, values: dict) -> str:
+    q = link(lesson, index, values)
+    return f"[Link to this step with these settings]({q}) · `{q}`"
+
+
+@user_errors
+def run(store: ModelStore, lessons: list[Lesson], where, *pool) -> tuple:
+    """Run the step's live view on the controls' values -> (image, caption, facts, link)."""
+    lesson = _find(lessons, where[0])
+    step = lesson.steps[where[1]]
+    view = VIEWS[step.view]
+    given = pool_values(step, list(pool))
+    shown = view(store, given)
+    return shown.image, shown.caption, shown.facts, _link_md(lesson, where[1], view.settings(given))
+
+
+def check(lessons: list[Lesson], where, facts: dict, answer, progress: dict | None) -> tuple:
+    """The learner's answer against the fact the live view measured -> (feedback, progress, picker, step text)."""
+    lesson = _find(lessons, where[0])
+    step = lesson.steps[where[1]]
+    progress = dict(progress or {})
+    if not facts or step.fact not in facts:
+        return "Run the view first: the answer is what the model does on your settings.", progress, gr.skip(), gr.skip()
+    if answer in (None, ""):
+        return "Pick an answer first.", progress, gr.skip(), gr.skip()
+    truth = facts[step.fact]
+    if answer != truth:
+        return (f"**Not this time.** On your last run the answer was **{truth}**: look at the result again, change "
+                "a setting, run it and try once more.", progress, gr.skip(), gr.skip())
+    progress[lesson.id] = sorted(set(progress.get(lesson.id, [])) | {where[1]})
+    return (f"**Right: {truth}**, as the model just showed. Try another setting and ask yourself whether it would "
+            "change.", progress, gr.update(choices=lesson_choices(lessons, progress), value=lesson.id),
+            step_text(lesson, where[1], progress))
+
+
+def from_link(lessons: list[Lesson], query: dict, progress: dict | None = None) -> tuple:
+    """A page opened with ?lesson=..&step=..&<setting>=.. -> that step with those settings (the first lesson's
+    first step without them; a link with a mistake opens the lesson's first step and says what was wrong)."""
+    if not lessons:
+        raise UserError("no lessons to show")
+    lesson_id = query.get("lesson") or lessons[0].id
+    try:
+        lesson = _find(lessons, lesson_id)
+        index = int(query.get("step", 1)) - 1
+        if not 0 <= index < len(lesson.steps):
+            raise UserError(f"lesson {lesson.id!r} has steps 1 to {len(lesson.steps)}, not {query.get('step')}")
+        step = lesson.steps[index]
+        overrides = {k: v for k, v in query.items() if k in VIEWS[step.view].params}
+        return open_step(lessons, lesson.id, index, overrides, progress)
+    except (UserError, ValueError) as e:
+        log.warning("lesson link %s: %s", dict(query), e)
+        shown = list(open_step(lessons, lessons[0].id if lesson_id not in {x.id for x in lessons} else lesson_id,
+                               0, None, progress))
+        shown[2] = f"**This link could not be opened** ({e}); here is the lesson's first step.\n\n" + shown[2]
+        return tuple(shown)
+
+
+# ---- the tab -------------------------------------------------------------------------------------------------
+
+INTRO = ("**The course, live.** Each lesson walks through one chapter in a few steps: read, look at the equation, "
+         "run the model, and answer the question from what the model just did. Your progress stays in this "
+         "browser. Every step has a link you can share.")
+
+
+def build(store: ModelStore, folder: str | Path = LESSONS_DIR) -> TabParts:
+    lessons, errors = load(folder)
+    for e in errors:
+        log.warning("lesson file not loaded: %s", e)
+    parts = TabParts()
+    gr.Markdown(INTRO)
+    if errors:
+        gr.Markdown("**Lesson files with mistakes (not shown):**\n\n" + "\n".join(f"- {e}" for e in errors))
+    if not lessons:
+        gr.Markdown("No lessons found in `lessons/`.")
+        return parts
+    first = lessons[0]
+    where, facts = gr.State((first.id, 0)), gr.State({})
+    progress = gr.BrowserState({}, storage_key=STORAGE_KEY)
+    with gr.Row():
+        with gr.Column(scale=2, min_width=320):
+            picker = gr.Dropdown(lesson_choices(lessons, {}), value=first.id, label="Lesson", elem_id="lesson-pick")
+            text = gr.Markdown(step_text(first, 0), elem_id="lesson-text")
+            with gr.Row():
+                prev_btn = gr.Button("← Previous step", interactive=False, size="sm")
+                next_btn = gr.Button("Next step →", variant="primary", size="sm")
+            equation = gr.Markdown(f"$$ {first.steps[0].equation} $$", latex_delimiters=LATEX, elem_id="lesson-eq")
+            try_md = gr.Markdown(f"**Try this:** {first.steps[0].try_this}")
+            pool = [gr.Slider(visible=False, interactive=True) for _ in range(POOL["slider"])]
+            pool += [gr.Dropdown(visible=False, interactive=True) for _ in range(POOL["choice"])]
+            pool += [gr.Textbox(visible=False, interactive=True, max_lines=1) for _ in range(POOL["text"])]
+            run_btn = gr.Button("Run", variant="primary", elem_id="lesson-run")
+        with gr.Column(scale=3, min_width=320):
+            image = gr.Image(label="live view", interactive=False, format="png", elem_id="lesson-image",
+                             elem_classes="sheet")
+            caption = gr.Markdown(latex_delimiters=LATEX, elem_id="lesson-caption")
+            ask = gr.Markdown(f"**Question:** {first.steps[0].ask}", elem_id="lesson-ask")
+            answer = gr.Radio(list(first.steps[0].choices), label="your answer", elem_id="lesson-answer")
+            check_btn = gr.Button("Check my answer", elem_id="lesson-check")
+            feedback = gr.Markdown(elem_id="lesson-feedback")
+            link_md = gr.Markdown(elem_id="lesson-link")
+    shown = [where, picker, text, equation, try_md, *pool, ask, answer, feedback, image, caption, link_md,
+             prev_btn, next_btn]
+    ran = [image, caption, facts, link_md]
+    go = functools.partial(run, store, lessons)
+
+    def step_at(delta):
+        return lambda w, p: open_step(lessons, w[0], w[1] + delta, None, p)
+
+    for event, fn, inputs in ((picker.input, lambda lid, p: open_step(lessons, lid, 0, None, p), [picker, progress]),
+                              (prev_btn.click, step_at(-1), [where, progress]),
+                              (next_btn.click, step_at(+1), [where, progress])):
+        event(fn, inputs, shown, api_name=False, show_progress="hidden").then(
+            go, [where, *pool], ran, api_name=False)
+    run_btn.click(go, [where, *pool], ran, api_name="lesson_run")
+    check_btn.click(functools.partial(check, lessons), [where, facts, answer, progress],
+                    [feedback, progress, picker, text], api_name=False, show_progress="hidden")
+
+    def opened(p, request: gr.Request):
+        return from_link(lessons, dict(request.query_params) if request else {}, p)
+
+    parts.loads.append(dict(fn=opened, inputs=[progress], outputs=shown, then=(go, [where, *pool], ran)))
+    return parts

@@ -1,0 +1,152 @@
+"""Lessons: every step of every shipped lesson runs its live view on the shipped models and its question is
+checked against what that run measured; every step's link opens it with its settings; a lesson file with a
+mistake is refused with its file and line."""
+
+from __future__ import annotations
+
+import textwrap
+from urllib.parse import parse_qsl
+
+import numpy as np
+import pytest
+
+from playground import lessons as L
+from playground.lesson_views import VIEWS
+from playground.models import DEFAULT_ROOT, ModelStore
+from trainers.core.errors import UserError
+
+LESSONS, ERRORS = L.load()
+STEPS = [(lesson, i) for lesson in LESSONS for i in range(len(lesson.steps))]
+CHAPTERS = ["autoencoders", "vae", "gan-game", "loss-table", "conditional", "mapping", "pix2pix", "cyclegan", "ddpm",
+            "ddim-guidance", "clip", "latent-diffusion"]
+
+
+@pytest.fixture(scope="module")
+def store():
+    return ModelStore(DEFAULT_ROOT, "cpu", read_only=True)
+
+
+def test_the_shipped_lessons_are_the_course_in_order():
+    assert ERRORS == []
+    assert [lesson.id for lesson in LESSONS] == CHAPTERS
+    for lesson, i in STEPS:
+        step = lesson.steps[i]
+        assert len(step.text.split()) <= L.MAX_WORDS and step.equation and step.try_this and step.ask
+
+
+@pytest.mark.parametrize("lesson, index", STEPS, ids=[f"{lesson.id}-{i + 1}" for lesson, i in STEPS])
+def test_every_step_runs_its_live_view_and_checks_the_answer_against_it(store, lesson, index):
+    shown = L.open_step(LESSONS, lesson.id, index)
+    where, pool = shown[0], _pool_values(shown)
+    assert where == (lesson.id, index)
+    image, caption, facts, link = L.run(store, LESSONS, where, *pool)
+    assert image.ndim == 3 and image.shape[0] >= 100 and image.shape[1] >= 200
+    assert image.std() > 10  # something is drawn, not a blank
+    assert caption and f"step={index + 1}" in link
+    step = lesson.steps[index]
+    truth = facts[step.fact]
+    assert truth in step.choices
+    right, progress, *_ = L.check(LESSONS, where, facts, truth, {})
+    assert right.startswith("**Right") and progress == {lesson.id: [index]}
+    wrong = next(c for c in step.choices if c != truth)
+    said, progress, *_ = L.check(LESSONS, where, facts, wrong, {})
+    assert truth in said and progress == {}
+    assert "Run the view first" in L.check(LESSONS, where, {}, truth, {})[0]
+
+
+def test_the_answer_follows_the_learners_own_settings(store):
+    """The same question, two settings: the forward process is mostly signal early and mostly noise late."""
+    lesson = next(x for x in LESSONS if x.id == "ddpm")
+    facts = [L.run(store, LESSONS, (lesson.id, 0), *_pool_values(L.open_step(LESSONS, lesson.id, 0, {"t": t})))[2]
+             for t in (50, 900)]
+    assert [f["more_of"] for f in facts] == ["signal", "noise"]
+
+
+def _pool_values(shown) -> list:
+    """The control pool's values as open_step set them (hidden controls: None)."""
+    pool = shown[5:5 + sum(L.POOL.values())]
+    return [u.get("value") if u.get("visible") else None for u in pool]
+
+
+@pytest.mark.parametrize("lesson, index", STEPS, ids=[f"{lesson.id}-{i + 1}" for lesson, i in STEPS])
+def test_every_steps_link_opens_it_with_its_settings(lesson, index):
+    step = lesson.steps[index]
+    view = VIEWS[step.view]
+    changed = {**view.settings(step.settings)}
+    name, p = next(iter(view.params.items()))  # one setting moved away from the lesson's own value
+    changed[name] = (p.choices[-1] if p.choices[-1] != changed[name] else p.choices[0]) if p.kind == "choice" else \
+        (p.hi if changed[name] != p.hi else p.lo) if p.kind == "slider" else "a blue bag"
+    query = dict(parse_qsl(L.link(lesson, index, changed)[1:]))
+    shown = L.from_link(LESSONS, query)
+    assert shown[0] == (lesson.id, index)
+    assert view.settings(L.pool_values(step, _pool_values(shown))) == changed
+
+
+def test_a_broken_link_opens_the_first_step_and_says_why():
+    shown = L.from_link(LESSONS, {"lesson": "vae", "step": "9"})
+    assert shown[0] == ("vae", 0) and "could not be opened" in shown[2] and "steps 1 to 2" in shown[2]
+    shown = L.from_link(LESSONS, {"lesson": "nope"})
+    assert shown[0] == (LESSONS[0].id, 0) and "no lesson 'nope'" in shown[2]
+    shown = L.from_link(LESSONS, {"lesson": "vae", "step": "1", "z1": "99"})
+    assert shown[0] == ("vae", 0) and "z1" in shown[2]
+    assert L.from_link(LESSONS, {})[0] == (LESSONS[0].id, 0)
+
+
+GOOD_STEP = """\
+  - title: A step
+    text: A few words.
+    equation: 'x = 1'
+    view: ddpm_forward
+    settings: {t: 10}
+    try: Move t.
+    question:
+      ask: Signal or noise?
+      fact: more_of
+"""
+
+
+@pytest.mark.parametrize("change, line, words", [
+    (("view: ddpm_forward", "view: ddpm_forwards"), 6, "unknown view 'ddpm_forwards'"),
+    (("    equation: 'x = 1'\n", ""), 3, "has no 'equation'"),
+    (("settings: {t: 10}", "settings: {t: 5000}"), 7, "t must be"),
+    (("settings: {t: 10}", "settings: {time: 10}"), 7, "no setting 'time'"),
+    (("fact: more_of", "fact: colour"), 11, "measures no fact 'colour'"),
+    (("text: A few words.", "text: " + "word " * 81), 4, "81 words"),
+    (("try: Move t.", "try: Move t.\n    hint: no"), 9, "unknown key 'hint'"),
+    (("title: A step", "title: [unclosed"), 4, "not valid YAML"),
+])
+def test_a_lesson_file_with_a_mistake_is_refused_naming_its_file_and_line(tmp_path, change, line, words):
+    good = "title: Fine\nsteps:\n" + GOOD_STEP
+    (tmp_path / "01-fine.yaml").write_text(good)
+    (tmp_path / "02-broken.yaml").write_text("title: Broken\nsteps:\n" + GOOD_STEP.replace(*change))
+    with pytest.raises(UserError) as e:
+        L.read_lesson(tmp_path / "02-broken.yaml")
+    assert f"02-broken.yaml, line {line}:" in str(e.value) and words in str(e.value)
+    lessons, errors = L.load(tmp_path)  # the good file still loads; the broken one is named
+    assert [x.id for x in lessons] == ["fine"] and len(errors) == 1 and "02-broken.yaml" in errors[0]
+
+
+def test_a_teacher_adds_a_lesson_without_python(tmp_path):
+    (tmp_path / "01-mine.yaml").write_text(textwrap.dedent("""\
+        title: My lesson
+        id: noise
+        steps:
+        """) + GOOD_STEP + GOOD_STEP.replace("A step", "Another"))
+    lessons, errors = L.load(tmp_path)
+    assert errors == [] and lessons[0].id == "noise" and [s.title for s in lessons[0].steps] == ["A step", "Another"]
+    assert L.lesson_choices(lessons, {"noise": [0]}) == [("1. My lesson (1/2)", "noise")]
+    assert L.lesson_choices(lessons, {"noise": [0, 1]}) == [("1. My lesson ✓", "noise")]
+
+
+def test_every_view_fits_the_tabs_control_pool_and_names_its_facts():
+    for view in VIEWS.values():
+        kinds = [p.kind for p in view.params.values()]
+        assert all(kinds.count(k) <= n for k, n in L.POOL.items()), view.name
+        assert view.facts and all(len(v) >= 2 for v in view.facts.values()), view.name
+        assert np.all([p.parse(p.default) == p.default for p in view.params.values()]), view.name
+
+
+def test_the_lessons_page_documents_every_view():
+    page = (L.LESSONS_DIR.parent / "docs" / "lessons.md").read_text()
+    missing = [name for name in VIEWS if f"| `{name}` |" not in page]
+    assert not missing, f"docs/lessons.md has no row for the views {missing}"
