@@ -75,11 +75,16 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu", publi
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=CACHE_CLEANUP) as demo:
         gr.Markdown(f"# {TITLE}\nModels trained from scratch by this project, running on "
                     f"`{device}`. Every number on the cards was measured by `python -m trainers evaluate`.")
-        with gr.Accordion("Restore the settings of an exported image or animation", open=False):
+        with gr.Accordion("Restore the settings of an exported image or animation, or link to them", open=False):
             with gr.Row():
                 dropped = gr.File(label="drop a PNG, GIF or MP4 exported by this app",
                                   file_types=list(SETTINGS_FILES), height=120, elem_id="restore-drop")
                 restored = gr.Markdown()
+            with gr.Row():
+                link_btn = gr.Button("Link to the settings of the tab on screen", size="sm", scale=0,
+                                     elem_id="settings-link-btn")
+                link_md = gr.Markdown(elem_id="settings-link")
+            selected = gr.Textbox(visible=False)  # the tabs and sub-tabs on screen, as the page reports them
         with gr.Tabs() as tabs:
             for title, module in TABS:
                 tab_id = title.lower().replace(" ", "-")
@@ -106,13 +111,27 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu", publi
         shown = [c for _, outputs in openings for c in (outputs if isinstance(outputs, list) else [outputs])]
         demo.load(functools.partial(_open_all, openings), None, shown, api_name=False, concurrency_limit=1,
                   concurrency_id="openings")
+        link_btn.click(lambda sel, *values: link_here(restorable, reruns, targets, sel, values), [selected, *targets],
+                       link_md, js=SELECTED_TABS_JS, api_name=False, show_progress="hidden")
+        # a link ?api=<action>&<setting>=<value>...: its tab, its settings, and its button pressed
+        def opened_link(request):
+            return linked(restorable, targets, dict(request.query_params) if request else {})
+
+        def link_rerun(request):
+            return rerun_api(reruns, dict(request.query_params).get("api")) if request else ""
+
+        for fn in (opened_link, link_rerun):  # a class, not the string the future import makes of it
+            fn.__annotations__["request"] = gr.Request
+        demo.load(opened_link, None, [tabs, restored, *targets], api_name=False, show_progress="hidden").success(
+            link_rerun, None, again, api_name=False, show_progress="hidden").success(
+            None, again, None, js=RERUN_JS, api_name=False)
         for load in loads:
             demo.load(load["fn"], load["inputs"], load["outputs"], api_name=False, show_progress="hidden").then(
                 *load["then"], api_name=False)
     quiet_validation(demo)
     demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=CONCURRENCY)
     demo.store = store
-    demo.restorable, demo.restore_targets = restorable, targets
+    demo.restorable, demo.restore_targets, demo.reruns = restorable, targets, reruns
     demo.openings = [o for o, _ in openings]
     return demo
 
@@ -150,21 +169,95 @@ def _refreshed(listers: list):
 @user_errors
 def restore(restorable: dict, targets: list, path) -> list:
     """An exported PNG -> the tab it came from, selected, with its settings put back in their controls."""
+    return restored_settings(restorable, targets, read_settings(getattr(path, "name", path)))
+
+
+def restored_settings(restorable: dict, targets: list, meta: dict, how: str = "restored") -> list:
+    """Settings {"api", "inputs"} (an export's, a link's) -> [the tab selected, a note with their link, *controls]."""
     import gradio as gr
 
-    meta = read_settings(getattr(path, "name", path))
     if meta["api"] not in restorable:
         raise UserError(f"settings of {meta['api'][:40]!r} cannot be restored in this app")
     tab_id, inputs = restorable[meta["api"]]
     values = {id(inputs[k]): v for k, v in meta["inputs"].items() if k in inputs}
-    note = f"restored {len(values)} settings of `{meta['api']}`: " + ", ".join(
-        f"{k} = {v}" for k, v in meta["inputs"].items() if k in inputs) + ", and run again."
+    used = {k: v for k, v in meta["inputs"].items() if k in inputs}
+    note = f"{how} {len(values)} settings of `{meta['api']}`: " + ", ".join(
+        f"{k} = {v}" for k, v in used.items()) + ", and run again."
+    query = settings_link(meta["api"], used)
+    note += f" [Link to these settings]({query})"
     return [gr.Tabs(selected=tab_id), note, *[values.get(id(c), gr.skip()) for c in targets]]
+
+
+def settings_link(api: str, inputs: dict) -> str:
+    """The query string that opens the tab of `api` with these settings and runs it (images are left out)."""
+    from urllib.parse import urlencode
+
+    plain = {k: v for k, v in inputs.items() if isinstance(v, (str, int, float, bool)) and len(str(v)) <= 200}
+    return "?" + urlencode({"api": api, **plain})
+
+
+def query_settings(restorable: dict, query: dict) -> dict:
+    """A link's ?api=<name>&<input>=<value>... -> settings {"api", "inputs"}, each value typed as its control
+    takes it (a number for a slider, true/false for a checkbox); a wrong one is refused, naming it."""
+    import gradio as gr
+
+    api = query.get("api", "")
+    if api not in restorable:
+        raise UserError(f"this link names no action of this app ({str(api)[:40]!r})")
+    inputs = restorable[api][1]
+    typed = {}
+    for k, v in query.items():
+        if k == "api" or k not in inputs:
+            continue
+        c = inputs[k]
+        if isinstance(c, (gr.Slider, gr.Number)):
+            try:
+                f = float(v)
+            except ValueError:
+                raise UserError(f"the link's {k} must be a number, got {str(v)[:40]!r}") from None
+            typed[k] = int(f) if f.is_integer() and "." not in str(v) else f
+        elif isinstance(c, gr.Checkbox):
+            typed[k] = str(v).lower() in ("true", "1", "yes")
+        else:
+            typed[k] = str(v)
+    return {"api": api, "inputs": typed}
+
+
+# the labels of the tabs and sub-tabs on screen, handed to the link's handler in place of its first input
+SELECTED_TABS_JS = """(first, ...rest) => [JSON.stringify([...document.querySelectorAll(
+  'button[role=tab][aria-selected=true]')].filter(b => b.offsetParent).map(b => b.innerText.trim())), ...rest]"""
+
+
+@user_errors
+def link_here(restorable: dict, reruns: dict, targets: list, selected: str, values) -> str:
+    """The link to the settings on screen: the action of the innermost tab shown (its button's tab path is the
+    longest one that is all on screen), with the values its controls hold now."""
+    on_screen = set(json.loads(selected or "[]"))
+    fits = [api for api, path in reruns.items() if path and set(path) <= on_screen and api in restorable]
+    if not fits:
+        raise UserError("this tab's settings have no link (it has no action to run again)")
+    api = max(fits, key=lambda a: len(reruns[a]))
+    now = {id(c): v for c, v in zip(targets, values)}
+    query = settings_link(api, {k: now.get(id(c)) for k, c in restorable[api][1].items()})
+    return f"[Link to these settings ({' → '.join(reruns[api])})]({query}) · `{query}`"
+
+
+@user_errors
+def linked(restorable: dict, targets: list, query: dict) -> list:
+    """A page opened with ?api=...: that tab, those settings (none without ?api: nothing changes)."""
+    import gradio as gr
+
+    if "api" not in query:
+        return [gr.skip()] * (2 + len(targets))
+    return restored_settings(restorable, targets, query_settings(restorable, query), "opened from a link:")
 
 
 def rerun_spec(reruns: dict, path) -> str:
     """What RERUN_JS needs to press again the button that made a restored export ("" when no button did)."""
-    api = read_settings(getattr(path, "name", path))["api"]
+    return rerun_api(reruns, read_settings(getattr(path, "name", path))["api"])
+
+
+def rerun_api(reruns: dict, api: str | None) -> str:
     return json.dumps({"api": api, "tabs": reruns[api]}) if api in reruns else ""
 
 

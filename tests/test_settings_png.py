@@ -77,6 +77,34 @@ def test_an_exported_grid_restores_its_settings(demo, tmp_path):
         restore(demo.restorable, demo.restore_targets, _served_png(other, tmp_path))
 
 
+def test_a_link_opens_a_tab_with_its_settings_and_the_tab_on_screen_gives_its_link(demo):
+    """?api=gan_samples&seed=11... selects the tab with those values typed as their controls take them; the
+    link of the settings on screen names the innermost tab's action and round-trips; bad links are refused."""
+    from urllib.parse import parse_qsl
+
+    from playground.app import link_here, linked
+    from playground.gan import NO_CLASS
+
+    query = {"api": "gan_samples", "checkpoint": "tiny-gan", "seed": "11", "samples": "4", "truncation": "0.7",
+             "class": NO_CLASS, "unknown": "x"}
+    tabs, note, *values = linked(demo.restorable, demo.restore_targets, query)
+    assert tabs.selected == "gan" and "opened from a link: 5 settings" in note and "?api=gan_samples" in note
+    _, inputs = demo.restorable["gan_samples"]
+    by_component = dict(zip(map(id, demo.restore_targets), values))
+    assert [by_component[id(inputs[k])] for k in ("checkpoint", "seed", "samples", "truncation")] == [
+        "tiny-gan", 11, 4, 0.7]
+    assert linked(demo.restorable, demo.restore_targets, {}) == [gr.skip()] * (2 + len(demo.restore_targets))
+    for bad, words in (({"api": "nope"}, "names no action"), ({"api": "gan_samples", "seed": "ten"}, "seed must be")):
+        with pytest.raises(gr.Error, match=words):
+            linked(demo.restorable, demo.restore_targets, bad)
+    on_screen = [by_component.get(id(c)) for c in demo.restore_targets]
+    md = link_here(demo.restorable, demo.reruns, demo.restore_targets, '["GAN", "Samples"]', on_screen)
+    back = dict(parse_qsl(md.split("`?")[1].rstrip("`")))
+    assert back == {k: v for k, v in query.items() if k != "unknown"}
+    walk = link_here(demo.restorable, demo.reruns, demo.restore_targets, '["GAN", "Walk"]', on_screen)
+    assert "api=gan_walk" in walk and "GAN → Walk" in walk
+
+
 def test_exported_gif_and_mp4_carry_their_settings_and_keep_their_frames(tmp_path, monkeypatch):
     """A handler's GIF and MP4 downloads get the call's settings (GIF comment extension, MP4 comment tag)
     without a changed pixel, and read_settings gives them back."""
