@@ -239,8 +239,9 @@ def gan_2d(store, loss, steps):
     modes = game.metrics()["modes_covered"]
     bucket = "0-3" if modes <= 3 else "4-6" if modes <= 6 else "7-8"
     return Shown(titled_strip([lab.render_plane(game)], [f"after {steps} steps ({loss}): {modes} of 8 modes covered"]),
-                 f"Grey dots: real data; orange: G(z); the background is D's score; arrows: where G's loss pushes "
-                 f"each sample. **{modes} of 8** modes have generated points near them.", {"modes": bucket})
+                 "Dark dots: real data; purple: G(z); the background is D's score (blue: fake, orange: real); "
+                 f"purple lines: where G's loss pushes each sample. **{modes} of 8** modes have generated points near "
+                 "them.", {"modes": bucket})
 
 
 _LABS: dict = {}  # (loss, steps) -> a trained 2-D lab: a longer run continues the longest shorter one
@@ -340,7 +341,8 @@ def pix2pix_outline(store, garment):
                                            False, 0, True)
     seen = translation._read(store, _right_half(pair))
     return Shown(titled_strip([pair, heat], ["outline | the generator's garment", "D's patch scores"]),
-                 f"The classifier reads the output as **{seen[0]}** (the outline was a {garment}'s).",
+                 f"The classifier reads the output as **{seen[0]}**; the outline was drawn from a test image of class "
+                 f"{garment}.",
                  {"same_class": "yes" if seen[0] == garment else "no"})
 
 
@@ -403,7 +405,8 @@ def ddpm_reverse(store, garment, seed):
     tiles = [upscale(strip(g, padding=0), 4) for _, g in guesses]
     image = titled_strip(tiles, [f"t = {t}" for t, _ in guesses])
     half = seen[len(guesses) // 2]
-    return Shown(image, f"DDIM, 50 steps, class {garment}, guidance 3. The guess x̂₀ at t = {guesses[len(guesses) // 2][0]}"
+    t_half = guesses[len(guesses) // 2][0]
+    return Shown(image, f"DDIM, 50 steps, class {garment}, guidance 3. The guess x̂₀ at t = {t_half}"
                  f" reads as **{half}**; the final image as **{seen[-1]}**.",
                  {"halfway_same": "yes" if half == seen[-1] else "no"})
 
@@ -430,7 +433,8 @@ def ddim_steps(store, steps, seed):
 
 
 @view("guidance", "classifier-free guidance: eps = eps(x) + w (eps(x, y) - eps(x))",
-      {"w": Param("slider", "guidance w", 3.0, 0.0, 6.0, 0.5), "garment": Param("choice", "class", "Bag", choices=CLASSES)},
+      {"w": Param("slider", "guidance w", 3.0, 0.0, 6.0, 0.5),
+       "garment": Param("choice", "class", "Bag", choices=CLASSES)},
       {"better_than_w0": ("better", "the same", "worse")})
 def guidance(store, w, garment):
     from trainers.ddpm import train as ddpm_train
@@ -469,8 +473,9 @@ def clip_match(store, garment, colour):
     clip = store.get(store.names("clip")[0], family="clip")
     scores = clip_score(clip, image.expand(len(texts), -1, -1, -1), texts)
     best = CLASSES[int(scores.argmax())]
-    table = " · ".join(f"{t.split(' ', 2)[-1]} {s:.0f}" for t, s in sorted(zip(texts, scores.tolist()), key=lambda p: -p[1])[:4])
-    return Shown(titled_strip([upscale(strip(image, padding=0), 8)], [f"a {colour} {garment}"]),
+    ranked = sorted(zip(captions.CLASS_WORDS, scores.tolist()), key=lambda p: -p[1])
+    table = " · ".join(f"{word} {s:.0f}" for word, s in ranked[:4])
+    return Shown(titled_strip([upscale(strip(image, padding=0), 8)], [f"a {colour} {garment.lower()}"]),
                  f"CLIP scores (100 cos): {table} … The best caption names **{best}**.", {"best": best})
 
 

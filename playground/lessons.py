@@ -337,8 +337,7 @@ def build(store: ModelStore, folder: str | Path = LESSONS_DIR) -> TabParts:
             pool += [gr.Textbox(visible=False, interactive=True, max_lines=1) for _ in range(POOL["text"])]
             run_btn = gr.Button("Run", variant="primary", elem_id="lesson-run")
         with gr.Column(scale=3, min_width=320):
-            image = gr.Image(label="live view", interactive=False, format="png", elem_id="lesson-image",
-                             elem_classes="sheet")
+            image = gr.Image(label="live view", interactive=False, format="png", elem_id="lesson-image")
             caption = gr.Markdown(latex_delimiters=LATEX, elem_id="lesson-caption")
             ask = gr.Markdown(f"**Question:** {first.steps[0].ask}", elem_id="lesson-ask")
             answer = gr.Radio(list(first.steps[0].choices), label="your answer", elem_id="lesson-answer")

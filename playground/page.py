@@ -56,6 +56,8 @@ CSS = """
 .full-gallery .thumbnail-item > .caption-label { position: static !important; max-width: 100%; margin: 2px auto 0; }
 /* a video shows its whole frame (the player cropped the loop's shirt and the diffusion strip's edges) */
 video { object-fit: contain !important; }
+/* a lesson's equation scrolls sideways in a narrow column instead of being cut at its edge */
+#lesson-eq .katex-display { overflow-x: auto; overflow-y: hidden; padding: 2px 0; }
 #vae-point img { width: 192px; height: 192px; object-fit: contain; }
 /* a dropdown's value stops short of its arrow (long model names ran under it) */
 .secondary-wrap input { padding-right: 22px !important; text-overflow: ellipsis; }
