@@ -12,7 +12,7 @@ from . import about, classifier, compare, diffusion, gan, inpaint, lab, lessons,
 from trainers.core.errors import UserError
 from trainers.latent_diffusion.sampling import resolve_lazy_imports
 
-from .errors import user_errors
+from .errors import log, user_errors
 from .exports import SETTINGS_FILES, read_settings
 from .page import CSS, JS, RERUN_JS
 from .uploads import harden_gradio_cache, harden_pillow, quiet_validation
@@ -71,6 +71,7 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu", publi
     restorable: dict[str, tuple[str, dict]] = {}  # api name -> (tab id, {input name: component})
     openings: list = []  # (Opening, outputs): each tab's first result, shown when the page loads
     loads: list = []  # the tabs' own page-load events (a lesson's link)
+    warmers: list = []  # the tabs' own background work at start-up (every lesson step's view)
     reruns: dict[str, list[str]] = {}  # api name -> the tabs around the button that runs it
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=CACHE_CLEANUP) as demo:
         gr.Markdown(f"# {TITLE}\nModels trained from scratch by this project, running on "
@@ -94,6 +95,7 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu", publi
                 openings += parts.openings
                 reruns.update(parts.reruns)
                 loads += parts.loads
+                warmers += parts.warm
                 if parts.refresh:  # a run saved in the live lab appears in every tab's checkpoint lists
                     tab.select(functools.partial(_refreshed, [lister for _, lister in parts.refresh]), None,
                                [d for d, _ in parts.refresh], api_name=False, show_progress="hidden")
@@ -133,6 +135,7 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu", publi
     demo.store = store
     demo.restorable, demo.restore_targets, demo.reruns = restorable, targets, reruns
     demo.openings = [o for o, _ in openings]
+    demo.warmers = warmers
     return demo
 
 
@@ -143,6 +146,11 @@ def warm(demo) -> threading.Thread:
         for opening in demo.openings:  # in the tabs' order: the first tabs' results come first
             opening()
         resolve_lazy_imports()  # (text to image's opening has done it already, once the page answers)
+        for fn in getattr(demo, "warmers", []):
+            try:
+                fn()
+            except Exception as e:  # noqa: BLE001 - background work must never stop the app
+                log.warning("start-up work %s failed (%s: %s)", getattr(fn, "__name__", fn), type(e).__name__, e)
 
     t = threading.Thread(target=run, name="openings", daemon=True)
     t.start()

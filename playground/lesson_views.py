@@ -76,10 +76,24 @@ class View:
         return {k: p.parse(given.get(k, p.default)) for k, p in self.params.items()}
 
     def __call__(self, store: ModelStore, given: dict) -> Shown:
-        shown = self.run(store, **self.settings(given))
-        for k, v in shown.facts.items():  # a view that measures outside its declared values is a bug here
-            assert v in self.facts[k], (self.name, k, v)
-        return shown
+        settings = self.settings(given)
+        return _shown(self.name, store, tuple(sorted(settings.items())), _versions(store))
+
+
+def _versions(store: ModelStore) -> tuple:
+    """The checkpoints' versions: a retrained model is not served from the cache of the one before."""
+    return tuple((name, store.version(name)) for name in store.names())
+
+
+@functools.lru_cache(maxsize=256)
+def _shown(name: str, store: ModelStore, settings: tuple, versions: tuple) -> Shown:
+    """A view's run, kept: the views are deterministic (seeded), so a step opened again, or by another learner,
+    is served at once (the app computes every step's own settings in the background at start-up)."""
+    view = VIEWS[name]
+    shown = view.run(store, **dict(settings))
+    for k, v in shown.facts.items():  # a view that measures outside its declared values is a bug here
+        assert v in view.facts[k], (view.name, k, v)
+    return shown
 
 
 VIEWS: dict[str, View] = {}

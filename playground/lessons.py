@@ -365,4 +365,11 @@ def build(store: ModelStore, folder: str | Path = LESSONS_DIR) -> TabParts:
         return from_link(lessons, dict(request.query_params) if request else {}, p)
 
     parts.loads.append(dict(fn=opened, inputs=[progress], outputs=shown, then=(go, [where, *pool], ran)))
+
+    def every_step():  # each step's view on its own settings, kept by the views' cache: a step opens at once
+        for lesson in lessons:
+            for step in lesson.steps:
+                VIEWS[step.view](store, step.settings)
+
+    parts.warm.append(every_step)
     return parts

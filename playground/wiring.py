@@ -122,6 +122,7 @@ class TabParts:
     reruns: dict = dataclasses.field(default_factory=dict)  # api -> labels of the tabs around its button
     # page-load events: dict(fn=, inputs=, outputs=, then=(fn, inputs, outputs)) (a lesson's link)
     loads: list = dataclasses.field(default_factory=list)
+    warm: list = dataclasses.field(default_factory=list)  # callables `warm` runs after the openings
 
 
 def tab_path(block) -> list[str]:
