@@ -136,11 +136,38 @@ def _finish(proc: subprocess.Popen, stop_file: Path, data: Path) -> None:
     shutil.rmtree(data, ignore_errors=True)
 
 
+# one run trains at a time on this machine. A second page's Train waits here and says so: it waited in Gradio's
+# queue instead (one place), silent, and a user saw "▶ Train" do nothing while another page's run went on
+_SLOT = threading.Lock()
+_RUNNING = {"ends": 0.0}  # when the run holding the slot reaches its time budget (monotonic seconds)
+
+
 @user_errors
 def train(family: str, minutes, uploads=None):
     """Run the trainer as a child process (one torch thread, so the app stays responsive) and yield
     (sample grid, losses, status, run folder) whenever its log or snapshot changes. The page's Stop, or
-    closing the stream, asks the trainer to stop through its --stop_file; it saves a checkpoint and exits."""
+    closing the stream, asks the trainer to stop through its --stop_file; it saves a checkpoint and exits.
+    While another page's run trains, the status says so and the run starts when that one ends."""
+    import gradio as gr
+
+    minutes = number("the time budget in minutes", minutes, 0.05, MAX_MINUTES)
+    stop_clear("lab_train")
+    while not _SLOT.acquire(timeout=1.0):
+        if stop_requested("lab_train"):
+            stop_clear("lab_train")
+            yield gr.skip(), gr.skip(), "not started: you pressed Stop while it waited for the other run", gr.skip()
+            return
+        left = max(0.0, _RUNNING["ends"] - time.monotonic())
+        yield gr.skip(), gr.skip(), (f"waiting: another page's run is training on this machine (one at a time); "
+                                     f"yours starts when it ends, within about {left + 15:.0f} s"), gr.skip()
+    try:
+        _RUNNING["ends"] = time.monotonic() + 60 * float(minutes) + 30  # + start-up and the final checkpoint
+        yield from _train(family, minutes, uploads)
+    finally:
+        _SLOT.release()
+
+
+def _train(family: str, minutes, uploads=None):
     _prune_runs()
     run_dir = RUNS_DIR / f"{family}-{uuid.uuid4().hex[:8]}"
     opts = _options(family, minutes, [getattr(u, "name", u) for u in uploads or []], run_dir)
@@ -258,8 +285,9 @@ def build(store: ModelStore) -> None:
             grid = gr.Image(label="snapshot grid (the line above says what its rows are)", interactive=False, format="png", elem_id="lab-grid",
                             elem_classes="sheet")
             plot = gr.LinePlot(x="step", y="value", color="series", title="losses", height=300)
+    # several may wait (and say so) while one trains: `train` holds the machine's one slot
     go.click(train, [family, minutes, uploads], [grid, plot, status, run_dir], api_name="lab_train",
-                       concurrency_limit=1, concurrency_id="image-lab", show_progress="hidden")
+             concurrency_limit=4, concurrency_id="image-lab", show_progress="hidden")
     stop_button(stop, "lab_train")
     save_btn.click(lambda r, n: f"saved as `{save(store, r, n)}`: pick it in the other tabs", [run_dir, name], saved,
                    api_name="lab_save")

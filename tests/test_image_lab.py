@@ -92,6 +92,27 @@ def test_the_pages_stop_ends_the_run_with_a_checkpoint_and_says_so(tiny_options)
     assert frames[-1][2].startswith("done:"), frames[-1][2]
 
 
+def test_a_run_waits_for_another_pages_run_and_says_so(tiny_options):
+    """One run trains at a time: a second Train says it waits (it was silent in Gradio's queue), starts when the
+    first ends, and a Stop while it waits ends it without a run."""
+    from playground.wiring import request_stop
+
+    assert tab._SLOT.acquire(timeout=5)  # another page's run
+    try:
+        waiting = tab.train("gan", 0.05)
+        assert next(waiting)[2].startswith("waiting: another page's run is training")
+        stopped = tab.train("gan", 0.05)
+        assert next(stopped)[2].startswith("waiting")
+        request_stop("lab_train")
+        assert [f[2] for f in stopped][-1].startswith("not started: you pressed Stop")
+    finally:
+        tab._SLOT.release()
+    frames = list(waiting)
+    assert frames[-1][2].startswith("done:"), frames[-1][2]
+    assert tab._SLOT.acquire(blocking=False)  # and the slot is free again
+    tab._SLOT.release()
+
+
 def test_bad_requests(tiny_options):
     for args in [("gan", 60), ("gan", float("nan")), ("classifier", 1.0), ("gan", 0.0)]:
         with pytest.raises(gr.Error):
