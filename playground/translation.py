@@ -1,5 +1,6 @@
 """Tab "Image translation": Pix2Pix on a sketch, an upload or an example (output beside input, with the
-discriminator's patch scores), and CycleGAN both ways with the round trip and its per-pixel error.
+discriminator's patch scores), and CycleGAN both ways with the round trip and its per-pixel error, and the
+same image through a CycleGAN and a DualGAN side by side, each with its card's held-out numbers.
 Handlers are pure functions (store, names, images) -> arrays."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ import numpy as np
 import torch
 
 from trainers.core import pairs
-from trainers.core.checkpoint import read_meta
+from trainers.core.checkpoint import read_card, read_meta
 from trainers.core.errors import UserError
 from trainers.core.images import strip, upscale
 from trainers.cyclegan import train as C
@@ -155,6 +156,73 @@ def cyclegan(store: ModelStore, name: str, image, domain: str = "A", invert: str
     return frames, heat, note + verdict(store, y, names[other]) + "\n\n" + text
 
 
+# the objective a CycleGAN-family checkpoint was trained with (its config's `loss`; older ones have none: lsgan)
+OBJECTIVES = {"lsgan": "CycleGAN (least-squares critics)", "dualgan": "DualGAN (Wasserstein critics)"}
+
+
+def objective(store: ModelStore, name: str) -> str:
+    return read_meta(store.root / name).get("config", {}).get("loss", "lsgan")
+
+
+def cyclegan_choices(store: ModelStore) -> list[tuple[str, str]]:
+    """(label, name) of the CycleGAN-family checkpoints, each labelled with its objective."""
+    return [(f"{n} · {OBJECTIVES.get(objective(store, n), objective(store, n))}", n) for n in store.names("cyclegan")]
+
+
+def objective_names(store: ModelStore, loss: str) -> list[str]:
+    """The CycleGAN-family checkpoints trained with one objective (`lsgan` or `dualgan`)."""
+    return [n for n in store.names("cyclegan") if objective(store, n) == loss]
+
+
+def _held_out(store: ModelStore, name: str, domain: str, names: dict) -> str:
+    """The card's held-out numbers for translating `domain`'s images: the share the judge puts in the target
+    class and the cycle L1 (written by `python -m trainers evaluate`, never typed)."""
+    m = read_card(store.path(name)).get("metrics", {})
+    other = "B" if domain == "A" else "A"
+    rate = m.get(f"{domain.lower()}_to_{other.lower()}_in_target_class")
+    l1 = m.get(f"cycle_l1_{domain.lower()}")
+    if rate is None or l1 is None:
+        return f"(no held-out metrics in its card: run `python -m trainers evaluate checkpoints/{name}`)"
+    n = m.get(f"n_test_{domain.lower()}")
+    return (f"held-out test set{f' ({n} images)' if n else ''}: **{rate:.1%}** of {names[domain]} → {names[other]} "
+            f"classified {names[other]}; cycle L1 **{l1:.4f}**")
+
+
+GAP = 6  # px between the two models' strips (before SCALE)
+
+
+@user_errors
+def side_by_side(store: ModelStore, cyclegan_name: str, dualgan_name: str, image, domain: str = "A",
+                 invert: str = "auto"):
+    """One image through two CycleGAN-family models (a CycleGAN and a DualGAN) -> one picture with each
+    model's strip [x, G(x), back] side by side (one picture, so they stay side by side on a narrow screen),
+    and a two-column table under it: each model's objective, the judge's reading of its G(x), and its card's
+    held-out target-class rate and cycle L1 for this direction."""
+    if domain not in ("A", "B"):
+        raise UserError("domain must be A or B")
+    models = [store.get(n, family="cyclegan") for n in (cyclegan_name, dualgan_name)]
+    domains = {(m.cfg.domain_a, m.cfg.domain_b) for m in models}
+    if len(domains) > 1:
+        which = " and ".join(" ↔ ".join(d) for d in sorted(domains))
+        raise UserError(f"the two models translate different domains ({which})")
+    there, back = ("AtoB", "BtoA") if domain == "A" else ("BtoA", "AtoB")
+    strips, cells = [], []
+    for name, model in zip((cyclegan_name, dualgan_name), models):
+        x = _input(model, image, invert)
+        y = C.translate(model.cfg, model.modules, x, there)
+        strips.append(strip(torch.cat([x, y, C.translate(model.cfg, model.modules, y, back)]), padding=2))
+        names = {"A": model.cfg.domain_a, "B": model.cfg.domain_b}
+        target = names["B" if domain == "A" else "A"]
+        cells.append([f"**{OBJECTIVES.get(model.cfg.loss, model.cfg.loss)}** · `{name}`",
+                      "this image: " + verdict(store, y, target).replace("\n", " "),
+                      _held_out(store, name, domain, names)])
+    gap = np.full((strips[0].shape[0], GAP, 3), 255, np.uint8)
+    picture = upscale(np.concatenate([strips[0], gap, strips[1]], 1), SCALE)
+    table = "\n".join(["| " + " | ".join(row) + " |" for row in ([cells[0][0], cells[1][0]], ["---", "---"])]
+                      + ["| " + " | ".join([cells[0][i], cells[1][i]]) + " |" for i in (1, 2)])
+    return picture, table
+
+
 def _read(store: ModelStore, y: torch.Tensor) -> tuple[str, float] | None:
     """The judge's (class, probability) for a uint8 (1, 1, S, S) image; None without a classifier."""
     from trainers.classifier.train import predict
@@ -185,6 +253,8 @@ $$\mathcal{L}_{cGAN}(G, D) = \mathbb{E}_{x,y}[\log D(x, y)] + \mathbb{E}_{x,z}[\
 and $G$ also stays close to the target: $G^* = \arg\min_G \max_D \mathcal{L}_{cGAN} + \lambda\,\mathbb{E}\|y - G(x, z)\|_1$ with $\lambda = 100$. $G$ is a U-Net (skip connections carry the outline through), its noise $z$ is dropout; $D$ is a PatchGAN that scores each patch: the heat map.
 
 **CycleGAN / DualGAN**: no pairs. $G_{AB}$ and $G_{BA}$ translate both ways; each has a discriminator, and a **cycle loss** asks $G_{BA}(G_{AB}(a)) \approx a$ and $G_{AB}(G_{BA}(b)) \approx b$ ($\lambda = 10$), plus an identity term $G_{AB}(b) \approx b$. The heat map is the round trip's per-pixel error.
+
+**DualGAN** (Yi et al. 2017) trains the same pair of translators with Wasserstein critics: each critic minimises $D_B(G_{AB}(a)) - D_B(b)$ with its weights clipped to $[-c, c]$, the generators minimise $-D_B(G_{AB}(a)) - D_A(G_{BA}(b))$ plus the weighted cycle loss, with RMSProp and no identity term. *Side by side* puts one of each next to the other.
 """
 
 
@@ -230,7 +300,8 @@ def build(store: ModelStore) -> TabParts:
                     p_heat = gr.Image(label="D's patch scores", interactive=False, format="png")
                 p_text = gr.Markdown()
             with gr.Tab("CycleGAN"):
-                c_ckpt = gr.Dropdown(cyc, value=cyc[0] if cyc else None, label="checkpoint")
+                c_ckpt = gr.Dropdown(cyclegan_choices(store), value=cyc[0] if cyc else None,
+                                     label="checkpoint (and the objective it was trained with)")
                 with gr.Row():
                     c_image = gr.Image(sneaker, type="pil", label="image of either domain", sources=["upload", "clipboard"],
                                        image_mode=None)
@@ -247,6 +318,16 @@ def build(store: ModelStore) -> TabParts:
                 with gr.Row():
                     c_heat = gr.Image(label="round-trip error", interactive=False, format="png")
                 c_text = gr.Markdown()
+                gr.Markdown("#### Side by side: CycleGAN and DualGAN\nThe image and domain above, translated by "
+                            "each (x | G(x) | back); under each, its card's numbers on the held-out test set.")
+                lsgan, dual = objective_names(store, "lsgan"), objective_names(store, "dualgan")
+                with gr.Row():
+                    s_cyc = gr.Dropdown(lsgan, value=(lsgan or [None])[0], label="CycleGAN checkpoint")
+                    s_dual = gr.Dropdown(dual, value=(dual or [None])[0], label="DualGAN checkpoint")
+                s_go = gr.Button("Compare CycleGAN and DualGAN", variant="primary")
+                s_pair = gr.Image(label="left, CycleGAN: x | G(x) | back · right, DualGAN: x | G(x) | back",
+                                  interactive=False, format="png", elem_id="cyc-vs-dual", elem_classes="frames")
+                s_text = gr.Markdown()
         with gr.Column(scale=2):
             gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
     checked, _ = check_uploads(upload, c_image)
@@ -261,5 +342,9 @@ def build(store: ModelStore) -> TabParts:
     wire(c_go.click, "cyclegan", {"checkpoint": c_ckpt, "image": c_image, "domain": c_domain, "invert": c_invert},
          lambda *a: cyclegan(store, *a), [c_strip, c_heat, c_text], parts,
          opening=bool(cyc and sneaker) and {"image": shipped_image(sneaker)})
-    parts.refresh = [(p_ckpt, lambda: store.names("pix2pix")), (c_ckpt, lambda: store.names("cyclegan"))]
+    wire(s_go.click, "cyclegan_vs_dualgan", {"CycleGAN checkpoint": s_cyc, "DualGAN checkpoint": s_dual,
+                                              "image": c_image, "domain": c_domain, "invert": c_invert},
+         lambda *a: side_by_side(store, *a), [s_pair, s_text], parts)
+    parts.refresh = [(p_ckpt, lambda: store.names("pix2pix")), (c_ckpt, lambda: cyclegan_choices(store)),
+                     (s_cyc, lambda: objective_names(store, "lsgan")), (s_dual, lambda: objective_names(store, "dualgan"))]
     return parts

@@ -1,4 +1,4 @@
-"""The image-translation tab's handlers on tiny Pix2Pix and CycleGAN models."""
+"""The image-translation tab's handlers on tiny Pix2Pix, CycleGAN and DualGAN models."""
 
 from __future__ import annotations
 
@@ -12,6 +12,15 @@ from PIL import Image, ImageDraw
 
 from playground import translation as tab
 from playground.models import ModelStore
+from trainers.core.checkpoint import update_card
+
+
+CARD_METRICS = {
+    "cyc": {"n_test_a": 1000, "n_test_b": 1000, "a_to_b_in_target_class": 0.882, "b_to_a_in_target_class": 0.885,
+            "cycle_l1_a": 0.03708, "cycle_l1_b": 0.04721},
+    "dual": {"n_test_a": 1000, "n_test_b": 1000, "a_to_b_in_target_class": 0.5125, "b_to_a_in_target_class": 0.25,
+             "cycle_l1_a": 0.0625, "cycle_l1_b": 0.125},
+}
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +37,9 @@ def store(tiny_fashion, tmp_path_factory):
         fit("pix2pix", {**common, "out": str(root / "p2p-edges"), "ngf": "8"})
         fit("pix2pix", {**common, "out": str(root / "p2p-silhouette"), "ngf": "8", "pairing": "silhouette"})
         fit("cyclegan", {**common, "out": str(root / "cyc"), "ngf": "8", "n_blocks": "1"})
+        fit("cyclegan", {**common, "out": str(root / "dual"), "ngf": "8", "n_blocks": "1", "loss": "dualgan"})
+        for name, metrics in CARD_METRICS.items():  # as `python -m trainers evaluate` writes them
+            update_card(root / name, metrics=metrics)
         shutil.copytree(Path(tab.__file__).resolve().parents[1] / "checkpoints" / "fashion-classifier",
                         root / "fashion-classifier")  # the judge of each translation
     finally:
@@ -131,6 +143,39 @@ def test_cyclegan_round_trip(store):
     assert "Check the domain" not in text
 
 
+def test_cyclegan_and_dualgan_side_by_side_with_their_cards_numbers(store):
+    image = Image.open(tab.__file__.replace("translation.py", "examples/7-sneaker.png"))
+    picture, table = tab.side_by_side(store, "cyc", "dual", image, "A")
+    width = (3 * 16 + 4 * 2) * tab.SCALE  # x, G(x), back, padded by 2 px
+    assert picture.shape == (20 * tab.SCALE, 2 * width + tab.GAP * tab.SCALE, 3)
+    left, gap, right = picture[:, :width], picture[:, width:-width], picture[:, -width:]
+    # the CycleGAN half is what the CycleGAN tab shows for the same input (its first three frames)
+    assert np.array_equal(left, tab.cyclegan(store, "cyc", image, "A")[0][:, :width])
+    assert (gap == 255).all() and np.array_equal(left[:, :width // 3], right[:, :width // 3])  # the same x
+    assert not np.array_equal(left, right)
+    header, rule, verdicts, held_out = table.splitlines()
+    assert header == ("| **CycleGAN (least-squares critics)** · `cyc` | **DualGAN (Wasserstein critics)** · `dual` |")
+    assert rule == "| --- | --- |" and verdicts.count("reads the output as") == 2
+    cyc_cell, dual_cell = held_out.strip("| ").split(" | ")
+    assert cyc_cell.endswith("**88.2%** of Sneaker → Ankle boot classified Ankle boot; cycle L1 **0.0371**")
+    assert dual_cell.endswith("**51.2%** of Sneaker → Ankle boot classified Ankle boot; cycle L1 **0.0625**")
+    _, as_b = tab.side_by_side(store, "cyc", "dual", image, "B")
+    assert "**25.0%** of Ankle boot → Sneaker classified Sneaker; cycle L1 **0.1250**" in as_b
+    # the dropdowns say which objective each checkpoint was trained with
+    assert tab.cyclegan_choices(store) == [("cyc · CycleGAN (least-squares critics)", "cyc"),
+                                           ("dual · DualGAN (Wasserstein critics)", "dual")]
+    assert tab.objective_names(store, "dualgan") == ["dual"] and tab.objective_names(store, "lsgan") == ["cyc"]
+
+
+def test_side_by_side_says_when_a_card_has_no_held_out_numbers(store, tmp_path):
+    shutil.copytree(store.root / "dual", tmp_path / "dual")
+    (tmp_path / "dual" / "card.json").write_text("{}")
+    shutil.copytree(store.root / "cyc", tmp_path / "cyc")
+    _, table = tab.side_by_side(ModelStore(tmp_path), "cyc", "dual", _sketch()["composite"], "A")
+    assert "no held-out metrics in its card" in table and "python -m trainers evaluate checkpoints/dual" in table
+    assert "88.2%" in table  # the other card's numbers still shown
+
+
 @pytest.mark.parametrize("call", [
     lambda s: tab.pix2pix(s, "cyc", _sketch()),  # the wrong family
     lambda s: tab.pix2pix(s, "../../etc", _sketch()),
@@ -138,6 +183,8 @@ def test_cyclegan_round_trip(store):
     lambda s: tab.pix2pix(s, "p2p-edges", _sketch(), "auto", False, float("nan")),
     lambda s: tab.cyclegan(s, "cyc", Image.new("L", (8, 8)), "C"),
     lambda s: tab.cyclegan(s, "cyc", Image.new("RGB", (20000, 20000)), "A"),
+    lambda s: tab.side_by_side(s, "cyc", "dual", Image.new("L", (8, 8)), "C"),
+    lambda s: tab.side_by_side(s, "cyc", "p2p-edges", Image.new("L", (8, 8)), "A"),  # not a CycleGAN-family model
 ])
 def test_bad_requests_get_a_clear_message(store, call):
     with pytest.raises(gr.Error):
