@@ -169,16 +169,30 @@ def check_prompt(pipe, prompt, what: str = "prompt", required: bool = True) -> s
         raise UserError(f"the {what} has {len(prompt)} characters; at most {MAX_PROMPT_CHARS}")
     n = len(pipe.tokenizer(prompt).input_ids)
     if n > pipe.tokenizer.model_max_length:
-        unknown = unknown_words(prompt)  # spelled out piece by piece, they are what made it long
+        unknown = unknown_words(prompt)  # spelled out piece by piece, they may be what made it long
         limit = pipe.tokenizer.model_max_length
-        if unknown:  # four words can be too long: said first, what a reader can act on
+        known = " ".join(w for w in prompt.split() if w.strip(".,;:!?").lower() not in {u.lower() for u in unknown})
+        if unknown and len(pipe.tokenizer(known).input_ids) <= limit:  # four words can be too long: said first
             raise UserError(f"this model never saw {', '.join(repr(w) for w in unknown[:6])}: it spells each unknown "
                             f"word out in pieces, which makes the {what} {n} tokens long, over the {limit} it reads "
                             "(start and end included). Drop those words or use ones from its vocabulary (under the "
                             "prompt)")
-        raise UserError(f"the {what} is {n} tokens long; this model reads at most {limit} (start and end included): "
-                        "shorten it")
+        raise UserError(f"the {what} is {n} tokens long ({len(prompt.split())} words); this model reads at most "
+                        f"{limit} (start and end included): shorten it")
     return prompt
+
+
+def at_step_slider(steps, at):
+    """The "step" slider of the guidance view follows the run's steps: its maximum is the steps (a slider needs
+    two values: at 1 step it shows 1 and is locked), and a value past them comes back to the last step."""
+    import gradio as gr
+
+    try:
+        n = max(1, min(int(float(steps)), MAX_STEPS))
+        at = int(float(at))
+    except (TypeError, ValueError):
+        return gr.skip()
+    return gr.Slider(maximum=max(n, 2), value=min(max(at, 1), n), interactive=n > 1)
 
 
 def _settings(store, name, other, prompt, negative, guidance, steps, scheduler, seed, batch=1):
@@ -341,8 +355,10 @@ def build(store: ModelStore) -> TabParts:
                 other = gr.Textbox("", label="or: a local pipeline folder or a Hub id (e.g. stabilityai/sd-turbo)",
                                    max_length=200)
             with gr.Row():
-                prompt = gr.Textbox("a small red sneaker", label="prompt", max_lines=1, max_length=MAX_PROMPT_CHARS)
-                negative = gr.Textbox("", label="negative prompt", max_lines=1, max_length=MAX_PROMPT_CHARS)
+                # the boxes take more than a prompt may have: a pasted long prompt reaches the check whole and is
+                # refused as too long (cut at 300 characters, mid-word, it was refused for the cut word)
+                prompt = gr.Textbox("a small red sneaker", label="prompt", max_lines=1, max_length=4 * MAX_PROMPT_CHARS)
+                negative = gr.Textbox("", label="negative prompt", max_lines=1, max_length=4 * MAX_PROMPT_CHARS)
             gr.Markdown(VOCABULARY_LINE)
             unknown = gr.Markdown()
             gr.Examples([[p] for p in EXAMPLE_PROMPTS], inputs=prompt, label="try a prompt (one click)")
@@ -373,7 +389,7 @@ def build(store: ModelStore) -> TabParts:
 
     parts = TabParts(refresh=[(ckpt, lambda: store.names(FAMILY))])
     # the step to look at is one of the run's steps (the slider went to 200 for a 30-step run)
-    steps.change(lambda n: gr.Slider(maximum=n), steps, at, api_name=False, show_progress="hidden")
+    steps.change(at_step_slider, [steps, at], at, api_name=False, show_progress="hidden")
     gr.on([prompt.change, other.change], vocabulary_note, [other, prompt], unknown, api_name=False,
           show_progress="hidden", trigger_mode="always_last")
     common = {"checkpoint": ckpt, "other model": other, "prompt": prompt}

@@ -135,13 +135,23 @@ def test_a_prompt_too_long_because_of_unknown_words_says_so(monkeypatch):
     class Tok:
         model_max_length = 16
 
-        def __call__(self, prompt):
-            return type("T", (), {"input_ids": list(range(17))})()
+        def __call__(self, prompt):  # 4 tokens a word: an unknown word is spelled out in pieces
+            return type("T", (), {"input_ids": list(range(4 * len(prompt.split())))})()
 
     pipe = type("P", (), {"tokenizer": Tok()})()
-    monkeypatch.setattr(tab, "VOCABULARY", {"a", "red"})
+    monkeypatch.setattr(tab, "VOCABULARY", {"a", "red", "large", "blue", "dress"})
     from trainers.core.errors import UserError
 
-    with pytest.raises(UserError, match=r"^this model never saw 'car', 'with', 'wheels'.*17 tokens long.*Drop those"):
+    with pytest.raises(UserError, match=r"^this model never saw 'car', 'with', 'wheels'.*20 tokens long.*Drop those"):
         tab.check_prompt(pipe, "a red car with wheels")
     assert "ignore" not in tab.vocabulary_note(None, "a red car with wheels")
+    # too long even without its unknown words: said so, not blamed on a word
+    with pytest.raises(UserError, match=r"^the prompt is 28 tokens long \(7 words\).*shorten it"):
+        tab.check_prompt(pipe, "a large blue dress a large nope")
+
+
+def test_the_guidance_views_step_slider_follows_the_runs_steps():
+    one = tab.at_step_slider(1, 5)  # a slider needs two values: at 1 step it shows 1, locked
+    assert (one.maximum, one.value, one.interactive) == (2, 1, False)
+    assert (tab.at_step_slider(30, 50).maximum, tab.at_step_slider(30, 50).value) == (30, 30)
+    assert tab.at_step_slider(30, 12).value == 12 and tab.at_step_slider(30, 12).interactive
