@@ -319,6 +319,9 @@ def timeline(store: ModelStore, name: str, index):
               if len(group) == 1 for s, v in [(int(group["step"].iloc[0]), float(group["value"].iloc[0]))]]
     if single:
         caption += "; one value so far, not yet a line: " + ", ".join(single)
+    later = [int(r["step"]) for r in _csv(root / "metrics.csv") if r.get("step", "").isdigit()]
+    if later and tables[1].dropna().empty:  # an empty plot with a lone step on its axis said nothing
+        caption += f"; no monitored metric yet at this step (the first is at step {min(later)})"
     return upscale(image, 2), caption, *tables
 
 

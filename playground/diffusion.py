@@ -22,7 +22,7 @@ from .errors import number, user_errors
 from .exports import export_file
 from .page import LATEX
 from .uploads import example_paths, image_to_grey, shipped_image
-from .views import frames_view, titled_strip
+from .views import count, frames_view, titled_strip
 from .wiring import TabParts, wire
 from .models import ModelStore
 
@@ -138,7 +138,7 @@ def denoise(store: ModelStore, name: str, seed, n, sampler: str, steps, eta, cla
     import gradio as gr
 
     # at once: the status said the last run's "done" (and its GIF/MP4 stayed) until the first step came back
-    yield gr.skip(), gr.skip(), f"starting: {steps} steps, {sampler} ...", None, None
+    yield gr.skip(), gr.skip(), f"starting: {count(steps, 'step')}, {sampler} ...", None, None
     gen = torch.Generator().manual_seed(seed)
     x = ddpm_train.initial_noise(model.cfg, n, gen, device)
     nrow = min(4, n)
@@ -156,7 +156,7 @@ def denoise(store: ModelStore, name: str, seed, n, sampler: str, steps, eta, cla
     a, b = _pair(xt, x0, nrow)
     gif = export_file(gif_bytes(frames, 60), "ddpm-run", ".gif")
     mp4 = export_file(mp4_bytes(frames, 20), "ddpm-run", ".mp4")
-    yield a, b, f"done: {steps} steps, {sampler}" + (f", eta = {eta}" if sampler == "ddim" else ""), gif, mp4
+    yield a, b, f"done: {count(steps, 'step')}, {sampler}" + (f", eta = {eta}" if sampler == "ddim" else ""), gif, mp4
 
 
 @user_errors

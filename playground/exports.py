@@ -133,7 +133,12 @@ def download_name(image, default: str = "image") -> str:
         meta = json.loads(image.info[META_KEY])
     except (AttributeError, KeyError, TypeError, ValueError):
         return default
-    return _named(str(meta.get("api", default)).replace("_", "-"), meta) if isinstance(meta, dict) else default
+    if not isinstance(meta, dict):
+        return default
+    stem = str(meta.get("api", default)).replace("_", "-")
+    if meta.get("output"):  # one of a call's several images: which one (a VAE call's three shared one name)
+        stem += "-" + re.sub(r"[^A-Za-z0-9]+", "-", str(meta["output"])).strip("-")[:24]
+    return _named(stem, meta)
 
 
 def _tag_value(value, meta: dict):
@@ -148,11 +153,12 @@ def _tag_value(value, meta: dict):
     return value
 
 
-def tagged(api: str, names: list[str], fn):
+def tagged(api: str, names: list[str], fn, labels: list[str] | None = None):
     """Wire a handler into a click so that every image it returns is a PNG carrying the call's settings
     ({"api": api, "inputs": {name: value}}), and every GIF/MP4 it exports (`export_file`) carries them too;
     `read_settings` gives them back when the file is dropped into the app. Works for plain and streaming
-    (generator) handlers; the handler itself stays pure."""
+    (generator) handlers; the handler itself stays pure. `labels` (the outputs' labels) name each image of a call
+    with several in its download name."""
     def within(meta: dict, step, *a):
         """step(*a) with the settings in reach of `export_file` (set and reset in this thread, around the call)."""
         token = _EXPORT_SETTINGS.set(meta)
@@ -162,7 +168,11 @@ def tagged(api: str, names: list[str], fn):
             _EXPORT_SETTINGS.reset(token)
 
     def tag(out, meta: dict):
-        return tuple(_tag_value(v, meta) for v in out) if isinstance(out, tuple) else _tag_value(out, meta)
+        if not isinstance(out, tuple):
+            return _tag_value(out, meta)
+        named = labels if labels and len(labels) == len(out) and sum(
+            isinstance(v, np.ndarray) for v in out) > 1 else [None] * len(out)
+        return tuple(_tag_value(v, {**meta, "output": k} if k else meta) for v, k in zip(out, named))
 
     if inspect.isgeneratorfunction(fn):
         def run_stream(*args):

@@ -197,7 +197,7 @@ def build(store: ModelStore) -> TabParts:
     with gr.Row():
         with gr.Column(scale=3):
             gr.Markdown("### GAN latent walk\n**Try first:** press *Walk* with other seeds, or pick "
-                        "`dcgan-mapping-fashion` and walk in *w*; *Samples* draws a grid, *Directions* edits one "
+                        "`dcgan-mapping-fashion`, choose space *w* and walk; *Samples* draws a grid, *Directions* edits one "
                         "garment.")
             with gr.Row():
                 ckpt = gr.Dropdown(names, value=first, label="checkpoint")

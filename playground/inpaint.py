@@ -22,7 +22,7 @@ from .errors import number, user_errors
 from .exports import export_file
 from .page import LATEX
 from .uploads import example_paths, image_to_grey, shipped_image, usable_image
-from .views import titled_strip
+from .views import count, titled_strip
 from .wiring import TabParts, wire
 from .models import ModelStore
 
@@ -114,7 +114,7 @@ def fill(store: ModelStore, name: str, editor, mask_kind: str, method: str, resa
         label = FASHION_MNIST_CLASSES.index(class_name)
     x0, mask = read_editor(editor, mask_kind, seed, model.cfg.image_size)
     hole = shown_hole(x0, mask)
-    yield hole, gr.skip(), gr.skip(), None, f"starting: {steps} steps x {r} ...", None
+    yield hole, gr.skip(), gr.skip(), None, f"starting: {count(steps, 'step')} x {r} ...", None
     device = next(model.modules["unet_ema"].parameters()).device
     y = None if label is None else torch.tensor([label], device=device)
     eps_fn = ddpm_train.guided_eps(model.modules["unet_ema"].eval(), y, model.cfg.n_classes, guidance, ddpm_train.guidance_t_max(model.cfg))
@@ -134,7 +134,7 @@ def fill(store: ModelStore, name: str, editor, mask_kind: str, method: str, resa
     gif = export_file(gif_bytes(frames, 80), "inpaint", ".gif")
     calls = steps * r if method == "RePaint" else steps
     yield (hole, _view(x), _view(x0_hat), result,
-           f"done: {steps} steps, {method}" + (f" r = {r}" if method == "RePaint" else "")
+           f"done: {count(steps, 'step')}, {method}" + (f" r = {r}" if method == "RePaint" else "")
            + f", {calls} network calls in {time.monotonic() - start:.1f} s", gif)
 
 

@@ -34,7 +34,7 @@ from trainers.latent_diffusion.sampling import (SCHEDULERS, CrossAttentionMaps, 
 
 from .errors import number, user_errors
 from .page import LATEX
-from .views import captioned, frame_scale
+from .views import captioned, count, frame_scale
 from .wiring import TabParts, wire
 from .models import ModelStore
 
@@ -240,7 +240,7 @@ def generate(store: ModelStore, name: str, other: str, prompt: str, negative: st
         if s.images is not None:
             seconds = time.perf_counter() - t0
             scores = clip_scores(store, s.images, prompt) if not (other and other.strip()) else None
-            text = f"done: {batch} image(s), {s.n_steps} {scheduler} steps, w = {guidance}, {seconds:.2f} s"
+            text = f"done: {batch} image(s), {count(s.n_steps, scheduler + ' step')}, w = {guidance}, {seconds:.2f} s"
             if scores is not None:
                 text += f"; CLIP score (this project's CLIP) {', '.join(map(str, scores))}"
             yield _view(s.images), text

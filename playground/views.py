@@ -13,6 +13,11 @@ import numpy as np
 MIN_FRAME_PX, OUTPUT_WIDTH = 96, 540
 
 
+def count(n: int, word: str) -> str:
+    """'1 step', '20 steps'."""
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def frame_scale(px: int) -> int:
     """The whole-number upscale that draws a px-sized frame at >= MIN_FRAME_PX CSS px."""
     return max(1, -(-MIN_FRAME_PX // px))

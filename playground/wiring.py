@@ -155,7 +155,8 @@ def wire(event, api: str, inputs: dict, fn, outputs, parts: TabParts, opening: b
         values = [given[k] if k in given else c.value for k, c in inputs.items()]
         outs = outputs if isinstance(outputs, list) else [outputs]
         parts.openings.append((Opening(api, list(inputs), fn, values, len(outs)), outputs))
-    handler = tagged(api, list(inputs), fn)
+    outs = outputs if isinstance(outputs, list) else [outputs]
+    handler = tagged(api, list(inputs), fn, [str(getattr(c, "label", "") or "") for c in outs])
     if stop is not None:
         button, status, message = stop
         outs = outputs if isinstance(outputs, list) else [outputs]
