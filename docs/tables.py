@@ -246,8 +246,12 @@ def describe(c: dict) -> str:
         return (f"{cfg.get('pairing')} → garment: U-Net ngf {cfg.get('ngf')} + PatchGAN ({cfg.get('d_layers')} "
                 f"layers), λ_L1 = {num(cfg.get('lambda_l1'))}, {size}")
     if f == "cyclegan":
-        return (f"{cfg.get('domain_a')} ↔ {cfg.get('domain_b')}: 2 × ResNet-{cfg.get('n_blocks')} ngf "
-                f"{cfg.get('ngf')} + 2 PatchGANs, λ_cycle = {num(cfg.get('lambda_cycle'))}, {size}")
+        dual = cfg.get("loss") == "dualgan"  # DualGAN's objective on the same networks (trainers/cyclegan/losses.py)
+        return (f"{'DualGAN ' if dual else ''}{cfg.get('domain_a')} ↔ {cfg.get('domain_b')}: 2 × ResNet-"
+                f"{cfg.get('n_blocks')} ngf {cfg.get('ngf')} + 2 PatchGAN{' WGAN critics' if dual else 's'}, "
+                f"λ_cycle = {num(cfg.get('lambda_cycle'))}"
+                + (f", clip {num(cfg.get('clip_value'))}, n_critic {cfg.get('n_critic')}, RMSProp {cfg.get('lr'):g}"
+                   if dual else "") + f", {size}")
     if f == "clip":
         return (f"text {cfg.get('text_layers')} × {cfg.get('width')}, ViT {cfg.get('vision_layers')} × "
                 f"{cfg.get('width')} on {cfg.get('patch')}-px patches, embed {cfg.get('embed_dim')}")
