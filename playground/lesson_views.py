@@ -366,16 +366,19 @@ def _right_half(pair: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(half)).view(1, 1, *half.shape)
 
 
-@view("cyclegan_trip", "CycleGAN's round trip between sneakers and ankle boots",
-      {"garment": Param("choice", "garment", "Sneaker", choices=("Sneaker", "Ankle boot"))},
+UNPAIRED = ("cyclegan-sneaker-boot-fashion", "dualgan-sneaker-boot-fashion")
+
+
+@view("cyclegan_trip", "an unpaired translator's round trip between sneakers and ankle boots (CycleGAN or DualGAN)",
+      {"garment": Param("choice", "garment", "Sneaker", choices=("Sneaker", "Ankle boot")),
+       "model": Param("choice", "model", UNPAIRED[0], choices=UNPAIRED)},
       {"translated": YES_NO})
-def cyclegan_trip(store, garment):
+def cyclegan_trip(store, garment, model):
     from . import translation
 
     domain = "A" if garment == "Sneaker" else "B"
-    frames, heat, text = translation.cyclegan(store, "cyclegan-sneaker-boot-fashion", example(garment),
-                                              domain)
-    return Shown(titled_strip([frames, heat], ["x | G(x) | back again | G'(x)", "round-trip error"]), text,
+    frames, heat, text = translation.cyclegan(store, model, example(garment), domain)
+    return Shown(titled_strip([frames, heat], [f"{model}: x | G(x) | back again | G'(x)", "round-trip error"]), text,
                  {"translated": "yes" if "**Translated**" in text else "no"})
 
 
