@@ -241,8 +241,20 @@ def open_step(lessons: list[Lesson], lesson_id: str, index, overrides: dict | No
             step_text(lesson, index, progress), f"$$ {step.equation} $$", f"**Try this:** {step.try_this}",
             *controls(step, values), f"**Question:** {step.ask}",
             gr.update(choices=list(step.choices), value=None), "", None, "",
-            _link_md(lesson, index, values), gr.update(interactive=index > 0),
-            gr.update(interactive=index < len(lesson.steps) - 1))
+            _link_md(lesson, index, values), gr.update(interactive=index > 0 or lesson is not lessons[0]),
+            gr.update(interactive=index < len(lesson.steps) - 1 or lesson is not lessons[-1]))
+
+
+def neighbour(lessons: list[Lesson], where, delta: int) -> tuple[str, int]:
+    """The step `delta` (+1 or -1) from `where`: past a lesson's last step, the next lesson's first; before its
+    first, the previous lesson's last (the course reads on without the lesson picker)."""
+    k = [x.id for x in lessons].index(where[0])
+    index = where[1] + delta
+    if index >= len(lessons[k].steps) and k + 1 < len(lessons):
+        return lessons[k + 1].id, 0
+    if index < 0 and k > 0:
+        return lessons[k - 1].id, len(lessons[k - 1].steps) - 1
+    return where[0], index
 
 
 def _link_md(lesson: Lesson, index: int, values: dict) -> str:
@@ -250,15 +262,24 @@ def _link_md(lesson: Lesson, index: int, values: dict) -> str:
     return f"[Link to this step with these settings]({q}) · `{q}`"
 
 
+HIDDEN = "*What the run measured is shown when you check your answer: look at the image and decide first.*"
+
+
 @user_errors
 def run(store: ModelStore, lessons: list[Lesson], where, *pool) -> tuple:
-    """Run the step's live view on the controls' values -> (image, caption, facts, link)."""
+    """Run the step's live view on the controls' values -> (image, caption placeholder, facts, link, feedback).
+    The caption (what the view measured, which answers the question) is kept in the facts and shown with the
+    check: shown at once, the learner read the answer instead of looking."""
     lesson = _find(lessons, where[0])
     step = lesson.steps[where[1]]
     view = VIEWS[step.view]
     given = pool_values(step, list(pool))
     shown = view(store, given)
-    return shown.image, shown.caption, shown.facts, _link_md(lesson, where[1], view.settings(given))
+    return (shown.image, HIDDEN, {**shown.facts, CAPTION: shown.caption},
+            _link_md(lesson, where[1], view.settings(given)), "")
+
+
+CAPTION = "__caption__"  # the facts' key of the run's caption
 
 
 def check(lessons: list[Lesson], where, facts: dict, answer, progress: dict | None) -> tuple:
@@ -271,13 +292,14 @@ def check(lessons: list[Lesson], where, facts: dict, answer, progress: dict | No
     if answer in (None, ""):
         return "Pick an answer first.", progress, gr.skip(), gr.skip()
     truth = facts[step.fact]
+    measured = facts.get(CAPTION, "")
     if answer != truth:
-        return (f"**Not this time.** On your last run the answer was **{truth}**: look at the result again, change "
-                "a setting, run it and try once more.", progress, gr.skip(), gr.skip())
+        return (f"**Not this time.** On your last run the answer was **{truth}**. {measured}\n\nChange a setting, "
+                "run it and try once more.", progress, gr.skip(), gr.skip())
     progress[lesson.id] = sorted(set(progress.get(lesson.id, [])) | {where[1]})
-    return (f"**Right: {truth}**, as the model just showed. Try another setting and ask yourself whether it would "
-            "change.", progress, gr.update(choices=lesson_choices(lessons, progress), value=lesson.id),
-            step_text(lesson, where[1], progress))
+    return (f"**Right: {truth}**, as the model just showed. {measured}\n\nTry another setting and ask yourself "
+            "whether it would change.", progress, gr.update(choices=lesson_choices(lessons, progress),
+                                                            value=lesson.id), step_text(lesson, where[1], progress))
 
 
 def from_link(lessons: list[Lesson], query: dict, progress: dict | None = None) -> tuple:
@@ -298,7 +320,7 @@ def from_link(lessons: list[Lesson], query: dict, progress: dict | None = None) 
         log.warning("lesson link %s: %s", dict(query), e)
         shown = list(open_step(lessons, lessons[0].id if lesson_id not in {x.id for x in lessons} else lesson_id,
                                0, None, progress))
-        shown[2] = f"**This link could not be opened** ({e}); here is the lesson's first step.\n\n" + shown[2]
+        shown[2] = f"**This link could not be opened:** {e}. Here is the first step instead.\n\n" + shown[2]
         return tuple(shown)
 
 
@@ -346,11 +368,11 @@ def build(store: ModelStore, folder: str | Path = LESSONS_DIR) -> TabParts:
             link_md = gr.Markdown(elem_id="lesson-link")
     shown = [where, picker, text, equation, try_md, *pool, ask, answer, feedback, image, caption, link_md,
              prev_btn, next_btn]
-    ran = [image, caption, facts, link_md]
     go = functools.partial(run, store, lessons)
+    ran = [image, caption, facts, link_md, feedback]
 
     def step_at(delta):
-        return lambda w, p: open_step(lessons, w[0], w[1] + delta, None, p)
+        return lambda w, p: open_step(lessons, *neighbour(lessons, w, delta), None, p)
 
     for event, fn, inputs in ((picker.input, lambda lid, p: open_step(lessons, lid, 0, None, p), [picker, progress]),
                               (prev_btn.click, step_at(-1), [where, progress]),

@@ -58,6 +58,8 @@ CSS = """
 video { object-fit: contain !important; }
 /* a lesson's equation scrolls sideways in a narrow column instead of being cut at its edge */
 #lesson-eq .katex-display { overflow-x: auto; overflow-y: hidden; padding: 2px 0; }
+/* a lesson's live view fits its column whole (a wide strip was centred and cut at both edges) */
+#lesson-image img { max-width: 100% !important; height: auto !important; object-fit: contain !important; }
 #vae-point img { width: 192px; height: 192px; object-fit: contain; }
 /* a dropdown's value stops short of its arrow (long model names ran under it) */
 .secondary-wrap input { padding-right: 22px !important; text-overflow: ellipsis; }

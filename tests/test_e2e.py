@@ -381,12 +381,13 @@ def test_a_lesson_link_opens_its_step_with_its_settings_and_progress_stays_in_th
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(server + "?lesson=ddpm&step=1&t=900&schedule=cosine", wait_until="load", timeout=60_000)
         page.get_by_text("step 1 of 2 · The forward process").first.wait_for(state="visible", timeout=60_000)
-        page.locator("#lesson-caption").get_by_text("t = 900").first.wait_for(state="visible", timeout=60_000)
+        page.locator("#lesson-image img").first.wait_for(state="visible", timeout=60_000)
         assert page.get_by_label("schedule", exact=True).locator("visible=true").first.input_value() == "cosine"
         assert page.locator('input[aria-label="number input for t"]').first.input_value() == "900"
         page.locator("#lesson-answer").get_by_text("noise", exact=True).click()  # at t = 900, alpha_bar < 1/2
         page.get_by_role("button", name="Check my answer").click()
         page.locator("#lesson-feedback").get_by_text("Right: noise").wait_for(state="visible", timeout=20_000)
+        assert "t = 900" in page.locator("#lesson-feedback").inner_text()  # the run's measurement, with the check
         _look(page, "Lessons", 1400)
         page.reload(wait_until="load")
         page.get_by_text("step 1 of 2 · The forward process · answered ✓").first.wait_for(state="visible",

@@ -39,15 +39,16 @@ def test_every_step_runs_its_live_view_and_checks_the_answer_against_it(store, l
     shown = L.open_step(LESSONS, lesson.id, index)
     where, pool = shown[0], _pool_values(shown)
     assert where == (lesson.id, index)
-    image, caption, facts, link = L.run(store, LESSONS, where, *pool)
+    image, caption, facts, link, feedback = L.run(store, LESSONS, where, *pool)
     assert image.ndim == 3 and image.shape[0] >= 100 and image.shape[1] >= 200
     assert image.std() > 10  # something is drawn, not a blank
-    assert caption and f"step={index + 1}" in link
+    assert caption == L.HIDDEN and f"step={index + 1}" in link and feedback == ""
     step = lesson.steps[index]
     truth = facts[step.fact]
     assert truth in step.choices
     right, progress, *_ = L.check(LESSONS, where, facts, truth, {})
     assert right.startswith("**Right") and progress == {lesson.id: [index]}
+    assert facts[L.CAPTION] in right  # what the run measured, revealed with the check
     wrong = next(c for c in step.choices if c != truth)
     said, progress, *_ = L.check(LESSONS, where, facts, wrong, {})
     assert truth in said and progress == {}
@@ -80,6 +81,17 @@ def test_every_steps_link_opens_it_with_its_settings(lesson, index):
     shown = L.from_link(LESSONS, query)
     assert shown[0] == (lesson.id, index)
     assert view.settings(L.pool_values(step, _pool_values(shown))) == changed
+
+
+def test_next_and_previous_read_on_across_lessons():
+    first, second = LESSONS[0], LESSONS[1]
+    assert L.neighbour(LESSONS, (first.id, len(first.steps) - 1), +1) == (second.id, 0)
+    assert L.neighbour(LESSONS, (second.id, 0), -1) == (first.id, len(first.steps) - 1)
+    assert L.neighbour(LESSONS, (first.id, 0), +1) == (first.id, 1)
+    last = LESSONS[-1]
+    shown = L.open_step(LESSONS, last.id, len(last.steps) - 1)
+    assert shown[-1]["interactive"] is False and shown[-2]["interactive"] is True  # the course's end
+    assert L.open_step(LESSONS, first.id, len(first.steps) - 1)[-1]["interactive"] is True
 
 
 def test_a_broken_link_opens_the_first_step_and_says_why():
