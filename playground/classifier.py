@@ -11,7 +11,7 @@ from trainers.core.data import FASHION_MNIST_CLASSES
 from .errors import user_errors
 from .page import LATEX
 from .uploads import EXAMPLES, example_paths, image_to_grey
-from .wiring import TabParts
+from .wiring import TabParts, wire
 from .models import ModelStore
 
 EXAMPLE_START = str(EXAMPLES / "7-sneaker.png")
@@ -73,17 +73,20 @@ def build(store: ModelStore) -> TabParts:
     def cleared(event, n: int = 2):
         event.failure(lambda: (None,) * n, None, [label, seen, image][:n], api_name=False, show_progress="hidden")
 
-    cleared(go.click(lambda *a: classify(store, *a), [ckpt, image, invert], [label, seen], api_name="classify"))
+    parts = TabParts(refresh=[(ckpt, lambda: store.names("classifier"))])
+    # wired like every action: "what the network sees" downloads named by the settings, not image.png
+    wire(go.click, "classify", {"checkpoint": ckpt, "image": image, "invert": invert},
+         lambda *a: classify(store, *a), [label, seen], parts)
     cleared(image.upload(lambda *a: classify(store, *a), [ckpt, image, invert], [label, seen], api_name=False), 3)
     # an example is classified as it is picked, like an upload (the last image's prediction stayed beside it)
     cleared(examples.load_input_event.then(lambda *a: classify(store, *a), [ckpt, image, invert], [label, seen],
                                            api_name=False))
     cleared(upload_tab.select(lambda c, im, i: (None, None) if im is None else classify(store, c, im, i),
                               [ckpt, image, invert], [label, seen], api_name=False), 3)
-    cleared(draw.click(lambda c, s, i: classify(store, c, s, i), [ckpt, sketch, invert], [label, seen],
-                       api_name="classify_drawing"))
+    wire(draw.click, "classify_drawing", {"checkpoint": ckpt, "drawing": sketch, "invert": invert},
+         lambda *a: classify(store, *a), [label, seen], parts)
     draw_tab.select(lambda: (None, None), None, [label, seen], api_name=False, show_progress="hidden")
-    return TabParts(refresh=[(ckpt, lambda: store.names("classifier"))])
+    return parts
 
 
 if __name__ == "__main__":

@@ -410,7 +410,7 @@ def build(store: ModelStore) -> TabParts:
     gallery = gr.Gallery(label="samples", elem_id="compare-gallery", elem_classes="full-gallery", columns=2,
                          height="auto", object_fit="contain",
                          format="png")
-    slider = gr.ImageSlider(label="the first two models: drag to compare", type="numpy")
+    slider = gr.ImageSlider(label="the first two models: drag to compare", type="numpy", format="png")
     # no wrapping: Gradio's table breaks words anywhere ("c l a s s", "9.6 233") in columns too narrow for them;
     # the numbers are short (3 significant digits), and below ~1000 px the table scrolls sideways
     table = gr.Dataframe(headers=COLUMNS, interactive=False, wrap=False, elem_id="compare-table",

@@ -96,11 +96,25 @@ def _named(stem: str, meta: dict | None, limit: int = 90) -> str:
     for key, value in inputs.items():
         if isinstance(value, bool) or value is None or not isinstance(value, (str, int, float)):
             continue
-        text = value if isinstance(value, str) else f"{key}-{value:g}"
-        text = re.sub(r"[^A-Za-z0-9.+-]+", "-", text).strip("-.")[:32]
+        text = _short_value(value) if isinstance(value, str) else f"{key}-{value:g}"
         if text and len("_".join([*parts, text])) <= limit:
             parts.append(text)
     return "_".join(parts)
+
+
+def _short_value(value: str, width: int = 40) -> str:
+    """One setting in a file name: a comma list (an X/Y grid's values) is its first item and how many more
+    ("dcgan-ns-20min-fashion+2"), and a long value is cut at a word boundary, never mid-name."""
+    items = [re.sub(r"[^A-Za-z0-9.+-]+", "-", v).strip("-.") for v in value.split(",")]
+    items = [v for v in items if v]
+    if not items:
+        return ""
+    whole = "+".join(items)
+    text = whole if len(whole) <= width else items[0] + (f"+{len(items) - 1}" if len(items) > 1 else "")
+    if len(text) > width:
+        cut = text[:width]
+        text = cut if text[width] == "-" or "-" not in cut[8:] else cut[:cut.rfind("-")]
+    return text.strip("-.")
 
 
 def _prune_exports(keep: Path) -> None:
@@ -150,6 +164,12 @@ def _tag_value(value, meta: dict):
         return image
     if isinstance(value, list) and value and all(isinstance(v, tuple) and len(v) == 2 for v in value):
         return [(_tag_value(a, meta), b) for a, b in value]  # a gallery's (image, caption) pairs
+    if isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, np.ndarray) for v in value):
+        # an image slider's two sides (both downloaded as image.webp), each named by its model when the call
+        # compares models, else as the left and the right image
+        models = meta.get("inputs", {}).get("models")
+        sides = models[:2] if isinstance(models, list) and len(models) >= 2 else ["left", "right"]
+        return tuple(_tag_value(v, {**meta, "output": str(k)}) for v, k in zip(value, sides))
     return value
 
 

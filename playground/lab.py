@@ -196,6 +196,20 @@ def reset(lab, drawing, *options) -> tuple:
     return views(toy2d.Lab(cfg, drawn_points(drawing) if cfg.target == "drawn" else None))
 
 
+DRAW_FIRST = "draw the target on the canvas under *draw your own target* (points or strokes), then press Play"
+
+
+@user_errors
+def retarget(lab, drawing, *options) -> tuple:
+    """A new target shown at once, from step 0 (the old one stayed on screen until Play): the lab's outputs and
+    the drawing's accordion, opened when 'drawn' has nothing drawn yet (with a line saying what to do)."""
+    import gradio as gr
+
+    if options[0] == "drawn" and drawn_points(drawing) is None:
+        return lab, gr.skip(), gr.skip(), gr.skip(), DRAW_FIRST, gr.Accordion(open=True)
+    return (*reset(lab, drawing, *options), gr.skip())
+
+
 @user_errors
 def step(lab, drawing, steps, *options) -> tuple:
     lab = _current(lab, settings(*options), drawing)
@@ -297,7 +311,7 @@ def build_2d() -> list:
             n_critic = gr.Slider(1, 10, 1, step=1, label="D steps per G step")
             z_dim = gr.Slider(2, 64, 2, step=1, label="noise dimensions")
             seed = gr.Number(0, label="seed", precision=0, minimum=0)
-            with gr.Accordion("draw your own target (choose 'drawn')", open=False):
+            with gr.Accordion("draw your own target (choose 'drawn')", open=False) as draw_box:
                 drawing = gr.Sketchpad(type="pil", canvas_size=(SIZE, SIZE), label="draw points or strokes", layers=False,
                                        elem_classes="narrow-editor")  # its tools under its name, not over it
         with gr.Column(scale=3, elem_classes="views-first"):
@@ -329,6 +343,12 @@ def build_2d() -> list:
     step_btn.click(step, [lab, drawing, n_steps, *options], outputs, api_name="lab_step", cancels=[playing])
     reset_btn.click(reset, [lab, drawing, *options], outputs, api_name="lab_reset", cancels=[playing])
     loss.change(loss_equations, loss, eq, api_name=False)
+    # a new target (or a new drawing of the drawn one) is shown at once: the ring stayed on screen until Play
+    target.change(retarget, [lab, drawing, *options], [*outputs, draw_box], api_name=False, cancels=[playing],
+                  show_progress="hidden")
+    drawing.change(lambda lab_, d, *o: retarget(lab_, d, *o) if o[0] == "drawn" else (gr.skip(),) * 6,
+                   [lab, drawing, *options], [*outputs, draw_box], api_name=False, cancels=[playing],
+                   show_progress="hidden", trigger_mode="always_last")
     # a preset starts its lesson from step 0 (it carried on from whatever state the lab was in)
     preset.change(lambda p: PRESETS.get(p, [gr.skip()] * len(options)), preset, options, api_name=False,
                   cancels=[playing]).then(reset, [lab, drawing, *options], outputs, api_name=False)

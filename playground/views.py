@@ -67,14 +67,14 @@ def titled_strip(tiles: list[np.ndarray], titles: list[str], gap: int = 8) -> np
     captions sit on the images they name (a single line under the strip left the user counting)."""
     from PIL import Image, ImageDraw, ImageFont
 
-    band, font = 24, ImageFont.load_default(size=14)
+    band, font = 30, ImageFont.load_default(size=14)  # the title centred in its band (at y = 4 it touched the edge)
     h = max(t.shape[0] for t in tiles)
     w = sum(t.shape[1] for t in tiles) + gap * (len(tiles) - 1)
     canvas = Image.new("RGB", (w, h + band), (255, 255, 255))
     draw, x = ImageDraw.Draw(canvas), 0
     for tile, title in zip(tiles, titles):
         canvas.paste(Image.fromarray(tile), (x, band))
-        draw.text((x + 2, 4), title, fill=(0, 0, 0), font=font)
+        draw.text((x + 4, (band - 14) // 2), title, fill=(0, 0, 0), font=font)
         x += tile.shape[1] + gap
     return np.asarray(canvas)
 

@@ -103,6 +103,24 @@ def test_drawn_targets_and_bad_settings():
             tab.reset(None, None, *bad)
 
 
+def test_a_new_target_is_shown_at_once_and_drawn_asks_for_a_drawing():
+    """Choosing a target redrew nothing until Play (the ring stayed on screen under 'drawn')."""
+    from PIL import Image, ImageDraw
+
+    options = ["non-saturating", "adam", 1e-3, 1e-3, 1, 2, 0]
+    ring = tab.reset(None, None, "ring", *options)
+    grid = tab.retarget(ring[0], None, "grid", *options)
+    assert grid[0].cfg.target == "grid" and grid[0].step_count == 0
+    assert not np.array_equal(grid[1], ring[1])  # the plane shows the new data
+    waiting = tab.retarget(grid[0], None, "drawn", *options)
+    assert waiting[0] is grid[0] and waiting[4] == tab.DRAW_FIRST  # nothing drawn: says what to do
+    assert isinstance(waiting[5], gr.Accordion) and waiting[5].open
+    canvas = Image.new("RGBA", (tab.SIZE, tab.SIZE), (0, 0, 0, 0))
+    ImageDraw.Draw(canvas).line([(40, 180), (320, 180)], fill=(0, 0, 0, 255), width=6)
+    drawn = tab.retarget(grid[0], {"composite": canvas}, "drawn", *options)
+    assert drawn[0].cfg.target == "drawn" and drawn[0].points is not None
+
+
 def test_loss_plots_have_numeric_axes_from_their_first_empty_update():
     """An empty first update fixed the plot's column types as categories: the y-axis became a pile of
     labels and no line was drawn. Both labs' loss tables are typed even when empty."""

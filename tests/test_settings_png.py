@@ -225,7 +225,7 @@ def test_a_setting_resolved_in_the_call_is_what_its_exports_carry(tmp_path, monk
     image, gif = exports.tagged("demo_walk", ["seeds"], handler)("random")
     for path in (_served_png(image, tmp_path), gif):
         assert exports.read_settings(path)["inputs"] == {"seeds": "11, 12"}
-    assert "11-12" in Path(gif).name
+    assert "11+12" in Path(gif).name
 
 
 def test_a_served_image_is_named_by_its_settings(tmp_path):
@@ -238,3 +238,13 @@ def test_a_served_image_is_named_by_its_settings(tmp_path):
     from PIL import Image
 
     assert Path(_served_png(Image.new("RGB", (4, 4)), tmp_path)).name == "image.png"
+
+
+def test_a_grid_of_long_names_is_named_by_whole_names():
+    """An X/Y grid's values (three checkpoint names) were cut at 32 characters mid-name."""
+    names = "dcgan-ns-20min-fashion, dcgan-lsgan-20min-fashion, dcgan-hinge-20min-fashion"
+    name = exports._named("xy-grid", {"inputs": {"checkpoint": "cdcgan-ns-fashion", "X": "checkpoint",
+                                                 "X values": names, "Y": "seed", "Y values": "0, 1, 2"}})
+    assert name == "xy-grid_cdcgan-ns-fashion_checkpoint_dcgan-ns-20min-fashion+2_seed_0+1+2"
+    assert exports._short_value("a-very-long-checkpoint-name-that-goes-on-and-on-forever") == \
+        "a-very-long-checkpoint-name-that-goes-on"

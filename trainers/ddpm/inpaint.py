@@ -16,6 +16,11 @@ up one step between the repeats,
 
 so the model sees the joined image again and harmonises the hole with what is known. It costs r network calls a
 step. The last step puts the original's known pixels back exactly.
+
+The reverse step's noise is the posterior's, sigma^2 = beta_tilde (Ho et al. eq. 7), as RePaint samples
+p_theta(x_{t-1} | x_t) close to q(x_{t-1} | x_t, x0). With the upper bound sigma^2 = beta of a respaced chain the
+hole kept a grain of noise (ddpm-fashion, 64 test garments, bottom half, 50 steps, r = 5: FID 18.4 against 12.0
+with beta_tilde in the shipped classifier's features, class kept 0.69 against 0.73).
 """
 
 from __future__ import annotations
@@ -89,7 +94,8 @@ def repaint(eps_fn, sched, x0: torch.Tensor, mask: torch.Tensor, gen: torch.Gene
         rounds = int(resample) if t_prev >= 0 else 1  # the last step has nothing to harmonise after it
         for u in range(rounds):
             eps = eps_fn(x, torch.full((len(x),), t, device=x.device, dtype=torch.long))
-            unknown, x0_hat = ddpm_step(sched, eps, t, t_prev, x, randn() if t > 0 else None, "beta", clip_x0=True)
+            unknown, x0_hat = ddpm_step(sched, eps, t, t_prev, x, randn() if t > 0 else None, "beta_tilde",
+                                       clip_x0=True)
             known = a_bar_prev.sqrt() * x0 + (1 - a_bar_prev).sqrt() * randn() if t_prev >= 0 else x0  # eq. 8a
             x_prev = mask * known + (1 - mask) * unknown  # eq. 8c
             if u + 1 < rounds:  # back up to t: x_t ~ q(x_t | x_t')
