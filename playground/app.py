@@ -286,4 +286,15 @@ def launch_kwargs(host: str, port: int, share: bool, checkpoints: str | Path) ->
         quiet=bool(os.environ.get("PLAYGROUND_QUIET")),
         css=CSS,
         js=JS,
+        theme=theme(),
     )
+
+
+def theme():
+    """Gradio's default theme with its own offline font, Source Sans Pro, at 400 and 700 only: the SemiBold (600)
+    file Gradio ships is a 5-KB subset without "A" or "B", so every heading read "GAN" with a small, thin A taken
+    from the regular face. Text asked at 600 is drawn with the whole Bold face."""
+    import gradio as gr
+
+    return gr.themes.Default(font=[gr.themes.LocalFont("Source Sans Pro", weights=(400, 700)),
+                                   "ui-sans-serif", "system-ui", "sans-serif"])

@@ -369,3 +369,19 @@ def test_every_handler_gets_the_event_data_it_asks_for():
         hints = typing.get_type_hints(fn)  # NameError: the annotation does not resolve where Gradio looks
         assert any(isinstance(h, type) and issubclass(h, gr.EventData) for h in hints.values()), fn
     assert wanting >= 3  # the VAE's two and Inpaint's
+
+
+def test_the_theme_serves_whole_font_files_only():
+    """Gradio's SemiBold Source Sans Pro is a 5-KB subset without "A": headings read "GAN" with a small thin A.
+    Every face the app's theme declares must be a whole font file."""
+    import re
+    from pathlib import Path
+
+    import gradio as gr
+
+    from playground.app import theme
+
+    static = Path(gr.__file__).parent / "templates" / "frontend" / "static" / "fonts"
+    faces = [f for f in theme()._font if isinstance(f, gr.themes.LocalFont)]
+    files = re.findall(r"static/fonts/([^']+\.woff2)", "\n".join(f.stylesheet()["css"] for f in faces))
+    assert files and all((static / f).stat().st_size > 20_000 for f in files), files
