@@ -287,9 +287,10 @@ def gan_table(entries):
     for c in entries:
         m = c["card"].get("metrics", {})
         entropy = num(m.get("class_entropy")) + (f" / {num(m['class_entropy_max'])}" if "class_entropy_max" in m else "")
+        ppl = f"{num(m['ppl_z'])} / {num(m['ppl_w'])}" if "ppl_z" in m and "ppl_w" in m else "—"
         rows.append(_base(c) + [num(m.get("fid")), pm(m.get("kid"), m.get("kid_std")), entropy,
-                                num(m.get("class_accuracy")), num(m.get("n_generated"))])
-    return table(BASE + ["FID", "KID", "class entropy", "class accuracy", "samples"], rows)
+                                num(m.get("class_accuracy")), ppl, num(m.get("n_generated"))])
+    return table(BASE + ["FID", "KID", "class entropy", "class accuracy", "path length Z / W", "samples"], rows)
 
 
 def vae_table(entries):

@@ -361,6 +361,37 @@ def truncation(store, psi):
                  "256 cover the classes.", {"variety": variety})
 
 
+@functools.lru_cache(maxsize=4)
+def _path_lengths(store, name: str) -> dict:
+    """The model's perceptual path length in Z and in W (500 random walks, the shipped judge): cached per model."""
+    from trainers.gan.walk import path_length
+
+    G = store.get(name, family="gan").modules["G_ema"]
+    judge = store.get(store.names("classifier")[0], family="classifier").modules["net"]
+    return {space: path_length(G, space, judge, n=500) for space in ("z", "w")}
+
+
+@view("w_vs_z_walk", "the same two codes walked in Z (a great circle) and in W (a straight line), with each "
+      "space's perceptual path length",
+      {"seed": Param("slider", "seed of the first garment (the second is seed + 1)", 36, 0, 999, 1)},
+      {"smoother": ("Z", "W")})
+def w_vs_z_walk(store, seed):
+    from trainers.gan import walk
+
+    name = "dcgan-mapping-fashion"
+    G = store.get(name, family="gan").modules["G_ema"]
+    rows = []
+    for space, path in (("z", "slerp"), ("w", "lerp")):
+        frames = walk.render(G, walk.walk(walk.seed_codes(G, [seed, seed + 1], space), 10, path), space)
+        rows.append(titled_strip([upscale(grid(frames, nrow=10), 3)],
+                                 [f"in {space.upper()}: the largest step is {largest_jump(frames):.0%} of the walk"]))
+    ppl = _path_lengths(store, name)
+    smoother = "W" if ppl["w"] < ppl["z"] else "Z"
+    return Shown(_stack(rows), f"Your walk in both spaces, 10 frames each. Over 500 random walks, the perceptual path "
+                 f"length is **{ppl['z']:.0f} in Z** and **{ppl['w']:.0f} in W** (the judge's features; lower is "
+                 "smoother).", {"smoother": smoother})
+
+
 # ---- 7-8. translation ----------------------------------------------------------------------------------------
 
 @view("pix2pix_outline", "Pix2Pix turns a garment's outline back into a garment",

@@ -192,3 +192,45 @@ def test_auxiliary_classifier_gan_learns_to_classify_real_images(tmp_path, tiny_
     assert d.shape == (3,) and logits.shape == (3, 10)
     with pytest.raises(UserError, match="ac_weight"):
         gan.Config(n_classes=10, ac_weight=1.0).validate()  # concat: the label would leak into the head
+
+
+def test_perceptual_path_length_by_hand():
+    """Karras et al. 2019, eq. 3: with a generator linear in w (image = A w, small enough not to be clipped) and a
+    judge whose features are the pixels, every step of a W walk changes the image by eps A (w2 - w1), so
+    l_W = E|A (w2 - w1)|^2 exactly (trimmed to the 1st-99th percentiles, as the paper). A model without a mapping
+    network has no W to measure."""
+    from trainers.gan.walk import path_length
+
+    class Linear(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.z_dim, self.A = 4, torch.nn.Linear(4, 16, bias=False)
+            self.mapping = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Tanh())
+            torch.nn.init.normal_(self.A.weight, std=0.02)
+
+        def map(self, z):
+            return self.mapping(z)
+
+        def synthesis(self, w, y, e):
+            return self.A(w).view(-1, 1, 4, 4)
+
+    class Pixels(torch.nn.Module):
+        def features(self, x):
+            return x.flatten(1)
+
+    G = Linear()
+    with torch.no_grad():
+        got = path_length(G, "w", Pixels(), n=500, eps=1e-4, seed=3)
+        gen = torch.Generator().manual_seed(3)
+        d = []
+        for i in range(0, 500, 250):  # the same draws as path_length: z1, z2, then t, per batch
+            z1, z2 = torch.randn(250, 4, generator=gen), torch.randn(250, 4, generator=gen)
+            torch.rand(250, 1, generator=gen)
+            d.append((G.A(G.map(z2) - G.map(z1)) ** 2).sum(1).double())
+        d = torch.cat(d)
+        lo, hi = torch.quantile(d, 0.01), torch.quantile(d, 0.99)
+        assert got == pytest.approx(float(d[(d >= lo) & (d <= hi)].mean()), rel=1e-3)
+        assert path_length(G, "z", Pixels(), n=500, seed=3) > 0
+    G.mapping = None
+    with pytest.raises(UserError, match="mapping"):
+        path_length(G, "w", Pixels())

@@ -244,6 +244,22 @@ def preview(cfg: Config, modules: dict, gen: torch.Generator) -> torch.Tensor:
     return sample(cfg, modules, 64, gen)["images"]
 
 
+def evaluate(loaded, n: int = 10000, seed: int = 0, **sampling) -> dict:
+    """The generators' metrics (`trainers.evaluate.generative_evaluate`) and, for a model with a mapping network,
+    the perceptual path length of its walks in Z and in W (`walk.path_length`, Karras et al. 2019, sec. 3.2) in
+    the judge's features, over 2000 random walks: lower is smoother."""
+    from ..core.metrics import load_classifier
+    from ..evaluate import generative_evaluate
+    from .walk import path_length
+
+    result = generative_evaluate(loaded, n, seed, **sampling)
+    G = loaded.modules["G_ema"]
+    if G.mapping is not None and not loaded.cfg.n_classes:
+        judge = load_classifier()
+        result.update({f"ppl_{space}": round(path_length(G, space, judge, seed=seed), 1) for space in ("z", "w")})
+    return result
+
+
 def monitor(cfg: Config, modules: dict, gen: torch.Generator, n: int = 1000) -> dict:
     """Mode-collapse signal logged at each snapshot: class entropy and FID of n samples."""
     from ..core.metrics import monitor as measure
