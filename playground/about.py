@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 
 from trainers.core.checkpoint import SAMPLES, read_card, read_meta
 
 from .errors import user_errors
+from .exports import tagged
 from .views import sheet_view, training_cost
 from .wiring import TabParts
 from .models import ModelStore, n_parameters
@@ -28,8 +30,10 @@ def models_table(store: ModelStore) -> list[list]:
         # three significant digits: the full values are on the card below (long ones ran out of the table)
         keys = [k for k in HEADLINE if k in metrics] or [  # a family of its own metrics (CLIP, CycleGAN): its first two
             k for k, v in metrics.items() if isinstance(v, float) and not k.startswith("n_")][:2]
-        headline = ", ".join(f"{k} {metrics[k]:.3g}" + (" nats" if k.endswith("class_entropy") else "")
-                             if isinstance(metrics[k], float) else f"{k} {metrics[k]}" for k in keys)
+        # class entropy in bits, as everywhere else in the app (3.32 bits: the 10 classes equally); cards keep nats
+        headline = ", ".join(f"{k} {metrics[k] / math.log(2):.3g} bits" if k.endswith("class_entropy") else
+                             f"{k} {metrics[k]:.3g}" if isinstance(metrics[k], float) else f"{k} {metrics[k]}"
+                             for k in keys)
         seconds, machines = training_cost(card)
         rows.append([name, config.get("family"), card.get("steps_total", config.get("step")), n_parameters(path),
                      round(seconds / 60, 1) if seconds else None, machines, headline])
@@ -63,8 +67,8 @@ def _kind(config: dict) -> str:
     if family == "vae":
         what = ("variational autoencoder" if values.get("variational", True) else
                 "denoising autoencoder" if values.get("noise_std") else "autoencoder")
-        return f"A **{what}** (the vae family)"
-    return f"A **{family}** model"
+        return f"{'An' if what[0] in 'aeiou' else 'A'} **{what}** (the vae family)"
+    return f"{'An' if str(family)[:1] in 'aeiou' else 'A'} **{family}** model"
 
 
 def card_markdown(store: ModelStore, name: str) -> str:
@@ -122,6 +126,7 @@ def build(store: ModelStore) -> TabParts:
         "its samples.")
     # every column on the page: the metrics wrap in the widest column (cut at the right, they needed a sideways
     # scroll that few found)
+    # below 900 px the table keeps its columns readable and scrolls sideways (it said "parame", "561/6")
     gr.Dataframe(value=models_table(store), interactive=False, wrap=True, elem_id="about-models",
                  column_widths=["19%", "11%", "7%", "9%", "7%", "11%", "36%"],
                  headers=["name", "family", "step", "parameters", "train min", "hardware", "metrics"])
@@ -131,9 +136,11 @@ def build(store: ModelStore) -> TabParts:
     text = gr.Markdown(card_markdown(store, names[0]) if names else "", elem_id="about-card")
     # the sheet has the page's width to itself, its tiles at >= MIN_FRAME_PX (it scrolls sideways when narrower)
     samples = gr.Image(value=first[1], label="its samples (samples.png)", type="numpy", interactive=False,
-                       elem_id="about-samples", elem_classes="sheet")
+                       elem_id="about-samples", elem_classes="sheet", format="png")
     with gr.Accordion("the raw files: config.json + card.json", open=False):
         card = gr.Code(value=first[0], language="json", label="config.json + card.json")
-    choice.change(lambda name: model_card(store, name), choice, [card, samples], api_name="model_card")
+    # tagged: the samples download as a PNG named after the checkpoint (it was image.webp)
+    choice.change(tagged("model_card", ["checkpoint"], lambda name: model_card(store, name)), choice, [card, samples],
+                  api_name="model_card")
     choice.change(lambda name: card_markdown(store, name), choice, text, api_name=False)
     return TabParts(refresh=[(choice, store.names)])

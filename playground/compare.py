@@ -105,10 +105,11 @@ def metrics_row(store: ModelStore, name: str, seconds_per_image: float | None) -
     config, card = read_meta(path), read_card(path)
     m = card.get("metrics", {})
     seconds, machines = training_cost(card)
-    return [name, config.get("family"), n_parameters(path), _metric(m, "fid", "prior_fid", "grey_fid_vs_fashion_mnist"),
-            _metric(m, "kid", "prior_kid"), _bits(_metric(m, "class_entropy", "prior_class_entropy")),
-            _metric(m, "class_accuracy"), None if seconds_per_image is None else round(seconds_per_image * 1e3, 2),
-            None if seconds is None else f"{seconds / 60:.1f} min", machines]
+    row = [name, config.get("family"), n_parameters(path), _metric(m, "fid", "prior_fid", "grey_fid_vs_fashion_mnist"),
+           _metric(m, "kid", "prior_kid"), _bits(_metric(m, "class_entropy", "prior_class_entropy")),
+           _metric(m, "class_accuracy"), None if seconds_per_image is None else round(seconds_per_image * 1e3, 2),
+           None if seconds is None else f"{seconds / 60:.1f} min", machines]
+    return ["—" if v is None else v for v in row]  # a metric the model has not (an empty cell read as missing data)
 
 
 @user_errors

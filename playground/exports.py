@@ -93,7 +93,10 @@ def _named(stem: str, meta: dict | None, limit: int = 90) -> str:
         return stem
     inputs = meta.get("inputs", {})
     parts = [stem]
-    for key, value in inputs.items():
+    # a grid's axes first ("X", "X values", "Y", "Y values"): its base checkpoint came first, unused by a grid over
+    # checkpoints, and the axes' values were cut from the name
+    axes = [k for k in ("X", "X values", "Y", "Y values") if k in inputs]
+    for key, value in [(k, inputs[k]) for k in axes] + [(k, v) for k, v in inputs.items() if k not in axes]:
         if isinstance(value, bool) or value is None or not isinstance(value, (str, int, float)):
             continue
         text = _short_value(value) if isinstance(value, str) else f"{key}-{value:g}"
@@ -102,7 +105,7 @@ def _named(stem: str, meta: dict | None, limit: int = 90) -> str:
     return "_".join(parts)
 
 
-def _short_value(value: str, width: int = 40) -> str:
+def _short_value(value: str, width: int = 40, list_width: int = 64) -> str:
     """One setting in a file name: a comma list (an X/Y grid's values) is its first item and how many more
     ("dcgan-ns-20min-fashion+2"), and a long value is cut at a word boundary, never mid-name."""
     items = [re.sub(r"[^A-Za-z0-9.+-]+", "-", v).strip("-.") for v in value.split(",")]
@@ -110,6 +113,8 @@ def _short_value(value: str, width: int = 40) -> str:
     if not items:
         return ""
     whole = "+".join(items)
+    if len(items) > 1 and len(whole) <= list_width:
+        return whole
     text = whole if len(whole) <= width else items[0] + (f"+{len(items) - 1}" if len(items) > 1 else "")
     if len(text) > width:
         cut = text[:width]
@@ -151,7 +156,7 @@ def download_name(image, default: str = "image") -> str:
         return default
     stem = str(meta.get("api", default)).replace("_", "-")
     if meta.get("output"):  # one of a call's several images: which one (a VAE call's three shared one name)
-        stem += "-" + re.sub(r"[^A-Za-z0-9]+", "-", str(meta["output"])).strip("-")[:24]
+        stem += "-" + _short_value(str(meta["output"]).replace(",", " "))  # whole names ("...-20min-fashi" was cut)
     return _named(stem, meta)
 
 

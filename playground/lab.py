@@ -298,7 +298,8 @@ def build_2d() -> list:
             gr.Markdown("### Train live: a GAN on 2-D points\n**Try first:** pick the preset *mode collapse* "
                         "and press Play; after ~30 s, the preset *the cure*.")
         preset = gr.Dropdown(list(PRESETS), value=None, label="preset (pick one: it sets the settings)",
-                             info="fast D: D 3x G's learning rate, 64-d noise; the cure: 5 D steps a G step",
+                             info="mode collapse: D learns 3x faster than G, 64-d noise · the cure: WGAN-GP, 5 D "
+                                  "steps a G step · default: non-saturating",
                              scale=1, min_width=280)
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
@@ -346,8 +347,9 @@ def build_2d() -> list:
     # a new target (or a new drawing of the drawn one) is shown at once: the ring stayed on screen until Play
     target.change(retarget, [lab, drawing, *options], [*outputs, draw_box], api_name=False, cancels=[playing],
                   show_progress="hidden")
+    # (no cancels: the pad reports its last stroke late, and a change arriving after Play stopped the first run)
     drawing.change(lambda lab_, d, *o: retarget(lab_, d, *o) if o[0] == "drawn" else (gr.skip(),) * 6,
-                   [lab, drawing, *options], [*outputs, draw_box], api_name=False, cancels=[playing],
+                   [lab, drawing, *options], [*outputs, draw_box], api_name=False,
                    show_progress="hidden", trigger_mode="always_last")
     # a preset starts its lesson from step 0 (it carried on from whatever state the lab was in)
     preset.change(lambda p: PRESETS.get(p, [gr.skip()] * len(options)), preset, options, api_name=False,

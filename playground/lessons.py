@@ -364,7 +364,7 @@ def build(store: ModelStore, folder: str | Path = LESSONS_DIR) -> TabParts:
             ask = gr.Markdown(f"**Question:** {first.steps[0].ask}", elem_id="lesson-ask")
             answer = gr.Radio(list(first.steps[0].choices), label="your answer", elem_id="lesson-answer")
             check_btn = gr.Button("Check my answer", elem_id="lesson-check")
-            feedback = gr.Markdown(elem_id="lesson-feedback")
+            feedback = gr.Markdown(latex_delimiters=LATEX, elem_id="lesson-feedback")
             link_md = gr.Markdown(elem_id="lesson-link")
     shown = [where, picker, text, equation, try_md, *pool, ask, answer, feedback, image, caption, link_md,
              prev_btn, next_btn]

@@ -78,6 +78,13 @@ video { object-fit: contain !important; }
   .row:has(> .column) > .column, .row:has(> .column) > .tabs { width: 100%; min-width: 0 !important; }
   .tab-wrapper .tab-container > button { padding: 4px 7px; font-size: 14px; }
   .row > .column.views-first { order: -1; }  /* Train live: Play and the views, then the settings */
+  /* a sample sheet fits the column (its last column was cut off, the sideways scroll unseen): 8 samples of
+     ~88 px in the 702-px column of an 800-px page */
+  .sheet img { max-width: 100% !important; height: auto !important; }
+  /* About's table keeps readable columns and scrolls sideways ("parame", "561/6" at 800 px) */
+  #about-models table { min-width: 860px; }
+  #about-models::before { content: "scroll the table sideways for every column →"; display: block; font-size: 13px;
+                          color: var(--body-text-color-subdued); padding: 2px 4px; }
 }
 """
 

@@ -147,8 +147,8 @@ def vocabulary_note(other: str | None, prompt) -> str:
     if not unknown:
         return ""
     return (f"**Note:** this model never saw the word{'s' if len(unknown) > 1 else ''} **{', '.join(unknown[:12])}**: "
-            "it draws a garment from the words it knows, and spells the others out in many tokens (a long "
-            "prompt of them can pass its token limit).")
+            "it draws from the words it knows alone (with no garment word among them, coloured shapes that are no "
+            "garment), and spells the others out in many tokens (a long prompt of them can pass its token limit).")
 
 
 def guidance_interval_for(store: ModelStore, name: str, other: str | None) -> float:
@@ -371,7 +371,8 @@ def build(store: ModelStore) -> TabParts:
             with gr.Tab("Generate (live)"):
                 go = gr.Button("Generate", variant="primary")
                 progress = gr.Markdown()
-                out = gr.Image(label="D(z_t) while sampling, then the images", interactive=False, format="png",
+                out = gr.Image(label="the images (while sampling: the current latent decoded)", interactive=False,
+                               format="png",
                                elem_id="t2i-out")
             with gr.Tab("Guidance at one step"):
                 at = gr.Slider(1, steps.value, 5, step=1, label="step (of the run's steps)")

@@ -80,12 +80,13 @@ def titled_strip(tiles: list[np.ndarray], titles: list[str], gap: int = 8) -> np
 
 
 def short_hardware(text: str) -> str:
-    """A card's hardware for a table cell: "CPU x86_64, 2 cores (torch threads 1)" -> "CPU, 1 thread" (the long
+    """A card's hardware for a table cell: "CPU x86_64, 2 cores (torch threads 1)" -> "CPU, 1 of 2 cores" (the long
     form repeated in every row pushed the metrics out of view)."""
     cpu = re.fullmatch(r"CPU [^,]*, (\d+) cores(?: \(torch threads (\d+)\))?", text)
     if cpu:
-        threads = int(cpu.group(2) or cpu.group(1))
-        return f"CPU, {threads} thread{'s' if threads > 1 else ''}"
+        cores, threads = int(cpu.group(1)), int(cpu.group(2) or cpu.group(1))
+        # the cores and the threads torch used: "CPU, 1 thread" read as a one-core machine beside the card's 2 cores
+        return f"CPU, {threads} of {cores} cores" if threads < cores else f"CPU, {cores} cores"
     return text.replace("NVIDIA ", "")
 
 

@@ -32,6 +32,7 @@ def test_metrics_table_shows_what_evaluate_wrote(store):
     assert row[tab.COLUMNS.index("class entropy (bits)")] == pytest.approx(card["metrics"]["class_entropy"] / np.log(2), rel=5e-3)
     assert row[tab.COLUMNS.index("ms / image (here)")] == 1.0
     assert row[tab.COLUMNS.index("family")] == "gan"
+    assert row[tab.COLUMNS.index("class accuracy")] == "—"  # unconditional: said, not left blank
 
 
 def test_train_time_counts_a_runs_whole_lineage(store, tmp_path):

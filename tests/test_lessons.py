@@ -55,6 +55,23 @@ def test_every_step_runs_its_live_view_and_checks_the_answer_against_it(store, l
     assert "Run the view first" in L.check(LESSONS, where, {}, truth, {})[0]
 
 
+def test_a_try_this_that_names_a_place_on_the_vae_map_is_right(store):
+    """"Move to the sandals (near z = (0.6, -0.6))" sent the learner to a point the decoder draws as a bag."""
+    import re
+
+    found = 0
+    for lesson in LESSONS:
+        for step in lesson.steps:
+            if step.view != "vae_map":
+                continue
+            for garment, z1, z2 in re.findall(r"the (\w+?)s? \([^)]*?near z = \(([-−\d.]+), ([-−\d.]+)\)",
+                                              step.try_this):
+                shown = VIEWS["vae_map"].run(store, z1=float(z1.replace("−", "-")), z2=float(z2.replace("−", "-")))
+                assert shown.facts["class_there"].lower().startswith(garment.lower()[:5]), (step.title, garment)
+                found += 1
+    assert found, "no step names a place on the map any more: drop this test"
+
+
 def test_the_answer_follows_the_learners_own_settings(store):
     """The same question, two settings: the forward process is mostly signal early and mostly noise late."""
     lesson = next(x for x in LESSONS if x.id == "ddpm")

@@ -243,8 +243,10 @@ def test_a_served_image_is_named_by_its_settings(tmp_path):
 def test_a_grid_of_long_names_is_named_by_whole_names():
     """An X/Y grid's values (three checkpoint names) were cut at 32 characters mid-name."""
     names = "dcgan-ns-20min-fashion, dcgan-lsgan-20min-fashion, dcgan-hinge-20min-fashion"
-    name = exports._named("xy-grid", {"inputs": {"checkpoint": "cdcgan-ns-fashion", "X": "checkpoint",
-                                                 "X values": names, "Y": "seed", "Y values": "0, 1, 2"}})
-    assert name == "xy-grid_cdcgan-ns-fashion_checkpoint_dcgan-ns-20min-fashion+2_seed_0+1+2"
+    name = exports._named("xy-grid", {"inputs": {"X": "checkpoint", "X values": names, "Y": "seed",
+                                                 "Y values": "0, 1, 2", "checkpoint": "cdcgan-ns-fashion"}})
+    assert name == "xy-grid_checkpoint_dcgan-ns-20min-fashion+2_seed_0+1+2_cdcgan-ns-fashion"
+    two = exports._named("xy-grid", {"inputs": {"X": "checkpoint", "X values": ", ".join(names.split(", ")[:2])}})
+    assert two == "xy-grid_checkpoint_dcgan-ns-20min-fashion+dcgan-lsgan-20min-fashion"  # both, whole
     assert exports._short_value("a-very-long-checkpoint-name-that-goes-on-and-on-forever") == \
         "a-very-long-checkpoint-name-that-goes-on"
