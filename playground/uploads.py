@@ -61,13 +61,25 @@ def quiet_validation(blocks) -> None:
         return run
 
     images = (gr.Image, gr.ImageEditor)  # a Sketchpad is an ImageEditor
+    # image inputs are checked at their class: a session that updates a component (an upload's failure emptying
+    # it) keeps a new instance of it in its own state, built without an instance's wrapper, and the next hostile
+    # upload into it reached Gradio's decoder with no check (a text file named .png: no message at all)
+    for cls in images:
+        if not getattr(cls.preprocess, "quiet", False):
+            def preprocess(self, payload, _plain=cls.preprocess):
+                return quiet(functools.partial(_plain, self), getattr(self, "label", None) or type(self).__name__,
+                             True, getattr(self, "blob_storage", None))(payload)
+
+            preprocess.quiet = True
+            cls.preprocess = preprocess
     bases = (gr.components.Component, gr.components.base.ComponentBase)
     for block in blocks.blocks.values():
         # its own preprocess or an inherited one (a Sketchpad's is the ImageEditor's: it was left unwrapped)
         owner = next((k for k in type(block).__mro__ if "preprocess" in k.__dict__), None)
-        if isinstance(block, gr.components.Component) and owner not in (None, *bases):
+        if isinstance(block, gr.components.Component) and owner not in (None, *bases) \
+                and not isinstance(block, images):
             block.preprocess = quiet(block.preprocess, getattr(block, "label", None) or type(block).__name__,
-                                     isinstance(block, images), getattr(block, "blob_storage", None))
+                                     False, None)
 
 
 # the raster formats an upload may be in. Everything else is refused before a plugin decodes it: EPS (a

@@ -741,3 +741,14 @@ def test_every_image_input_of_the_app_checks_the_file_before_gradio_decodes_it(c
             assert upload.refusal is None or upload.refusal == "damaged or truncated", f"{where}: accepted"
             assert value is not None
         assert big_decodes == [], f"{where}: decoded an image over the cap {big_decodes}"
+
+
+@pytest.mark.parametrize("kind", [gr.Image, gr.ImageEditor, gr.Sketchpad])
+def test_a_sessions_own_copy_of_an_image_input_checks_the_file_too(kind, upload_files, app_image_inputs):
+    """A session that updates a component (an upload's failure emptying the box) keeps a new instance of it in its
+    state; the next text file named .png reached Gradio's decoder unchecked and the user saw no message at all
+    (Classifier, a new user's walk). The check lives at the class: any instance, built at any time, has it."""
+    fresh = kind(type="pil", label="a session's copy")
+    with pytest.raises(gr.Error, match="not an image") as e:
+        fresh.preprocess(_payload(fresh, upload_files["random-bytes"]))
+    assert e.value.print_exception is False
