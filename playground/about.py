@@ -40,6 +40,14 @@ def models_table(store: ModelStore) -> list[list]:
     return rows
 
 
+def models_markdown(store: ModelStore) -> str:
+    """`models_table` as a Markdown table."""
+    head = ["name", "family", "steps", "parameters", "train min", "hardware", "metrics"]
+    rows = [["—" if v is None else _cell(v) for v in row] for row in models_table(store)]
+    return "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+                     + ["| " + " | ".join(row) + " |" for row in rows])
+
+
 @user_errors
 def model_card(store: ModelStore, name: str) -> tuple[str, np.ndarray | None]:
     """The card of one checkpoint as pretty JSON, and its samples grid."""
@@ -126,10 +134,9 @@ def build(store: ModelStore) -> TabParts:
         "its samples.")
     # every column on the page: the metrics wrap in the widest column (cut at the right, they needed a sideways
     # scroll that few found)
-    # below 900 px the table keeps its columns readable and scrolls sideways (it said "parame", "561/6")
-    gr.Dataframe(value=models_table(store), interactive=False, wrap=True, elem_id="about-models",
-                 column_widths=["19%", "11%", "7%", "9%", "7%", "11%", "36%"],
-                 headers=["name", "family", "step", "parameters", "train min", "hardware", "metrics"])
+    # a plain table: its cells never break a number or a word, only the metrics wrap, and when the page is
+    # narrower it scrolls sideways (Gradio's Dataframe at 800 px cut "parameters" to "parame", 5616 to "561/6")
+    gr.Markdown(models_markdown(store), elem_id="about-models")
     names = store.names()
     first = model_card(store, names[0]) if names else ("{}", None)
     choice = gr.Dropdown(names, value=names[0] if names else None, label="checkpoint")

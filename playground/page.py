@@ -38,6 +38,10 @@ CSS = """
 /* the loop's GIF fills its box like the MP4 beside it (it sat at its 110 px), the diffusion run's at any width */
 #gan-loop-gif img { height: 260px; width: auto; max-width: 100%; object-fit: contain; image-rendering: pixelated; }
 #ddpm-gif img { width: 100%; height: auto; image-rendering: pixelated; }
+/* About's table of models: whole cells, the metrics wrap, sideways scroll when the page is narrower */
+#about-models table { display: block; overflow-x: auto; }
+#about-models :is(th, td):not(:last-child) { white-space: nowrap; }
+#about-models td:last-child { min-width: 260px; }
 /* table cells break between words, not inside them ("minut|es", "entro|py"); long names break at their hyphens */
 #loss-table :is(th, td) *, #about-models :is(th, td) *, #compare-table th * {
   word-break: normal !important; overflow-wrap: normal !important; hyphens: none !important; }
@@ -81,8 +85,6 @@ video { object-fit: contain !important; }
   /* a sample sheet fits the column (its last column was cut off, the sideways scroll unseen): 8 samples of
      ~88 px in the 702-px column of an 800-px page */
   .sheet img { max-width: 100% !important; height: auto !important; }
-  /* About's table keeps readable columns and scrolls sideways ("parame", "561/6" at 800 px) */
-  #about-models table { min-width: 860px; }
   #about-models::before { content: "scroll the table sideways for every column →"; display: block; font-size: 13px;
                           color: var(--body-text-color-subdued); padding: 2px 4px; }
 }

@@ -75,6 +75,8 @@ def test_image_to_grey_handles_transparency_and_inversion():
 def test_about_lists_models_with_cards(store):
     rows = about.models_table(store)
     assert {r[0] for r in rows} == {"tiny-gan", "fashion-classifier"}
+    table = about.models_markdown(store).splitlines()
+    assert len(table) == 2 + len(rows) and all(line.count(" | ") == 6 for line in table[2:])
     assert short_hardware("CPU x86_64, 2 cores (torch threads 1)") == "CPU, 1 of 2 cores"
     assert short_hardware("CPU x86_64, 2 cores") == "CPU, 2 cores"
     assert short_hardware("1x NVIDIA H100 80GB HBM3") == "1x H100 80GB HBM3"
