@@ -182,7 +182,7 @@ EXPLANATION = r"""
 $$\min_G \max_D V(D, G) = \mathbb{E}_{x \sim p_{\text{data}}}[\log D(x)] + \mathbb{E}_{z \sim p_z}[\log(1 - D(G(z)))].$$
 The non-saturating generator loss $-\mathbb{E}_z[\log D(G(z))]$ has the same fixed point but strong gradients while $D$ still wins; the table of the notes adds WGAN, WGAN-GP, LSGAN, DRAGAN, BEGAN (and hinge). The checkpoints `dcgan-<loss>-20min-fashion` were each trained with one loss of the table for 20 minutes; *Compare → The loss table* plots their FID over steps and time.
 
-**Walking**: codes between two seeds' $z$ are decoded frame by frame, with *lerp* $(1-t)z_0 + t z_1$ or *slerp* (along the sphere where Gaussian codes live). With a **mapping network** (StyleGAN) $w = f(z)$ is an 8-layer MLP's output; walks in $W$ are often smoother. **Truncation** $w' = \bar w + \psi (w - \bar w)$ trades variety for quality.
+**Walking**: codes between two seeds' $z$ are decoded frame by frame, with *lerp* $(1-t)z_0 + t z_1$ or *slerp* (along the sphere where Gaussian codes live). With a **mapping network** (StyleGAN) $w = f(z)$ is an 8-layer MLP's output; walks in $W$ are smoother: `dcgan-mapping-fashion`'s perceptual path length (Karras et al. 2019) is 1057 in $W$ against 2788 in $Z$, in the judge's features (*Lessons*, chapter 6, step 2). **Truncation** $w' = \bar w + \psi (w - \bar w)$ trades variety for quality.
 
 **Directions** (GANSpace): principal components of sampled codes; each slider moves the image along one.
 """
