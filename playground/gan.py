@@ -9,6 +9,7 @@ import random
 import numpy as np
 import torch
 
+from trainers.core.checkpoint import read_card
 from trainers.core.data import FASHION_MNIST_CLASSES
 from trainers.core.errors import UserError
 from trainers.core.images import frames_rgb, gif_bytes, grid, mp4_bytes, strip, upscale
@@ -177,12 +178,23 @@ def checkpoint_loss(store: ModelStore, name: str) -> str:
     return f"This checkpoint was trained with {loss_equations(cfg.loss)}{extra}."
 
 
+def path_lengths(store: ModelStore) -> str:
+    """The mapping models' measured perceptual path lengths in Z and W, from their cards (`evaluate`)."""
+    said = []
+    for name in store.names("gan"):
+        m = read_card(store.root / name).get("metrics", {})
+        if "ppl_z" in m and "ppl_w" in m:
+            said.append(f"`{name}`: {m['ppl_w']:.0f} in $W$ against {m['ppl_z']:.0f} in $Z$")
+    return (": perceptual path length (Karras et al. 2019) in the judge's features, " + "; ".join(said)
+            + " (*Lessons*, chapter 6, step 2)") if said else ""
+
+
 EXPLANATION = r"""
 **The game** (course notes, *GANs and diffusion models*): a generator $G$ maps noise $z \sim \mathcal{N}(0, I)$ to images; a discriminator $D$ tells real from generated,
 $$\min_G \max_D V(D, G) = \mathbb{E}_{x \sim p_{\text{data}}}[\log D(x)] + \mathbb{E}_{z \sim p_z}[\log(1 - D(G(z)))].$$
 The non-saturating generator loss $-\mathbb{E}_z[\log D(G(z))]$ has the same fixed point but strong gradients while $D$ still wins; the table of the notes adds WGAN, WGAN-GP, LSGAN, DRAGAN, BEGAN (and hinge). The checkpoints `dcgan-<loss>-20min-fashion` were each trained with one loss of the table for 20 minutes; *Compare → The loss table* plots their FID over steps and time.
 
-**Walking**: codes between two seeds' $z$ are decoded frame by frame, with *lerp* $(1-t)z_0 + t z_1$ or *slerp* (along the sphere where Gaussian codes live). With a **mapping network** (StyleGAN) $w = f(z)$ is an 8-layer MLP's output; walks in $W$ are smoother: `dcgan-mapping-fashion`'s perceptual path length (Karras et al. 2019) is 1057 in $W$ against 2788 in $Z$, in the judge's features (*Lessons*, chapter 6, step 2). **Truncation** $w' = \bar w + \psi (w - \bar w)$ trades variety for quality.
+**Walking**: codes between two seeds' $z$ are decoded frame by frame, with *lerp* $(1-t)z_0 + t z_1$ or *slerp* (along the sphere where Gaussian codes live). With a **mapping network** (StyleGAN) $w = f(z)$ is an 8-layer MLP's output; walks in $W$ are smoother{path_lengths}. **Truncation** $w' = \bar w + \psi (w - \bar w)$ trades variety for quality.
 
 **Directions** (GANSpace): principal components of sampled codes; each slider moves the image along one.
 """
@@ -249,7 +261,7 @@ def build(store: ModelStore) -> TabParts:
                 edited = gr.Image(label="edited", interactive=False, format="png")
         with gr.Column(scale=2):
             loss_md = gr.Markdown(checkpoint_loss(store, first) if first else "", latex_delimiters=LATEX)
-            gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
+            gr.Markdown(EXPLANATION.replace("{path_lengths}", path_lengths(store)), latex_delimiters=LATEX)
 
     ckpt.change(lambda name: checkpoint_loss(store, name), ckpt, loss_md, api_name=False)
     # the class and z/w controls are settled before the outputs are redrawn for the new model (below)

@@ -138,3 +138,15 @@ def test_direction_edit_of_a_conditional_model_with_every_class_in_turn_draws_th
     turn = tab.edit(store, "cond-map", 3, 1.0, "z", tab.NO_CLASS, 1.5, 0, 0, 0, 0)
     first = tab.edit(store, "cond-map", 3, 1.0, "z", FASHION_MNIST_CLASSES[0], 1.5, 0, 0, 0, 0)
     assert turn.shape == first.shape and np.array_equal(turn, first)
+
+
+def test_the_tab_quotes_the_mapping_models_measured_path_lengths_from_its_card():
+    """"Walks in W are often smoother" was said, not measured; the tab now quotes the card's figures."""
+    import json
+
+    from playground.gan import path_lengths
+    from playground.models import DEFAULT_ROOT, ModelStore
+
+    m = json.loads((DEFAULT_ROOT / "dcgan-mapping-fashion" / "card.json").read_text())["metrics"]
+    said = path_lengths(ModelStore(DEFAULT_ROOT, "cpu", read_only=True))
+    assert f"{m['ppl_w']:.0f} in $W$ against {m['ppl_z']:.0f} in $Z$" in said and m["ppl_w"] < m["ppl_z"]
