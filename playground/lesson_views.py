@@ -367,8 +367,14 @@ def truncation(store, psi):
 
 @functools.lru_cache(maxsize=4)
 def _path_lengths(store, name: str) -> dict:
-    """The model's perceptual path length in Z and in W (500 random walks, the shipped judge): cached per model."""
+    """The model's perceptual path length in Z and in W: its card's (`evaluate`, 2000 walks), the figures the GAN tab
+    quotes; else measured here (500 random walks, the shipped judge). Cached per model."""
+    from trainers.core.checkpoint import read_card
     from trainers.gan.walk import path_length
+
+    m = read_card(store.root / name).get("metrics", {})
+    if "ppl_z" in m and "ppl_w" in m:
+        return {"z": float(m["ppl_z"]), "w": float(m["ppl_w"])}
 
     G = store.get(name, family="gan").modules["G_ema"]
     judge = store.get(store.names("classifier")[0], family="classifier").modules["net"]
@@ -392,7 +398,7 @@ def w_vs_z_walk(store, seed):
                                  [f"in {space.upper()}: the largest step is {largest_jump(frames):.0%} of the walk"]))
     ppl = _path_lengths(store, name)
     smoother = "W" if ppl["w"] < ppl["z"] else "Z"
-    return Shown(_stack(rows), f"Your walk in both spaces, 7 frames each. Over 500 random walks, the perceptual path "
+    return Shown(_stack(rows), f"Your walk in both spaces, 7 frames each. Over many random walks, the perceptual path "
                  f"length is **{ppl['z']:.0f} in Z** and **{ppl['w']:.0f} in W** (the judge's features; lower is "
                  "smoother).", {"smoother": smoother})
 
