@@ -185,7 +185,7 @@ def path_lengths(store: ModelStore) -> str:
         m = read_card(store.root / name).get("metrics", {})
         if "ppl_z" in m and "ppl_w" in m:
             said.append(f"`{name}`: {m['ppl_w']:.0f} in $W$ against {m['ppl_z']:.0f} in $Z$")
-    return (": perceptual path length (Karras et al. 2019) in the judge's features, " + "; ".join(said)
+    return (": perceptual path length (Karras et al. 2019) in the classifier's features, " + "; ".join(said)
             + " (*Lessons*, chapter 6, step 2)") if said else ""
 
 

@@ -399,7 +399,7 @@ def w_vs_z_walk(store, seed):
     ppl = _path_lengths(store, name)
     smoother = "W" if ppl["w"] < ppl["z"] else "Z"
     return Shown(_stack(rows), f"Your walk in both spaces, 7 frames each. Over many random walks, the perceptual path "
-                 f"length is **{ppl['z']:.0f} in Z** and **{ppl['w']:.0f} in W** (the judge's features; lower is "
+                 f"length is **{ppl['z']:.0f} in Z** and **{ppl['w']:.0f} in W** (the classifier's features; lower is "
                  "smoother).", {"smoother": smoother})
 
 

@@ -78,10 +78,10 @@ def test_why_so_many_steps_gets_better_or_equal_with_more_steps(tiny_ddpm_t1000,
     shutil.copytree(tiny_ddpm_t1000, tmp_path / "t1000")
     *_, (shown, caption, progress) = tab.steps_comparison(ModelStore(tmp_path), "t1000", 0, "ddim", "Trouser", 3.0)
     assert caption == "10 steps | 50 steps | 200 steps | 1000 steps" and progress.startswith("done: 1260")
-    grey = shown[..., 0].astype(np.float64)  # four 16-px frames upscaled 4x, each under a 24-px title, 8 px apart
-    frames = [grey[24:88, 72 * k:72 * k + 64] for k in range(4)]
-    titles = [grey[:24, 72 * k:72 * k + 64] for k in range(4)]
-    assert shown.shape[:2] == (88, 4 * 64 + 3 * 8)
+    grey = shown[..., 0].astype(np.float64)  # four 16-px frames upscaled 4x, each under a 30-px title, 8 px apart
+    frames = [grey[30:94, 72 * k:72 * k + 64] for k in range(4)]
+    titles = [grey[:30, 72 * k:72 * k + 64] for k in range(4)]
+    assert shown.shape[:2] == (94, 4 * 64 + 3 * 8)
     assert all((t < 128).sum() > 20 for t in titles)  # each image has its own caption ("10 steps", ...) drawn
     gaps = [np.abs(f - frames[-1]).mean() for f in frames[:-1]]
     assert gaps[0] >= gaps[1] >= gaps[2] and gaps[2] < 255 * 0.05, gaps

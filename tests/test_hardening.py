@@ -297,13 +297,18 @@ WRAP = {"image": lambda im: im, "editor": _editor, "sketch": _sketch}
 
 
 def _as_gradio_gives(path: Path, kind: str):
-    """What the app's component hands its handler for this upload (it raises where Gradio refuses the file)."""
+    """What Gradio's own component (without the app's check, `quiet_validation`, which may be installed at the class
+    by an app built earlier in the run) hands its handler for this upload (it raises where Gradio refuses the file)."""
     data = FileData(path=str(path), orig_name=path.name)
+
+    def plain(component, payload):
+        return getattr(type(component).preprocess, "plain", type(component).preprocess)(component, payload)
+
     if kind == "image":
-        return gr.Image(type="pil", image_mode=None).preprocess(ImageData(path=str(path), orig_name=path.name))
+        return plain(gr.Image(type="pil", image_mode=None), ImageData(path=str(path), orig_name=path.name))
     if kind == "editor":
-        return gr.ImageEditor(type="pil").preprocess(EditorData(background=data, composite=data))
-    return gr.Sketchpad(type="pil").preprocess(EditorData(layers=[data], composite=data))
+        return plain(gr.ImageEditor(type="pil"), EditorData(background=data, composite=data))
+    return plain(gr.Sketchpad(type="pil"), EditorData(layers=[data], composite=data))
 
 
 def _arrays(out) -> list[np.ndarray]:
