@@ -106,8 +106,8 @@ def _named(stem: str, meta: dict | None, limit: int = 90) -> str:
 
 
 def _short_value(value: str, width: int = 40, list_width: int = 64) -> str:
-    """One setting in a file name: a comma list (an X/Y grid's values) is its first item and how many more
-    ("dcgan-ns-20min-fashion+2"), and a long value is cut at a word boundary, never mid-name."""
+    """One setting in a file name: a comma list (an X/Y grid's values) whole, joined by "+", up to `list_width`,
+    else its first item and how many more ("dcgan-ns-20min-fashion+2"); a long value is cut at a word boundary."""
     items = [re.sub(r"[^A-Za-z0-9.+-]+", "-", v).strip("-.") for v in value.split(",")]
     items = [v for v in items if v]
     if not items:
