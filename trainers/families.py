@@ -21,6 +21,8 @@ FAMILIES = {
     "gan": "trainers.gan.train",
     "latent_diffusion": "trainers.latent_diffusion.train",
     "pix2pix": "trainers.pix2pix.train",
+    "unclip_decoder": "trainers.unclip.decoder",
+    "unclip_prior": "trainers.unclip.prior",
     "vae": "trainers.vae.train",
 }
 

@@ -97,5 +97,13 @@ class ChecksResume(Protocol):
         """Raise a UserError when `--resume` would rebuild the run's modules differently."""
 
 
+@runtime_checkable
+class InitsFrom(Protocol):
+    def init_from(self, cfg, modules: Modules, parent) -> dict[str, str]:
+        """`--init_from` a checkpoint of ANOTHER family (a loaded `LoadedModel`): copy the weights that fit into the
+        freshly built modules, raise a UserError when they do not, and return {module name: where its weights
+        came from} for the card. Without this hook `--init_from` takes only the family's own checkpoints."""
+
+
 HOOKS = (Previews, Monitors, Samples, Translates, Evaluates, RecordsSampling, HasDataset, SavesPretrained,
-         PreparesInference, ChecksResume)
+         PreparesInference, ChecksResume, InitsFrom)

@@ -30,7 +30,7 @@ from .checkpoint import (
     CARD, SAMPLES, clean_partial_writes, load_model, load_train_state, read_card, save_model, save_train_state, update_card,
 )
 from .config import build_config, config_to_dict, field_types
-from .family import ChecksResume, HasDataset, Monitors, Previews
+from .family import ChecksResume, HasDataset, InitsFrom, Monitors, Previews
 from .data import load_dataset
 from .errors import TrainingDiverged, UserError
 from .images import grid, save_png
@@ -152,12 +152,21 @@ class _CsvLog:
             w.writerow(row)
 
 
-def init_weights(modules: dict[str, torch.nn.Module], parent) -> dict:
+def init_weights(modules: dict[str, torch.nn.Module], parent, fam=None, cfg=None) -> dict:
     """Copy a finished checkpoint's weights into freshly built modules (`--init_from`) and return its lineage.
 
     Every module the checkpoint holds is loaded strictly; a trained module the checkpoint kept only as its EMA
     twin (`unet` when only `unet_ema` was exported, as in a diffusers pipeline) starts from that EMA, and an EMA
-    module the checkpoint lacks starts from its trained twin. Weights saved in fp16 come back as fp32."""
+    module the checkpoint lacks starts from its trained twin. Weights saved in fp16 come back as fp32.
+    A checkpoint of another family goes to the family's `init_from` hook (`core.family.InitsFrom`) instead."""
+    sources = fam.init_from(cfg, modules, parent) if fam is not None else _strict_sources(modules, parent)
+    prev = parent.card
+    return {"checkpoint": str(parent.path), "family": parent.family, "step": parent.step, "modules": sources,
+            "command": prev.get("command"), "steps_total": int(prev.get("steps_total", parent.step)),
+            "wall_time_total_s": float(prev.get("wall_time_total_s", prev.get("wall_time_s", 0.0)))}
+
+
+def _strict_sources(modules: dict[str, torch.nn.Module], parent) -> dict[str, str]:
     loaded = parent.modules
     sources = {}
     for name in modules:
@@ -171,10 +180,7 @@ def init_weights(modules: dict[str, torch.nn.Module], parent) -> dict:
             raise UserError(f"--init_from={parent.path}: {name!r} does not fit this config "
                             f"({str(e).splitlines()[0][:160]})") from None
         sources[name] = src
-    prev = parent.card
-    return {"checkpoint": str(parent.path), "step": parent.step, "modules": sources,
-            "command": prev.get("command"), "steps_total": int(prev.get("steps_total", parent.step)),
-            "wall_time_total_s": float(prev.get("wall_time_total_s", prev.get("wall_time_s", 0.0)))}
+    return sources
 
 
 def fit(family_name: str, options: dict[str, str], command: str | None = None) -> Path:
@@ -222,7 +228,9 @@ def _start(fam, family_name: str, loop: LoopConfig, loop_opts: dict, fam_opts: d
     if loop.init_from:
         parent = load_model(loop.init_from)
         if parent.family != family_name:
-            raise UserError(f"--init_from={loop.init_from} holds a {parent.family!r} model, not {family_name!r}")
+            if not isinstance(fam, InitsFrom):
+                raise UserError(f"--init_from={loop.init_from} holds a {parent.family!r} model, not {family_name!r}")
+            return build_config(fam.Config, fam_opts), loop, None, parent  # its config is another family's
         return build_config(fam.Config, {**config_to_dict(parent.cfg), **fam_opts}), loop, None, parent
     return build_config(fam.Config, fam_opts), loop, None, None
 
@@ -244,7 +252,8 @@ class _Run:
         torch.manual_seed(loop.seed)
         modules = fam.build(cfg)
         # where the weights came from: the --init_from checkpoint, or (resumed) what the run's card recorded
-        self.lineage = init_weights(modules, parent) if parent is not None else \
+        self.lineage = init_weights(modules, parent, fam if parent.family != family_name else None, cfg) \
+            if parent is not None else \
             read_card(out).get("init_from") if state is not None else None
         opts = fam.optimizers(cfg, modules)
         dataset = fam.dataset(cfg, "train") if isinstance(fam, HasDataset) else load_dataset(

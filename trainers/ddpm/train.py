@@ -116,6 +116,24 @@ def ema_update(ema: torch.nn.Module, model: torch.nn.Module, opt: torch.optim.Op
     update_ema(ema, model, warmed_decay(ema_decay, float(next(iter(opt.state.values()))["step"])))
 
 
+def optimise(loss: torch.Tensor, opts: dict, modules: dict, accelerator, grad_clip: float, ema_decay: float) -> dict:
+    """One optimisation step of the diffusion families: backpropagate `loss`, clip the gradient norm of every
+    trained module together (skipped when `grad_clip` is 0), step each optimiser `opts[name]` and move its EMA
+    twin `modules[name + "_ema"]`. Returns the logged values: the loss and, when clipped, the norm before it."""
+    for o in opts.values():
+        o.zero_grad(set_to_none=True)
+    accelerator.backward(loss)
+    params = [p for name in opts for p in modules[name].parameters()]
+    grad_norm = accelerator.clip_grad_norm_(params, grad_clip) if grad_clip > 0 else None
+    for name, o in opts.items():
+        o.step()
+        ema_update(modules[f"{name}_ema"], accelerator.unwrap_model(modules[name]), o, ema_decay)
+    out = {"loss": loss.detach()}
+    if grad_norm is not None:
+        out["grad_norm"] = torch.as_tensor(grad_norm).detach()
+    return out
+
+
 def train_step(cfg: Config, modules: dict, opts: dict, batch: dict, gen: torch.Generator, accelerator) -> dict:
     unet = modules["unet"]
     x0 = batch["image"]  # (B, C, H, W) in [-1, 1]
@@ -128,15 +146,7 @@ def train_step(cfg: Config, modules: dict, opts: dict, batch: dict, gen: torch.G
     y = drop_labels(batch["label"].to(device), cfg.p_uncond, cfg.n_classes, gen) if cfg.n_classes else None
     # minimise || eps - eps_theta(x_t, t, y) ||^2
     loss = F.mse_loss(unet(xt, t, y), eps)
-    opts["unet"].zero_grad(set_to_none=True)
-    accelerator.backward(loss)
-    grad_norm = accelerator.clip_grad_norm_(unet.parameters(), cfg.grad_clip) if cfg.grad_clip > 0 else None
-    opts["unet"].step()
-    ema_update(modules["unet_ema"], accelerator.unwrap_model(unet), opts["unet"], cfg.ema_decay)
-    out = {"loss": loss.detach()}
-    if grad_norm is not None:
-        out["grad_norm"] = torch.as_tensor(grad_norm).detach()
-    return out
+    return optimise(loss, opts, modules, accelerator, cfg.grad_clip, cfg.ema_decay)
 
 
 @torch.no_grad()  # on a generator, torch sets and restores grad mode around every resume (Gradio threads)

@@ -27,7 +27,7 @@ from ..core.errors import UserError
 from ..core.images import to_uint8
 from ..ddpm.diffusion import q_sample
 from ..ddpm.samplers import guidance_limit
-from ..ddpm.train import ema_update, schedule
+from ..ddpm.train import optimise, schedule
 
 BETA_START, BETA_END = 1e-4, 0.02  # the DDPM linear schedule (ddpm/diffusion.py), in the pipeline's scheduler
 CLIP_LATENT = 4.0  # DDIM / DDPM clip the predicted z0 to this range (see `scheduler_config`)
@@ -208,12 +208,7 @@ def train_step(cfg: Config, modules: dict, opts: dict, batch: dict, gen: torch.G
     zt = q_sample(schedule("linear", cfg.T, str(device)), z0, t, eps)
     # minimise || eps - eps_theta(z_t, t, tau(y)) ||^2
     loss = F.mse_loss(unet(zt, t, encoder_hidden_states=cond).sample, eps)
-    opts["unet"].zero_grad(set_to_none=True)
-    accelerator.backward(loss)
-    grad_norm = accelerator.clip_grad_norm_(unet.parameters(), cfg.grad_clip)
-    opts["unet"].step()
-    ema_update(modules["unet_ema"], accelerator.unwrap_model(unet), opts["unet"], cfg.ema_decay)
-    return {"loss": loss.detach(), "grad_norm": torch.as_tensor(grad_norm).detach()}
+    return optimise(loss, opts, modules, accelerator, cfg.grad_clip, cfg.ema_decay)
 
 
 def text_tokenizer(modules: dict):

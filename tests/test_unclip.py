@@ -1,0 +1,205 @@
+"""unCLIP's prior and decoder (trainers/unclip/) on the tiny CLIP and autoencoder of `tiny_ldm`: the frozen
+towers give the CLIP's own embeddings, each family learns a fixed batch, trains, resumes exactly, saves and loads,
+and samples the right shapes; the decoder starts from a latent diffusion U-Net and makes variations of an image."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from trainers.core.checkpoint import load_model
+from trainers.core.config import build_config
+from trainers.core.errors import UserError
+from trainers.unclip import decoder as D
+from trainers.unclip import prior as P
+from trainers.unclip.embeddings import clip_towers, image_embeddings, text_conditioning
+
+LOOP = {"device": "cpu", "monitor_n": "0", "sample_every": "1000", "log_every": "1", "batch_size": "16"}
+
+
+def _prior_opts(tiny_fashion, tiny_ldm) -> dict:
+    return {"data_dir": str(tiny_fashion), "clip": str(tiny_ldm["clip"]), "layers": "1", "heads": "2",
+            "head_dim": "16", "T": "100", "sample_steps": "4", "n_stats": "64", "lr": "1e-3"}
+
+
+def _decoder_opts(tiny_fashion, tiny_ldm) -> dict:
+    # the tiny_ldm U-Net's shapes (widths 32, 32; head_dim 16; its CLIP's text width 32), so --init_from fits
+    return {"data_dir": str(tiny_fashion), "clip": str(tiny_ldm["clip"]), "vae": str(tiny_ldm["vae"]),
+            "widths": "32,32", "head_dim": "16", "context_width": "32", "sample_steps": "3", "lr": "1e-3"}
+
+
+def _fixed_batch(cfg, n: int) -> dict:
+    data = P.dataset(cfg, "train")
+    items = [data[i] for i in range(n)]
+    return {"image": torch.stack([it["image"] for it in items]), "caption": [it["caption"] for it in items],
+            "index": torch.arange(n)}
+
+
+def _losses(fam, cfg, modules, batch, steps: int) -> list[float]:
+    from accelerate import Accelerator
+
+    opts, gen, acc = fam.optimizers(cfg, modules), torch.Generator().manual_seed(0), Accelerator(cpu=True)
+    return [float(fam.train_step(cfg, modules, opts, batch, gen, acc)["loss"]) for _ in range(steps)]
+
+
+@pytest.fixture(scope="module")
+def tiny_prior(tmp_path_factory, tiny_fashion, tiny_ldm):
+    from conftest import _train_tiny  # a data cache of its own (the autouse one is per test)
+
+    return _train_tiny(tmp_path_factory, "unclip_prior", "tiny-prior",
+                       {**LOOP, **_prior_opts(tiny_fashion, tiny_ldm), "steps": "6", "ckpt_every": "3"})
+
+
+def test_the_towers_give_the_clips_own_embeddings(tiny_ldm):
+    clip = load_model(tiny_ldm["clip"]).modules["clip"]
+    image, text = clip_towers(str(tiny_ldm["clip"]))
+    x = torch.rand(3, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    ref = torch.nn.functional.normalize(clip.get_image_features(pixel_values=x).pooler_output, dim=-1)
+    assert torch.allclose(image_embeddings(image, x), ref, atol=1e-5)
+    from trainers.clip.train import text_embeddings
+
+    captions = ["a small red dress", "a bag"]
+    z_t, states, mask = text_conditioning(text, captions)
+    ref = torch.nn.functional.normalize(text_embeddings(load_model(tiny_ldm["clip"]).cfg, clip, captions), dim=-1)
+    assert torch.allclose(z_t, ref, atol=1e-5)
+    assert states.shape == (2, text.pipeline_tokenizer.model_max_length, z_t.shape[1]) and mask[:, 0].all()
+    assert mask.sum(1).tolist() == [6, 4]  # <start> words <end>; the padding is masked
+
+
+def test_prior_learns_a_fixed_batch_and_generates_unit_embeddings(tiny_fashion, tiny_ldm):
+    torch.manual_seed(0)
+    cfg = build_config(P.Config, _prior_opts(tiny_fashion, tiny_ldm))
+    modules = P.build(cfg)
+    mean, std = modules["prior"].clip_mean, modules["prior"].clip_std
+    assert not mean.requires_grad and torch.equal(mean, modules["prior_ema"].clip_mean) and (std > 0).all()
+    losses = _losses(P, cfg, modules, _fixed_batch(cfg, 16), 80)
+    assert sum(losses[-10:]) < 0.5 * sum(losses[:10]), losses  # ~0.3 (below 1: better than the mean embedding)
+    z = P.generate(cfg, modules, ["a small red dress", "a bag", "a bag"], torch.Generator().manual_seed(0),
+                   guidance=2.0)
+    assert z.shape == (3, modules["image_encoder"].config.projection_dim)
+    assert torch.allclose(z.norm(dim=1), torch.ones(3), atol=1e-5)
+    again = P.generate(cfg, modules, ["a small red dress"], torch.Generator().manual_seed(0), sampler="ddpm")
+    assert again.shape == (1, z.shape[1])
+    # two candidates per caption (sec. 2.2): of two draws, the one closer to z_t; the same draws as a batch of 4
+    captions = ["a small red dress", "a bag"]
+    best = P.generate(cfg, modules, captions, torch.Generator().manual_seed(3), candidates=2)
+    both = P.generate(cfg, modules, [c for c in captions for _ in range(2)], torch.Generator().manual_seed(3))
+    z_t = text_conditioning(modules["text_encoder"], captions)[0].repeat_interleave(2, 0)
+    pick = (both * z_t).sum(1).view(2, 2).argmax(1)
+    assert torch.allclose(best, both.view(2, 2, -1)[torch.arange(2), pick], atol=1e-5)
+
+
+def test_prior_null_condition_drops_the_text():
+    z_t, states, mask = torch.ones(2, 4), torch.ones(2, 3, 4), torch.tensor([[True, True, False]] * 2)
+    z, s, m = P.without_text(torch.tensor([True, False]), z_t, states, mask)
+    assert z[0].abs().sum() == 0 and s[0].abs().sum() == 0 and not m[0].any()
+    assert torch.equal(z[1], z_t[1]) and torch.equal(s[1], states[1]) and torch.equal(m[1], mask[1])
+
+
+def test_prior_checkpoint_resumes_exactly_loads_and_evaluates(tmp_path, tiny_fashion, tiny_ldm, tiny_prior):
+    from trainers.core.loop import fit
+    from trainers.evaluate import evaluate
+
+    card = json.loads((tiny_prior / "card.json").read_text())
+    assert card["family"] == "unclip_prior" and card["steps"] == 6 and "unclip_prior" in card["command"]
+    half = tmp_path / "half"
+    opts = {**LOOP, **_prior_opts(tiny_fashion, tiny_ldm), "ckpt_every": "3", "out": str(half)}
+    fit("unclip_prior", {**opts, "steps": "3"})
+    fit("unclip_prior", {**opts, "steps": "6", "resume": "true"})
+    full, resumed = load_model(tiny_prior), load_model(half)
+    for k, v in full.modules["prior_ema"].state_dict().items():
+        assert torch.equal(v, resumed.modules["prior_ema"].state_dict()[k]), k
+    assert set(full.modules) == {"prior_ema", "image_encoder", "text_encoder"}
+    z = P.generate(full.cfg, full.modules, ["a red bag"] * 2, torch.Generator().manual_seed(1))
+    assert z.shape == (2, full.modules["image_encoder"].config.projection_dim)
+    metrics = evaluate(full, n=20, seed=0)
+    for key in ("retrieval_top1", "real_retrieval_top1", "retrieval_top1_160way", "real_retrieval_top1_160way"):
+        assert 0 <= metrics[key] <= 1
+    assert metrics["n"] == 20 and 1 <= metrics["n_captions"] <= 20
+
+
+def test_decoder_learns_a_fixed_batch(tiny_fashion, tiny_ldm):
+    torch.manual_seed(0)
+    cfg = build_config(D.Config, _decoder_opts(tiny_fashion, tiny_ldm))
+    modules = D.build(cfg)
+    losses = _losses(D, cfg, modules, _fixed_batch(cfg, 8), 40)
+    assert sum(losses[-8:]) < 0.7 * sum(losses[:8]), losses
+    # the embedding reaches the U-Net: the zero-initialised projection into the time embedding has moved
+    assert modules["unet"].class_embedding.linear_2.weight.abs().sum() > 0
+
+
+def test_decoder_starts_from_a_latent_diffusion_unet(tiny_fashion, tiny_ldm):
+    ldm = load_model(tiny_ldm["ldm"])
+    cfg = build_config(D.Config, _decoder_opts(tiny_fashion, tiny_ldm))
+    modules = D.build(cfg)
+    sources = D.init_from(cfg, modules, ldm)
+    assert "unet_ema" in sources["unet"] and sources["tokens"] == "fresh"
+    # with its projection at zero, the decoder IS the latent diffusion U-Net (for any z_i), on the same tokens
+    zt, t = torch.randn(2, 4, 8, 8), torch.tensor([10, 500])
+    ctx = torch.randn(2, 3, 32)
+    with torch.no_grad():
+        ours = modules["unet"](zt, t, encoder_hidden_states=ctx, class_labels=torch.randn(2, 16)).sample
+        ref = ldm.modules["unet_ema"](zt, t, encoder_hidden_states=ctx).sample
+    assert torch.allclose(ours, ref, atol=1e-5)
+    wide = build_config(D.Config, {**_decoder_opts(tiny_fashion, tiny_ldm), "widths": "32,64"})
+    with pytest.raises(UserError, match="does not fit"):
+        D.init_from(wide, D.build(wide), ldm)
+
+
+def test_decoder_trains_from_ldm_resumes_and_makes_variations(tmp_path, tiny_fashion, tiny_ldm, tiny_prior):
+    from trainers.core.loop import fit
+
+    out = tmp_path / "decoder"
+    opts = {**LOOP, **_decoder_opts(tiny_fashion, tiny_ldm), "ckpt_every": "2", "out": str(out)}
+    fit("unclip_decoder", {**opts, "steps": "2", "init_from": str(tiny_ldm["ldm"])})
+    fit("unclip_decoder", {**opts, "steps": "3", "resume": "true"})
+    card = json.loads((out / "card.json").read_text())
+    assert card["steps"] == 3 and card["init_from"]["family"] == "latent_diffusion"
+    assert (out / "unet" / "config.json").is_file() and (out / "samples.png").is_file()
+    loaded = load_model(out)
+    assert loaded.family == "unclip_decoder" and loaded.step == 3
+    assert loaded.modules["unet_ema"].config.class_embed_type == "projection"
+    source = torch.randint(0, 256, (1, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    variations = D.sample(loaded.cfg, loaded.modules, 3, torch.Generator().manual_seed(0), images=source)["images"]
+    assert variations.shape == (3, 3, 32, 32) and variations.dtype == torch.uint8
+    assert not torch.equal(variations[0], variations[1])  # same z_i, other noise
+    text = D.sample(loaded.cfg, loaded.modules, 2, torch.Generator(), prompt="a red bag", text_embedding=True)
+    via_prior = D.sample(loaded.cfg, loaded.modules, 2, torch.Generator(), prompt="a red bag", prior=str(tiny_prior))
+    assert text["images"].shape == via_prior["images"].shape == (2, 3, 32, 32)
+    with pytest.raises(UserError, match="--prior"):
+        D.sample(loaded.cfg, loaded.modules, 2, torch.Generator(), prompt="a red bag")
+
+
+def test_decoder_evaluate_scores_variations(tiny_ldm, tiny_fashion, tmp_path, monkeypatch):
+    from trainers.classifier.models import SmallCNN
+    from trainers.core.loop import fit
+    from trainers.latent_diffusion import metrics as M
+
+    monkeypatch.setattr(M.metrics, "load_classifier", lambda path=None: SmallCNN(1, 8, 16, 10, 0.0).eval())
+    out = tmp_path / "decoder"
+    fit("unclip_decoder", {**LOOP, **_decoder_opts(tiny_fashion, tiny_ldm), "steps": "1", "out": str(out)})
+    metrics = D.evaluate(load_model(out), n=6, steps=2)
+    assert metrics["mode"] == "variations" and metrics["n"] == 6
+    assert -1 <= metrics["clip_image_cos"] <= 1 and 0 <= metrics["class_accuracy"] <= 1
+
+
+def test_prior_forward_process_and_standardisation_by_hand_in_float64():
+    """noised: z_i^(t) = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps row by row (Ho et al. 2020, eq. 4), with
+    alpha_bar_t = prod_{s <= t} (1 - beta_s) from the cosine betas; `standardise` is undone by diffusers'
+    `post_process_latents`."""
+    from trainers.ddpm.diffusion import Schedule, cosine_betas
+
+    sched = Schedule("cosine", 50, dtype=torch.float64)
+    gen = torch.Generator().manual_seed(0)
+    x0, eps = (torch.randn(3, 5, generator=gen, dtype=torch.float64) for _ in range(2))
+    t = torch.tensor([0, 17, 49])
+    alpha_bar = torch.cumprod(1 - cosine_betas(50), 0)[t]
+    by_hand = torch.stack([alpha_bar[i].sqrt() * x0[i] + (1 - alpha_bar[i]).sqrt() * eps[i] for i in range(3)])
+    assert torch.allclose(P.noised(sched, x0, t, eps), by_hand, atol=1e-12)
+    prior = P.prior_for(build_config(P.Config, {"layers": "1", "heads": "1", "head_dim": "8"}), 5, 4)
+    prior.clip_mean.data.copy_(torch.randn(1, 5, generator=gen))
+    prior.clip_std.data.copy_(torch.rand(1, 5, generator=gen) + 0.1)
+    z = torch.randn(3, 5, generator=gen)
+    assert torch.allclose(prior.post_process_latents(P.standardise(prior, z)), z, atol=1e-6)
