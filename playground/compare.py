@@ -57,6 +57,18 @@ def _condition(family: str, label: int) -> dict:
 _WARM: weakref.WeakSet = weakref.WeakSet()  # the networks of the loaded models that have sampled once
 
 
+def unused_settings(store: ModelStore, name: str) -> tuple[str, ...]:
+    """The Compare settings a model ignores (left out of its downloads' names): the diffusion steps and guidance
+    for a model that does not diffuse, the class for an unconditional one."""
+    try:
+        model = store.get(name)
+    except (UserError, CheckpointError):
+        return ()
+    unused = () if model.family in ("ddpm", "latent_diffusion") else ("steps", "guidance")
+    conditional = bool(getattr(model.cfg, "n_classes", 0)) or model.family == "latent_diffusion"
+    return unused + (() if conditional else ("class",))
+
+
 def _draw(store: ModelStore, name: str, seed: int, n: int, label: int | None, steps: int, guidance: float):
     """n samples of one model from `seed` -> (uint8 (n, C, H, W), seconds, whether the class was used)."""
     if name not in generative_names(store):
@@ -419,7 +431,7 @@ def build(store: ModelStore) -> TabParts:
     parts = TabParts()
     wire(go.click, "compare", {"models": chosen, "seed": seed, "samples": n, "class": cls, "steps": steps,
                                "guidance": guidance}, lambda *a: compare(store, *a), [gallery, slider, table], parts,
-         opening=len(default) >= 2)
+         opening=len(default) >= 2, unused=lambda model: unused_settings(store, model))
 
     gr.Markdown("### X/Y grid\nRows and columns over any two parameters, one sample per cell; settings a model "
                 "does not have (truncation for a diffusion model, steps for a GAN) are ignored for it; guidance changes "

@@ -144,7 +144,7 @@ def denoise(store: ModelStore, name: str, seed, n, sampler: str, steps, eta, cla
     nrow = min(4, n)
     every = -(-steps // UPDATES)  # ceil: at most UPDATES refreshes
     keep = set(np.linspace(0, steps - 1, min(MAX_GIF_FRAMES, steps)).round().astype(int).tolist())
-    frames, last = [], 0.0
+    frames, last, start = [], 0.0, time.monotonic()
     for i, t, xt, x0 in ddpm_train.reverse(model.cfg, model.modules, x, gen, y, sampler, steps, eta, guidance):
         if i in keep:
             a, b = _pair(xt, x0, nrow)
@@ -156,7 +156,9 @@ def denoise(store: ModelStore, name: str, seed, n, sampler: str, steps, eta, cla
     a, b = _pair(xt, x0, nrow)
     gif = export_file(gif_bytes(frames, 60), "ddpm-run", ".gif")
     mp4 = export_file(mp4_bytes(frames, 20), "ddpm-run", ".mp4")
-    yield a, b, f"done: {count(steps, 'step')}, {sampler}" + (f", eta = {eta}" if sampler == "ddim" else ""), gif, mp4
+    seconds = time.monotonic() - start
+    yield (a, b, f"done: {count(steps, 'step')}, {sampler}" + (f", eta = {eta}" if sampler == "ddim" else "")
+           + f", {seconds:.1f} s", gif, mp4)
 
 
 @user_errors

@@ -64,7 +64,7 @@ def record_setting(name: str, value) -> None:
 
 
 def export_file(data: bytes, stem: str, suffix: str) -> str:
-    """Write a download (GIF, MP4, PNG) into the app's export folder and return its path. The name is the
+    """Write a download (GIF, MP4, PNG) into the app's export folder and return its path. Its folder is the
     content's hash, so the same result is the same file (repeated requests add nothing), the write is atomic,
     and the folder is pruned to EXPORT_TTL_S and EXPORT_MAX_FILES. Inside a call wired by `tagged`, a GIF or
     MP4 first gets the call's settings (a GIF comment extension; the MP4's `comment` tag; no pixel changes),
@@ -80,9 +80,12 @@ def export_file(data: bytes, stem: str, suffix: str) -> str:
         data = gif_with_comment(data, settings) if suffix == ".gif" else mp4_with_comment(data, settings)
     EXPORT_DIR.mkdir(parents=True, exist_ok=True)
 
-    path = EXPORT_DIR / f"{_named(stem, meta)}-{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
+    # in a folder named by the content's hash, the file named by its settings alone: the same name as the image
+    # box it came with (a download named `xy-grid_..._seed-0-7f3a9c01d2e4b5f6.png` beside the box's `..._seed-0.png`)
+    path = EXPORT_DIR / hashlib.sha256(data).hexdigest()[:16] / f"{_named(stem, meta)}{suffix}"
+    path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, data, fsync=False)
-    _prune_exports(keep=path)
+    _prune_exports(keep=path.parent)
     return str(path)
 
 
@@ -91,7 +94,8 @@ def _named(stem: str, meta: dict | None, limit: int = 90) -> str:
     `ddpm-run_ddpm-fashion_ddim_steps-50_seed-0` (a folder of downloads named `ddpm-run-<hash>` told nothing)."""
     if not meta:
         return stem
-    inputs = meta.get("inputs", {})
+    skip = set(meta.get("skip", ()))  # settings this output's model ignores (`tagged`'s `unused`)
+    inputs = {k: v for k, v in meta.get("inputs", {}).items() if k not in skip}
     parts = [stem]
     # a grid's axes first ("X", "X values", "Y", "Y values"): its base checkpoint came first, unused by a grid over
     # checkpoints, and the axes' values were cut from the name
@@ -123,16 +127,22 @@ def _short_value(value: str, width: int = 40, list_width: int = 64) -> str:
 
 
 def _prune_exports(keep: Path) -> None:
-    now, files = time.time(), []
-    for f in EXPORT_DIR.iterdir():
+    """Delete the export folders older than EXPORT_TTL_S (their newest file's time) and all but the newest
+    EXPORT_MAX_FILES, never `keep` (the one just written)."""
+    import shutil
+
+    now, folders = time.time(), []
+    for d in EXPORT_DIR.iterdir():
         try:
-            files.append((f.stat().st_mtime, f))
+            mtime = max((f.stat().st_mtime for f in d.iterdir()), default=d.stat().st_mtime) if d.is_dir() \
+                else d.stat().st_mtime
         except OSError:  # another request removed it first
-            pass
-    files.sort(reverse=True)
-    for i, (mtime, f) in enumerate(files):
-        if f != keep and (i >= EXPORT_MAX_FILES or now - mtime > EXPORT_TTL_S):
-            f.unlink(missing_ok=True)
+            continue
+        folders.append((mtime, d))
+    folders.sort(reverse=True)
+    for i, (mtime, d) in enumerate(folders):
+        if d != keep and (i >= EXPORT_MAX_FILES or now - mtime > EXPORT_TTL_S):
+            shutil.rmtree(d, ignore_errors=True) if d.is_dir() else d.unlink(missing_ok=True)
 
 
 META_KEY = "playground"  # the PNG text chunk that carries an exported image's settings
@@ -160,30 +170,41 @@ def download_name(image, default: str = "image") -> str:
     return _named(stem, meta)
 
 
-def _tag_value(value, meta: dict):
+def _tag_value(value, meta: dict, unused=None):
+    """`value` with every image in it a PIL image carrying `meta`. The images of a call that compares models (a
+    gallery with one image per model, an image slider's two sides) are each named by their model, without the
+    settings that model ignores (`unused(model)`, e.g. a GAN's diffusion steps)."""
     from PIL import Image
 
     if isinstance(value, np.ndarray) and value.dtype == np.uint8 and value.ndim in (2, 3):
         image = Image.fromarray(value)
         image.info[META_KEY] = json.dumps(meta)  # Gradio writes text info into the PNG it serves
         return image
+    models = meta.get("inputs", {}).get("models")
+    models = [str(m) for m in models] if isinstance(models, list) else []
+
+    def per_model(model: str) -> dict:
+        return {**meta, "output": model, **({"skip": list(unused(model))} if unused else {})}
+
     if isinstance(value, list) and value and all(isinstance(v, tuple) and len(v) == 2 for v in value):
-        return [(_tag_value(a, meta), b) for a, b in value]  # a gallery's (image, caption) pairs
+        # a gallery's (image, caption) pairs: one per model compared, or several of one call
+        if len(models) == len(value):
+            return [(_tag_value(a, per_model(m)), b) for (a, b), m in zip(value, models)]
+        return [(_tag_value(a, meta), b) for a, b in value]
     if isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, np.ndarray) for v in value):
-        # an image slider's two sides (both downloaded as image.webp), each named by its model when the call
-        # compares models, else as the left and the right image
-        models = meta.get("inputs", {}).get("models")
-        sides = models[:2] if isinstance(models, list) and len(models) >= 2 else ["left", "right"]
-        return tuple(_tag_value(v, {**meta, "output": str(k)}) for v, k in zip(value, sides))
+        # an image slider's two sides (both downloaded as image.webp): its models, else the left and the right
+        if len(models) >= 2:
+            return tuple(_tag_value(v, per_model(m)) for v, m in zip(value, models))
+        return tuple(_tag_value(v, {**meta, "output": k}) for v, k in zip(value, ("left", "right")))
     return value
 
 
-def tagged(api: str, names: list[str], fn, labels: list[str] | None = None):
+def tagged(api: str, names: list[str], fn, labels: list[str] | None = None, unused=None):
     """Wire a handler into a click so that every image it returns is a PNG carrying the call's settings
     ({"api": api, "inputs": {name: value}}), and every GIF/MP4 it exports (`export_file`) carries them too;
     `read_settings` gives them back when the file is dropped into the app. Works for plain and streaming
     (generator) handlers; the handler itself stays pure. `labels` (the outputs' labels) name each image of a call
-    with several in its download name."""
+    with several in its download name; `unused(model)` names the settings a compared model ignores."""
     def within(meta: dict, step, *a):
         """step(*a) with the settings in reach of `export_file` (set and reset in this thread, around the call)."""
         token = _EXPORT_SETTINGS.set(meta)
@@ -194,10 +215,10 @@ def tagged(api: str, names: list[str], fn, labels: list[str] | None = None):
 
     def tag(out, meta: dict):
         if not isinstance(out, tuple):
-            return _tag_value(out, meta)
+            return _tag_value(out, meta, unused)
         named = labels if labels and len(labels) == len(out) and sum(
             isinstance(v, np.ndarray) for v in out) > 1 else [None] * len(out)
-        return tuple(_tag_value(v, {**meta, "output": k} if k else meta) for v, k in zip(out, named))
+        return tuple(_tag_value(v, {**meta, "output": k} if k else meta, unused) for v, k in zip(out, named))
 
     if inspect.isgeneratorfunction(fn):
         def run_stream(*args):

@@ -138,12 +138,13 @@ def tab_path(block) -> list[str]:
 
 
 def wire(event, api: str, inputs: dict, fn, outputs, parts: TabParts, opening: bool | dict = False,
-         stop: tuple | None = None, **kwargs):
+         stop: tuple | None = None, unused=None, **kwargs):
     """event(fn, inputs, outputs, api_name=api) with `fn`'s images tagged with the call's settings,
     and the named inputs registered so an exported image restores them. `opening` (True, or a dict of
     {input name: value} for inputs whose default is not a plain value) also shows the action's result on
     the inputs' defaults when the page loads (`Opening`). `stop` = (button, status output, message) gives a
-    streaming `fn` a Stop button (`stoppable`)."""
+    streaming `fn` a Stop button (`stoppable`). `unused(model)`: the settings a compared model ignores, left out
+    of its images' download names (`exports.tagged`)."""
     parts.restore[api] = inputs
     button = getattr(event, "__self__", None)
     if button is not None and event == getattr(button, "click", None):  # so a restore can press it (RERUN_JS)
@@ -156,7 +157,7 @@ def wire(event, api: str, inputs: dict, fn, outputs, parts: TabParts, opening: b
         outs = outputs if isinstance(outputs, list) else [outputs]
         parts.openings.append((Opening(api, list(inputs), fn, values, len(outs)), outputs))
     outs = outputs if isinstance(outputs, list) else [outputs]
-    handler = tagged(api, list(inputs), fn, [str(getattr(c, "label", "") or "") for c in outs])
+    handler = tagged(api, list(inputs), fn, [str(getattr(c, "label", "") or "") for c in outs], unused)
     if stop is not None:
         button, status, message = stop
         outs = outputs if isinstance(outputs, list) else [outputs]

@@ -153,3 +153,30 @@ def test_the_loss_table_plots_each_shipped_loss_run_from_its_own_logs():
         assert minutes == sorted(minutes) and 0 < minutes[-1] <= 21  # the 20-minute budget
         card = json.loads((shipped.root / name / "card.json").read_text())
         assert rows[rows["checkpoint"] == name]["FID (10k)"].item() == card["metrics"]["fid"]
+
+
+def test_each_compared_models_download_is_named_by_it_without_the_settings_it_ignores(store, tmp_path, monkeypatch):
+    """A sample sheet downloaded from the gallery was `compare_seed-3_..._steps-5_guidance-2` for every model: no
+    model's name, and diffusion settings on a GAN's sheet."""
+    from playground import exports
+
+    monkeypatch.setattr(exports, "EXPORT_DIR", tmp_path / "exports")
+    run = exports.tagged("compare", ["models", "seed", "samples", "class", "steps", "guidance"],
+                         lambda *a: tab.compare(store, *a), unused=lambda m: tab.unused_settings(store, m))
+    gallery, _, _ = run(["tiny-gan", "tiny-ddpm"], 3, 4, "Trouser", 5, 2.0)
+    names = [exports.download_name(image) for image, _ in gallery]
+    assert names == ["compare-tiny-gan_seed-3_samples-4", "compare-tiny-ddpm_seed-3_samples-4_Trouser_steps-5_guidance-2"]
+
+
+def test_the_xy_grids_image_and_file_have_one_name(store, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from playground import exports
+
+    monkeypatch.setattr(exports, "EXPORT_DIR", tmp_path / "exports")
+    names = ["checkpoint", "X", "X values", "Y", "Y values", "seed", "steps", "guidance", "truncation", "sampler",
+             "class"]
+    image, path = exports.tagged("xy_grid", names, lambda *a: tab.xy_grid(store, *a))(
+        "tiny-gan", "checkpoint", "tiny-gan, tiny-ddpm", "seed", "0, 1", 0, 5, 2.0, 1.0, "ddim", tab.ANY_CLASS)
+    assert Path(path).name == exports.download_name(image) + ".png"
+    assert Path(path).name.startswith("xy-grid_checkpoint_tiny-gan+tiny-ddpm_seed_0+1")

@@ -123,9 +123,10 @@ def test_exported_gif_and_mp4_carry_their_settings_and_keep_their_frames(tmp_pat
 
     gif, mp4, text = exports.tagged("demo_anim", ["checkpoint", "seed", "steps"], handler)("m", 5, 20)
     assert text == "done"
-    assert sorted((tmp_path / "exports").iterdir()) == sorted([Path(gif), Path(mp4)])  # each written once, tagged
-    # a download's name says what it is: the stem, then the call's settings (and the content's hash)
-    assert all(Path(p).name.startswith("run_m_seed-5_steps-20-") for p in (gif, mp4)), (gif, mp4)
+    written = sorted(f for d in (tmp_path / "exports").iterdir() for f in d.iterdir())
+    assert written == sorted([Path(gif), Path(mp4)])  # each written once, tagged, in a folder named by its hash
+    # a download's name says what it is: the stem, then the call's settings
+    assert [Path(p).name for p in (gif, mp4)] == ["run_m_seed-5_steps-20.gif", "run_m_seed-5_steps-20.mp4"]
     for path in (gif, mp4):
         assert exports.read_settings(path) == {"api": "demo_anim", "inputs": {"checkpoint": "m", "seed": 5,
                                                                               "steps": 20}}
@@ -157,14 +158,14 @@ def test_the_export_folder_stays_bounded(tmp_path, monkeypatch):
     monkeypatch.setattr(exports, "EXPORT_MAX_FILES", 10)
     first = exports.export_file(b"same", "a", ".gif")
     assert exports.export_file(b"same", "a", ".gif") == first
-    assert len(os.listdir(tmp_path / "exports")) == 1
+    assert len(os.listdir(tmp_path / "exports")) == 1 and Path(first).name == "a.gif"  # named by its settings alone
     os.utime(first, (time.time() - 200,) * 2)
     paths = []
     for i in range(25):
         paths.append(exports.export_file(f"result {i}".encode(), "b", ".gif"))
         os.utime(paths[-1], (time.time() - 100 + i,) * 2)  # distinct ages within the time-to-live, newest last
     left = sorted(os.listdir(tmp_path / "exports"))
-    assert left == sorted(os.path.basename(p) for p in paths[-10:])  # the newest ten
+    assert left == sorted(Path(p).parent.name for p in paths[-10:])  # the newest ten
 
 
 def test_an_exported_animation_restores_its_settings(demo, tmp_path, monkeypatch):
