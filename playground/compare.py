@@ -278,7 +278,7 @@ def xy_grid(store: ModelStore, checkpoint, x_param, x_text, y_param, y_text, see
                         "fewer cells or fewer steps")
     margin_x, margin_y = XY_MARGINS
     canvas = Image.new("RGB", (margin_x + CELL * len(xs), margin_y + CELL * len(ys)), (255, 255, 255))
-    draw, font = ImageDraw.Draw(canvas), ImageFont.load_default(size=12)  # Pillow's bitmap font was ~8 px
+    draw, font = ImageDraw.Draw(canvas), ImageFont.load_default(size=14)  # Pillow's bitmap font was ~8 px
     draw.text((4, 6), f"{y_param} \\ {x_param}"[:18], fill=(90, 90, 90), font=font)  # the axes' names, once
     for i, x in enumerate(xs):  # each column and row headed by its value alone, short enough to stay distinct
         draw.text((margin_x + i * CELL + 4, 3), _short(x, 15), fill=(0, 0, 0), font=font)

@@ -45,6 +45,19 @@ def _input(model, image, invert: str, from_garment: bool = False) -> torch.Tenso
     return 255 - grey if model.cfg.pairing in ("edges", "sketches") else grey
 
 
+EMPTY_PAD = "the pad is empty: draw a garment's outline on it (dark on white), then translate it"
+
+
+def drawn_on(drawing) -> None:
+    """Refuse an empty pad (a UserError saying to draw) before a translation runs."""
+    try:
+        usable_image(drawing)
+    except UserError as e:
+        if str(e).startswith(("no image given", "the image is empty")):  # nothing drawn (or cleared)
+            raise UserError(EMPTY_PAD) from None
+        raise
+
+
 def drawn_outline(path, canvas: int = 280, width: int = 6):
     """A shipped example garment as a person would draw it on the pad: its outer contour only, `width` px dark
     lines on white (the tab opens on the sneaker's, translated)."""
@@ -335,7 +348,8 @@ def build(store: ModelStore) -> TabParts:
     p_out = [p_pair, p_heat, p_text]
     wire(draw_go.click, "pix2pix_drawing", {"checkpoint": p_ckpt, "drawing": sketch, "invert": p_invert,
                                             "dropout": p_noise, "seed": p_seed},
-         lambda *a: pix2pix(store, *a), p_out, parts, opening=bool(p2p) and outline is not None and {"drawing": outline})
+         lambda *a: pix2pix(store, *a), p_out, parts, opening=bool(p2p) and outline is not None and {"drawing": outline},
+         guard=(drawn_on, ["drawing"]))  # an empty pad is refused with the example's result still shown
     wire(up_go.click, "pix2pix", {"checkpoint": p_ckpt, "image": upload, "invert": p_invert, "dropout": p_noise,
                                   "seed": p_seed, "from garment": from_garment},
          lambda *a: pix2pix(store, *a), p_out, parts)

@@ -46,19 +46,24 @@ def sheet_view(sheet: np.ndarray, px: int) -> np.ndarray:
     return upscale(sheet, frame_scale(px))
 
 
+LABEL_PX = 14  # text drawn into images: a colour scale's labels, a strip's titles
+SCALE_BAND = 36  # the colour bar and its labels under a heat map
+
+
 def with_scale(heat: np.ndarray, low: str, high: str, colours) -> np.ndarray:
     """A heat map (H, W, 3) with its colour scale below it: `colours` ([0, 1] -> RGB, the map's own) from 0 to 1,
     labelled `low` and `high` at the ends."""
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw, ImageFont
 
     h, w = heat.shape[:2]
     bar = colours(np.tile(np.linspace(0, 1, w), (10, 1)))
-    canvas = Image.new("RGB", (w, h + 30), (255, 255, 255))
+    canvas = Image.new("RGB", (w, h + SCALE_BAND), (255, 255, 255))
     canvas.paste(Image.fromarray(heat), (0, 0))
     canvas.paste(Image.fromarray(bar), (0, h + 4))
-    draw = ImageDraw.Draw(canvas)
-    draw.text((2, h + 16), low, fill=(0, 0, 0))
-    draw.text((w - 6 * len(high) - 2, h + 16), high, fill=(0, 0, 0))
+    # 14-px labels: Pillow's 8-px bitmap font read as a smudge once the browser scaled the map down
+    draw, font = ImageDraw.Draw(canvas), ImageFont.load_default(size=LABEL_PX)
+    draw.text((2, h + 17), low, fill=(0, 0, 0), font=font)
+    draw.text((w - draw.textlength(high, font=font) - 2, h + 17), high, fill=(0, 0, 0), font=font)
     return np.asarray(canvas)
 
 
@@ -67,14 +72,20 @@ def titled_strip(tiles: list[np.ndarray], titles: list[str], gap: int = 8) -> np
     captions sit on the images they name (a single line under the strip left the user counting)."""
     from PIL import Image, ImageDraw, ImageFont
 
-    band, font = 30, ImageFont.load_default(size=14)  # the title centred in its band (at y = 4 it touched the edge)
+    band = 30
     h = max(t.shape[0] for t in tiles)
     w = sum(t.shape[1] for t in tiles) + gap * (len(tiles) - 1)
     canvas = Image.new("RGB", (w, h + band), (255, 255, 255))
     draw, x = ImageDraw.Draw(canvas), 0
+    # one size for the strip's titles: LABEL_PX + 2 where each fits over its image, smaller where one does not
+    # (a long title ran into the next one's)
+    rooms = [t.shape[1] + (gap if k < len(tiles) - 1 else 0) - 4 for k, t in enumerate(tiles)]
+    size = next((px for px in range(LABEL_PX + 2, 9, -1) if all(
+        draw.textlength(title, font=ImageFont.load_default(size=px)) <= room for title, room in zip(titles, rooms))), 10)
+    font = ImageFont.load_default(size=size)
     for tile, title in zip(tiles, titles):
         canvas.paste(Image.fromarray(tile), (x, band))
-        draw.text((x + 4, (band - 14) // 2), title, fill=(0, 0, 0), font=font)
+        draw.text((x + 2, (band - size) // 2), title, fill=(0, 0, 0), font=font)
         x += tile.shape[1] + gap
     return np.asarray(canvas)
 

@@ -216,6 +216,16 @@ def _drive(page, tab: str, width: int) -> None:
         page.wait_for_function("e => { const c = e.querySelector('button[aria-label=\"Color\"]');"
                                " return c && getComputedStyle(c).color === 'rgb(0, 0, 0)'; }",
                                arg=first.element_handle(), timeout=5_000)
+    if tab == "Translation":  # the empty pad is refused, and the example's result stays (it vanished with the toast)
+        pair = page.locator("#p2p-pair img").first
+        shown = pair.get_attribute("src")
+        page.get_by_role("button", name="Translate the drawing").click()
+        toast = page.locator("[data-testid=toast-body]").filter(has_text="the pad is empty").first
+        toast.wait_for(state="visible", timeout=20_000)
+        page.wait_for_timeout(1500)  # a clearing would land by now
+        assert pair.is_visible() and pair.get_attribute("src") == shown, "the refusal cleared the example's result"
+        page.locator("[data-testid=toast-close]").first.click()
+        toast.wait_for(state="detached", timeout=10_000)
     # the tabs open on a result of their defaults: change a setting first, so that what is waited for is new
     if tab == "Diffusion":  # watch a short DDIM run stream in
         _set_number(page, "steps", 20)

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from playground import lab as tab
+from playground.views import SCALE_BAND
 from trainers.gan import toy2d
 
 
@@ -64,7 +65,7 @@ def test_targets_and_metrics():
 def test_views_render_and_play_is_a_bounded_stream(monkeypatch):
     options = ["ring", "hinge", "adam", 1e-3, 1e-3, 1, 2, 0]
     lab, plane, warp, plot, status = tab.reset(None, None, *options)
-    assert warp.shape == (tab.SIZE, tab.SIZE, 3) and plane.shape == (tab.SIZE + 30, tab.SIZE, 3) and plane.std() > 5
+    assert warp.shape == (tab.SIZE, tab.SIZE, 3) and plane.shape == (tab.SIZE + SCALE_BAND, tab.SIZE, 3) and plane.std() > 5
     bar = plane[tab.SIZE + 8].astype(int)  # D's colour scale under the plane: blue (fake) to orange (real)
     assert bar[0, 2] > bar[0, 0] + 100 and bar[-1, 0] > bar[-1, 2] + 100
     assert "step 0" in status

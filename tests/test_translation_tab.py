@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw
 
 from playground import translation as tab
 from playground.models import ModelStore
+from playground.views import SCALE_BAND
 from trainers.core.checkpoint import update_card
 
 
@@ -62,7 +63,7 @@ def _first_tile(strip: np.ndarray) -> np.ndarray:
 def test_pix2pix_on_a_drawing_and_on_a_garment(store):
     pair, heat, text = tab.pix2pix(store, "p2p-edges", _sketch())
     seen = _first_tile(pair)
-    assert pair.shape[0] == 20 * tab.SCALE and "patch score" in text and heat.shape[:2] == (96 + 30, 96)
+    assert pair.shape[0] == 20 * tab.SCALE and "patch score" in text and heat.shape[:2] == (96 + SCALE_BAND, 96)
     assert seen.mean() > 127  # the drawing reaches the model as dark lines on white, like its edge maps
     garment = Image.open(tab.__file__.replace("translation.py", "examples/7-sneaker.png"))
     from_garment = tab.pix2pix(store, "p2p-edges", garment, "auto", False, 0, True)[0]
@@ -107,10 +108,27 @@ def test_an_uploaded_outline_is_not_outlined_again_unnoticed(store):
 
 
 def test_heat_maps_carry_their_colour_scale():
-    heat = tab.with_scale(np.zeros((96, 96, 3), np.uint8), "0", "1", tab._heat)
-    assert heat.shape == (126, 96, 3)
+
+    heat = tab.with_scale(np.zeros((96, 96, 3), np.uint8), "0: fake", "1: real", tab._heat)
+    assert heat.shape == (96 + SCALE_BAND, 96, 3)
     bar = heat[100:110].astype(int)  # the gradient under the map: black at 0, yellow at 1
     assert bar[:, 0].sum() < 30 and bar[:, -1, 0] .min() > 200 and bar[:, -1, 1].min() > 200
+    ink = np.argwhere(heat[110:].min(2) < 128)  # the labels' dark pixels, under the bar
+    assert np.ptp(ink[:, 0]) >= 9, "the labels are drawn in the 8-px bitmap font"  # "0: fake" is ~10 px tall at 14 px
+    assert ink[:, 1].min() <= 4 and ink[:, 1].max() >= 90  # one at each end, the right one inside the image
+
+
+def test_the_pads_check_says_to_draw_before_anything_runs():
+    """`drawn_on` guards "Translate the drawing" (`wire`'s guard): the example's result stays under its message."""
+    from trainers.core.errors import UserError
+
+    blank = Image.new("RGB", (280, 280), "white")
+    for empty in (None, {"background": blank, "layers": [], "composite": blank}, {"composite": None}):
+        with pytest.raises(UserError, match="the pad is empty"):
+            tab.drawn_on(empty)
+    drawn = blank.copy()
+    ImageDraw.Draw(drawn).line([(60, 60), (220, 220)], fill="black", width=8)
+    tab.drawn_on({"background": blank, "layers": [], "composite": drawn})  # a drawing passes
 
 
 def test_an_empty_sketchpad_gets_one_clear_message(store):
