@@ -32,6 +32,7 @@ from trainers.ddpm.samplers import guidance_limit, guided
 from trainers.latent_diffusion.sampling import (SCHEDULERS, CrossAttentionMaps, decode, denoise, make_scheduler,
                                                 resolve_lazy_imports)
 
+from . import unclip
 from .errors import number, user_errors
 from .page import LATEX
 from .views import captioned, count, frame_scale
@@ -385,10 +386,12 @@ def build(store: ModelStore) -> TabParts:
                 # three a row: six drew each map at ~80 px, and its token's caption covered a third of it
                 att_out = gr.Gallery(label="attention of the latent positions to each token", columns=3,
                                      height="auto", elem_classes="full-gallery")
+            parts = TabParts(refresh=[(ckpt, lambda: store.names(FAMILY))])
+            with gr.Tab("DALL·E 2 (unCLIP)"):
+                unclip.build_section(store, prompt, guidance, steps, seed, batch, parts)
         with gr.Column(scale=2):
             gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
 
-    parts = TabParts(refresh=[(ckpt, lambda: store.names(FAMILY))])
     # the step to look at is one of the run's steps (the slider went to 200 for a 30-step run)
     steps.change(at_step_slider, [steps, at], at, api_name=False, show_progress="hidden")
     gr.on([prompt.change, other.change], vocabulary_note, [other, prompt], unknown, api_name=False,

@@ -203,3 +203,45 @@ def test_prior_forward_process_and_standardisation_by_hand_in_float64():
     prior.clip_std.data.copy_(torch.rand(1, 5, generator=gen) + 0.1)
     z = torch.randn(3, 5, generator=gen)
     assert torch.allclose(prior.post_process_latents(P.standardise(prior, z)), z, atol=1e-6)
+
+
+def test_the_tabs_unclip_page_compares_prior_and_no_prior_and_makes_variations(tmp_path, tiny_fashion, tiny_ldm,
+                                                                            tiny_prior):
+    """Text to image → DALL·E 2: both rows from the same decoder noise (only the embedding differs); variations of
+    a garment keep its colour; bad input gets one clear message."""
+    import shutil
+
+    import gradio as gr
+    import numpy as np
+    from PIL import Image
+
+    from playground import unclip as U
+    from playground.models import ModelStore
+    from trainers.core.loop import fit
+
+    root = tmp_path / "store"
+    fit("unclip_decoder", {**LOOP, **_decoder_opts(tiny_fashion, tiny_ldm), "steps": "2", "out": str(root / "dec")})
+    shutil.copytree(tiny_prior, root / "prior")
+    store = ModelStore(root)
+    strip, note = U.text_to_image(store, "dec", "prior", "  a red   bag ", 0, 3, 2.0, 3)
+    row = 32 * U.SCALE + 2 * 2 * U.SCALE  # a 32-px image and grid padding, upscaled
+    assert strip.dtype == np.uint8 and strip.shape[1] == 3 * (32 + 2) * U.SCALE + 2 * U.SCALE
+    assert strip.shape[0] > 2 * row and "cosine" in note
+    again, _ = U.text_to_image(store, "dec", "prior", "a red bag", 0, 3, 2.0, 3)
+    assert np.array_equal(strip, again)  # a seed fixes both rows
+    garment = Image.new("L", (28, 28))
+    garment.paste(200, (8, 4, 20, 24))
+    x = U.garment(garment, "green", "large")
+    assert x.shape == (1, 3, 32, 32) and x[0, 1].max() > 150 and x[0, 0].max() == 0 == x[0, 2].max()  # pure green
+    small = U.garment(garment, "green", "small")
+    assert (small[0, 1] > 0).sum() < (x[0, 1] > 0).sum()  # drawn small, as the captioned data draws it
+    strip, note = U.variations(store, "dec", garment, "green", "large", 1, 4, 2.0, 3)
+    assert strip.shape[1] > 5 * 32 * U.SCALE and "pairwise" in note
+    for bad, match in [(("dec", "prior", "", 0, 2, 2.0, 3), "write a prompt"),
+                       (("dec", "prior", "a " * 100, 0, 2, 2.0, 3), "characters"),
+                       (("prior", "prior", "a bag", 0, 2, 2.0, 3), "unclip_decoder"),
+                       (("dec", "prior", "a bag", 0, 99, 2.0, 3), "images")]:
+        with pytest.raises(gr.Error, match=match):
+            U.text_to_image(store, *bad)
+    with pytest.raises(gr.Error, match="colour must be one of"):
+        U.variations(store, "dec", garment, "teal", "large", 0, 2, 2.0, 3)

@@ -1,0 +1,149 @@
+"""Text to image → "DALL·E 2 (unCLIP)": the two stages over CLIP embeddings (Ramesh et al. 2022), side by side.
+
+Text to image: a caption y -> the frozen CLIP's text embedding z_t -> the diffusion prior's image embedding
+z_i ~ P(z_i | y) -> the decoder's image x ~ P(x | z_i). Beside it, the paper's baseline without a prior: z_t itself
+decoded as if it were an image embedding (sec. 5.1). Variations: an image's own z_i = E_img(x), decoded from new
+noise (sec. 3.1): what the embedding keeps (class, colour, size) stays, the rest is drawn anew.
+Handlers are plain functions (store, strings, numbers) -> arrays; `text2image.build` lays out the section.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from trainers.core.captions import COLOURS, IMAGE_SIZE, SIZES, render
+from trainers.core.errors import UserError
+from trainers.core.images import from_uint8, grid, upscale
+from trainers.unclip.embeddings import image_embeddings, same_weights, text_conditioning
+
+from .errors import number, user_errors
+from .models import ModelStore
+from .uploads import image_to_grey
+from .views import titled_strip
+
+MAX_IMAGES, MAX_STEPS, MAX_PROMPT_CHARS = 8, 100, 120
+SCALE = 3  # 32-px images at 96 px
+
+
+def _pair(store: ModelStore, decoder: str, prior: str | None = None):
+    dec = store.get(decoder, family="unclip_decoder")
+    if prior is None:
+        return dec, None
+    pri = store.get(prior, family="unclip_prior")
+    if not same_weights(pri.modules["image_encoder"], dec.modules["image_encoder"]):
+        raise UserError(f"{prior} and {decoder} were trained on different CLIPs: the prior's embeddings would mean "
+                        "nothing to the decoder")
+    return dec, pri
+
+
+def _row(images: torch.Tensor) -> np.ndarray:
+    return upscale(grid(images.cpu(), nrow=len(images), padding=2), SCALE)
+
+
+def _settings(seed, n, guidance, steps) -> tuple[int, int, float, int]:
+    return (int(number("seed", seed, 0, 2**31 - 1)), int(number("images", n, 1, MAX_IMAGES)),
+            number("guidance", guidance, 0, 20), int(number("steps", steps, 1, MAX_STEPS)))
+
+
+@user_errors
+def text_to_image(store: ModelStore, decoder: str, prior: str, prompt, seed, n, guidance, steps):
+    """A prompt -> (two rows: decoded from the prior's z_i | decoded from z_t itself, a note). Both rows start
+    from the same decoder noise, so what differs is the embedding alone."""
+    prompt = " ".join(str(prompt or "").split())
+    if not prompt:
+        raise UserError("write a prompt, e.g. 'a red sneaker'")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise UserError(f"the prompt has {len(prompt)} characters (at most {MAX_PROMPT_CHARS})")
+    from trainers.unclip import decoder as D  # diffusers: imported on first use, not at the app's start
+    from trainers.unclip import prior as P
+
+    seed, n, guidance, steps = _settings(seed, n, guidance, steps)
+    dec, pri = _pair(store, decoder, prior)
+    z_prior = P.generate(pri.cfg, pri.modules, [prompt] * n, torch.Generator().manual_seed(seed))
+    z_t = text_conditioning(dec.modules["text_encoder"], [prompt])[0].expand(n, -1)
+    rows = [D.decode(dec.cfg, dec.modules, z, torch.Generator().manual_seed(seed), steps, guidance)
+            for z in (z_prior, z_t)]
+    cos = [float((z * z_t).sum(1).mean()) for z in (z_prior, z_t)]
+    strip = np.concatenate([titled_strip([_row(rows[0])], ["through the prior: z_i ~ P(z_i | y), then decoded"]),
+                            titled_strip([_row(rows[1])], ["no prior: the text embedding z_t decoded"])], 0)
+    note = (f"Both rows start from the same decoder noise: only the embedding differs. The prior's z_i sit at "
+            f"cosine **{cos[0]:.2f}** to the caption's z_t on average, where a real garment's image embedding sits; "
+            "z_t itself (cosine 1) is the paper's baseline without a prior (Ramesh et al. 2022, sec. 5.1).")
+    return strip, note
+
+
+def garment(image, colour: str, size: str) -> torch.Tensor:
+    """Any garment image -> the captioned data's kind of image, uint8 (1, 3, 32, 32): grey, light on black
+    (`image_to_grey`), then tinted `colour` and drawn `size` (`core.captions.render`, as the training data)."""
+    if colour not in COLOURS:
+        raise UserError(f"colour must be one of {', '.join(COLOURS)}, got {str(colour)[:40]!r}")
+    if size not in SIZES:
+        raise UserError(f"size must be one of {', '.join(SIZES)}, got {str(size)[:40]!r}")
+    grey = torch.from_numpy(image_to_grey(image, IMAGE_SIZE)).float().div(255).view(1, 1, IMAGE_SIZE, IMAGE_SIZE)
+    rgb = render(grey, torch.tensor([list(COLOURS).index(colour)]), torch.tensor([SIZES.index(size)]))
+    return (rgb * 255).round().to(torch.uint8)
+
+
+@user_errors
+def variations(store: ModelStore, decoder: str, image, colour: str, size: str, seed, n, guidance, steps):
+    """A garment -> (it as the decoder's data draws it | n decodings of its z_i from new noise, a note with how
+    far apart they are and how close their embeddings stay)."""
+    from trainers.unclip import decoder as D
+
+    seed, n, guidance, steps = _settings(seed, n, guidance, steps)
+    dec, _ = _pair(store, decoder)
+    x = garment(image, colour, size)
+    device = next(dec.modules["unet_ema"].parameters()).device
+    z_i = image_embeddings(dec.modules["image_encoder"], from_uint8(x).to(device))
+    made = D.decode(dec.cfg, dec.modules, z_i.expand(n, -1), torch.Generator().manual_seed(seed), steps, guidance)
+    flat = from_uint8(made.cpu()).flatten(1)
+    spread = float(torch.pdist(flat).mean() / flat.shape[1] ** 0.5) if n > 1 else 0.0
+    cos = float((image_embeddings(dec.modules["image_encoder"], from_uint8(made).to(device)) * z_i).sum(1).mean())
+    strip = titled_strip([_row(x), _row(made)], ["the image", f"{n} variations: its z_i, new noise"], gap=16)
+    note = (f"Mean pairwise RMS distance between the variations: **{spread:.2f}** (pixels in [-1, 1]). Their own "
+            f"embeddings sit at cosine **{cos:.2f}** to the image's z_i: what CLIP sees stays, the rest is redrawn.")
+    return strip, note
+
+
+def build_section(store: ModelStore, prompt, guidance, steps, seed, batch, parts) -> None:
+    """The "DALL·E 2 (unCLIP)" page of the Text to image tab: the tab's prompt, guidance, steps, seed and batch
+    drive it too, so one prompt is compared across the two ways of conditioning on text."""
+    import gradio as gr
+
+    from .uploads import example_paths
+    from .wiring import wire
+
+    decoders, priors = store.names("unclip_decoder"), store.names("unclip_prior")
+    gr.Markdown("Two stages over CLIP embeddings: the **prior** turns the caption's text embedding z_t into an "
+                "image embedding z_i, the **decoder** draws an image from z_i. The prompt, guidance (the "
+                "decoder's), steps, seed and batch above drive this page too." if decoders else
+                "No unCLIP checkpoints here: train them with `python -m trainers train unclip_prior` and "
+                "`python -m trainers train unclip_decoder` (see docs/training.md).")
+    with gr.Row():
+        decoder = gr.Dropdown(decoders, value=(decoders or [None])[0], label="decoder P(x | z_i)")
+        prior = gr.Dropdown(priors, value=(priors or [None])[0], label="prior P(z_i | y)")
+    go = gr.Button("Generate through the prior, and without it", variant="primary")
+    out = gr.Image(label="prior | no prior (same noise)", interactive=False, format="png", elem_id="unclip-out",
+                   elem_classes="sheet")
+    note = gr.Markdown()
+    gr.Markdown("#### Variations of an image\nThe image's own CLIP embedding z_i, decoded from new noise: what "
+                "the embedding holds (class, colour, size) should stay, the rest is drawn anew.")
+    examples = example_paths()
+    with gr.Row():
+        image = gr.Image(examples[7] if len(examples) > 7 else None, type="pil", label="a garment",
+                         sources=["upload", "clipboard"], image_mode=None)
+        with gr.Column():
+            colour = gr.Dropdown(list(COLOURS), value="blue", label="colour it")
+            size = gr.Radio(list(SIZES), value="large", label="size")
+            var_go = gr.Button("Make variations", variant="primary")
+    gr.Examples(examples, inputs=image, label="Fashion-MNIST test images")
+    var_out = gr.Image(label="the image | its variations", interactive=False, format="png", elem_id="unclip-var",
+                       elem_classes="sheet")
+    var_note = gr.Markdown()
+    wire(go.click, "unclip", {"decoder": decoder, "prior": prior, "prompt": prompt, "seed": seed, "images": batch,
+                              "guidance": guidance, "steps": steps},
+         lambda *a: text_to_image(store, *a), [out, note], parts)
+    wire(var_go.click, "unclip_variations", {"decoder": decoder, "image": image, "colour": colour, "size": size,
+                                             "seed": seed, "images": batch, "guidance": guidance, "steps": steps},
+         lambda *a: variations(store, *a), [var_out, var_note], parts)
