@@ -31,11 +31,12 @@ GROUPS = {
     "vae": ("vae",),
     "ddpm": ("ddpm",),
     "translation": ("pix2pix", "cyclegan"),
-    "text-to-image": ("clip", "autoencoder_kl", "latent_diffusion"),
+    "text-to-image": ("clip", "autoencoder_kl", "latent_diffusion", "unclip_prior", "unclip_decoder"),
     "other": (),
 }
 FAMILY_TITLES = {"pix2pix": "Pix2Pix", "cyclegan": "CycleGAN", "clip": "CLIP", "autoencoder_kl": "KL autoencoder",
-                 "latent_diffusion": "Latent diffusion"}
+                 "latent_diffusion": "Latent diffusion", "unclip_prior": "unCLIP prior (DALL·E 2)",
+                 "unclip_decoder": "unCLIP decoder (DALL·E 2)"}
 
 
 # ---------------------------------------------------------------------------------------------------- reading
@@ -263,6 +264,13 @@ def describe(c: dict) -> str:
         widths = "/".join(str(w) for w in cfg.get("widths", []))
         return (f"UNet2DConditionModel {widths}, heads of {cfg.get('head_dim')} channels, on "
                 f"{Path(str(cfg.get('clip'))).name} and {Path(str(cfg.get('vae'))).name} (frozen)")
+    if f == "unclip_prior":
+        return (f"PriorTransformer, {cfg.get('layers')} layers × {cfg.get('heads')} heads of {cfg.get('head_dim')}, "
+                f"{cfg.get('schedule')} schedule, on {Path(str(cfg.get('clip'))).name} (frozen)")
+    if f == "unclip_decoder":
+        widths = "/".join(str(w) for w in cfg.get("widths", []))
+        return (f"UNet2DConditionModel {widths}, z_i in the time embedding and {cfg.get('image_tokens')} tokens, on "
+                f"{Path(str(cfg.get('clip'))).name} and {Path(str(cfg.get('vae'))).name} (frozen)")
     return f"{f} model, {size}"
 
 
@@ -390,6 +398,36 @@ def latent_diffusion_table(entries):
                          "grey FID vs Fashion-MNIST", "s per image"], rows)
 
 
+def _vs(m: dict, key: str) -> str:
+    """A generated set's score beside the real images' own (`real_<key>`)."""
+    real = m.get(f"real_{key}")
+    return num(m.get(key)) + (f" (real {num(real)})" if real is not None else "")
+
+
+def unclip_prior_table(entries):
+    rows = []
+    for c in entries:
+        for i, (_, m) in enumerate(variants(c["card"])):
+            rows.append((_base(c) if i == 0 else ["", "", "", ""])
+                        + [sampling_cell(m), _vs(m, "retrieval_top1_160way"), _vs(m, "retrieval_top1"),
+                           num(m.get("cos_to_real"))])
+    return table(BASE + ["sampling (held-out captions)", "right of the 160 prompts", "own caption's z_t nearest",
+                         "cosine to the real z_i"], rows)
+
+
+def unclip_decoder_table(entries):
+    rows = []
+    for c in entries:
+        for i, (_, m) in enumerate(variants(c["card"])):
+            mode = {"variations": "variations of test images", "prior": "text → prior → decoder",
+                    "text_embedding": "text embedding decoded (no prior)"}.get(m.get("mode"), str(m.get("mode")))
+            rows.append((_base(c) if i == 0 else ["", "", "", ""])
+                        + [mode, sampling_cell(m), _vs(m, "class_accuracy"), _vs(m, "colour_accuracy"),
+                           _vs(m, "size_accuracy"), num(m.get("clip_image_cos")), _vs(m, "clip_score")])
+    return table(BASE + ["from", "sampling", "class right", "colour right", "size right", "CLIP image cosine",
+                         "CLIP score"], rows)
+
+
 def generic_table(entries):
     rows = []
     for c in entries:
@@ -401,7 +439,8 @@ def generic_table(entries):
 
 TABLES = {"classifier": judges_table, "gan": gan_table, "vae": vae_table, "ddpm": ddpm_table,
           "pix2pix": pix2pix_table, "cyclegan": cyclegan_table, "clip": clip_table,
-          "autoencoder_kl": autoencoder_kl_table, "latent_diffusion": latent_diffusion_table}
+          "autoencoder_kl": autoencoder_kl_table, "latent_diffusion": latent_diffusion_table,
+          "unclip_prior": unclip_prior_table, "unclip_decoder": unclip_decoder_table}
 
 
 def judged_by_table(entries) -> list[str]:

@@ -580,6 +580,58 @@ def text_to_image(store, prompt, w):
                  f"of them as {named[0]}.", {"share_right": share_bucket(share)})
 
 
+def _unclip(store: ModelStore, family: str) -> str:
+    found = store.names(family)
+    if not found:
+        raise UserError(f"this lesson needs a shipped {family} checkpoint (python -m trainers train {family})")
+    return found[0]
+
+
+@view("unclip_variations", "unCLIP's decoder: a garment's CLIP image embedding decoded from new noise",
+      {"garment": Param("choice", "garment", "Sneaker", choices=CLASSES),
+       "colour": Param("choice", "colour", "blue", choices=COLOUR_NAMES)},
+      {"kept": SHARES})
+def unclip_variations(store, garment, colour):
+    from PIL import Image
+
+    from . import unclip
+
+    x, made, spread, cos = unclip.make_variations(store, _unclip(store, "unclip_decoder"), Image.fromarray(example(garment)),
+                                                  colour, "large", 0, 8, 3.0, 30)
+    share = float(np.mean([c == garment for c in reads(store, made)]))
+    view = titled_strip([upscale(strip(x, padding=0), 3), _big(made, 4)], ["the image", "8 variations of it"], gap=16)
+    return Shown(view, f"The classifier reads **{share:.0%}** of the variations as {garment}; their mean pairwise "
+                 f"distance is {spread:.2f} and their embeddings sit at cosine {cos:.2f} to the image's.",
+                 {"kept": share_bucket(share)})
+
+
+@view("unclip_prior", "unCLIP's prior and decoder on a prompt, beside the text embedding decoded without a prior",
+      {"prompt": Param("text", "prompt", "a red sneaker")},
+      {"share_right": SHARES})
+def unclip_prior(store, prompt):
+    from trainers.core import captions
+
+    from . import unclip
+
+    named = [CLASSES[k] for k, word in enumerate(captions.CLASS_WORDS) if word in str(prompt).lower()]
+    if len(named) != 1:
+        raise UserError("name one garment in the prompt: " + ", ".join(captions.CLASS_WORDS))
+    with_prior, without, _ = unclip.through_prior(store, _unclip(store, "unclip_decoder"), _unclip(store, "unclip_prior"),
+                                                  prompt, 0, 8, 3.0, 30)
+    def judged(x: torch.Tensor) -> torch.Tensor:  # a small garment scaled back to the frame, as `evaluate` reads it
+        if "small" not in str(prompt).lower().split():
+            return x
+        grey = captions.intensity(x.float() / 255)
+        return to_uint8(captions.as_large(grey, torch.zeros(len(x), dtype=torch.long)) * 2 - 1)
+
+    shares = [float(np.mean([c == named[0] for c in reads(store, judged(x))])) for x in (with_prior, without)]
+    view = _stack([titled_strip([_big(with_prior)], ["through the prior"]),
+                   titled_strip([_big(without)], ["no prior: the text embedding decoded"])])
+    return Shown(view, f"The classifier reads **{shares[0]:.0%}** of the prior's images as {named[0]}, and "
+                 f"{shares[1]:.0%} of those decoded from the text embedding alone.",
+                 {"share_right": share_bucket(shares[0])})
+
+
 @functools.lru_cache(maxsize=1)
 def names() -> tuple[str, ...]:
     return tuple(VIEWS)

@@ -299,3 +299,9 @@ def test_evaluate_takes_and_records_sampling_options(tiny_ddpm, tmp_path):
     assert card["evaluate_command"].endswith("--n 20 --seed 0 --steps 3 --guidance 1.5")
     assert card["metrics"]["steps"] == 3 and card["metrics"]["guidance"] == 1.5 and "fid" in card["metrics"]
     assert main(["evaluate", str(ckpt), "--n", "20", "--colour", "red"]) == 2
+    # another sampling mode goes beside the card's metrics, with its own command (docs/metrics.md lists both)
+    assert main(["evaluate", str(ckpt), "--n", "20", "--steps", "2", "--record_as", "two_steps"]) == 0
+    card = json.loads((ckpt / "card.json").read_text())
+    assert card["metrics"]["steps"] == 3 and card["metrics_two_steps"]["steps"] == 2
+    assert card["evaluate_command_two_steps"].endswith("--steps 2 --record_as two_steps")
+    assert main(["evaluate", str(ckpt), "--n", "20", "--record_as", "Bad Name"]) == 2

@@ -3,7 +3,7 @@
     python -m trainers train <family> [--key=value ...]
     python -m trainers sample <checkpoint-dir> --n N --seed S [--label K] [--prompt TEXT] [--key=value ...] --out FILE.npz
     python -m trainers translate <checkpoint-dir> --input FILE.npz [--direction=AtoB|BtoA] --out FILE.npz
-    python -m trainers evaluate <checkpoint-dir> [--n N] [--seed S] [--judge CLASSIFIER-DIR]
+    python -m trainers evaluate <checkpoint-dir> [--n N] [--seed S] [--judge CLASSIFIER-DIR] [--record_as NAME]
     python -m trainers inpaint <ddpm-dir> --input FILE.npz --mask SHAPE|HOLES.npz [--resample R] [--steps S] --out FILE.npz
     python -m trainers inpaint <ddpm-dir> --evaluate [--n N] [--steps S] [--resample R] [--judge CLASSIFIER-DIR]
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 import shlex
 import sys
 import typing
@@ -223,6 +224,9 @@ def cmd_evaluate(args: list[str], options: dict) -> None:
     n = _int(options, "n", 10000, lo=2, hi=100_000)
     seed = _int(options, "seed", 0, lo=0)
     judge = options.pop("judge", None)
+    record_as = options.pop("record_as", None)  # a second metric set of the card (e.g. another sampling mode)
+    if record_as is not None and not re.fullmatch(r"[a-z0-9_]{1,40}", record_as):
+        raise UserError(f"--record_as takes a name of lowercase letters, digits and _, got {record_as[:40]!r}")
     loaded = load_model(args[0], options.pop("device", "cpu"))
     from .families import get_family
 
@@ -247,7 +251,11 @@ def cmd_evaluate(args: list[str], options: dict) -> None:
     card = loaded.card
     extra = "".join(f" --{k} {shlex.quote(str(v))}" for k, v in sampling.items())
     command = f"python -m trainers evaluate {shlex.quote(args[0])} --n {n} --seed {seed}{extra}"
-    if judge is None:
+    if record_as is not None:
+        command += f" --record_as {record_as}"
+    if judge is None and record_as is not None:  # beside the card's `metrics`, under its own name and command
+        update_card(args[0], **{f"metrics_{record_as}": metrics, f"evaluate_command_{record_as}": command})
+    elif judge is None:
         update_card(args[0], metrics={**card.get("metrics", {}), **metrics}, evaluate_command=command)
     else:  # another judge's verdicts go beside the shipped judge's, under its name, with their command
         name = Path(judge).resolve().name

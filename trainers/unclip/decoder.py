@@ -39,7 +39,7 @@ from ..ddpm.samplers import guided, sample_loop
 from ..ddpm.train import optimise, schedule
 from ..latent_diffusion.train import CLIP_LATENT, FrozenOutputs, _parts_folder, unet_for
 from .embeddings import (
-    clip_towers, frozen_embeddings, image_embeddings, load_clip_folders, same_weights, save_clip_folders,
+    clip_towers, frozen_embeddings, image_embeddings, load_clip_folders, same_weights, save_clip_folders, save_folder,
     text_conditioning,
 )
 
@@ -270,11 +270,10 @@ def preview(cfg: Config, modules: dict, gen: torch.Generator) -> torch.Tensor:
 
 def save_pretrained(cfg: Config, modules: dict, folder: Path, fp16: bool = True) -> None:
     """diffusers / transformers component folders: unet/ and image_tokens/ (the EMAs), vae/, image_encoder/,
-    text_encoder/, tokenizer/ (fp32: from_pretrained would otherwise run fp16 on the CPU)."""
-    modules["unet_ema"].save_pretrained(folder / "unet", safe_serialization=True)
-    modules["tokens_ema"].save_pretrained(folder / "image_tokens", safe_serialization=True)
-    modules["vae"].save_pretrained(folder / "vae", safe_serialization=True)
-    save_clip_folders(modules, folder)
+    text_encoder/, tokenizer/, in fp16 by default (`save_folder`: loaded back as fp32)."""
+    for name, sub in (("unet_ema", "unet"), ("tokens_ema", "image_tokens"), ("vae", "vae")):
+        save_folder(modules[name], folder / sub, fp16)
+    save_clip_folders(modules, folder, fp16)
 
 
 def load_pretrained(cfg: Config, folder: Path) -> dict:

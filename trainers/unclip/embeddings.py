@@ -40,10 +40,18 @@ def clip_towers(path: str):
     return image, text
 
 
-def save_clip_folders(modules: dict, folder: Path) -> None:
-    """The frozen towers as transformers folders image_encoder/, text_encoder/ and tokenizer/ (fp32)."""
-    modules["image_encoder"].save_pretrained(folder / "image_encoder", safe_serialization=True)
-    modules["text_encoder"].save_pretrained(folder / "text_encoder", safe_serialization=True)
+def save_folder(module: torch.nn.Module, folder: Path, fp16: bool) -> None:
+    """`module.save_pretrained(folder)` (diffusers or transformers), its weights in fp16 when `fp16` (half the
+    size; every loader here asks for float32, so they come back as fp32, rounded to fp16's 11 bits)."""
+    import copy
+
+    (copy.deepcopy(module).half() if fp16 else module).save_pretrained(folder, safe_serialization=True)
+
+
+def save_clip_folders(modules: dict, folder: Path, fp16: bool = True) -> None:
+    """The frozen towers as transformers folders image_encoder/, text_encoder/ and tokenizer/."""
+    save_folder(modules["image_encoder"], folder / "image_encoder", fp16)
+    save_folder(modules["text_encoder"], folder / "text_encoder", fp16)
     modules["text_encoder"].pipeline_tokenizer.save_pretrained(folder / "tokenizer")
 
 
@@ -60,9 +68,13 @@ def load_clip_folders(folder: Path) -> dict:
 
 
 def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
-    """Whether two frozen networks are the same one (a prior and a decoder must share their CLIP)."""
+    """Whether two frozen networks are the same one (a prior and a decoder must share their CLIP), up to the
+    fp16 rounding of a saved copy (`save_folder`): every weight equal once both are rounded to fp16."""
     sa, sb = a.state_dict(), b.state_dict()
-    return sa.keys() == sb.keys() and all(torch.equal(v, sb[k].to(v.dtype)) for k, v in sa.items())
+    return sa.keys() == sb.keys() and all(
+        v.shape == sb[k].shape and torch.equal(v.half() if v.is_floating_point() else v,
+                                               sb[k].half() if sb[k].is_floating_point() else sb[k])
+        for k, v in sa.items())
 
 
 @torch.no_grad()

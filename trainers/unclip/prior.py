@@ -32,7 +32,7 @@ from ..ddpm.diffusion import SCHEDULES, eps_from_x0, q_sample
 from ..ddpm.samplers import SAMPLERS, guided, sample_loop
 from ..ddpm.train import optimise, schedule
 from .embeddings import (
-    clip_towers, frozen_embeddings, image_embeddings, load_clip_folders, save_clip_folders, text_conditioning,
+    clip_towers, frozen_embeddings, image_embeddings, load_clip_folders, save_clip_folders, save_folder, text_conditioning,
 )
 
 
@@ -196,9 +196,9 @@ def generate(cfg: Config, modules: dict, captions: list[str], gen: torch.Generat
 
 def save_pretrained(cfg: Config, modules: dict, folder: Path, fp16: bool = True) -> None:
     """diffusers / transformers component folders: prior/ (the EMA), image_encoder/, text_encoder/, tokenizer/
-    (fp32: from_pretrained would otherwise run fp16 on the CPU)."""
-    modules["prior_ema"].save_pretrained(folder / "prior", safe_serialization=True)
-    save_clip_folders(modules, folder)
+    in fp16 by default (`save_folder`: loaded back as fp32)."""
+    save_folder(modules["prior_ema"], folder / "prior", fp16)
+    save_clip_folders(modules, folder, fp16)
 
 
 def load_pretrained(cfg: Config, folder: Path) -> dict:
