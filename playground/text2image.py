@@ -338,6 +338,8 @@ with the negative prompt in place of $\varnothing$ when given. $w = 1$: the plai
 
 **CLIP** (contrastive pretraining): for a batch of pairs, $s_{ij} = e^{t}\langle I_i, T_j\rangle$ and the loss $\tfrac12[\mathrm{CE}(s, \mathrm{diag}) + \mathrm{CE}(s^\top, \mathrm{diag})]$ pulls $(T_i, I_i)$ together and pushes $(T_i, I_j)$ apart. The CLIP score is $100\max(\cos(I, T), 0)$.
 
+**DALL·E 2 (unCLIP)** (Ramesh et al. 2022): $P(x \mid y) = P(x \mid z_i)\,P(z_i \mid y)$ with $z_\text{txt}$ the caption's CLIP text embedding (the paper's $z_t$; here $z_t$ is the noisy latent) and $z_i$ an image embedding. The **prior**, a Transformer over [text tokens, $z_\text{txt}$, $t$, $z_i^{(t)}$], predicts the clean embedding: $L = \mathbb{E}\,\|f_\theta(z_i^{(t)}, t, y) - z_i\|^2$. The **decoder** is this tab's U-Net with $z_i$ added to the time embedding and projected into four extra tokens; $z_i$ was zeroed 10% of the time, for guidance. Decoding an image's own $z_i$ from new noise gives its variations.
+
 Vocabulary of the shipped model: size *small / large*, colour *red, orange, yellow, green, cyan, blue, purple, pink*, and the ten Fashion-MNIST classes (*t-shirt, trousers, pullover, dress, coat, sandal, shirt, sneaker, bag, ankle boot*).
 """
 

@@ -76,11 +76,11 @@ def text_to_image(store: ModelStore, decoder: str, prior: str, prompt, seed, n, 
     """A prompt -> (two rows: decoded from the prior's z_i | decoded from z_t itself, a note). Both rows start
     from the same decoder noise, so what differs is the embedding alone."""
     *rows, cos = through_prior(store, decoder, prior, prompt, seed, n, guidance, steps)
-    strip = np.concatenate([titled_strip([_row(rows[0])], ["through the prior: z_i ~ P(z_i | y), then decoded"]),
-                            titled_strip([_row(rows[1])], ["no prior: the text embedding z_t decoded"])], 0)
+    strip = np.concatenate([titled_strip([_row(rows[0])], ["through the prior: z_i ~ P(z_i | y), decoded"]),
+                            titled_strip([_row(rows[1])], ["no prior: the text embedding z_txt decoded"])], 0)
     note = (f"Both rows start from the same decoder noise: only the embedding differs. The prior's z_i sit at "
-            f"cosine **{cos[0]:.2f}** to the caption's z_t on average, where a real garment's image embedding sits; "
-            "z_t itself (cosine 1) is the paper's baseline without a prior (Ramesh et al. 2022, sec. 5.1).")
+            f"cosine **{cos[0]:.2f}** to the caption's z_txt on average, where a real garment's image embedding sits; "
+            "z_txt itself (cosine 1) is the paper's baseline without a prior (Ramesh et al. 2022, sec. 5.1).")
     return strip, note
 
 
@@ -134,7 +134,7 @@ def build_section(store: ModelStore, prompt, guidance, steps, seed, batch, parts
     from .wiring import wire
 
     decoders, priors = store.names("unclip_decoder"), store.names("unclip_prior")
-    gr.Markdown("Two stages over CLIP embeddings: the **prior** turns the caption's text embedding z_t into an "
+    gr.Markdown("Two stages over CLIP embeddings: the **prior** turns the caption's text embedding z_txt into an "
                 "image embedding z_i, the **decoder** draws an image from z_i. The prompt, guidance (the "
                 "decoder's), steps, seed and batch above drive this page too." if decoders else
                 "No unCLIP checkpoints here: train them with `python -m trainers train unclip_prior` and "
