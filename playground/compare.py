@@ -157,7 +157,7 @@ XY_PARAMS = ("checkpoint", "seed", "steps", "guidance", "truncation", "sampler",
 XY_EXAMPLES = {"seed": "0, 1, 2, 3", "steps": "10, 50, 200", "guidance": "0, 1, 3, 6", "truncation": "0.5, 0.7, 1.0",
                "sampler": "ddim, ddpm", "class": "T-shirt/top, Trouser, Sneaker, Bag"}
 MAX_AXIS, MAX_DIFFUSION_CALLS, CELL = 8, 4000, 132  # a 32-px sample at 4x (128 px) in each cell
-XY_MARGINS = 110, 38  # the row headers' width; the column headers' height (two lines)
+XY_MARGINS = 110, 38  # the row headers' least width (wider for long ones); the column headers' height (two lines)
 
 
 def _axis(store: ModelStore, param: str, text: str) -> list:
@@ -276,16 +276,21 @@ def xy_grid(store: ModelStore, checkpoint, x_param, x_text, y_param, y_text, see
     if calls > MAX_DIFFUSION_CALLS:
         raise UserError(f"this grid needs about {calls} diffusion network calls (limit {MAX_DIFFUSION_CALLS}): "
                         "fewer cells or fewer steps")
-    margin_x, margin_y = XY_MARGINS
+    font = ImageFont.load_default(size=14)  # Pillow's bitmap font was ~8 px
+    # the axes' names, once, in the corner (one line "seed \\ checkpoint" was cut and ran into the first header)
+    corner, heads = f"rows: {y_param}\ncolumns: {x_param}", [_short(y, 17) for y in ys]
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    widest = max(probe.multiline_textbbox((0, 0), t, font=font)[2] for t in [corner, *heads])
+    margin_x, margin_y = max(XY_MARGINS[0], widest + 12), XY_MARGINS[1]
     canvas = Image.new("RGB", (margin_x + CELL * len(xs), margin_y + CELL * len(ys)), (255, 255, 255))
-    draw, font = ImageDraw.Draw(canvas), ImageFont.load_default(size=14)  # Pillow's bitmap font was ~8 px
-    draw.text((4, 6), f"{y_param} \\ {x_param}"[:18], fill=(90, 90, 90), font=font)  # the axes' names, once
+    draw = ImageDraw.Draw(canvas)
+    draw.multiline_text((4, 2), corner, fill=(90, 90, 90), font=font, spacing=2)
     for i, x in enumerate(xs):  # each column and row headed by its value alone, short enough to stay distinct
-        draw.text((margin_x + i * CELL + 4, 3), _short(x, 15), fill=(0, 0, 0), font=font)
+        draw.multiline_text((margin_x + i * CELL + 4, 2), _short(x, 15), fill=(0, 0, 0), font=font, spacing=2)
     samples = iter(_cells(store, [settings for row in cells for settings in row]))
-    for j, (y, row) in enumerate(zip(ys, cells)):
-        draw.text((4, margin_y + j * CELL + CELL // 2 - 12), _short(y, 17), fill=(0, 0, 0), font=font)
-        for i, _ in enumerate(row):
+    for j, head in enumerate(heads):
+        draw.multiline_text((4, margin_y + j * CELL + CELL // 2 - 12), head, fill=(0, 0, 0), font=font, spacing=2)
+        for i in range(len(xs)):
             tile = Image.fromarray(next(samples).permute(1, 2, 0).numpy()).resize((CELL - 4, CELL - 4),
                                                                                  Image.Resampling.NEAREST)
             canvas.paste(tile, (margin_x + i * CELL + 2, margin_y + j * CELL + 2))
@@ -379,7 +384,7 @@ def loss_table(store: ModelStore):
         best = min(fids, key=lambda sf: sf[1]) if fids else None
         entropy = metrics.get("class_entropy")
         rows.append([name, loss, card.get("steps", ""), round(card["wall_time_s"] / 60, 1) if card.get("wall_time_s")
-                     else "", metrics.get("fid", ""), round(entropy / np.log(2), 2) if entropy else "",
+                     else "", _metric(metrics, "fid") or "", round(entropy / np.log(2), 2) if entropy else "",
                      f"{best[1]:.1f} ({best[0]})" if best else "", card.get("hardware", "")])
     steps = pd.DataFrame(by_step, columns=["generator step", "FID_1000", "loss"])
     minutes = pd.DataFrame(by_time, columns=["minutes", "FID_1000", "loss"])

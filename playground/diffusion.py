@@ -249,7 +249,7 @@ def build(store: ModelStore) -> TabParts:
                 with gr.Row():
                     gif = gr.Image(label="the run, animated (GIF)", type="filepath", interactive=False,
                                    elem_id="ddpm-gif", elem_classes="frames")
-                    mp4 = gr.Video(label="MP4 of the run", autoplay=True, loop=True, height=240)
+                    mp4 = gr.Video(label="MP4 of the run", autoplay=True, loop=True, elem_classes="anim")
             with gr.Tab("Why so many steps"):
                 gr.Markdown("One starting noise x_T, denoised with 10, 50, 200 and 1000 steps (about a minute on 2 "
                             "idle CPU cores, more on a busy one: 1,260 steps, and each guided step calls the network "

@@ -234,7 +234,7 @@ def build(store: ModelStore) -> TabParts:
                 with gr.Row():
                     gif = gr.Image(label="the walk, animated (GIF)", type="filepath", interactive=False,
                                    elem_id="gan-walk-gif", elem_classes="frames")
-                    mp4 = gr.Video(label="MP4", autoplay=True, loop=True, height=240)
+                    mp4 = gr.Video(label="MP4", autoplay=True, loop=True, elem_classes="anim")
                 walk_strip = gr.Image(label="frames, left to right and down", interactive=False,
                                       format="png", elem_id="gan-walk", elem_classes="frames")
                 used = gr.Textbox(label="seeds used", interactive=False)
@@ -244,9 +244,9 @@ def build(store: ModelStore) -> TabParts:
                 loop_go = gr.Button("Make a loop", variant="primary")
                 with gr.Row():
                     # the same size side by side (the GIF sat small beside a box-filling MP4)
-                    loop_gif = gr.Image(label="loop (GIF)", type="filepath", interactive=False, height=280,
+                    loop_gif = gr.Image(label="loop (GIF)", type="filepath", interactive=False,
                                         elem_id="gan-loop-gif")
-                    loop_mp4 = gr.Video(label="loop (MP4)", autoplay=True, loop=True, height=280)
+                    loop_mp4 = gr.Video(label="loop (MP4)", autoplay=True, loop=True, elem_classes="anim")
             with gr.Tab("Samples"):
                 seed = gr.Number(0, label="seed", precision=0, minimum=0)
                 n = gr.Slider(1, MAX_SAMPLES, 16, step=1, label="samples")

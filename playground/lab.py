@@ -297,7 +297,8 @@ def build_2d() -> list:
         with gr.Column(scale=3):
             gr.Markdown("### Train live: a GAN on 2-D points\n**Try first:** pick the preset *mode collapse* "
                         "and press Play; after ~30 s, the preset *the cure*.")
-        preset = gr.Dropdown(list(PRESETS), value=None, label="preset (pick one: it sets the settings)",
+        preset = gr.Dropdown(list(PRESETS), value="default (non-saturating)",  # what the settings below start as
+                             label="preset (pick one: it sets the settings)",
                              info="mode collapse: D learns 3x faster than G, 64-d noise · the cure: WGAN-GP, 5 D "
                                   "steps a G step · default: non-saturating",
                              scale=1, min_width=280)

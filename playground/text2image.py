@@ -241,7 +241,10 @@ def generate(store: ModelStore, name: str, other: str, prompt: str, negative: st
         if s.images is not None:
             seconds = time.perf_counter() - t0
             scores = clip_scores(store, s.images, prompt) if not (other and other.strip()) else None
-            text = f"done: {batch} image(s), {count(s.n_steps, scheduler + ' step')}, w = {guidance}, {seconds:.2f} s"
+            # the model named: a folder or Hub id in the second box wins over the dropdown, which still shows its own
+            used = other.strip() if other and other.strip() else name
+            text = (f"done: {batch} image(s) by `{used}`, {count(s.n_steps, scheduler + ' step')}, w = {guidance}, "
+                    f"{seconds:.2f} s")
             if scores is not None:
                 text += f"; CLIP score (this project's CLIP) {', '.join(map(str, scores))}"
             yield _view(s.images), text

@@ -81,10 +81,16 @@ def _empty(image) -> bool:
     return False
 
 
-def _to_model(model, image) -> torch.Tensor:
-    """Any image (upload, drawing, gallery array) -> uint8 (1, C, S, S) as the model was trained."""
+def _to_model(model, image, name: str | None = None) -> torch.Tensor:
+    """Any image (upload, drawing, gallery array) -> uint8 (1, C, S, S) as the model was trained. A refusal names
+    the input (`name`, e.g. "image B"): "no image given" did not say which of the two was empty."""
     cfg = model.cfg
-    grey = image_to_grey(image, cfg.image_size, "auto")
+    try:
+        grey = image_to_grey(image, cfg.image_size, "auto")
+    except UserError as e:
+        if name is None:
+            raise
+        raise UserError(f"{name}: {e}") from None
     x = torch.from_numpy(grey.copy()).view(1, 1, cfg.image_size, cfg.image_size)
     return x.expand(1, cfg.channels, -1, -1).contiguous()
 
@@ -96,7 +102,7 @@ def _steps(steps) -> int:
 def walk(model, image_a, image_b, steps: int, path: str) -> torch.Tensor:
     """Encode A and B (mu for a VAE), interpolate `steps` codes along `path`, decode: uint8 (steps, C, S, S)."""
     path = choice("path", path, list(PATHS))
-    z = encode(model.modules, torch.cat([_to_model(model, image_a), _to_model(model, image_b)]))
+    z = encode(model.modules, torch.cat([_to_model(model, image_a, "image A"), _to_model(model, image_b, "image B")]))
     return decode(model.modules, PATHS[path](z[0], z[1], torch.linspace(0, 1, steps)))
 
 
@@ -206,7 +212,7 @@ def arithmetic(store: ModelStore, name: str, image_a, image_b, image_c) -> np.nd
     missing = [k for k, im in zip("ABC", (image_a, image_b, image_c)) if _empty(im)]
     if missing:  # say which: the default leaves C empty
         raise UserError(f"A + (B - C) needs three images: give image {' and '.join(missing)} (gallery, upload or draw)")
-    x = torch.cat([_to_model(model, im) for im in (image_a, image_b, image_c)])
+    x = torch.cat([_to_model(model, im, f"image {k}") for im, k in zip((image_a, image_b, image_c), "ABC")])
     z = encode(model.modules, x)
     out = decode(model.modules, (z[0] + z[1] - z[2]).unsqueeze(0))
     return upscale(strip(torch.cat([x, out])), 4)

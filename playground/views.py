@@ -79,13 +79,13 @@ def titled_strip(tiles: list[np.ndarray], titles: list[str], gap: int = 8) -> np
     draw, x = ImageDraw.Draw(canvas), 0
     # one size for the strip's titles: LABEL_PX + 2 where each fits over its image, smaller where one does not
     # (a long title ran into the next one's)
-    rooms = [t.shape[1] + (gap if k < len(tiles) - 1 else 0) - 4 for k, t in enumerate(tiles)]
+    rooms = [t.shape[1] + (gap if k < len(tiles) - 1 else 0) - 6 for k, t in enumerate(tiles)]
     size = next((px for px in range(LABEL_PX + 2, 9, -1) if all(
         draw.textlength(title, font=ImageFont.load_default(size=px)) <= room for title, room in zip(titles, rooms))), 10)
     font = ImageFont.load_default(size=size)
     for tile, title in zip(tiles, titles):
         canvas.paste(Image.fromarray(tile), (x, band))
-        draw.text((x + 2, (band - size) // 2), title, fill=(0, 0, 0), font=font)
+        draw.text((x + 4, (band - size) // 2), title, fill=(0, 0, 0), font=font)
         x += tile.shape[1] + gap
     return np.asarray(canvas)
 

@@ -1,5 +1,5 @@
 """Events: how a tab wires a button to its handler (a named API, the settings it exports, the tab's opening
-result, outputs cleared on failure), and the Stop buttons of streamed runs."""
+result), and the Stop buttons of streamed runs."""
 
 from __future__ import annotations
 
@@ -145,8 +145,9 @@ def wire(event, api: str, inputs: dict, fn, outputs, parts: TabParts, opening: b
     the inputs' defaults when the page loads (`Opening`). `stop` = (button, status output, message) gives a
     streaming `fn` a Stop button (`stoppable`). `unused(model)`: the settings a compared model ignores, left out
     of its images' download names (`exports.tagged`). `guard` = (check, input names): a cheap check that runs
-    first and, when it refuses (an empty drawing), leaves the result on screen as it was: the action never ran,
-    so nothing shown can be read as its answer (a refusal of the action itself clears its results)."""
+    first, with its own message (an empty drawing), before the action is queued.
+    A refused action leaves the results on screen as they were, under its message: two new users, each time,
+    lost a result they were studying to a typo in the next one's settings (the results used to be cleared)."""
     parts.restore[api] = inputs
     button = getattr(event, "__self__", None)
     if button is not None and event == getattr(button, "click", None):  # so a restore can press it (RERUN_JS)
@@ -170,20 +171,4 @@ def wire(event, api: str, inputs: dict, fn, outputs, parts: TabParts, opening: b
         outs = outputs if isinstance(outputs, list) else [outputs]
         handler = stoppable(handler, api, outs.index(status), len(outs), message)
         stop_button(button, api)
-    dependency = event(handler, list(inputs.values()), outputs, api_name=api, **kwargs)
-    # a refused action leaves no earlier result under its message (it would read as the answer to it)
-    outs = outputs if isinstance(outputs, list) else [outputs]
-    dependency.failure(functools.partial(_cleared, outs, list(inputs.values())), None, outputs, api_name=False,
-                       show_progress="hidden", queue=False)
-    return dependency
-
-
-def _cleared(outputs: list, inputs: list):
-    """Empty values for an action's result components; its inputs and controls keep their values."""
-    import gradio as gr
-
-    results = (gr.Image, gr.Gallery, gr.Video, gr.File, gr.Plot, gr.LinePlot, gr.Markdown, gr.Label, gr.HTML,
-               gr.ImageSlider, gr.Model3D, gr.JSON, gr.Dataframe, gr.Textbox)
-    values = [None if isinstance(c, results) and not getattr(c, "interactive", False)
-              and not any(c is i for i in inputs) else gr.skip() for c in outputs]
-    return values[0] if len(values) == 1 else tuple(values)
+    return event(handler, list(inputs.values()), outputs, api_name=api, **kwargs)

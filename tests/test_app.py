@@ -280,28 +280,17 @@ def test_the_lazy_library_imports_resolve_once_under_concurrent_first_calls():
     assert sampling._resolved and diffusers.StableDiffusionPipeline.__name__ == "StableDiffusionPipeline"
 
 
-def test_a_refused_action_empties_its_results_but_keeps_its_controls(store):
-    """A gr.Error leaves the outputs as they were, so a refused walk showed the last walk as its answer: every
-    named action is followed, on failure only, by one that empties its result outputs and skips its inputs."""
-    import gradio as gr
-
+def test_a_refused_action_keeps_the_results_on_screen(store):
+    """A refusal (a gr.Error) leaves what was shown as it was, under its message: the results used to be emptied,
+    and new users lost the walk they were studying to a typo in the next one's seeds. No named action is
+    followed by a step that empties its outputs on failure."""
     demo = create_app(store.root)
     deps = list(demo.fns.values())
-    failing = {d.trigger_after: d for d in deps if d.trigger_only_on_failure}
-    wired = [d for d in deps if d.api_name and d.api_name in {"gan_walk", "vae_interpolate", "text_to_image",
-                                                                "pix2pix", "ddpm_denoise", "classify", "xy_grid"}]
+    wired = {d._id: d for d in deps if d.api_name in {"gan_walk", "vae_interpolate", "text_to_image", "pix2pix",
+                                                       "ddpm_denoise", "classify", "xy_grid"}}
     assert len(wired) >= 6
-    for dep in wired:
-        after = failing.get(dep._id)
-        assert after is not None, f"{dep.api_name} leaves its last result under a refusal"
-        values = after.fn()
-        values = values if isinstance(values, tuple) else (values,)
-        assert len(values) == len(dep.outputs)
-        inputs = {id(b) for b in dep.inputs}
-        for block, value in zip(dep.outputs, values):
-            if id(block) in inputs:  # an input among the outputs keeps what the user gave
-                assert value == gr.skip(), (dep.api_name, block)
-        assert any(v is None for v in values), dep.api_name
+    emptying = [wired[d.trigger_after].api_name for d in deps if d.trigger_only_on_failure and d.trigger_after in wired]
+    assert not emptying, f"{emptying} empty their results when refused"
 
 
 def test_a_cold_load_stalls_neither_other_models_nor_loads_twice(store, tiny_gan, monkeypatch):

@@ -102,13 +102,17 @@ def test_xy_grid_cells_and_png_metadata(store):
 
     image, path = tab.xy_grid(store, "tiny-gan", "checkpoint", "tiny-gan, tiny-ddpm", "seed", "0, 1, 2", 0, 5, 2.0,
                               1.0, "ddim", tab.ANY_CLASS)
-    mx, my = tab.XY_MARGINS
-    assert image.shape[:2] == (my + 3 * tab.CELL, mx + 2 * tab.CELL)
+    my = tab.XY_MARGINS[1]
+    mx = image.shape[1] - 2 * tab.CELL  # the row headers' column: at least XY_MARGINS[0], wider for long names
+    assert image.shape[0] == my + 3 * tab.CELL and mx >= tab.XY_MARGINS[0]
+    corner = image[:my, :mx].min(2) < 200  # "rows: seed / columns: checkpoint", whole, left of the first column
+    assert corner.any() and not corner[:, -6:].any(), "the axes' names run into the first column's header"
     cell = lambda j, i: image[my + j * tab.CELL + 2: my + (j + 1) * tab.CELL - 2,  # noqa: E731
                               mx + i * tab.CELL + 2: mx + (i + 1) * tab.CELL - 2]
     assert not (cell(0, 0) == cell(1, 0)).all()  # another seed, another sample
     again, _ = tab.xy_grid(store, "tiny-gan", "seed", "1", "guidance", "1, 3", 0, 5, 2.0, 1.0, "ddim", tab.ANY_CLASS)
-    assert (again[my + 2: my + tab.CELL - 2, mx + 2: mx + tab.CELL - 2] == cell(1, 0)).all()  # seed 1, GAN ignores w
+    mx2 = again.shape[1] - tab.CELL  # one column
+    assert (again[my + 2: my + tab.CELL - 2, mx2 + 2: mx2 + tab.CELL - 2] == cell(1, 0)).all()  # seed 1, GAN ignores w
     import json
 
     meta = json.loads(Image.open(path).text["playground"])
@@ -152,7 +156,7 @@ def test_the_loss_table_plots_each_shipped_loss_run_from_its_own_logs():
         minutes = by_time[by_time["loss"] == loss]["minutes"].tolist()
         assert minutes == sorted(minutes) and 0 < minutes[-1] <= 21  # the 20-minute budget
         card = json.loads((shipped.root / name / "card.json").read_text())
-        assert rows[rows["checkpoint"] == name]["FID (10k)"].item() == card["metrics"]["fid"]
+        assert rows[rows["checkpoint"] == name]["FID (10k)"].item() == float(f"{card['metrics']['fid']:.3g}")  # as Compare's table
 
 
 def test_each_compared_models_download_is_named_by_it_without_the_settings_it_ignores(store, tmp_path, monkeypatch):

@@ -133,6 +133,10 @@ _IMAGES_JS = """() => [...document.querySelectorAll('.block img')].filter(i => i
     return {clipped: !scrolls && !!cb && (cy < cb.top - 1 || cy + r.height > cb.bottom + 1), id: b && b.id, frames: !!(b && b.classList.contains('frames')), nw: i.naturalWidth, nh: i.naturalHeight,
             w: r.width, h: r.height, overlap: !!lr && lr.width > 0 && lr.bottom > r.top + 1 && lr.top < r.bottom - 1
               && lr.right > r.left + 1 && lr.left < r.right - 1}; })"""
+# a video player inside its box (a fixed box height left the MP4 players 28-45 px under the box's edge, cut off)
+_VIDEOS_JS = """() => [...document.querySelectorAll('.block video')].filter(v => v.offsetParent).map(v => {
+  const r = v.getBoundingClientRect(), b = v.closest('.block').getBoundingClientRect();
+  return {label: v.closest('.block').innerText.slice(0, 30), bottom: r.bottom, box: b.bottom}; })"""
 _TOASTS_JS = "() => [...document.querySelectorAll('[data-testid=toast-body]')].map(t => t.innerText.slice(0, 200))"
 # the tab's own outputs that show generated frames: each must be shown at its pixel size or larger (the frames
 # in it are >= MIN_FRAME_PX), not squeezed into a 40-px strip
@@ -156,6 +160,8 @@ def _look(page, tab: str, width: int) -> None:
     for im in images:
         assert not im["overlap"], f"{tab} at {width} px: a label covers image {im}"
         assert not im["clipped"], f"{tab} at {width} px: an image is cut off by its box {im}"
+    for video in page.evaluate(_VIDEOS_JS):
+        assert video["bottom"] <= video["box"] + 1, f"{tab} at {width} px: a video runs out of its box {video}"
     for elem in FRAME_IMAGES.get(tab, []):
         shown = [im for im in images if im["id"] == elem]
         assert shown, f"{tab} at {width} px: #{elem} shows no image"
@@ -192,6 +198,29 @@ def _drive(page, tab: str, width: int) -> None:
         page.get_by_role("option", name="dcgan-mapping-fashion").click()
         page.wait_for_function("s => { const i = document.querySelector('#gan-walk img'); return i && i.src !== s; }",
                                arg=shown, timeout=20_000)
+        # a typo in the seeds is refused with a message, and the walk on screen stays (it used to be emptied)
+        page.wait_for_function("() => { const i = document.querySelector('#gan-walk img');"
+                               " return i && i.src.includes('dcgan-mapping-fashion'); }", timeout=20_000)
+        page.wait_for_timeout(500)
+        shown = page.locator("#gan-walk img").first.get_attribute("src")
+        seeds = page.get_by_label("keyframe seeds (comma-separated, or 'random')")
+        seeds.fill("abc, 1.5")
+        page.get_by_role("button", name="Walk", exact=True).click()
+        toast = page.locator("[data-testid=toast-body]").first
+        toast.wait_for(state="visible", timeout=20_000)
+        page.wait_for_timeout(1000)
+        walk = page.locator("#gan-walk img").first
+        assert walk.is_visible() and walk.get_attribute("src") == shown, "the refusal emptied the walk"
+        page.locator("[data-testid=toast-close]").first.click()
+        toast.wait_for(state="detached", timeout=10_000)
+        seeds.fill("0, 1, 2")
+        # the random-walk loop's GIF and MP4 (looked at by `_look` on this sub-tab: both used to be cut off)
+        page.get_by_role("tab", name="Random-walk loop").click()
+        page.get_by_role("button", name="Make a loop").click()
+        page.locator("#gan-loop-gif img").first.wait_for(state="visible", timeout=60_000)
+        page.wait_for_timeout(1500)
+        _look(page, "GAN (random-walk loop)", width)
+        page.get_by_role("tab", name="Walk", exact=True).click()  # back to the walk, as the README shows it
     if tab == "VAE":  # pick A and B from the gallery as a user would, then interpolate
         thumbs = page.locator(".thumbnail-item")
         thumbs.nth(0).click()

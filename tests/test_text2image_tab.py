@@ -83,6 +83,7 @@ def test_bad_input_is_refused_with_a_message(store, bad):
 def test_a_local_pipeline_folder_loads(store, tiny_ldm):
     final, text = _run(store, other=str(tiny_ldm["ldm"]), batch=1)[-1]
     assert text.startswith("done") and "CLIP score" not in text  # scores only for the shipped model
+    assert f"by `{tiny_ldm['ldm']}`" in text  # the folder is named: it wins over the dropdown, which shows its own
 
 
 def test_a_hub_id_loads_from_the_local_cache_offline(tiny_ldm, tmp_path, monkeypatch):

@@ -62,8 +62,10 @@ def test_uploads_of_any_mode_and_a_transparent_drawing(store):
     strips = tab.interpolate(store, "ae", "vae", editor_value, cmyk, 3, "lerp")
     assert strips[0].shape[0] > 0
 
-    with pytest.raises(gr.Error, match="no image"):
+    with pytest.raises(gr.Error, match="image A: no image"):
         tab.interpolate(store, "ae", "vae", None, cmyk, 3, "lerp")
+    with pytest.raises(gr.Error, match="image B: no image"):  # which of the two: the message used not to say
+        tab.interpolate(store, "ae", "vae", cmyk, None, 3, "lerp")
     with pytest.raises(gr.Error, match="steps"):
         tab.interpolate(store, "ae", "vae", cmyk, cmyk, 10**9, "lerp")
     with pytest.raises(gr.Error, match="unknown checkpoint"):
