@@ -143,11 +143,13 @@ JS = """() => {
       }, 150);
     }, 150);
   }, true);
-  // an editor given a file the browser cannot decode (a .txt named .png) stays blank and Gradio says nothing;
-  // say it in the editor's box (gr.Image inputs are checked on the server: check_uploads)
-  const vet = (block, files) => {
-    if (!block || !files || !files.length || !block.querySelector('button[aria-label="Clear canvas"]')) return;
-    const file = files[0];
+  // an editor given a file the browser cannot decode (a .txt named .png) went blank, losing the image it held, and
+  // Gradio said nothing. The file is held back until the browser has decoded it: a good one goes on to the editor
+  // (the same event, sent again), a bad one never reaches it (the image stays) and the box says why.
+  // (gr.Image inputs are checked on the server: check_uploads)
+  const isEditor = (block) => block && block.querySelector('button[aria-label="Clear canvas"]');
+  const vetted = new WeakSet();
+  const vet = (block, file, pass) => {
     let note = block.querySelector('.upload-refused');
     if (!note) {
       note = document.createElement('div');
@@ -155,17 +157,36 @@ JS = """() => {
       note.setAttribute('role', 'alert');
       block.appendChild(note);
     }
-    createImageBitmap(file).then((bitmap) => { bitmap.close(); note.hidden = true; }, () => {
+    createImageBitmap(file).then((bitmap) => { bitmap.close(); note.hidden = true; pass(); }, () => {
       note.textContent = '"' + file.name + '" is not an image this editor can open: choose a PNG, JPEG, GIF, ' +
-                         'WEBP or BMP file.';
+                         'WEBP or BMP file. The image it held is kept.';
       note.hidden = false;
     });
   };
   document.addEventListener('change', (e) => {
-    if (e.target.type === 'file') vet(e.target.closest('.block'), e.target.files);
+    const input = e.target, block = input.closest && input.closest('.block');
+    if (input.type !== 'file' || !isEditor(block) || !input.files || !input.files.length || vetted.has(e)) return;
+    e.stopImmediatePropagation();
+    vet(block, input.files[0], () => {
+      const again = new Event('change', {bubbles: true});
+      vetted.add(again);
+      input.dispatchEvent(again);
+    });
   }, true);
   document.addEventListener('drop', (e) => {
-    vet(e.target.closest && e.target.closest('.block'), e.dataTransfer && e.dataTransfer.files);
+    const block = e.target.closest && e.target.closest('.block');
+    const files = e.dataTransfer && e.dataTransfer.files;
+    if (!isEditor(block) || !files || !files.length || vetted.has(e)) return;
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    const target = e.target, file = files[0];
+    vet(block, file, () => {
+      const dt = new DataTransfer();
+      dt.items.add(file);
+      const again = new DragEvent('drop', {bubbles: true, cancelable: true, dataTransfer: dt});
+      vetted.add(again);
+      target.dispatchEvent(again);
+    });
   }, true);
   pick();
 }"""

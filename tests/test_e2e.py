@@ -15,6 +15,7 @@ from PIL import Image
 from conftest import app_server
 
 from playground import lab as lab_tab
+from playground.uploads import EXAMPLES
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -232,13 +233,21 @@ def _drive(page, tab: str, width: int) -> None:
         page.locator("#vae-strip img").first.wait_for(state="visible", timeout=30_000)
         page.locator("#vae-recon img").first.wait_for(state="visible", timeout=10_000)
         page.locator("#vae-map img").first.wait_for(state="visible", timeout=10_000)
-        # a file the browser cannot decode, given to an editor, is said so there (the editor went blank, silent)
+        # a file the browser cannot decode, given to an editor, is said so there, and the image the editor held
+        # stays (the editor went blank, silent, and lost it); a good file still goes through
         editors = page.locator(".block:has(button[aria-label='Clear canvas']) input[type=file]")
-        editors.nth(2).set_input_files(files=[{"name": "garment.png", "mimeType": "image/png",
+        editors.nth(0).set_input_files(files=[{"name": "garment.png", "mimeType": "image/png",
                                                "buffer": b"this is text, not a PNG"}])
         note = page.locator(".upload-refused").locator("visible=true").first
         note.wait_for(state="visible", timeout=10_000)
         assert "garment.png" in note.inner_text() and "not an image" in note.inner_text()
+        editors.nth(1).set_input_files(str(EXAMPLES / "8-bag.png"))  # B: a bag instead of the sneaker
+        page.wait_for_timeout(2500)
+        shown = page.locator("#vae-strip img").first.get_attribute("src")
+        page.get_by_role("button", name="Interpolate A → B").click()  # A is still the T-shirt: no refusal
+        page.wait_for_function("s => { const i = document.querySelector('#vae-strip img'); return i && i.src !== s; }",
+                               arg=shown, timeout=30_000)
+        assert not page.evaluate(_TOASTS_JS), "the refused file emptied editor A"
         # a cleared editor's canvas is white: the brush comes back picked, in black, so strokes show
         first = page.locator(".block:has(button[aria-label='Clear canvas'])").first
         first.locator("button[aria-label='Clear canvas']").click()
