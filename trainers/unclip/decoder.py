@@ -213,9 +213,11 @@ def decode(cfg: Config, modules: dict, z_i: torch.Tensor, gen: torch.Generator, 
 
 
 def embeddings_for(cfg: Config, modules: dict, n: int, gen: torch.Generator, images: torch.Tensor | None,
-                   prompts: list[str] | None, prior: str, text_embedding: bool) -> torch.Tensor:
+                   prompts: list[str] | None, prior: str, text_embedding: bool,
+                   prior_guidance: float | None = None) -> torch.Tensor:
     """The n z_i to decode (module docstring): of `images` (uint8, cycled), from a prior's checkpoint for the
-    prompts, the prompts' own z_t (`text_embedding`, the paper's baseline), or of the first n test images."""
+    prompts (guided by `prior_guidance`, else the prior's own), the prompts' own z_t (`text_embedding`, the
+    paper's baseline), or of the first n test images."""
     device = next(modules["unet_ema"].parameters()).device
     if images is not None and prompts is not None:
         raise UserError("give images (variations) or prompts, not both")
@@ -241,20 +243,21 @@ def embeddings_for(cfg: Config, modules: dict, n: int, gen: torch.Generator, ima
     if not same_weights(loaded.modules["image_encoder"], modules["image_encoder"]):
         raise UserError(f"--prior={prior} was trained on another CLIP than this decoder's: its embeddings would "
                         "mean nothing here")
-    return P.generate(loaded.cfg, loaded.modules, prompts, gen)
+    return P.generate(loaded.cfg, loaded.modules, prompts, gen, guidance=prior_guidance)
 
 
 @torch.no_grad()
 def sample(cfg: Config, modules: dict, n: int, gen: torch.Generator, prompt: str | None = None,
            steps: int | None = None, guidance: float | None = None, prior: str = "", text_embedding: bool = False,
-           images: torch.Tensor | None = None, prompts: list[str] | None = None, batch: int = 100) -> dict:
+           images: torch.Tensor | None = None, prompts: list[str] | None = None, batch: int = 100,
+           prior_guidance: float | None = None) -> dict:
     """n images uint8 (n, 3, 32, 32): variations of `images`, or `prompt(s)` through a prior or their text
     embedding, or (nothing given) variations of the first n test images (`embeddings_for`)."""
     if prompts is None and prompt is not None:
         prompts = [prompt] * n
     if prompts is not None and len(prompts) != n:
         raise UserError(f"{len(prompts)} prompts for {n} images")
-    z_i = embeddings_for(cfg, modules, n, gen, images, prompts, prior, text_embedding)
+    z_i = embeddings_for(cfg, modules, n, gen, images, prompts, prior, text_embedding, prior_guidance)
     out = torch.cat([decode(cfg, modules, z_i[i:i + batch], gen, steps, guidance) for i in range(0, n, batch)])
     return {"images": out, **({"prompts": prompts} if prompts is not None else {})}
 
@@ -291,7 +294,7 @@ def sampling_settings(cfg: Config) -> dict:
 
 @torch.no_grad()
 def evaluate(loaded, n: int = 1000, seed: int = 0, steps: int | None = None, guidance: float | None = None,
-             prior: str = "", text_embedding: bool = False, **_) -> dict:
+             prior: str = "", text_embedding: bool = False, prior_guidance: float | None = None, **_) -> dict:
     """How well the decodings keep what z_i holds, on n held-out (test) images.
 
     Variations (default): each test image's z_i decoded. Text to image (`prior` or `text_embedding`): the full
@@ -311,7 +314,8 @@ def evaluate(loaded, n: int = 1000, seed: int = 0, steps: int | None = None, gui
     if prior or text_embedding:
         made = torch.cat([sample(cfg, modules, len(prompts[i:i + 500]), torch.Generator().manual_seed(seed + i),
                                  steps=steps, guidance=guidance, prior=prior, text_embedding=text_embedding,
-                                 prompts=prompts[i:i + 500])["images"] for i in chunks])
+                                 prompts=prompts[i:i + 500], prior_guidance=prior_guidance)["images"]
+                          for i in chunks])
     else:
         made = torch.cat([sample(cfg, modules, len(real[i:i + 500]), torch.Generator().manual_seed(seed + i),
                                  steps=steps, guidance=guidance, images=real[i:i + 500])["images"] for i in chunks])
@@ -326,5 +330,6 @@ def evaluate(loaded, n: int = 1000, seed: int = 0, steps: int | None = None, gui
                 "real_clip_score": round(float(100 * (z_real * z_t).sum(1).clamp_min(0).mean()), 3),
                 "mode": "prior" if prior else "text_embedding" if text_embedding else "variations",
                 "n": len(idx), "eval_seed": seed, "steps": steps or cfg.sample_steps,
-                "guidance": cfg.guidance if guidance is None else guidance, **({"prior": prior} if prior else {})})
+                "guidance": cfg.guidance if guidance is None else guidance,
+                **({"prior": prior, "prior_guidance": prior_guidance} if prior else {})})
     return out
