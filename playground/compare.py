@@ -19,7 +19,7 @@ from trainers.core.images import grid, upscale
 from trainers.families import get_family
 
 from .errors import number, user_errors
-from .views import captioned, series_table, training_cost
+from .views import series_table, training_cost
 from .wiring import TabParts, wire
 from .models import ModelStore, n_parameters
 
@@ -149,7 +149,7 @@ def compare(store: ModelStore, names, seed, n, class_name, steps, guidance):
         rows.append(metrics_row(store, name, seconds / n))
     # the slider compares two: the first two models chosen (it sat blank with 3 or 4)
     pair = (grids[0], grids[1]) if len(grids) >= 2 and grids[0].shape == grids[1].shape else None
-    return captioned(gallery), pair, rows
+    return gallery, pair, rows
 
 
 XY_PARAMS = ("checkpoint", "seed", "steps", "guidance", "truncation", "sampler", "class")

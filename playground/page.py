@@ -30,8 +30,8 @@ CSS = """
 .frames img { object-fit: contain; max-width: 100%; }
 /* a card's training command wraps at the column's edge instead of scrolling sideways as a code block does */
 #about-card pre, #about-card pre code { white-space: pre-wrap; overflow-wrap: anywhere; }
-.upload-refused { position: absolute; left: 0; right: 0; bottom: 0; z-index: 5; padding: 6px 8px;
-  color: var(--error-text-color, #b91c1c); background: var(--background-fill-primary, #fff); font-size: var(--text-md); }
+.upload-refused { position: absolute; left: 44px; right: 0; bottom: 0; z-index: 5; padding: 4px 8px;  /* past the tools */
+  color: var(--error-text-color, #b91c1c); background: var(--background-fill-primary, #fff); font-size: var(--text-sm); }
 /* the walk's GIF as tall as its MP4 beside it (it was drawn at its 128 px), crisp when enlarged */
 .transport { align-items: center; }  /* Train live's Play | Pause | Step x [n] | Reset, one line */
 #gan-walk-gif img { height: 224px; width: auto; image-rendering: pixelated; }
@@ -161,6 +161,8 @@ JS = """() => {
       note.textContent = '"' + file.name + '" is not an image this editor can open: choose a PNG, JPEG, GIF, ' +
                          'WEBP or BMP file. The image it held is kept.';
       note.hidden = false;
+      clearTimeout(note.timer);  // it goes after a while, as a toast does (it read as a current problem later)
+      note.timer = setTimeout(() => { note.hidden = true; }, 12000);
     });
   };
   document.addEventListener('change', (e) => {

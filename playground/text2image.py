@@ -35,7 +35,7 @@ from trainers.latent_diffusion.sampling import (SCHEDULERS, CrossAttentionMaps, 
 from . import unclip
 from .errors import number, user_errors
 from .page import LATEX
-from .views import captioned, count, frame_scale
+from .views import count, frame_scale
 from .wiring import TabParts, wire
 from .models import ModelStore
 
@@ -297,7 +297,7 @@ def guidance_view(store: ModelStore, name: str, other: str, prompt: str, negativ
     if t_max is not None and s.t >= t_max:
         note += (f". This step is above the guidance interval (t < {t_max:g}): the run used ε(z_t, y) here, "
                  "since guiding the noisiest steps hurts this model's samples")
-    return captioned(gallery), note
+    return gallery, note
 
 
 @user_errors
@@ -324,7 +324,7 @@ def attention_maps(store: ModelStore, name: str, other: str, prompt: str, guidan
         over = (0.45 * image + 0.55 * heat).clamp(0, 1)
         out.append((upscale((over * 255).round().to(torch.uint8).permute(1, 2, 0).numpy(), scale),
                     tok.replace("</w>", "")))
-    return captioned(out)
+    return out
 
 
 EXPLANATION = r"""

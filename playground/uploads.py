@@ -146,6 +146,22 @@ def harden_gradio_cache() -> None:
     save_pil_to_cache.atomic = True
     pu.save_pil_to_cache = save_pil_to_cache  # save_img_array_to_cache and every component look it up here
 
+    # a gallery's items keep no name (orig_name None: its Download offered "image.png" for every compared
+    # model's sheet); they get their cached file's, which `download_name` chose
+    import gradio as gr
+
+    plain = gr.Gallery.postprocess
+
+    def postprocess(self, value):
+        out = plain(self, value)
+        for item in getattr(out, "root", None) or []:
+            data = getattr(item, "image", None)
+            if data is not None and data.orig_name is None and data.path:
+                data.orig_name = Path(data.path).name
+        return out
+
+    gr.Gallery.postprocess = postprocess
+
 
 def _check_header(image) -> None:
     """Refuse a PIL image of a format outside UPLOAD_FORMATS or of more than `pixel_cap()` pixels, from what

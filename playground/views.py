@@ -112,17 +112,6 @@ def training_cost(card: dict) -> tuple[float | None, str]:
     return seconds, " + ".join(machines)
 
 
-CAPTION_PX = 30  # Gradio draws a gallery item's caption over the bottom of its image, about this tall
-
-
-def captioned(items: list[tuple[np.ndarray, str]]) -> list[tuple[np.ndarray, str]]:
-    """A gallery's (image, caption) pairs, each image with a white band under it where the caption sits, so
-    that the caption covers no pixel of the image (it hid a compared model's last row of samples)."""
-    def band(image: np.ndarray) -> np.ndarray:
-        pad = [(0, CAPTION_PX), (0, 0)] + [(0, 0)] * (image.ndim - 2)
-        return np.pad(image, pad, constant_values=255)
-
-    return [(band(np.asarray(image)), caption) for image, caption in items]
 
 
 def series_table(rows: list[dict], skip=("step", "epoch", "time_s"), keep=None, y: str = "value", up_to=None):

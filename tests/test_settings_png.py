@@ -251,3 +251,15 @@ def test_a_grid_of_long_names_is_named_by_whole_names():
     assert two == "xy-grid_checkpoint_dcgan-ns-20min-fashion+dcgan-lsgan-20min-fashion"  # both, whole
     assert exports._short_value("a-very-long-checkpoint-name-that-goes-on-and-on-forever") == \
         "a-very-long-checkpoint-name-that-goes-on"
+
+
+def test_a_gallerys_items_download_under_their_own_names():
+    """A gallery's Download offered "image.png" for every compared model's sheet: each item carries the name of its
+    cached file, which says its model and settings."""
+    from playground.uploads import harden_gradio_cache
+
+    harden_gradio_cache()
+    run = exports.tagged("compare", ["models", "seed"],
+                         lambda *a: [(np.zeros((8, 8, 3), np.uint8), "a"), (np.ones((8, 8, 3), np.uint8), "b")])
+    shown = gr.Gallery(format="png").postprocess(run(["m1", "m2"], 0))
+    assert [item.image.orig_name for item in shown.root] == ["compare-m1_seed-0.png", "compare-m2_seed-0.png"]
