@@ -329,7 +329,7 @@ def evaluate(loaded, n: int = 1000, seed: int = 0, steps: int | None = None, gui
                 "clip_score": round(float(100 * (z_made * z_t).sum(1).clamp_min(0).mean()), 3),
                 "real_clip_score": round(float(100 * (z_real * z_t).sum(1).clamp_min(0).mean()), 3),
                 "mode": "prior" if prior else "text_embedding" if text_embedding else "variations",
-                "n": len(idx), "eval_seed": seed, "steps": steps or cfg.sample_steps,
+                "n": len(idx), "eval_seed": seed, "sampler": "ddim", "steps": steps or cfg.sample_steps,
                 "guidance": cfg.guidance if guidance is None else guidance,
                 **({"prior": prior, "prior_guidance": prior_guidance} if prior else {})})
     return out
