@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 from typing import Callable
 
 import numpy as np
@@ -124,6 +125,19 @@ def reads(store: ModelStore, images: torch.Tensor) -> list[str]:
         raise UserError("this lesson needs the shipped classifier checkpoint (fashion-classifier)")
     net = store.get(judges[0], family="classifier").modules["net"]
     return [CLASSES[int(k)] for k in class_probs(images, net).argmax(1)]
+
+
+def garment_named(prompt) -> list[str]:
+    """The one class a prompt names, as [class] (a UserError otherwise), by the captions' words, each matched as a
+    whole word: "shirt" inside "t-shirt" counted as a second garment, and "a red t-shirt" was refused."""
+    from trainers.core import captions
+
+    text = str(prompt).lower()
+    named = [CLASSES[k] for k, word in enumerate(captions.CLASS_WORDS)
+             if re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text)]
+    if len(named) != 1:
+        raise UserError("name one garment in the prompt, in these words: " + ", ".join(captions.CLASS_WORDS))
+    return named
 
 
 def classes_covered(labels: list[str]) -> int:
@@ -561,14 +575,11 @@ def clip_match(store, garment, colour):
       {"prompt": Param("text", "prompt", "a red sneaker"), "w": Param("slider", "guidance w", 4.0, 0.0, 10.0, 0.5)},
       {"share_right": SHARES})
 def text_to_image(store, prompt, w):
-    from trainers.core import captions
     from trainers.latent_diffusion.sampling import denoise
 
     from . import text2image
 
-    named = [CLASSES[k] for k, word in enumerate(captions.CLASS_WORDS) if word in prompt.lower()]
-    if len(named) != 1:
-        raise UserError("name one garment in the prompt: " + ", ".join(captions.CLASS_WORDS))
+    named = garment_named(prompt)
     name = "ldm-fashion-captions"
     pipe = text2image.pipeline_for(store, name, None, "ddim")
     prompt = text2image.check_prompt(pipe, prompt)
@@ -601,7 +612,8 @@ def unclip_variations(store, garment, colour):
     share = float(np.mean([c == garment for c in reads(store, made)]))
     view = titled_strip([upscale(strip(x, padding=0), 3), _big(made, 4)], ["the image", "8 variations of it"], gap=16)
     return Shown(view, f"The classifier reads **{share:.0%}** of the variations as {garment}; their mean pairwise "
-                 f"distance is {spread:.2f} and their embeddings sit at cosine {cos:.2f} to the image's.",
+                 f"distance is {spread:.2f} (RMS, pixels in [-1, 1]) and their embeddings sit at cosine {cos:.2f} to "
+                 "the image's.",
                  {"kept": share_bucket(share)})
 
 
@@ -613,9 +625,7 @@ def unclip_prior(store, prompt):
 
     from . import unclip
 
-    named = [CLASSES[k] for k, word in enumerate(captions.CLASS_WORDS) if word in str(prompt).lower()]
-    if len(named) != 1:
-        raise UserError("name one garment in the prompt: " + ", ".join(captions.CLASS_WORDS))
+    named = garment_named(prompt)
     with_prior, without, _ = unclip.through_prior(store, _unclip(store, "unclip_decoder"), _unclip(store, "unclip_prior"),
                                                   prompt, 0, 8, 3.0, 30)
     def judged(x: torch.Tensor) -> torch.Tensor:  # a small garment scaled back to the frame, as `evaluate` reads it

@@ -179,3 +179,14 @@ def test_the_lessons_page_documents_every_view():
     page = (L.LESSONS_DIR.parent / "docs" / "lessons.md").read_text()
     missing = [name for name in VIEWS if f"| `{name}` |" not in page]
     assert not missing, f"docs/lessons.md has no row for the views {missing}"
+
+
+def test_a_prompt_names_its_garment_by_whole_words():
+    """"a red t-shirt" was refused (it holds "shirt" too, two garments), and "a blue tshirt" was graded as Shirt."""
+    from playground.lesson_views import garment_named
+
+    assert garment_named("a red t-shirt") == ["T-shirt/top"] and garment_named("a blue shirt") == ["Shirt"]
+    assert garment_named("a small yellow ankle boot") == ["Ankle boot"]
+    for unclear in ("a blue tshirt", "a red sneaker and a blue bag", "something nice"):
+        with pytest.raises(UserError, match="name one garment"):
+            garment_named(unclear)
