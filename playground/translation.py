@@ -48,6 +48,13 @@ def _input(model, image, invert: str, from_garment: bool = False) -> torch.Tenso
 EMPTY_PAD = "the pad is empty: draw a garment's outline on it (dark on white), then translate it"
 
 
+@user_errors
+def pix2pix_drawing(store: ModelStore, name: str, drawing, *settings):
+    """`pix2pix` on the pad's drawing, an empty pad refused as such first."""
+    drawn_on(drawing)
+    return pix2pix(store, name, drawing, *settings)
+
+
 def drawn_on(drawing) -> None:
     """Refuse an empty pad (a UserError saying to draw) before a translation runs."""
     try:
@@ -348,8 +355,8 @@ def build(store: ModelStore) -> TabParts:
     p_out = [p_pair, p_heat, p_text]
     wire(draw_go.click, "pix2pix_drawing", {"checkpoint": p_ckpt, "drawing": sketch, "invert": p_invert,
                                             "dropout": p_noise, "seed": p_seed},
-         lambda *a: pix2pix(store, *a), p_out, parts, opening=bool(p2p) and outline is not None and {"drawing": outline},
-         guard=(drawn_on, ["drawing"]))  # an empty pad is refused with the example's result still shown
+         lambda *a: pix2pix_drawing(store, *a), p_out, parts,
+         opening=bool(p2p) and outline is not None and {"drawing": outline})
     wire(up_go.click, "pix2pix", {"checkpoint": p_ckpt, "image": upload, "invert": p_invert, "dropout": p_noise,
                                   "seed": p_seed, "from garment": from_garment},
          lambda *a: pix2pix(store, *a), p_out, parts)

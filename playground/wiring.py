@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 from . import exports
-from .errors import log, user_errors
+from .errors import log
 from .exports import tagged
 
 
@@ -138,14 +138,13 @@ def tab_path(block) -> list[str]:
 
 
 def wire(event, api: str, inputs: dict, fn, outputs, parts: TabParts, opening: bool | dict = False,
-         stop: tuple | None = None, unused=None, guard: tuple | None = None, **kwargs):
+         stop: tuple | None = None, unused=None, **kwargs):
     """event(fn, inputs, outputs, api_name=api) with `fn`'s images tagged with the call's settings,
     and the named inputs registered so an exported image restores them. `opening` (True, or a dict of
     {input name: value} for inputs whose default is not a plain value) also shows the action's result on
     the inputs' defaults when the page loads (`Opening`). `stop` = (button, status output, message) gives a
     streaming `fn` a Stop button (`stoppable`). `unused(model)`: the settings a compared model ignores, left out
-    of its images' download names (`exports.tagged`). `guard` = (check, input names): a cheap check that runs
-    first, with its own message (an empty drawing), before the action is queued.
+    of its images' download names (`exports.tagged`).
     A refused action leaves the results on screen as they were, under its message: two new users, each time,
     lost a result they were studying to a typo in the next one's settings (the results used to be cleared)."""
     parts.restore[api] = inputs
@@ -159,11 +158,6 @@ def wire(event, api: str, inputs: dict, fn, outputs, parts: TabParts, opening: b
         values = [given[k] if k in given else c.value for k, c in inputs.items()]
         outs = outputs if isinstance(outputs, list) else [outputs]
         parts.openings.append((Opening(api, list(inputs), fn, values, len(outs)), outputs))
-    if guard is not None:
-        check, names = guard
-        # queued: a refusal of an unqueued event came back as a bare HTTP 500, with no message on the page
-        event = event(user_errors(check), [inputs[k] for k in names], None, api_name=False,
-                      show_progress="hidden").success
     outs = outputs if isinstance(outputs, list) else [outputs]
     handler = tagged(api, list(inputs), fn, [str(getattr(c, "label", "") or "") for c in outs], unused)
     if stop is not None:
