@@ -148,7 +148,9 @@ def denoise(store: ModelStore, name: str, seed, n, sampler: str, steps, eta, cla
     for i, t, xt, x0 in ddpm_train.reverse(model.cfg, model.modules, x, gen, y, sampler, steps, eta, guidance):
         if i in keep:
             a, b = _pair(xt, x0, nrow)
-            frames.append(np.concatenate([a, np.full((a.shape[0], 8, 3), 255, np.uint8), b], axis=1))
+            # each pane named in the frame: the GIF/MP4 leave the page without the boxes' labels (the image font
+            # has no combining hat: "predicted x0")
+            frames.append(titled_strip([a, b], [f"x_t, t = {t}", "predicted x0"]))
         if i == 0 or (i % every == 0 and time.monotonic() - last >= MIN_UPDATE_S):
             a, b = _pair(xt, x0, nrow)
             last = time.monotonic()

@@ -9,6 +9,7 @@ A view declares its settings (`Param`: a slider, a choice or a text) and its fac
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
 import re
@@ -48,9 +49,11 @@ class Param:
             return int(round(v)) if float(self.step).is_integer() and float(self.lo).is_integer() else float(v)
         if self.kind == "choice":
             return choice(self.label, str(value), list(self.choices))
+        from .text2image import MAX_PROMPT_CHARS  # a lesson's texts are prompts: the tabs' limit
+
         text = str(value).strip()
-        if not text or len(text) > 200:
-            raise UserError(f"{self.label}: give a text of 1 to 200 characters")
+        if not text or len(text) > MAX_PROMPT_CHARS:
+            raise UserError(f"{self.label}: give a text of 1 to {MAX_PROMPT_CHARS} characters")
         return text
 
 
@@ -125,6 +128,17 @@ def reads(store: ModelStore, images: torch.Tensor) -> list[str]:
         raise UserError("this lesson needs the shipped classifier checkpoint (fashion-classifier)")
     net = store.get(judges[0], family="classifier").modules["net"]
     return [CLASSES[int(k)] for k in class_probs(images, net).argmax(1)]
+
+
+def agreement(labels: list[str], wanted: str) -> tuple[float, str]:
+    """(the share of `labels` that are `wanted`, what the others were read as: " (the others: 3 Sandal, 1 Bag)",
+    most first; "" when all agree). A "0%" alone does not say whether the model drew another garment or nothing."""
+    share = float(np.mean([c == wanted for c in labels])) if labels else 0.0
+    others = collections.Counter(c for c in labels if c != wanted).most_common()
+    if not others:
+        return share, ""
+    return share, " (the " + ("others" if share else "classifier reads") + ": " + ", ".join(
+        f"{k} {name}" for name, k in others) + ")"
 
 
 def garment_named(prompt) -> list[str]:
@@ -355,8 +369,9 @@ def loss_pair(store, loss_a, loss_b):
       {"share_right": SHARES})
 def cgan_class(store, model, garment):
     x = _gan_samples(store, model, 32, 0, label=CLASSES.index(garment))
-    share = float(np.mean([c == garment for c in reads(store, x)]))
-    return Shown(_big(x), f"32 samples of {model} asked for **{garment}**: the classifier agrees on **{share:.0%}**.",
+    share, rest = agreement(reads(store, x), garment)
+    return Shown(_big(x), f"32 samples of {model} asked for **{garment}**: the classifier agrees on **{share:.0%}**"
+                 f"{rest}.",
                  {"share_right": share_bucket(share)})
 
 
@@ -531,16 +546,16 @@ def guidance(store, w, garment):
     from trainers.ddpm import train as ddpm_train
 
     model = store.get("ddpm-fashion", family="ddpm")
-    rows, share = [], {}
+    rows, share, rest = [], {}, {}
     for g in (0.0, w):
         x = ddpm_train.sample(model.cfg, model.modules, 8, torch.Generator().manual_seed(0),
                               label=CLASSES.index(garment), steps=15, guidance=g)["images"]
-        share[g] = float(np.mean([c == garment for c in reads(store, x)]))
+        share[g], rest[g] = agreement(reads(store, x), garment)
         rows.append(titled_strip([_big(x)], [f"w = {g:g}"]))
     d = share[w] - share[0.0]
     verdict = "the same" if abs(d) < 1 / 16 else "better" if d > 0 else "worse"
     return Shown(_stack(rows), f"8 images each, DDIM 15 steps, the same x_T for both rows. The classifier reads "
-                 f"**{share[0.0]:.0%}** as {garment} at w = 0, **{share[w]:.0%}** at w = {w:g}.",
+                 f"**{share[0.0]:.0%}** as {garment} at w = 0{rest[0.0]}, **{share[w]:.0%}** at w = {w:g}{rest[w]}.",
                  {"better_than_w0": verdict})
 
 
@@ -582,13 +597,13 @@ def text_to_image(store, prompt, w):
     named = garment_named(prompt)
     name = "ldm-fashion-captions"
     pipe = text2image.pipeline_for(store, name, None, "ddim")
-    prompt = text2image.check_prompt(pipe, prompt)
+    prompt = text2image.check_prompt(pipe.tokenizer, prompt)
     for s in denoise(pipe, [prompt] * 8, torch.Generator().manual_seed(0), 20, w,
                      guidance_interval=text2image.guidance_interval_for(store, name, None)):
         images = s.images
-    share = float(np.mean([c == named[0] for c in reads(store, images)]))
+    share, rest = agreement(reads(store, images), named[0])
     return Shown(text2image._view(images), f"8 images, DDIM 20 steps, w = {w:g}: the classifier reads **{share:.0%}** "
-                 f"of them as {named[0]}.", {"share_right": share_bucket(share)})
+                 f"of them as {named[0]}{rest}.", {"share_right": share_bucket(share)})
 
 
 def _unclip(store: ModelStore, family: str) -> str:
@@ -609,9 +624,9 @@ def unclip_variations(store, garment, colour):
 
     x, made, spread, cos = unclip.make_variations(store, _unclip(store, "unclip_decoder"), Image.fromarray(example(garment)),
                                                   colour, "large", 0, 8, 3.0, 30)
-    share = float(np.mean([c == garment for c in reads(store, made)]))
+    share, rest = agreement(reads(store, made), garment)
     view = titled_strip([upscale(strip(x, padding=0), 3), _big(made, 4)], ["the image", "8 variations of it"], gap=16)
-    return Shown(view, f"The classifier reads **{share:.0%}** of the variations as {garment}; their mean pairwise "
+    return Shown(view, f"The classifier reads **{share:.0%}** of the variations as {garment}{rest}; their mean pairwise "
                  f"distance is {spread:.2f} (RMS, pixels in [-1, 1]) and their embeddings sit at cosine {cos:.2f} to "
                  "the image's.",
                  {"kept": share_bucket(share)})
@@ -634,12 +649,12 @@ def unclip_prior(store, prompt):
         grey = captions.intensity(x.float() / 255)
         return to_uint8(captions.as_large(grey, torch.zeros(len(x), dtype=torch.long)) * 2 - 1)
 
-    shares = [float(np.mean([c == named[0] for c in reads(store, judged(x))])) for x in (with_prior, without)]
+    (share, rest), (share_t, rest_t) = [agreement(reads(store, judged(x)), named[0]) for x in (with_prior, without)]
     view = _stack([titled_strip([_big(with_prior)], ["through the prior"]),
                    titled_strip([_big(without)], ["no prior: the text embedding decoded"])])
-    return Shown(view, f"The classifier reads **{shares[0]:.0%}** of the prior's images as {named[0]}, and "
-                 f"{shares[1]:.0%} of those decoded from the text embedding alone.",
-                 {"share_right": share_bucket(shares[0])})
+    return Shown(view, f"The classifier reads **{share:.0%}** of the prior's images as {named[0]}{rest}, and "
+                 f"{share_t:.0%} of those decoded from the text embedding alone{rest_t}.",
+                 {"share_right": share_bucket(share)})
 
 
 @functools.lru_cache(maxsize=1)

@@ -275,20 +275,46 @@ def run(store: ModelStore, lessons: list[Lesson], where, *pool) -> tuple:
     view = VIEWS[step.view]
     given = pool_values(step, list(pool))
     shown = view(store, given)
-    return (shown.image, HIDDEN, {**shown.facts, CAPTION: shown.caption},
-            _link_md(lesson, where[1], view.settings(given)), "")
+    settings = view.settings(given)
+    return (shown.image, HIDDEN, {**shown.facts, CAPTION: shown.caption, RAN_ON: _ran_on(where, settings)},
+            _link_md(lesson, where[1], settings), "")
 
 
-CAPTION = "__caption__"  # the facts' key of the run's caption
+CAPTION, RAN_ON = "__caption__", "__ran_on__"  # the facts' keys of the run's caption, and of its step and settings
 
 
-def check(lessons: list[Lesson], where, facts: dict, answer, progress: dict | None) -> tuple:
-    """The learner's answer against the fact the live view measured -> (feedback, progress, picker, step text)."""
+def _ran_on(where, settings: dict) -> list:
+    return [list(where), sorted([k, _plain(v)] for k, v in settings.items())]
+
+
+def _changed(step: Step, facts: dict, where, pool: list) -> str:
+    """"" when the controls hold the settings of the run that made `facts`, else the settings that differ
+    ("t: 50 → 900"). After a refused run, or a setting moved without Run, the last run answers another question."""
+    view = VIEWS[step.view]
+    try:
+        now = view.settings(pool_values(step, pool))
+    except UserError as e:
+        return str(e)
+    if facts.get(RAN_ON) == _ran_on(where, now):
+        return ""
+    before = dict(map(tuple, facts.get(RAN_ON, [None, []])[1]))
+    return ", ".join(f"{view.params[k].label}: {before.get(k, '?')} → {_plain(v)}" for k, v in now.items()
+                     if before.get(k) != _plain(v)) or "another step"
+
+
+def check(lessons: list[Lesson], where, facts: dict, answer, progress: dict | None, *pool) -> tuple:
+    """The learner's answer against the fact the live view measured on the settings the controls hold now
+    -> (feedback, progress, picker, step text)."""
     lesson = _find(lessons, where[0])
     step = lesson.steps[where[1]]
     progress = dict(progress or {})
     if not facts or step.fact not in facts:
         return "Run the view first: the answer is what the model does on your settings.", progress, gr.skip(), gr.skip()
+    changed = _changed(step, facts, where, list(pool))
+    if changed:
+        return (f"**Press Run first.** The image shows your last run, and your settings have changed since "
+                f"({changed}): the answer is what the model does on the settings you have now.", progress,
+                gr.skip(), gr.skip())
     if answer in (None, ""):
         return "Pick an answer first.", progress, gr.skip(), gr.skip()
     truth = facts[step.fact]
@@ -380,7 +406,7 @@ def build(store: ModelStore, folder: str | Path = LESSONS_DIR) -> TabParts:
         event(fn, inputs, shown, api_name=False, show_progress="hidden").then(
             go, [where, *pool], ran, api_name=False)
     run_btn.click(go, [where, *pool], ran, api_name="lesson_run")
-    check_btn.click(functools.partial(check, lessons), [where, facts, answer, progress],
+    check_btn.click(functools.partial(check, lessons), [where, facts, answer, progress, *pool],
                     [feedback, progress, picker, text], api_name=False, show_progress="hidden")
 
     def opened(p, request: gr.Request):

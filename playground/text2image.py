@@ -160,7 +160,9 @@ def guidance_interval_for(store: ModelStore, name: str, other: str | None) -> fl
     return store.get(name, family=FAMILY).cfg.guidance_interval
 
 
-def check_prompt(pipe, prompt, what: str = "prompt", required: bool = True) -> str:
+def check_prompt(tokenizer, prompt, what: str = "prompt", required: bool = True) -> str:
+    """The prompt, stripped, or a UserError: empty, over MAX_PROMPT_CHARS, or more tokens than `tokenizer` reads
+    (it would be cut silently). One check for every page that takes a prompt: LDM, unCLIP and the lessons."""
     if prompt is None or not isinstance(prompt, str):
         prompt = ""
     prompt = prompt.strip()
@@ -168,12 +170,12 @@ def check_prompt(pipe, prompt, what: str = "prompt", required: bool = True) -> s
         raise UserError(f"the {what} is empty: describe a garment, e.g. 'a small red sneaker'")
     if len(prompt) > MAX_PROMPT_CHARS:
         raise UserError(f"the {what} has {len(prompt)} characters; at most {MAX_PROMPT_CHARS}")
-    n = len(pipe.tokenizer(prompt).input_ids)
-    if n > pipe.tokenizer.model_max_length:
+    n = len(tokenizer(prompt).input_ids)
+    if n > tokenizer.model_max_length:
         unknown = unknown_words(prompt)  # spelled out piece by piece, they may be what made it long
-        limit = pipe.tokenizer.model_max_length
+        limit = tokenizer.model_max_length
         known = " ".join(w for w in prompt.split() if w.strip(".,;:!?").lower() not in {u.lower() for u in unknown})
-        if unknown and len(pipe.tokenizer(known).input_ids) <= limit:  # four words can be too long: said first
+        if unknown and len(tokenizer(known).input_ids) <= limit:  # four words can be too long: said first
             raise UserError(f"this model never saw {', '.join(repr(w) for w in unknown[:6])}: it spells each unknown "
                             f"word out in pieces, which makes the {what} {n} tokens long, over the {limit} it reads "
                             "(start and end included). Drop those words or use ones from its vocabulary (under the "
@@ -203,8 +205,8 @@ def _settings(store, name, other, prompt, negative, guidance, steps, scheduler, 
     seed = int(number("seed", seed, 0, 2**63 - 1))
     batch = int(number("batch size", batch, 1, MAX_BATCH))
     pipe = pipeline_for(store, name, other, scheduler)
-    prompt = check_prompt(pipe, prompt)
-    negative = check_prompt(pipe, negative, "negative prompt", required=False)
+    prompt = check_prompt(pipe.tokenizer, prompt)
+    negative = check_prompt(pipe.tokenizer, negative, "negative prompt", required=False)
     return pipe, prompt, negative, guidance, steps, seed, batch
 
 

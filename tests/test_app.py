@@ -56,6 +56,24 @@ def test_classifier_handler_recognises_a_test_garment(store, tmp_path):
     assert hits >= 16
 
 
+def test_the_classifier_says_when_an_image_is_unlike_its_data(store):
+    """A new user uploaded noise and a photo-like image and got a confident class with no word of doubt."""
+    from trainers.core.data import load_dataset
+
+    test = load_dataset("fashion-mnist", split="test", image_size=28)
+    quiet = 0
+    for i in range(20):  # the test set's own garments: nothing to say for nearly all of them
+        probs, seen = classifier.classify(store, "fashion-classifier", Image.fromarray(test.images[i, 0].numpy()))
+        quiet += classifier.doubt(probs, seen) == ""
+        assert classifier.read_note(store, "fashion-classifier", np.stack([seen] * 3, -1)) == classifier.doubt(probs, seen)
+    assert quiet >= 18
+    noise = Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64), dtype=np.uint8))
+    said = classifier.doubt(*classifier.classify(store, "fashion-classifier", noise))
+    assert "unlike the data" in said and "only the 10 Fashion-MNIST classes" in said
+    unsure = classifier.doubt({"Bag": 0.4, "Coat": 0.35, "Shirt": 0.25}, np.zeros((32, 32)))
+    assert unsure.startswith("**The classifier is unsure:** Bag at 40%, then Coat at 35%")
+
+
 def test_image_to_grey_handles_transparency_and_inversion():
     rgba = Image.new("RGBA", (40, 40), (0, 0, 0, 0))
     rgba.paste((255, 255, 255, 255), (10, 10, 30, 30))

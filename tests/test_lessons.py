@@ -46,13 +46,13 @@ def test_every_step_runs_its_live_view_and_checks_the_answer_against_it(store, l
     step = lesson.steps[index]
     truth = facts[step.fact]
     assert truth in step.choices
-    right, progress, *_ = L.check(LESSONS, where, facts, truth, {})
+    right, progress, *_ = L.check(LESSONS, where, facts, truth, {}, *pool)
     assert right.startswith("**Right") and progress == {lesson.id: [index]}
     assert facts[L.CAPTION] in right  # what the run measured, revealed with the check
     wrong = next(c for c in step.choices if c != truth)
-    said, progress, *_ = L.check(LESSONS, where, facts, wrong, {})
+    said, progress, *_ = L.check(LESSONS, where, facts, wrong, {}, *pool)
     assert truth in said and progress == {}
-    assert "Run the view first" in L.check(LESSONS, where, {}, truth, {})[0]
+    assert "Run the view first" in L.check(LESSONS, where, {}, truth, {}, *pool)[0]
 
 
 def test_a_try_this_that_names_a_place_on_the_vae_map_is_right(store):
@@ -78,6 +78,21 @@ def test_the_answer_follows_the_learners_own_settings(store):
     facts = [L.run(store, LESSONS, (lesson.id, 0), *_pool_values(L.open_step(LESSONS, lesson.id, 0, {"t": t})))[2]
              for t in (50, 900)]
     assert [f["more_of"] for f in facts] == ["signal", "noise"]
+
+
+def test_the_answer_is_not_graded_on_a_run_of_other_settings(store):
+    """A learner moved a setting (or ran and was refused) and pressed Check: the last run answered another question,
+    and its answer was graded as if it were theirs."""
+    lesson = next(x for x in LESSONS if x.id == "ddpm")
+    where = (lesson.id, 0)
+    early = _pool_values(L.open_step(LESSONS, lesson.id, 0, {"t": 50}))
+    late = _pool_values(L.open_step(LESSONS, lesson.id, 0, {"t": 900}))
+    facts = L.run(store, LESSONS, where, *early)[2]
+    fact = lesson.steps[0].fact
+    said = L.check(LESSONS, where, facts, facts[fact], {}, *late)
+    assert said[0].startswith("**Press Run first") and "50 → 900" in said[0] and said[1] == {}  # not marked done
+    assert L.check(LESSONS, where, facts, facts[fact], {}, *early)[0].startswith("**Right")
+    assert L.check(LESSONS, (lesson.id, 1), facts, facts[fact], {}, *early)[0].startswith(("**Press Run", "Run the"))
 
 
 def _pool_values(shown) -> list:
@@ -190,3 +205,13 @@ def test_a_prompt_names_its_garment_by_whole_words():
     for unclear in ("a blue tshirt", "a red sneaker and a blue bag", "something nice"):
         with pytest.raises(UserError, match="name one garment"):
             garment_named(unclear)
+
+
+def test_a_share_says_what_the_others_were_read_as():
+    """A learner saw "0% Dress" and could not tell whether the model drew another garment or nothing."""
+    from playground.lesson_views import agreement
+
+    assert agreement(["Bag", "Sandal", "Bag", "Sandal", "Sandal", "Coat"], "Bag") == (
+        pytest.approx(2 / 6), " (the others: 3 Sandal, 1 Coat)")
+    assert agreement(["Coat", "Shirt", "Coat"], "Dress") == (0.0, " (the classifier reads: 2 Coat, 1 Shirt)")
+    assert agreement(["Dress", "Dress"], "Dress") == (1.0, "")

@@ -144,11 +144,11 @@ def test_a_prompt_too_long_because_of_unknown_words_says_so(monkeypatch):
     from trainers.core.errors import UserError
 
     with pytest.raises(UserError, match=r"^this model never saw 'car', 'with', 'wheels'.*20 tokens long.*Drop those"):
-        tab.check_prompt(pipe, "a red car with wheels")
+        tab.check_prompt(pipe.tokenizer, "a red car with wheels")
     assert "ignore" not in tab.vocabulary_note(None, "a red car with wheels")
     # too long even without its unknown words: said so, not blamed on a word
     with pytest.raises(UserError, match=r"^the prompt is 28 tokens long \(7 words\).*shorten it"):
-        tab.check_prompt(pipe, "a large blue dress a large nope")
+        tab.check_prompt(pipe.tokenizer, "a large blue dress a large nope")
 
 
 def test_the_guidance_views_step_slider_follows_the_runs_steps():

@@ -237,8 +237,10 @@ def test_the_tabs_unclip_page_compares_prior_and_no_prior_and_makes_variations(t
     assert (small[0, 1] > 0).sum() < (x[0, 1] > 0).sum()  # drawn small, as the captioned data draws it
     strip, note = U.variations(store, "dec", garment, "green", "large", 1, 4, 2.0, 3)
     assert strip.shape[1] > 5 * 32 * U.SCALE and "pairwise" in note
-    for bad, match in [(("dec", "prior", "", 0, 2, 2.0, 3), "write a prompt"),
-                       (("dec", "prior", "a " * 100, 0, 2, 2.0, 3), "characters"),
+    for bad, match in [(("dec", "prior", "", 0, 2, 2.0, 3), "the prompt is empty"),
+                       (("dec", "prior", "a " * 200, 0, 2, 2.0, 3), "characters; at most 300"),  # the tab's limit
+                       # under the characters' limit, over the CLIP's context: refused, not cut silently
+                       (("dec", "prior", "a red bag " * 8, 0, 2, 2.0, 3), "tokens long"),
                        (("prior", "prior", "a bag", 0, 2, 2.0, 3), "unclip_decoder"),
                        (("dec", "prior", "a bag", 0, 99, 2.0, 3), "images")]:
         with pytest.raises(gr.Error, match=match):
