@@ -10,7 +10,7 @@ from trainers.core.data import FASHION_MNIST_CLASSES
 
 from .errors import user_errors
 from .page import LATEX
-from .uploads import EXAMPLES, example_paths, image_to_grey
+from .uploads import EXAMPLES, UNLIKE_DATA, example_paths, image_to_grey, unlike_data
 from .wiring import TabParts, wire
 from .models import ModelStore
 
@@ -31,24 +31,15 @@ def classify(store: ModelStore, name: str, image, invert: str = "auto") -> tuple
 # Doubt, said beside the prediction. A softmax always names one of the 10 classes, so noise or a photo gets a
 # confident-looking answer. Two cheap signals: the top probability (the max-softmax baseline of Hendrycks & Gimpel
 # 2017, "A Baseline for Detecting Misclassified and Out-of-Distribution Examples"), under 0.5 for 2.2% of the test
-# set; and light in the 2-px frame of the 32-px input, where Fashion-MNIST is near-black (mean over 0.25 for 0.1% of
-# 2000 test images put through this tab's own resize; uniform noise: 0.50).
-UNSURE_BELOW, EDGE_ABOVE = 0.5, 0.25
+# set; and light in the input's frame, where Fashion-MNIST is black (`uploads.unlike_data`).
+UNSURE_BELOW = 0.5
 
 
 def doubt(probs: dict, grey: np.ndarray) -> str:
     """({class: probability}, the 32x32 grey input) -> a note on how far to trust the prediction ("" if nothing
     to say)."""
-    grey = np.asarray(grey, dtype=np.float64)
-    if grey.ndim == 3:
-        grey = grey[..., :3].mean(-1)
-    ring = np.ones(grey.shape[:2], bool)
-    ring[2:-2, 2:-2] = False
     ranked = sorted(probs.items(), key=lambda kv: -kv[1])
-    said = []
-    if grey[ring].mean() / 255 > EDGE_ABOVE:
-        said.append("**This image is unlike the data.** Fashion-MNIST garments sit centred on plain black with a "
-                    "margin; this one has light at the frame's edges (a background, texture or a crop).")
+    said = [UNLIKE_DATA] if unlike_data(grey) else []
     if ranked and ranked[0][1] < UNSURE_BELOW:
         said.append(f"**The classifier is unsure:** {ranked[0][0]} at {ranked[0][1]:.0%}, then {ranked[1][0]} at "
                     f"{ranked[1][1]:.0%}.")

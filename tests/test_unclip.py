@@ -236,7 +236,9 @@ def test_the_tabs_unclip_page_compares_prior_and_no_prior_and_makes_variations(t
     small = U.garment(garment, "green", "small")
     assert (small[0, 1] > 0).sum() < (x[0, 1] > 0).sum()  # drawn small, as the captioned data draws it
     strip, note = U.variations(store, "dec", garment, "green", "large", 1, 4, 2.0, 3)
-    assert strip.shape[1] > 5 * 32 * U.SCALE and "pairwise" in note
+    assert strip.shape[1] > 5 * 32 * U.SCALE and "pairwise" in note and "unlike the data" not in note
+    noise = Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 40), dtype=np.uint8))
+    assert "unlike the data" in U.variations(store, "dec", noise, "green", "large", 1, 2, 2.0, 2)[1]  # said, not guessed
     for bad, match in [(("dec", "prior", "", 0, 2, 2.0, 3), "the prompt is empty"),
                        (("dec", "prior", "a " * 200, 0, 2, 2.0, 3), "characters; at most 300"),  # the tab's limit
                        # under the characters' limit, over the CLIP's context: refused, not cut silently
