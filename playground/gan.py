@@ -30,7 +30,9 @@ DISPLAY_SCALE = 3
 # one meaning everywhere: a conditional model draws the classes in turn, sample i (or keyframe i) class i mod 10;
 # an unconditional model has no class control (the dropdowns are disabled for it)
 NO_CLASS = "(every class in turn)"
-_NO_CLASS_NAMES = (None, "", NO_CLASS, "(model's own / none)")  # the last: this choice's name before, for API callers
+UNCONDITIONAL = "(none: unconditional model)"  # what the disabled dropdowns read ("every class in turn" misled)
+# the last: this choice's name before, for API callers
+_NO_CLASS_NAMES = (None, "", NO_CLASS, UNCONDITIONAL, "(model's own / none)")
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -76,16 +78,22 @@ def _class_embeddings(G, model, class_a: str | None, class_b: str | None, n_keys
     return (1 - t) * ea + t * eb
 
 
-def class_controls(store: ModelStore, name: str):
-    """The class dropdowns for a checkpoint: enabled for a conditional model, disabled (and saying so) otherwise."""
+def conditional(store: ModelStore, name: str | None) -> bool:
+    return bool(name) and bool(store.get(name, family="gan").cfg.n_classes)
+
+
+def class_controls(store: ModelStore, name: str, *shown: str):
+    """The class dropdowns for a checkpoint (given the values they `shown`): enabled for a conditional model
+    (back to "every class in turn" from the unconditional's "none"), disabled and reading "none" otherwise."""
     import gradio as gr
 
-    conditional = bool(name) and bool(store.get(name, family="gan").cfg.n_classes)
-    info = None if conditional else "this model is unconditional: it has no class to choose"
-    if conditional:
-        return (gr.Dropdown(interactive=True, info=None),) * 2
-    # an unconditional model shows no class: a class left from the model before read as if it applied
-    return (gr.Dropdown(value=NO_CLASS, interactive=False, info=info),) * 2
+    if conditional(store, name):
+        return tuple(gr.Dropdown(interactive=True, info=None, **({"value": NO_CLASS} if v in (UNCONDITIONAL, None)
+                                                                 else {})) for v in (shown or (None, None)))
+    # an unconditional model shows no class: a class left from the model before read as if it applied, and
+    # "(every class in turn)", greyed, read as if it drew the classes in turn
+    return (gr.Dropdown(value=UNCONDITIONAL, interactive=False,
+                        info="this model is unconditional: it has no class to choose"),) * 2
 
 
 def space_control(store: ModelStore, name: str, space: str):
@@ -221,10 +229,11 @@ def build(store: ModelStore) -> TabParts:
             with gr.Row():
                 # allow_custom_value: API callers may still send this choice's old name ("(model's own / none)");
                 # the handlers check every value themselves
-                class_a = gr.Dropdown(classes, value=NO_CLASS, label="class (conditional models)",
-                                      allow_custom_value=True)
-                class_b = gr.Dropdown(classes, value=NO_CLASS, label="walk to class (with a class chosen)",
-                                      allow_custom_value=True)
+                start = NO_CLASS if conditional(store, first) else UNCONDITIONAL
+                class_a = gr.Dropdown(classes, value=start, label="class (conditional models)",
+                                      allow_custom_value=True, interactive=start == NO_CLASS)
+                class_b = gr.Dropdown(classes, value=start, label="walk to class (with a class chosen)",
+                                      allow_custom_value=True, interactive=start == NO_CLASS)
             with gr.Tab("Walk"):
                 with gr.Row():
                     seeds = gr.Textbox("0, 1, 2", label="keyframe seeds (comma-separated, or 'random')")
@@ -265,8 +274,8 @@ def build(store: ModelStore) -> TabParts:
 
     ckpt.change(lambda name: checkpoint_loss(store, name), ckpt, loss_md, api_name=False)
     # the class and z/w controls are settled before the outputs are redrawn for the new model (below)
-    changed = ckpt.change(lambda name, sp: (*class_controls(store, name), space_control(store, name, sp)),
-                          [ckpt, space], [class_a, class_b, space], api_name=False)
+    changed = ckpt.change(lambda name, sp, a, b: (*class_controls(store, name, a, b), space_control(store, name, sp)),
+                          [ckpt, space, class_a, class_b], [class_a, class_b, space], api_name=False)
     parts = TabParts(refresh=[(ckpt, lambda: store.names("gan"))])
     samples_named = {"checkpoint": ckpt, "seed": seed, "samples": n, "truncation": trunc, "class": class_a}
     wire(go.click, "gan_samples", samples_named, lambda *a: sample_grid(store, *a), out, parts, opening=bool(first))

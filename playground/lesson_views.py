@@ -486,14 +486,16 @@ def ddpm_forward(store, t, schedule):
                  text, {"more_of": "signal" if abar >= 0.5 else "noise"})
 
 
-def _ddpm_run(store, seed: int, steps: int, garment: str, guidance: float, keep: int = 6):
+def _ddpm_run(store, seed: int, steps: int, garment: str, guidance: float, keep: int = 5):
+    """(the guesses x̂0 at `keep` steps spread evenly over the run, first and last included, as (t, image); the
+    final image). With 50 steps and keep = 5: t = 999, 739, 499, 239, 19 (the middle one halfway)."""
     from trainers.ddpm import train as ddpm_train
 
     model = store.get("ddpm-fashion", family="ddpm")
     gen = torch.Generator().manual_seed(seed)
     x = ddpm_train.initial_noise(model.cfg, 1, gen)
     y = torch.tensor([CLASSES.index(garment)])
-    marks = set(np.linspace(0, steps - 1, keep).round().astype(int).tolist())
+    marks = {min(steps - 1, int(k * steps / max(keep - 1, 1) + 0.5)) for k in range(keep)}
     guesses = []
     for i, t, xt, x0 in ddpm_train.reverse(model.cfg, model.modules, x, gen, y, "ddim", steps, 0.0, guidance):
         if i in marks:
@@ -508,8 +510,9 @@ def _ddpm_run(store, seed: int, steps: int, garment: str, guidance: float, keep:
 def ddpm_reverse(store, garment, seed):
     guesses, final = _ddpm_run(store, seed, 50, garment, 3.0)
     seen = reads(store, torch.cat([g for _, g in guesses] + [final]))
-    tiles = [upscale(strip(g, padding=0), 4) for _, g in guesses]
-    image = titled_strip(tiles, [f"t = {t}" for t, _ in guesses])
+    # the guesses, then the final image the question compares them with (the strip ended at t = 19's guess)
+    tiles = [upscale(strip(g, padding=0), 4) for _, g in guesses] + [upscale(strip(final, padding=0), 4)]
+    image = titled_strip(tiles, [f"t = {t}" for t, _ in guesses] + ["final x_0"])
     half = seen[len(guesses) // 2]
     t_half = guesses[len(guesses) // 2][0]
     return Shown(image, f"50 reverse steps, class {garment}. The guess x̂₀ at t = {t_half}"

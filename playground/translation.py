@@ -243,6 +243,17 @@ def side_by_side(store: ModelStore, cyclegan_name: str, dualgan_name: str, image
     return picture, table
 
 
+STALE = ("*The image, domain or invert above changed since this comparison: press **Compare CycleGAN and DualGAN** "
+         "to translate the new one.*")
+
+
+def stale_side_by_side(shown) -> tuple:
+    """The side-by-side's update when its input changes: (cleared, STALE) if it showed a comparison."""
+    import gradio as gr
+
+    return (None, STALE) if shown is not None else (gr.skip(), gr.skip())
+
+
 def _read(store: ModelStore, y: torch.Tensor) -> tuple[str, float] | None:
     """The judge's (class, probability) for a uint8 (1, 1, S, S) image; None without a classifier."""
     from trainers.classifier.train import predict
@@ -366,6 +377,10 @@ def build(store: ModelStore) -> TabParts:
     wire(s_go.click, "cyclegan_vs_dualgan", {"CycleGAN checkpoint": s_cyc, "DualGAN checkpoint": s_dual,
                                               "image": c_image, "domain": c_domain, "invert": c_invert},
          lambda *a: side_by_side(store, *a), [s_pair, s_text], parts)
+    # the side-by-side is of "the image and domain above": when they change it goes, with a word why (it stayed,
+    # captioned as of the new image, still naming the old one's classes)
+    gr.on([c_image.change, c_domain.change, c_invert.change], stale_side_by_side, s_pair, [s_pair, s_text],
+          api_name=False, show_progress="hidden")
     parts.refresh = [(p_ckpt, lambda: store.names("pix2pix")), (c_ckpt, lambda: cyclegan_choices(store)),
                      (s_cyc, lambda: objective_names(store, "lsgan")), (s_dual, lambda: objective_names(store, "dualgan"))]
     return parts

@@ -394,3 +394,19 @@ def test_the_theme_serves_whole_font_files_only():
     faces = [f for f in theme()._font if isinstance(f, gr.themes.LocalFont)]
     files = re.findall(r"static/fonts/([^']+\.woff2)", "\n".join(f.stylesheet()["css"] for f in faces))
     assert files and all((static / f).stat().st_size > 20_000 for f in files), files
+
+
+def test_the_side_by_side_goes_when_its_image_changes(store):
+    """Translation → CycleGAN: a new image (or domain) above left the old comparison below, captioned as if of the
+    new image and naming the old one's classes."""
+    from playground import translation
+
+    demo = create_app(store.root)
+    deps = [d for d in demo.fns.values() if d.fn is not None and inspect.unwrap(d.fn) is translation.stale_side_by_side]
+    assert len(deps) == 1 and {e for _, e in deps[0].targets} == {"change"} and len(deps[0].targets) == 3
+    side = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "cyc-vs-dual")
+    assert side in deps[0].outputs
+    assert translation.stale_side_by_side(np.zeros((4, 4, 3), np.uint8)) == (None, translation.STALE)
+    import gradio as gr
+
+    assert translation.stale_side_by_side(None) == (gr.skip(), gr.skip())  # nothing shown: nothing to clear

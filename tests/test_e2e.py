@@ -4,6 +4,7 @@ screenshotted in real headless Chromium (Debian's, driven by Playwright)."""
 import os
 import re
 import shutil
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -327,9 +328,16 @@ def _drive(page, tab: str, width: int) -> None:
             page.wait_for_timeout(1000)
             assert _coloured_pixels(plot.screenshot()) > 200, f"the loss table's plot {plot_id} drew no lines"
     if tab == "Classifier":  # an example is classified as it is picked (the last prediction stayed beside it)
+        # noise gets a class all the same, and a word of doubt under it; a test garment then gets none
+        noise = Path(tempfile.mkdtemp()) / "noise.png"
+        Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64), dtype=np.uint8)).save(noise)
+        upload = page.locator(".block").locator("visible=true").filter(has=page.locator("input[type=file]")).first
+        upload.locator("input[type=file]").first.set_input_files(str(noise))
+        page.locator("#clf-doubt").get_by_text("unlike the data").wait_for(state="visible", timeout=20_000)
         page.locator(".gallery-item").locator("visible=true").nth(1).click()  # 1-trouser.png
         page.locator(".block:has-text('prediction') h2").filter(has_text="Trouser").first.wait_for(
             state="visible", timeout=20_000)
+        page.wait_for_function("() => !document.querySelector('#clf-doubt').innerText.trim()", timeout=10_000)
         # the drawing sub-tab's own button classifies the drawing, not the hidden upload
         page.get_by_role("tab", name="Draw").last.click()
         canvas = page.locator("canvas").last

@@ -82,8 +82,13 @@ def test_conditional_walk_in_w_between_classes_and_edit(store):
     fixed = tab.latent_walk(store, "cond-map", "1, 2", 2, "lerp", 0.7, "w", "T-shirt/top", "Trouser")[0]
     assert np.array_equal(turn, fixed)
     assert [d.interactive for d in tab.class_controls(store, "plain")] == [False, False]  # unconditional
-    assert [d.value for d in tab.class_controls(store, "plain")] == [tab.NO_CLASS] * 2  # no class left over
+    # no class left over, and no "(every class in turn)" either: greyed, it read as if the model drew them in turn
+    assert [d.value for d in tab.class_controls(store, "plain", "Bag", tab.NO_CLASS)] == [tab.UNCONDITIONAL] * 2
     assert [d.interactive for d in tab.class_controls(store, "cond-map")] == [True, True]
+    back = tab.class_controls(store, "cond-map", tab.UNCONDITIONAL, "Bag")  # from an unconditional model: in turn
+    assert back[0].value == tab.NO_CLASS and back[1].value is None  # a chosen class stays
+    assert np.array_equal(tab.sample_grid(store, "plain", 1, 4, 1.0, tab.UNCONDITIONAL),
+                          tab.sample_grid(store, "plain", 1, 4, 1.0, tab.NO_CLASS))  # the value the page sends
     # w is offered only with a mapping network; a w chosen for the previous model falls back to z
     plain, mapped = tab.space_control(store, "plain", "w"), tab.space_control(store, "cond-map", "w")
     assert (plain.value, [c[0] for c in plain.choices]) == ("z", ["z"])
