@@ -506,15 +506,17 @@ def build(store: ModelStore) -> TabParts:
     gr.Markdown("### The loss table\nThe same DCGAN (architecture, data, batch, Adam) trained with each GAN loss of "
                 "the course notes, one curve each: FID on 1000 samples from fixed noise (the run's own monitor) against "
                 "generator steps and against wall-clock time. The two budgets differ because some losses pay more per "
-                "step: WGAN-GP's gradient penalty and its 5 critic steps per generator step. The table's FID is the "
-                "card's, on 10k samples.")
+                "step: WGAN-GP's gradient penalty and its 5 critic steps per generator step. Where two losses give "
+                "the same curve (hinge and non-saturating nearly do), the line drawn last hides the other: the table "
+                "under the plots has each run's numbers. The table's FID is the card's, on 10k samples.")
     by_step, by_time, runs = loss_table(store)
     # one above the other: side by side, each legend had room for 5 of the 8 losses at 800 px
     gr.LinePlot(by_step, x="generator step", y="FID_1000", color="loss", title="FID against generator steps",
                 height=280, elem_id="loss-table-steps")
     gr.LinePlot(by_time, x="minutes", y="FID_1000", color="loss", title="FID against wall-clock minutes",
                 height=280, elem_id="loss-table-minutes")
-    gr.Dataframe(runs, headers=LOSS_COLUMNS, interactive=False, wrap=True, elem_id="loss-table")
+    gr.Dataframe(runs, headers=LOSS_COLUMNS, interactive=False, wrap=True, elem_id="loss-table",
+                 elem_classes="wide-table")  # at 800 px its last columns were cut with no word
     parts.refresh = [(chosen, lambda: generative_names(store)), (base_ckpt, lambda: generative_names(store)),
                      (run, lambda: [n for n in store.names() if snapshots(store, n)])]
     return parts

@@ -144,8 +144,9 @@ def denoise(store: ModelStore, name: str, seed, n, sampler: str, steps, eta, cla
     nrow = min(4, n)
     every = -(-steps // UPDATES)  # ceil: at most UPDATES refreshes
     keep = set(np.linspace(0, steps - 1, min(MAX_GIF_FRAMES, steps)).round().astype(int).tolist())
-    frames, last, start = [], 0.0, time.monotonic()
+    frames, last, start, ts = [], 0.0, time.monotonic(), []
     for i, t, xt, x0 in ddpm_train.reverse(model.cfg, model.modules, x, gen, y, sampler, steps, eta, guidance):
+        ts.append(int(t))
         if i in keep:
             a, b = _pair(xt, x0, nrow)
             # each pane named in the frame: the GIF/MP4 leave the page without the boxes' labels (the image font
@@ -160,7 +161,20 @@ def denoise(store: ModelStore, name: str, seed, n, sampler: str, steps, eta, cla
     mp4 = export_file(mp4_bytes(frames, 20), "ddpm-run", ".mp4")
     seconds = time.monotonic() - start
     yield (a, b, f"done: {count(steps, 'step')}, {sampler}" + (f", eta = {eta}" if sampler == "ddim" else "")
-           + f", {seconds:.1f} s", gif, mp4)
+           + guidance_said(model.cfg, y is not None, guidance, ts) + f", {seconds:.1f} s", gif, mp4)
+
+
+def guidance_said(cfg, has_class: bool, guidance: float, ts: list[int]) -> str:
+    """How the run was guided, for its done line: w at every step, or at how many (a model guided only in its
+    interval, t < interval * T, ran 1 step at t = 999 with w = 10 exactly as with w = 3, and nothing said so)."""
+    if not has_class:
+        return ", no class: unguided"
+    t_max = ddpm_train.guidance_t_max(cfg)
+    guided = sum(t_max is None or t < t_max for t in ts)
+    if guided == len(ts):
+        return f", w = {guidance:g}"
+    return (f", w = {guidance:g} on {guided} of {count(len(ts), 'step')} (this model is guided only at t < "
+            f"{t_max:g}, its guidance interval)")
 
 
 @user_errors

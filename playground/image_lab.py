@@ -70,15 +70,17 @@ def _options(family: str, minutes, uploads: list[str] | None, out: Path) -> dict
         opts["monitor_n"] = "0"  # each DDPM sample costs sample_steps network calls
     if uploads:
         batch = int(opts["batch_size"])
-        if not batch <= len(uploads) <= MAX_UPLOADS:
+        if len(uploads) > MAX_UPLOADS:
             raise UserError(f"upload {batch} to {MAX_UPLOADS} images (one batch at least), got {len(uploads)}")
         if sum(Path(f).stat().st_size for f in uploads) > MAX_UPLOAD_BYTES:
             raise UserError(f"the uploads exceed {MAX_UPLOAD_BYTES >> 20} MB in total")
         for f in uploads:  # the trainer opens them with plain Pillow: only images the app would open itself
-            try:
+            try:  # checked before they are counted: one text file was refused as "got 1" image
                 open_upload(f)
             except UserError as e:
                 raise UserError(f"{Path(f).name}: {e}") from None
+        if len(uploads) < batch:
+            raise UserError(f"upload {batch} to {MAX_UPLOADS} images (one batch at least), got {len(uploads)}")
         data = out / "data"
         data.mkdir(parents=True)
         for i, f in enumerate(uploads):

@@ -376,8 +376,8 @@ def build(store: ModelStore, folder: str | Path = LESSONS_DIR) -> TabParts:
             picker = gr.Dropdown(lesson_choices(lessons, {}), value=first.id, label="Lesson", elem_id="lesson-pick")
             text = gr.Markdown(step_text(first, 0), elem_id="lesson-text")
             with gr.Row():
-                prev_btn = gr.Button("← Previous step", interactive=False, size="sm")
-                next_btn = gr.Button("Next step →", variant="primary", size="sm")
+                prev_btn = gr.Button("← Previous step", interactive=False)  # "sm" wrote them at 11 px
+                next_btn = gr.Button("Next step →", variant="primary")
             equation = gr.Markdown(f"$$ {first.steps[0].equation} $$", latex_delimiters=LATEX, elem_id="lesson-eq")
             try_md = gr.Markdown(f"**Try this:** {first.steps[0].try_this}")
             pool = [gr.Slider(visible=False, interactive=True) for _ in range(POOL["slider"])]

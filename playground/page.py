@@ -30,8 +30,8 @@ CSS = """
 .frames img { object-fit: contain; max-width: 100%; }
 /* a card's training command wraps at the column's edge instead of scrolling sideways as a code block does */
 #about-card pre, #about-card pre code { white-space: pre-wrap; overflow-wrap: anywhere; }
-.upload-refused { position: absolute; left: 44px; right: 0; bottom: 0; z-index: 5; padding: 4px 8px;  /* past the tools */
-  color: var(--error-text-color, #b91c1c); background: var(--background-fill-primary, #fff); font-size: var(--text-sm); }
+/* under the editor, not over it (it covered the bottom of the image it said was kept) */
+.upload-refused { padding: 4px 8px; color: var(--error-text-color, #b91c1c); font-size: var(--text-sm); }
 /* the walk's GIF as tall as its MP4 beside it (it was drawn at its 128 px), crisp when enlarged */
 .transport { align-items: center; }  /* Train live's Play | Pause | Step x [n] | Reset, one line */
 #gan-walk-gif img { height: 224px; width: auto; image-rendering: pixelated; }
@@ -76,8 +76,8 @@ video { object-fit: contain !important; }
                 max-height: none !important; object-fit: contain !important; }
 /* a table wider than the page scrolls sideways: say so where its columns are cut */
 @media (max-width: 1500px) {  /* Compare's four models cut the last column at 1400 px too */
-  .wide-table::before { content: "scroll the table sideways for every column →"; display: block; font-size: 13px;
-                        color: var(--body-text-color-subdued); padding: 2px 4px; }
+  .wide-table::before { content: "scroll the table sideways for every column →"; display: block; font-size: 14px;
+                        color: var(--body-text-color); padding: 2px 4px; }  /* the subdued grey was hardly seen */
 }
 @media (max-width: 900px) {
   .row:has(> .column) { flex-direction: column; }
@@ -147,14 +147,15 @@ JS = """() => {
   // (the same event, sent again), a bad one never reaches it (the image stays) and the box says why.
   // (gr.Image inputs are checked on the server: check_uploads)
   const isEditor = (block) => block && block.querySelector('button[aria-label="Clear canvas"]');
-  const vetted = new WeakSet();
+  const vetted = new WeakSet(), notes = new WeakMap();
   const vet = (block, file, pass) => {
-    let note = block.querySelector('.upload-refused');
+    let note = notes.get(block);
     if (!note) {
       note = document.createElement('div');
       note.className = 'upload-refused';
       note.setAttribute('role', 'alert');
-      block.appendChild(note);
+      block.after(note);
+      notes.set(block, note);
     }
     createImageBitmap(file).then((bitmap) => { bitmap.close(); note.hidden = true; pass(); }, () => {
       note.textContent = '"' + file.name + '" is not an image this editor can open: choose a PNG, JPEG, GIF, ' +
@@ -164,6 +165,11 @@ JS = """() => {
       note.timer = setTimeout(() => { note.hidden = true; }, 12000);
     });
   };
+  // an action pressed after the refusal: the note is old news (it stayed after a successful Interpolate)
+  document.addEventListener('click', (e) => {
+    if (e.target.closest && e.target.closest('button.primary'))
+      document.querySelectorAll('.upload-refused').forEach((n) => { n.hidden = true; });
+  }, true);
   document.addEventListener('change', (e) => {
     const input = e.target, block = input.closest && input.closest('.block');
     if (input.type !== 'file' || !isEditor(block) || !input.files || !input.files.length || vetted.has(e)) return;

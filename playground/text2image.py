@@ -247,6 +247,10 @@ def generate(store: ModelStore, name: str, other: str, prompt: str, negative: st
             used = other.strip() if other and other.strip() else name
             text = (f"done: {batch} image(s) by `{used}`, {count(s.n_steps, scheduler + ' step')}, w = {guidance}, "
                     f"{seconds:.2f} s")
+            if negative and " ".join(negative.lower().split()) == " ".join(prompt.lower().split()):
+                # eps_neg + w (eps_c - eps_neg) with eps_neg = eps_c is eps_c at any w
+                text += ("; the negative prompt is the prompt itself, so guidance cancels out: these are the "
+                         "plain conditional model's images at any w")
             if scores is not None:
                 text += f"; CLIP score (this project's CLIP) {', '.join(map(str, scores))}"
             yield _view(s.images), text
@@ -329,6 +333,15 @@ def attention_maps(store: ModelStore, name: str, other: str, prompt: str, guidan
     return out
 
 
+ATTENTION_KEY = (
+    '<div style="display:flex;align-items:center;gap:8px;flex-wrap:wrap;font-size:var(--text-md)">'
+    '<span>each map over the image:</span><span><b>blue</b> = the positions that attend least to the token</span>'
+    '<span style="display:inline-block;width:120px;height:12px;border:1px solid #888;'
+    'background:linear-gradient(to right, rgb(0,0,255), rgb(255,0,0))"></span>'
+    '<span><b>red</b> = most</span><span>(each token scaled to its own range; all layers and steps averaged)</span>'
+    '</div>')
+
+
 EXPLANATION = r"""
 **Latent diffusion** (course notes, *Latent Diffusion Models*): a pretrained autoencoder maps a 32×32 image to a 4×8×8 latent $z = \mathcal{E}(x)$; diffusion runs there, $z_t = \sqrt{\bar\alpha_t}\,z_0 + \sqrt{1-\bar\alpha_t}\,\varepsilon$, and the decoder brings the result back, $x = \mathcal{D}(z_0)$.
 
@@ -390,6 +403,8 @@ def build(store: ModelStore) -> TabParts:
                                      elem_classes="full-gallery", object_fit="contain")  # "cover" cut the tiles
             with gr.Tab("Cross-attention per token"):
                 att_go = gr.Button("Show where each token acts", variant="primary")
+                # the maps' key: without it a student could not tell which colour meant what
+                gr.HTML(ATTENTION_KEY, elem_id="t2i-att-key")
                 # three a row: six drew each map at ~80 px, and its token's caption covered a third of it
                 att_out = gr.Gallery(label="attention of the latent positions to each token", columns=3,
                                      height="auto", elem_classes="full-gallery")

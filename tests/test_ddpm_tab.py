@@ -56,7 +56,7 @@ def test_denoise_streams_and_exports(store):
     first_xt, *_ = runs[1]
     xt, x0, text, gif, mp4 = runs[-1]
     assert runs[1][3] is None and gif.endswith(".gif") and mp4.endswith(".mp4")
-    assert re.fullmatch(r"done: 100 steps, ddpm, \d+\.\d s", text), text  # says how long the run took
+    assert re.fullmatch(r"done: 100 steps, ddpm, w = 2, \d+\.\d s", text), text  # how guided, how long it took
     assert Image.open(gif).n_frames == tab.MAX_GIF_FRAMES and Path(mp4).stat().st_size > 1000
     # each frame names its panes in a white band above them (the exports leave the page without the boxes' labels)
     frame = np.asarray(Image.open(gif).convert("RGB"))
@@ -135,3 +135,15 @@ def test_stop_ends_a_denoise_run_with_its_own_last_word(store):
                if i != 2), rest[0]  # gr.skip(): nothing else changes
     done = list(run("tiny-ddpm", 0, 1, "ddpm", 5, 0.0, tab.ANY_CLASS, 1.0))  # the next run is not stopped
     assert done[-1][2].startswith("done: 5 steps")
+
+
+def test_the_done_line_says_how_the_run_was_guided():
+    """DDIM 1 step at w = 10 gave the same run as w = 3 (guidance only at t < 0.3 T), and the line said nothing."""
+    from types import SimpleNamespace
+
+    cfg = SimpleNamespace(guidance_interval=0.3, T=1000)
+    assert tab.guidance_said(cfg, True, 10.0, [999]) == (", w = 10 on 0 of 1 step (this model is guided only at "
+                                                         "t < 300, its guidance interval)")
+    assert "on 2 of 4 steps" in tab.guidance_said(cfg, True, 3.0, [999, 666, 250, 0])
+    assert tab.guidance_said(SimpleNamespace(guidance_interval=1.0, T=1000), True, 3.0, [999, 0]) == ", w = 3"
+    assert tab.guidance_said(cfg, False, 3.0, [999]) == ", no class: unguided"

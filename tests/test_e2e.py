@@ -242,6 +242,8 @@ def _drive(page, tab: str, width: int) -> None:
         note = page.locator(".upload-refused").locator("visible=true").first
         note.wait_for(state="visible", timeout=10_000)
         assert "garment.png" in note.inner_text() and "not an image" in note.inner_text()
+        held = page.locator(".block:has(button[aria-label='Clear canvas'])").first.bounding_box()
+        assert note.bounding_box()["y"] >= held["y"] + held["height"] - 1, "the note covers the image it says is kept"
         editors.nth(1).set_input_files(str(EXAMPLES / "8-bag.png"))  # B: a bag instead of the sneaker
         page.wait_for_timeout(2500)
         shown = page.locator("#vae-strip img").first.get_attribute("src")
@@ -249,6 +251,7 @@ def _drive(page, tab: str, width: int) -> None:
         page.wait_for_function("s => { const i = document.querySelector('#vae-strip img'); return i && i.src !== s; }",
                                arg=shown, timeout=30_000)
         assert not page.evaluate(_TOASTS_JS), "the refused file emptied editor A"
+        assert not page.locator(".upload-refused").locator("visible=true").count(), "the note outlived the next action"
         # a cleared editor's canvas is white: the brush comes back picked, in black, so strokes show
         first = page.locator(".block:has(button[aria-label='Clear canvas'])").first
         first.locator("button[aria-label='Clear canvas']").click()

@@ -757,3 +757,15 @@ def test_a_sessions_own_copy_of_an_image_input_checks_the_file_too(kind, upload_
     with pytest.raises(gr.Error, match="not an image") as e:
         fresh.preprocess(_payload(fresh, upload_files["random-bytes"]))
     assert e.value.print_exception is False
+
+
+def test_the_image_lab_names_a_lone_file_that_is_not_an_image(tmp_path, monkeypatch):
+    """A new user dropped one text file named .png and read "upload 64 to 2000 images, got 1": it was counted as
+    an image before it was checked."""
+    monkeypatch.setattr(image_lab.subprocess, "Popen", lambda *a, **k: pytest.fail("a trainer was started"))
+    fake = tmp_path / "fake.png"
+    fake.write_text("not an image")
+    with pytest.raises(UserError, match="fake.png: that file is not an image"):
+        image_lab._options("gan", 1.0, [str(fake)], tmp_path / "run")
+    with pytest.raises(UserError, match="one batch at least"):  # good images, too few: counted
+        image_lab._options("gan", 1.0, [str(shutil.copy(EXAMPLE, tmp_path / "good.png"))], tmp_path / "run2")

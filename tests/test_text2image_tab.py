@@ -42,6 +42,14 @@ def test_generate_streams_decoded_latents_then_the_images_with_clip_scores(store
     assert not np.array_equal(final, other)
 
 
+def test_a_negative_prompt_equal_to_the_prompt_is_said_to_cancel_guidance(store):
+    """eps_neg + w (eps_c - eps_neg) is eps_c when the two prompts are one: a user saw w change nothing, unsaid."""
+    same, text = _run(store, negative="A small  red sneaker", guidance=7.0)[-1]
+    assert "guidance cancels out" in text
+    assert np.array_equal(same, _run(store, negative="a small red sneaker", guidance=2.0)[-1][0])  # w changes nothing
+    assert "cancels" not in _run(store, negative="a blue bag")[-1][1]
+
+
 @pytest.mark.parametrize("scheduler", ["ddim", "ddpm", "euler", "dpm++"])
 def test_every_scheduler_runs(store, scheduler):
     final, text = _run(store, scheduler=scheduler, batch=1)[-1]
