@@ -31,7 +31,10 @@ CSS = """
 /* a card's training command wraps at the column's edge instead of scrolling sideways as a code block does */
 #about-card pre, #about-card pre code { white-space: pre-wrap; overflow-wrap: anywhere; }
 /* under the editor, not over it (it covered the bottom of the image it said was kept) */
-.upload-refused { padding: 4px 8px; color: var(--error-text-color, #b91c1c); font-size: var(--text-sm); }
+.upload-refused { position: absolute; top: 100%; left: 0; right: 0; padding: 2px 4px; z-index: 5;
+  color: var(--error-text-color, #b91c1c); font-size: var(--text-sm); }
+.upload-refused[hidden] { display: none; }
+.block:has(> .upload-refused:not([hidden])) { overflow: visible !important; }
 /* the walk's GIF as tall as its MP4 beside it (it was drawn at its 128 px), crisp when enlarged */
 .transport { align-items: center; }  /* Train live's Play | Pause | Step x [n] | Reset, one line */
 #gan-walk-gif img { height: 224px; width: auto; image-rendering: pixelated; }
@@ -148,27 +151,31 @@ JS = """() => {
   // (gr.Image inputs are checked on the server: check_uploads)
   const isEditor = (block) => block && block.querySelector('button[aria-label="Clear canvas"]');
   const vetted = new WeakSet(), notes = new WeakMap();
+  // the note hangs under the editor (absolute, top: 100%), in a margin the editor's block grows by while it shows:
+  // over the image it hid the garment it said was kept; in the block's flow it collapsed the fixed-height editor
+  const hide = (note) => { note.hidden = true; note.parentElement.style.marginBottom = ''; };
   const vet = (block, file, pass) => {
     let note = notes.get(block);
     if (!note) {
       note = document.createElement('div');
       note.className = 'upload-refused';
       note.setAttribute('role', 'alert');
-      block.after(note);
+      block.appendChild(note);
       notes.set(block, note);
     }
-    createImageBitmap(file).then((bitmap) => { bitmap.close(); note.hidden = true; pass(); }, () => {
+    createImageBitmap(file).then((bitmap) => { bitmap.close(); hide(note); pass(); }, () => {
       note.textContent = '"' + file.name + '" is not an image this editor can open: choose a PNG, JPEG, GIF, ' +
                          'WEBP or BMP file. The image it held is kept.';
       note.hidden = false;
+      block.style.marginBottom = (note.offsetHeight + 4) + 'px';
       clearTimeout(note.timer);  // it goes after a while, as a toast does (it read as a current problem later)
-      note.timer = setTimeout(() => { note.hidden = true; }, 12000);
+      note.timer = setTimeout(() => hide(note), 12000);
     });
   };
   // an action pressed after the refusal: the note is old news (it stayed after a successful Interpolate)
   document.addEventListener('click', (e) => {
     if (e.target.closest && e.target.closest('button.primary'))
-      document.querySelectorAll('.upload-refused').forEach((n) => { n.hidden = true; });
+      document.querySelectorAll('.upload-refused:not([hidden])').forEach(hide);
   }, true);
   document.addEventListener('change', (e) => {
     const input = e.target, block = input.closest && input.closest('.block');
