@@ -43,13 +43,17 @@ def clip_score(clip_loaded, images: torch.Tensor, prompts: list[str]) -> torch.T
     return 100 * cos.clamp_min(0)
 
 
-def attribute_scores(images: torch.Tensor, label: torch.Tensor, colour: torch.Tensor, size: torch.Tensor) -> dict:
-    """Shares of uint8 RGB images (N, 3, 32, 32) whose class / colour / size match what was asked."""
+def attribute_scores(images: torch.Tensor, label: torch.Tensor, colour: torch.Tensor, size: torch.Tensor,
+                     per_image: bool = False) -> dict:
+    """Shares of uint8 RGB images (N, 3, 32, 32) whose class / colour / size match what was asked (with
+    `per_image`: the hits themselves, bool (N,) each, under "class", "colour" and "size")."""
     rgb01 = images.float() / 255
     grey = to_uint8(as_large(intensity(rgb01), size) * 2 - 1)
     pred = metrics.class_probs(grey, metrics.load_classifier()).argmax(1)
     hit_class, hit_colour = pred == label, dominant_colour(rgb01) == colour
     hit_size = measured_size(rgb01) == size
+    if per_image:
+        return {"class": hit_class, "colour": hit_colour, "size": hit_size}
     return {"class_accuracy": round(float(hit_class.float().mean()), 4),
             "colour_accuracy": round(float(hit_colour.float().mean()), 4),
             "size_accuracy": round(float(hit_size.float().mean()), 4),
