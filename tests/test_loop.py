@@ -158,10 +158,34 @@ def test_init_from_takes_the_trained_module_from_its_ema_twin(tmp_path, tiny_ldm
     modules = get_family("latent_diffusion").build(parent.cfg)
     lineage = init_weights(modules, parent)
     assert lineage["modules"]["unet"] == "unet_ema" and lineage["modules"]["unet_ema"] == "unet_ema"
+    assert lineage["modules"]["vae"] == lineage["modules"]["text_encoder"] == "config"  # frozen: as built
     ref = parent.modules["unet_ema"].state_dict()
     for name in ("unet", "unet_ema"):
         for k, v in modules[name].state_dict().items():
             assert torch.equal(v, ref[k].to(v.dtype)), f"{name}.{k}"
+
+
+def test_init_from_keeps_the_autoencoder_the_config_names(tmp_path, tiny_ldm):
+    """Text to image continued over a retrained autoencoder: the parent's own --vae replaced the new one, so the
+    U-Net went on learning the old latent space while the card named the new autoencoder."""
+    import dataclasses
+
+    from trainers.core.loop import init_weights
+    from trainers.families import get_family
+
+    parent = ck.load_model(tiny_ldm["ldm"])
+    other = tmp_path / "other-vae"
+    vae = ck.load_model(tiny_ldm["vae"]).modules["vae"]
+    with torch.no_grad():
+        for p in vae.parameters():
+            p.mul_(0.5)
+    vae.save_pretrained(other)
+    fam = get_family("latent_diffusion")
+    modules = fam.build(dataclasses.replace(parent.cfg, vae=str(other)))
+    init_weights(modules, parent)
+    new = dict(vae.named_parameters())
+    assert all(torch.equal(p, new[k]) for k, p in modules["vae"].named_parameters())  # the new autoencoder stays
+    assert not torch.equal(next(modules["vae"].parameters()), next(parent.modules["vae"].parameters()))
 
 
 def test_init_from_refuses_resume_and_another_family(tmp_path, tiny_fashion, tiny_ddpm):

@@ -155,7 +155,8 @@ class _CsvLog:
 def init_weights(modules: dict[str, torch.nn.Module], parent, fam=None, cfg=None) -> dict:
     """Copy a finished checkpoint's weights into freshly built modules (`--init_from`) and return its lineage.
 
-    Every module the checkpoint holds is loaded strictly; a trained module the checkpoint kept only as its EMA
+    Every trained module (and EMA twin) is loaded strictly from the checkpoint; frozen parts built from the
+    config's paths (a latent model's --vae, --clip) stay as built. A trained module the checkpoint kept only as its EMA
     twin (`unet` when only `unet_ema` was exported, as in a diffusers pipeline) starts from that EMA, and an EMA
     module the checkpoint lacks starts from its trained twin. Weights saved in fp16 come back as fp32.
     A checkpoint of another family goes to the family's `init_from` hook (`core.family.InitsFrom`) instead."""
@@ -170,6 +171,11 @@ def _strict_sources(modules: dict[str, torch.nn.Module], parent) -> dict[str, st
     loaded = parent.modules
     sources = {}
     for name in modules:
+        if not name.endswith("_ema") and not any(p.requires_grad for p in modules[name].parameters()):
+            # a frozen part the family built from the config's own paths (--vae, --clip): it stays as built, so
+            # a run can continue the trained parts over a new autoencoder (the parent's would have replaced it)
+            sources[name] = "config"
+            continue
         twin = name[:-4] if name.endswith("_ema") else name + "_ema"
         src = name if name in loaded else twin if twin in loaded else None
         if src is None:
