@@ -10,7 +10,7 @@ from trainers.core.data import FASHION_MNIST_CLASSES
 
 from .errors import user_errors
 from .page import LATEX
-from .uploads import EXAMPLES, UNLIKE_DATA, example_paths, image_to_grey, unlike_data
+from .uploads import EXAMPLES, example_paths, image_to_grey, unlike_data
 from .wiring import TabParts, wire
 from .models import ModelStore
 
@@ -31,7 +31,7 @@ def classify(store: ModelStore, name: str, image, invert: str = "auto") -> tuple
 # Doubt, said beside the prediction. A softmax always names one of the 10 classes, so noise or a photo gets a
 # confident-looking answer. Two cheap signals: the top probability (the max-softmax baseline of Hendrycks & Gimpel
 # 2017, "A Baseline for Detecting Misclassified and Out-of-Distribution Examples"), under 0.5 for 2.2% of the test
-# set; and light in the input's frame, where Fashion-MNIST is black (`uploads.unlike_data`).
+# set; and what sets the input apart from the data (light in its frame, or nothing lit: `uploads.unlike_data`).
 UNSURE_BELOW = 0.5
 
 
@@ -39,7 +39,7 @@ def doubt(probs: dict, grey: np.ndarray) -> str:
     """({class: probability}, the 32x32 grey input) -> a note on how far to trust the prediction ("" if nothing
     to say)."""
     ranked = sorted(probs.items(), key=lambda kv: -kv[1])
-    said = [UNLIKE_DATA] if unlike_data(grey) else []
+    said = [w for w in (unlike_data(grey),) if w]
     if ranked and ranked[0][1] < UNSURE_BELOW:
         said.append(f"**The classifier is unsure:** {ranked[0][0]} at {ranked[0][1]:.0%}, then {ranked[1][0]} at "
                     f"{ranked[1][1]:.0%}.")

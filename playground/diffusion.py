@@ -148,20 +148,27 @@ def denoise(store: ModelStore, name: str, seed, n, sampler: str, steps, eta, cla
     for i, t, xt, x0 in ddpm_train.reverse(model.cfg, model.modules, x, gen, y, sampler, steps, eta, guidance):
         ts.append(int(t))
         if i in keep:
-            a, b = _pair(xt, x0, nrow)
-            # each pane named in the frame: the GIF/MP4 leave the page without the boxes' labels (the image font
-            # has no combining hat: "predicted x0")
-            frames.append(titled_strip([a, b], [f"x_t, t = {t}", "predicted x0"]))
+            frames.append((i, *_pair(xt, x0, nrow)))
         if i == 0 or (i % every == 0 and time.monotonic() - last >= MIN_UPDATE_S):
             a, b = _pair(xt, x0, nrow)
             last = time.monotonic()
             yield a, b, f"step {i + 1}/{steps} (t = {t})", None, None
     a, b = _pair(xt, x0, nrow)
+    # each pane named in the frame: the GIF/MP4 leave the page without the boxes' labels. The step at t gives
+    # x at the next timestep (x_0 after the last): "x_t, t = 999" named the finished image of a 1-step run. (The
+    # image font has no combining hat: "predicted x0".)
+    frames = [titled_strip([fa, fb], frame_titles(ts, i)) for i, fa, fb in frames]
     gif = export_file(gif_bytes(frames, 60), "ddpm-run", ".gif")
     mp4 = export_file(mp4_bytes(frames, 20), "ddpm-run", ".mp4")
     seconds = time.monotonic() - start
     yield (a, b, f"done: {count(steps, 'step')}, {sampler}" + (f", eta = {eta}" if sampler == "ddim" else "")
            + guidance_said(model.cfg, y is not None, guidance, ts) + f", {seconds:.1f} s", gif, mp4)
+
+
+def frame_titles(ts: list[int], i: int) -> list[str]:
+    """The titles of step i's frame in a run over timesteps `ts`: the x that step made (at the next timestep, x_0
+    after the last) and the guess x0 it made at ts[i]."""
+    return [f"x_t, t = {ts[i + 1]}" if i + 1 < len(ts) else "x_0, the result", f"predicted x0 at t = {ts[i]}"]
 
 
 def guidance_said(cfg, has_class: bool, guidance: float, ts: list[int]) -> str:

@@ -263,8 +263,10 @@ def read_settings(path) -> dict:
         try:
             image = open_upload(path, formats=("PNG", "GIF"))  # decoded: text chunks may follow the pixels
         except UserError as e:  # the drop zone takes MP4 too: say so, not only "(PNG, GIF)"
-            why = "its content is not a PNG or GIF image" if str(e).startswith("that file is not an image") else e
-            raise UserError(f"this file is not a PNG, GIF or MP4 exported by this app: {why}") from None
+            if str(e).startswith("that file is not an image"):
+                raise UserError("this file is not a PNG, GIF or MP4 exported by this app: its content is not an image "
+                                "or a video") from None
+            raise UserError(f"this file is not a PNG, GIF or MP4 exported by this app: {e}") from None
         raw = image.info.get(META_KEY)
         comment = image.info.get("comment", b"")
         if raw is None and isinstance(comment, bytes) and comment.startswith(META_KEY.encode() + b":"):

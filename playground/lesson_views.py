@@ -511,8 +511,9 @@ def ddpm_reverse(store, garment, seed):
     guesses, final = _ddpm_run(store, seed, 50, garment, 3.0)
     seen = reads(store, torch.cat([g for _, g in guesses] + [final]))
     # the guesses, then the final image the question compares them with (the strip ended at t = 19's guess)
-    tiles = [upscale(strip(g, padding=0), 4) for _, g in guesses] + [upscale(strip(final, padding=0), 4)]
-    image = titled_strip(tiles, [f"t = {t}" for t, _ in guesses] + ["final x_0"])
+    # at 3x the six fit the lesson's column at 1400 and 800 px unscaled (at 4x the browser shrank their titles)
+    tiles = [upscale(strip(g, padding=0), 3) for _, g in guesses] + [upscale(strip(final, padding=0), 3)]
+    image = titled_strip(tiles, [f"t = {t}" for t, _ in guesses] + ["final"])
     half = seen[len(guesses) // 2]
     t_half = guesses[len(guesses) // 2][0]
     return Shown(image, f"50 reverse steps, class {garment}. The guess x̂₀ at t = {t_half}"

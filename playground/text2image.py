@@ -149,7 +149,8 @@ def vocabulary_note(other: str | None, prompt) -> str:
         return ""
     return (f"**Note:** this model never saw the word{'s' if len(unknown) > 1 else ''} **{', '.join(unknown[:12])}**: "
             "it draws from the words it knows alone (with no garment word among them, coloured shapes that are no "
-            "garment), and spells the others out in many tokens (a long prompt of them can pass its token limit).")
+            "garment) and spells the others out in many tokens: if they make the prompt longer than the model "
+            "reads, Generate refuses it.")
 
 
 def guidance_interval_for(store: ModelStore, name: str, other: str | None) -> float:
@@ -245,8 +246,9 @@ def generate(store: ModelStore, name: str, other: str, prompt: str, negative: st
             scores = clip_scores(store, s.images, prompt) if not (other and other.strip()) else None
             # the model named: a folder or Hub id in the second box wins over the dropdown, which still shows its own
             used = other.strip() if other and other.strip() else name
-            text = (f"done: {batch} image(s) by `{used}`, {count(s.n_steps, scheduler + ' step')}, w = {guidance}, "
-                    f"{seconds:.2f} s")
+            # the prompt named: after a refused prompt the last images stay, and read as the refused prompt's
+            text = (f"done: {batch} image(s) of “{prompt}” by `{used}`, {count(s.n_steps, scheduler + ' step')}, "
+                    f"w = {guidance}, {seconds:.2f} s")
             if negative and " ".join(negative.lower().split()) == " ".join(prompt.lower().split()):
                 # eps_neg + w (eps_c - eps_neg) with eps_neg = eps_c is eps_c at any w
                 text += ("; the negative prompt is the prompt itself, so guidance cancels out: these are the "

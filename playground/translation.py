@@ -254,6 +254,17 @@ def stale_side_by_side(shown) -> tuple:
     return (None, STALE) if shown is not None else (gr.skip(), gr.skip())
 
 
+STALE_TRANSLATION = ("*The image, domain or invert changed since this translation: press **Translate, and back** to "
+                     "translate the new one.*")
+
+
+def stale_translation(shown) -> tuple:
+    """The round trip's update when its input changes: (strip and heat map cleared, a note) if it showed one."""
+    import gradio as gr
+
+    return (None, None, STALE_TRANSLATION) if shown is not None else (gr.skip(),) * 3
+
+
 def _read(store: ModelStore, y: torch.Tensor) -> tuple[str, float] | None:
     """The judge's (class, probability) for a uint8 (1, 1, S, S) image; None without a classifier."""
     from trainers.classifier.train import predict
@@ -380,6 +391,9 @@ def build(store: ModelStore) -> TabParts:
     # the side-by-side is of "the image and domain above": when they change it goes, with a word why (it stayed,
     # captioned as of the new image, still naming the old one's classes)
     gr.on([c_image.change, c_domain.change, c_invert.change], stale_side_by_side, s_pair, [s_pair, s_text],
+          api_name=False, show_progress="hidden")
+    # ... and so is the translation above it (it kept showing the sneaker's round trip beside the boot)
+    gr.on([c_image.change, c_domain.change, c_invert.change], stale_translation, c_strip, [c_strip, c_heat, c_text],
           api_name=False, show_progress="hidden")
     parts.refresh = [(p_ckpt, lambda: store.names("pix2pix")), (c_ckpt, lambda: cyclegan_choices(store)),
                      (s_cyc, lambda: objective_names(store, "lsgan")), (s_dual, lambda: objective_names(store, "dualgan"))]

@@ -19,7 +19,7 @@ from trainers.unclip.embeddings import image_embeddings, same_weights, text_cond
 
 from .errors import number, user_errors
 from .models import ModelStore
-from .uploads import UNLIKE_DATA, image_to_grey, unlike_data
+from .uploads import image_to_grey, unlike_data
 from .views import titled_strip
 
 MAX_IMAGES, MAX_STEPS = 8, 100
@@ -124,8 +124,9 @@ def variations(store: ModelStore, decoder: str, image, colour: str, size: str, s
     strip = titled_strip([_row(x), _row(made)], ["the image", f"{n} variations: its z_i, new noise"], gap=16)
     note = (f"Mean pairwise RMS distance between the variations: **{spread:.2f}** (pixels in [-1, 1]). Their own "
             f"embeddings sit at cosine **{cos:.2f}** to the image's z_i: what CLIP sees stays, the rest is redrawn.")
-    if unlike_data(image_to_grey(image, IMAGE_SIZE)):  # a photo or a busy background: variations of *that*
-        note = UNLIKE_DATA + " CLIP and the decoder saw only such garments, so the variations may look like none.\n\n" + note
+    unlike = unlike_data(image_to_grey(image, IMAGE_SIZE))  # a photo, a busy background, nothing: variations of *that*
+    if unlike:
+        note = unlike + " CLIP and the decoder saw only garments, so the variations may look like none.\n\n" + note
     return strip, note
 
 

@@ -70,7 +70,12 @@ def test_the_classifier_says_when_an_image_is_unlike_its_data(store):
     noise = Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64), dtype=np.uint8))
     said = classifier.doubt(*classifier.classify(store, "fashion-classifier", noise))
     assert "unlike the data" in said and "only the 10 Fashion-MNIST classes" in said
-    unsure = classifier.doubt({"Bag": 0.4, "Coat": 0.35, "Shirt": 0.25}, np.zeros((32, 32)))
+    black = Image.new("L", (28, 28))  # an empty upload was read as "Bag 83%", unremarked
+    said = classifier.doubt(*classifier.classify(store, "fashion-classifier", black))
+    assert "(nearly) empty" in said
+    lit = np.zeros((32, 32))
+    lit[8:24, 10:22] = 200  # a centred garment-sized patch: nothing unlike the data, only the doubt of the bars
+    unsure = classifier.doubt({"Bag": 0.4, "Coat": 0.35, "Shirt": 0.25}, lit)
     assert unsure.startswith("**The classifier is unsure:** Bag at 40%, then Coat at 35%")
 
 
@@ -402,10 +407,11 @@ def test_the_side_by_side_goes_when_its_image_changes(store):
     from playground import translation
 
     demo = create_app(store.root)
-    deps = [d for d in demo.fns.values() if d.fn is not None and inspect.unwrap(d.fn) is translation.stale_side_by_side]
-    assert len(deps) == 1 and {e for _, e in deps[0].targets} == {"change"} and len(deps[0].targets) == 3
-    side = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "cyc-vs-dual")
-    assert side in deps[0].outputs
+    for fn, shown in ((translation.stale_side_by_side, "cyc-vs-dual"), (translation.stale_translation, "cyc-strip")):
+        deps = [d for d in demo.fns.values() if d.fn is not None and inspect.unwrap(d.fn) is fn]
+        assert len(deps) == 1 and {e for _, e in deps[0].targets} == {"change"} and len(deps[0].targets) == 3
+        assert next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == shown) in deps[0].outputs
+    assert translation.stale_translation(np.zeros((4, 4, 3), np.uint8))[2] == translation.STALE_TRANSLATION
     assert translation.stale_side_by_side(np.zeros((4, 4, 3), np.uint8)) == (None, translation.STALE)
     import gradio as gr
 

@@ -147,3 +147,10 @@ def test_the_done_line_says_how_the_run_was_guided():
     assert "on 2 of 4 steps" in tab.guidance_said(cfg, True, 3.0, [999, 666, 250, 0])
     assert tab.guidance_said(SimpleNamespace(guidance_interval=1.0, T=1000), True, 3.0, [999, 0]) == ", w = 3"
     assert tab.guidance_said(cfg, False, 3.0, [999]) == ", no class: unguided"
+
+
+def test_a_frame_names_the_x_its_step_made():
+    """A 1-step DDIM run's only frame showed the finished garment titled "x_t, t = 999"."""
+    assert tab.frame_titles([999], 0) == ["x_0, the result", "predicted x0 at t = 999"]
+    assert tab.frame_titles([999, 799, 599], 0) == ["x_t, t = 799", "predicted x0 at t = 999"]
+    assert tab.frame_titles([999, 799, 599], 2)[0] == "x_0, the result"

@@ -36,6 +36,7 @@ def test_generate_streams_decoded_latents_then_the_images_with_clip_scores(store
     final, text = frames[-1]
     assert final.ndim == 3 and final.shape[2] == 3
     assert "CLIP score" in text and text.count(",") >= 2  # one score per image
+    assert "of “a small red sneaker”" in text  # named: after a refused prompt these images stay on screen
     again = _run(store)[-1][0]
     assert np.array_equal(final, again)  # same seed, same images
     other = _run(store, seed=1)[-1][0]
