@@ -28,6 +28,9 @@ CSS = """
 /* a user error is said once, in its toast; the outputs keep what they showed instead of an "Error" badge each */
 [data-testid="status-tracker"]:has(> span.error) { display: none; }
 .frames img { object-fit: contain; max-width: 100%; }
+/* a control's hint ("this model is unconditional", a preset's meaning) in the text's colour: Gradio's pale grey
+   was hardly read */
+.info-text { color: var(--body-text-color) !important; }
 /* a card's training command wraps at the column's edge instead of scrolling sideways as a code block does */
 #about-card pre, #about-card pre code { white-space: pre-wrap; overflow-wrap: anywhere; }
 /* under the editor, not over it (it covered the bottom of the image it said was kept) */
