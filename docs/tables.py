@@ -444,20 +444,32 @@ TABLES = {"classifier": judges_table, "gan": gan_table, "vae": vae_table, "ddpm"
 
 
 def judged_by_table(entries) -> list[str]:
-    """Scores under a second judge (`evaluate --judge`, the card's `judged_by`), where a card has them."""
-    rows = []
+    """Scores under a second judge (`evaluate --judge`, the card's `judged_by`), where a card has them: a
+    translation's as its own table does (A → B, B → A), the others' as samples."""
+    rows, translated = [], []
     for c in entries:
         for judge, m in sorted((c["card"].get("judged_by") or {}).items()):
+            if "a_to_b_in_target_class" in m:
+                a, b = c["config"].get("domain_a", "A"), c["config"].get("domain_b", "B")
+                translated.append([f"`{c['name']}`", f"`{judge}`",
+                                   f"{pct(m.get('a_to_b_in_target_class'))} classified as {b}, FID "
+                                   f"{num(m.get('a_to_b_fid'))}",
+                                   f"{pct(m.get('b_to_a_in_target_class'))} classified as {a}, FID "
+                                   f"{num(m.get('b_to_a_fid'))}",
+                                   f"{pct(m.get('real_a_in_own_class'))} / {pct(m.get('real_b_in_own_class'))}"])
+                continue
             rows.append([f"`{c['name']}`", f"`{judge}`", num(m.get("fid")), pm(m.get("kid"), m.get("kid_std")),
                          num(m.get("class_entropy")), num(m.get("class_accuracy")),
                          num(m.get("real_class_accuracy")), num(m.get("n_generated")), sketch_kept(m)])
-    if not rows:
+    if not rows and not translated:
         return []
     commands = [m["command"] for c in entries for _, m in sorted((c["card"].get("judged_by") or {}).items())
                 if isinstance(m.get("command"), str)]
     return (["", "Judged by another classifier (`judged_by` in the card):", ""]
-            + table(["model", "judge", "FID", "KID", "class entropy", "class accuracy", "judge on real images",
-                     "samples", "class kept from sketches"], rows)
+            + (table(["model", "judge", "FID", "KID", "class entropy", "class accuracy", "judge on real images",
+                      "samples", "class kept from sketches"], rows) if rows else [])
+            + (table(["model", "judge", "A → B", "B → A", "judge on real test images (A / B)"], translated)
+               if translated else [])
             + (["", "```bash", *commands, "```"] if commands else []))
 
 
