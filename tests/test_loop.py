@@ -137,9 +137,12 @@ def test_init_from_starts_a_new_run_from_a_checkpoints_weights(tmp_path, tiny_fa
         mine = dict(got[name].named_parameters())
         for k, v in parent.modules[name].named_parameters():
             assert torch.equal(mine[k], v), f"{name}.{k}"
-    # a resumed child keeps counting from its parent
+    # a resumed child keeps counting from its parent; "the same command plus --resume" (its --init_from
+    # kept) is what the stop message tells the user to run, so it works too
     fit("gan", {"data_dir": str(tiny_fashion), "device": "cpu", "batch_size": "16", "monitor_n": "0",
-                "out": str(tmp_path / "child"), "steps": "5", "resume": "true"})
+                "out": str(tmp_path / "child"), "steps": "4", "resume": "true"})
+    fit("gan", {"data_dir": str(tiny_fashion), "device": "cpu", "batch_size": "16", "monitor_n": "0",
+                "out": str(tmp_path / "child"), "steps": "5", "resume": "true", "init_from": str(tmp_path / "parent")})
     card = ck.read_card(child)
     assert card["steps"] == 5 and card["steps_total"] == 10 and card["init_from"]["step"] == 5
     # and with a learning rate the same start trains on (the weights move)
@@ -190,7 +193,8 @@ def test_init_from_keeps_the_autoencoder_the_config_names(tmp_path, tiny_ldm):
 
 def test_init_from_refuses_resume_and_another_family(tmp_path, tiny_fashion, tiny_ddpm):
     base = {**GAN, "data_dir": str(tiny_fashion), "out": str(tmp_path / "x"), "steps": "2"}
-    with pytest.raises(UserError, match="--init_from"):
-        fit("gan", {**base, "resume": "true", "init_from": str(tiny_ddpm)})
+    fit("gan", base)  # from scratch: resuming it "from" a checkpoint would be a lie in its card
+    with pytest.raises(UserError, match="started from scratch, not --init_from=.*drop --init_from"):
+        fit("gan", {**base, "steps": "3", "resume": "true", "init_from": str(tiny_ddpm)})
     with pytest.raises(UserError, match="'ddpm' model, not 'gan'"):
         fit("gan", {**base, "init_from": str(tiny_ddpm)})

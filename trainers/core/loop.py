@@ -63,9 +63,6 @@ class LoopConfig:
                 raise UserError(f"--{k} must be >= 1, got {getattr(self, k)}")
         if self.steps < 0 or self.epochs <= 0 or self.max_minutes < 0:
             raise UserError("--steps must be >= 0, --epochs > 0 and --max_minutes >= 0")
-        if self.resume and self.init_from:
-            raise UserError("--resume continues this run; --init_from starts a new one from another checkpoint's "
-                            "weights: give one of them")
         if self.device not in ("auto", "cpu", "cuda"):
             raise UserError(f"--device must be auto, cpu or cuda, got {self.device!r}")
 
@@ -226,6 +223,12 @@ def _start(fam, family_name: str, loop: LoopConfig, loop_opts: dict, fam_opts: d
             raise UserError(
                 f"cannot change {', '.join('--' + k for k in changed)} when resuming {out} "
                 "(resume continues the same run; start a new --out to change them)")
+        started = (read_card(out).get("init_from") or {}).get("checkpoint")
+        if loop.init_from and (not started or Path(started).resolve() != Path(loop.init_from).resolve()):
+            # "the same command plus --resume" works when the run began --init_from this very checkpoint
+            raise UserError(f"--resume continues {out}, which " + (f"started from {started}" if started else
+                            "started from scratch") + f", not --init_from={loop.init_from}: drop --init_from, "
+                            "or start a new --out")
         cfg = build_config(fam.Config, saved)
         if isinstance(fam, ChecksResume):
             fam.check_resume(cfg, out)
