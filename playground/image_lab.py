@@ -277,7 +277,7 @@ def build(store: ModelStore) -> None:
                 name = gr.Textbox("my-run", label="after a run: save it as live-<family>-<name>",
                                   interactive=not store.read_only)
                 save_btn = gr.Button("Save the run as a checkpoint", size="sm", variant="secondary",
-                                     interactive=not store.read_only)
+                                     interactive=False)  # nothing to save until a run has begun
             saved = gr.Markdown(READ_ONLY_NOTE.capitalize() + "." if store.read_only else "")
         with gr.Column(scale=3):
             # a live run has nothing to show before it starts; say what pressing Train will show, and when
@@ -291,5 +291,7 @@ def build(store: ModelStore) -> None:
     go.click(train, [family, minutes, uploads], [grid, plot, status, run_dir], api_name="lab_train",
              concurrency_limit=4, concurrency_id="image-lab", show_progress="hidden")
     stop_button(stop, "lab_train")
+    run_dir.change(lambda r: gr.update(interactive=bool(r) and not store.read_only), run_dir, save_btn,
+                   show_progress="hidden")
     save_btn.click(lambda r, n: f"saved as `{save(store, r, n)}`: pick it in the other tabs", [run_dir, name], saved,
                    api_name="lab_save")

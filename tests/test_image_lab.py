@@ -157,3 +157,19 @@ def test_a_public_deployment_saves_nothing_into_checkpoints(tmp_path):
     buttons = [b for b in demo.blocks.values() if isinstance(b, gr.Button) and b.value == "Save the run as a checkpoint"]
     assert buttons and not buttons[0].interactive
     assert demo.store.read_only
+
+
+def test_save_is_enabled_once_a_run_has_begun(tmp_path):
+    """Save had nothing to save before the first run, yet looked ready: it is off until the run's folder is set."""
+    import gradio as gr
+
+    from playground.app import create_app
+
+    root = Path(__file__).resolve().parents[1] / "checkpoints"
+    demo = create_app(root)
+    button = next(b for b in demo.blocks.values() if isinstance(b, gr.Button) and b.value == "Save the run as a checkpoint")
+    assert not button.interactive
+    toggles = [f for f in demo.fns.values() if [o._id for o in f.outputs] == [button._id]]
+    assert len(toggles) == 1
+    assert toggles[0].fn("")["interactive"] is False
+    assert toggles[0].fn("/tmp/runs/gan-x")["interactive"] is True
