@@ -370,14 +370,20 @@ def loss_table(store: ModelStore):
     by_step, by_time, rows = [], [], []
     names = loss_runs(store)
     losses = {name: read_meta(store.root / name)["config"].get("loss", "?") for name in names}
+    cards = {name: read_card(store.root / name) for name in names}
+    # wall-clock minutes compare only on one machine: the runs on the one most of them ran on
+    machines = [cards[n].get("hardware", "").split(",")[0] for n in names]  # CPU x86_64, 1x NVIDIA H200, ...
+    machine = max(machines, key=machines.count) if machines else ""
     for name in names:
-        root, card, loss = store.root / name, read_card(store.root / name), losses[name]
-        series = loss if list(losses.values()).count(loss) == 1 else f"{loss} ({name})"  # one run a loss: its name
+        root, card, loss = store.root / name, cards[name], losses[name]
+        # one run a loss: the loss names its curve; several: each says which run (its budget is in the name)
+        series = loss if list(losses.values()).count(loss) == 1 else \
+            f"{loss} ({name.removeprefix('dcgan-').removesuffix('-fashion')})"
         times = [(int(float(r["step"])), float(r["time_s"])) for r in _csv(root / "log.csv") if r.get("time_s")]
         fids = [(int(float(r["step"])), float(r["fid_1000"])) for r in _csv(root / "metrics.csv") if r.get("fid_1000")]
         for step, fid in fids:
             by_step.append((step, fid, series))
-            if times:  # the logged time at the last logged step up to this one (the log is every few hundred steps)
+            if times and card.get("hardware", "").split(",")[0] == machine:  # the logged time at the last logged step up to this one
                 before = [t for s, t in times if s <= step] or [times[0][1]]
                 by_time.append((before[-1] / 60, fid, series))
         metrics = card.get("metrics", {})
@@ -506,7 +512,9 @@ def build(store: ModelStore) -> TabParts:
     gr.Markdown("### The loss table\nThe same DCGAN (architecture, data, batch, Adam) trained with each GAN loss of "
                 "the course notes, one curve each: FID on 1000 samples from fixed noise (the run's own monitor) against "
                 "generator steps and against wall-clock time. The two budgets differ because some losses pay more per "
-                "step: WGAN-GP's gradient penalty and its 5 critic steps per generator step. Where two losses give "
+                "step: WGAN-GP's gradient penalty and its 5 critic steps per generator step. Runs of the same loss are "
+                "its two budgets (*20min*: 20 minutes on 2 CPU cores; *9400steps*: 9400 generator steps, on a GPU, "
+                "where the minutes do not compare, so those are in the steps plot only). Where two losses give "
                 "the same curve (hinge and non-saturating nearly do), the line drawn last hides the other: the table "
                 "under the plots has each run's numbers. The table's FID is the card's, on 10k samples.")
     by_step, by_time, runs = loss_table(store)
