@@ -496,6 +496,8 @@ def test_every_tab_as_a_user_sees_it_in_headless_chromium(server, tmp_path, widt
             _look(page, tab, width)
             if readme and width == 1400:  # the README's picture of this tab: what the first screen shows
                 _readme_shot(page, readme / f"{tab.lower().replace(' ', '-')}.png")
+            if readme and width == 1400 and tab == "Compare":  # docs/metrics.md's picture of the loss table
+                _element_shot(page, ["#loss-table-steps", "#loss-table-minutes"], readme / "loss-table.png")
         browser.close()
 
 
@@ -508,6 +510,26 @@ def _readme_shot(page, path: Path) -> None:
     shot = Image.open(io.BytesIO(page.screenshot(full_page=True))).convert("RGB")
     shot = shot.crop((0, 0, shot.width, min(shot.height, 1500)))
     shot = shot.resize((1000, round(shot.height * 1000 / shot.width)), Image.Resampling.LANCZOS)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shot.quantize(256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
+
+
+def _element_shot(page, selectors: list[str], path: Path) -> None:
+    """The page's region that holds these elements (one box around them all), as a 256-colour PNG."""
+    import io
+
+    boxes = []
+    for selector in selectors:
+        element = page.locator(selector)
+        element.scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+        box, scrolled = element.bounding_box(), page.evaluate("window.scrollY")
+        boxes.append((box["x"], box["y"] + scrolled, box["x"] + box["width"], box["y"] + box["height"] + scrolled))
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    clip = {"x": x0, "y": y0, "width": max(b[2] for b in boxes) - x0, "height": max(b[3] for b in boxes) - y0}
+    png = page.screenshot(full_page=True, clip=clip)
+    assert _coloured_pixels(png) > 400, f"the picture of {selectors} has no plotted lines"
+    shot = Image.open(io.BytesIO(png)).convert("RGB")
     path.parent.mkdir(parents=True, exist_ok=True)
     shot.quantize(256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
 
