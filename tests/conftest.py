@@ -62,7 +62,7 @@ def _isolated_cache(tmp_path, monkeypatch):
 def _train_tiny(tmp_path_factory, family: str, name: str, options: dict) -> Path:
     """Train a session-wide tiny checkpoint with its own data cache (the autouse cache is per test)."""
     from trainers.core import data
-    from trainers.core.loop import fit
+    from trainers import fit
 
     out = tmp_path_factory.mktemp("ckpt") / name
     mp = pytest.MonkeyPatch()

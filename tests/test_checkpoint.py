@@ -1,4 +1,6 @@
+import json
 import os
+import re
 import pickle
 
 import pytest
@@ -111,3 +113,23 @@ def test_truncated_and_nan_weights_are_refused(tmp_path):
     save_file({"w": torch.tensor([1.0, float("nan")])}, str(tmp_path / "nan.safetensors"))
     with pytest.raises(CheckpointError, match="NaN"):
         ck.load_weights(tmp_path / "nan.safetensors")
+
+
+@pytest.mark.parametrize("recorded, says", [
+    ("os.path.Config", "not a trainers.<family> class"),  # code outside the package is never imported
+    ("trainers.core.loop.LoopConfig", "not a family module"),  # a module of ours, but no family
+    ("trainers.nosuch.train.Config", "no family module"),
+])
+def test_a_checkpoint_names_its_family_by_its_config_class_and_only_a_family(tmp_path, tiny_gan, recorded, says):
+    """The loader imports the family module that config.json records as its config's class (core keeps no
+    registry of families), and only a trainers.* module that defines that class."""
+    import shutil
+
+    assert ck.load_model(tiny_gan).family == "gan"
+    bad = tmp_path / "bad"
+    shutil.copytree(tiny_gan, bad)
+    meta = json.loads((bad / "config.json").read_text())
+    meta["class"] = recorded
+    (bad / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match=re.escape(says)):
+        ck.load_model(bad)

@@ -91,7 +91,7 @@ def _log(path, key):
 
 def test_dualgan_trains_its_reconstruction_down_and_saves_no_pool(tmp_path, tiny_fashion):
     from trainers.core.checkpoint import load_model
-    from trainers.core.loop import fit
+    from trainers import fit
 
     out = tmp_path / "dual"
     fit("cyclegan", {"out": str(out), "data_dir": str(tiny_fashion), "image_size": "16", "batch_size": "8",

@@ -26,7 +26,7 @@ SERVER = textwrap.dedent(r'''
     import accelerate, torchvision
     torch.set_num_threads(1)
     from trainers.core import checkpoint as ck
-    from trainers.core.loop import fit
+    from trainers import fit
 
     def stall_in_write(target, nth, marker):
         """The nth fsync of a temporary file for `target`: cut the file to half (a write in progress), say so

@@ -8,7 +8,7 @@ import torch
 
 from trainers.core import checkpoint as ck
 from trainers.core.errors import UserError
-from trainers.core.loop import fit
+from trainers import fit
 from trainers.gan import losses as L
 from trainers.gan import train as gan
 

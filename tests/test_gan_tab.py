@@ -8,7 +8,7 @@ from PIL import Image
 from playground import gan as tab
 from playground.views import MIN_FRAME_PX, OUTPUT_WIDTH, frames_view
 from playground.models import ModelStore
-from trainers.core.loop import fit
+from trainers import fit
 from trainers.gan import walk as W
 
 

@@ -96,7 +96,7 @@ def big_decodes():
 @pytest.fixture(scope="module")
 def store(tmp_path_factory, tiny_fashion, tiny_gan, tiny_ddpm):
     from trainers.core import data
-    from trainers.core.loop import fit
+    from trainers import fit
 
     root = tmp_path_factory.mktemp("hardening-store")
     shutil.copytree(tiny_gan, root / "tiny-gan")

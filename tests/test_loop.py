@@ -5,7 +5,7 @@ import torch
 
 from trainers.core import checkpoint as ck
 from trainers.core.errors import TrainingDiverged, UserError
-from trainers.core.loop import fit
+from trainers import fit
 
 GAN = {"ngf": "8", "ndf": "8", "z_dim": "16", "batch_size": "16", "device": "cpu", "ckpt_every": "3", "monitor_n": "200",
        "sample_every": "3", "log_every": "1"}

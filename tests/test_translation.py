@@ -63,7 +63,7 @@ def test_paired_and_unpaired_data_from_idx(tiny_fashion):
 
 
 def _fit(family, out, tiny_fashion, **options):
-    from trainers.core.loop import fit
+    from trainers import fit
 
     opts = {"out": str(out), "data_dir": str(tiny_fashion), "image_size": "16", "batch_size": "8", "device": "cpu",
             "log_every": "5", "sample_every": "1000", "ckpt_every": "1000", "monitor_n": "0", **options}

@@ -27,7 +27,7 @@ CARD_METRICS = {
 @pytest.fixture(scope="module")
 def store(tiny_fashion, tmp_path_factory):
     from trainers.core import data
-    from trainers.core.loop import fit
+    from trainers import fit
 
     root = tmp_path_factory.mktemp("translation-store")
     common = {"data_dir": str(tiny_fashion), "image_size": "16", "batch_size": "8", "device": "cpu", "steps": "3",

@@ -99,7 +99,7 @@ def test_prior_null_condition_drops_the_text():
 
 
 def test_prior_checkpoint_resumes_exactly_loads_and_evaluates(tmp_path, tiny_fashion, tiny_ldm, tiny_prior):
-    from trainers.core.loop import fit
+    from trainers import fit
     from trainers.evaluate import evaluate
 
     card = json.loads((tiny_prior / "card.json").read_text())
@@ -149,7 +149,7 @@ def test_decoder_starts_from_a_latent_diffusion_unet(tiny_fashion, tiny_ldm):
 
 
 def test_decoder_trains_from_ldm_resumes_and_makes_variations(tmp_path, tiny_fashion, tiny_ldm, tiny_prior):
-    from trainers.core.loop import fit
+    from trainers import fit
 
     out = tmp_path / "decoder"
     opts = {**LOOP, **_decoder_opts(tiny_fashion, tiny_ldm), "ckpt_every": "2", "out": str(out)}
@@ -174,7 +174,7 @@ def test_decoder_trains_from_ldm_resumes_and_makes_variations(tmp_path, tiny_fas
 
 def test_decoder_evaluate_scores_variations(tiny_ldm, tiny_fashion, tmp_path, monkeypatch):
     from trainers.classifier.models import SmallCNN
-    from trainers.core.loop import fit
+    from trainers import fit
     from trainers.latent_diffusion import metrics as M
 
     monkeypatch.setattr(M.metrics, "load_classifier", lambda path=None: SmallCNN(1, 8, 16, 10, 0.0).eval())
@@ -217,7 +217,7 @@ def test_the_tabs_unclip_page_compares_prior_and_no_prior_and_makes_variations(t
 
     from playground import unclip as U
     from playground.models import ModelStore
-    from trainers.core.loop import fit
+    from trainers import fit
 
     root = tmp_path / "store"
     fit("unclip_decoder", {**LOOP, **_decoder_opts(tiny_fashion, tiny_ldm), "steps": "2", "out": str(root / "dec")})

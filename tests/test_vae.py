@@ -7,7 +7,7 @@ from torch.distributions import Bernoulli, Independent, Normal, kl_divergence
 
 from trainers.core import checkpoint as ck
 from trainers.core.errors import UserError
-from trainers.core.loop import fit
+from trainers import fit
 from trainers.vae import losses
 from trainers.vae import train as vae
 

@@ -10,7 +10,7 @@ from playground import vae as tab
 from playground.views import MIN_FRAME_PX, OUTPUT_WIDTH
 from playground.models import ModelStore
 from trainers.core.latent import lerp, slerp
-from trainers.core.loop import fit
+from trainers import fit
 
 
 @pytest.fixture(scope="module")

@@ -290,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args, options = parse_options(rest)
         if cmd == "train":
-            from .core.loop import fit
+            from . import fit
 
             if len(args) != 1:
                 raise UserError("usage: python -m trainers train <family> [--key=value ...]")

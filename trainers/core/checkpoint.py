@@ -20,10 +20,12 @@ are never loaded: weights come from safetensors, and the resume state through
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import os
 import tempfile
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import torch
@@ -117,12 +119,10 @@ def save_model(
 ) -> None:
     """Write `model.safetensors` and `config.json` (each atomically), or, for a family that saves in its
     library's format (`save_pretrained`), that folder's files (each atomically) and `trainer.json`."""
-    from ..families import get_family
-
     out_dir = Path(out_dir)
     meta = {"family": family, "class": f"{type(cfg).__module__}.{type(cfg).__qualname__}",
             "config": config_to_dict(cfg), "step": step, "code_version": __version__}
-    fam = get_family(family)
+    fam = family_of(cfg)
     if isinstance(fam, SavesPretrained):
         plain = {k: plain_module(m) for k, m in modules.items()}
         with tempfile.TemporaryDirectory(dir=out_dir, prefix=".export-") as tmp:
@@ -218,10 +218,29 @@ class LoadedModel:
         return self.path.name
 
 
+def family_of(cfg) -> ModuleType:
+    """The family module of a config: the one that defines its class (`trainers.gan.train` for a GAN's)."""
+    return importlib.import_module(type(cfg).__module__)
+
+
+def _family_module(meta: dict, source: Path) -> ModuleType:
+    """The family module that `config.json` records as its config's class (`"class": "trainers.gan.train.Config"`):
+    only a module of this package that defines that class, so a checkpoint cannot name any code to import."""
+    recorded = str(meta.get("class", ""))
+    module_name, _, class_name = recorded.rpartition(".")
+    if not module_name.startswith("trainers.") or not class_name.isidentifier():
+        raise CheckpointError(f"{source} records its config class as {recorded!r}, not a trainers.<family> class")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        raise CheckpointError(f"{source}: no family module {module_name} ({e})") from None
+    if getattr(module, "Config", None) is None or getattr(module, class_name, None) is not module.Config:
+        raise CheckpointError(f"{source}: {module_name} is not a family module with the config class {class_name}")
+    return module
+
+
 def load_model(ckpt_dir: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
     """Rebuild a checkpoint's modules from `config.json` alone and load its weights strictly."""
-    from ..families import get_family
-
     ckpt_dir = Path(ckpt_dir)
     if not ckpt_dir.is_dir():
         raise CheckpointError(f"checkpoint folder {ckpt_dir} does not exist")
@@ -230,7 +249,7 @@ def load_model(ckpt_dir: str | Path, device: str | torch.device = "cpu") -> Load
     for key in ("family", "config", "step"):
         if key not in meta:
             raise CheckpointError(f"{ckpt_dir / meta_name} has no {key!r}")
-    family = get_family(meta["family"])
+    family = _family_module(meta, ckpt_dir / meta_name)
     try:
         cfg = build_config(family.Config, meta["config"])
     except Exception as e:

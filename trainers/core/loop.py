@@ -25,7 +25,6 @@ from typing import Iterator
 import torch
 from torch.utils.data import DataLoader, Sampler
 
-from ..families import get_family
 from .checkpoint import (
     CARD, SAMPLES, clean_partial_writes, load_model, load_train_state, read_card, save_model, save_train_state, update_card,
 )
@@ -186,13 +185,13 @@ def _strict_sources(modules: dict[str, torch.nn.Module], parent) -> dict[str, st
     return sources
 
 
-def fit(family_name: str, options: dict[str, str], command: str | None = None) -> Path:
-    """Train `family_name` with `--key=value` options; returns the checkpoint folder.
+def fit(fam, family_name: str, options: dict[str, str], command: str | None = None) -> Path:
+    """Train the family module `fam` (`family_name` is its name on the command line and in the checkpoint's
+    files) with `--key=value` options; returns the checkpoint folder. `trainers.fit` takes the name alone.
 
     The run, in order: the config (fresh, `--resume` or `--init_from`), the modules, optimisers and data on
     `accelerate`, then one `train_step` per batch until the total, the time budget or the stop file, with the
     log, snapshots and checkpoints on their cadence (`_Run`)."""
-    fam = get_family(family_name)
     loop_opts, fam_opts = split_options(fam.Config, options)
     loop = build_config(LoopConfig, loop_opts)
     out = Path(loop.out or f"runs/{family_name}")
