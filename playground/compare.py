@@ -520,9 +520,9 @@ def build(store: ModelStore) -> TabParts:
                 "the course notes, one curve each: FID on 1000 samples from fixed noise (the run's own monitor) against "
                 "generator steps and against wall-clock time. The two budgets differ because some losses pay more per "
                 "step: WGAN-GP's gradient penalty and its 5 critic steps per generator step. Against minutes, each loss's "
-                "20-minute run on 2 CPU cores; against steps, its run that went furthest: the `*-9400steps` runs "
-                "(trained on a GPU, as far as the non-saturating run went in its 20 minutes) where the 20 minutes "
-                "made fewer. Where two losses give "
+                "20-minute run on 2 CPU cores; against steps, its run that went furthest: where the 20 minutes made fewer "
+                "steps, its `*-9400steps` run (trained on a GPU as far as the non-saturating run went in its 20 "
+                "minutes; WGAN-GP's stopped at 6251). Where two losses give "
                 "the same curve (hinge and non-saturating nearly do), the line drawn last hides the other: the table "
                 "under the plots has each run's numbers. The table's FID is the card's, on 10k samples.")
     by_step, by_time, runs = loss_table(store)

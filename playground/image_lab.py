@@ -288,10 +288,12 @@ def build(store: ModelStore) -> None:
                             elem_classes="sheet")
             plot = gr.LinePlot(x="step", y="value", color="series", title="losses", height=300)
     # several may wait (and say so) while one trains: `train` holds the machine's one slot
-    go.click(train, [family, minutes, uploads], [grid, plot, status, run_dir], api_name="lab_train",
-             concurrency_limit=4, concurrency_id="image-lab", show_progress="hidden")
+    run = go.click(train, [family, minutes, uploads], [grid, plot, status, run_dir], api_name="lab_train",
+                   concurrency_limit=4, concurrency_id="image-lab", show_progress="hidden")
+    # Save is for a run that has stopped (it went on while the run was still training): off while one runs
+    run.then(lambda r: gr.update(interactive=bool(r) and not store.read_only), run_dir, save_btn, api_name=False,
+             show_progress="hidden")
     stop_button(stop, "lab_train")
-    run_dir.change(lambda r: gr.update(interactive=bool(r) and not store.read_only), run_dir, save_btn,
-                   show_progress="hidden")
+    run_dir.change(lambda r: gr.update(interactive=False), run_dir, save_btn, show_progress="hidden")
     save_btn.click(lambda r, n: f"saved as `{save(store, r, n)}`: pick it in the other tabs", [run_dir, name], saved,
                    api_name="lab_save")

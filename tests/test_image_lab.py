@@ -159,8 +159,9 @@ def test_a_public_deployment_saves_nothing_into_checkpoints(tmp_path):
     assert demo.store.read_only
 
 
-def test_save_is_enabled_once_a_run_has_begun(tmp_path):
-    """Save had nothing to save before the first run, yet looked ready: it is off until the run's folder is set."""
+def test_save_is_enabled_once_a_run_has_stopped(tmp_path):
+    """Save had nothing to save before the first run, yet looked ready, and it went on while a run was still
+    training: it is off until a run has ended (the run's folder set), and off again while the next one runs."""
     import gradio as gr
 
     from playground.app import create_app
@@ -170,6 +171,10 @@ def test_save_is_enabled_once_a_run_has_begun(tmp_path):
     button = next(b for b in demo.blocks.values() if isinstance(b, gr.Button) and b.value == "Save the run as a checkpoint")
     assert not button.interactive
     toggles = [f for f in demo.fns.values() if [o._id for o in f.outputs] == [button._id]]
-    assert len(toggles) == 1
-    assert toggles[0].fn("")["interactive"] is False
-    assert toggles[0].fn("/tmp/runs/gan-x")["interactive"] is True
+    assert len(toggles) == 2
+    train = next(f for f in demo.fns.values() if f.api_name == "lab_train")
+    after = [f for f in toggles if f.trigger_after == train._id]  # chained on the run's end (.then)
+    assert len(after) == 1
+    assert after[0].fn("")["interactive"] is False and after[0].fn("/tmp/runs/gan-x")["interactive"] is True
+    during = next(f for f in toggles if f is not after[0])  # the run's folder changes as the next run begins
+    assert during.fn("/tmp/runs/gan-y")["interactive"] is False
