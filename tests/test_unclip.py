@@ -239,6 +239,11 @@ def test_the_tabs_unclip_page_compares_prior_and_no_prior_and_makes_variations(t
     assert strip.shape[1] > 5 * 32 * U.SCALE and "pairwise" in note and "unlike the data" not in note
     noise = Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 40), dtype=np.uint8))
     assert "unlike the data" in U.variations(store, "dec", noise, "green", "large", 1, 2, 2.0, 2)[1]  # said, not guessed
+    assert "turned dark" not in note
+    # a plain white upload is shown black (the light background inverted, as the data is light on black): said
+    white = Image.new("L", (40, 40), 255)
+    strip, note = U.variations(store, "dec", white, "green", "large", 1, 2, 2.0, 2)
+    assert note.startswith("Its light background was turned dark") and "nearly) empty" in note
     for bad, match in [(("dec", "prior", "", 0, 2, 2.0, 3), "the prompt is empty"),
                        (("dec", "prior", "a " * 200, 0, 2, 2.0, 3), "characters; at most 300"),  # the tab's limit
                        # under the characters' limit, over the CLIP's context: refused, not cut silently
