@@ -143,20 +143,23 @@ def denoise(store: ModelStore, name: str, seed, n, sampler: str, steps, eta, cla
     x = ddpm_train.initial_noise(model.cfg, n, gen, device)
     nrow = min(4, n)
     every = -(-steps // UPDATES)  # ceil: at most UPDATES refreshes
-    keep = set(np.linspace(0, steps - 1, min(MAX_GIF_FRAMES, steps)).round().astype(int).tolist())
+    keep = set(np.linspace(0, steps - 1, min(MAX_GIF_FRAMES - 1, steps)).round().astype(int).tolist())  # + the result
     frames, last, start, ts = [], 0.0, time.monotonic(), []
+    # each step shows the x_t it was given beside the x0 it predicted from that x_t, both at one t: the step's
+    # output, x at the next timestep, beside the guess at this one read "x_t, t = 979 | predicted x0 at t = 999"
     for i, t, xt, x0 in ddpm_train.reverse(model.cfg, model.modules, x, gen, y, sampler, steps, eta, guidance):
         ts.append(int(t))
         if i in keep:
-            frames.append((i, *_pair(xt, x0, nrow)))
+            frames.append((i, *_pair(x, x0, nrow)))
         if i == 0 or (i % every == 0 and time.monotonic() - last >= MIN_UPDATE_S):
-            a, b = _pair(xt, x0, nrow)
+            a, b = _pair(x, x0, nrow)
             last = time.monotonic()
-            yield a, b, f"step {i + 1}/{steps} (t = {t})", None, None
-    a, b = _pair(xt, x0, nrow)
-    # each pane named in the frame: the GIF/MP4 leave the page without the boxes' labels. The step at t gives
-    # x at the next timestep (x_0 after the last): "x_t, t = 999" named the finished image of a 1-step run. (The
-    # image font has no combining hat: "predicted x0".)
+            yield a, b, f"step {i + 1}/{steps} (t = {t}): x_t and the x0 it predicts", None, None
+        x = xt
+    a, b = _pair(x, x0, nrow)
+    frames.append((len(ts), a, b))
+    # each pane named in the frame: the GIF/MP4 leave the page without the boxes' labels. (The image font has
+    # no combining hat: "predicted x0".)
     frames = [titled_strip([fa, fb], frame_titles(ts, i)) for i, fa, fb in frames]
     gif = export_file(gif_bytes(frames, 60), "ddpm-run", ".gif")
     mp4 = export_file(mp4_bytes(frames, 20), "ddpm-run", ".mp4")
@@ -166,9 +169,11 @@ def denoise(store: ModelStore, name: str, seed, n, sampler: str, steps, eta, cla
 
 
 def frame_titles(ts: list[int], i: int) -> list[str]:
-    """The titles of step i's frame in a run over timesteps `ts`: the x that step made (at the next timestep, x_0
-    after the last) and the guess x0 it made at ts[i]."""
-    return [f"x_t, t = {ts[i + 1]}" if i + 1 < len(ts) else "x_0, the result", f"predicted x0 at t = {ts[i]}"]
+    """The titles of frame i of a run over timesteps `ts`: the x_t step i was given and the x0 it predicted
+    from it, at the one t; frame len(ts), after the last step, is the result beside the last prediction."""
+    if i == len(ts):
+        return ["x_0, the result", f"predicted x0 at t = {ts[-1]}"]
+    return [f"x_t, t = {ts[i]}", f"predicted x0 at t = {ts[i]}"]
 
 
 def guidance_said(cfg, has_class: bool, guidance: float, ts: list[int]) -> str:

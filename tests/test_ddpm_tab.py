@@ -151,6 +151,8 @@ def test_the_done_line_says_how_the_run_was_guided():
 
 def test_a_frame_names_the_x_its_step_made():
     """A 1-step DDIM run's only frame showed the finished garment titled "x_t, t = 999"."""
-    assert tab.frame_titles([999], 0) == ["x_0, the result", "predicted x0 at t = 999"]
-    assert tab.frame_titles([999, 799, 599], 0) == ["x_t, t = 799", "predicted x0 at t = 999"]
-    assert tab.frame_titles([999, 799, 599], 2)[0] == "x_0, the result"
+    assert tab.frame_titles([999], 0) == ["x_t, t = 999", "predicted x0 at t = 999"]
+    assert tab.frame_titles([999], 1) == ["x_0, the result", "predicted x0 at t = 999"]
+    # one t per frame: "x_t, t = 979" stood beside "predicted x0 at t = 999"
+    assert tab.frame_titles([999, 799, 599], 0) == ["x_t, t = 999", "predicted x0 at t = 999"]
+    assert tab.frame_titles([999, 799, 599], 2) == ["x_t, t = 599", "predicted x0 at t = 599"]
