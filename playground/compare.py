@@ -317,7 +317,8 @@ def _csv(path) -> list[dict]:
 
 @user_errors
 def timeline(store: ModelStore, name: str, index):
-    """Snapshot `index` of a run -> (image, caption, losses up to its step, metrics up to its step)."""
+    """Snapshot `index` of a run -> (image, caption, then up to its step: the losses, the monitored metrics other
+    than FID (class entropy), and the monitored FID)."""
     from PIL import Image
 
     shots = snapshots(store, name)
@@ -328,17 +329,22 @@ def timeline(store: ModelStore, name: str, index):
     with Image.open(path) as im:
         image = np.asarray(im.convert("RGB"))
     root = store.path(name)
+    metrics = _csv(root / "metrics.csv")
+    fids = tuple(k for k in _names(metrics, ("step",)) if k.startswith("fid"))
+    # entropy (0 to 3.3 bits) and FID (tens) on one axis drew the entropy as a flat line along the floor: a plot
+    # for each, as TensorBoard draws a chart per scalar
     tables = [series_table(rows, skip=skip, keep=_names(rows, skip), up_to=step)
               for rows, skip in ((_csv(root / "log.csv"), ("step", "epoch", "time_s")),
-                                 (_csv(root / "metrics.csv"), ("step",)))]
+                                 (metrics, ("step", *fids)),
+                                 (metrics, tuple(k for k in metrics[0] if k not in fids) if metrics else ("step",)))]
     caption = f"{name}: step {step} (snapshot {index} of 0–{len(shots) - 1}, as on the slider)"
     # a series with one value draws no line (a line needs two points): its value is said here instead
     single = [f"{k} = {v:.4g} at step {s}" for table in tables for k, group in table.dropna().groupby("series")
               if len(group) == 1 for s, v in [(int(group["step"].iloc[0]), float(group["value"].iloc[0]))]]
     if single:
         caption += "; one value so far, not yet a line: " + ", ".join(single)
-    later = [int(r["step"]) for r in _csv(root / "metrics.csv") if r.get("step", "").isdigit()]
-    if later and tables[1].dropna().empty:  # an empty plot with a lone step on its axis said nothing
+    later = [int(r["step"]) for r in metrics if r.get("step", "").isdigit()]
+    if later and tables[1].dropna().empty and tables[2].dropna().empty:  # an empty plot with a lone step on its axis said nothing
         caption += f"; no monitored metric yet at this step (the first is at step {min(later)})"
     return upscale(image, 2), caption, *tables
 
@@ -412,6 +418,11 @@ def _names(rows: list[dict], skip) -> list[str]:
     return [k for k in (rows[0] if rows else {}) if k not in skip]
 
 
+def _metric_title(store: ModelStore, name: str | None, what: str) -> str:
+    logged = name is not None and (store.root / name / "metrics.csv").is_file()
+    return f"monitored {what}: {name}" if logged else f"{name} logged no monitored metrics"
+
+
 def _snapshot_label(count: int) -> str:
     return f"snapshot (0 = first, {max(count - 1, 0)} = last)"
 
@@ -483,7 +494,7 @@ def build(store: ModelStore) -> TabParts:
     monitored = [n for n in with_snapshots if (store.root / n / "metrics.csv").is_file()]
     first_run = (monitored or with_snapshots or [None])[0]
     count = len(snapshots(store, first_run)) if first_run else 0
-    start = timeline(store, first_run, count - 1) if count else (None, "", None, None)
+    start = timeline(store, first_run, count - 1) if count else (None, "", None, None, None)
     with gr.Row():
         run = gr.Dropdown(with_snapshots, value=first_run, label="run")
         index = gr.Slider(0, max(count - 1, 1), max(count - 1, 0), step=1, label=_snapshot_label(count))
@@ -493,10 +504,11 @@ def build(store: ModelStore) -> TabParts:
         with gr.Column():
             loss_plot = gr.LinePlot(start[2], x="step", y="value", color="series", title=f"losses: {first_run}",
                                     height=220)
-            metric_plot = gr.LinePlot(start[3], x="step", y="value", color="series",
-                                      title=f"monitored metrics: {first_run}",
-                                      height=220)
-    outputs = [shot, caption, loss_plot, metric_plot]
+            entropy_plot = gr.LinePlot(start[3], x="step", y="value", color="series",
+                                       title=_metric_title(store, first_run, "class entropy (bits)"), height=180)
+            fid_plot = gr.LinePlot(start[4], x="step", y="value", color="series",
+                                   title=_metric_title(store, first_run, "FID"), height=180)
+    outputs = [shot, caption, loss_plot, entropy_plot, fid_plot]
 
     def pick(name):
         count = len(snapshots(store, name)) if name else 0
@@ -507,11 +519,10 @@ def build(store: ModelStore) -> TabParts:
         """A plot keeps the series (and colours) of the table it was drawn with and only swaps the values of
         later ones (ddpm-fashion's `loss` and `fid_250` drew nothing under a GAN's legend); a new title redraws
         it whole. Sent after the new tables have arrived: sent with them, the redraw used the old ones."""
-        logged = (store.root / name / "metrics.csv").is_file() if name else False
-        return (gr.LinePlot(title=f"losses: {name}"),
-                gr.LinePlot(title=f"monitored metrics: {name}" if logged else f"{name} logged no monitored metrics"))
+        return (gr.LinePlot(title=f"losses: {name}"), gr.LinePlot(title=_metric_title(store, name, "class entropy (bits)")),
+                gr.LinePlot(title=_metric_title(store, name, "FID")))
 
-    run.change(pick, run, [index, *outputs], api_name=False).then(retitle, run, [loss_plot, metric_plot],
+    run.change(pick, run, [index, *outputs], api_name=False).then(retitle, run, [loss_plot, entropy_plot, fid_plot],
                                                                    api_name=False)
     # release (a drag ends) and input (the number box, the arrow keys): each says which snapshot to show
     gr.on([index.release, index.input], lambda name, i: timeline(store, name, i), [run, index], outputs,

@@ -91,8 +91,13 @@ def _options(family: str, minutes, uploads: list[str] | None, out: Path) -> dict
     return opts
 
 
+# logged beside the losses but on other scales: D's mean output on real and on generated images (logits), the
+# gradient's norm. The plot is titled "losses", and drew them among the losses
+NOT_LOSSES = ("d_real", "d_fake", "grad_norm")
+
+
 def _losses_table(rows: list[dict]):
-    return series_table(rows)
+    return series_table(rows, skip=("step", "epoch", "time_s", *NOT_LOSSES))
 
 
 def _read_rows(path: Path) -> list[dict]:

@@ -71,22 +71,33 @@ def test_compare_draws_every_model_from_one_seed(store):
 def test_timeline_replays_snapshots_with_their_curves(store):
     shots = tab.snapshots(store, "tiny-ddpm")
     assert shots and shots == sorted(shots)
-    image, caption, losses, metrics = tab.timeline(store, "tiny-ddpm", len(shots) - 1)
+    image, caption, losses, scores, fids = tab.timeline(store, "tiny-ddpm", len(shots) - 1)
     assert image.ndim == 3 and f"step {shots[-1][0]}" in caption
     assert f"snapshot {len(shots) - 1} of 0–{len(shots) - 1}" in caption  # numbered as the slider numbers it
     assert "loss" in set(losses["series"]) and losses["step"].max() <= shots[-1][0]
     # the first snapshot's tables already name every series the run logged (a plot fixes its series from the
     # first table it gets): those without values yet are empty rows
-    _, first_caption, first_losses, first_metrics = tab.timeline(store, "tiny-ddpm", 0)
+    _, first_caption, first_losses, first_scores, first_fids = tab.timeline(store, "tiny-ddpm", 0)
     assert set(first_losses["series"]) == set(losses["series"])
     # a series with one value draws no line: the caption gives its value instead
-    single = [k for t in (first_losses, first_metrics) for k, g in t.dropna().groupby("series") if len(g) == 1]
+    single = [k for t in (first_losses, first_scores, first_fids) for k, g in t.dropna().groupby("series") if len(g) == 1]
     for k in single:
         assert f"{k} = " in first_caption
     assert ("not yet a line" in first_caption) == bool(single)
-    assert set(first_metrics["series"]) == set(metrics["series"])
+    assert set(first_scores["series"]) == set(scores["series"]) and set(first_fids["series"]) == set(fids["series"])
     with pytest.raises(gr.Error):
         tab.timeline(store, "tiny-ddpm", 99)
+
+
+def test_timeline_plots_entropy_and_fid_apart(store, tmp_path):
+    """Class entropy (0 to 3.3 bits) and FID (tens) on one axis drew the entropy as a flat line at FID's foot."""
+    shutil.copytree(store.path("tiny-ddpm"), tmp_path / "run")
+    (tmp_path / "run" / "metrics.csv").write_text("step,class_entropy,fid_1000\n10,1.5,60.0\n20,2.5,40.0\n")
+    _, caption, losses, scores, fids = tab.timeline(ModelStore(tmp_path), "run", 0)
+    assert set(scores["series"]) == {"class_entropy"} and set(fids["series"]) == {"fid_1000"}
+    assert "class_entropy" not in set(losses["series"])
+    assert tab._metric_title(ModelStore(tmp_path), "run", "FID") == "monitored FID: run"
+    assert tab._metric_title(store, "tiny-gan", "FID") == "tiny-gan logged no monitored metrics"
 
 
 def test_xy_headers_are_short_and_distinct():

@@ -178,3 +178,10 @@ def test_save_is_enabled_once_a_run_has_stopped(tmp_path):
     assert after[0].fn("")["interactive"] is False and after[0].fn("/tmp/runs/gan-x")["interactive"] is True
     during = next(f for f in toggles if f is not after[0])  # the run's folder changes as the next run begins
     assert during.fn("/tmp/runs/gan-y")["interactive"] is False
+
+
+def test_the_losses_plot_draws_losses_only():
+    """A GAN run's plot titled "losses" also drew D's mean outputs (logits) and a DDPM's gradient norm."""
+    rows = [{"step": 10.0, "epoch": 0.0, "time_s": 1.0, "loss_d": 1.2, "d_real": 3.5, "d_fake": -2.0, "loss_g": 0.8},
+            {"step": 10.0, "epoch": 0.0, "time_s": 1.0, "loss": 0.1, "grad_norm": 4.0}]
+    assert set(tab._losses_table(rows)["series"]) == {"loss_d", "loss_g", "loss"}
