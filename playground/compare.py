@@ -133,7 +133,7 @@ def metrics_row(store: ModelStore, name: str, seconds_per_image: float | None) -
 
 @user_errors
 def compare(store: ModelStore, names, seed, n, class_name, steps, guidance):
-    """Two to four models from one seed -> (gallery [(grid, caption)], slider pair or None, metrics rows)."""
+    """Two to four models from one seed -> (gallery [(grid, caption)], slider pair or None, metrics table)."""
     names = [names] if isinstance(names, str) else list(names or [])
     if not 2 <= len(names) <= MAX_MODELS:
         raise UserError(f"choose 2 to {MAX_MODELS} models")
@@ -156,7 +156,19 @@ def compare(store: ModelStore, names, seed, n, class_name, steps, guidance):
         rows.append(metrics_row(store, name, seconds / n))
     # the slider compares two: the first two models chosen (it sat blank with 3 or 4)
     pair = (grids[0], grids[1]) if len(grids) >= 2 and grids[0].shape == grids[1].shape else None
-    return gallery, pair, rows
+    return gallery, pair, side_by_side(rows)
+
+
+def side_by_side(rows: list[list]):
+    """Metrics rows (one a model, as COLUMNS) -> a table with a column a model and a row a metric, as the samples
+    above sit side by side: ten metrics across were wider than the page at 800 px, and its last ones (train time,
+    hardware) sat behind a sideways scroll."""
+    import pandas as pd
+
+    names = [str(r[0]) for r in rows]
+    headers = [n if names.index(n) == i else f"{n} ({i + 1})" for i, n in enumerate(names)]  # a model twice
+    return pd.DataFrame([[str(v) for v in values] for values in zip(*rows)][1:], columns=headers,
+                        index=COLUMNS[1:]).reset_index(names="")
 
 
 XY_PARAMS = ("checkpoint", "seed", "steps", "guidance", "truncation", "sampler", "class")
@@ -462,8 +474,8 @@ def build(store: ModelStore) -> TabParts:
     slider = gr.ImageSlider(label="the first two models: drag to compare", type="numpy", format="png")
     # no wrapping: Gradio's table breaks words anywhere ("c l a s s", "9.6 233") in columns too narrow for them;
     # the numbers are short (3 significant digits), and below ~1000 px the table scrolls sideways
-    table = gr.Dataframe(headers=COLUMNS, interactive=False, wrap=False, elem_id="compare-table",
-                         elem_classes="wide-table")
+    # a column a model (names break at their hyphens): it fits the page at 800 px with four models
+    table = gr.Dataframe(headers=["", "model 1", "model 2"], interactive=False, wrap=True, elem_id="compare-table")
     parts = TabParts()
     wire(go.click, "compare", {"models": chosen, "seed": seed, "samples": n, "class": cls, "steps": steps,
                                "guidance": guidance}, lambda *a: compare(store, *a), [gallery, slider, table], parts,

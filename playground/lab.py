@@ -22,7 +22,7 @@ from trainers.gan import toy2d
 from .errors import number, user_errors
 from .page import LATEX
 from .uploads import as_image
-from .views import series_table, with_scale
+from .views import LABEL_PX, series_table, with_scale
 from .wiring import Opening, TabParts
 from .equations import loss_equations
 
@@ -99,7 +99,7 @@ def _inset_corner(data_px: np.ndarray, spot: np.ndarray, box: int, margin: int =
 
 def render_warp(lab: toy2d.Lab) -> np.ndarray:
     """The generator's image of a regular grid of noise: how G folds the noise space onto the data."""
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw, ImageFont
 
     img = Image.new("RGB", (SIZE, SIZE), (255, 255, 255))
     draw = ImageDraw.Draw(img)
@@ -125,7 +125,9 @@ def render_warp(lab: toy2d.Lab) -> np.ndarray:
             for line in lines:
                 u = (line - (lo + hi) / 2) / span + 0.5  # [0, 1] in the inset, y up
                 draw.line([(x0 + a * box, y0 + (1 - b) * box) for a, b in u], fill=colour, width=1)
-        draw.text((x0 + 4, y0 + 2), f"ringed spot, x{2 * LIM / span:.0f}", fill=(220, 40, 40))
+        # Pillow's default bitmap font was ~8 px tall: the label read as a smudge
+        draw.text((x0 + 4, y0 + 2), f"ringed spot, x{2 * LIM / span:.0f}", fill=(220, 40, 40),
+                  font=ImageFont.load_default(size=LABEL_PX))
     return np.asarray(img)
 
 
@@ -331,7 +333,10 @@ def build_2d() -> list:
                 plane = gr.Image(label="data, samples, D and G's gradients", interactive=False, format="png",
                                  elem_id="lab-plane")
                 warp = gr.Image(label="G's warp of the noise grid", interactive=False, format="png")
-            plot = gr.LinePlot(x="step", y="loss", color="series", title="losses", height=220)
+            # steps as 2k, 4k: the full numbers' ticks ran into each other at 800 px; and a word under the box
+            # that is empty until the first step (it opened as bare axes)
+            plot = gr.LinePlot(x="step", y="loss", color="series", title="losses", height=220, x_axis_format="~s",
+                               caption="D's and G's losses, drawn as the game runs: press Play or Step")
     # the explanation under both columns: at 800 px it sat between the plots and the settings, far from Play
     eq = gr.Markdown(loss_equations("non-saturating"), latex_delimiters=LATEX)
     gr.Markdown(INTRO, latex_delimiters=LATEX)

@@ -137,6 +137,42 @@ def tab_path(block) -> list[str]:
     return labels
 
 
+UNCHANGED = "Nothing on screen was changed: the results shown are from before."
+
+
+def said_unchanged(fn):
+    """fn, whose refusals (a gr.Error before its first output) also say that the results on screen stayed as
+    they were (`wire`): beside a new prompt's error, the last prompt's images read as the new one's."""
+    import gradio as gr
+
+    def unchanged(e):
+        return gr.Error(f"{e.message} {UNCHANGED}", title=e.title, print_exception=False)
+
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def stream(*args):
+            it, started = fn(*args), False
+            try:
+                for out in it:
+                    started = True
+                    yield out
+            except gr.Error as e:
+                if started:  # mid-run: its frames so far are on screen
+                    raise
+                raise unchanged(e) from None
+
+        return stream
+
+    @functools.wraps(fn)
+    def call(*args):
+        try:
+            return fn(*args)
+        except gr.Error as e:
+            raise unchanged(e) from None
+
+    return call
+
+
 def wire(event, api: str, inputs: dict, fn, outputs, parts: TabParts, opening: bool | dict = False,
          stop: tuple | None = None, unused=None, **kwargs):
     """event(fn, inputs, outputs, api_name=api) with `fn`'s images tagged with the call's settings,
@@ -159,7 +195,7 @@ def wire(event, api: str, inputs: dict, fn, outputs, parts: TabParts, opening: b
         outs = outputs if isinstance(outputs, list) else [outputs]
         parts.openings.append((Opening(api, list(inputs), fn, values, len(outs)), outputs))
     outs = outputs if isinstance(outputs, list) else [outputs]
-    handler = tagged(api, list(inputs), fn, [str(getattr(c, "label", "") or "") for c in outs], unused)
+    handler = said_unchanged(tagged(api, list(inputs), fn, [str(getattr(c, "label", "") or "") for c in outs], unused))
     if stop is not None:
         button, status, message = stop
         outs = outputs if isinstance(outputs, list) else [outputs]

@@ -416,3 +416,32 @@ def test_the_side_by_side_goes_when_its_image_changes(store):
     import gradio as gr
 
     assert translation.stale_side_by_side(None) == (gr.skip(), gr.skip())  # nothing shown: nothing to clear
+
+
+def test_a_refusal_says_the_results_on_screen_are_from_before(store):
+    """A refused action leaves the last results on screen (`wire`); beside the new error they read as its own,
+    unless the message says they are from before. Said for a refusal, not for an error after a run's frames."""
+    import gradio as gr
+
+    from playground.wiring import UNCHANGED, said_unchanged
+
+    demo = create_app(store.root)
+    dep = next(d for d in demo.fns.values() if d.api_name == "gan_samples")
+    with pytest.raises(gr.Error) as e:
+        dep.fn("tiny-gan", float("nan"), 4, 1.0)
+    assert e.value.message.startswith("seed must be") and e.value.message.endswith(UNCHANGED)
+
+    def refused():
+        raise gr.Error("no")
+        yield 1
+
+    def failed_midway():
+        yield 1
+        raise gr.Error("no")
+
+    with pytest.raises(gr.Error) as e:
+        list(said_unchanged(refused)())
+    assert e.value.message == f"no {UNCHANGED}"
+    with pytest.raises(gr.Error) as e:
+        list(said_unchanged(failed_midway)())
+    assert e.value.message == "no"

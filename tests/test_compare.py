@@ -53,7 +53,9 @@ def test_train_time_counts_a_runs_whole_lineage(store, tmp_path):
 def test_compare_draws_every_model_from_one_seed(store):
     assert set(tab.generative_names(store)) == {"tiny-gan", "tiny-ddpm"}
     gallery, pair, rows = tab.compare(store, ["tiny-gan", "tiny-ddpm"], 3, 4, "Trouser", 5, 2.0)
-    assert [r[0] for r in rows] == ["tiny-gan", "tiny-ddpm"]
+    # a column a model and a row a metric, as the samples sit side by side (ten metrics across were cut at 800 px)
+    assert list(rows.columns) == ["", "tiny-gan", "tiny-ddpm"] and list(rows[""]) == tab.COLUMNS[1:]
+    assert rows.set_index("").loc["family"].tolist() == ["gan", "ddpm"]
     assert "unconditional" in gallery[0][1] and "Trouser" in gallery[1][1]  # only the DDPM is conditional
     again, _, _ = tab.compare(store, ["tiny-gan", "tiny-ddpm"], 3, 4, "Trouser", 5, 2.0)
     assert all((a[0] == b[0]).all() for a, b in zip(gallery, again))  # a seed fixes every model's samples
@@ -62,6 +64,7 @@ def test_compare_draws_every_model_from_one_seed(store):
     # 3 models: the first two slide; the gallery's sheets are the samples alone (its captions sit under them, by
     # the page's CSS: a white band drawn for them in the image showed as an empty strip in every download)
     assert three[1] is not None and np.array_equal(three[1][0], three[0][0][0])
+    assert list(three[2].columns) == ["", "tiny-gan", "tiny-gan (2)", "tiny-ddpm"]
     for bad in [(["tiny-gan"],), (["tiny-gan", "../../etc"],), (["tiny-gan", "tiny-ddpm"], float("nan")),
                 (["tiny-gan", "tiny-ddpm"], 0, 1000)]:
         args = list(bad) + [0, 4, tab.ANY_CLASS, 5, 2.0][len(bad) - 1:]

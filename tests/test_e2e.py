@@ -314,6 +314,10 @@ def _drive(page, tab: str, width: int) -> None:
         page.wait_for_function("(b) => { const i = document.querySelector('#compare-gallery img');"
                                " return i && i.getAttribute('src') !== b; }", arg=before, timeout=30_000)
         page.get_by_text("ms/image").first.wait_for(state="visible", timeout=30_000)
+        # the metrics table, a column a model, fits the page: across, its hardware column sat behind a scroll
+        assert page.evaluate("() => { const t = document.querySelector('#compare-table table');"
+                             " return t.getBoundingClientRect().right <= document.documentElement.clientWidth; }")
+        assert "hardware" in page.locator("#compare-table").inner_text()
         # the timeline of another run draws that run's own series (a plot kept the first run's legend, and
         # ddpm-fashion's loss and fid_250 drew nothing)
         page.get_by_label("run", exact=True).locator("visible=true").first.click()
