@@ -491,6 +491,9 @@ def test_every_tab_as_a_user_sees_it_in_headless_chromium(server, tmp_path, widt
             _drive(page, tab, width)
             # scroll to the bottom and back, as a reader does: images below the fold load lazily
             page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+            # and those between the top and the bottom, never in view on the way (Compare's timeline image was an
+            # empty box in its full-page picture): load them all now
+            page.evaluate("document.querySelectorAll('img[loading=lazy]').forEach(i => { i.loading = 'eager'; })")
             page.wait_for_timeout(700)
             page.evaluate("window.scrollTo(0, 0)")
             page.wait_for_timeout(300)
