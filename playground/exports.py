@@ -3,6 +3,7 @@ is named by them, and `read_settings` gives them back."""
 
 from __future__ import annotations
 
+import collections
 import contextvars
 import inspect
 import json
@@ -10,6 +11,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -51,6 +53,14 @@ EXPORT_TTL_S = 15 * 60  # downloads older than this are deleted ...
 EXPORT_MAX_FILES = 200  # ... and only this many are kept, so the folder stays bounded under any load
 
 
+# ... of which one client holds at most this many: its oldest go first, so that one visitor of a public app
+# cannot push everyone else's downloads out (Gradio serves a download from its own copy: deleting ours breaks
+# nothing already on a page)
+EXPORT_MAX_PER_CLIENT, CLIENTS_KEPT = 40, 1000  # (the clients seen last: the count itself stays bounded)
+_BY_CLIENT: collections.OrderedDict[str, collections.OrderedDict] = collections.OrderedDict()
+_BY_CLIENT_LOCK = threading.Lock()
+
+
 # the settings of the call being served (set by `tagged` around the handler): GIF/MP4 exports carry them
 _EXPORT_SETTINGS: contextvars.ContextVar[dict | None] = contextvars.ContextVar("export_settings", default=None)
 
@@ -85,8 +95,33 @@ def export_file(data: bytes, stem: str, suffix: str) -> str:
     path = EXPORT_DIR / hashlib.sha256(data).hexdigest()[:16] / f"{_named(stem, meta)}{suffix}"
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, data, fsync=False)
+    _cap_client(path.parent)
     _prune_exports(keep=path.parent)
     return str(path)
+
+
+def _cap_client(folder: Path) -> None:
+    """Count `folder` as the current client's export; delete that client's oldest beyond EXPORT_MAX_PER_CLIENT
+    (outside a Gradio event, as tests and scripts call the handlers, nothing is counted)."""
+    from .wiring import client
+
+    who = client()
+    if who is None:
+        return
+    with _BY_CLIENT_LOCK:
+        mine = _BY_CLIENT.setdefault(who, collections.OrderedDict())
+        _BY_CLIENT.move_to_end(who)
+        while len(_BY_CLIENT) > CLIENTS_KEPT:
+            _BY_CLIENT.popitem(last=False)
+        for gone in [f for f in mine if not f.exists()]:  # pruned by age or by the total
+            del mine[gone]
+        mine.pop(folder, None)
+        mine[folder] = True  # the newest last
+        old = [mine.popitem(last=False)[0] for _ in range(len(mine) - EXPORT_MAX_PER_CLIENT)]
+        shared = {f for other, folders in _BY_CLIENT.items() if other != who for f in folders}
+    for f in old:
+        if f not in shared:  # the same result exported by another client is theirs too
+            shutil.rmtree(f, ignore_errors=True)
 
 
 def _named(stem: str, meta: dict | None, limit: int = 90) -> str:

@@ -11,6 +11,7 @@ runs are kept, the oldest removed first.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -30,13 +31,18 @@ from trainers.core.errors import UserError
 from .errors import choice, number, user_errors
 from .uploads import open_upload
 from .views import series_table, sheet_view
-from .wiring import stop_button, stop_clear, stop_requested
+from .wiring import client, stop_button, stop_clear, stop_requested
 from .models import ModelStore
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS_DIR = Path(tempfile.gettempdir()) / "playground-runs"
 MAX_MINUTES, MAX_UPLOADS, MAX_UPLOAD_BYTES, MAX_SAVED = 5.0, 2000, 200 * 2**20, 5
 RUN_TTL_S = 3600  # run folders (and their resume state) older than this are deleted
+# a public deployment (a Space, --share): the minutes of live training one visitor may start in an hour. The
+# machine trains one run at a time (the rest wait), so one stranger's runs back to back held it for everyone
+PUBLIC_MINUTES_PER_HOUR = 10.0
+_STARTED: dict[str, list[tuple[float, float]]] = {}  # client -> (when, minutes) of its runs in the last hour
+_STARTED_LOCK = threading.Lock()
 LIVE_PREFIX = "live-"
 # small, fast settings: snapshots every 100 steps so the page has something to show every few seconds
 LIVE_OPTIONS = {
@@ -149,15 +155,34 @@ _SLOT = threading.Lock()
 _RUNNING = {"ends": 0.0}  # when the run holding the slot reaches its time budget (monotonic seconds)
 
 
+def _charge(who: str | None, minutes: float) -> None:
+    """Count a public run's minutes against its client's hour, or refuse it, saying how much is left and when."""
+    now = time.monotonic()
+    with _STARTED_LOCK:
+        for k in [k for k, runs in _STARTED.items() if all(now - t > 3600 for t, _ in runs)]:
+            del _STARTED[k]  # the table stays as small as the last hour's visitors
+        runs = [(t, m) for t, m in _STARTED.get(who, []) if now - t <= 3600]
+        left = PUBLIC_MINUTES_PER_HOUR - sum(m for _, m in runs)
+        if minutes > left + 1e-9:
+            wait = 3600 - (now - runs[0][0]) if runs else 0.0
+            raise UserError(f"this public deployment gives each visitor {PUBLIC_MINUTES_PER_HOUR:g} minutes of live "
+                            f"training an hour: {max(left, 0):.1f} left now, more in {wait / 60:.0f} min (lower the "
+                            f"time budget, or run the app on your own machine)")
+        _STARTED[who] = [*runs, (now, minutes)]
+
+
 @user_errors
-def train(family: str, minutes, uploads=None):
+def train(family: str, minutes, uploads=None, public: bool = False):
     """Run the trainer as a child process (one torch thread, so the app stays responsive) and yield
     (sample grid, losses, status, run folder) whenever its log or snapshot changes. The page's Stop, or
     closing the stream, asks the trainer to stop through its --stop_file; it saves a checkpoint and exits.
-    While another page's run trains, the status says so and the run starts when that one ends."""
+    While another page's run trains, the status says so and the run starts when that one ends. `public`: the
+    minutes are counted against the client's PUBLIC_MINUTES_PER_HOUR."""
     import gradio as gr
 
     minutes = number("the time budget in minutes", minutes, 0.05, MAX_MINUTES)
+    if public:
+        _charge(client(), minutes)
     stop_clear("lab_train")
     while not _SLOT.acquire(timeout=1.0):
         if stop_requested("lab_train"):
@@ -272,7 +297,9 @@ def build(store: ModelStore) -> None:
     with gr.Row():
         with gr.Column(scale=1, min_width=260):
             family = gr.Radio(list(LIVE_OPTIONS), value="gan", label="family")
-            minutes = gr.Slider(0.1, MAX_MINUTES, 1.0, step=0.1, label="time budget (minutes)")
+            minutes = gr.Slider(0.1, MAX_MINUTES, 1.0, step=0.1, label="time budget (minutes)",
+                                info=f"this public deployment: {PUBLIC_MINUTES_PER_HOUR:g} minutes of live training "
+                                     f"per visitor an hour" if store.read_only else None)
             uploads = gr.File(file_count="multiple", file_types=["image"], label="your images (optional)")
             with gr.Row():
                 go = gr.Button("▶ Train", variant="primary")
@@ -293,7 +320,7 @@ def build(store: ModelStore) -> None:
                             elem_classes="sheet")
             plot = gr.LinePlot(x="step", y="value", color="series", title="losses", height=300)
     # several may wait (and say so) while one trains: `train` holds the machine's one slot
-    run = go.click(train, [family, minutes, uploads], [grid, plot, status, run_dir], api_name="lab_train",
+    run = go.click(functools.partial(train, public=store.read_only), [family, minutes, uploads], [grid, plot, status, run_dir], api_name="lab_train",
                    concurrency_limit=4, concurrency_id="image-lab", show_progress="hidden")
     # Save is for a run that has stopped (it went on while the run was still training): off while one runs
     run.then(lambda r: gr.update(interactive=bool(r) and not store.read_only), run_dir, save_btn, api_name=False,

@@ -27,6 +27,18 @@ def _session() -> str | None:
     return getattr(LocalContext.request.get(None), "session_hash", None)
 
 
+def client() -> str | None:
+    """Who sent the Gradio event this thread runs, for per-client caps: the connection's address (behind a
+    proxy that uvicorn trusts, FORWARDED_ALLOW_IPS, uvicorn has already put the visitor's address there from
+    X-Forwarded-For), else the session; None outside an event (tests, scripts)."""
+    from gradio.context import LocalContext
+
+    request = LocalContext.request.get(None)
+    if request is None:
+        return None
+    return getattr(getattr(request, "client", None), "host", None) or getattr(request, "session_hash", None)
+
+
 def stop_requested(run: str) -> bool:
     """Whether this session pressed the Stop of `run` since the run started (see `stop_button`)."""
     return (_session(), run) in _STOPPED

@@ -445,3 +445,23 @@ def test_a_refusal_says_the_results_on_screen_are_from_before(store):
     with pytest.raises(gr.Error) as e:
         list(said_unchanged(failed_midway)())
     assert e.value.message == "no"
+
+
+def test_a_client_is_its_connections_address():
+    """Per-client caps key on the connection's address (uvicorn resolves a trusted proxy's X-Forwarded-For into
+    it; a header the client writes itself is not believed), else the session; outside an event, no client."""
+    from types import SimpleNamespace
+
+    from gradio.context import LocalContext
+
+    from playground.wiring import client
+
+    assert client() is None
+    for request, expected in ((SimpleNamespace(headers={"x-forwarded-for": "6.6.6.6"}, session_hash="s",
+                                                client=SimpleNamespace(host="10.0.0.7")), "10.0.0.7"),
+                              (SimpleNamespace(headers={}, client=None, session_hash="s"), "s")):
+        token = LocalContext.request.set(request)
+        try:
+            assert client() == expected
+        finally:
+            LocalContext.request.reset(token)

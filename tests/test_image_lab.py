@@ -11,6 +11,7 @@ import pytest
 from playground import gan as gan_tab
 from playground import image_lab as tab
 from playground.models import ModelStore
+from trainers.core.errors import UserError
 
 
 @pytest.fixture
@@ -185,3 +186,28 @@ def test_the_losses_plot_draws_losses_only():
     rows = [{"step": 10.0, "epoch": 0.0, "time_s": 1.0, "loss_d": 1.2, "d_real": 3.5, "d_fake": -2.0, "loss_g": 0.8},
             {"step": 10.0, "epoch": 0.0, "time_s": 1.0, "loss": 0.1, "grad_norm": 4.0}]
     assert set(tab._losses_table(rows)["series"]) == {"loss_d", "loss_g", "loss"}
+
+
+def test_a_public_deployment_caps_each_visitors_live_training(monkeypatch):
+    """On a Space (one run trains at a time, the rest wait), one stranger's runs back to back held the machine:
+    each client may start PUBLIC_MINUTES_PER_HOUR of runs an hour; others are not charged for it."""
+    import gradio as gr
+
+    monkeypatch.setattr(tab, "_STARTED", {})
+    clock = [1000.0]
+    monkeypatch.setattr(tab.time, "monotonic", lambda: clock[0])
+    tab._charge("1.2.3.4", 5.0)
+    tab._charge("1.2.3.4", 5.0)
+    with pytest.raises(UserError, match=r"10 minutes of live training an hour: 0.0 left now, more in 60 min"):
+        tab._charge("1.2.3.4", 0.5)
+    tab._charge("5.6.7.8", 5.0)  # another visitor has its own hour
+    clock[0] += 3601
+    tab._charge("1.2.3.4", 5.0)  # an hour later
+    assert set(tab._STARTED) == {"1.2.3.4"}  # clients with no run in the last hour are forgotten
+    # through the handler: refused before it takes the machine's slot, with the message on the page
+    monkeypatch.setattr(tab, "client", lambda: "9.9.9.9")
+    monkeypatch.setattr(tab, "_STARTED", {"9.9.9.9": [(clock[0], 10.0)]})
+    with pytest.raises(gr.Error, match="public deployment gives each visitor"):
+        next(tab.train("gan", 1.0, None, public=True))
+    assert tab._SLOT.acquire(blocking=False)
+    tab._SLOT.release()

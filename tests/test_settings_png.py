@@ -168,6 +168,29 @@ def test_the_export_folder_stays_bounded(tmp_path, monkeypatch):
     assert left == sorted(Path(p).parent.name for p in paths[-10:])  # the newest ten
 
 
+def test_one_client_cannot_push_out_the_others_exports(tmp_path, monkeypatch):
+    """A public app keeps EXPORT_MAX_FILES downloads in all: one visitor making many pushed out everyone
+    else's. Each client keeps at most EXPORT_MAX_PER_CLIENT (its own oldest go first); a result another
+    client exported too stays."""
+    import os
+
+    from playground import wiring
+
+    monkeypatch.setattr(exports, "EXPORT_DIR", tmp_path / "exports")
+    monkeypatch.setattr(exports, "EXPORT_MAX_PER_CLIENT", 3)
+    monkeypatch.setattr(exports, "_BY_CLIENT", type(exports._BY_CLIENT)())
+    who = ["teacher"]
+    monkeypatch.setattr(wiring, "client", lambda: who[0])
+    theirs = [exports.export_file(f"lesson {i}".encode(), "t", ".gif") for i in range(2)]
+    shared = exports.export_file(b"the same result", "s", ".gif")
+    who[0] = "stranger"
+    assert exports.export_file(b"the same result", "s", ".gif") == shared
+    mine = [exports.export_file(f"flood {i}".encode(), "f", ".gif") for i in range(20)]
+    assert all(os.path.exists(p) for p in theirs + [shared])
+    assert [os.path.exists(p) for p in mine] == [False] * 17 + [True] * 3
+    assert len(os.listdir(tmp_path / "exports")) == 2 + 1 + 3
+
+
 def test_an_exported_animation_restores_its_settings(demo, tmp_path, monkeypatch):
     from playground.app import restore
     from playground.gan import NO_CLASS
