@@ -151,8 +151,10 @@ JS = """() => {
   // an editor given a file the browser cannot decode (a .txt named .png) went blank, losing the image it held, and
   // Gradio said nothing. The file is held back until the browser has decoded it: a good one goes on to the editor
   // (the same event, sent again), a bad one never reaches it (the image stays) and the box says why.
-  // (gr.Image inputs are checked on the server: check_uploads)
-  const isEditor = (block) => block && block.querySelector('button[aria-label="Clear canvas"]');
+  // The same for an image box (gr.Image): it emptied, dropping the garment it showed, beside the server's message.
+  // (The server checks every upload too, for API callers: check_uploads.)
+  const isEditor = (block) => block && (block.querySelector('button[aria-label="Clear canvas"]')
+                                        || block.querySelector('[data-testid="image"]'));
   const vetted = new WeakSet(), notes = new WeakMap();
   // the note hangs under the editor (absolute, top: 100%), in a margin the editor's block grows by while it shows:
   // over the image it hid the garment it said was kept; in the block's flow it collapsed the fixed-height editor
@@ -167,7 +169,7 @@ JS = """() => {
       notes.set(block, note);
     }
     createImageBitmap(file).then((bitmap) => { bitmap.close(); hide(note); pass(); }, () => {
-      note.textContent = '"' + file.name + '" is not an image this editor can open: choose a PNG, JPEG, GIF, ' +
+      note.textContent = '"' + file.name + '" is not an image this box can open: choose a PNG, JPEG, GIF, ' +
                          'WEBP or BMP file. The image it held is kept.';
       note.hidden = false;
       block.style.marginBottom = (note.offsetHeight + 4) + 'px';

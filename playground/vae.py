@@ -279,7 +279,10 @@ def build(store: ModelStore) -> TabParts:
                 # one layer each, and no layer menu (it read "Layer 1" where the user looks for A, B or C); a
                 # white brush first, a few pixels wide: the garments are light on black, and a wide black one erased them
                 editors = [gr.ImageEditor(v, type="pil", label=f"image {k}", sources=["upload", "clipboard"],
-                                          canvas_size=(280, 280), height=300, brush=gr.Brush(colors=["#ffffff", "#000000"], default_size=12),
+                                          # fixed: a photo is fitted to the 280-px canvas in the browser (a 4000 x
+                                          # 3000 one made a canvas that size, whose upload never ended)
+                                          canvas_size=(280, 280), fixed_canvas=True, height=300,
+                                          brush=gr.Brush(colors=["#ffffff", "#000000"], default_size=12),
                                           layers=False, elem_classes="narrow-editor")
                            for k, v in zip("ABC", starts)]
             with gr.Row():

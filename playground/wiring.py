@@ -158,7 +158,9 @@ def said_unchanged(fn):
     import gradio as gr
 
     def unchanged(e):
-        return gr.Error(f"{e.message} {UNCHANGED}", title=e.title, print_exception=False)
+        said = str(e.message).rstrip()
+        return gr.Error(f"{said}{'' if said.endswith(('.', '!', '?')) else '.'} {UNCHANGED}", title=e.title,
+                        print_exception=False)
 
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)

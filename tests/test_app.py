@@ -441,7 +441,7 @@ def test_a_refusal_says_the_results_on_screen_are_from_before(store):
 
     with pytest.raises(gr.Error) as e:
         list(said_unchanged(refused)())
-    assert e.value.message == f"no {UNCHANGED}"
+    assert e.value.message == f"no. {UNCHANGED}"  # "…then translate it Nothing on screen…" ran two into one
     with pytest.raises(gr.Error) as e:
         list(said_unchanged(failed_midway)())
     assert e.value.message == "no"

@@ -1,6 +1,7 @@
 """End to end: `python app.py` on loopback, called through gradio_client, and every tab opened and
 screenshotted in real headless Chromium (Debian's, driven by Playwright)."""
 
+import io
 import os
 import re
 import shutil
@@ -252,6 +253,16 @@ def _drive(page, tab: str, width: int) -> None:
                                arg=shown, timeout=30_000)
         assert not page.evaluate(_TOASTS_JS), "the refused file emptied editor A"
         assert not page.locator(".upload-refused").locator("visible=true").count(), "the note outlived the next action"
+        # a phone photo (4000 x 3000) is fitted to the editor's canvas: at full size its canvas never finished
+        # uploading, and Interpolate spun for minutes with no result and no word
+        photo = io.BytesIO()
+        Image.fromarray(np.random.default_rng(0).integers(0, 255, (3000, 4000, 3), dtype=np.uint8)).save(photo, "JPEG")
+        editors.nth(0).set_input_files(files=[{"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": photo.getvalue()}])
+        page.wait_for_timeout(3000)
+        shown = page.locator("#vae-strip img").first.get_attribute("src")
+        page.get_by_role("button", name="Interpolate A → B").click()
+        page.wait_for_function("s => { const i = document.querySelector('#vae-strip img'); return i && i.src !== s; }",
+                               arg=shown, timeout=60_000)
         # a cleared editor's canvas is white: the brush comes back picked, in black, so strokes show
         first = page.locator(".block:has(button[aria-label='Clear canvas'])").first
         first.locator("button[aria-label='Clear canvas']").click()
@@ -268,6 +279,17 @@ def _drive(page, tab: str, width: int) -> None:
         assert pair.is_visible() and pair.get_attribute("src") == shown, "the refusal cleared the example's result"
         page.locator("[data-testid=toast-close]").first.click()
         toast.wait_for(state="detached", timeout=10_000)
+        # an image box (not an editor) given a file the browser cannot decode says so, and keeps its image (it
+        # emptied, dropping the sneaker, beside the server's message)
+        page.get_by_role("tab", name="CycleGAN", exact=False).first.click()
+        box = page.locator(".block").filter(has=page.get_by_text("image of either domain", exact=True)).first
+        box.locator("img").first.wait_for(state="visible", timeout=10_000)
+        box.locator("input[type=file]").set_input_files(files=[{"name": "boot.png", "mimeType": "image/png",
+                                                                "buffer": b"text, not a PNG"}])
+        note = page.locator(".upload-refused").locator("visible=true").first
+        note.wait_for(state="visible", timeout=10_000)
+        assert "boot.png" in note.inner_text() and box.locator("img").first.is_visible(), "the box lost its image"
+        page.get_by_role("tab", name="Pix2Pix", exact=True).click()  # the tab's picture shows Pix2Pix
     # the tabs open on a result of their defaults: change a setting first, so that what is waited for is new
     if tab == "Diffusion":  # watch a short DDIM run stream in
         _set_number(page, "steps", 20)
