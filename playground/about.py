@@ -9,6 +9,8 @@ import numpy as np
 
 from trainers.core.checkpoint import SAMPLES, read_card, read_meta
 
+from trainers.core.errors import UserError
+
 from .errors import user_errors
 from .exports import tagged
 from .views import sheet_view, training_cost
@@ -117,8 +119,42 @@ def card_markdown(store: ModelStore, name: str) -> str:
         lines += ["", "**Metrics** (`python -m trainers evaluate`"
                   + (f": `{card['evaluate_command']}`" if card.get("evaluate_command") else "") + ")", "",
                   "| metric | value |", "|---|---|"]
-        lines += [f"| {_cell(k)} | {_cell(v)} |" for k, v in metrics.items() if not isinstance(v, (dict, list))]
+        lines += [f"| {_cell(k)} | {_metric_cell(k, v)} |" for k, v in metrics.items() if not isinstance(v, (dict, list))]
     return "\n".join(lines)
+
+
+def _metric_cell(key: str, value) -> str:
+    """A card's metric for people: an entropy (nats, as torch's log gives it) also in bits, the unit the other
+    tables show (the card's 2.296 read as a different number from Compare's 3.31 bits)."""
+    if "entropy" in key and isinstance(value, float):
+        return f"{value:.4g} nats = {value / math.log(2):.3g} bits"
+    return _cell(value)
+
+
+# what each family's training preview (samples.png) shows: its `preview` in trainers/<family>/train.py
+GRIDS = {"classifier": "test images, a row per class it predicts",
+         "pix2pix": "test inputs, its outputs and their targets, in turn",
+         "cyclegan": "test images of each domain, translated, and back",
+         "dualgan": "test images of each domain, translated, and back",
+         "latent_diffusion": "a prompt per row, eight seeds each",
+         "ddpm": "samples from fixed noise (a conditional model: a class per row)",
+         "gan": "samples from fixed noise (a conditional model: a class per row)"}
+
+
+def grid_label(store: ModelStore, name: str | None) -> str:
+    """What a checkpoint's samples.png shows: an autoencoder's is test images above their reconstructions, not
+    samples (it was labelled "its samples")."""
+    try:
+        config = json.loads((store.path(name) / "config.json").read_text()) if name else {}
+    except (OSError, ValueError, UserError):
+        config = {}
+    family, cfg = config.get("family"), config.get("config", {})
+    if family == "vae":
+        what = ("rows 1–4 samples from the prior, then test images, each row above its reconstruction"
+                if cfg.get("variational", True) else "test images, each row above its reconstruction")
+    else:
+        what = GRIDS.get(family, "what its trainer drew at the end of training")
+    return f"its training preview (samples.png): {what}"
 
 
 def build(store: ModelStore) -> TabParts:
@@ -142,12 +178,14 @@ def build(store: ModelStore) -> TabParts:
     choice = gr.Dropdown(names, value=names[0] if names else None, label="checkpoint")
     text = gr.Markdown(card_markdown(store, names[0]) if names else "", elem_id="about-card")
     # the sheet has the page's width to itself, its tiles at >= MIN_FRAME_PX (it scrolls sideways when narrower)
-    samples = gr.Image(value=first[1], label="its samples (samples.png)", type="numpy", interactive=False,
+    samples = gr.Image(value=first[1], label=grid_label(store, names[0] if names else None), type="numpy",
+                       interactive=False,
                        elem_id="about-samples", elem_classes="sheet", format="png")
     with gr.Accordion("the raw files: config.json + card.json", open=False):
         card = gr.Code(value=first[0], language="json", label="config.json + card.json")
     # tagged: the samples download as a PNG named after the checkpoint (it was image.webp)
     choice.change(tagged("model_card", ["checkpoint"], lambda name: model_card(store, name)), choice, [card, samples],
                   api_name="model_card")
-    choice.change(lambda name: card_markdown(store, name), choice, text, api_name=False)
+    choice.change(lambda name: (card_markdown(store, name), gr.Image(label=grid_label(store, name))), choice,
+                  [text, samples], api_name=False)
     return TabParts(refresh=[(choice, store.names)])

@@ -356,6 +356,9 @@ def timeline(store: ModelStore, name: str, index):
               for rows, skip in ((_csv(root / "log.csv"), ("step", "epoch", "time_s")),
                                  (metrics, ("step", *fids)),
                                  (metrics, tuple(k for k in metrics[0] if k not in fids) if metrics else ("step",)))]
+    # the entropy in bits, as the plot's title and Compare's table say (the monitor logs nats: 2.30 at most)
+    entropy = tables[1]["series"] == "class_entropy"
+    tables[1].loc[entropy, "value"] = tables[1].loc[entropy, "value"] / np.log(2)
     caption = f"{name}: step {step} (snapshot {index} of 0–{len(shots) - 1}, as on the slider)"
     # a series with one value draws no line (a line needs two points): its value is said here instead
     single = [f"{k} = {v:.4g} at step {s}" for table in tables for k, group in table.dropna().groupby("series")
@@ -450,7 +453,8 @@ def build(store: ModelStore) -> TabParts:
     import gradio as gr
 
     names = generative_names(store)
-    with_snapshots = [n for n in store.names() if snapshots(store, n)]
+    # the generative runs: a classifier's snapshots are its data, not samples from fixed noise
+    with_snapshots = [n for n in generative_names(store) if snapshots(store, n)]
     default = [n for n in ("dcgan-ns-20min-fashion", "dcgan-wgangp-20min-fashion") if n in names] or names[:2]
     gr.Markdown("### Compare models side by side\nThe same seed (and class) goes to every model. FID/KID, class "
                 "entropy (in bits: 3.32 when the 10 classes are equally likely) and accuracy come from each card (`python -m trainers evaluate`: the shipped classifier's "
@@ -522,11 +526,15 @@ def build(store: ModelStore) -> TabParts:
         shot = gr.Image(start[0], label="samples from fixed noise", interactive=False, format="png")
         with gr.Column():
             loss_plot = gr.LinePlot(start[2], x="step", y="value", color="series", title=f"losses: {first_run}",
-                                    height=220)
-            entropy_plot = gr.LinePlot(start[3], x="step", y="value", color="series",
-                                       title=_metric_title(store, first_run, "class entropy (bits)"), height=180)
-            fid_plot = gr.LinePlot(start[4], x="step", y="value", color="series",
-                                   title=_metric_title(store, first_run, "FID"), height=180)
+                                    height=220, x_axis_format="~s", y_axis_format="~g")
+            # from 0: zoomed to the data, BEGAN's FID going from 100.37 to 100.47 was drawn as a steep rise; and
+            # plain number formats (one value drew its step as "1,876.000000" and its value cut to ".881300")
+            entropy_plot = gr.LinePlot(start[3], x="step", y="value", color="series", y_lim=[0, np.log2(10) + 0.05],
+                                       title=_metric_title(store, first_run, "class entropy (bits)"), height=180,
+                                       x_axis_format="~s", y_axis_format="~g")
+            fid_plot = gr.LinePlot(start[4], x="step", y="value", color="series", y_lim=[0, None],
+                                   title=_metric_title(store, first_run, "FID"), height=180, x_axis_format="~s",
+                                   y_axis_format="~g")
     outputs = [shot, caption, loss_plot, entropy_plot, fid_plot]
 
     def pick(name):
@@ -564,5 +572,5 @@ def build(store: ModelStore) -> TabParts:
     gr.Dataframe(runs, headers=LOSS_COLUMNS, interactive=False, wrap=True, elem_id="loss-table",
                  elem_classes="wide-table")  # at 800 px its last columns were cut with no word
     parts.refresh = [(chosen, lambda: generative_names(store)), (base_ckpt, lambda: generative_names(store)),
-                     (run, lambda: [n for n in store.names() if snapshots(store, n)])]
+                     (run, lambda: [n for n in generative_names(store) if snapshots(store, n)])]
     return parts

@@ -31,7 +31,7 @@ from trainers.core.errors import UserError
 from .errors import choice, number, user_errors
 from .uploads import open_upload
 from .views import series_table, sheet_view
-from .wiring import client, stop_button, stop_clear, stop_requested
+from .wiring import client, said_unchanged, stop_button, stop_clear, stop_requested
 from .models import ModelStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -238,7 +238,10 @@ def _train(family: str, minutes, uploads=None):
                 if done:
                     lines = log_path.read_text()[-400:].strip().splitlines()
                     ended = "stopped" if stopping else "done"
-                    status = f"{ended}: {step} steps; save it to use it in the other tabs" if proc.returncode == 0 \
+                    # the last metrics and what the grid's rows are stay said: the grid's label points at this
+                    # line, which said only "done" once the run ended
+                    status = (f"{ended}: {step} steps" + (f" · {extra}" if extra else "")
+                              + f"; save it to use it in the other tabs  \n{note}") if proc.returncode == 0 \
                         else "the run failed: " + (lines[-1] if lines else f"exit code {proc.returncode}")
                 # no table before the first log row: the plot fixes its series (colours, legend) from the first
                 # table it gets, and an empty one left it with none, drawing no line all run
@@ -320,7 +323,7 @@ def build(store: ModelStore) -> None:
                             elem_classes="sheet")
             plot = gr.LinePlot(x="step", y="value", color="series", title="losses", height=300)
     # several may wait (and say so) while one trains: `train` holds the machine's one slot
-    run = go.click(functools.partial(train, public=store.read_only), [family, minutes, uploads], [grid, plot, status, run_dir], api_name="lab_train",
+    run = go.click(said_unchanged(functools.partial(train, public=store.read_only)), [family, minutes, uploads], [grid, plot, status, run_dir], api_name="lab_train",
                    concurrency_limit=4, concurrency_id="image-lab", show_progress="hidden")
     # Save is for a run that has stopped (it went on while the run was still training): off while one runs
     run.then(lambda r: gr.update(interactive=bool(r) and not store.read_only), run_dir, save_btn, api_name=False,

@@ -125,9 +125,11 @@ def render_warp(lab: toy2d.Lab) -> np.ndarray:
             for line in lines:
                 u = (line - (lo + hi) / 2) / span + 0.5  # [0, 1] in the inset, y up
                 draw.line([(x0 + a * box, y0 + (1 - b) * box) for a, b in u], fill=colour, width=1)
-        # Pillow's default bitmap font was ~8 px tall: the label read as a smudge
-        draw.text((x0 + 4, y0 + 2), f"ringed spot, x{2 * LIM / span:.0f}", fill=(220, 40, 40),
-                  font=ImageFont.load_default(size=LABEL_PX))
+        # Pillow's default bitmap font was ~8 px tall: the label read as a smudge; on white, over the lines it
+        # sat among
+        font, label = ImageFont.load_default(size=LABEL_PX), f"ringed spot, x{2 * LIM / span:.0f}"
+        draw.rectangle(draw.textbbox((x0 + 4, y0 + 3), label, font=font), fill=(255, 255, 255))
+        draw.text((x0 + 4, y0 + 3), label, fill=(220, 40, 40), font=font)
     return np.asarray(img)
 
 
@@ -333,10 +335,11 @@ def build_2d() -> list:
                 plane = gr.Image(label="data, samples, D and G's gradients", interactive=False, format="png",
                                  elem_id="lab-plane")
                 warp = gr.Image(label="G's warp of the noise grid", interactive=False, format="png")
-            # steps as 2k, 4k: the full numbers' ticks ran into each other at 800 px; and a word under the box
-            # that is empty until the first step (it opened as bare axes)
-            plot = gr.LinePlot(x="step", y="loss", color="series", title="losses", height=220, x_axis_format="~s",
-                               caption="D's and G's losses, drawn as the game runs: press Play or Step")
+            # steps as 2k, 4k: the full numbers' ticks ran into each other at 800 px; and its title says what
+            # it will draw, as it is empty until the first step (it opened as bare axes; a caption under it was
+            # hidden behind the plot)
+            plot = gr.LinePlot(x="step", y="loss", color="series", height=220, x_axis_format="~s",
+                               title="losses of D and G, drawn as the game runs (press Play or Step)")
     # the explanation under both columns: at 800 px it sat between the plots and the settings, far from Play
     eq = gr.Markdown(loss_equations("non-saturating"), latex_delimiters=LATEX)
     gr.Markdown(INTRO, latex_delimiters=LATEX)

@@ -248,13 +248,13 @@ def generate(store: ModelStore, name: str, other: str, prompt: str, negative: st
             used = other.strip() if other and other.strip() else name
             # the prompt named: after a refused prompt the last images stay, and read as the refused prompt's
             text = (f"done: {batch} image(s) of “{prompt}” by `{used}`, {count(s.n_steps, scheduler + ' step')}, "
-                    f"w = {guidance}, {seconds:.2f} s")
+                    f"w = {guidance}" + (f", negative prompt “{negative}”" if negative else "") + f", {seconds:.2f} s")
             if negative and " ".join(negative.lower().split()) == " ".join(prompt.lower().split()):
                 # eps_neg + w (eps_c - eps_neg) with eps_neg = eps_c is eps_c at any w
                 text += ("; the negative prompt is the prompt itself, so guidance cancels out: these are the "
                          "plain conditional model's images at any w")
             if scores is not None:
-                text += f"; CLIP score (this project's CLIP) {', '.join(map(str, scores))}"
+                text += f"; CLIP score (this project's CLIP) of each image, in order: {', '.join(map(str, scores))}"
             yield _view(s.images), text
         elif s.i == 0 or time.monotonic() - last >= UPDATE_S:
             last = time.monotonic()
@@ -311,7 +311,7 @@ def guidance_view(store: ModelStore, name: str, other: str, prompt: str, negativ
 @user_errors
 def attention_maps(store: ModelStore, name: str, other: str, prompt: str, guidance, steps, scheduler: str, seed):
     """The final image and, per prompt token, its cross-attention map (all layers and steps averaged)
-    laid over it: red where the token's keys drew the latent positions' queries."""
+    laid over its grey intensity: red where the token's keys drew the latent positions' queries."""
     pipe, prompt, _, guidance, steps, seed, _ = _settings(store, name, other, prompt, "", guidance, steps,
                                                           scheduler, seed)
     if sum(p.numel() for p in pipe.unet.parameters()) < 50_000_000:  # a private copy: concurrent runs keep
@@ -326,10 +326,13 @@ def attention_maps(store: ModelStore, name: str, other: str, prompt: str, guidan
     tokens = pipe.tokenizer.convert_ids_to_tokens(ids)
     scale = max(1, 192 // size)
     out = [(upscale(to_uint8(image[None] * 2 - 1).permute(0, 2, 3, 1)[0].numpy(), scale), "image")]
+    # each map over the image in grey: over the garment's own colours, a red sneaker glowed red in every token's
+    # map and a blue dress's maps were blue all over
+    grey = image.mean(0, keepdim=True).expand(3, -1, -1)
     for k, tok in enumerate(tokens):
         m = maps[k]
         heat = torch.stack([m, torch.zeros_like(m), 1 - m])  # red = high attention, blue = low
-        over = (0.45 * image + 0.55 * heat).clamp(0, 1)
+        over = (0.35 * grey + 0.65 * heat).clamp(0, 1)
         out.append((upscale((over * 255).round().to(torch.uint8).permute(1, 2, 0).numpy(), scale),
                     tok.replace("</w>", "")))
     return out
@@ -337,7 +340,7 @@ def attention_maps(store: ModelStore, name: str, other: str, prompt: str, guidan
 
 ATTENTION_KEY = (
     '<div style="display:flex;align-items:center;gap:8px;flex-wrap:wrap;font-size:var(--text-md)">'
-    '<span>each map over the image:</span><span><b>blue</b> = the positions that attend least to the token</span>'
+    '<span>each map over the image in grey:</span><span><b>blue</b> = the positions that attend least to the token</span>'
     '<span style="display:inline-block;width:120px;height:12px;border:1px solid #888;'
     'background:linear-gradient(to right, rgb(0,0,255), rgb(255,0,0))"></span>'
     '<span><b>red</b> = most</span><span>(each token scaled to its own range; all layers and steps averaged)</span>'

@@ -125,5 +125,6 @@ def series_table(rows: list[dict], skip=("step", "epoch", "time_s"), keep=None, 
     data = [(int(float(r["step"])), float(v), k) for r in rows if up_to is None or int(float(r["step"])) <= up_to
             for k, v in r.items() if k not in skip and (keep is None or k in keep) and v not in ("", None)]
     present = {k for _, _, k in data}
-    data += [(data[0][0] if data else 0, float("nan"), k) for k in keep or () if k not in present]
+    # (an empty table's placeholders span steps 0 to 1: on one step the axis had no range and read "NaN")
+    data += [(step, float("nan"), k) for k in keep or () if k not in present for step in ([data[0][0]] if data else [0, 1])]
     return pd.DataFrame(data, columns=["step", y, "series"]).astype({"step": "int64", y: "float64", "series": "string"})

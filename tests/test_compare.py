@@ -99,6 +99,8 @@ def test_timeline_plots_entropy_and_fid_apart(store, tmp_path):
     (tmp_path / "run" / "metrics.csv").write_text("step,class_entropy,fid_1000\n10,1.5,60.0\n20,2.5,40.0\n")
     _, caption, losses, scores, fids = tab.timeline(ModelStore(tmp_path), "run", 0)
     assert set(scores["series"]) == {"class_entropy"} and set(fids["series"]) == {"fid_1000"}
+    # in bits, as its title and Compare's table say: the monitor logs nats
+    assert scores.dropna()["value"].tolist() == pytest.approx([1.5 / np.log(2), 2.5 / np.log(2)])
     assert "class_entropy" not in set(losses["series"])
     assert tab._metric_title(ModelStore(tmp_path), "run", "FID") == "monitored FID: run"
     assert tab._metric_title(store, "tiny-gan", "FID") == "tiny-gan logged no monitored metrics"

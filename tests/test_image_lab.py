@@ -77,7 +77,7 @@ def test_the_pages_stop_ends_the_run_with_a_checkpoint_and_says_so(tiny_options)
     status, run_dir = frames[-1][2], frames[-1][3]
     assert time.monotonic() - t0 < 60
     assert any(f[2].startswith("stopping at step") for f in frames[1:-1]), [f[2] for f in frames]
-    assert status.startswith("stopped: ") and "steps; save it" in status, status
+    assert status.startswith("stopped: ") and " steps" in status and "; save it" in status, status
     assert (Path(run_dir) / "model.safetensors").is_file()
     store = ModelStore(Path(run_dir).parent.parent / "ckpts")
     store.root.mkdir()
