@@ -96,7 +96,8 @@ def forward_process(image, t, schedule: str, seed=0) -> tuple[np.ndarray, np.nda
             f"signal $\\sqrt{{\\bar\\alpha_t}}$ = {a ** 0.5:.3f}, noise $\\sqrt{{1-\\bar\\alpha_t}}$ = {(1 - a) ** 0.5:.3f}, "
             f"SNR $\\bar\\alpha_t/(1-\\bar\\alpha_t)$ = {snr:.3g} ({10 * np.log10(snr):+.1f} dB)")
     images = to_uint8(xt.clamp(-1, 1))
-    return upscale(strip(images[:1], padding=0), 8), frames_view(images[1:]), text
+    return (upscale(strip(images[:1], padding=0), 8), frames_view(images[1:], titles=[f"t = {t}" for t in FORWARD_TS]),
+            text)
 
 
 def _class(model, name: str | None) -> int | None:
@@ -307,12 +308,13 @@ def build(store: ModelStore) -> TabParts:
                 numbers = gr.Markdown(latex_delimiters=LATEX)
                 noisy = gr.Image(label="x_t", interactive=False, format="png", elem_id="ddpm-forward")
                 # the column to itself: seven frames beside x_t were ~48 px each
-                over_t = gr.Image(label="t = 0, 50, 100, 250, 500, 750, 999", interactive=False,
+                over_t = gr.Image(label="the same image and noise at other t", interactive=False,
                                   format="png", elem_classes="frames")
                 with gr.Row():
-                    gr.LinePlot(betas, x="t", y="beta_t", color="schedule", title="β_t", height=220, y_title="β_t",
+                    # the cut said in the title: a caption under the plot was hidden behind it
+                    gr.LinePlot(betas, x="t", y="beta_t", color="schedule", height=220, y_title="β_t",
                                 y_lim=[0, BETA_SHOWN * 1.1],
-                                caption=f"cosine's last steps rise above {BETA_SHOWN}, to 0.999: not drawn")
+                                title=f"β_t (cosine's last steps rise above {BETA_SHOWN}, to 0.999: not drawn)")
                     abar_plot = gr.LinePlot(curves_at(250), x="t", y="alpha_bar_t", color="schedule", y_title="ᾱ_t",
                                             title="ᾱ_t (the vertical line: the slider's t)", height=220)
         with gr.Column(scale=2):

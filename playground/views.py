@@ -23,10 +23,12 @@ def frame_scale(px: int) -> int:
     return max(1, -(-MIN_FRAME_PX // px))
 
 
-def frames_view(images, per_row: int | None = None, width: int = OUTPUT_WIDTH) -> np.ndarray:
+def frames_view(images, per_row: int | None = None, width: int = OUTPUT_WIDTH,
+                titles: list[str] | None = None) -> np.ndarray:
     """uint8 (N, C, H, W) frames -> rows of frames (H', W', 3), each frame upscaled (nearest) to at least
     MIN_FRAME_PX and as many per row as fit `width` px (at most `per_row`), so none is shrunk on the page. The
-    rows are balanced: 16 frames where 5 fit make 4 rows of 4, not 3 of 5 and a lone frame."""
+    rows are balanced: 16 frames where 5 fit make 4 rows of 4, not 3 of 5 and a lone frame. With `titles`, each
+    frame has its own above it (one label over a 4 + 3 grid left the reader working out which frame was which)."""
     from trainers.core.images import grid, upscale
 
     px = int(images.shape[-1])
@@ -34,7 +36,13 @@ def frames_view(images, per_row: int | None = None, width: int = OUTPUT_WIDTH) -
     fit = max(1, (width // scale - 2) // (px + 2))
     per_row = min(fit, per_row or fit, len(images))
     rows = -(-len(images) // per_row)
-    return upscale(grid(images, nrow=-(-len(images) // rows)), scale)
+    n = -(-len(images) // rows)
+    if titles is None:
+        return upscale(grid(images, nrow=n), scale)
+    tiles = [upscale(grid(images[i:i + 1], nrow=1), scale) for i in range(len(images))]
+    strips = [titled_strip(tiles[i:i + n], titles[i:i + n]) for i in range(0, len(tiles), n)]
+    wide = max(s.shape[1] for s in strips)
+    return np.concatenate([np.pad(s, ((0, 0), (0, wide - s.shape[1]), (0, 0)), constant_values=255) for s in strips])
 
 
 def sheet_view(sheet: np.ndarray, px: int) -> np.ndarray:
@@ -72,15 +80,17 @@ def titled_strip(tiles: list[np.ndarray], titles: list[str], gap: int = 8) -> np
     captions sit on the images they name (a single line under the strip left the user counting)."""
     from PIL import Image, ImageDraw, ImageFont
 
-    band = 30
     h = max(t.shape[0] for t in tiles)
+    # titles grow with the images: a 4 x 4 grid's GIF, shown at half its size in a narrow column, had 7-px titles
+    largest = max(LABEL_PX + 2, h // 12)
+    band = max(30, round(largest * 1.8))
     w = sum(t.shape[1] for t in tiles) + gap * (len(tiles) - 1)
     canvas = Image.new("RGB", (w, h + band), (255, 255, 255))
     draw, x = ImageDraw.Draw(canvas), 0
-    # one size for the strip's titles: LABEL_PX + 2 where each fits over its image, smaller where one does not
+    # one size for the strip's titles: the largest where each fits over its image, smaller where one does not
     # (a long title ran into the next one's)
     rooms = [t.shape[1] + (gap if k < len(tiles) - 1 else 0) - 6 for k, t in enumerate(tiles)]
-    size = next((px for px in range(LABEL_PX + 2, 9, -1) if all(
+    size = next((px for px in range(largest, 9, -1) if all(
         draw.textlength(title, font=ImageFont.load_default(size=px)) <= room for title, room in zip(titles, rooms))), 10)
     font = ImageFont.load_default(size=size)
     for tile, title in zip(tiles, titles):

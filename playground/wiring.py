@@ -149,7 +149,7 @@ def tab_path(block) -> list[str]:
     return labels
 
 
-UNCHANGED = "Nothing on screen was changed: the results shown are from before."
+UNCHANGED = "Nothing on screen was changed."
 
 
 def said_unchanged(fn):
