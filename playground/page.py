@@ -70,6 +70,7 @@ CSS = """
 video { object-fit: contain !important; }
 /* a lesson's equation scrolls sideways in a narrow column instead of being cut at its edge */
 #lesson-eq .katex-display { overflow-x: auto; overflow-y: hidden; padding: 2px 0; }
+#lesson-eq .katex-display > .katex { font-size: 1.05em; }  /* KaTeX's 1.21em cut Pix2Pix's loss at 1400 px */
 /* a lesson's live view fits its column whole (a wide strip was centred and cut at both edges) */
 #lesson-image img { max-width: 100% !important; height: auto !important; object-fit: contain !important; }
 #vae-point img { width: 192px; height: 192px; object-fit: contain; }

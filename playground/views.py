@@ -82,7 +82,7 @@ def titled_strip(tiles: list[np.ndarray], titles: list[str], gap: int = 8) -> np
 
     h = max(t.shape[0] for t in tiles)
     # titles grow with the images: a 4 x 4 grid's GIF, shown at half its size in a narrow column, had 7-px titles
-    largest = max(LABEL_PX + 2, h // 12)
+    largest = max(LABEL_PX + 4, h // 10)  # 18 px at least: shown at 3/4 size, 16-px titles lost thin strokes ("Ihe VAF")
     band = max(30, round(largest * 1.8))
     w = sum(t.shape[1] for t in tiles) + gap * (len(tiles) - 1)
     canvas = Image.new("RGB", (w, h + band), (255, 255, 255))
