@@ -318,7 +318,8 @@ def build(store: ModelStore) -> TabParts:
     with gr.Accordion("Latent arithmetic A + (B − C)", open=False):
         arith_model = gr.Dropdown(vaes + aes, value=first(big_vaes), label="model")
         arith_go = gr.Button("Compute A + (B − C)", variant="primary")
-        arith_out = gr.Image(label="A, B, C, decode(z_A + z_B − z_C)", interactive=False, format="png")
+        arith_out = gr.Image(label="A, B, C, decode(z_A + z_B − z_C)", interactive=False, format="png",
+                             elem_id="vae-arith")
     wire(arith_go.click, "vae_arithmetic", {"model": arith_model, "image A": editors[0], "image B": editors[1],
                                             "image C": editors[2]},
          lambda m, a, b, c: arithmetic(store, m, a, b, c), arith_out, parts)

@@ -254,15 +254,16 @@ def _drive(page, tab: str, width: int) -> None:
         assert not page.evaluate(_TOASTS_JS), "the refused file emptied editor A"
         assert not page.locator(".upload-refused").locator("visible=true").count(), "the note outlived the next action"
         # a phone photo (4000 x 3000) is fitted to the editor's canvas: at full size its canvas never finished
-        # uploading, and Interpolate spun for minutes with no result and no word
+        # uploading, and Interpolate spun for minutes with no result and no word. (In C, used by the arithmetic
+        # alone: A and B stay garments for the tab's picture.)
         photo = io.BytesIO()
         Image.fromarray(np.random.default_rng(0).integers(0, 255, (3000, 4000, 3), dtype=np.uint8)).save(photo, "JPEG")
-        editors.nth(0).set_input_files(files=[{"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": photo.getvalue()}])
+        editors.nth(2).set_input_files(files=[{"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": photo.getvalue()}])
         page.wait_for_timeout(3000)
-        shown = page.locator("#vae-strip img").first.get_attribute("src")
-        page.get_by_role("button", name="Interpolate A → B").click()
-        page.wait_for_function("s => { const i = document.querySelector('#vae-strip img'); return i && i.src !== s; }",
-                               arg=shown, timeout=60_000)
+        page.get_by_text("Latent arithmetic A + (B − C)").click()
+        page.get_by_role("button", name="Compute A + (B − C)").click()
+        page.locator("#vae-arith img").first.wait_for(state="visible", timeout=60_000)
+        assert not page.evaluate(_TOASTS_JS), "the photo was refused"
         # a cleared editor's canvas is white: the brush comes back picked, in black, so strokes show
         first = page.locator(".block:has(button[aria-label='Clear canvas'])").first
         first.locator("button[aria-label='Clear canvas']").click()
