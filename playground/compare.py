@@ -69,6 +69,13 @@ def unused_settings(store: ModelStore, name: str) -> tuple[str, ...]:
     return unused + (() if conditional else ("class",))
 
 
+def _ignores(store: ModelStore, name: str, setting: str) -> bool:
+    """Whether a model's samples do not depend on an X/Y grid setting: those of `unused_settings`, truncation for
+    a diffusion model and the sampler for one that does not diffuse."""
+    diffuses = store.get(name).family in ("ddpm", "latent_diffusion")
+    return setting in unused_settings(store, name) or setting == ("truncation" if diffuses else "sampler")
+
+
 def _draw(store: ModelStore, name: str, seed: int, n: int, label: int | None, steps: int, guidance: float):
     """n samples of one model from `seed` -> (uint8 (n, C, H, W), seconds, whether the class was used)."""
     if name not in generative_names(store):
@@ -297,7 +304,12 @@ def xy_grid(store: ModelStore, checkpoint, x_param, x_text, y_param, y_text, see
                         "fewer cells or fewer steps")
     font = ImageFont.load_default(size=14)  # Pillow's bitmap font was ~8 px
     # the axes' names, once, in the corner (one line "seed \\ checkpoint" was cut and ran into the first header)
-    corner, heads = f"rows: {y_param}\ncolumns: {x_param}", [_short(y, 17) for y in ys]
+    # an axis no model of the grid uses (steps for a GAN) says so: its identical rows read as a broken grid
+    idle = {p for p in (x_param, y_param) if p != "checkpoint" and all(
+        _ignores(store, c["checkpoint"], p) for row in cells for c in row)}
+    corner = "\n".join(f"{axis}: {p}" + (" (unused here)" if p in idle else "")
+                        for axis, p in (("rows", y_param), ("columns", x_param)))
+    heads = [_short(y, 17) for y in ys]
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     widest = max(probe.multiline_textbbox((0, 0), t, font=font)[2] for t in [corner, *heads])
     margin_x, margin_y = max(XY_MARGINS[0], widest + 12), XY_MARGINS[1]

@@ -302,37 +302,53 @@ def _changed(step: Step, facts: dict, where, pool: list) -> str:
                      if before.get(k) != _plain(v)) or "another step"
 
 
+SPENT = "answered wrong"  # in a run's facts: its one answer was wrong, and its answer stays unsaid
+
+
 def check(lessons: list[Lesson], where, facts: dict, answer, progress: dict | None, *pool) -> tuple:
     """The learner's answer against the fact the live view measured on the settings the controls hold now
-    -> (feedback, progress, picker, step text)."""
+    -> (feedback, progress, picker, step text, facts). A run takes one answer: a wrong one is not told the right
+    one (it named it, and switching the choice then passed), and the next answer needs a new run."""
     lesson = _find(lessons, where[0])
     step = lesson.steps[where[1]]
     progress = dict(progress or {})
     if not facts or step.fact not in facts:
-        return "Run the view first: the answer is what the model does on your settings.", progress, gr.skip(), gr.skip()
+        return ("Run the view first: the answer is what the model does on your settings.", progress, gr.skip(),
+                gr.skip(), gr.skip())
     changed = _changed(step, facts, where, list(pool))
     if changed:
         return (f"**Press Run first.** The image shows your last run, and your settings have changed since "
                 f"({changed}): the answer is what the model does on the settings you have now.", progress,
-                gr.skip(), gr.skip())
+                gr.skip(), gr.skip(), gr.skip())
     if answer in (None, ""):
-        return "Pick an answer first.", progress, gr.skip(), gr.skip()
+        return "Pick an answer first.", progress, gr.skip(), gr.skip(), gr.skip()
+    if facts.get(SPENT):
+        return ("**Run it again first** (change a setting if you like): this run has had its answer. Look at "
+                "the new view before you choose.", progress, gr.skip(), gr.skip(), gr.skip())
     truth = facts[step.fact]
     measured = facts.get(CAPTION, "")
     if answer != truth:
-        return (f"**Not this time.** On your last run the answer was **{truth}**. {measured}\n\nChange a setting, "
-                "run it and try once more.", progress, gr.skip(), gr.skip())
+        return (f"**Not this time:** the model did not do *{answer}* on this run. Look at the view again, change "
+                "a setting if it helps, press Run and answer once more.", progress, gr.skip(), gr.skip(),
+                {**facts, SPENT: True})
     progress[lesson.id] = sorted(set(progress.get(lesson.id, [])) | {where[1]})
     return (f"**Right: {truth}**, as the model just showed. {measured}\n\nTry another setting and ask yourself "
             "whether it would change.", progress, gr.update(choices=lesson_choices(lessons, progress),
-                                                            value=lesson.id), step_text(lesson, where[1], progress))
+                                                            value=lesson.id), step_text(lesson, where[1], progress),
+            gr.skip())
 
 
 def from_link(lessons: list[Lesson], query: dict, progress: dict | None = None) -> tuple:
-    """A page opened with ?lesson=..&step=..&<setting>=.. -> that step with those settings (the first lesson's
-    first step without them; a link with a mistake opens the lesson's first step and says what was wrong)."""
+    """A page opened with ?lesson=..&step=..&<setting>=.. -> that step with those settings. Without them, the
+    first step the learner has not answered (`progress`), or the first lesson's first step; a link with a mistake
+    opens the lesson's first step and says what was wrong."""
     if not lessons:
         raise UserError("no lessons to show")
+    if not query.get("lesson") and progress:  # a learner back without a link: where they stopped, not lesson 1
+        todo = next(((lesson.id, i) for lesson in lessons for i in range(len(lesson.steps))
+                     if i not in set(progress.get(lesson.id, []))), None)
+        if todo is not None:
+            return open_step(lessons, *todo, None, progress)
     lesson_id = query.get("lesson") or lessons[0].id
     try:
         lesson = _find(lessons, lesson_id)
@@ -407,7 +423,7 @@ def build(store: ModelStore, folder: str | Path = LESSONS_DIR) -> TabParts:
             go, [where, *pool], ran, api_name=False)
     run_btn.click(go, [where, *pool], ran, api_name="lesson_run")
     check_btn.click(functools.partial(check, lessons), [where, facts, answer, progress, *pool],
-                    [feedback, progress, picker, text], api_name=False, show_progress="hidden")
+                    [feedback, progress, picker, text, facts], api_name=False, show_progress="hidden")
 
     def opened(p, request: gr.Request):
         return from_link(lessons, dict(request.query_params) if request else {}, p)

@@ -404,7 +404,9 @@ def build(store: ModelStore) -> TabParts:
                 at = gr.Slider(1, steps.value, 5, step=1, label="step (of the run's steps)")
                 cfg_go = gr.Button("Show the three noise predictions", variant="primary")
                 cfg_note = gr.Markdown()
-                cfg_out = gr.Gallery(label="unconditional | conditional | guided", columns=2, height="auto",
+                # two images a row ("unconditional | conditional | guided" read as three columns)
+                cfg_out = gr.Gallery(label="a row each: unconditional, conditional, guided (its x̂0 | its ε, channel "
+                                           "by channel)", columns=2, height="auto",
                                      elem_classes="full-gallery", object_fit="contain")  # "cover" cut the tiles
             with gr.Tab("Cross-attention per token"):
                 att_go = gr.Button("Show where each token acts", variant="primary")

@@ -233,3 +233,13 @@ def test_the_time_per_image_is_not_a_first_calls_setup(store, monkeypatch):
     monkeypatch.setattr(tab, "_WARM", set())
     _, seconds, _ = tab._draw(store, "tiny-gan", 0, 4, None, 10, 1.0)
     assert seconds < 0.03 and len(calls) > 2
+
+
+def test_an_xy_axis_no_model_uses_says_so(store):
+    """'steps' on a GAN's grid drew identical rows with nothing said: such an axis is named "unused here"."""
+    assert tab._ignores(store, "tiny-gan", "steps") and tab._ignores(store, "tiny-gan", "sampler")
+    assert tab._ignores(store, "tiny-ddpm", "truncation") and not tab._ignores(store, "tiny-ddpm", "steps")
+    assert not tab._ignores(store, "tiny-gan", "truncation") and not tab._ignores(store, "tiny-gan", "seed")
+    said, _ = tab.xy_grid(store, "tiny-gan", "seed", "0, 1", "steps", "10, 50", 0, 10, 1.0, 1.0, "ddim", tab.ANY_CLASS)
+    used, _ = tab.xy_grid(store, "tiny-ddpm", "seed", "0, 1", "steps", "10, 50", 0, 10, 1.0, 1.0, "ddim", tab.ANY_CLASS)
+    assert said.shape[1] > used.shape[1]  # the corner's longer words widen the row headers' margin

@@ -50,8 +50,13 @@ def test_every_step_runs_its_live_view_and_checks_the_answer_against_it(store, l
     assert right.startswith("**Right") and progress == {lesson.id: [index]}
     assert facts[L.CAPTION] in right  # what the run measured, revealed with the check
     wrong = next(c for c in step.choices if c != truth)
-    said, progress, *_ = L.check(LESSONS, where, facts, wrong, {}, *pool)
-    assert truth in said and progress == {}
+    said, progress, _, _, spent = L.check(LESSONS, where, facts, wrong, {}, *pool)
+    assert said.startswith("**Not this time") and progress == {}
+    # a wrong answer is not told the right one (switching the choice then passed), and the run is spent: the next
+    # answer needs a new run
+    assert f"**{truth}**" not in said and facts[L.CAPTION] not in said and spent[L.SPENT]
+    again = L.check(LESSONS, where, spent, truth, {}, *pool)
+    assert again[0].startswith("**Run it again first") and again[1] == {}
     assert "Run the view first" in L.check(LESSONS, where, {}, truth, {}, *pool)[0]
 
 
@@ -215,3 +220,15 @@ def test_a_share_says_what_the_others_were_read_as():
         pytest.approx(2 / 6), " (the others: 3 Sandal, 1 Coat)")
     assert agreement(["Coat", "Shirt", "Coat"], "Dress") == (0.0, " (the classifier reads: 2 Coat, 1 Shirt)")
     assert agreement(["Dress", "Dress"], "Dress") == (1.0, "")
+
+
+def test_a_returning_learner_opens_where_they_stopped():
+    """A reload went back to lesson 1, step 1, after the learner had answered a dozen steps: the page opens on the
+    first step not yet answered (a link still opens its own step; a new learner starts at the beginning)."""
+    first, second = LESSONS[0], LESSONS[1]
+    done = {first.id: list(range(len(first.steps))), second.id: [0]}
+    assert L.from_link(LESSONS, {}, done)[0] == (second.id, 1)
+    assert L.from_link(LESSONS, {}, {})[0] == (first.id, 0)
+    assert L.from_link(LESSONS, {"lesson": first.id, "step": "2"}, done)[0] == (first.id, 1)
+    everything = {lesson.id: list(range(len(lesson.steps))) for lesson in LESSONS}
+    assert L.from_link(LESSONS, {}, everything)[0] == (first.id, 0)  # the course done: from the start
