@@ -328,8 +328,8 @@ def check(lessons: list[Lesson], where, facts: dict, answer, progress: dict | No
     truth = facts[step.fact]
     measured = facts.get(CAPTION, "")
     if answer != truth:
-        return (f"**Not this time:** the model did not do *{answer}* on this run. Look at the view again, change "
-                "a setting if it helps, press Run and answer once more.", progress, gr.skip(), gr.skip(),
+        return (f"**Not this time** (you answered *{answer}*). Look at the view again, change a setting if it "
+                "helps, press Run and answer once more.", progress, gr.skip(), gr.skip(),
                 {**facts, SPENT: True})
     progress[lesson.id] = sorted(set(progress.get(lesson.id, [])) | {where[1]})
     return (f"**Right: {truth}**, as the model just showed. {measured}\n\nTry another setting and ask yourself "
