@@ -490,7 +490,8 @@ def build(store: ModelStore) -> TabParts:
     slider = gr.ImageSlider(label="the first two models: drag to compare", type="numpy", format="png")
     # no wrapping: Gradio's table breaks words anywhere ("c l a s s", "9.6 233") in columns too narrow for them;
     # the numbers are short (3 significant digits), and below ~1000 px the table scrolls sideways
-    # a column a model (names break at their hyphens): it fits the page at 800 px with four models
+    # a column a model (names break at their hyphens): two models fit the page at 800 px (the browser test
+    # checks it); across, its last columns sat behind a sideways scroll
     table = gr.Dataframe(headers=["", "model 1", "model 2"], interactive=False, wrap=True, elem_id="compare-table")
     parts = TabParts()
     wire(go.click, "compare", {"models": chosen, "seed": seed, "samples": n, "class": cls, "steps": steps,

@@ -118,7 +118,7 @@ def _cap_client(folder: Path) -> None:
         mine.pop(folder, None)
         mine[folder] = True  # the newest last
         old = [mine.popitem(last=False)[0] for _ in range(len(mine) - EXPORT_MAX_PER_CLIENT)]
-        shared = {f for other, folders in _BY_CLIENT.items() if other != who for f in folders}
+        shared = {f for other, folders in _BY_CLIENT.items() if other != who for f in folders} if old else set()
     for f in old:
         if f not in shared:  # the same result exported by another client is theirs too
             shutil.rmtree(f, ignore_errors=True)

@@ -323,7 +323,8 @@ def build(store: ModelStore) -> None:
                             elem_classes="sheet")
             plot = gr.LinePlot(x="step", y="value", color="series", title="losses", height=300)
     # several may wait (and say so) while one trains: `train` holds the machine's one slot
-    run = go.click(said_unchanged(functools.partial(train, public=store.read_only)), [family, minutes, uploads], [grid, plot, status, run_dir], api_name="lab_train",
+    run = go.click(said_unchanged(functools.partial(train, public=store.read_only)), [family, minutes, uploads],
+                   [grid, plot, status, run_dir], api_name="lab_train",
                    concurrency_limit=4, concurrency_id="image-lab", show_progress="hidden")
     # Save is for a run that has stopped (it went on while the run was still training): off while one runs
     run.then(lambda r: gr.update(interactive=bool(r) and not store.read_only), run_dir, save_btn, api_name=False,

@@ -174,6 +174,8 @@ def said_unchanged(fn):
                 if started:  # mid-run: its frames so far are on screen
                     raise
                 raise unchanged(e) from None
+            finally:
+                it.close()  # a stream closed by the page (Stop, a new run) closes the handler's at once
 
         return stream
 
