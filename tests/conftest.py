@@ -158,6 +158,7 @@ def app_server(env: dict[str, str] | None = None):
                     pytest.fail(f"app did not start:\n{log.read()[-5000:]}")
                 time.sleep(0.5)
         print(f"app cold start: {time.monotonic() - t0:.1f} s")
+        proc.log = log  # for `server_log` and `wait_warm`
         yield url, proc
     finally:
         proc.terminate()
@@ -167,6 +168,35 @@ def app_server(env: dict[str, str] | None = None):
         log.close()
         if "Traceback" in tail:
             print(f"app log (tail):\n{tail}")
+
+
+def server_log(proc) -> str:
+    """What the `app_server` process has printed so far."""
+    proc.log.flush()
+    with open(f"/proc/self/fd/{proc.log.fileno()}", encoding="utf-8", errors="replace") as f:
+        return f.read()
+
+
+def server_tracebacks(proc, limit: int = 3000) -> str:
+    """The server's tracebacks so far, for a failing test's message (the log is printed only at teardown, where
+    a module's last, passing test owns the output: a CI failure said only "the app raised an exception")."""
+    log = server_log(proc)
+    start = log.find("Traceback")
+    return "" if start < 0 else f"\nserver log from its first traceback:\n{log[start:start + limit]}"
+
+
+def wait_warm(proc, timeout: float = 600) -> None:
+    """Until the server has finished its start-up work (every tab's first result, in the background): memory
+    measured before that grew with it, not with the requests."""
+    import time
+
+    from playground.app import WARM_DONE
+
+    t0 = time.monotonic()
+    while WARM_DONE not in server_log(proc):
+        if proc.poll() is not None or time.monotonic() - t0 > timeout:
+            pytest.fail(f"the app's start-up work did not finish in {timeout:.0f} s{server_tracebacks(proc)}")
+        time.sleep(1)
 
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:

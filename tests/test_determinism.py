@@ -121,6 +121,8 @@ def _leaves(out) -> list:
             found.append(Path(v).read_bytes())
             if Path(v).suffix in (".png", ".gif"):
                 found.append(np.asarray(Image.open(v).convert("RGB")))
+        elif isinstance(v, str) and Path(v).suffix in (".png", ".gif", ".mp4") and "\n" not in v:  # gone already
+            found.append(f"missing file {v}".encode())
         elif isinstance(v, (str, int, float, bool)) or v is None:
             found.append(v)
         else:  # a Gradio update, a toy lab's state ...: its repr stands for it
@@ -133,9 +135,26 @@ def _leaves(out) -> list:
 def _equal(a, b) -> bool:
     """The same images (bit for bit) and the same exported files (byte for byte); text and tables may hold
     live timings ("0.41 s per image"), so they are not compared."""
+    return _difference(a, b) is None
+
+
+def _difference(a, b) -> str | None:
+    """Where two outputs' images and files first differ, in words (None: they do not)."""
     a, b = _images(a), _images(b)
-    return len(a) == len(b) and all(
-        (x.shape == y.shape and np.array_equal(x, y)) if isinstance(x, np.ndarray) else x == y for x, y in zip(a, b))
+    if len(a) != len(b):
+        return f"{len(a)} images/files against {len(b)}"
+    for k, (x, y) in enumerate(zip(a, b)):
+        if isinstance(x, np.ndarray) != isinstance(y, np.ndarray):
+            return f"item {k}: {type(x).__name__} against {type(y).__name__}"
+        if isinstance(x, np.ndarray) and x.shape != y.shape:
+            return f"item {k}: shape {x.shape} against {y.shape}"
+        if isinstance(x, np.ndarray) and not np.array_equal(x, y):
+            diff = np.abs(x.astype(np.int64) - y.astype(np.int64))
+            return f"item {k}: image {x.shape}, {int((diff > 0).sum())} values differ, by up to {int(diff.max())}"
+        if isinstance(x, bytes) and x != y:
+            first = next((i for i, (p, q) in enumerate(zip(x, y)) if p != q), min(len(x), len(y)))
+            return f"item {k}: file of {len(x)} bytes against {len(y)}, first difference at byte {first}"
+    return None
 
 
 def _images(leaves) -> list:
@@ -155,8 +174,8 @@ def test_every_tab_is_deterministic(app, images):
         other = _leaves(_run(fns[api], b))
         again = _leaves(_run(fns[api], a))
         assert any(isinstance(x, np.ndarray) for x in _images(first)), f"{api} returned no image"
-        if not _equal(first, again):
-            failures.append(api)
+        if (why := _difference(first, again)) is not None:
+            failures.append(f"{api} ({why})")
         if not _equal(first, other):
             differ.append(api)
     assert not failures, f"not bit-identical with the same seed and settings: {failures}"
