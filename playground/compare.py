@@ -461,6 +461,21 @@ def _snapshot_label(count: int) -> str:
     return f"snapshot (0 = first, {max(count - 1, 0)} = last)"
 
 
+def axis_controls(own: dict, x: str, y: str) -> tuple:
+    """Updates for the X/Y grid's own controls {param: component}: one an axis sets is greyed and says so."""
+    import gradio as gr
+
+    label = {"checkpoint": "checkpoint", "truncation": "truncation ψ (GANs)", "sampler": "sampler (diffusion)"}
+    updates = []
+    for param, control in own.items():
+        axis = "X" if x == param else "Y" if y == param else None
+        text = label[param] if axis is None else f"{label[param]}: set by the {axis} axis"
+        if param == "checkpoint" and axis is None:
+            text += " (when not an axis)"
+        updates.append(type(control)(interactive=axis is None, label=text))
+    return tuple(updates)
+
+
 def build(store: ModelStore) -> TabParts:
     import gradio as gr
 
@@ -516,6 +531,13 @@ def build(store: ModelStore) -> TabParts:
         base_ckpt = gr.Dropdown(names, value=names[0] if names else None, label="checkpoint (when not an axis)")
         trunc = gr.Slider(0.05, 1.0, 1.0, step=0.05, label="truncation ψ (GANs)")
         sampler = gr.Radio(["ddim", "ddpm"], value="ddim", label="sampler (diffusion)")
+    # the grid's own controls greyed while an axis sets them (a walk dragged ψ with truncation on an axis, and
+    # nothing changed); the shared ones above also serve Compare, so they stay
+    own = {"checkpoint": base_ckpt, "truncation": trunc, "sampler": sampler}
+    for control, update in zip(own.values(), axis_controls(own, x_param.value, y_param.value)):  # as it opens
+        control.interactive, control.label = update.interactive, update.label
+    gr.on([x_param.change, y_param.change], lambda x, y: axis_controls(own, x, y), [x_param, y_param],
+          list(own.values()), api_name=False, show_progress="hidden")
     xy_go = gr.Button("Make the grid", variant="primary")
     xy_image = gr.Image(label="X/Y grid", interactive=False, format="png",  # 128-px cells, never shrunk:
                         elem_classes="sheet")  # a wide grid scrolls sideways in a narrow column

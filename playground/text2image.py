@@ -11,6 +11,7 @@ Handlers are pure functions (store, strings, numbers) -> arrays; `generate` stre
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import os
 import re
@@ -404,6 +405,7 @@ def build(store: ModelStore) -> TabParts:
                 at = gr.Slider(1, steps.value, 5, step=1, label="step (of the run's steps)")
                 cfg_go = gr.Button("Show the three noise predictions", variant="primary")
                 cfg_note = gr.Markdown()
+                cfg_stale = gr.Markdown(elem_id="t2i-cfg-stale")
                 # two images a row ("unconditional | conditional | guided" read as three columns)
                 cfg_out = gr.Gallery(label="a row each: unconditional, conditional, guided (its x̂0 | its ε, channel "
                                            "by channel)", columns=2, height="auto",
@@ -412,6 +414,7 @@ def build(store: ModelStore) -> TabParts:
                 att_go = gr.Button("Show where each token acts", variant="primary")
                 # the maps' key: without it a student could not tell which colour meant what
                 gr.HTML(ATTENTION_KEY, elem_id="t2i-att-key")
+                att_stale = gr.Markdown(elem_id="t2i-att-stale")
                 # three a row: six drew each map at ~80 px, and its token's caption covered a third of it
                 att_out = gr.Gallery(label="attention of the latent positions to each token", columns=3,
                                      height="auto", elem_classes="full-gallery")
@@ -429,13 +432,27 @@ def build(store: ModelStore) -> TabParts:
     wire(go.click, "text_to_image", {**common, "negative prompt": negative, "guidance": guidance, "steps": steps,
                                      "scheduler": scheduler, "seed": seed, "batch": batch},
          lambda *a: (yield from generate(store, *a)), [out, progress], parts, opening=bool(first))
-    wire(cfg_go.click, "t2i_guidance", {**common, "negative prompt": negative, "guidance": guidance, "steps": steps,
-                                        "scheduler": scheduler, "seed": seed, "step": at},
-         lambda *a: guidance_view(store, *a), [cfg_out, cfg_note], parts)
-    wire(att_go.click, "t2i_attention", {**common, "guidance": guidance, "steps": steps, "scheduler": scheduler,
-                                         "seed": seed},
-         lambda *a: attention_maps(store, *a), [att_out], parts)
+    cfg_event = wire(cfg_go.click, "t2i_guidance", {**common, "negative prompt": negative, "guidance": guidance,
+                                                    "steps": steps, "scheduler": scheduler, "seed": seed, "step": at},
+                     lambda *a: guidance_view(store, *a), [cfg_out, cfg_note], parts)
+    att_event = wire(att_go.click, "t2i_attention", {**common, "guidance": guidance, "steps": steps,
+                                                     "scheduler": scheduler, "seed": seed},
+                     lambda *a: attention_maps(store, *a), [att_out], parts)
+    # a view computed for one prompt says so once the prompt box holds another (a walk read the maps of
+    # "a small red sneaker" as those of "a blue dress", typed after them)
+    for event, button, stale in ((cfg_event, cfg_go, cfg_stale), (att_event, att_go, att_stale)):
+        used = gr.State(None)
+        event.success(lambda p: (p, ""), prompt, [used, stale], api_name=False, show_progress="hidden")
+        prompt.change(functools.partial(stale_note, button.value), [used, prompt], stale, api_name=False,
+                      show_progress="hidden", trigger_mode="always_last")
     return parts
+
+
+def stale_note(button: str, used: str | None, now: str) -> str:
+    """What to say over a view computed for the prompt `used` while the box holds `now` ("" if they agree)."""
+    if used is None or used.strip() == (now or "").strip():
+        return ""
+    return f"**These are for “{used}”**, not the prompt now in the box: press *{button}* for “{now}”."
 
 
 if __name__ == "__main__":

@@ -243,3 +243,17 @@ def test_an_xy_axis_no_model_uses_says_so(store):
     said, _ = tab.xy_grid(store, "tiny-gan", "seed", "0, 1", "steps", "10, 50", 0, 10, 1.0, 1.0, "ddim", tab.ANY_CLASS)
     used, _ = tab.xy_grid(store, "tiny-ddpm", "seed", "0, 1", "steps", "10, 50", 0, 10, 1.0, 1.0, "ddim", tab.ANY_CLASS)
     assert said.shape[1] > used.shape[1]  # the corner's longer words widen the row headers' margin
+
+
+def test_an_xy_axis_greys_the_control_it_replaces():
+    """Truncation on an axis left the ψ slider live, and dragging it changed nothing: the grid's own control that
+    an axis sets is not interactive and its label names the axis; the others stay live."""
+    import gradio as gr
+
+    own = {"checkpoint": gr.Dropdown(), "truncation": gr.Slider(), "sampler": gr.Radio()}
+    ckpt, trunc, sampler = tab.axis_controls(own, "truncation", "checkpoint")
+    assert trunc.interactive is False and trunc.label.endswith("set by the X axis")
+    assert ckpt.interactive is False and ckpt.label.endswith("set by the Y axis")
+    assert sampler.interactive is True and "axis" not in sampler.label
+    ckpt, trunc, _ = tab.axis_controls(own, "seed", "steps")
+    assert trunc.interactive is True and ckpt.label == "checkpoint (when not an axis)"
