@@ -142,6 +142,26 @@ def _to_px(z: np.ndarray, r: float) -> np.ndarray:
     return ((z * np.array([1, -1]) + r) / (2 * r) * (MAP_PX - 1)).round().astype(int)
 
 
+def _axes(draw, r: float) -> None:
+    """Tick marks and their values on the map's two axes, and the axes' names, over the points (a halo keeps
+    them readable): the map had a corner note "z1, z2 in [-5, 5]" and no number on either axis."""
+    step = 1 if r <= 4 else 2
+    from PIL import ImageFont
+
+    halo = {"stroke_width": 2, "stroke_fill": "white", "font": ImageFont.load_default(size=14)}
+    centre = MAP_PX // 2
+    for v in range(-int(r // step) * step, int(r) + 1, step):
+        if v == 0 or abs(v) >= r:
+            continue
+        px, py = _to_px(np.array([[v, v]], dtype=float), r)[0]
+        draw.line([(px, centre - 4), (px, centre + 4)], fill=(90, 90, 90), width=1)
+        draw.text((px, centre + 7), f"{v:g}", fill="black", anchor="mt", **halo)
+        draw.line([(centre - 4, py), (centre + 4, py)], fill=(90, 90, 90), width=1)
+        draw.text((centre - 8, py), f"{v:g}", fill="black", anchor="rm", **halo)
+    draw.text((MAP_PX - 4, centre - 6), "z1", fill="black", anchor="rb", **halo)
+    draw.text((centre + 7, 4), "z2", fill="black", anchor="lt", **halo)
+
+
 @user_errors
 def latent_map(store: ModelStore, name: str) -> tuple[np.ndarray, np.ndarray]:
     """The 2-D VAE's map: test-set mu coloured by class (with a legend), and the decoded manifold."""
@@ -158,6 +178,7 @@ def latent_map(store: ModelStore, name: str) -> tuple[np.ndarray, np.ndarray]:
     for (px, py), y in zip(_to_px(mu, r), labels):
         if 0 <= px < MAP_PX and 0 <= py < MAP_PX:
             draw.ellipse([px - 2, py - 2, px + 2, py + 2], fill=tuple(int(c) for c in PALETTE[y]))
+    _axes(draw, r)
     for k, cls in enumerate(FASHION_MNIST_CLASSES):  # legend: two rows of five
         x0, y0 = 4 + (k % 5) * (MAP_PX // 5), MAP_PX + 4 + (k // 5) * 20
         draw.rectangle([x0, y0 + 3, x0 + 10, y0 + 13], fill=tuple(int(c) for c in PALETTE[k]))
