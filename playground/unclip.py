@@ -23,7 +23,8 @@ from .uploads import image_to_grey, unlike_data
 from .views import titled_strip
 
 MAX_IMAGES, MAX_STEPS = 8, 100
-SCALE = 3  # 32-px images at 96 px
+SCALE = 4  # 32-px images at 128 px, as the X/Y grid's cells (at 96 px a walk found the garments too small)
+PER_ROW = 4  # a batch of 8 wraps: in one row it scrolled sideways at 1400 px
 # the prior's own guidance: its z_i named the right one of the 160 prompts "a {size} {colour} {class}" for 0.844
 # of 1000 held-out captions at w = 2, 0.730 at w = 1 (real images' z_i: 0.783; `python -m trainers evaluate
 # <prior> --n 1000 --guidance=2`)
@@ -42,7 +43,7 @@ def _pair(store: ModelStore, decoder: str, prior: str | None = None):
 
 
 def _row(images: torch.Tensor) -> np.ndarray:
-    return upscale(grid(images.cpu(), nrow=len(images), padding=2), SCALE)
+    return upscale(grid(images.cpu(), nrow=min(PER_ROW, len(images)), padding=2), SCALE)
 
 
 def _settings(seed, n, guidance, steps) -> tuple[int, int, float, int]:
