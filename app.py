@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     demo = create_app(args.checkpoints, args.device, public=public)
     # the server first, then diffusers' import and each tab's first result in the background: started before
     # the server, they held the GIL while it came up (the page answered after ~27 s on a busy machine)
-    demo.launch(**launch_kwargs(args.host, args.port, args.share, args.checkpoints), auth=auth,
+    demo.launch(**launch_kwargs(args.host, args.port, args.share, args.checkpoints, public), auth=auth,
                 prevent_thread_lock=True)
     warm(demo)
     demo.block_thread()

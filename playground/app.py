@@ -276,10 +276,17 @@ def rerun_api(reruns: dict, api: str | None) -> str:
     return json.dumps({"api": api, "tabs": reruns[api]}) if api in reruns else ""
 
 
-def launch_kwargs(host: str, port: int, share: bool, checkpoints: str | Path) -> dict:
-    """Launch settings: upload limit, no extra allowed paths, checkpoints and dotfiles blocked."""
+def launch_kwargs(host: str, port: int, share: bool, checkpoints: str | Path, public: bool = False) -> dict:
+    """Launch settings: upload limit, no extra allowed paths, checkpoints and dotfiles blocked; in a public
+    deployment, each visitor's uploads capped an hour (`uploads.UploadCap`)."""
+    from starlette.middleware import Middleware
+
+    from .uploads import UploadCap
+
     root = Path(checkpoints).resolve()
+    max_bytes = int(MAX_FILE_SIZE.removesuffix("mb")) * 2**20
     return dict(
+        app_kwargs={"middleware": [Middleware(UploadCap, max_bytes=max_bytes)]} if public else None,
         server_name=host,
         server_port=port,
         share=share,

@@ -410,3 +410,63 @@ def image_to_grey(image, size: int = 32, invert: str = "auto") -> np.ndarray:
     if invert == "yes" or (invert == "auto" and np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]]).mean() > 127):
         arr = 255 - arr
     return arr
+
+
+# Public mode: uploads per visitor. Gradio stores every upload in its file cache (cleared after CACHE_CLEANUP's
+# age) before any handler sees it, so a stranger looping over POST /gradio_api/upload could fill the disk at
+# MAX_FILE_SIZE a request. These caps are generous for a person (a hundred garments an hour) and bound a script.
+UPLOADS_PER_HOUR = 200
+UPLOAD_BYTES_PER_HOUR = 200 * 2**20
+
+
+class UploadCap:
+    """ASGI middleware (public deployments): a visitor's uploads in the last hour are counted, by number and by
+    their declared size (a request without one counts as `max_bytes`); past either cap the upload is refused
+    with 429 and a sentence, before its body is read. The visitor is the connection's address, as
+    `wiring.client` names it for the other per-client caps."""
+
+    UPLOAD_PATH = "/gradio_api/upload"
+
+    def __init__(self, app, max_bytes: int, per_hour: int = UPLOADS_PER_HOUR,
+                 bytes_per_hour: int = UPLOAD_BYTES_PER_HOUR, clock=None):
+        import threading
+        import time
+
+        self.app, self.max_bytes, self.per_hour, self.bytes_per_hour = app, max_bytes, per_hour, bytes_per_hour
+        self.clock = clock or time.monotonic
+        self._seen: dict[str, list[tuple[float, int]]] = {}
+        self._lock = threading.Lock()
+
+    def charge(self, who: str, size: int) -> str | None:
+        """Count an upload of `size` bytes for `who`, or say why it is refused (None: accepted)."""
+        now = self.clock()
+        with self._lock:
+            for k in [k for k, seen in self._seen.items() if all(now - t > 3600 for t, _ in seen)]:
+                del self._seen[k]  # the table holds the last hour's visitors only
+            seen = [(t, b) for t, b in self._seen.get(who, []) if now - t <= 3600]
+            count, total = len(seen), sum(b for _, b in seen)
+            if count + 1 > self.per_hour or total + size > self.bytes_per_hour:
+                wait = 3600 - (now - seen[0][0]) if seen else 0.0
+                return (f"this public deployment takes {self.per_hour} uploads ({self.bytes_per_hour / 2**20:.0f} MB) "
+                        f"an hour from each visitor: {count} ({total / 2**20:.1f} MB) so far; more in "
+                        f"{max(wait, 60) / 60:.0f} min. Nothing on screen was changed.")
+            self._seen[who] = [*seen, (now, size)]
+        return None
+
+    async def __call__(self, scope, receive, send):
+        if scope.get("type") == "http" and scope.get("method") == "POST" and \
+                scope.get("path", "").rstrip("/").endswith(self.UPLOAD_PATH):
+            headers = dict(scope.get("headers") or [])
+            try:
+                size = int(headers.get(b"content-length", b""))
+            except ValueError:
+                size = self.max_bytes
+            who = (scope.get("client") or ("unknown",))[0]
+            refusal = self.charge(who, max(size, 0))
+            if refusal is not None:
+                from starlette.responses import PlainTextResponse
+
+                log.warning("upload refused for %s: %s", who, refusal)
+                await PlainTextResponse(refusal, status_code=429)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -128,7 +128,7 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def app_server(env: dict[str, str] | None = None):
+def app_server(env: dict[str, str] | None = None, args: tuple[str, ...] = ()):
     """`python app.py` on a free loopback port with the shipped checkpoints, offline; yields (url, process).
     Its output goes to a log file (a pipe nobody reads would block the server once full), printed at the end."""
     import subprocess
@@ -143,7 +143,7 @@ def app_server(env: dict[str, str] | None = None):
            **(env or {})}
     t0 = time.monotonic()
     log = tempfile.TemporaryFile("w+")
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=root, env=env,
+    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), *args], cwd=root, env=env,
                             stdout=log, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
     try:

@@ -769,3 +769,33 @@ def test_the_image_lab_names_a_lone_file_that_is_not_an_image(tmp_path, monkeypa
         image_lab._options("gan", 1.0, [str(fake)], tmp_path / "run")
     with pytest.raises(UserError, match="one batch at least"):  # good images, too few: counted
         image_lab._options("gan", 1.0, [str(shutil.copy(EXAMPLE, tmp_path / "good.png"))], tmp_path / "run2")
+
+
+def test_the_upload_cap_counts_a_visitors_uploads_and_bytes_over_the_last_hour():
+    """Per visitor, by number and by declared size, over a sliding hour; other visitors are not charged."""
+    now = [0.0]
+    cap = uploads.UploadCap(None, max_bytes=10, per_hour=3, bytes_per_hour=100, clock=lambda: now[0])
+    assert cap.charge("a", 60) is None and cap.charge("b", 60) is None
+    refused = cap.charge("a", 50)  # 110 bytes in the hour
+    assert refused and "3 uploads" in refused and "1 (0.0 MB) so far" in refused
+    assert cap.charge("a", 20) is None and cap.charge("a", 1) is None  # 3 uploads, 81 bytes
+    assert cap.charge("a", 1) is not None  # a 4th
+    now[0] = 3601.0
+    assert cap.charge("a", 90) is None  # an hour later
+
+
+def test_a_public_deployment_caps_each_visitors_uploads(tmp_path):
+    """Through the real server with --public: the visitor's uploads are accepted up to the cap, and the next is
+    refused with 429 and a sentence naming the cap, before its body is read; a private app has no such cap
+    (the load test sends hundreds)."""
+    import httpx
+
+    from conftest import app_server
+
+    png = _black_png(8, 8)
+    with app_server({"TMPDIR": str(tmp_path)}, args=("--public",)) as (url, _), httpx.Client(timeout=60) as http:
+        codes = [http.post(f"{url}gradio_api/upload", files={"files": ("g.png", png, "image/png")}).status_code
+                 for _ in range(uploads.UPLOADS_PER_HOUR)]
+        refused = http.post(f"{url}gradio_api/upload", files={"files": ("g.png", png, "image/png")})
+    assert codes == [200] * uploads.UPLOADS_PER_HOUR
+    assert refused.status_code == 429 and f"takes {uploads.UPLOADS_PER_HOUR} uploads" in refused.text
