@@ -449,7 +449,7 @@ class UploadCap:
                 wait = 3600 - (now - seen[0][0]) if seen else 0.0
                 return (f"this public deployment takes {self.per_hour} uploads ({self.bytes_per_hour / 2**20:.0f} MB) "
                         f"an hour from each visitor: {count} ({total / 2**20:.1f} MB) so far; more in "
-                        f"{max(wait, 60) / 60:.0f} min. Nothing on screen was changed.")
+                        f"{max(wait, 60) / 60:.0f} min. The results on screen are from before.")
             self._seen[who] = [*seen, (now, size)]
         return None
 
