@@ -463,8 +463,6 @@ def _snapshot_label(count: int) -> str:
 
 def axis_controls(own: dict, x: str, y: str) -> tuple:
     """Updates for the X/Y grid's own controls {param: component}: one an axis sets is greyed and says so."""
-    import gradio as gr
-
     label = {"checkpoint": "checkpoint", "truncation": "truncation ψ (GANs)", "sampler": "sampler (diffusion)"}
     updates = []
     for param, control in own.items():

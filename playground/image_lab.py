@@ -29,6 +29,7 @@ from trainers.core.checkpoint import STATE
 from trainers.core.errors import UserError
 
 from .errors import choice, number, user_errors
+from .quotas import HourlyLedger
 from .uploads import open_upload
 from .views import series_table, sheet_view
 from .wiring import client, said_unchanged, stop_button, stop_clear, stop_requested
@@ -41,8 +42,7 @@ RUN_TTL_S = 3600  # run folders (and their resume state) older than this are del
 # a public deployment (a Space, --share): the minutes of live training one visitor may start in an hour. The
 # machine trains one run at a time (the rest wait), so one stranger's runs back to back held it for everyone
 PUBLIC_MINUTES_PER_HOUR = 10.0
-_STARTED: dict[str, list[tuple[float, float]]] = {}  # client -> (when, minutes) of its runs in the last hour
-_STARTED_LOCK = threading.Lock()
+_STARTED = HourlyLedger()  # client -> (when, minutes) of its runs in the last hour
 LIVE_PREFIX = "live-"
 # small, fast settings: snapshots every 100 steps so the page has something to show every few seconds
 LIVE_OPTIONS = {
@@ -157,18 +157,12 @@ _RUNNING = {"ends": 0.0}  # when the run holding the slot reaches its time budge
 
 def _charge(who: str | None, minutes: float) -> None:
     """Count a public run's minutes against its client's hour, or refuse it, saying how much is left and when."""
-    now = time.monotonic()
-    with _STARTED_LOCK:
-        for k in [k for k, runs in _STARTED.items() if all(now - t > 3600 for t, _ in runs)]:
-            del _STARTED[k]  # the table stays as small as the last hour's visitors
-        runs = [(t, m) for t, m in _STARTED.get(who, []) if now - t <= 3600]
-        left = PUBLIC_MINUTES_PER_HOUR - sum(m for _, m in runs)
-        if minutes > left + 1e-9:
-            wait = 3600 - (now - runs[0][0]) if runs else 0.0
-            raise UserError(f"this public deployment gives each visitor {PUBLIC_MINUTES_PER_HOUR:g} minutes of live "
-                            f"training an hour: {max(left, 0):.1f} left now, more in {wait / 60:.0f} min (lower the "
-                            f"time budget, or run the app on your own machine)")
-        _STARTED[who] = [*runs, (now, minutes)]
+    refused = _STARTED.spend(who, (minutes,), (PUBLIC_MINUTES_PER_HOUR,))
+    if refused is not None:
+        (spent,), wait = refused
+        raise UserError(f"this public deployment gives each visitor {PUBLIC_MINUTES_PER_HOUR:g} minutes of live "
+                        f"training an hour: {max(PUBLIC_MINUTES_PER_HOUR - spent, 0):.1f} left now, more in "
+                        f"{wait / 60:.0f} min (lower the time budget, or run the app on your own machine)")
 
 
 @user_errors

@@ -429,29 +429,20 @@ class UploadCap:
 
     def __init__(self, app, max_bytes: int, per_hour: int = UPLOADS_PER_HOUR,
                  bytes_per_hour: int = UPLOAD_BYTES_PER_HOUR, clock=None):
-        import threading
-        import time
+        from .quotas import HourlyLedger
 
         self.app, self.max_bytes, self.per_hour, self.bytes_per_hour = app, max_bytes, per_hour, bytes_per_hour
-        self.clock = clock or time.monotonic
-        self._seen: dict[str, list[tuple[float, int]]] = {}
-        self._lock = threading.Lock()
+        self.ledger = HourlyLedger(clock)
 
     def charge(self, who: str, size: int) -> str | None:
         """Count an upload of `size` bytes for `who`, or say why it is refused (None: accepted)."""
-        now = self.clock()
-        with self._lock:
-            for k in [k for k, seen in self._seen.items() if all(now - t > 3600 for t, _ in seen)]:
-                del self._seen[k]  # the table holds the last hour's visitors only
-            seen = [(t, b) for t, b in self._seen.get(who, []) if now - t <= 3600]
-            count, total = len(seen), sum(b for _, b in seen)
-            if count + 1 > self.per_hour or total + size > self.bytes_per_hour:
-                wait = 3600 - (now - seen[0][0]) if seen else 0.0
-                return (f"this public deployment takes {self.per_hour} uploads ({self.bytes_per_hour / 2**20:.0f} MB) "
-                        f"an hour from each visitor: {count} ({total / 2**20:.1f} MB) so far; more in "
-                        f"{max(wait, 60) / 60:.0f} min. The results on screen are from before.")
-            self._seen[who] = [*seen, (now, size)]
-        return None
+        refused = self.ledger.spend(who, (1, size), (self.per_hour, self.bytes_per_hour))
+        if refused is None:
+            return None
+        (count, total), wait = refused
+        return (f"this public deployment takes {self.per_hour} uploads ({self.bytes_per_hour / 2**20:.0f} MB) an hour "
+                f"from each visitor: {count} ({total / 2**20:.1f} MB) so far; more in {max(wait, 60) / 60:.0f} min. "
+                "The results on screen are from before.")
 
     async def __call__(self, scope, receive, send):
         if scope.get("type") == "http" and scope.get("method") == "POST" and \

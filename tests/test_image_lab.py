@@ -193,9 +193,10 @@ def test_a_public_deployment_caps_each_visitors_live_training(monkeypatch):
     each client may start PUBLIC_MINUTES_PER_HOUR of runs an hour; others are not charged for it."""
     import gradio as gr
 
-    monkeypatch.setattr(tab, "_STARTED", {})
+    from playground.quotas import HourlyLedger
+
     clock = [1000.0]
-    monkeypatch.setattr(tab.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(tab, "_STARTED", HourlyLedger(lambda: clock[0]))
     tab._charge("1.2.3.4", 5.0)
     tab._charge("1.2.3.4", 5.0)
     with pytest.raises(UserError, match=r"10 minutes of live training an hour: 0.0 left now, more in 60 min"):
@@ -203,10 +204,10 @@ def test_a_public_deployment_caps_each_visitors_live_training(monkeypatch):
     tab._charge("5.6.7.8", 5.0)  # another visitor has its own hour
     clock[0] += 3601
     tab._charge("1.2.3.4", 5.0)  # an hour later
-    assert set(tab._STARTED) == {"1.2.3.4"}  # clients with no run in the last hour are forgotten
+    assert tab._STARTED.clients() == {"1.2.3.4"}  # clients with no run in the last hour are forgotten
     # through the handler: refused before it takes the machine's slot, with the message on the page
     monkeypatch.setattr(tab, "client", lambda: "9.9.9.9")
-    monkeypatch.setattr(tab, "_STARTED", {"9.9.9.9": [(clock[0], 10.0)]})
+    tab._STARTED.spend("9.9.9.9", (10.0,), (10.0,))
     with pytest.raises(gr.Error, match="public deployment gives each visitor"):
         next(tab.train("gan", 1.0, None, public=True))
     assert tab._SLOT.acquire(blocking=False)
