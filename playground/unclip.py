@@ -88,13 +88,16 @@ def text_to_image(store: ModelStore, decoder: str, prior: str, prompt, seed, n, 
 
 
 def garment(image, colour: str, size: str) -> torch.Tensor:
-    """Any garment image -> the captioned data's kind of image, uint8 (1, 3, 32, 32): grey, light on black
-    (`image_to_grey`), then tinted `colour` and drawn `size` (`core.captions.render`, as the training data)."""
+    """Any garment image (or its light-on-black grey, uint8 (32, 32), from `image_to_grey`) -> the captioned
+    data's kind of image, uint8 (1, 3, 32, 32): tinted `colour` and drawn `size` (`core.captions.render`, as the
+    training data)."""
     if colour not in COLOURS:
         raise UserError(f"colour must be one of {', '.join(COLOURS)}, got {str(colour)[:40]!r}")
     if size not in SIZES:
         raise UserError(f"size must be one of {', '.join(SIZES)}, got {str(size)[:40]!r}")
-    grey = torch.from_numpy(image_to_grey(image, IMAGE_SIZE)).float().div(255).view(1, 1, IMAGE_SIZE, IMAGE_SIZE)
+    if not (isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.shape == (IMAGE_SIZE, IMAGE_SIZE)):
+        image = image_to_grey(image, IMAGE_SIZE)
+    grey = torch.from_numpy(image).float().div(255).view(1, 1, IMAGE_SIZE, IMAGE_SIZE)
     rgb = render(grey, torch.tensor([list(COLOURS).index(colour)]), torch.tensor([SIZES.index(size)]))
     return (rgb * 255).round().to(torch.uint8)
 
@@ -120,12 +123,12 @@ def make_variations(store: ModelStore, decoder: str, image, colour: str, size: s
 def variations(store: ModelStore, decoder: str, image, colour: str, size: str, seed, n, guidance, steps):
     """A garment -> (it as the decoder's data draws it | n decodings of its z_i from new noise, a note with how
     far apart they are and how close their embeddings stay)."""
-    x, made, spread, cos = make_variations(store, decoder, image, colour, size, seed, n, guidance, steps)
+    grey = image_to_grey(image, IMAGE_SIZE)  # once: the model's input and the notes below are judged on it
+    x, made, spread, cos = make_variations(store, decoder, grey, colour, size, seed, n, guidance, steps)
     n = len(made)
     strip = titled_strip([_row(x), _row(made)], ["the image", f"{n} variations: its z_i, new noise"], gap=16)
     note = (f"Mean pairwise RMS distance between the variations: **{spread:.2f}** (pixels in [-1, 1]). Their own "
             f"embeddings sit at cosine **{cos:.2f}** to the image's z_i: what CLIP sees stays, the rest is redrawn.")
-    grey = image_to_grey(image, IMAGE_SIZE)
     unlike = unlike_data(grey)  # a photo, a busy background, nothing: variations of *that*
     if unlike:
         note = unlike + " CLIP and the decoder saw only garments, so the variations may look like none.\n\n" + note
