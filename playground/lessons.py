@@ -262,7 +262,10 @@ def _link_md(lesson: Lesson, index: int, values: dict) -> str:
     return f"[Link to this step with these settings]({q}) · `{q}`"
 
 
-HIDDEN = "*What the run measured is shown when you check your answer: look at the image and decide first.*"
+# a prediction, then the measurement: where the question names a measure (the classifier's reading, a distance),
+# the image lets a learner estimate it, not read it, and the walk found "unanswerable" without this said
+HIDDEN = ("*Answer from the image: where the question names a measurement (the classifier's reading, a distance), "
+          "make it your prediction. Checking your answer shows what the run measured.*")
 
 
 @user_errors
