@@ -1,7 +1,12 @@
-"""UI latency through the real app: each tab's main action called with gradio_client against `python app.py`
-on loopback, p50 and p95 over repeated calls, against the bare model forward pass inside that action
-(measured in this process). The difference is what the page costs: queueing, (de)serialisation,
-PNG/GIF/MP4 encoding, HTTP."""
+"""UI latency through the real app: each tab's main action called against `python app.py` on loopback, p50 and
+p95 over repeated calls, against the bare model forward pass inside that action (measured in this process). The
+difference is what the page costs: queueing, (de)serialisation, PNG/GIF/MP4 encoding, HTTP.
+
+Two clients per action, interleaved: `ui /<api>` is gradio_client's `predict`; `http /<api>` is Gradio's own REST
+API (POST /gradio_api/call/<api>, then its event stream read to the end), the two requests a browser's call
+makes, with any input file uploaded once beforehand as a page does. gradio_client waits in 50-ms sleeps between
+polls of its own queues (`gradio_client.utils`, `client.py`), so its rows carry a ~90-ms floor of its own: an
+empty handler returning a 64-px PNG took 104 ms through it and 10 ms over plain HTTP."""
 
 from __future__ import annotations
 
@@ -45,6 +50,29 @@ def _serve():
 def _percentiles(times: list[float]) -> tuple[float, float]:
     times = sorted(times)
     return statistics.median(times), times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+
+
+def _uploaded(http, url: str, value):
+    """A gradio_client argument with its files (handle_file dicts) uploaded, as the REST API takes them."""
+    if isinstance(value, dict) and value.get("meta", {}).get("_type") == "gradio.FileData":
+        with open(value["path"], "rb") as f:
+            path = http.post(f"{url}gradio_api/upload", files={"files": (Path(value["path"]).name, f)}).json()[0]
+        return {"path": path, "meta": {"_type": "gradio.FileData"}}
+    if isinstance(value, dict):
+        return {k: _uploaded(http, url, v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_uploaded(http, url, v) for v in value]
+    return value
+
+
+def _http_call(http, url: str, api: str, data: list) -> str:
+    """One call through Gradio's REST API: the event's id, then its stream to the end; its last event's kind."""
+    event = http.post(f"{url}gradio_api/call/{api}", json={"data": data}).json()["event_id"]
+    kinds = [line[7:].strip() for line in http.get(f"{url}gradio_api/call/{api}/{event}").text.splitlines()
+             if line.startswith("event: ")]
+    if not kinds or kinds[-1] != "complete":
+        raise RuntimeError(f"/{api} over HTTP ended with {kinds[-1:] or 'nothing'}")
+    return kinds[-1]
 
 
 def bench_ui(repeats: int) -> list[dict]:
@@ -118,25 +146,35 @@ def bench_ui(repeats: int) -> list[dict]:
     if ddpm is not None:
         actions.append(("ddpm_denoise", ("ddpm-fashion", 0, 1, "ddim", 50, 0.0, "Sneaker", 3.0),
                         lambda: bare_ddpm(50), "50 U-Net calls, guided as the tab guides, 1 image"))
+    import httpx
+
     proc, url = _serve()
     rows = []
     try:
         client = Client(url, verbose=False)
+        http = httpx.Client(timeout=300)
         for api, args, bare, what in actions:
             client.predict(*args, api_name=f"/{api}")  # warm-up (model load, caches)
-            times, ref = [], []
+            data = _uploaded(http, url, list(args))
+            _http_call(http, url, api, data)
+            times, direct, ref = [], [], []
             for _ in range(repeats):
                 t0 = time.perf_counter()
                 client.predict(*args, api_name=f"/{api}")
                 times.append(time.perf_counter() - t0)
                 t0 = time.perf_counter()
+                _http_call(http, url, api, data)
+                direct.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
                 bare()
                 ref.append(time.perf_counter() - t0)
-            p50, p95 = _percentiles(times)
             r50 = statistics.median(ref)
-            rows.append({"name": f"ui /{api}", "unit": "ms", "ours": p50 * 1e3, "reference": r50 * 1e3,
-                         "ratio": p50 / r50, "p95_ms": p95 * 1e3,
-                         "reference_is": f"bare {what}; p95 {p95 * 1e3:.0f} ms"})
+            for kind, measured in (("ui", times), ("http", direct)):
+                p50, p95 = _percentiles(measured)
+                rows.append({"name": f"{kind} /{api}", "unit": "ms", "ours": p50 * 1e3, "reference": r50 * 1e3,
+                             "ratio": p50 / r50, "p95_ms": p95 * 1e3,
+                             "reference_is": f"bare {what}; p95 {p95 * 1e3:.0f} ms"})
+        http.close()
     finally:
         proc.terminate()
         proc.wait(timeout=30)
