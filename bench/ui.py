@@ -2,9 +2,9 @@
 p95 over repeated calls, against the bare model forward pass inside that action (measured in this process). The
 difference is what the page costs: queueing, (de)serialisation, PNG/GIF/MP4 encoding, HTTP.
 
-Two clients per action, interleaved: `ui /<api>` is gradio_client's `predict`; `http /<api>` is Gradio's own REST
-API (POST /gradio_api/call/<api>, then its event stream read to the end), the two requests a browser's call
-makes, with any input file uploaded once beforehand as a page does. gradio_client waits in 50-ms sleeps between
+Two clients per action, interleaved: `ui /<api>` is gradio_client's `predict`; `http /<api>` makes the requests a
+page's call makes (POST /gradio_api/queue/join in the page's session, then the session's event stream until the
+event completes), with any input file uploaded once beforehand as a page does. gradio_client waits in 50-ms sleeps between
 polls of its own queues (`gradio_client.utils`, `client.py`), so its rows carry a ~90-ms floor of its own: an
 empty handler returning a 64-px PNG took 104 ms through it and 10 ms over plain HTTP."""
 
@@ -65,14 +65,44 @@ def _uploaded(http, url: str, value):
     return value
 
 
-def _http_call(http, url: str, api: str, data: list) -> str:
-    """One call through Gradio's REST API: the event's id, then its stream to the end; its last event's kind."""
-    event = http.post(f"{url}gradio_api/call/{api}", json={"data": data}).json()["event_id"]
-    kinds = [line[7:].strip() for line in http.get(f"{url}gradio_api/call/{api}/{event}").text.splitlines()
-             if line.startswith("event: ")]
-    if not kinds or kinds[-1] != "complete":
-        raise RuntimeError(f"/{api} over HTTP ended with {kinds[-1:] or 'nothing'}")
-    return kinds[-1]
+def _http_call(http, url: str, api: str, data: list, session: str = "bench") -> None:
+    """One call as the page makes it: POST /gradio_api/queue/join with the event's function and the page's
+    session, then the session's event stream read until that event completes. (Gradio's REST API,
+    /gradio_api/call/<api>, starts a new session each call, which builds the state of all ~500 components:
+    ~35 ms a call that a page pays once.)"""
+    import json
+
+    fn_index, states = _fn_indices(http, url)[api]
+    data = list(data)
+    for k in states:  # a page sends its State inputs' places as null (gradio_client leaves them out)
+        data.insert(k, None)
+    event = http.post(f"{url}gradio_api/queue/join", json={
+        "data": data, "fn_index": fn_index, "session_hash": session, "event_data": None,
+        "trigger_id": None}).json()["event_id"]
+    with http.stream("GET", f"{url}gradio_api/queue/data", params={"session_hash": session}) as stream:
+        for line in stream.iter_lines():
+            if not line.startswith("data:"):
+                continue
+            msg = json.loads(line[5:])
+            if msg.get("event_id") == event and msg.get("msg") == "process_completed":
+                if not msg.get("success"):
+                    raise RuntimeError(f"/{api} over HTTP failed: {str(msg.get('output'))[:200]}")
+                return
+    raise RuntimeError(f"/{api} over HTTP: the stream ended before the event completed")
+
+
+_FN_INDICES: dict[str, dict[str, tuple[int, list[int]]]] = {}
+
+
+def _fn_indices(http, url: str) -> dict[str, tuple[int, list[int]]]:
+    """api name -> (the dependency's index, the places of its State inputs), from the page's config (what a
+    browser reads once)."""
+    if url not in _FN_INDICES:
+        config = http.get(f"{url}config").json()
+        kinds = {c["id"]: c.get("type") for c in config["components"]}
+        _FN_INDICES[url] = {d["api_name"]: (d["id"], [k for k, i in enumerate(d["inputs"]) if kinds.get(i) == "state"])
+                            for d in config["dependencies"] if d.get("api_name")}
+    return _FN_INDICES[url]
 
 
 def bench_ui(repeats: int) -> list[dict]:
