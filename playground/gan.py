@@ -121,10 +121,9 @@ def sample_grid(store: ModelStore, name: str, seed, n, truncation, class_name: s
     return upscale(grid(images, nrow=min(8, n)), DISPLAY_SCALE)
 
 
-@user_errors
-def latent_walk(store: ModelStore, name: str, seeds_text: str, frames, path: str, truncation, space: str,
-                class_a: str | None = None, class_b: str | None = None) -> tuple[np.ndarray, str, str, str]:
-    """Walk through the keyframe seeds' codes -> (the frames in rows, GIF path, MP4 path, the seeds used)."""
+def _walk(store: ModelStore, name: str, seeds_text: str, frames, path: str, truncation, space: str,
+          class_a: str | None = None, class_b: str | None = None) -> tuple[torch.Tensor, str]:
+    """Walk through the keyframe seeds' codes -> (the frames, uint8 (F, C, H, W); the seeds used)."""
     frames = int(number("frames", frames, 2, MAX_FRAMES))
     psi = number("truncation", truncation, 0.05, 1.0)
     path, space = choice("path", path, list(PATHS)), choice("space", space, ("z", "w"))
@@ -134,8 +133,27 @@ def latent_walk(store: ModelStore, name: str, seeds_text: str, frames, path: str
     G = model.modules["G_ema"]
     codes = W.walk(W.seed_codes(G, seeds, space), frames, path)
     images = W.render(G, codes, space, psi, class_emb=_class_embeddings(G, model, class_a, class_b, len(seeds), frames))
-    gif, mp4 = _files([upscale(f, 4) for f in frames_rgb(images)], "gan-walk")
-    return frames_view(images), gif, mp4, ", ".join(map(str, seeds))
+    return images, ", ".join(map(str, seeds))
+
+
+@user_errors
+def latent_walk(store: ModelStore, name: str, seeds_text: str, frames, path: str, truncation, space: str,
+                class_a: str | None = None, class_b: str | None = None) -> tuple[np.ndarray, str, str, str]:
+    """Walk through the keyframe seeds' codes -> (the frames in rows, GIF path, MP4 path, the seeds used)."""
+    images, used = _walk(store, name, seeds_text, frames, path, truncation, space, class_a, class_b)
+    return frames_view(images), *_files([upscale(f, 4) for f in frames_rgb(images)], "gan-walk"), used
+
+
+@user_errors
+def latent_walk_shown_first(store: ModelStore, *args):
+    """`latent_walk` as the page runs it: the frames at once (the GIF and MP4 as they were), then everything with
+    the new GIF and MP4. Their encoding took ~60 of a walk's ~80 ms, in front of the first frame."""
+    import gradio as gr
+
+    images, used = _walk(store, *args)
+    view = frames_view(images)
+    yield view, gr.skip(), gr.skip(), used
+    yield view, *_files([upscale(f, 4) for f in frames_rgb(images)], "gan-walk"), used
 
 
 @user_errors
@@ -282,8 +300,8 @@ def build(store: ModelStore) -> TabParts:
     walk_named = {"checkpoint": ckpt, "seeds": seeds, "frames": frames, "path": path, "truncation": trunc,
                   "space": space, "class": class_a, "to class": class_b}
     walk_outs = [walk_strip, gif, mp4, used]
-    wire(walk_go.click, "gan_walk", walk_named, lambda *a: latent_walk(store, *a), walk_outs, parts,
-         opening=bool(first))
+    wire(walk_go.click, "gan_walk", walk_named, lambda *a: (yield from latent_walk_shown_first(store, *a)),
+         walk_outs, parts, opening=bool(first))
     wire(loop_go.click, "gan_loop", {"checkpoint": ckpt, "seed": loop_seed, "frames": loop_frames,
                                      "truncation": trunc, "space": space, "class": class_a},
          lambda *a: random_loop(store, *a), [loop_gif, loop_mp4], parts)
@@ -297,7 +315,7 @@ def build(store: ModelStore) -> TabParts:
     wire(edit_seed.submit, "gan_edit", edit_named, lambda *a: edit(store, *a), edited, parts, opening=bool(first))
     # what is shown belongs to the chosen model: a new checkpoint redraws the walk, the samples and the edit
     # (milliseconds each); the loop (seconds) is cleared, not redrawn
-    for api, named, fn, outs in (("gan_walk", walk_named, latent_walk, walk_outs),
+    for api, named, fn, outs in (("gan_walk", walk_named, latent_walk_shown_first, walk_outs),
                                  ("gan_samples", samples_named, sample_grid, out),
                                  ("gan_edit", edit_named, edit, edited)):
         changed.then(tagged(api, list(named), functools.partial(fn, store)), list(named.values()), outs,
@@ -305,7 +323,7 @@ def build(store: ModelStore) -> TabParts:
     changed.then(lambda: (None, None), None, [loop_gif, loop_mp4], api_name=False)
     # a class picked by the user redraws the walk and the samples too (they showed the old class beside the new
     # one's edit); `input`, not `change`: a new checkpoint sets the class controls itself, and redraws above
-    for api, named, fn, outs in (("gan_walk", walk_named, latent_walk, walk_outs),
+    for api, named, fn, outs in (("gan_walk", walk_named, latent_walk_shown_first, walk_outs),
                                  ("gan_samples", samples_named, sample_grid, out)):
         gr.on([class_a.input, class_b.input] if api == "gan_walk" else [class_a.input],
               tagged(api, list(named), functools.partial(fn, store)), list(named.values()), outs, api_name=False)
