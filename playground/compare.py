@@ -461,16 +461,18 @@ def _snapshot_label(count: int) -> str:
     return f"snapshot (0 = first, {max(count - 1, 0)} = last)"
 
 
-def axis_controls(own: dict, x: str, y: str) -> tuple:
-    """Updates for the X/Y grid's own controls {param: component}: one an axis sets is greyed and says so."""
+def axis_controls(params: list[str], x: str, y: str) -> tuple[dict, ...]:
+    """Updates for the X/Y grid's own controls (of `params`): one an axis sets is greyed and says so."""
+    import gradio as gr
+
     label = {"checkpoint": "checkpoint", "truncation": "truncation ψ (GANs)", "sampler": "sampler (diffusion)"}
     updates = []
-    for param, control in own.items():
+    for param in params:
         axis = "X" if x == param else "Y" if y == param else None
         text = label[param] if axis is None else f"{label[param]}: set by the {axis} axis"
         if param == "checkpoint" and axis is None:
             text += " (when not an axis)"
-        updates.append(type(control)(interactive=axis is None, label=text))
+        updates.append(gr.update(interactive=axis is None, label=text))
     return tuple(updates)
 
 
@@ -532,9 +534,9 @@ def build(store: ModelStore) -> TabParts:
     # the grid's own controls greyed while an axis sets them (a walk dragged ψ with truncation on an axis, and
     # nothing changed); the shared ones above also serve Compare, so they stay
     own = {"checkpoint": base_ckpt, "truncation": trunc, "sampler": sampler}
-    for control, update in zip(own.values(), axis_controls(own, x_param.value, y_param.value)):  # as it opens
-        control.interactive, control.label = update.interactive, update.label
-    gr.on([x_param.change, y_param.change], lambda x, y: axis_controls(own, x, y), [x_param, y_param],
+    for control, update in zip(own.values(), axis_controls(list(own), x_param.value, y_param.value)):  # as it opens
+        control.interactive, control.label = update["interactive"], update["label"]
+    gr.on([x_param.change, y_param.change], lambda x, y: axis_controls(list(own), x, y), [x_param, y_param],
           list(own.values()), api_name=False, show_progress="hidden")
     xy_go = gr.Button("Make the grid", variant="primary")
     xy_image = gr.Image(label="X/Y grid", interactive=False, format="png",  # 128-px cells, never shrunk:

@@ -247,13 +247,20 @@ def test_an_xy_axis_no_model_uses_says_so(store):
 
 def test_an_xy_axis_greys_the_control_it_replaces():
     """Truncation on an axis left the ψ slider live, and dragging it changed nothing: the grid's own control that
-    an axis sets is not interactive and its label names the axis; the others stay live."""
+    an axis sets is not interactive and its label names the axis; the others stay live. The tab has each control
+    once (built as components, the updates had drawn a second set of them on the page)."""
     import gradio as gr
 
-    own = {"checkpoint": gr.Dropdown(), "truncation": gr.Slider(), "sampler": gr.Radio()}
-    ckpt, trunc, sampler = tab.axis_controls(own, "truncation", "checkpoint")
-    assert trunc.interactive is False and trunc.label.endswith("set by the X axis")
-    assert ckpt.interactive is False and ckpt.label.endswith("set by the Y axis")
-    assert sampler.interactive is True and "axis" not in sampler.label
-    ckpt, trunc, _ = tab.axis_controls(own, "seed", "steps")
-    assert trunc.interactive is True and ckpt.label == "checkpoint (when not an axis)"
+    from playground.models import ModelStore
+
+    params = ["checkpoint", "truncation", "sampler"]
+    ckpt, trunc, sampler = tab.axis_controls(params, "truncation", "checkpoint")
+    assert trunc["interactive"] is False and trunc["label"].endswith("set by the X axis")
+    assert ckpt["interactive"] is False and ckpt["label"].endswith("set by the Y axis")
+    assert sampler["interactive"] is True and "axis" not in sampler["label"]
+    ckpt, trunc, _ = tab.axis_controls(params, "seed", "steps")
+    assert trunc["interactive"] is True and ckpt["label"] == "checkpoint (when not an axis)"
+    with gr.Blocks() as demo:
+        tab.build(ModelStore())
+    labels = [getattr(b, "label", None) for b in demo.blocks.values()]
+    assert labels.count("checkpoint: set by the X axis") == 1 and labels.count("truncation ψ (GANs)") == 1
