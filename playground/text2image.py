@@ -11,7 +11,6 @@ Handlers are pure functions (store, strings, numbers) -> arrays; `generate` stre
 from __future__ import annotations
 
 import copy
-import functools
 import math
 import os
 import re
@@ -37,7 +36,7 @@ from . import unclip
 from .errors import number, user_errors
 from .page import LATEX
 from .views import count, frame_scale
-from .wiring import TabParts, wire
+from .wiring import TabParts, said_stale, wire
 from .models import ModelStore
 
 FAMILY = "latent_diffusion"
@@ -441,18 +440,8 @@ def build(store: ModelStore) -> TabParts:
     # a view computed for one prompt says so once the prompt box holds another (a walk read the maps of
     # "a small red sneaker" as those of "a blue dress", typed after them)
     for event, button, stale in ((cfg_event, cfg_go, cfg_stale), (att_event, att_go, att_stale)):
-        used = gr.State(None)
-        event.success(lambda p: (p, ""), prompt, [used, stale], api_name=False, show_progress="hidden")
-        prompt.change(functools.partial(stale_note, button.value), [used, prompt], stale, api_name=False,
-                      show_progress="hidden", trigger_mode="always_last")
+        said_stale(event, prompt, stale, button.value)
     return parts
-
-
-def stale_note(button: str, used: str | None, now: str) -> str:
-    """What to say over a view computed for the prompt `used` while the box holds `now` ("" if they agree)."""
-    if used is None or used.strip() == (now or "").strip():
-        return ""
-    return f"**These are for “{used}”**, not the prompt now in the box: press *{button}* for “{now}”."
 
 
 if __name__ == "__main__":

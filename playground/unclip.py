@@ -144,7 +144,7 @@ def build_section(store: ModelStore, prompt, guidance, steps, seed, batch, parts
     import gradio as gr
 
     from .uploads import example_paths
-    from .wiring import wire
+    from .wiring import said_stale, wire
 
     decoders, priors = store.names("unclip_decoder"), store.names("unclip_prior")
     gr.Markdown("Two stages over CLIP embeddings: the **prior** turns the caption's text embedding z_txt into an "
@@ -158,6 +158,7 @@ def build_section(store: ModelStore, prompt, guidance, steps, seed, batch, parts
     go = gr.Button("Generate through the prior, and without it", variant="primary")
     out = gr.Image(label="prior | no prior (same noise)", interactive=False, format="png", elem_id="unclip-out",
                    elem_classes="sheet")
+    stale = gr.Markdown(elem_id="unclip-stale")
     note = gr.Markdown()
     gr.Markdown("#### Variations of an image\nThe image's own CLIP embedding z_i, decoded from new noise: what "
                 "the embedding holds (class, colour, size) should stay, the rest is drawn anew.")
@@ -173,9 +174,10 @@ def build_section(store: ModelStore, prompt, guidance, steps, seed, batch, parts
     var_out = gr.Image(label="the image | its variations", interactive=False, format="png", elem_id="unclip-var",
                        elem_classes="sheet")
     var_note = gr.Markdown()
-    wire(go.click, "unclip", {"decoder": decoder, "prior": prior, "prompt": prompt, "seed": seed, "images": batch,
-                              "guidance": guidance, "steps": steps},
-         lambda *a: text_to_image(store, *a), [out, note], parts)
+    made = wire(go.click, "unclip", {"decoder": decoder, "prior": prior, "prompt": prompt, "seed": seed,
+                                     "images": batch, "guidance": guidance, "steps": steps},
+                lambda *a: text_to_image(store, *a), [out, note], parts)
+    said_stale(made, prompt, stale, go.value)  # the images above are of the prompt they were made for
     wire(var_go.click, "unclip_variations", {"decoder": decoder, "image": image, "colour": colour, "size": size,
                                              "seed": seed, "images": batch, "guidance": guidance, "steps": steps},
          lambda *a: variations(store, *a), [var_out, var_note], parts)

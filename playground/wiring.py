@@ -218,3 +218,21 @@ def wire(event, api: str, inputs: dict, fn, outputs, parts: TabParts, opening: b
         handler = stoppable(handler, api, outs.index(status), len(outs), message)
         stop_button(button, api)
     return event(handler, list(inputs.values()), outputs, api_name=api, **kwargs)
+
+
+def said_stale(event, prompt, note, button: str) -> None:
+    """After `event` (a view made from the text box `prompt`) succeeds, `note` says so whenever the box holds
+    another prompt than the one the view was made for, and a new run clears it."""
+    import gradio as gr
+
+    used = gr.State(None)
+    event.success(lambda p: (p, ""), prompt, [used, note], api_name=False, show_progress="hidden")
+    prompt.change(functools.partial(stale_note, button), [used, prompt], note, api_name=False,
+                  show_progress="hidden", trigger_mode="always_last")
+
+
+def stale_note(button: str, used: str | None, now: str) -> str:
+    """What to say over a view made for the prompt `used` while the box holds `now` ("" if they agree)."""
+    if used is None or used.strip() == (now or "").strip():
+        return ""
+    return f"**These are for “{used}”**, not the prompt now in the box: press *{button}* for “{now}”."

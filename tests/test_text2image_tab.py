@@ -168,16 +168,18 @@ def test_the_guidance_views_step_slider_follows_the_runs_steps():
 
 
 def test_a_view_made_for_another_prompt_says_so():
-    """The attention maps (and the guidance view) stayed under a new prompt, read by a walk as the new prompt's;
-    once the box holds another prompt they say which prompt they are of, and a new run clears the note."""
-    note = tab.stale_note("Show where each token acts", "a small red sneaker", "a blue dress")
+    """The attention maps, the guidance view and unCLIP's images stayed under a new prompt, read by a walk as the
+    new prompt's: once the box holds another prompt they say which prompt they are of; a new run clears it."""
+    from playground.wiring import stale_note
+
+    note = stale_note("Show where each token acts", "a small red sneaker", "a blue dress")
     assert "“a small red sneaker”" in note and "“a blue dress”" in note and "Show where each token acts" in note
-    assert tab.stale_note("b", "a red bag", " a red bag ") == "" and tab.stale_note("b", None, "a red bag") == ""
+    assert stale_note("b", "a red bag", " a red bag ") == "" and stale_note("b", None, "a red bag") == ""
     with gr.Blocks() as demo:
         tab.build(ModelStore())
     by_id = {b._id: b for b in demo.blocks.values()}
     stale = {getattr(b, "elem_id", None): b._id for b in by_id.values()}
-    for elem in ("t2i-att-stale", "t2i-cfg-stale"):
+    for elem in ("t2i-att-stale", "t2i-cfg-stale", "unclip-stale"):
         writers = [d for d in demo.fns.values() if stale[elem] in [o._id for o in d.outputs]]
         triggers = {f"{getattr(by_id.get(t[0]), 'label', None)}.{t[1]}" for d in writers for t in d.targets}
         assert "prompt.change" in triggers, (elem, triggers)  # the note follows the prompt box ...
