@@ -75,7 +75,8 @@ def build(store: ModelStore) -> TabParts:
         "A small CNN trained on Fashion-MNIST by `python -m trainers train classifier`. Its 128-d features "
         "replace Inception's in FID/KID, and its predictions give the class entropy "
         "$H(\\mathbb{E}_x[p(y|x)])$ used to spot mode collapse. **Try first:** open *Draw*, draw a trouser as "
-        "a tall ∏ (a waistband, the two outer legs and the line between them) and press *Classify drawing*.",
+        "a tall, narrow ∏ (about three times as tall as wide: a waistband, the two outer legs and the line between "
+        "them; a square one reads as a top) and press *Classify drawing*.",
         latex_delimiters=LATEX)
     with gr.Row():
         with gr.Column():

@@ -382,7 +382,7 @@ def _drive(page, tab: str, width: int) -> None:
                                 box["y"] + box["height"] * (a[1] + (b[1] - a[1]) * k / 10), steps=2)
             page.mouse.up()
 
-        # a trouser as the tab's "Try first" says: a tall ∏, a waistband, the outer legs and the line between
+        # a trouser as the tab's "Try first" says: a tall, narrow ∏ (3:1), waistband, outer legs, line between
         for a, b in [((0.36, 0.12), (0.64, 0.12)), ((0.36, 0.12), (0.34, 0.9)), ((0.64, 0.12), (0.66, 0.9)),
                      ((0.5, 0.15), (0.5, 0.9))]:
             stroke(a, b)
