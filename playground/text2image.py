@@ -326,25 +326,37 @@ def attention_maps(store: ModelStore, name: str, other: str, prompt: str, guidan
     tokens = pipe.tokenizer.convert_ids_to_tokens(ids)
     scale = max(1, 192 // size)
     out = [(upscale(to_uint8(image[None] * 2 - 1).permute(0, 2, 3, 1)[0].numpy(), scale), "image")]
-    # each map over the image in grey: over the garment's own colours, a red sneaker glowed red in every token's
-    # map and a blue dress's maps were blue all over
-    grey = image.mean(0, keepdim=True).expand(3, -1, -1)
+    # each map in pure colour with the garment's outline in white: laid over the garment's own colours, a red
+    # sneaker glowed red in every map; over its grey, the garment's brightness turned high attention pink and a
+    # walk read the dress's map as "the dress is blue"
+    outline = _outline(upscale(to_uint8(image[None] * 2 - 1).permute(0, 2, 3, 1)[0].numpy(), scale))
     for k, tok in enumerate(tokens):
         m = maps[k]
         heat = torch.stack([m, torch.zeros_like(m), 1 - m])  # red = high attention, blue = low
-        over = (0.35 * grey + 0.65 * heat).clamp(0, 1)
-        out.append((upscale((over * 255).round().to(torch.uint8).permute(1, 2, 0).numpy(), scale),
-                    tok.replace("</w>", "")))
+        shown = upscale((heat * 255).round().to(torch.uint8).permute(1, 2, 0).numpy(), scale).copy()
+        shown[outline] = 255
+        out.append((shown, tok.replace("</w>", "")))
     return out
+
+
+def _outline(image: np.ndarray, level: int = 40) -> np.ndarray:
+    """(H, W, 3) uint8 -> bool (H, W): the border pixels of where the image is brighter than `level`."""
+    inside = image.astype(np.int32).mean(-1) > level
+    core = inside.copy()
+    core[1:] &= inside[:-1]
+    core[:-1] &= inside[1:]
+    core[:, 1:] &= inside[:, :-1]
+    core[:, :-1] &= inside[:, 1:]
+    return inside & ~core
 
 
 ATTENTION_KEY = (
     '<div style="display:flex;align-items:center;gap:8px;flex-wrap:wrap;font-size:var(--text-md)">'
-    '<span>each map over the image in grey:</span><span><b>blue</b> = the positions that attend least to the token</span>'
-    '<span style="display:inline-block;width:120px;height:12px;border:1px solid #888;'
-    'background:linear-gradient(to right, rgb(0,0,255), rgb(255,0,0))"></span>'
-    '<span><b>red</b> = most</span><span>(each token scaled to its own range; all layers and steps averaged)</span>'
-    '</div>')
+    '<span style="white-space:nowrap"><b>blue</b> = attends least to the token '
+    '<span style="display:inline-block;vertical-align:middle;width:120px;height:12px;border:1px solid #888;'
+    'background:linear-gradient(to right, rgb(0,0,255), rgb(255,0,0))"></span> <b>red</b> = most</span>'
+    '<span>· white line: the garment\'s outline · each token scaled to its own range; all layers and steps '
+    'averaged</span></div>')
 
 
 EXPLANATION = r"""

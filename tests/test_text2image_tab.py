@@ -184,3 +184,13 @@ def test_a_view_made_for_another_prompt_says_so():
         triggers = {f"{getattr(by_id.get(t[0]), 'label', None)}.{t[1]}" for d in writers for t in d.targets}
         assert "prompt.change" in triggers, (elem, triggers)  # the note follows the prompt box ...
         assert any(t.endswith(".success") for t in triggers), (elem, triggers)  # ... and a new run clears it
+
+
+def test_the_attention_maps_draw_the_garments_outline_over_pure_colour():
+    """Over the image's grey, the garment's brightness turned high attention pink and a walk read a dress's own
+    map as blue: each map is pure blue-to-red, with the outline of the image's bright region in white."""
+    image = np.zeros((8, 8, 3), np.uint8)
+    image[2:6, 3:7] = 200
+    edge = tab._outline(image)
+    assert edge[2, 3:7].all() and edge[5, 3:7].all() and edge[2:6, 3].all() and edge[2:6, 6].all()
+    assert not edge[3:5, 4:6].any() and not edge[0].any() and edge.sum() == 12
