@@ -162,7 +162,7 @@ def build(store: ModelStore) -> TabParts:
                         "(the centre box of a sneaker), then choose *replace* and compare the seams; paint your own "
                         "hole with the brush and choose *painted with the brush*.")
             picks = gr.Gallery([(example(i), Path(p).stem.split("-", 1)[1]) for i, p in enumerate(example_paths())],
-                               columns=10, height=150,
+                               columns=10, height=170,  # a row and its captions (at 150 px they were cut off)
                                label="click a garment", allow_preview=False, elem_classes="picker")
             with gr.Row():
                 with gr.Column(min_width=300):  # its own column: stacked below 900 px, a bare editor was 30 px tall
