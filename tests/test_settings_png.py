@@ -197,7 +197,7 @@ def test_an_exported_animation_restores_its_settings(demo, tmp_path, monkeypatch
 
     monkeypatch.setattr(exports, "EXPORT_DIR", tmp_path / "exports")
     fn = next(d.fn for d in demo.fns.values() if d.api_name == "gan_walk")
-    strip, gif, mp4, used = fn("tiny-gan", "4, 5", 6, "slerp", 0.8, "z", NO_CLASS, NO_CLASS)
+    *_, (strip, gif, mp4, used) = fn("tiny-gan", "4, 5", 6, "slerp", 0.8, "z", NO_CLASS, NO_CLASS)  # streamed
     for path in (gif, mp4):
         tabs, note, *values = restore(demo.restorable, demo.restore_targets, path)
         assert tabs.selected == "gan" and "restored" in note
