@@ -355,7 +355,7 @@ ATTENTION_KEY = (
     '<span style="white-space:nowrap"><b>blue</b> = attends least to the token '
     '<span style="display:inline-block;vertical-align:middle;width:120px;height:12px;border:1px solid #888;'
     'background:linear-gradient(to right, rgb(0,0,255), rgb(255,0,0))"></span> <b>red</b> = most</span>'
-    '<span>· white line: the garment\'s outline · each token scaled to its own range; all layers and steps '
+    '<span>white line: the garment\'s outline; each token scaled to its own range; all layers and steps '
     'averaged</span></div>')
 
 
