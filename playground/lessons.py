@@ -399,9 +399,13 @@ def build(store: ModelStore, folder: str | Path = LESSONS_DIR) -> TabParts:
                 next_btn = gr.Button("Next step →", variant="primary")
             equation = gr.Markdown(f"$$ {first.steps[0].equation} $$", latex_delimiters=LATEX, elem_id="lesson-eq")
             try_md = gr.Markdown(f"**Try this:** {first.steps[0].try_this}")
-            pool = [gr.Slider(visible=False, interactive=True) for _ in range(POOL["slider"])]
-            pool += [gr.Dropdown(visible=False, interactive=True) for _ in range(POOL["choice"])]
-            pool += [gr.Textbox(visible=False, interactive=True, max_lines=1) for _ in range(POOL["text"])]
+            # the pool as the first step sets it: built hidden, the page showed step 1's "raise the noise" for
+            # a few seconds with no slider until the load event filled it in
+            step0 = first.steps[0]
+            made = {"slider": gr.Slider, "choice": gr.Dropdown, "text": functools.partial(gr.Textbox, max_lines=1)}
+            kinds = [kind for kind, n in POOL.items() for _ in range(n)]
+            pool = [made[kind](interactive=True, **{k: v for k, v in update.items() if k != "__type__"})
+                    for kind, update in zip(kinds, controls(step0, VIEWS[step0.view].settings(step0.settings)))]
             run_btn = gr.Button("Run", variant="primary", elem_id="lesson-run")
         with gr.Column(scale=3, min_width=320):
             image = gr.Image(label="live view", interactive=False, format="png", elem_id="lesson-image")
