@@ -325,11 +325,12 @@ def attention_maps(store: ModelStore, name: str, other: str, prompt: str, guidan
     ids = pipe.tokenizer(prompt).input_ids
     tokens = pipe.tokenizer.convert_ids_to_tokens(ids)
     scale = max(1, 192 // size)
-    out = [(upscale(to_uint8(image[None] * 2 - 1).permute(0, 2, 3, 1)[0].numpy(), scale), "image")]
+    shown_image = upscale(to_uint8(image[None] * 2 - 1).permute(0, 2, 3, 1)[0].numpy(), scale)
+    out = [(shown_image, "image")]
     # each map in pure colour with the garment's outline in white: laid over the garment's own colours, a red
     # sneaker glowed red in every map; over its grey, the garment's brightness turned high attention pink and a
     # walk read the dress's map as "the dress is blue"
-    outline = _outline(upscale(to_uint8(image[None] * 2 - 1).permute(0, 2, 3, 1)[0].numpy(), scale))
+    outline = _outline(shown_image)
     for k, tok in enumerate(tokens):
         m = maps[k]
         heat = torch.stack([m, torch.zeros_like(m), 1 - m])  # red = high attention, blue = low
