@@ -129,8 +129,7 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu", publi
             link_rerun, None, again, api_name=False, show_progress="hidden").success(
             None, again, None, js=RERUN_JS, api_name=False)
         for load in loads:
-            demo.load(load["fn"], load["inputs"], load["outputs"], api_name=False, show_progress="hidden").then(
-                *load["then"], api_name=False)
+            demo.load(load["fn"], load["inputs"], load["outputs"], api_name=False, show_progress="hidden")
     quiet_validation(demo)
     demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=CONCURRENCY)
     demo.store = store

@@ -283,6 +283,23 @@ def run(store: ModelStore, lessons: list[Lesson], where, *pool) -> tuple:
             _link_md(lesson, where[1], settings), "")
 
 
+def ran(store: ModelStore, lessons: list[Lesson], shown: tuple) -> tuple:
+    """A step as `open_step` shows it, with its live view already run -> (*shown, facts): one round trip, so the
+    image arrives with the step's text (as two events, the page showed the text and an empty view for 1-2 s).
+    A view that refuses its settings (a link's) opens the step with the reason where the feedback goes."""
+    shown = list(shown)
+    lesson = _find(lessons, shown[0][0])
+    at = 5 + sum(POOL.values())  # the question, then answer, feedback, image, caption, link
+    values = [u.get("value") if isinstance(u, dict) else u for u in shown[5:at]]
+    try:
+        image, caption, facts, link_md, feedback = run.__wrapped__(store, lessons, shown[0], *values)
+    except UserError as e:
+        shown[at + 2] = f"**This view could not run:** {e}"
+        return (*shown, {})
+    shown[at + 2:at + 6] = [feedback, image, caption, link_md]
+    return (*shown, facts)
+
+
 CAPTION, RAN_ON = "__caption__", "__ran_on__"  # the facts' keys of the run's caption, and of its step and settings
 
 
@@ -416,26 +433,25 @@ def build(store: ModelStore, folder: str | Path = LESSONS_DIR) -> TabParts:
             feedback = gr.Markdown(latex_delimiters=LATEX, elem_id="lesson-feedback")
             link_md = gr.Markdown(elem_id="lesson-link")
     shown = [where, picker, text, equation, try_md, *pool, ask, answer, feedback, image, caption, link_md,
-             prev_btn, next_btn]
-    go = functools.partial(run, store, lessons)
-    ran = [image, caption, facts, link_md, feedback]
+             prev_btn, next_btn, facts]
 
     def step_at(delta):
-        return lambda w, p: open_step(lessons, *neighbour(lessons, w, delta), None, p)
+        return lambda w, p: ran(store, lessons, open_step(lessons, *neighbour(lessons, w, delta), None, p))
 
-    for event, fn, inputs in ((picker.input, lambda lid, p: open_step(lessons, lid, 0, None, p), [picker, progress]),
+    for event, fn, inputs in ((picker.input, lambda lid, p: ran(store, lessons, open_step(lessons, lid, 0, None, p)),
+                               [picker, progress]),
                               (prev_btn.click, step_at(-1), [where, progress]),
                               (next_btn.click, step_at(+1), [where, progress])):
-        event(fn, inputs, shown, api_name=False, show_progress="hidden").then(
-            go, [where, *pool], ran, api_name=False)
-    run_btn.click(go, [where, *pool], ran, api_name="lesson_run")
+        event(fn, inputs, shown, api_name=False, show_progress="hidden")
+    run_btn.click(functools.partial(run, store, lessons), [where, *pool], [image, caption, facts, link_md, feedback],
+                  api_name="lesson_run")
     check_btn.click(functools.partial(check, lessons), [where, facts, answer, progress, *pool],
                     [feedback, progress, picker, text, facts], api_name=False, show_progress="hidden")
 
     def opened(p, request: gr.Request):
-        return from_link(lessons, dict(request.query_params) if request else {}, p)
+        return ran(store, lessons, from_link(lessons, dict(request.query_params) if request else {}, p))
 
-    parts.loads.append(dict(fn=opened, inputs=[progress], outputs=shown, then=(go, [where, *pool], ran)))
+    parts.loads.append(dict(fn=opened, inputs=[progress], outputs=shown))
 
     def every_step():  # each step's view on its own settings, kept by the views' cache: a step opens at once
         for lesson in lessons:

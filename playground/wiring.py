@@ -132,7 +132,7 @@ class TabParts:
     restore: dict = dataclasses.field(default_factory=dict)
     openings: list = dataclasses.field(default_factory=list)
     reruns: dict = dataclasses.field(default_factory=dict)  # api -> labels of the tabs around its button
-    # page-load events: dict(fn=, inputs=, outputs=, then=(fn, inputs, outputs)) (a lesson's link)
+    # page-load events: dict(fn=, inputs=, outputs=) (a lesson opened from its link, its view already run)
     loads: list = dataclasses.field(default_factory=list)
     warm: list = dataclasses.field(default_factory=list)  # callables `warm` runs after the openings
 

@@ -232,3 +232,21 @@ def test_a_returning_learner_opens_where_they_stopped():
     assert L.from_link(LESSONS, {"lesson": first.id, "step": "2"}, done)[0] == (first.id, 1)
     everything = {lesson.id: list(range(len(lesson.steps))) for lesson in LESSONS}
     assert L.from_link(LESSONS, {}, everything)[0] == (first.id, 0)  # the course done: from the start
+
+
+def test_a_step_opens_with_its_view_already_run(store):
+    """Opening a step (page load, Next, the picker) runs its view in the same event: as two events, the page
+    showed the step's text with an empty view for a second or two."""
+    at = 5 + sum(L.POOL.values())  # question, answer, feedback, image, caption, link
+    lesson = LESSONS[0]
+    shown = L.ran(store, LESSONS, L.from_link(LESSONS, {}))
+    image, caption, facts = shown[at + 3], shown[at + 4], shown[-1]
+    alone = L.run(store, LESSONS, shown[0], *_pool_values(shown[:-1]))
+    assert shown[0] == (lesson.id, 0) and np.array_equal(image, alone[0]) and caption == L.HIDDEN
+    assert facts == alone[2] and shown[at + 2] == "" and "step=1" in shown[at + 5]
+    # a link whose settings the view refuses opens the step and says why where the feedback goes, with no image
+    step = next((x, i) for x in LESSONS for i, s in enumerate(x.steps) if "prompt" in VIEWS[s.view].params)
+    shown = L.ran(store, LESSONS, L.from_link(LESSONS, {"lesson": step[0].id, "step": str(step[1] + 1),
+                                                         "prompt": "a cat"}))
+    assert shown[0] == (step[0].id, step[1]) and shown[at + 3] is None and shown[-1] == {}
+    assert shown[at + 2].startswith("**This view could not run:**") and "garment" in shown[at + 2]
