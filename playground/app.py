@@ -22,7 +22,7 @@ from .models import ModelStore
 TITLE = "Generative models playground"
 QUEUE_MAX_SIZE = 32  # requests waiting beyond this get a "queue full" answer instead of a hang
 CONCURRENCY = 2  # per event: this many run at once on 2 cores
-MAX_FILE_SIZE = "10mb"
+MAX_FILE_SIZE = 10 * 2**20  # bytes, one upload (Gradio's limit, and the per-visitor cap's unit)
 CACHE_CLEANUP = (600, 1800)  # Gradio's own file cache: every 10 min, files older than 30 min are deleted
 
 # (tab title, module) in display order; each family issue adds its tab here.
@@ -283,9 +283,8 @@ def launch_kwargs(host: str, port: int, share: bool, checkpoints: str | Path, pu
     from .uploads import UploadCap
 
     root = Path(checkpoints).resolve()
-    max_bytes = int(MAX_FILE_SIZE.removesuffix("mb")) * 2**20
     return dict(
-        app_kwargs={"middleware": [Middleware(UploadCap, max_bytes=max_bytes)]} if public else None,
+        app_kwargs={"middleware": [Middleware(UploadCap, max_bytes=MAX_FILE_SIZE)]} if public else None,
         server_name=host,
         server_port=port,
         share=share,

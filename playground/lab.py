@@ -43,6 +43,23 @@ def _px(points: np.ndarray) -> np.ndarray:
     return np.stack([(points[:, 0] + LIM) / (2 * LIM) * SIZE, (LIM - points[:, 1]) / (2 * LIM) * SIZE], 1)
 
 
+def mode_circles(plane: np.ndarray) -> np.ndarray:
+    """The lab's plane with a circle round each of the ring's modes, of the radius within which a generated
+    point counts for that mode (`toy2d.ring_coverage`: 4 standard deviations): the question's "covered" made
+    visible (a learner saw purple points touch all eight clusters, answered 8, and was told 5)."""
+    from PIL import Image, ImageDraw
+
+    canvas = Image.fromarray(np.ascontiguousarray(plane[..., :3]))
+    draw = ImageDraw.Draw(canvas)
+    angle = 2 * np.pi * np.arange(toy2d.RING_MODES) / toy2d.RING_MODES
+    centres = _px(toy2d.RING_RADIUS * np.stack([np.cos(angle), np.sin(angle)], 1))
+    r = 4 * toy2d.RING_STD / (2 * LIM) * SIZE
+    for cx, cy in centres:
+        draw.ellipse([cx - r - 1, cy - r - 1, cx + r + 1, cy + r + 1], outline=(255, 255, 255), width=3)
+        draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=(20, 20, 20), width=1)
+    return np.asarray(canvas)
+
+
 def _heat(values: np.ndarray) -> np.ndarray:
     """Values in [0, 1] -> RGB, blue (fake) through white to orange (real), as GAN Lab colours D."""
     blue, white, orange = np.array([66, 133, 244.0]), np.array([250, 250, 250.0]), np.array([244, 160, 66.0])

@@ -299,31 +299,10 @@ def gan_2d(store, loss, steps):
     game = _trained_2d(loss, steps)
     modes = game.metrics()["modes_covered"]
     bucket = "0-3" if modes <= 3 else "4-6" if modes <= 6 else "7-8"
-    return Shown(titled_strip([_mode_circles(lab.render_plane(game))], [f"after {steps} steps ({loss})"]),
+    return Shown(titled_strip([lab.mode_circles(lab.render_plane(game))], [f"after {steps} steps ({loss})"]),
                  "Dark dots: real data; purple: G(z); the background is D's score (blue: fake, orange: real); "
                  f"purple lines: where G's loss pushes each sample. **{modes} of 8** circles hold at least 2% of G's "
                  "512 samples.", {"modes": bucket})
-
-
-def _mode_circles(plane: np.ndarray) -> np.ndarray:
-    """The lab's plane with a circle round each of the ring's modes, of the radius within which a generated
-    point counts for that mode (`toy2d.ring_coverage`: 4 standard deviations): the question's "covered" made
-    visible (a learner saw purple points touch all eight clusters, answered 8, and was told 5)."""
-    from PIL import Image, ImageDraw
-
-    from trainers.gan import toy2d
-
-    from . import lab
-
-    canvas = Image.fromarray(np.ascontiguousarray(plane[..., :3]))
-    draw = ImageDraw.Draw(canvas)
-    angle = 2 * np.pi * np.arange(toy2d.RING_MODES) / toy2d.RING_MODES
-    centres = lab._px(toy2d.RING_RADIUS * np.stack([np.cos(angle), np.sin(angle)], 1))
-    r = 4 * toy2d.RING_STD / (2 * lab.LIM) * lab.SIZE
-    for cx, cy in centres:
-        draw.ellipse([cx - r - 1, cy - r - 1, cx + r + 1, cy + r + 1], outline=(255, 255, 255), width=3)
-        draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=(20, 20, 20), width=1)
-    return np.asarray(canvas)
 
 
 _LABS: dict = {}  # (loss, steps) -> a trained 2-D lab: a longer run continues the longest shorter one

@@ -288,7 +288,6 @@ def ran(store: ModelStore, lessons: list[Lesson], shown: tuple) -> tuple:
     image arrives with the step's text (as two events, the page showed the text and an empty view for 1-2 s).
     A view that refuses its settings (a link's) opens the step with the reason where the feedback goes."""
     shown = list(shown)
-    lesson = _find(lessons, shown[0][0])
     at = 5 + sum(POOL.values())  # the question, then answer, feedback, image, caption, link
     values = [u.get("value") if isinstance(u, dict) else u for u in shown[5:at]]
     try:
