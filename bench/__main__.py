@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import time
@@ -305,10 +306,14 @@ def main() -> None:
     unknown = only - {g for g, _, _ in groups}
     if unknown:
         p.error(f"unknown group(s) {', '.join(sorted(unknown))}")
-    rows, t0 = [], time.monotonic()
+    rows, t0, by_group = [], time.monotonic(), {}
     for group, on_gpu, run in groups:
         if (not only or group in only) and (on_gpu or args.device == "cpu"):
-            rows += run()
+            load = os.getloadavg()[0]  # how busy the machine was when the group started (ratios bear it, ms less)
+            got = run()
+            rows += got
+            record = by_group.setdefault(group, {"rows": [], "load": load})
+            record["rows"] += got
     wall = time.monotonic() - t0
     header = f"{'benchmark':38} {'unit':9} {'ours':>10} {'reference':>10} {'ratio':>7}  reference"
     lines = [header, "-" * len(header)] + [
@@ -321,7 +326,15 @@ def main() -> None:
     OUT.mkdir(exist_ok=True)
     (OUT / "bench.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
     (OUT / "bench.txt").write_text("\n".join(lines) + "\n" + footer + "\n")  # the table, beside the JSON
-    print(f"\nwritten {OUT / 'bench.json'} and {OUT / 'bench.txt'}")
+    # each group's latest run in its own file, which docs/benchmarks.md's tables are generated from
+    # (`python -m docs.bench_tables`): a run of some groups leaves the others' records as they were
+    when = time.strftime("%Y-%m-%d %H:%M")
+    for group, record in by_group.items():
+        if record["rows"]:
+            group_meta = {**meta, "groups": [group], "date": when, "quick": args.quick,
+                          "load_average": round(record["load"], 1)}
+            (OUT / f"{group}.json").write_text(json.dumps({"meta": group_meta, "rows": record["rows"]}, indent=2))
+    print(f"\nwritten {OUT / 'bench.json'}, {OUT / 'bench.txt'} and {', '.join(f'{g}.json' for g in by_group)}")
 
 
 if __name__ == "__main__":

@@ -202,7 +202,7 @@ def bench_ui(repeats: int) -> list[dict]:
             for kind, measured in (("ui", times), ("http", direct)):
                 p50, p95 = _percentiles(measured)
                 rows.append({"name": f"{kind} /{api}", "unit": "ms", "ours": p50 * 1e3, "reference": r50 * 1e3,
-                             "ratio": p50 / r50, "p95_ms": p95 * 1e3,
+                             "ratio": p50 / r50, "p95_ms": p95 * 1e3, "calls": len(measured),
                              "reference_is": f"bare {what}; p95 {p95 * 1e3:.0f} ms"})
         http.close()
     finally:

@@ -506,23 +506,23 @@ def markers(group: str) -> tuple[str, str]:
     return f"<!-- tables:{group}:begin -->", f"<!-- tables:{group}:end -->"
 
 
-def extract(text: str) -> dict[str, str]:
+def extract(text: str, groups=GROUPS, mark=markers, page: Path = PAGE) -> dict[str, str]:
     """Each group's block as the page has it now."""
     out = {}
-    for group in GROUPS:
-        begin, end = markers(group)
+    for group in groups:
+        begin, end = mark(group)
         m = re.search(re.escape(begin) + r"\n(.*?)\n?" + re.escape(end), text, flags=re.S)
         if m is None:
-            raise ValueError(f"{PAGE.name} lacks the markers {begin} ... {end}")
+            raise ValueError(f"{page.name} lacks the markers {begin} ... {end}")
         out[group] = m.group(1)
     return out
 
 
-def update(text: str, blocks: dict[str, str]) -> str:
+def update(text: str, blocks: dict[str, str], mark=markers, page: Path = PAGE) -> str:
     """The page with every generated block replaced; the prose around them is kept as it is."""
-    extract(text)  # every group's markers are there
+    extract(text, blocks, mark, page)  # every block's markers are there
     for group, body in blocks.items():
-        begin, end = markers(group)
+        begin, end = mark(group)
         text = re.sub(re.escape(begin) + r".*?" + re.escape(end), lambda _: f"{begin}\n{body}\n{end}", text,
                       flags=re.S)
     return text

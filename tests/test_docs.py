@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from docs import tables
+from docs import bench_tables, tables
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -111,6 +111,43 @@ def test_the_generator_rewrites_only_between_its_markers():
         begin, end = tables.markers(group)
         blank = re.sub(re.escape(begin) + r".*?" + re.escape(end), f"{begin}\nstale\n{end}", blank, flags=re.S)
     assert blank != page and tables.update(blank, tables.render()) == page
+
+
+def test_the_benchmark_tables_are_what_the_bench_recorded():
+    """docs/benchmarks.md's measured tables come from bench/results/<group>.json, each with its run's date."""
+    page = bench_tables.PAGE.read_text()
+    records = bench_tables.read_records()
+    assert "ui" in records, "bench/results/ui.json is missing: run `python -m bench --only ui`"
+    have = tables.extract(page, records, bench_tables.markers, bench_tables.PAGE)
+    want = bench_tables.render(records)
+    stale = [group for group in want if have[group] != want[group]]
+    assert not stale, (f"docs/benchmarks.md's tables for {', '.join(stale)} differ from bench/results: run "
+                       f"`{bench_tables.COMMAND}` and commit the result")
+
+
+def test_a_benchmark_record_reaches_its_table(tmp_path):
+    """A run's numbers, date and load reach its block; the ui rows pair the page's protocol with gradio_client's."""
+    meta = {"device": "cpu", "machine": "x86_64", "threads": 2, "repeats": 3, "date": "2030-01-02 03:04",
+            "quick": True, "load_average": 1.5}
+    rows = [{"name": "ui /classify", "unit": "ms", "ours": 101.0, "reference": 3.0, "ratio": 33.7, "p95_ms": 120.0,
+             "calls": 5, "reference_is": "bare classifier forward, 1 image; p95 120 ms"},
+            {"name": "http /classify", "unit": "ms", "ours": 21.5, "reference": 3.0, "ratio": 7.2, "p95_ms": 30.0,
+             "calls": 5, "reference_is": "bare classifier forward, 1 image; p95 30 ms"}]
+    (tmp_path / "ui.json").write_text(json.dumps({"meta": meta, "rows": rows}))
+    (tmp_path / "gan.json").write_text(json.dumps({"meta": meta, "rows": [
+        {"name": "gan.sample", "unit": "ms", "ours": 4.7, "reference": 4.3, "ratio": 1.093, "reference_is": "bare G"}]}))
+    (tmp_path / "bench.json").write_text(json.dumps({"meta": meta, "rows": rows}))  # the last run: not a record
+    blocks = bench_tables.render(bench_tables.read_records(tmp_path))
+    assert set(blocks) == {"gan", "ui"}
+    assert "2030-01-02 03:04" in blocks["ui"] and "--quick" in blocks["ui"] and "load average 1.5" in blocks["ui"]
+    assert "| `/classify` | 21.5 (30) | 101 (120) | 3 | classifier forward, 1 image |" in blocks["ui"]
+    assert "| gan.sample | ms | 4.7 | 4.3 | 1.09 | bare G |" in blocks["gan"]
+    page = "intro\n<!-- bench:ui:begin -->\nold\n<!-- bench:ui:end -->\nmiddle\n<!-- bench:gan:begin -->\n" \
+           "<!-- bench:gan:end -->\nend"
+    new = tables.update(page, blocks, bench_tables.markers, bench_tables.PAGE)
+    assert new.startswith("intro\n") and "\nmiddle\n" in new and new.endswith("\nend") and "old" not in new
+    with pytest.raises(ValueError, match="lacks the markers"):  # a record with no place in the page is said
+        tables.update("intro", blocks, bench_tables.markers, bench_tables.PAGE)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
