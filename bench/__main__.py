@@ -17,6 +17,8 @@ Rows:
                    (see bench/ddpm.py; the peers come from requirements-bench.txt)
   ldm.*            text-to-image generation (4 images, 30 steps, guidance) vs StableDiffusionPipeline.__call__;
                    training images/s vs a plain diffusers loop on the same networks (bench/ldm.py)
+  browser.*        each tab's main action in headless Chromium, from the input event to the new image painted,
+                   vs the same action's round trip over HTTP as the page makes it (bench/browser.py)
   app.cold_start   `python app.py` until the page answers vs a fresh interpreter's `import torch, gradio`
                    (bench/startup.py; goal: <= 10 s on 2 cores)
 
@@ -284,10 +286,10 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="fewer repeats (for a smoke run)")
     p.add_argument("--no-ui", action="store_true", help="skip the rows that start the app and call it over HTTP")
     p.add_argument("--only", default="", help="comma-separated groups to run (gan, classifier, vae, translation, "
-                   "lab, ddpm, ldm, ui, startup); default: all")
+                   "lab, ddpm, ldm, ui, browser, startup); default: all")
     args = p.parse_args()
     r = 3 if args.quick else 7
-    from . import ddpm, lab, ldm, startup, ui
+    from . import browser, ddpm, lab, ldm, startup, ui
 
     groups = [  # (group, runs on a GPU too, rows)
         ("gan", True, lambda: [bench_gan_train(args.device, r, 5 if args.quick else 20), bench_gan_sample(args.device, r)]),
@@ -300,6 +302,7 @@ def main() -> None:
          + ddpm.bench_pipelines(r) + ddpm.bench_tab(r)),
         ("ldm", False, lambda: ldm.bench_generate(r) + ldm.bench_train(3 if args.quick else 5)),
         ("ui", False, lambda: [] if args.no_ui else ui.bench_ui(5 if args.quick else 15)),
+        ("browser", False, lambda: [] if args.no_ui else browser.bench_browser(5 if args.quick else 15)),
         ("startup", False, lambda: [] if args.no_ui else startup.bench_startup(r)),
     ]
     only = {g for g in args.only.split(",") if g}

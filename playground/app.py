@@ -116,18 +116,17 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu", publi
                   concurrency_id="openings")
         link_btn.click(lambda sel, *values: link_here(restorable, reruns, targets, sel, values), [selected, *targets],
                        link_md, js=SELECTED_TABS_JS, api_name=False, show_progress="hidden")
-        # a link ?api=<action>&<setting>=<value>...: its tab, its settings, and its button pressed
-        def opened_link(request):
-            return linked(restorable, targets, dict(request.query_params) if request else {})
-
-        def link_rerun(request):
-            return rerun_api(reruns, dict(request.query_params).get("api")) if request else ""
-
-        for fn in (opened_link, link_rerun):  # a class, not the string the future import makes of it
-            fn.__annotations__["request"] = gr.Request
-        demo.load(opened_link, None, [tabs, restored, *targets], api_name=False, show_progress="hidden").success(
-            link_rerun, None, again, api_name=False, show_progress="hidden").success(
-            None, again, None, js=RERUN_JS, api_name=False)
+        # a link ?api=<action>&<setting>=<value>...: its tab, its settings, and its button pressed. The page reads
+        # its own address and calls the server only when it holds such a link: Gradio's page keeps a loading
+        # status for every output of every event that has run and updates them all on each event's every
+        # status change, and a load event with every restorable control as an output (104) made every later
+        # click of the page pay for them
+        query = gr.Textbox(visible=False)
+        demo.load(None, None, query, js=LINK_QUERY_JS, api_name=False)
+        query.change(lambda q: linked(restorable, targets, link_query(q)), query, [tabs, restored, *targets],
+                     api_name=False, show_progress="hidden").success(
+            lambda q: rerun_api(reruns, link_query(q).get("api")), query, again, api_name=False,
+            show_progress="hidden").success(None, again, None, js=RERUN_JS, api_name=False)
         for load in loads:
             demo.load(load["fn"], load["inputs"], load["outputs"], api_name=False, show_progress="hidden")
     quiet_validation(demo)
@@ -254,6 +253,18 @@ def link_here(restorable: dict, reruns: dict, targets: list, selected: str, valu
     now = {id(c): v for c, v in zip(targets, values)}
     query = settings_link(api, {k: now.get(id(c)) for k, c in restorable[api][1].items()})
     return f"[Link to these settings ({' → '.join(reruns[api])})]({query}) · `{query}`"
+
+
+# the page's query string when it is a settings link (?api=...); otherwise no value at all, so that the query box's
+# change event, which calls the server, does not fire
+LINK_QUERY_JS = "() => new URLSearchParams(window.location.search).has('api') ? window.location.search : undefined"
+
+
+def link_query(query: str | None) -> dict:
+    """The page's query string -> its parameters (the last of a repeated one, as Starlette's query_params)."""
+    from urllib.parse import parse_qsl
+
+    return dict(parse_qsl((query or "").removeprefix("?"), keep_blank_values=True))
 
 
 @user_errors

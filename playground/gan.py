@@ -285,7 +285,7 @@ def build(store: ModelStore) -> TabParts:
                 edit_seed = gr.Number(0, label="seed", precision=0, minimum=0)
                 sliders = [gr.Slider(-3, 3, 0, step=0.25, label=f"principal direction {k + 1} (σ)")
                            for k in range(N_DIRECTIONS)]
-                edited = gr.Image(label="edited", interactive=False, format="png")
+                edited = gr.Image(label="edited", interactive=False, format="png", elem_id="gan-edit")
         with gr.Column(scale=2):
             loss_md = gr.Markdown(checkpoint_loss(store, first) if first else "", latex_delimiters=LATEX)
             gr.Markdown(EXPLANATION.replace("{path_lengths}", path_lengths(store)), latex_delimiters=LATEX)

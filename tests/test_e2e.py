@@ -2,12 +2,12 @@
 screenshotted in real headless Chromium (Debian's, driven by Playwright)."""
 
 import io
+import json
 import os
 import re
 import shutil
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -480,6 +480,43 @@ def test_a_lesson_link_opens_its_step_with_its_settings_and_progress_stays_in_th
         page.get_by_text("step 1 of 2 · The forward process · answered ✓").first.wait_for(state="visible",
                                                                                        timeout=60_000)
         assert "(1/2)" in page.locator("#lesson-pick input").first.input_value()
+        browser.close()
+
+
+@needs_chromium
+def test_a_settings_link_opens_its_tab_and_runs_it_and_a_plain_page_asks_nothing_of_it(server):
+    """?api=gan_samples&seed=11&samples=4: the GAN tab's Samples, those settings, and 4 samples drawn. A page
+    opened without a link makes no call for one: that call's outputs are every restorable control, and Gradio's
+    page then updated a loading status for each of them on every later click (~100 ms a click on 2 cores)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = _browser(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        joins = []
+        page.on("request", lambda r: joins.append(json.loads(r.post_data)["fn_index"]) if "queue/join" in r.url
+                else None)
+        page.goto(server, wait_until="load", timeout=60_000)
+        page.locator("#lesson-image img").first.wait_for(state="visible", timeout=60_000)
+        page.wait_for_timeout(2000)
+        config = page.evaluate("() => fetch('config').then(r => r.json())")
+        loads = {d["id"] for d in config["dependencies"] if any(t[1] == "load" for t in d["targets"])}
+        assert set(joins) <= loads, f"a plain page called {set(joins) - loads} besides its load events"
+        outputs = sum(len(d["outputs"]) for d in config["dependencies"] if d["id"] in set(joins))
+        assert outputs <= 80, f"the page's load events have {outputs} outputs"
+        page.get_by_role("tab", name="GAN", exact=True).click()
+        page.get_by_role("tab", name="Samples", exact=True).click()
+        page.locator("#gan-samples img").first.wait_for(state="visible", timeout=60_000)
+        opening = page.evaluate("() => document.querySelector('#gan-samples img').naturalWidth")  # 8 a row
+        page.goto(server + "?api=gan_samples&seed=11&samples=4&truncation=0.7", wait_until="load", timeout=60_000)
+        page.get_by_role("tab", name="Samples", selected=True).wait_for(timeout=60_000)
+        page.wait_for_function("w => { const i = document.querySelector('#gan-samples img');"
+                               " return i && i.complete && i.naturalWidth > 0 && i.naturalWidth < 0.6 * w; }",
+                               arg=opening, timeout=60_000)  # one row of 4: half the opening grid's width
+        assert page.get_by_label("seed", exact=True).locator("visible=true").first.input_value() == "11"
+        assert page.locator('input[aria-label="number input for samples"]').locator("visible=true").first \
+            .input_value() == "4"
+        _look(page, "GAN (from a link)", 1400)
         browser.close()
 
 

@@ -1,0 +1,164 @@
+"""What a user waits for in a real browser: from the input event (the click, the key on a slider, the option
+picked) to the new image painted, in headless Chromium (Playwright) on `python app.py`, per tab.
+
+The page records the input event's own timestamp (a capture listener on the document), watches the output's
+<img> for its new `src`, waits for it to decode and for the frame after it to be painted (two animation frames),
+and reports the difference. Each row's reference is the same action made over plain HTTP as a page makes it
+(`ui._http_call`: queue/join, then the event stream), interleaved: the ratio is how much the page's own work
+(rendering the update, decoding the image, painting) adds to the server's round trip."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+from .ui import _fn_indices, _http_call, _percentiles, _serve, _uploaded
+
+CHROMIUM = os.environ.get("PLAYGROUND_CHROMIUM", "/usr/bin/chromium")
+
+# the probe: `__arm(selector)` before the input; `__probe.done - __probe.t0` once the new image is on screen
+PROBE_JS = """() => {
+  if (window.__probe) return;
+  const p = window.__probe = {t0: null, done: null, armed: false};
+  for (const type of ['pointerdown', 'keydown'])
+    document.addEventListener(type, e => { if (p.armed && p.t0 === null) p.t0 = e.timeStamp; }, true);
+  window.__arm = sel => {
+    const box = document.querySelector(sel);
+    const before = (box.querySelector('img') || {}).src;
+    Object.assign(p, {t0: null, done: null, armed: true, seen: false});
+    const obs = new MutationObserver(() => {
+      const img = box.querySelector('img');
+      if (!img || img.src === before || p.seen) return;
+      p.seen = true;
+      obs.disconnect();
+      const painted = () => requestAnimationFrame(() => requestAnimationFrame(() => {
+        p.done = performance.now(); p.armed = false; }));
+      img.decode().then(painted, painted);
+    });
+    obs.observe(box, {subtree: true, childList: true, attributes: true, attributeFilter: ['src']});
+  };
+}"""
+
+
+def _visible(page, locator):
+    return locator.locator("visible=true").first
+
+
+def _open(page, tab: str, sub: str | None = None) -> None:
+    page.get_by_role("tab", name=tab, exact=True).first.click()
+    if sub:
+        page.get_by_role("tab", name=sub, exact=True).first.click()
+    page.wait_for_timeout(800)
+
+
+def _measure(page, selector: str, act) -> float:
+    """ms from the input event `act` makes to the new image under `selector` painted."""
+    page.evaluate("s => window.__arm(s)", selector)
+    act()
+    page.wait_for_function("() => window.__probe.done !== null && window.__probe.t0 !== null", timeout=60_000)
+    return page.evaluate("() => window.__probe.done - window.__probe.t0")
+
+
+def _actions(page, store):
+    """(row name, what the reference is, selector, prepare (once), act(k), http call (api, args(k))) per tab."""
+    from playground.classifier import EXAMPLES
+    from playground.gan import N_DIRECTIONS, NO_CLASS
+
+    examples = sorted(str(p) for p in EXAMPLES.glob("*.png"))
+    models = ["dcgan-ns-fashion", "vae-conv16-fashion"]
+
+    def sample(k):
+        seed = _visible(page, page.get_by_label("seed", exact=True))
+        seed.fill(str(k + 1))
+        page.get_by_role("button", name="Sample", exact=True).click()
+
+    def slider(label, k):
+        box = _visible(page, page.get_by_role("slider", name=label))
+        box.focus()
+        box.press("ArrowRight" if k % 2 == 0 else "ArrowLeft")
+
+    def direction_args(k):
+        amount = 0.25 if k % 2 == 0 else 0.0
+        return ("dcgan-ns-fashion", 0, 1.0, "z", NO_CLASS, amount, *[0.0] * (N_DIRECTIONS - 1))
+
+    def card(k):  # the dropdown opened before the probe is armed: the option's click is the input
+        page.get_by_role("option", name=models[k % 2], exact=True).click()
+
+    def open_cards(k):
+        _visible(page, page.get_by_label("checkpoint", exact=True)).click()
+
+    def classify(k):
+        page.get_by_role("button", name="Classify image", exact=True).click()
+
+    def pick_example(k):  # before the probe: the example fills the input; the button is the input measured
+        page.locator(".gallery-item, button.gallery-item, [data-testid='example']").locator("visible=true").nth(
+            k % 2 * 5).click()
+        page.wait_for_timeout(600)
+
+    return [
+        ("GAN: Sample (16 garments)", ("GAN", "Samples"), "#gan-samples", None, sample,
+         ("gan_samples", lambda k: ("dcgan-ns-fashion", k + 1, 16, 1.0, NO_CLASS))),
+        ("GAN: a direction slider, one key step", ("GAN", "Directions"), "#gan-edit", None,
+         lambda k: slider("principal direction 1 (σ)", k), ("gan_edit", direction_args)),
+        ("Diffusion: the forward-process t slider, one key step", ("Diffusion", "Forward process"),
+         "#ddpm-forward", None, lambda k: slider("t", k),
+         ("ddpm_forward", lambda k: ({"path": examples[7], "meta": {"_type": "gradio.FileData"}}, 250 + k % 2,
+                                     "linear", 0))),
+        ("Train live: Step (2-D lab)", ("Train live", "2-D points"), "#lab-plane", None,
+         lambda k: page.get_by_role("button", name="Step ×").click(),
+         ("lab_step", lambda k: (None, 1, "ring", "non-saturating", "adam", 1e-3, 1e-3, 1, 2, 0))),
+        ("Classifier: Classify image", ("Classifier", "Upload"), "#clf-seen", pick_example, classify,
+         ("classify", lambda k: ("fashion-classifier", {"path": examples[k % 2 * 5], "meta": {"_type":
+                                                                                              "gradio.FileData"}},
+                                 "auto"))),
+        ("About: another model's card", ("About", None), "#about-samples", open_cards, card,
+         ("model_card", lambda k: (models[k % 2],))),
+    ]
+
+
+def bench_browser(repeats: int) -> list[dict]:
+    """One row per tab's main action: input-to-paint median (p95) in Chromium, against the same action's
+    round trip over plain HTTP as the page makes it."""
+    if not os.path.exists(CHROMIUM):
+        print(f"browser rows skipped: no Chromium at {CHROMIUM} (PLAYGROUND_CHROMIUM names another)")
+        return []
+    import httpx
+    from playwright.sync_api import sync_playwright
+
+    proc, url = _serve()
+    rows = []
+    try:
+        http = httpx.Client(timeout=300)
+        _fn_indices(http, url)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+                "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"])
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(url, wait_until="load")
+            page.get_by_text("The course, live").first.wait_for(timeout=120_000)
+            page.evaluate(PROBE_JS)
+            for name, (tab, sub), selector, prepare, act, (api, args) in _actions(page, None):
+                _open(page, tab, sub)
+                painted, direct = [], []
+                for k in range(repeats + 1):  # the first of each: a warm-up (caches, the tab's first paint)
+                    if prepare:
+                        prepare(k)
+                    ms = _measure(page, selector, lambda: act(k))
+                    t0 = time.perf_counter()
+                    _http_call(http, url, api, _uploaded(http, url, list(args(k))), session="bench-browser")
+                    rt = (time.perf_counter() - t0) * 1e3
+                    if k:
+                        painted.append(ms)
+                        direct.append(rt)
+                p50, p95 = _percentiles(painted)
+                r50 = statistics.median(direct)
+                rows.append({"name": f"browser {name}", "unit": "ms", "ours": p50, "reference": r50,
+                             "ratio": p50 / r50, "p95_ms": p95, "calls": len(painted),
+                             "reference_is": f"/{api} over HTTP as the page calls it; p95 {p95:.0f} ms"})
+            browser.close()
+        http.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    return rows
