@@ -8,6 +8,7 @@ import re
 import shutil
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
