@@ -184,8 +184,9 @@ def build(store: ModelStore) -> TabParts:
     with gr.Accordion("the raw files: config.json + card.json", open=False):
         card = gr.Code(value=first[0], language="json", label="config.json + card.json")
     # tagged: the samples download as a PNG named after the checkpoint (it was image.webp)
+    # the card's text follows the API's event (a second .change on the dropdown: see wiring.one_event_per_change)
     choice.change(tagged("model_card", ["checkpoint"], lambda name: model_card(store, name)), choice, [card, samples],
-                  api_name="model_card")
-    choice.change(lambda name: (card_markdown(store, name), gr.Image(label=grid_label(store, name))), choice,
-                  [text, samples], api_name=False)
+                  api_name="model_card").then(
+        lambda name: (card_markdown(store, name), gr.Image(label=grid_label(store, name))), choice, [text, samples],
+        api_name=False)
     return TabParts(refresh=[(choice, store.names)])

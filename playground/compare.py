@@ -525,8 +525,6 @@ def build(store: ModelStore) -> TabParts:
         y_values = gr.Textbox("0, 1, 2, 3", label="Y values")
     defaults = {**XY_EXAMPLES, "checkpoint": ", ".join(default)}
     # a new axis gets values of its own kind (the checkpoint names stayed when X became "steps")
-    x_param.change(lambda p: defaults.get(p, ""), x_param, x_values, api_name=False, show_progress="hidden")
-    y_param.change(lambda p: defaults.get(p, ""), y_param, y_values, api_name=False, show_progress="hidden")
     with gr.Row():
         base_ckpt = gr.Dropdown(names, value=names[0] if names else None, label="checkpoint (when not an axis)")
         trunc = gr.Slider(0.05, 1.0, 1.0, step=0.05, label="truncation ψ (GANs)")
@@ -536,8 +534,11 @@ def build(store: ModelStore) -> TabParts:
     own = {"checkpoint": base_ckpt, "truncation": trunc, "sampler": sampler}
     for control, update in zip(own.values(), axis_controls(list(own), x_param.value, y_param.value)):  # as it opens
         control.interactive, control.label = update["interactive"], update["label"]
-    gr.on([x_param.change, y_param.change], lambda x, y: axis_controls(list(own), x, y), [x_param, y_param],
-          list(own.values()), api_name=False, show_progress="hidden")
+    # one event per axis's change (see wiring.one_event_per_change), then the controls it sets greyed
+    for param, values in ((x_param, x_values), (y_param, y_values)):
+        param.change(lambda p: defaults.get(p, ""), param, values, api_name=False, show_progress="hidden").then(
+            lambda x, y: axis_controls(list(own), x, y), [x_param, y_param], list(own.values()), api_name=False,
+            show_progress="hidden")
     xy_go = gr.Button("Make the grid", variant="primary")
     xy_image = gr.Image(label="X/Y grid", interactive=False, format="png",  # 128-px cells, never shrunk:
                         elem_classes="sheet")  # a wide grid scrolls sideways in a narrow column

@@ -290,10 +290,11 @@ def build(store: ModelStore) -> TabParts:
             loss_md = gr.Markdown(checkpoint_loss(store, first) if first else "", latex_delimiters=LATEX)
             gr.Markdown(EXPLANATION.replace("{path_lengths}", path_lengths(store)), latex_delimiters=LATEX)
 
-    ckpt.change(lambda name: checkpoint_loss(store, name), ckpt, loss_md, api_name=False)
-    # the class and z/w controls are settled before the outputs are redrawn for the new model (below)
-    changed = ckpt.change(lambda name, sp, a, b: (*class_controls(store, name, a, b), space_control(store, name, sp)),
-                          [ckpt, space, class_a, class_b], [class_a, class_b, space], api_name=False)
+    # the class and z/w controls are settled before the outputs are redrawn for the new model (below). One event
+    # per trigger (wiring.one_event_per_change): two on one .change re-ran each other forever in Gradio's page
+    changed = ckpt.change(lambda name, sp, a, b: (checkpoint_loss(store, name), *class_controls(store, name, a, b),
+                                                   space_control(store, name, sp)),
+                          [ckpt, space, class_a, class_b], [loss_md, class_a, class_b, space], api_name=False)
     parts = TabParts(refresh=[(ckpt, lambda: store.names("gan"))])
     samples_named = {"checkpoint": ckpt, "seed": seed, "samples": n, "truncation": trunc, "class": class_a}
     wire(go.click, "gan_samples", samples_named, lambda *a: sample_grid(store, *a), out, parts, opening=bool(first))

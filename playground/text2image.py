@@ -36,7 +36,7 @@ from . import unclip
 from .errors import number, user_errors
 from .page import LATEX
 from .views import count, frame_scale
-from .wiring import TabParts, said_stale, wire
+from .wiring import TabParts, said_stale, watch_prompt, wire
 from .models import ModelStore
 
 FAMILY = "latent_diffusion"
@@ -438,8 +438,6 @@ def build(store: ModelStore) -> TabParts:
 
     # the step to look at is one of the run's steps (the slider went to 200 for a 30-step run)
     steps.change(at_step_slider, [steps, at], at, api_name=False, show_progress="hidden")
-    gr.on([prompt.change, other.change], vocabulary_note, [other, prompt], unknown, api_name=False,
-          show_progress="hidden", trigger_mode="always_last")
     common = {"checkpoint": ckpt, "other model": other, "prompt": prompt}
     wire(go.click, "text_to_image", {**common, "negative prompt": negative, "guidance": guidance, "steps": steps,
                                      "scheduler": scheduler, "seed": seed, "batch": batch},
@@ -454,6 +452,8 @@ def build(store: ModelStore) -> TabParts:
     # "a small red sneaker" as those of "a blue dress", typed after them)
     for event, button, stale in ((cfg_event, cfg_go, cfg_stale), (att_event, att_go, att_stale)):
         said_stale(event, prompt, stale, button.value)
+    # under the prompt as it is typed: the words the model never saw, and which views are of another prompt
+    watch_prompt(prompt, [prompt.change, other.change], vocabulary_note, [other, prompt], unknown)
     return parts
 
 

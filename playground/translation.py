@@ -390,11 +390,12 @@ def build(store: ModelStore) -> TabParts:
          lambda *a: side_by_side(store, *a), [s_pair, s_text], parts)
     # the side-by-side is of "the image and domain above": when they change it goes, with a word why (it stayed,
     # captioned as of the new image, still naming the old one's classes)
-    gr.on([c_image.change, c_domain.change, c_invert.change], stale_side_by_side, s_pair, [s_pair, s_text],
-          api_name=False, show_progress="hidden")
-    # ... and so is the translation above it (it kept showing the sneaker's round trip beside the boot)
-    gr.on([c_image.change, c_domain.change, c_invert.change], stale_translation, c_strip, [c_strip, c_heat, c_text],
-          api_name=False, show_progress="hidden")
+    # ... and so is the translation above it (it kept showing the sneaker's round trip beside the boot). One event
+    # for both: two on the same triggers re-ran each other forever after an example set image and domain at once
+    # (Gradio's page re-dispatches a deferred change to every event on it; wiring.one_event_per_change)
+    gr.on([c_image.change, c_domain.change, c_invert.change],
+          lambda pair, strip: (*stale_side_by_side(pair), *stale_translation(strip)), [s_pair, c_strip],
+          [s_pair, s_text, c_strip, c_heat, c_text], api_name=False, show_progress="hidden")
     parts.refresh = [(p_ckpt, lambda: store.names("pix2pix")), (c_ckpt, lambda: cyclegan_choices(store)),
                      (s_cyc, lambda: objective_names(store, "lsgan")), (s_dual, lambda: objective_names(store, "dualgan"))]
     return parts

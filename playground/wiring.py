@@ -222,13 +222,43 @@ def wire(event, api: str, inputs: dict, fn, outputs, parts: TabParts, opening: b
 
 def said_stale(event, prompt, note, button: str) -> None:
     """After `event` (a view made from the text box `prompt`) succeeds, `note` says so whenever the box holds
-    another prompt than the one the view was made for, and a new run clears it."""
+    another prompt than the one the view was made for, and a new run clears it. The notes are written by the
+    box's one change event, which `watch_prompt` wires once every view is registered."""
     import gradio as gr
 
     used = gr.State(None)
     event.success(lambda p: (p, ""), prompt, [used, note], api_name=False, show_progress="hidden")
-    prompt.change(functools.partial(stale_note, button), [used, prompt], note, api_name=False,
-                  show_progress="hidden", trigger_mode="always_last")
+    prompt.stale_views = [*getattr(prompt, "stale_views", []), (used, note, button)]
+
+
+def watch_prompt(prompt, triggers: list, fn, inputs: list, output) -> None:
+    """The prompt box's one change event: `fn(*inputs)` into `output`, and each view's stale note (`said_stale`).
+
+    One event per trigger (`one_event_per_change`): Gradio's page defers a change that comes while an event
+    on it runs, then dispatches the change again to *every* event on it; with two or more, each re-ran the
+    others, forever (typing a prompt kept four events calling the server ~10 times a second until the page closed)."""
+    import gradio as gr
+
+    views = getattr(prompt, "stale_views", [])
+
+    def notes(*values):
+        mine, now, used = values[:len(inputs)], values[len(inputs)], values[len(inputs) + 1:]
+        return (fn(*mine), *[stale_note(button, u, now) for (_, _, button), u in zip(views, used)])
+
+    gr.on(triggers, notes, [*inputs, prompt, *[u for u, _, _ in views]], [output, *[n for _, n, _ in views]],
+          api_name=False, show_progress="hidden", trigger_mode="always_last")
+
+
+def one_event_per_change(config: dict) -> list[str]:
+    """The triggers of a Blocks' config (`demo.config`) that start more than one deferring event with a server
+    function ("always_last", a change's default): "component <id> <event>: events <ids>". Gradio's page re-sends
+    a deferred trigger to every event on it, so two such events re-run each other as long as the page is open."""
+    on: dict[tuple, list] = {}
+    for d in config["dependencies"]:
+        if d.get("backend_fn") and d.get("trigger_mode") == "always_last":
+            for target in d["targets"]:
+                on.setdefault(tuple(target), []).append(d["id"])
+    return [f"component {c} {event}: events {ids}" for (c, event), ids in on.items() if len(ids) > 1]
 
 
 def stale_note(button: str, used: str | None, now: str) -> str:

@@ -136,6 +136,23 @@ def test_exports_are_pruned_after_their_time(monkeypatch, tmp_path):
     assert not os.path.exists(old) and open(new, "rb").read() == b"GIF89a new"
 
 
+def test_no_trigger_starts_two_events_that_would_rerun_each_other():
+    """Gradio's page defers a change that comes while an event on it runs, then re-sends it to every event on
+    that trigger: two such events re-ran each other for as long as the page was open (typing a prompt, or a
+    CycleGAN example setting image and domain at once). Each trigger starts one."""
+    import gradio as gr
+
+    from playground.app import create_app
+    from playground.wiring import one_event_per_change
+
+    assert one_event_per_change(create_app().config) == []
+    with gr.Blocks() as demo:  # the check sees the pattern
+        a, b = gr.Textbox(), gr.Textbox()
+        gr.on([a.change], lambda x: x, a, b)
+        a.change(lambda x: x, a, b)
+    assert len(one_event_per_change(demo.config)) == 1
+
+
 def test_opening_a_tab_refreshes_its_checkpoint_lists():
     """One list takes a bare update (a list would become the dropdown's value), several a tuple."""
     import gradio as gr

@@ -522,6 +522,41 @@ def test_a_settings_link_opens_its_tab_and_runs_it_and_a_plain_page_asks_nothing
 
 
 @needs_chromium
+def test_typing_a_prompt_or_picking_a_two_input_example_calls_the_server_a_few_times_then_stops(server):
+    """Two events on one trigger re-ran each other forever in Gradio's page: typing a prompt kept ~10 calls a
+    second going until the page closed, and a CycleGAN example (image and domain set at once) made every
+    later translation hang. After the input stops, the page stops calling; the example's translation comes."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = _browser(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        joins = []
+        page.on("request", lambda r: joins.append(r.url) if "queue/join" in r.url else None)
+        page.goto(server, wait_until="load", timeout=60_000)
+        page.locator("#lesson-image img").first.wait_for(state="visible", timeout=60_000)
+        page.get_by_role("tab", name="Text to image", exact=True).click()
+        box = page.get_by_label("prompt", exact=True).locator("visible=true").first
+        box.fill("")
+        box.type("a blue dress with a long name", delay=15)
+        page.wait_for_timeout(1500)
+        settled = len(joins)
+        page.wait_for_timeout(3000)
+        assert len(joins) == settled, f"{len(joins) - settled} calls in the 3 s after typing stopped"
+        page.get_by_role("tab", name="Translation", exact=True).click()
+        page.get_by_role("tab", name="CycleGAN", exact=True).click()
+        page.locator("tbody tr").locator("visible=true").nth(1).click()  # the ankle boot, domain B
+        page.wait_for_timeout(1500)
+        settled = len(joins)
+        page.wait_for_timeout(3000)
+        assert len(joins) == settled, f"{len(joins) - settled} calls in the 3 s after the example was set"
+        page.get_by_role("button", name="Translate, and back").click()
+        page.locator("#cyc-strip img").first.wait_for(state="visible", timeout=30_000)
+        _look(page, "Translation (CycleGAN example)", 1400)
+        browser.close()
+
+
+@needs_chromium
 @pytest.mark.parametrize("width", [1400, 800])
 def test_every_tab_as_a_user_sees_it_in_headless_chromium(server, tmp_path, width):
     """Every tab at a desktop and a narrow width: its main action, then what is rendered. Screenshots go to
