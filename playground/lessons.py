@@ -265,7 +265,7 @@ def _link_md(lesson: Lesson, index: int, values: dict) -> str:
 # a prediction, then the measurement: where the question names a measure (the classifier's reading, a distance),
 # the image lets a learner estimate it, not read it, and the walk found "unanswerable" without this said
 HIDDEN = ("*Answer from the image: where the question names a measurement (the classifier's reading, a distance), "
-          "make it your prediction. Checking your answer shows what the run measured.*")
+          "make it your prediction. Checking your answer shows what the run measured, right or wrong.*")
 
 
 @user_errors
@@ -321,13 +321,16 @@ def _changed(step: Step, facts: dict, where, pool: list) -> str:
                      if before.get(k) != _plain(v)) or "another step"
 
 
-SPENT = "answered wrong"  # in a run's facts: its one answer was wrong, and its answer stays unsaid
+SPENT = "answered wrong"  # in a run's facts: its one answer was wrong (and its measurement shown)
+REVEALED = "__revealed__"  # in the progress: the runs (step and settings) whose measurement a wrong answer showed
+MAX_REVEALED = 100
 
 
 def check(lessons: list[Lesson], where, facts: dict, answer, progress: dict | None, *pool) -> tuple:
     """The learner's answer against the fact the live view measured on the settings the controls hold now
-    -> (feedback, progress, picker, step text, facts). A run takes one answer: a wrong one is not told the right
-    one (it named it, and switching the choice then passed), and the next answer needs a new run."""
+    -> (feedback, progress, picker, step text, facts). Either way the run's measurement is shown: it is what the
+    learner learns from. A run takes one answer, and a step counts only when answered right on settings whose
+    measurement the learner had not been shown (a wrong answer, then the same run again, was a free tick)."""
     lesson = _find(lessons, where[0])
     step = lesson.steps[where[1]]
     progress = dict(progress or {})
@@ -342,14 +345,21 @@ def check(lessons: list[Lesson], where, facts: dict, answer, progress: dict | No
     if answer in (None, ""):
         return "Pick an answer first.", progress, gr.skip(), gr.skip(), gr.skip()
     if facts.get(SPENT):
-        return ("**Run it again first** (change a setting if you like): this run has had its answer. Look at "
-                "the new view before you choose.", progress, gr.skip(), gr.skip(), gr.skip())
+        return ("**Run it again first**, with a setting changed: this run has had its answer, and its measurement "
+                "is shown above. Look at the new view before you choose.", progress, gr.skip(), gr.skip(),
+                gr.skip())
     truth = facts[step.fact]
     measured = facts.get(CAPTION, "")
+    revealed = [list(r) for r in progress.get(REVEALED, [])]
     if answer != truth:
-        return (f"**Not this time** (you answered *{answer}*). Look at the view again, change a setting if it "
-                "helps, press Run and answer once more.", progress, gr.skip(), gr.skip(),
+        progress[REVEALED] = (revealed + [facts[RAN_ON]])[-MAX_REVEALED:]
+        return (f"**Not this time** (you answered *{answer}*; the run says *{truth}*). {measured}\n\nChange a "
+                "setting, predict what it will do, press Run and answer again.", progress, gr.skip(), gr.skip(),
                 {**facts, SPENT: True})
+    if facts[RAN_ON] in revealed:
+        return (f"**Right: {truth}**, but a wrong answer showed you this run's measurement before. {measured}\n\n"
+                "Change a setting and answer a run you have not seen measured to count the step.", progress,
+                gr.skip(), gr.skip(), gr.skip())
     progress[lesson.id] = sorted(set(progress.get(lesson.id, [])) | {where[1]})
     return (f"**Right: {truth}**, as the model just showed. {measured}\n\nTry another setting and ask yourself "
             "whether it would change.", progress, gr.update(choices=lesson_choices(lessons, progress),

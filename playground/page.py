@@ -145,6 +145,9 @@ JS = """() => {
           const black = [...editor.querySelectorAll('button.color')].find(
             s => s.style.backgroundColor === 'rgb(0, 0, 0)');
           if (black) black.click();
+          // and the swatches are closed again: left open, they covered the lower half of the canvas (a walk
+          // read the pop-up as a glitch); a press elsewhere (mousedown) closes them, as it does for a user
+          setTimeout(() => document.body.dispatchEvent(new MouseEvent('mousedown', {bubbles: true})), 100);
         }, 150);
       }, 150);
     }, 150);

@@ -306,10 +306,11 @@ def build(store: ModelStore) -> TabParts:
         with gr.Column(scale=3):
             gr.Markdown("### VAE interpolation\nPick two garments (click the gallery, upload, or draw), then walk "
                         "from one code to the other through the autoencoder and through the VAE. **Try first:** "
-                        "click a gallery garment for B and press *Interpolate A → B*; the VAE's middle frames stay "
-                        "garments where the autoencoder's blur. To draw: the brush starts white, for light strokes on a "
-                        "garment; on a cleared (white) canvas pick black (white strokes work too, unseen on it), and the drawing is inverted as the classifier "
-                        "does.")
+                        "press *Interpolate A → B*: between the T-shirt and the sneaker, the autoencoder's middle "
+                        "frames fade to a dim ghost of both where the VAE's stay brighter (the gap is widest between "
+                        "unlike garments; a bag and a boot blend alike in both). To draw: the brush starts white, for "
+                        "light strokes on a garment; *Clear canvas* makes the canvas white and the brush black, and "
+                        "a dark-on-white drawing is inverted, as the classifier does.")
             gal = gr.Gallery(gallery(), columns=10, height=170,  # a row and its captions
                              label="Fashion-MNIST test images",
                              allow_preview=False, elem_id="vae-gallery", elem_classes="picker")

@@ -51,12 +51,16 @@ def test_every_step_runs_its_live_view_and_checks_the_answer_against_it(store, l
     assert facts[L.CAPTION] in right  # what the run measured, revealed with the check
     wrong = next(c for c in step.choices if c != truth)
     said, progress, _, _, spent = L.check(LESSONS, where, facts, wrong, {}, *pool)
-    assert said.startswith("**Not this time") and progress == {}
-    # a wrong answer is not told the right one (switching the choice then passed), and the run is spent: the next
-    # answer needs a new run
-    assert f"**{truth}**" not in said and facts[L.CAPTION] not in said and spent[L.SPENT]
-    again = L.check(LESSONS, where, spent, truth, {}, *pool)
-    assert again[0].startswith("**Run it again first") and again[1] == {}
+    assert said.startswith("**Not this time") and lesson.id not in progress
+    # a wrong answer is shown what the run measured (the page promises it), and the run is spent: the next answer
+    # needs a new run, and the same settings again do not count (their measurement was shown)
+    assert facts[L.CAPTION] in said and f"*{truth}*" in said and spent[L.SPENT]
+    assert progress[L.REVEALED] == [facts[L.RAN_ON]]
+    again = L.check(LESSONS, where, spent, truth, progress, *pool)
+    assert again[0].startswith("**Run it again first") and lesson.id not in again[1]
+    rerun = L.run(store, LESSONS, where, *pool)[2]  # the same settings run again: right, not counted
+    same = L.check(LESSONS, where, rerun, truth, progress, *pool)
+    assert same[0].startswith("**Right") and "not seen measured" in same[0] and lesson.id not in same[1]
     assert "Run the view first" in L.check(LESSONS, where, {}, truth, {}, *pool)[0]
 
 
