@@ -173,8 +173,11 @@ JS = """() => {
       notes.set(block, note);
     }
     createImageBitmap(file).then((bitmap) => { bitmap.close(); hide(note); pass(); }, () => {
+      // "kept" only when there was something to keep (an emptied box was told its image was kept)
+      const held = block.querySelector('button[aria-label="Clear canvas"]') ? ' What it held is kept.'
+        : block.querySelector('img') ? ' The image it held is kept.' : ' The box stays empty.';
       note.textContent = '"' + file.name + '" is not an image this box can open: choose a PNG, JPEG, GIF, ' +
-                         'WEBP or BMP file. The image it held is kept.';
+                         'WEBP or BMP file.' + held;
       note.hidden = false;
       block.style.marginBottom = (note.offsetHeight + 4) + 'px';
       clearTimeout(note.timer);  // it goes after a while, as a toast does (it read as a current problem later)

@@ -370,6 +370,20 @@ def _drive(page, tab: str, width: int) -> None:
         page.locator(".block:has-text('prediction') h2").filter(has_text="Trouser").first.wait_for(
             state="visible", timeout=20_000)
         page.wait_for_function("() => !document.querySelector('#clf-doubt').innerText.trim()", timeout=10_000)
+        # a file the browser cannot decode: the box that holds an image says it is kept; emptied, it says it stays
+        # empty (it was told "the image it held is kept" with nothing there)
+        fake = {"name": "fake.png", "mimeType": "image/png", "buffer": b"this is text, not a PNG"}
+        upload.locator("input[type=file]").first.set_input_files(files=[fake])
+        note = page.locator(".upload-refused").locator("visible=true").first
+        note.wait_for(state="visible", timeout=10_000)
+        assert "fake.png" in note.inner_text() and "The image it held is kept" in note.inner_text()
+        upload.get_by_role("button", name="Remove Image").first.click()
+        page.wait_for_timeout(500)
+        upload.locator("input[type=file]").first.set_input_files(files=[fake])
+        page.wait_for_function("() => [...document.querySelectorAll('.upload-refused')].some("
+                               "n => !n.hidden && n.innerText.includes('stays empty'))", timeout=10_000)
+        page.locator(".gallery-item").locator("visible=true").nth(1).click()  # the trouser back, for the pictures
+        page.wait_for_timeout(1500)
         # the drawing sub-tab's own button classifies the drawing, not the hidden upload
         page.get_by_role("tab", name="Draw").last.click()
         canvas = page.locator("canvas").last
