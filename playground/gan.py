@@ -31,8 +31,11 @@ DISPLAY_SCALE = 3
 # an unconditional model has no class control (the dropdowns are disabled for it)
 NO_CLASS = "(every class in turn)"
 UNCONDITIONAL = "(none: unconditional model)"  # what the disabled dropdowns read ("every class in turn" misled)
+# the walk's end class when it is the start's: "(every class in turn)" there read as a walk through every class
+# while all 16 frames were the one class chosen (walk)
+SAME_CLASS = "(the same class)"
 # the last: this choice's name before, for API callers
-_NO_CLASS_NAMES = (None, "", NO_CLASS, UNCONDITIONAL, "(model's own / none)")
+_NO_CLASS_NAMES = (None, "", NO_CLASS, UNCONDITIONAL, SAME_CLASS, "(model's own / none)")
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -88,8 +91,8 @@ def class_controls(store: ModelStore, name: str, *shown: str):
     import gradio as gr
 
     if conditional(store, name):
-        return tuple(gr.Dropdown(interactive=True, info=None, **({"value": NO_CLASS} if v in (UNCONDITIONAL, None)
-                                                                 else {})) for v in (shown or (None, None)))
+        return tuple(gr.Dropdown(interactive=True, info=None, **({"value": none} if v in (UNCONDITIONAL, None) else {}))
+                     for v, none in zip(shown or (None, None), (NO_CLASS, SAME_CLASS)))
     # an unconditional model shows no class: a class left from the model before read as if it applied, and
     # "(every class in turn)", greyed, read as if it drew the classes in turn
     return (gr.Dropdown(value=UNCONDITIONAL, interactive=False,
@@ -247,11 +250,12 @@ def build(store: ModelStore) -> TabParts:
             with gr.Row():
                 # allow_custom_value: API callers may still send this choice's old name ("(model's own / none)");
                 # the handlers check every value themselves
-                start = NO_CLASS if conditional(store, first) else UNCONDITIONAL
-                class_a = gr.Dropdown(classes, value=start, label="class (conditional models)",
-                                      allow_custom_value=True, interactive=start == NO_CLASS)
-                class_b = gr.Dropdown(classes, value=start, label="walk to class (with a class chosen)",
-                                      allow_custom_value=True, interactive=start == NO_CLASS)
+                cond = conditional(store, first)
+                class_a = gr.Dropdown(classes, value=NO_CLASS if cond else UNCONDITIONAL,
+                                      label="class (conditional models)", allow_custom_value=True, interactive=cond)
+                class_b = gr.Dropdown([SAME_CLASS, *FASHION_MNIST_CLASSES], value=SAME_CLASS if cond else UNCONDITIONAL,
+                                      label="walk to class (with a class chosen)", allow_custom_value=True,
+                                      interactive=cond)
             with gr.Tab("Walk"):
                 with gr.Row():
                     seeds = gr.Textbox("0, 1, 2", label="keyframe seeds (comma-separated, or 'random')")

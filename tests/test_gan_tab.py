@@ -87,6 +87,10 @@ def test_conditional_walk_in_w_between_classes_and_edit(store):
     assert [d.interactive for d in tab.class_controls(store, "cond-map")] == [True, True]
     back = tab.class_controls(store, "cond-map", tab.UNCONDITIONAL, "Bag")  # from an unconditional model: in turn
     assert back[0].value == tab.NO_CLASS and back[1].value is None  # a chosen class stays
+    back = tab.class_controls(store, "cond-map", tab.UNCONDITIONAL, tab.UNCONDITIONAL)
+    assert [d.value for d in back] == [tab.NO_CLASS, tab.SAME_CLASS]  # the walk's end: the start's class, said so
+    stay = tab.latent_walk(store, "cond-map", "1, 2", 3, "lerp", 0.7, "w", "Dress", tab.SAME_CLASS)[0]
+    assert np.array_equal(stay, tab.latent_walk(store, "cond-map", "1, 2", 3, "lerp", 0.7, "w", "Dress", "Dress")[0])
     assert np.array_equal(tab.sample_grid(store, "plain", 1, 4, 1.0, tab.UNCONDITIONAL),
                           tab.sample_grid(store, "plain", 1, 4, 1.0, tab.NO_CLASS))  # the value the page sends
     # w is offered only with a mapping network; a w chosen for the previous model falls back to z
