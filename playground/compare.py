@@ -19,7 +19,7 @@ from trainers.core.images import grid, upscale
 from trainers.families import get_family
 
 from .errors import number, user_errors
-from .views import series_table, training_cost
+from .views import series_table, short_hardware, training_cost
 from .wiring import TabParts, wire
 from .models import ModelStore, n_parameters
 
@@ -438,7 +438,7 @@ def loss_table(store: ModelStore):
         entropy = metrics.get("class_entropy")
         rows.append([name, loss, card.get("steps", ""), round(card["wall_time_s"] / 60, 1) if card.get("wall_time_s")
                      else "", _metric(metrics, "fid") or "", round(entropy / np.log(2), 2) if entropy else "",
-                     f"{best[1]:.1f} ({best[0]})" if best else "", card.get("hardware", "")])
+                     f"{best[1]:.1f} ({best[0]})" if best else "", short_hardware(card.get("hardware", ""))])
     steps = pd.DataFrame(by_step, columns=["generator step", "FID_1000", "loss"])
     minutes = pd.DataFrame(by_time, columns=["minutes", "FID_1000", "loss"])
     return (steps.astype({"generator step": "int64", "FID_1000": "float64", "loss": "string"}),
@@ -450,6 +450,16 @@ def _names(rows: list[dict], skip) -> list[str]:
     """Every series a run logged: each is in the table from its first snapshot on (empty until it has values),
     because a plot fixes its series from the first table it gets."""
     return [k for k in (rows[0] if rows else {}) if k not in skip]
+
+
+def fid_top(store: ModelStore, name: str | None) -> float | None:
+    """The FID plot's top for a run: its largest monitored FID over the whole run, plus 5%, so that the axis
+    holds still while the slider scrubs and no curve runs off it (with the top left open, a walk saw the curve
+    leave the plot near step 2k); None without a monitored FID."""
+    rows = _csv(store.root / name / "metrics.csv") if name else []
+    values = [float(v) for r in rows for k, v in r.items() if k.startswith("fid") and v not in ("", None)]
+    values = [v for v in values if np.isfinite(v)]
+    return 1.05 * max(values) if values else None
 
 
 def _metric_title(store: ModelStore, name: str | None, what: str) -> str:
@@ -562,15 +572,16 @@ def build(store: ModelStore) -> TabParts:
         shot = gr.Image(start[0], label="samples from fixed noise", interactive=False, format="png")
         with gr.Column():
             loss_plot = gr.LinePlot(start[2], x="step", y="value", color="series", title=f"losses: {first_run}",
-                                    height=220, x_axis_format="~s", y_axis_format="~g")
+                                    height=220, x_axis_format="~s", y_axis_format="~r")
             # from 0: zoomed to the data, BEGAN's FID going from 100.37 to 100.47 was drawn as a steep rise; and
             # plain number formats (one value drew its step as "1,876.000000" and its value cut to ".881300")
+            # "~r", not "~g": Vega gives the format the ticks' precision, and "~g" at 1 digit wrote 20 as "2e+1"
             entropy_plot = gr.LinePlot(start[3], x="step", y="value", color="series", y_lim=[0, np.log2(10) + 0.05],
                                        title=_metric_title(store, first_run, "class entropy (bits)"), height=180,
-                                       x_axis_format="~s", y_axis_format="~g")
-            fid_plot = gr.LinePlot(start[4], x="step", y="value", color="series", y_lim=[0, None],
+                                       x_axis_format="~s", y_axis_format="~r")
+            fid_plot = gr.LinePlot(start[4], x="step", y="value", color="series", y_lim=[0, fid_top(store, first_run)],
                                    title=_metric_title(store, first_run, "FID"), height=180, x_axis_format="~s",
-                                   y_axis_format="~g")
+                                   y_axis_format="~r")
     outputs = [shot, caption, loss_plot, entropy_plot, fid_plot]
 
     def pick(name):
@@ -583,7 +594,7 @@ def build(store: ModelStore) -> TabParts:
         later ones (ddpm-fashion's `loss` and `fid_250` drew nothing under a GAN's legend); a new title redraws
         it whole. Sent after the new tables have arrived: sent with them, the redraw used the old ones."""
         return (gr.LinePlot(title=f"losses: {name}"), gr.LinePlot(title=_metric_title(store, name, "class entropy (bits)")),
-                gr.LinePlot(title=_metric_title(store, name, "FID")))
+                gr.LinePlot(title=_metric_title(store, name, "FID"), y_lim=[0, fid_top(store, name)]))
 
     run.change(pick, run, [index, *outputs], api_name=False).then(retitle, run, [loss_plot, entropy_plot, fid_plot],
                                                                    api_name=False)

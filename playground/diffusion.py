@@ -126,7 +126,7 @@ def _run_settings(store, name, seed, n, sampler, steps, eta, class_name, guidanc
 
 
 def _pair(xt: torch.Tensor, x0: torch.Tensor, nrow: int) -> tuple[np.ndarray, np.ndarray]:
-    scale = 4 if len(xt) == 1 else 2
+    scale = 6 if len(xt) == 1 else 3  # one image at 192 px, a grid tile at 96 (one was 128 px in a 600-px box)
     return (upscale(grid(to_uint8(xt.clamp(-1, 1)), nrow), scale), upscale(grid(to_uint8(x0.clamp(-1, 1)), nrow), scale))
 
 
@@ -222,8 +222,8 @@ def steps_comparison(store: ModelStore, name: str, seed, sampler: str, class_nam
                 last = time.monotonic()
                 waited += last - now
         done.append(x)
-        yield *view(), f"{done_steps}/{total} network calls in {time.monotonic() - start:.1f} s"
-    yield *view(), (f"done: {total} network calls in {time.monotonic() - start:.1f} s. "
+        yield *view(), f"{done_steps}/{total} steps in {time.monotonic() - start:.1f} s"
+    yield *view(), (f"done: {total} steps in {time.monotonic() - start:.1f} s. "
                     + ("DDIM with more steps follows the same ODE more closely: the images converge."
                        if sampler == "ddim" else "DDPM is stochastic: each step count draws its own noise path."))
 
@@ -281,8 +281,9 @@ def build(store: ModelStore) -> TabParts:
                     mp4 = gr.Video(label="MP4 of the run", autoplay=True, loop=True, elem_classes="anim")
             with gr.Tab("Why so many steps"):
                 gr.Markdown("One starting noise x_T, denoised with 10, 50, 200 and 1000 steps (about a minute on 2 "
-                            "idle CPU cores, more on a busy one: 1,260 steps, and each guided step calls the network "
-                            "twice; the line under the button counts down the time left). Try DDIM first, then DDPM.")
+                            "idle CPU cores, more on a busy one: 1,260 steps, and a guided step, t < 300 for "
+                            "ddpm-fashion, runs the network on a batch of two; the line under the button counts "
+                            "down the time left). Try DDIM first, then DDPM.")
                 with gr.Row():
                     cmp_seed = gr.Number(0, label="seed", precision=0, minimum=0)
                     cmp_sampler = gr.Radio(list(SAMPLERS), value="ddim", label="sampler (DDIM: η = 0)")
@@ -314,7 +315,7 @@ def build(store: ModelStore) -> TabParts:
                     # the cut said in the title: a caption under the plot was hidden behind it
                     gr.LinePlot(betas, x="t", y="beta_t", color="schedule", height=220, y_title="β_t",
                                 y_lim=[0, BETA_SHOWN * 1.1],
-                                title=f"β_t (cosine's last steps rise above {BETA_SHOWN}, to 0.999: not drawn)")
+                                title=f"β_t (drawn up to {BETA_SHOWN}; cosine's last steps reach 0.999)")
                     abar_plot = gr.LinePlot(curves_at(250), x="t", y="alpha_bar_t", color="schedule", y_title="ᾱ_t",
                                             title="ᾱ_t (the vertical line: the slider's t)", height=220)
         with gr.Column(scale=2):

@@ -305,7 +305,7 @@ def build(store: ModelStore) -> None:
             with gr.Group():
                 name = gr.Textbox("my-run", label="after a run: save it as live-<family>-<name>",
                                   interactive=not store.read_only)
-                save_btn = gr.Button("Save the run as a checkpoint", size="sm", variant="secondary",
+                save_btn = gr.Button("Save the run as a checkpoint", variant="secondary",
                                      interactive=False)  # nothing to save until a run has begun
             saved = gr.Markdown(READ_ONLY_NOTE.capitalize() + "." if store.read_only else "")
         with gr.Column(scale=3):

@@ -32,7 +32,7 @@ SIZE, LIM = 360, 3.0  # canvas pixels; the plane shown is [-LIM, LIM]^2
 # and Pause took 6-7 s to show. The loss plot, the costliest to draw, is sent every PLOT_EVERY frames.
 FRAME_TRAIN_S, PLOT_EVERY, PLOT_POINTS = 0.25, 4, 200
 MAX_PLAY_S, MAX_STEPS = 120.0, 50_000
-ZOOM_BELOW, INSET = 0.1, 130  # the warp view zooms in (an inset) when G's grid spans under this share of the plane
+ZOOM_BELOW, INSET, INSET_MIN = 0.1, 130, 70  # the warp view zooms in (an inset) when G's grid spans under this share of the plane
 BCE_LOSSES = ("minimax", "non-saturating", "dragan")
 # reset-only settings change the networks or the data; the rest apply to a running lab
 RESET_FIELDS = ("target", "optimizer", "z_dim", "hidden", "layers", "seed")
@@ -98,20 +98,27 @@ def render_plane(lab: toy2d.Lab, arrows: bool = True) -> np.ndarray:
     return with_scale(np.asarray(img), f"critic {d.min():.2g}: fake", f"{d.max():.2g}: real", _heat)
 
 
-def _inset_corner(data_px: np.ndarray, spot: np.ndarray, box: int, margin: int = 6) -> tuple[int, int]:
-    """Where the inset covers the fewest data points and not the ringed spot: a corner, an edge's middle or the
-    centre (a ring's middle is empty; in a corner the inset hid one of the eight modes)."""
-    far, mid = SIZE - box - margin, (SIZE - box) // 2
-    spots = [(far, far), (margin, far), (far, margin), (margin, margin), (mid, far), (mid, margin), (margin, mid),
-             (far, mid), (mid, mid)]
+def _inset_corner(data_px: np.ndarray, spot: np.ndarray, box: int, margin: int = 6) -> tuple[int, int, int]:
+    """Where the inset covers no data point and not the ringed spot -> (x, y, size): at the largest size from
+    `box` down that leaves a place free (a corner, an edge's middle or the centre); where none does, the place
+    that covers the fewest at `box`. (At 130 px every place of the ring's plane hid one of the eight modes; in
+    a corner, 80 px hides none.)"""
+    def places(size):
+        far, mid = SIZE - size - margin, (SIZE - size) // 2
+        return [(far, far), (margin, far), (far, margin), (margin, margin), (mid, far), (mid, margin), (margin, mid),
+                (far, mid), (mid, mid)]
 
-    def covered(x0, y0):
-        inside = ((data_px[:, 0] >= x0 - 4) & (data_px[:, 0] <= x0 + box + 4) & (data_px[:, 1] >= y0 - 4)
-                  & (data_px[:, 1] <= y0 + box + 4)).sum()
-        hides_spot = x0 - 14 <= spot[0] <= x0 + box + 14 and y0 - 14 <= spot[1] <= y0 + box + 14
+    def covered(x0, y0, size):
+        inside = ((data_px[:, 0] >= x0 - 4) & (data_px[:, 0] <= x0 + size + 4) & (data_px[:, 1] >= y0 - 4)
+                  & (data_px[:, 1] <= y0 + size + 4)).sum()
+        hides_spot = x0 - 14 <= spot[0] <= x0 + size + 14 and y0 - 14 <= spot[1] <= y0 + size + 14
         return int(inside) + (10 ** 6 if hides_spot else 0)
 
-    return min(spots, key=lambda s: covered(*s))
+    for size in range(box, INSET_MIN - 1, -10):
+        free = [(x, y) for x, y in places(size) if covered(x, y, size) == 0]
+        if free:
+            return (*free[0], size)
+    return (*min(places(box), key=lambda s: covered(*s, box)), box)
 
 
 def render_warp(lab: toy2d.Lab) -> np.ndarray:
@@ -134,8 +141,7 @@ def render_warp(lab: toy2d.Lab) -> np.ndarray:
         # inset, so that the fold the lesson points at is seen (the view looked empty)
         centre = _px(((lo + hi) / 2)[None])[0]
         draw.ellipse([*(centre - 12), *(centre + 12)], outline=(220, 40, 40), width=2)
-        box = INSET
-        x0, y0 = _inset_corner(_px(lab.x_fixed.numpy()), centre, box)
+        x0, y0, box = _inset_corner(_px(lab.x_fixed.numpy()), centre, INSET)
         draw.rectangle([x0, y0, x0 + box, y0 + box], fill=(255, 255, 255), outline=(220, 40, 40), width=2)
         span = max((hi - lo).max(), 1e-6) * 1.1
         for lines, colour in grid:
@@ -145,6 +151,8 @@ def render_warp(lab: toy2d.Lab) -> np.ndarray:
         # Pillow's default bitmap font was ~8 px tall: the label read as a smudge; on white, over the lines it
         # sat among
         font, label = ImageFont.load_default(size=LABEL_PX), f"ringed spot, x{2 * LIM / span:.0f}"
+        if draw.textlength(label, font=font) > box - 8:  # a smaller inset (no mode hidden) says it shorter
+            label = f"x{2 * LIM / span:.0f}"
         draw.rectangle(draw.textbbox((x0 + 4, y0 + 3), label, font=font), fill=(255, 255, 255))
         draw.text((x0 + 4, y0 + 3), label, fill=(220, 40, 40), font=font)
     return np.asarray(img)
@@ -354,9 +362,9 @@ def build_2d() -> list:
                 warp = gr.Image(label="G's warp of the noise grid", interactive=False, format="png")
             # steps as 2k, 4k: the full numbers' ticks ran into each other at 800 px; and its title says what
             # it will draw, as it is empty until the first step (it opened as bare axes; a caption under it was
-            # hidden behind the plot)
-            plot = gr.LinePlot(x="step", y="loss", color="series", height=220, x_axis_format="~s",
-                               title="losses of D and G, drawn as the game runs (press Play or Step)")
+            # hidden behind the plot; a plot's title shows only with data, so the box's label says it)
+            plot = gr.LinePlot(x="step", y="loss", color="series", height=220, x_axis_format="~s", show_label=True,
+                               label="losses of D and G, drawn as the game runs (press Play or Step)")
     # the explanation under both columns: at 800 px it sat between the plots and the settings, far from Play
     eq = gr.Markdown(loss_equations("non-saturating"), latex_delimiters=LATEX)
     gr.Markdown(INTRO, latex_delimiters=LATEX)

@@ -73,7 +73,7 @@ def test_denoise_streams_and_exports(store):
 def test_steps_comparison_uses_one_starting_noise(store):
     outs = list(tab.steps_comparison(store, "tiny-ddpm", 1, "ddim", tab.ANY_CLASS, 1.0))
     assert outs[-1][1] == "10 steps | 50 steps | 100 steps"  # capped at the model's T = 100
-    assert outs[-1][2].startswith("done: 160 network calls")
+    assert outs[-1][2].startswith("done: 160 steps")
     widths = [o[0].shape[1] for o in outs if o[0] is not None]
     assert widths == sorted(widths) and widths[0] < widths[-1]
 

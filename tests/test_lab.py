@@ -165,10 +165,16 @@ def test_a_collapsed_generators_warp_is_ringed_and_shown_enlarged():
     red = lambda img: ((img[..., 0] > 200) & (img[..., 1] < 80) & (img[..., 2] < 80)).sum()  # noqa: E731
     assert red(spread) == 0 and red(collapsed) > 200
     data = tab._px(lab.x_fixed.numpy())
-    x0, y0 = tab._inset_corner(data, tab._px(spot)[0], tab.INSET)
-    inset = collapsed[y0 + 10:y0 + tab.INSET - 10, x0 + 10:x0 + tab.INSET - 10]
+    x0, y0, box = tab._inset_corner(data, tab._px(spot)[0], tab.INSET)
+    inset = collapsed[y0 + 10:y0 + box - 10, x0 + 10:x0 + box - 10]
     drawn = (np.abs(inset.astype(int) - 255).sum(-1) > 60).mean()
     assert drawn > 0.05  # the grid's lines fill part of the inset, not a dot
     # and it hides no mode of the data (in a corner it covered one of the ring's eight) nor the ringed spot
-    hidden = ((data[:, 0] >= x0) & (data[:, 0] <= x0 + tab.INSET) & (data[:, 1] >= y0) & (data[:, 1] <= y0 + tab.INSET))
+    hidden = ((data[:, 0] >= x0) & (data[:, 0] <= x0 + box) & (data[:, 1] >= y0) & (data[:, 1] <= y0 + box))
     assert not hidden.any() and (x0, y0) != (tab.SIZE - tab.INSET - 6,) * 2
+    # collapsed onto the ring's middle (a walk saw the inset then hide the 3 o'clock mode): a smaller inset in a
+    # corner, hiding no point of the data
+    x0, y0, box = tab._inset_corner(data, tab._px(np.array([[0.0, 0.1]]))[0], tab.INSET)
+    hidden = ((data[:, 0] >= x0 - 4) & (data[:, 0] <= x0 + box + 4) & (data[:, 1] >= y0 - 4)
+              & (data[:, 1] <= y0 + box + 4))
+    assert not hidden.any() and tab.INSET_MIN <= box < tab.INSET
