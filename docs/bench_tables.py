@@ -64,7 +64,14 @@ def generic_table(rows: list[dict]) -> list[str]:
                    row["reference_is"]] for row in rows])
 
 
-TABLES = {"ui": ui_table}
+def browser_table(rows: list[dict]) -> list[str]:
+    """One line per tab's action: input to paint in Chromium, and the same action's round trip as the page makes it."""
+    return table(["action", "input event to image painted, median (p95) ms", "its round trip over HTTP, ms", "ratio"],
+                 [[row["name"].removeprefix("browser "), _with_p95(row), ms(row["reference"]), num(row["ratio"], 3)]
+                  for row in rows])
+
+
+TABLES = {"ui": ui_table, "browser": browser_table}
 
 
 def render(records: dict[str, dict] | None = None) -> dict[str, str]:

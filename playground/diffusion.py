@@ -125,8 +125,10 @@ def _run_settings(store, name, seed, n, sampler, steps, eta, class_name, guidanc
     return model, seed, n, steps, eta, guidance, y, device
 
 
-def _pair(xt: torch.Tensor, x0: torch.Tensor, nrow: int) -> tuple[np.ndarray, np.ndarray]:
-    scale = 6 if len(xt) == 1 else 3  # one image at 192 px, a grid tile at 96 (one was 128 px in a 600-px box)
+def _pair(xt: torch.Tensor, x0: torch.Tensor, nrow: int, shown: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """x_t and x0_hat as grids: on the page one image at 192 px, a grid's tiles at 96 (one was 128 px in a 600-px
+    box); in the GIF/MP4 (`shown` False) at 128 and 64, which their encoding's cost grows with."""
+    scale = (6 if len(xt) == 1 else 3) if shown else (4 if len(xt) == 1 else 2)
     return (upscale(grid(to_uint8(xt.clamp(-1, 1)), nrow), scale), upscale(grid(to_uint8(x0.clamp(-1, 1)), nrow), scale))
 
 
@@ -151,14 +153,14 @@ def denoise(store: ModelStore, name: str, seed, n, sampler: str, steps, eta, cla
     for i, t, xt, x0 in ddpm_train.reverse(model.cfg, model.modules, x, gen, y, sampler, steps, eta, guidance):
         ts.append(int(t))
         if i in keep:
-            frames.append((i, *_pair(x, x0, nrow)))
+            frames.append((i, *_pair(x, x0, nrow, shown=False)))
         if i == 0 or (i % every == 0 and time.monotonic() - last >= MIN_UPDATE_S):
             a, b = _pair(x, x0, nrow)
             last = time.monotonic()
             yield a, b, f"step {i + 1}/{steps} (t = {t}): x_t and the x0 it predicts", None, None
         x = xt
     a, b = _pair(x, x0, nrow)
-    frames.append((len(ts), a, b))
+    frames.append((len(ts), *_pair(x, x0, nrow, shown=False)))
     # each pane named in the frame: the GIF/MP4 leave the page without the boxes' labels. (The image font has
     # no combining hat: "predicted x0".)
     frames = [titled_strip([fa, fb], frame_titles(ts, i)) for i, fa, fb in frames]
