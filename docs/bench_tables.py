@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from docs.tables import num, table, update
+from docs.tables import num, rewrite, table
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -91,22 +91,7 @@ def render(records: dict[str, dict] | None = None) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    text = PAGE.read_text()
-    new = update(text, render(), markers, PAGE)
-    name = PAGE.relative_to(ROOT)
-    if "--check" in argv:
-        if new != text:
-            print(f"{name} is out of date with bench/results/*.json: run `{COMMAND}`")
-            return 1
-        print(f"{name} matches the bench's records")
-        return 0
-    if new != text:
-        PAGE.write_text(new)
-        print(f"rewrote the generated tables of {name}")
-    else:
-        print(f"{name} already matches the bench's records")
-    return 0
+    return rewrite(sys.argv[1:] if argv is None else argv, PAGE, render(), markers, "bench/results/*.json", COMMAND)
 
 
 if __name__ == "__main__":

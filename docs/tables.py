@@ -528,22 +528,28 @@ def update(text: str, blocks: dict[str, str], mark=markers, page: Path = PAGE) -
     return text
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    text = PAGE.read_text()
-    new = update(text, render())
+def rewrite(argv: list[str], page: Path, blocks: dict[str, str], mark, source: str, command: str) -> int:
+    """Rewrite `page`'s generated blocks (or, with --check, exit 1 when they differ from `blocks`)."""
+    text = page.read_text()
+    new = update(text, blocks, mark, page)
+    name = page.relative_to(ROOT)
     if "--check" in argv:
         if new != text:
-            print(f"{PAGE.relative_to(ROOT)} is out of date with checkpoints/*/card.json: run `{COMMAND}`")
+            print(f"{name} is out of date with {source}: run `{command}`")
             return 1
-        print(f"{PAGE.relative_to(ROOT)} matches the cards")
+        print(f"{name} matches {source}")
         return 0
     if new != text:
-        PAGE.write_text(new)
-        print(f"rewrote the generated tables of {PAGE.relative_to(ROOT)}")
+        page.write_text(new)
+        print(f"rewrote the generated tables of {name}")
     else:
-        print(f"{PAGE.relative_to(ROOT)} already matches the cards")
+        print(f"{name} already matches {source}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return rewrite(sys.argv[1:] if argv is None else argv, PAGE, render(), markers, "checkpoints/*/card.json",
+                   COMMAND)
 
 
 if __name__ == "__main__":
