@@ -85,14 +85,26 @@ def conditional(store: ModelStore, name: str | None) -> bool:
     return bool(name) and bool(store.get(name, family="gan").cfg.n_classes)
 
 
+def end_class_control(class_a: str | None, **kwargs):
+    """The walk's end class: used only from a chosen class, so greyed, and saying so, while the walk goes through
+    every class in turn (a walk set it to Bag from there, saw no bag, and thought the control broken)."""
+    import gradio as gr
+
+    chosen = class_a not in _NO_CLASS_NAMES
+    return gr.Dropdown(interactive=chosen, info=None if chosen else "choose a class on the left first: from "
+                       "'every class in turn' the walk goes through all ten", **kwargs)
+
+
 def class_controls(store: ModelStore, name: str, *shown: str):
     """The class dropdowns for a checkpoint (given the values they `shown`): enabled for a conditional model
     (back to "every class in turn" from the unconditional's "none"), disabled and reading "none" otherwise."""
     import gradio as gr
 
     if conditional(store, name):
-        return tuple(gr.Dropdown(interactive=True, info=None, **({"value": none} if v in (UNCONDITIONAL, None) else {}))
-                     for v, none in zip(shown or (None, None), (NO_CLASS, SAME_CLASS)))
+        a, b = shown or (None, None)
+        a = NO_CLASS if a in (UNCONDITIONAL, None) else a
+        return (gr.Dropdown(interactive=True, info=None, value=a),
+                end_class_control(a, **({"value": SAME_CLASS} if b in (UNCONDITIONAL, None) else {})))
     # an unconditional model shows no class: a class left from the model before read as if it applied, and
     # "(every class in turn)", greyed, read as if it drew the classes in turn
     return (gr.Dropdown(value=UNCONDITIONAL, interactive=False,
@@ -255,7 +267,8 @@ def build(store: ModelStore) -> TabParts:
                                       label="class (conditional models)", allow_custom_value=True, interactive=cond)
                 class_b = gr.Dropdown([SAME_CLASS, *FASHION_MNIST_CLASSES], value=SAME_CLASS if cond else UNCONDITIONAL,
                                       label="walk to class (with a class chosen)", allow_custom_value=True,
-                                      interactive=cond)
+                                      interactive=False, info="choose a class on the left first: from 'every class "
+                                      "in turn' the walk goes through all ten" if cond else None)
             with gr.Tab("Walk"):
                 with gr.Row():
                     seeds = gr.Textbox("0, 1, 2", label="keyframe seeds (comma-separated, or 'random')")
@@ -328,6 +341,7 @@ def build(store: ModelStore) -> TabParts:
     changed.then(lambda: (None, None), None, [loop_gif, loop_mp4], api_name=False)
     # a class picked by the user redraws the walk and the samples too (they showed the old class beside the new
     # one's edit); `input`, not `change`: a new checkpoint sets the class controls itself, and redraws above
+    class_a.input(end_class_control, class_a, class_b, api_name=False, show_progress="hidden")
     for api, named, fn, outs in (("gan_walk", walk_named, latent_walk_shown_first, walk_outs),
                                  ("gan_samples", samples_named, sample_grid, out)):
         gr.on([class_a.input, class_b.input] if api == "gan_walk" else [class_a.input],

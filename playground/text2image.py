@@ -147,10 +147,9 @@ def vocabulary_note(other: str | None, prompt) -> str:
     unknown = unknown_words(prompt)
     if not unknown:
         return ""
-    return (f"**Note:** this model never saw the word{'s' if len(unknown) > 1 else ''} **{', '.join(unknown[:12])}**: "
-            "it draws from the words it knows alone (with no garment word among them, coloured shapes that are no "
-            "garment) and spells the others out in many tokens: if they make the prompt longer than the model "
-            "reads, Generate refuses it.")
+    return (f"**Note:** this model never saw the word{'s' if len(unknown) > 1 else ''} **{', '.join(unknown[:12])}**. "
+            "It draws from the words it knows; with no garment among them, expect coloured shapes, not a garment. "
+            "(Unknown words are split into many tokens: a prompt longer than the model reads is refused.)")
 
 
 def guidance_interval_for(store: ModelStore, name: str, other: str | None) -> float:
@@ -410,11 +409,14 @@ def build(store: ModelStore) -> TabParts:
             with gr.Tab("Generate (live)"):
                 go = gr.Button("Generate", variant="primary")
                 progress = gr.Markdown()
+                gen_stale = gr.Markdown(elem_id="t2i-gen-stale")
                 out = gr.Image(label="the images (while sampling: the current latent decoded)", interactive=False,
                                format="png",
                                elem_id="t2i-out")
             with gr.Tab("Guidance at one step"):
-                at = gr.Slider(1, steps.value, 5, step=1, label="step (of the run's steps)")
+                # step 20 of 30 (t ~ 330): inside the guidance interval (t < 500), where the guided row differs
+                # from the conditional one; step 5 (t ~ 830), the first a walk saw, is above it
+                at = gr.Slider(1, steps.value, 20, step=1, label="step (of the run's steps)")
                 cfg_go = gr.Button("Show the three noise predictions", variant="primary")
                 cfg_note = gr.Markdown()
                 cfg_stale = gr.Markdown(elem_id="t2i-cfg-stale")
@@ -439,9 +441,9 @@ def build(store: ModelStore) -> TabParts:
     # the step to look at is one of the run's steps (the slider went to 200 for a 30-step run)
     steps.change(at_step_slider, [steps, at], at, api_name=False, show_progress="hidden")
     common = {"checkpoint": ckpt, "other model": other, "prompt": prompt}
-    wire(go.click, "text_to_image", {**common, "negative prompt": negative, "guidance": guidance, "steps": steps,
-                                     "scheduler": scheduler, "seed": seed, "batch": batch},
-         lambda *a: (yield from generate(store, *a)), [out, progress], parts, opening=bool(first))
+    generated = wire(go.click, "text_to_image", {**common, "negative prompt": negative, "guidance": guidance,
+                                                 "steps": steps, "scheduler": scheduler, "seed": seed, "batch": batch},
+                     lambda *a: (yield from generate(store, *a)), [out, progress], parts, opening=bool(first))
     cfg_event = wire(cfg_go.click, "t2i_guidance", {**common, "negative prompt": negative, "guidance": guidance,
                                                     "steps": steps, "scheduler": scheduler, "seed": seed, "step": at},
                      lambda *a: guidance_view(store, *a), [cfg_out, cfg_note], parts)
@@ -450,8 +452,10 @@ def build(store: ModelStore) -> TabParts:
                      lambda *a: attention_maps(store, *a), [att_out], parts)
     # a view computed for one prompt says so once the prompt box holds another (a walk read the maps of
     # "a small red sneaker" as those of "a blue dress", typed after them)
-    for event, button, stale in ((cfg_event, cfg_go, cfg_stale), (att_event, att_go, att_stale)):
-        said_stale(event, prompt, stale, button.value)
+    # (the images the tab opens with are of the prompt box's first text)
+    for event, button, stale, opened in ((generated, go, gen_stale, prompt.value if first else None),
+                                         (cfg_event, cfg_go, cfg_stale, None), (att_event, att_go, att_stale, None)):
+        said_stale(event, prompt, stale, button.value, opened)
     # under the prompt as it is typed: the words the model never saw, and which views are of another prompt
     watch_prompt(prompt, [prompt.change, other.change], vocabulary_note, [other, prompt], unknown)
     return parts

@@ -220,13 +220,14 @@ def wire(event, api: str, inputs: dict, fn, outputs, parts: TabParts, opening: b
     return event(handler, list(inputs.values()), outputs, api_name=api, **kwargs)
 
 
-def said_stale(event, prompt, note, button: str) -> None:
+def said_stale(event, prompt, note, button: str, opened_with: str | None = None) -> None:
     """After `event` (a view made from the text box `prompt`) succeeds, `note` says so whenever the box holds
-    another prompt than the one the view was made for, and a new run clears it. The notes are written by the
-    box's one change event, which `watch_prompt` wires once every view is registered."""
+    another prompt than the one the view was made for, and a new run clears it; a view the page opens with
+    (`opened_with`: its prompt) counts as made. The notes are written by the box's one change event, which
+    `watch_prompt` wires once every view is registered."""
     import gradio as gr
 
-    used = gr.State(None)
+    used = gr.State(opened_with)
     event.success(lambda p: (p, ""), prompt, [used, note], api_name=False, show_progress="hidden")
     prompt.stale_views = [*getattr(prompt, "stale_views", []), (used, note, button)]
 

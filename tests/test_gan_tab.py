@@ -84,7 +84,10 @@ def test_conditional_walk_in_w_between_classes_and_edit(store):
     assert [d.interactive for d in tab.class_controls(store, "plain")] == [False, False]  # unconditional
     # no class left over, and no "(every class in turn)" either: greyed, it read as if the model drew them in turn
     assert [d.value for d in tab.class_controls(store, "plain", "Bag", tab.NO_CLASS)] == [tab.UNCONDITIONAL] * 2
-    assert [d.interactive for d in tab.class_controls(store, "cond-map")] == [True, True]
+    # the walk's end class waits for a start class: from "every class in turn" the walk goes through all of them
+    assert [d.interactive for d in tab.class_controls(store, "cond-map")] == [True, False]
+    assert [d.interactive for d in tab.class_controls(store, "cond-map", "Sneaker", "Bag")] == [True, True]
+    assert tab.end_class_control("Sneaker").interactive and not tab.end_class_control(tab.NO_CLASS).interactive
     back = tab.class_controls(store, "cond-map", tab.UNCONDITIONAL, "Bag")  # from an unconditional model: in turn
     assert back[0].value == tab.NO_CLASS and back[1].value is None  # a chosen class stays
     back = tab.class_controls(store, "cond-map", tab.UNCONDITIONAL, tab.UNCONDITIONAL)

@@ -209,3 +209,13 @@ def test_side_by_side_says_when_a_card_has_no_held_out_numbers(store, tmp_path):
 def test_bad_requests_get_a_clear_message(store, call):
     with pytest.raises(gr.Error):
         call(store)
+
+
+def test_a_narrow_reading_is_not_called_a_translation(monkeypatch):
+    """A boot still a boot, read as Sneaker at 65%, was told "Translated": under SURE it is called barely so."""
+    from playground import translation as T
+
+    for seen, words in ((("Sneaker", 0.65), "**Barely translated**"), (("Sneaker", 0.95), "**Translated**"),
+                        (("Ankle boot", 0.9), "**The translation failed**")):
+        monkeypatch.setattr(T, "_read", lambda store, y, seen=seen: seen)
+        assert T.verdict(None, None, "Sneaker").startswith(words)
