@@ -37,7 +37,8 @@ from pathlib import Path
 
 import torch
 
-OUT = Path(__file__).resolve().parent / "results"
+OUT = Path(__file__).resolve().parent / "results"  # the last run (ignored by git)
+RECORDS = Path(__file__).resolve().parent / "records"  # each group's latest run (tracked): docs/benchmarks.md's tables
 
 
 def _time(fn, sync) -> float:
@@ -329,15 +330,17 @@ def main() -> None:
     OUT.mkdir(exist_ok=True)
     (OUT / "bench.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
     (OUT / "bench.txt").write_text("\n".join(lines) + "\n" + footer + "\n")  # the table, beside the JSON
-    # each group's latest run in its own file, which docs/benchmarks.md's tables are generated from
+    # each group's latest run in its own record, which docs/benchmarks.md's tables are generated from
     # (`python -m docs.bench_tables`): a run of some groups leaves the others' records as they were
     when = time.strftime("%Y-%m-%d %H:%M")
     for group, record in by_group.items():
         if record["rows"]:
             group_meta = {**meta, "groups": [group], "date": when, "quick": args.quick,
                           "load_average": round(record["load"], 1)}
-            (OUT / f"{group}.json").write_text(json.dumps({"meta": group_meta, "rows": record["rows"]}, indent=2))
-    print(f"\nwritten {OUT / 'bench.json'}, {OUT / 'bench.txt'} and {', '.join(f'{g}.json' for g in by_group)}")
+            RECORDS.mkdir(exist_ok=True)
+            (RECORDS / f"{group}.json").write_text(json.dumps({"meta": group_meta, "rows": record["rows"]}, indent=2))
+    print(f"\nwritten {OUT / 'bench.json'}, {OUT / 'bench.txt'} and "
+          f"{', '.join(str(RECORDS / f'{g}.json') for g in by_group)} (then: python -m docs.bench_tables)")
 
 
 if __name__ == "__main__":

@@ -114,14 +114,14 @@ def test_the_generator_rewrites_only_between_its_markers():
 
 
 def test_the_benchmark_tables_are_what_the_bench_recorded():
-    """docs/benchmarks.md's measured tables come from bench/results/<group>.json, each with its run's date."""
+    """docs/benchmarks.md's measured tables come from bench/records/<group>.json, each with its run's date."""
     page = bench_tables.PAGE.read_text()
     records = bench_tables.read_records()
-    assert "ui" in records, "bench/results/ui.json is missing: run `python -m bench --only ui`"
+    assert "ui" in records, "bench/records/ui.json is missing: run `python -m bench --only ui`"
     have = tables.extract(page, records, bench_tables.markers, bench_tables.PAGE)
     want = bench_tables.render(records)
     stale = [group for group in want if have[group] != want[group]]
-    assert not stale, (f"docs/benchmarks.md's tables for {', '.join(stale)} differ from bench/results: run "
+    assert not stale, (f"docs/benchmarks.md's tables for {', '.join(stale)} differ from bench/records: run "
                        f"`{bench_tables.COMMAND}` and commit the result")
 
 
@@ -136,7 +136,6 @@ def test_a_benchmark_record_reaches_its_table(tmp_path):
     (tmp_path / "ui.json").write_text(json.dumps({"meta": meta, "rows": rows}))
     (tmp_path / "gan.json").write_text(json.dumps({"meta": meta, "rows": [
         {"name": "gan.sample", "unit": "ms", "ours": 4.7, "reference": 4.3, "ratio": 1.093, "reference_is": "bare G"}]}))
-    (tmp_path / "bench.json").write_text(json.dumps({"meta": meta, "rows": rows}))  # the last run: not a record
     blocks = bench_tables.render(bench_tables.read_records(tmp_path))
     assert set(blocks) == {"gan", "ui"}
     assert "2030-01-02 03:04" in blocks["ui"] and "--quick" in blocks["ui"] and "load average 1.5" in blocks["ui"]
