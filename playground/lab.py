@@ -363,8 +363,10 @@ def build_2d() -> list:
             # steps as 2k, 4k: the full numbers' ticks ran into each other at 800 px; and its title says what
             # it will draw, as it is empty until the first step (it opened as bare axes; a caption under it was
             # hidden behind the plot; a plot's title shows only with data, so the box's label says it)
+            # the colours fixed and named in the label: the legend under the axis was cut off by the box
             plot = gr.LinePlot(x="step", y="loss", color="series", height=270, x_axis_format="~s", show_label=True,
-                               label="losses of D and G, drawn as the game runs (press Play or Step)")
+                               color_map={"loss_d": "#4c78a8", "loss_g": "#f58518"},
+                               label="losses of D (blue) and G (orange), drawn as the game runs (press Play or Step)")
     # the explanation under both columns: at 800 px it sat between the plots and the settings, far from Play
     eq = gr.Markdown(loss_equations("non-saturating"), latex_delimiters=LATEX)
     gr.Markdown(INTRO, latex_delimiters=LATEX)
