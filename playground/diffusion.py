@@ -154,10 +154,15 @@ def denoise(store: ModelStore, name: str, seed, n, sampler: str, steps, eta, cla
         ts.append(int(t))
         if i in keep:
             frames.append((i, *_pair(x, x0, nrow, shown=False)))
-        if i == 0 or (i % every == 0 and time.monotonic() - last >= MIN_UPDATE_S):
+        # (not at the last step: the result follows at once; and a run's updates, so the files it leaves, are then
+        # the same for a 2-step run under any load)
+        if i == 0 or (i % every == 0 and i < steps - 1 and time.monotonic() - last >= MIN_UPDATE_S):
             a, b = _pair(x, x0, nrow)
-            last = time.monotonic()
             yield a, b, f"step {i + 1}/{steps} (t = {t}): x_t and the x0 it predicts", None, None
+            # from when the page's side is done with it: counted from before the yield, the time Gradio spends
+            # on an update (encoding, on a busy server) made the next one come sooner, and a run's updates, and
+            # so the files it leaves, depend on the load
+            last = time.monotonic()
         x = xt
     a, b = _pair(x, x0, nrow)
     frames.append((len(ts), *_pair(x, x0, nrow, shown=False)))

@@ -256,8 +256,8 @@ def generate(store: ModelStore, name: str, other: str, prompt: str, negative: st
                 text += f"; CLIP score (this project's CLIP) of each image, in order: {', '.join(map(str, scores))}"
             yield _view(s.images), text
         elif s.i == 0 or time.monotonic() - last >= UPDATE_S:
-            last = time.monotonic()
             yield _view(decode(pipe, s.latents)), f"step {s.i + 1}/{s.n_steps} (t = {s.t}): D(z_t) shown"
+            last = time.monotonic()  # after the page's side is done with the update (see diffusion.denoise)
 
 
 def _latent_tiles(z: torch.Tensor) -> np.ndarray:
