@@ -255,7 +255,7 @@ def generate(store: ModelStore, name: str, other: str, prompt: str, negative: st
             if scores is not None:
                 text += f"; CLIP score (this project's CLIP) of each image, in order: {', '.join(map(str, scores))}"
             yield _view(s.images), text
-        elif s.i == 0 or time.monotonic() - last >= UPDATE_S:
+        elif s.i == 0 or (s.i < s.n_steps - 1 and time.monotonic() - last >= UPDATE_S):  # see diffusion.denoise
             yield _view(decode(pipe, s.latents)), f"step {s.i + 1}/{s.n_steps} (t = {s.t}): D(z_t) shown"
             last = time.monotonic()  # after the page's side is done with the update (see diffusion.denoise)
 
