@@ -15,7 +15,7 @@ from trainers.latent_diffusion.sampling import resolve_lazy_imports
 
 from .errors import log, user_errors
 from .exports import SETTINGS_FILES, read_settings
-from .page import CSS, JS, RERUN_JS
+from .page import CSS, JS, OPENED_JS, RERUN_JS
 from .uploads import harden_gradio_cache, harden_pillow, quiet_validation
 from .models import ModelStore
 
@@ -113,7 +113,7 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu", publi
         # being computed at a cold start, held the server's threads and stalled the first visitor's clicks
         shown = [c for _, outputs in openings for c in (outputs if isinstance(outputs, list) else [outputs])]
         demo.load(functools.partial(_open_all, openings), None, shown, api_name=False, concurrency_limit=1,
-                  concurrency_id="openings")
+                  concurrency_id="openings").then(None, js=OPENED_JS, api_name=False)
         link_btn.click(lambda sel, *values: link_here(restorable, reruns, targets, sel, values), [selected, *targets],
                        link_md, js=SELECTED_TABS_JS, api_name=False, show_progress="hidden")
         # a link ?api=<action>&<setting>=<value>...: its tab, its settings, and its button pressed. The page reads

@@ -100,11 +100,17 @@ video { object-fit: contain !important; }
 """
 
 
+# set when the page-load event that fills every tab's opening result has finished (or failed)
+OPENED_JS = "() => { window.playgroundOpened = true; }"
+
 # after a restore put an export's settings back, press the button that made it (wire gives each its class)
-# ({"api", "tabs"}: the labels of the tabs around the button, outermost first; a tab mounts its content when shown)
+# ({"api", "tabs"}: the labels of the tabs around the button, outermost first; a tab mounts its content when shown).
+# It waits for the tabs' openings to land first (at most a minute): pressed before, its result was overwritten by
+# the tab's opening grid when that came later, as on a cold or busy server, or with a link opened in a new page
 RERUN_JS = """(spec) => {
   if (!spec) return;
   const {api, tabs} = JSON.parse(spec);
+  const t0 = Date.now();
   const next = (i) => {
     if (i < tabs.length) {
       const t = [...document.querySelectorAll('button[role=tab]')].find(
@@ -116,7 +122,8 @@ RERUN_JS = """(spec) => {
       if (b) b.click();
     }
   };
-  setTimeout(() => next(0), 300);
+  const start = () => (window.playgroundOpened || Date.now() - t0 > 60000) ? next(0) : setTimeout(start, 100);
+  setTimeout(start, 300);
 }"""
 
 

@@ -441,8 +441,12 @@ needs_chromium = pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.envi
 @needs_chromium
 def test_dropping_an_export_restores_its_settings_and_runs_it_again(server, tmp_path):
     """The export's tab and sub-tab open, its settings are back, and its action has run again: the samples
-    shown are the export's (3 of them, one row, at seed 5), not the tab's opening grid (16, two rows)."""
+    shown are the export's (3 of them, one row, at seed 5), not the tab's opening grid (16, two rows), and they
+    stay so when the tabs' openings land late (the page holds back their request 8 s, as a cold or busy server
+    would: CI once saw the opening grid overwrite the restored samples)."""
+    import json
     import shutil as sh
+    import urllib.request
 
     from gradio_client import Client
     from playwright.sync_api import sync_playwright
@@ -455,8 +459,19 @@ def test_dropping_an_export_restores_its_settings_and_runs_it_again(server, tmp_
     with sync_playwright() as p:
         browser = _browser(p)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
+        config = json.load(urllib.request.urlopen(server + "config", timeout=30))
+        loads = [d for d in config["dependencies"] if d["backend_fn"] and [0, "load"] in d["targets"]]
+        opening = max(loads, key=lambda d: len(d["outputs"]))["id"]  # the tabs' openings: every tab's first result
+        page.add_init_script("""{ const f = window.fetch;
+          window.fetch = async (url, init) => {
+            if (String(url).includes('queue/join') && init && typeof init.body === 'string'
+                && JSON.parse(init.body).fn_index === %d) {
+              window.openingsHeld = true; await new Promise(r => setTimeout(r, 8000));
+              const sent = await f(url, init); window.openingsSent = true; return sent; }
+            return f(url, init); }; }""" % opening)
         page.goto(server, wait_until="load", timeout=60_000)
         page.get_by_text("The course, live").first.wait_for(state="visible", timeout=60_000)  # the first tab
+        page.wait_for_function("() => window.openingsHeld === true", timeout=30_000)  # the hold is in place
         page.get_by_role("tab", name="About").click()  # start elsewhere: the restore brings the user back
         page.get_by_text("Restore the settings").click()
         page.locator("#restore-drop").wait_for(state="visible", timeout=30_000)  # the accordion is open
@@ -468,6 +483,11 @@ def test_dropping_an_export_restores_its_settings_and_runs_it_again(server, tmp_
         page.wait_for_function("([w, h]) => { const i = document.querySelector('#gan-samples img');"
                                " return i && i.naturalWidth === w && i.naturalHeight === h; }",
                                arg=[expected.shape[1], expected.shape[0]], timeout=60_000)
+        page.wait_for_function("() => window.openingsSent === true", timeout=60_000)  # the openings are asked for
+        page.wait_for_timeout(4000)  # and have come and been painted (they take ~1 s once computed)
+        assert page.evaluate("() => [document.querySelector('#gan-samples img').naturalWidth,"
+                             " document.querySelector('#gan-samples img').naturalHeight]") == [expected.shape[1],
+                                                                                             expected.shape[0]]
         assert page.get_by_label("seed", exact=True).first.input_value() == "5"
         browser.close()
 
