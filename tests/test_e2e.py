@@ -446,7 +446,6 @@ def test_dropping_an_export_restores_its_settings_and_runs_it_again(server, tmp_
     would: CI once saw the opening grid overwrite the restored samples)."""
     import json
     import shutil as sh
-    import urllib.request
 
     from gradio_client import Client
     from playwright.sync_api import sync_playwright
