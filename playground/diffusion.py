@@ -22,7 +22,7 @@ from .errors import number, user_errors
 from .exports import export_file
 from .page import LATEX
 from .uploads import example_paths, image_to_grey, shipped_image
-from .views import count, frames_view, titled_strip
+from .views import LiveUpdates, count, frames_view, titled_strip
 from .wiring import TabParts, wire
 from .models import ModelStore
 
@@ -145,24 +145,19 @@ def denoise(store: ModelStore, name: str, seed, n, sampler: str, steps, eta, cla
     gen = torch.Generator().manual_seed(seed)
     x = ddpm_train.initial_noise(model.cfg, n, gen, device)
     nrow = min(4, n)
-    every = -(-steps // UPDATES)  # ceil: at most UPDATES refreshes
+    live = LiveUpdates(steps, UPDATES, MIN_UPDATE_S)
     keep = set(np.linspace(0, steps - 1, min(MAX_GIF_FRAMES - 1, steps)).round().astype(int).tolist())  # + the result
-    frames, last, start, ts = [], 0.0, time.monotonic(), []
+    frames, start, ts = [], time.monotonic(), []
     # each step shows the x_t it was given beside the x0 it predicted from that x_t, both at one t: the step's
     # output, x at the next timestep, beside the guess at this one read "x_t, t = 979 | predicted x0 at t = 999"
     for i, t, xt, x0 in ddpm_train.reverse(model.cfg, model.modules, x, gen, y, sampler, steps, eta, guidance):
         ts.append(int(t))
         if i in keep:
             frames.append((i, *_pair(x, x0, nrow, shown=False)))
-        # (not at the last step: the result follows at once; and a run's updates, so the files it leaves, are then
-        # the same for a 2-step run under any load)
-        if i == 0 or (i % every == 0 and i < steps - 1 and time.monotonic() - last >= MIN_UPDATE_S):
+        if live.due(i):
             a, b = _pair(x, x0, nrow)
             yield a, b, f"step {i + 1}/{steps} (t = {t}): x_t and the x0 it predicts", None, None
-            # from when the page's side is done with it: counted from before the yield, the time Gradio spends
-            # on an update (encoding, on a busy server) made the next one come sooner, and a run's updates, and
-            # so the files it leaves, depend on the load
-            last = time.monotonic()
+            live.shown()
         x = xt
     a, b = _pair(x, x0, nrow)
     frames.append((len(ts), *_pair(x, x0, nrow, shown=False)))

@@ -22,7 +22,7 @@ from .errors import number, user_errors
 from .exports import export_file
 from .page import LATEX
 from .uploads import example_paths, image_to_grey, shipped_image, usable_image
-from .views import count, titled_strip
+from .views import LiveUpdates, count, titled_strip
 from .wiring import TabParts, wire
 from .models import ModelStore
 
@@ -119,17 +119,16 @@ def fill(store: ModelStore, name: str, editor, mask_kind: str, method: str, resa
     y = None if label is None else torch.tensor([label], device=device)
     eps_fn = ddpm_train.guided_eps(model.modules["unet_ema"].eval(), y, model.cfg.n_classes, guidance, ddpm_train.guidance_t_max(model.cfg))
     keep = set(np.linspace(0, steps - 1, min(MAX_GIF_FRAMES, steps)).round().astype(int).tolist())
-    frames, last, start = [], 0.0, time.monotonic()
-    every = -(-steps // UPDATES)
+    frames, start, live = [], time.monotonic(), LiveUpdates(steps, UPDATES, MIN_UPDATE_S)
     gen = torch.Generator().manual_seed(seed)
     for i, t, x, x0_hat in I.repaint(eps_fn, ddpm_train.schedule_for(model.cfg, device), x0.to(device), mask.to(device), gen,
                                      steps, r):
         if i in keep:
             a, b = _view(x), _view(x0_hat)
             frames.append(np.concatenate([a, np.full((a.shape[0], 8, 3), 255, np.uint8), b], 1))
-        if i == 0 or (i % every == 0 and time.monotonic() - last >= MIN_UPDATE_S):
+        if live.due(i):
             yield hole, _view(x), _view(x0_hat), None, f"step {i + 1}/{steps} (t = {t})", None
-            last = time.monotonic()  # after the page's side is done with the update (see diffusion.denoise)
+            live.shown()
     result = titled_strip([_view(x0), hole, _view(x)], ["original", "kept (hole in red)", f"filled ({method})"])
     gif = export_file(gif_bytes(frames, 80), "inpaint", ".gif")
     calls = steps * r if method == "RePaint" else steps

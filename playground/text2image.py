@@ -35,7 +35,7 @@ from trainers.latent_diffusion.sampling import (SCHEDULERS, CrossAttentionMaps, 
 from . import unclip
 from .errors import number, user_errors
 from .page import LATEX
-from .views import count, frame_scale
+from .views import LiveUpdates, count, frame_scale
 from .wiring import TabParts, said_stale, watch_prompt, wire
 from .models import ModelStore
 
@@ -238,8 +238,9 @@ def generate(store: ModelStore, name: str, other: str, prompt: str, negative: st
                                                                      steps, scheduler, seed, batch)
     gen = torch.Generator().manual_seed(seed)
     interval = guidance_interval_for(store, name, other)
-    t0, last = time.perf_counter(), 0.0
+    t0, live = time.perf_counter(), None
     for s in denoise(pipe, [prompt] * batch, gen, steps, guidance, negative, guidance_interval=interval):
+        live = live or LiveUpdates(s.n_steps, interval_s=UPDATE_S)
         if s.images is not None:
             seconds = time.perf_counter() - t0
             scores = clip_scores(store, s.images, prompt) if not (other and other.strip()) else None
@@ -255,9 +256,9 @@ def generate(store: ModelStore, name: str, other: str, prompt: str, negative: st
             if scores is not None:
                 text += f"; CLIP score (this project's CLIP) of each image, in order: {', '.join(map(str, scores))}"
             yield _view(s.images), text
-        elif s.i == 0 or (s.i < s.n_steps - 1 and time.monotonic() - last >= UPDATE_S):  # see diffusion.denoise
+        elif live.due(s.i):
             yield _view(decode(pipe, s.latents)), f"step {s.i + 1}/{s.n_steps} (t = {s.t}): D(z_t) shown"
-            last = time.monotonic()  # after the page's side is done with the update (see diffusion.denoise)
+            live.shown()
 
 
 def _latent_tiles(z: torch.Tensor) -> np.ndarray:

@@ -4,6 +4,7 @@ scales, plot tables, and a card's hardware and cost in words."""
 from __future__ import annotations
 
 import re
+import time
 
 import numpy as np
 
@@ -11,6 +12,25 @@ import numpy as np
 # every generated frame shows at >= MIN_FRAME_PX CSS px: frame rows are sized to fit OUTPUT_WIDTH px unscaled
 # (an output column at 1400 px wide; below 900 px the columns stack and are wider)
 MIN_FRAME_PX, OUTPUT_WIDTH = 96, 540
+
+
+class LiveUpdates:
+    """When a streamed run shows a step: at its first step, then at most `at_most` times a run and once per
+    `interval_s`, and never at its last step (the result follows at once). The interval counts from when the page's
+    side is done with the last update (`shown()`, called after the yield returns): counted from before the yield,
+    the time Gradio spends on an update (encoding it, on a busy server) made the next come sooner, so a run's
+    updates, and the files they leave, depended on the load. A 2-step run's updates are the same under any load."""
+
+    def __init__(self, steps: int, at_most: int | None = None, interval_s: float = 0.1):
+        self.steps, self.every, self.interval_s, self.last = steps, -(-steps // (at_most or steps)), interval_s, 0.0
+
+    def due(self, i: int) -> bool:
+        """Whether step i (from 0) is shown."""
+        return i == 0 or (i % self.every == 0 and i < self.steps - 1
+                          and time.monotonic() - self.last >= self.interval_s)
+
+    def shown(self) -> None:
+        self.last = time.monotonic()
 
 
 def count(n: int, word: str) -> str:

@@ -482,3 +482,29 @@ def test_a_client_is_its_connections_address():
             assert client() == expected
         finally:
             LocalContext.request.reset(token)
+
+
+def test_a_streamed_run_shows_its_first_step_then_paced_steps_and_never_its_last(monkeypatch):
+    """One rule for every streamed run (DDPM, text to image, inpainting): step 0 at once, then at most `at_most`
+    updates at least `interval_s` apart, counted from when the last was shown, and none at the last step."""
+    from playground import views
+
+    clock = [0.0]
+    monkeypatch.setattr(views.time, "monotonic", lambda: clock[0])
+
+    def shown(steps, at_most, wait_after_each):
+        live, out = views.LiveUpdates(steps, at_most, interval_s=0.1), []
+        for i in range(steps):
+            clock[0] += 0.06  # a step's compute
+            if live.due(i):
+                out.append(i)
+                clock[0] += wait_after_each  # the page's side of the update
+                live.shown()
+        return out
+
+    assert shown(2, 60, 0.0) == [0] and shown(2, 60, 5.0) == [0]  # a 2-step run: the same under any load
+    assert shown(100, 10, 0.0) == [0, 10, 20, 30, 40, 50, 60, 70, 80, 90]  # every 10th (0.6 s apart)
+    assert shown(100, 100, 0.0) == list(range(0, 99, 2))  # every step allowed: paced by the 0.1 s
+    assert shown(100, 100, 1.0) == list(range(0, 99, 2))  # a slow page does not make the next come sooner...
+    assert shown(10, None, 0.2) == [0, 2, 4, 6, 8]  # ...at most is optional
+    assert shown(10, None, 0.0)[-1] == 8 and shown(11, None, 0.0)[-1] == 8  # never the last step
