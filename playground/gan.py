@@ -85,14 +85,17 @@ def conditional(store: ModelStore, name: str | None) -> bool:
     return bool(name) and bool(store.get(name, family="gan").cfg.n_classes)
 
 
+# the end class's note while no start class is chosen
+PICK_A_START = "choose a class on the left first: from 'every class in turn' the walk goes through all ten"
+
+
 def end_class_control(class_a: str | None, **kwargs):
     """The walk's end class: used only from a chosen class, so greyed, and saying so, while the walk goes through
     every class in turn (a walk set it to Bag from there, saw no bag, and thought the control broken)."""
     import gradio as gr
 
     chosen = class_a not in _NO_CLASS_NAMES
-    return gr.Dropdown(interactive=chosen, info=None if chosen else "choose a class on the left first: from "
-                       "'every class in turn' the walk goes through all ten", **kwargs)
+    return gr.Dropdown(interactive=chosen, info=None if chosen else PICK_A_START, **kwargs)
 
 
 def class_controls(store: ModelStore, name: str, *shown: str):
@@ -267,8 +270,7 @@ def build(store: ModelStore) -> TabParts:
                                       label="class (conditional models)", allow_custom_value=True, interactive=cond)
                 class_b = gr.Dropdown([SAME_CLASS, *FASHION_MNIST_CLASSES], value=SAME_CLASS if cond else UNCONDITIONAL,
                                       label="walk to class (with a class chosen)", allow_custom_value=True,
-                                      interactive=False, info="choose a class on the left first: from 'every class "
-                                      "in turn' the walk goes through all ten" if cond else None)
+                                      interactive=False, info=PICK_A_START if cond else None)
             with gr.Tab("Walk"):
                 with gr.Row():
                     seeds = gr.Textbox("0, 1, 2", label="keyframe seeds (comma-separated, or 'random')")
