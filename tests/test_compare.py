@@ -264,3 +264,19 @@ def test_an_xy_axis_greys_the_control_it_replaces():
         tab.build(ModelStore())
     labels = [getattr(b, "label", None) for b in demo.blocks.values()]
     assert labels.count("checkpoint: set by the X axis") == 1 and labels.count("truncation ψ (GANs)") == 1
+
+
+def test_a_cell_whose_model_ignores_an_axis_says_so_under_it(store):
+    """A GAN beside a DDPM with steps on an axis: the GAN's cells repeat down the steps, which read as a broken
+    grid; each says "steps unused" on a line under it, and the DDPM's cells, which use the steps, say nothing."""
+    image, _ = tab.xy_grid(store, "tiny-gan", "checkpoint", "tiny-gan, tiny-ddpm", "steps", "2, 4", 0, 2, 1.0, 1.0,
+                           "ddim", tab.ANY_CLASS)
+    plain, _ = tab.xy_grid(store, "tiny-ddpm", "checkpoint", "tiny-ddpm", "steps", "2, 4", 0, 2, 1.0, 1.0, "ddim",
+                           tab.ANY_CLASS)
+    rows = (image.shape[0] - tab.XY_MARGINS[1]) // 2
+    assert rows == tab.CELL + 14 and plain.shape[0] == tab.XY_MARGINS[1] + 2 * tab.CELL  # a line only when needed
+    left = image.shape[1] - 2 * tab.CELL  # the first column (the GAN's), then the DDPM's
+    for j in range(2):
+        band = image[tab.XY_MARGINS[1] + j * rows + tab.CELL: tab.XY_MARGINS[1] + (j + 1) * rows]
+        assert (band[:, left:left + tab.CELL] < 200).any()  # written under the GAN's cell
+        assert (band[:, left + tab.CELL:] == 255).all()  # nothing under the DDPM's
