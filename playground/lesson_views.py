@@ -413,46 +413,47 @@ def _path_lengths(store, name: str) -> dict:
 @view("w_vs_z_walk", "the same two codes walked in Z (a great circle) and in W (a straight line), with each "
       "space's perceptual path length",
       {"seed": Param("slider", "seed of the first garment (the second is seed + 1)", 5, 0, 999, 1)},
-      {"smoother": ("Z", "W")})
+      {"smoother": ("Z", "W"), "evener_here": ("Z", "W")})
 def w_vs_z_walk(store, seed):
     from trainers.gan import walk
 
     name = "dcgan-mapping-fashion"
     G = store.get(name, family="gan").modules["G_ema"]
-    rows = []
+    rows, jumps = [], {}
     for space, path in (("z", "slerp"), ("w", "lerp")):
         # 7 frames of 96 px: the strip fits the live view's column unscaled (10 frames were shrunk to 64 px)
         frames = walk.render(G, walk.walk(walk.seed_codes(G, [seed, seed + 1], space), 7, path), space)
+        jumps[space.upper()] = largest_jump(frames)
+        # the step sizes are the answer, said with the check: in the titles, the eye had nothing left to judge
         rows.append(titled_strip([upscale(grid(frames, nrow=7), 3)],
-                                 [f"in {space.upper()}: the largest step is {largest_jump(frames):.0%} of the walk"]))
+                                 [f"in {space.upper()}: " + ("a great circle" if path == "slerp" else "a straight line")]))
     ppl = _path_lengths(store, name)
     smoother = "W" if ppl["w"] < ppl["z"] else "Z"
-    return Shown(_stack(rows), f"Your walk in both spaces, 7 frames each. Over many random walks, the perceptual path "
-                 f"length is **{ppl['z']:.0f} in Z** and **{ppl['w']:.0f} in W** (the classifier's features; lower is "
-                 "smoother).", {"smoother": smoother})
+    return Shown(_stack(rows), f"Your walk in both spaces, 7 frames each. Its largest step is **{jumps['Z']:.0%} of "
+                 f"the walk in Z** and **{jumps['W']:.0%} in W**. Over many random walks, the perceptual path length "
+                 f"is **{ppl['z']:.0f} in Z** and **{ppl['w']:.0f} in W** (the classifier's features; lower is "
+                 "smoother).", {"smoother": smoother, "evener_here": min(jumps, key=jumps.get)})
 
 
 # ---- 7-8. translation ----------------------------------------------------------------------------------------
 
 @view("pix2pix_outline", "Pix2Pix turns a garment's outline back into a garment",
       {"garment": Param("choice", "garment", "Ankle boot", choices=CLASSES)},
-      {"same_class": YES_NO})
+      {"same_class": YES_NO, "mostly_real": YES_NO})
 def pix2pix_outline(store, garment):
     from . import translation
 
-    pair, heat, text = translation.pix2pix(store, "pix2pix-sketches-fashion", example(garment), "auto",
-                                           False, 0, True)
-    seen = translation._read(store, _right_half(pair))
+    name = "pix2pix-sketches-fashion"
+    ran = translation.pix2pix_run(store, name, example(garment), "auto", False, 0, True)
+    pair, heat, _ = translation.pix2pix_shown(store, example(garment), True, *ran)
+    y, scores = ran[2:]
+    seen = translation._read(store, y)
+    real = int((scores > 0.5).sum())
     return Shown(titled_strip([pair, heat], ["outline | the generator's garment", "D's patch scores"]),
                  f"The classifier reads the output as **{seen[0]}**; the outline was drawn from a test image of class "
-                 f"{garment}.",
-                 {"same_class": "yes" if seen[0] == garment else "no"})
-
-
-def _right_half(pair: np.ndarray) -> torch.Tensor:
-    """The right image of an input | output pair, as uint8 (1, 1, H, W) grey."""
-    half = pair[:, pair.shape[1] // 2:, 0]
-    return torch.from_numpy(np.ascontiguousarray(half)).view(1, 1, *half.shape)
+                 f"{garment}. D scores **{real} of its {scores.size} patches** above 0.5, on the real side (mean "
+                 f"{scores.mean():.2f}).",
+                 {"same_class": "yes" if seen[0] == garment else "no", "mostly_real": YES_NO[real * 2 <= scores.size]})
 
 
 UNPAIRED = ("cyclegan-sneaker-boot-fashion", "dualgan-sneaker-boot-fashion")

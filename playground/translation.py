@@ -116,10 +116,9 @@ def _heat(values: np.ndarray) -> np.ndarray:
     return (np.concatenate([np.minimum(1, 2 * v), np.clip(2 * v - 1, 0, 1), np.zeros_like(v)], -1) * 255).astype(np.uint8)
 
 
-@user_errors
-def pix2pix(store: ModelStore, name: str, image, invert: str = "auto", noise: bool = False, seed=0,
-            from_garment: bool = False):
-    """An image -> (input as the model sees it | output, D's patch scores as a heat map, a summary)."""
+def pix2pix_run(store: ModelStore, name: str, image, invert: str = "auto", noise: bool = False, seed=0,
+                from_garment: bool = False):
+    """An image -> (the model, its input as the model sees it, G's output, D's patch scores (P, P) in [0, 1])."""
     model = store.get(name, family="pix2pix")
     seed = int(number("seed", seed, 0, 2**31 - 1))
     for label, flag in (("dropout", noise), ("from garment", from_garment)):
@@ -127,7 +126,19 @@ def pix2pix(store: ModelStore, name: str, image, invert: str = "auto", noise: bo
             raise UserError(f"{label} must be true or false, got {str(flag)[:40]!r}")
     x = _input(model, image, invert, bool(from_garment))
     y = P.translate(model.cfg, model.modules, x, noise=bool(noise), seed=seed)
-    scores = P.patch_scores(model.cfg, model.modules, x, y)[0].numpy()
+    return model, x, y, P.patch_scores(model.cfg, model.modules, x, y)[0].numpy()
+
+
+@user_errors
+def pix2pix(store: ModelStore, name: str, image, invert: str = "auto", noise: bool = False, seed=0,
+            from_garment: bool = False):
+    """An image -> (input as the model sees it | output, D's patch scores as a heat map, a summary)."""
+    return pix2pix_shown(store, image, from_garment, *pix2pix_run(store, name, image, invert, noise, seed,
+                                                                    from_garment))
+
+
+def pix2pix_shown(store: ModelStore, image, from_garment, model, x, y, scores):
+    """`pix2pix_run`'s result as the tab shows it: (input | output, D's patch scores as a heat map, a summary)."""
     size = model.cfg.image_size
     heat = with_scale(np.asarray(_pil_resize(_heat(scores), size * SCALE)), "0: fake", "1: real", _heat)
     pair = upscale(strip(torch.cat([x, y]), padding=2), SCALE)
