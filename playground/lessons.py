@@ -229,20 +229,44 @@ def step_text(lesson: Lesson, index: int, progress: dict | None = None) -> str:
     return f"### {lesson.title}: step {index + 1} of {len(lesson.steps)} · {step.title}{done}\n\n{step.text}"
 
 
+@dataclasses.dataclass
+class StepShown:
+    """A step as the tab shows it, one field per output of the tab (`outputs()` gives them in the tab's order)."""
+    where: tuple  # (lesson id, step index)
+    picker: dict  # the lesson picker's update
+    text: str
+    equation: str
+    try_this: str
+    pool: list  # the control pool's updates
+    ask: str
+    answer: dict  # the answer choices' update
+    link: str
+    previous: dict
+    next: dict
+    feedback: str = ""
+    image: object = None  # the live view, once run
+    caption: str = ""
+    facts: dict = dataclasses.field(default_factory=dict)  # what the view measured
+
+    def outputs(self) -> tuple:
+        return (self.where, self.picker, self.text, self.equation, self.try_this, *self.pool, self.ask,
+                self.answer, self.feedback, self.image, self.caption, self.link, self.previous, self.next,
+                self.facts)
+
+
 def open_step(lessons: list[Lesson], lesson_id: str, index, overrides: dict | None = None,
-              progress: dict | None = None) -> tuple:
-    """A step, shown: (where, lesson picker, text, equation, try this, *control pool, question, answer choices,
-    feedback, image, caption, link, previous, next)."""
+              progress: dict | None = None) -> StepShown:
+    """A step, shown, its view not yet run."""
     lesson = _find(lessons, lesson_id)
     index = min(max(int(index), 0), len(lesson.steps) - 1)
     step = lesson.steps[index]
     values = VIEWS[step.view].settings({**step.settings, **(overrides or {})})
-    return ((lesson.id, index), gr.update(choices=lesson_choices(lessons, progress), value=lesson.id),
-            step_text(lesson, index, progress), f"$$ {step.equation} $$", f"**Try this:** {step.try_this}",
-            *controls(step, values), f"**Question:** {step.ask}",
-            gr.update(choices=list(step.choices), value=None), "", None, "",
-            _link_md(lesson, index, values), gr.update(interactive=index > 0 or lesson is not lessons[0]),
-            gr.update(interactive=index < len(lesson.steps) - 1 or lesson is not lessons[-1]))
+    return StepShown((lesson.id, index), gr.update(choices=lesson_choices(lessons, progress), value=lesson.id),
+                     step_text(lesson, index, progress), f"$$ {step.equation} $$", f"**Try this:** {step.try_this}",
+                     controls(step, values), f"**Question:** {step.ask}",
+                     gr.update(choices=list(step.choices), value=None), _link_md(lesson, index, values),
+                     gr.update(interactive=index > 0 or lesson is not lessons[0]),
+                     gr.update(interactive=index < len(lesson.steps) - 1 or lesson is not lessons[-1]))
 
 
 def neighbour(lessons: list[Lesson], where, delta: int) -> tuple[str, int]:
@@ -273,6 +297,10 @@ def run(store: ModelStore, lessons: list[Lesson], where, *pool) -> tuple:
     """Run the step's live view on the controls' values -> (image, caption placeholder, facts, link, feedback).
     The caption (what the view measured, which answers the question) is kept in the facts and shown with the
     check: shown at once, the learner read the answer instead of looking."""
+    return _run(store, lessons, where, pool)
+
+
+def _run(store: ModelStore, lessons: list[Lesson], where, pool) -> tuple:
     lesson = _find(lessons, where[0])
     step = lesson.steps[where[1]]
     view = VIEWS[step.view]
@@ -283,20 +311,16 @@ def run(store: ModelStore, lessons: list[Lesson], where, *pool) -> tuple:
             _link_md(lesson, where[1], settings), "")
 
 
-def ran(store: ModelStore, lessons: list[Lesson], shown: tuple) -> tuple:
-    """A step as `open_step` shows it, with its live view already run -> (*shown, facts): one round trip, so the
-    image arrives with the step's text (as two events, the page showed the text and an empty view for 1-2 s).
-    A view that refuses its settings (a link's) opens the step with the reason where the feedback goes."""
-    shown = list(shown)
-    at = 5 + sum(POOL.values())  # the question, then answer, feedback, image, caption, link
-    values = [u.get("value") if isinstance(u, dict) else u for u in shown[5:at]]
+def ran(store: ModelStore, lessons: list[Lesson], shown: StepShown) -> StepShown:
+    """A step as `open_step` shows it, with its live view already run: one round trip, so the image arrives with
+    the step's text (as two events, the page showed the text and an empty view for 1-2 s). A view that refuses
+    its settings (a link's) opens the step with the reason where the feedback goes."""
+    values = [u.get("value") if isinstance(u, dict) else u for u in shown.pool]
     try:
-        image, caption, facts, link_md, feedback = run.__wrapped__(store, lessons, shown[0], *values)
+        image, caption, facts, link_md, feedback = _run(store, lessons, shown.where, values)
     except UserError as e:
-        shown[at + 2] = f"**This view could not run:** {e}"
-        return (*shown, {})
-    shown[at + 2:at + 6] = [feedback, image, caption, link_md]
-    return (*shown, facts)
+        return dataclasses.replace(shown, feedback=f"**This view could not run:** {e}")
+    return dataclasses.replace(shown, feedback=feedback, image=image, caption=caption, link=link_md, facts=facts)
 
 
 CAPTION, RAN_ON = "__caption__", "__ran_on__"  # the facts' keys of the run's caption, and of its step and settings
@@ -367,7 +391,7 @@ def check(lessons: list[Lesson], where, facts: dict, answer, progress: dict | No
             gr.skip())
 
 
-def from_link(lessons: list[Lesson], query: dict, progress: dict | None = None) -> tuple:
+def from_link(lessons: list[Lesson], query: dict, progress: dict | None = None) -> StepShown:
     """A page opened with ?lesson=..&step=..&<setting>=.. -> that step with those settings. Without them, the
     first step the learner has not answered (`progress`), or the first lesson's first step; a link with a mistake
     opens the lesson's first step and says what was wrong."""
@@ -389,10 +413,10 @@ def from_link(lessons: list[Lesson], query: dict, progress: dict | None = None) 
         return open_step(lessons, lesson.id, index, overrides, progress)
     except (UserError, ValueError) as e:
         log.warning("lesson link %s: %s", dict(query), e)
-        shown = list(open_step(lessons, lessons[0].id if lesson_id not in {x.id for x in lessons} else lesson_id,
-                               0, None, progress))
-        shown[2] = f"**This link could not be opened:** {e}. Here is the first step instead.\n\n" + shown[2]
-        return tuple(shown)
+        shown = open_step(lessons, lessons[0].id if lesson_id not in {x.id for x in lessons} else lesson_id, 0,
+                          None, progress)
+        return dataclasses.replace(shown, text=f"**This link could not be opened:** {e}. Here is the first step "
+                                               "instead.\n\n" + shown.text)
 
 
 # ---- the tab -------------------------------------------------------------------------------------------------
@@ -442,12 +466,13 @@ def build(store: ModelStore, folder: str | Path = LESSONS_DIR) -> TabParts:
             feedback = gr.Markdown(latex_delimiters=LATEX, elem_id="lesson-feedback")
             link_md = gr.Markdown(elem_id="lesson-link")
     shown = [where, picker, text, equation, try_md, *pool, ask, answer, feedback, image, caption, link_md,
-             prev_btn, next_btn, facts]
+             prev_btn, next_btn, facts]  # in StepShown's order
 
     def step_at(delta):
-        return lambda w, p: ran(store, lessons, open_step(lessons, *neighbour(lessons, w, delta), None, p))
+        return lambda w, p: ran(store, lessons, open_step(lessons, *neighbour(lessons, w, delta), None, p)).outputs()
 
-    for event, fn, inputs in ((picker.input, lambda lid, p: ran(store, lessons, open_step(lessons, lid, 0, None, p)),
+    for event, fn, inputs in ((picker.input,
+                               lambda lid, p: ran(store, lessons, open_step(lessons, lid, 0, None, p)).outputs(),
                                [picker, progress]),
                               (prev_btn.click, step_at(-1), [where, progress]),
                               (next_btn.click, step_at(+1), [where, progress])):
@@ -458,7 +483,7 @@ def build(store: ModelStore, folder: str | Path = LESSONS_DIR) -> TabParts:
                     [feedback, progress, picker, text, facts], api_name=False, show_progress="hidden")
 
     def opened(p, request: gr.Request):
-        return ran(store, lessons, from_link(lessons, dict(request.query_params) if request else {}, p))
+        return ran(store, lessons, from_link(lessons, dict(request.query_params) if request else {}, p)).outputs()
 
     parts.loads.append(dict(fn=opened, inputs=[progress], outputs=shown))
 

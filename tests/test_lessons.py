@@ -37,7 +37,7 @@ def test_the_shipped_lessons_are_the_course_in_order():
 @pytest.mark.parametrize("lesson, index", STEPS, ids=[f"{lesson.id}-{i + 1}" for lesson, i in STEPS])
 def test_every_step_runs_its_live_view_and_checks_the_answer_against_it(store, lesson, index):
     shown = L.open_step(LESSONS, lesson.id, index)
-    where, pool = shown[0], _pool_values(shown)
+    where, pool = shown.where, _pool_values(shown)
     assert where == (lesson.id, index)
     image, caption, facts, link, feedback = L.run(store, LESSONS, where, *pool)
     assert image.ndim == 3 and image.shape[0] >= 100 and image.shape[1] >= 200
@@ -106,8 +106,7 @@ def test_the_answer_is_not_graded_on_a_run_of_other_settings(store):
 
 def _pool_values(shown) -> list:
     """The control pool's values as open_step set them (hidden controls: None)."""
-    pool = shown[5:5 + sum(L.POOL.values())]
-    return [u.get("value") if u.get("visible") else None for u in pool]
+    return [u.get("value") if u.get("visible") else None for u in shown.pool]
 
 
 @pytest.mark.parametrize("lesson, index", STEPS, ids=[f"{lesson.id}-{i + 1}" for lesson, i in STEPS])
@@ -120,7 +119,7 @@ def test_every_steps_link_opens_it_with_its_settings(lesson, index):
         (p.hi if changed[name] != p.hi else p.lo) if p.kind == "slider" else "a blue bag"
     query = dict(parse_qsl(L.link(lesson, index, changed)[1:]))
     shown = L.from_link(LESSONS, query)
-    assert shown[0] == (lesson.id, index)
+    assert shown.where == (lesson.id, index)
     assert view.settings(L.pool_values(step, _pool_values(shown))) == changed
 
 
@@ -131,18 +130,18 @@ def test_next_and_previous_read_on_across_lessons():
     assert L.neighbour(LESSONS, (first.id, 0), +1) == (first.id, 1)
     last = LESSONS[-1]
     shown = L.open_step(LESSONS, last.id, len(last.steps) - 1)
-    assert shown[-1]["interactive"] is False and shown[-2]["interactive"] is True  # the course's end
-    assert L.open_step(LESSONS, first.id, len(first.steps) - 1)[-1]["interactive"] is True
+    assert shown.next["interactive"] is False and shown.previous["interactive"] is True  # the course's end
+    assert L.open_step(LESSONS, first.id, len(first.steps) - 1).next["interactive"] is True
 
 
 def test_a_broken_link_opens_the_first_step_and_says_why():
     shown = L.from_link(LESSONS, {"lesson": "vae", "step": "9"})
-    assert shown[0] == ("vae", 0) and "could not be opened" in shown[2] and "steps 1 to 2" in shown[2]
+    assert shown.where == ("vae", 0) and "could not be opened" in shown.text and "steps 1 to 2" in shown.text
     shown = L.from_link(LESSONS, {"lesson": "nope"})
-    assert shown[0] == (LESSONS[0].id, 0) and "no lesson 'nope'" in shown[2]
+    assert shown.where == (LESSONS[0].id, 0) and "no lesson 'nope'" in shown.text
     shown = L.from_link(LESSONS, {"lesson": "vae", "step": "1", "z1": "99"})
-    assert shown[0] == ("vae", 0) and "z1" in shown[2]
-    assert L.from_link(LESSONS, {})[0] == (LESSONS[0].id, 0)
+    assert shown.where == ("vae", 0) and "z1" in shown.text
+    assert L.from_link(LESSONS, {}).where == (LESSONS[0].id, 0)
 
 
 GOOD_STEP = """\
@@ -231,26 +230,27 @@ def test_a_returning_learner_opens_where_they_stopped():
     first step not yet answered (a link still opens its own step; a new learner starts at the beginning)."""
     first, second = LESSONS[0], LESSONS[1]
     done = {first.id: list(range(len(first.steps))), second.id: [0]}
-    assert L.from_link(LESSONS, {}, done)[0] == (second.id, 1)
-    assert L.from_link(LESSONS, {}, {})[0] == (first.id, 0)
-    assert L.from_link(LESSONS, {"lesson": first.id, "step": "2"}, done)[0] == (first.id, 1)
+    assert L.from_link(LESSONS, {}, done).where == (second.id, 1)
+    assert L.from_link(LESSONS, {}, {}).where == (first.id, 0)
+    assert L.from_link(LESSONS, {"lesson": first.id, "step": "2"}, done).where == (first.id, 1)
     everything = {lesson.id: list(range(len(lesson.steps))) for lesson in LESSONS}
-    assert L.from_link(LESSONS, {}, everything)[0] == (first.id, 0)  # the course done: from the start
+    assert L.from_link(LESSONS, {}, everything).where == (first.id, 0)  # the course done: from the start
 
 
 def test_a_step_opens_with_its_view_already_run(store):
     """Opening a step (page load, Next, the picker) runs its view in the same event: as two events, the page
     showed the step's text with an empty view for a second or two."""
-    at = 5 + sum(L.POOL.values())  # question, answer, feedback, image, caption, link
     lesson = LESSONS[0]
     shown = L.ran(store, LESSONS, L.from_link(LESSONS, {}))
-    image, caption, facts = shown[at + 3], shown[at + 4], shown[-1]
-    alone = L.run(store, LESSONS, shown[0], *_pool_values(shown[:-1]))
-    assert shown[0] == (lesson.id, 0) and np.array_equal(image, alone[0]) and caption == L.HIDDEN
-    assert facts == alone[2] and shown[at + 2] == "" and "step=1" in shown[at + 5]
+    alone = L.run(store, LESSONS, shown.where, *_pool_values(shown))
+    assert shown.where == (lesson.id, 0) and np.array_equal(shown.image, alone[0]) and shown.caption == L.HIDDEN
+    assert shown.facts == alone[2] and shown.feedback == "" and "step=1" in shown.link
     # a link whose settings the view refuses opens the step and says why where the feedback goes, with no image
     step = next((x, i) for x in LESSONS for i, s in enumerate(x.steps) if "prompt" in VIEWS[s.view].params)
     shown = L.ran(store, LESSONS, L.from_link(LESSONS, {"lesson": step[0].id, "step": str(step[1] + 1),
                                                          "prompt": "a cat"}))
-    assert shown[0] == (step[0].id, step[1]) and shown[at + 3] is None and shown[-1] == {}
-    assert shown[at + 2].startswith("**This view could not run:**") and "garment" in shown[at + 2]
+    assert shown.where == (step[0].id, step[1]) and shown.image is None and shown.facts == {}
+    assert shown.feedback.startswith("**This view could not run:**") and "garment" in shown.feedback
+    # the tab's outputs, in the order the tab lists its components
+    outputs = shown.outputs()
+    assert len(outputs) == 5 + sum(L.POOL.values()) + 9 and outputs[0] == shown.where and outputs[-1] == {}
