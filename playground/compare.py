@@ -455,6 +455,19 @@ def loss_table(store: ModelStore):
             pd.DataFrame(rows, columns=LOSS_COLUMNS))
 
 
+def late_starts(by_time) -> str:
+    """Why some curves of the minutes plot start late, with the minutes read from the plot's own table: a curve
+    starts at its run's first FID, after as many generator steps for every loss, which the slower runs reach later."""
+    if by_time.empty:
+        return ""
+    first = by_time.groupby("loss")["minutes"].min().sort_values()
+    late = [f"{loss} after {m:.1f}" for loss, m in first.items() if m > 2 * first.iloc[0]]
+    return (f" Against minutes, each curve starts at its run's first FID measurement, made after the same number of "
+            f"generator steps for every loss: {first.index[0]} got there in {first.iloc[0]:.1f} minutes"
+            + (f"; runs that made fewer steps a minute got there later ({', '.join(late)} minutes) and have fewer "
+               "points (the table's G steps and minutes give each run's pace)" if late else "") + ".")
+
+
 def _names(rows: list[dict], skip) -> list[str]:
     """Every series a run logged: each is in the table from its first snapshot on (empty until it has values),
     because a plot fixes its series from the first table it gets."""
@@ -610,6 +623,7 @@ def build(store: ModelStore) -> TabParts:
     # release (a drag ends) and input (the number box, the arrow keys): each says which snapshot to show
     gr.on([index.release, index.input], lambda name, i: timeline(store, name, i), [run, index], outputs,
           api_name="timeline", trigger_mode="always_last")
+    by_step, by_time, runs = loss_table(store)
     gr.Markdown("### The loss table\nThe same DCGAN (architecture, data, batch, Adam) trained with each GAN loss of "
                 "the course notes, one curve each: FID on 1000 samples from fixed noise (the run's own monitor) against "
                 "generator steps and against wall-clock time. The two budgets differ because some losses pay more per "
@@ -618,8 +632,8 @@ def build(store: ModelStore) -> TabParts:
                 "steps, its `*-9400steps` run (trained on a GPU as far as the non-saturating run went in its 20 "
                 "minutes; WGAN-GP's stopped at 6251). Where two losses give "
                 "the same curve (hinge and non-saturating nearly do), the line drawn last hides the other: the table "
-                "under the plots has each run's numbers. The table's FID is the card's, on 10k samples.")
-    by_step, by_time, runs = loss_table(store)
+                "under the plots has each run's numbers. The table's FID is the card's, on 10k samples."
+                + late_starts(by_time))
     # one above the other: side by side, each legend had room for 5 of the 8 losses at 800 px
     gr.LinePlot(by_step, x="generator step", y="FID_1000", color="loss", title="FID against generator steps",
                 height=280, elem_id="loss-table-steps")

@@ -280,3 +280,16 @@ def test_a_cell_whose_model_ignores_an_axis_says_so_under_it(store):
         band = image[tab.XY_MARGINS[1] + j * rows + tab.CELL: tab.XY_MARGINS[1] + (j + 1) * rows]
         assert (band[:, left:left + tab.CELL] < 200).any()  # written under the GAN's cell
         assert (band[:, left + tab.CELL:] == 255).all()  # nothing under the DDPM's
+
+
+def test_the_minutes_plot_says_why_some_curves_start_late():
+    """A walk saw the slow losses' curves begin minutes in, with nothing said: the text names each late start,
+    read from the plot's own table."""
+    import pandas as pd
+
+    by_time = pd.DataFrame([(1.2, 90.0, "non-saturating"), (3.0, 40.0, "non-saturating"), (7.6, 80.0, "wgan-gp"),
+                            (1.5, 85.0, "lsgan")], columns=["minutes", "FID_1000", "loss"])
+    said = tab.late_starts(by_time)
+    assert "non-saturating got there in 1.2 minutes" in said and "wgan-gp after 7.6" in said and "lsgan" not in said
+    assert tab.late_starts(by_time[by_time["loss"] != "wgan-gp"]).endswith("1.2 minutes.")
+    assert tab.late_starts(by_time.iloc[:0]) == ""
