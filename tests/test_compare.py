@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import shutil
 
 import gradio as gr
@@ -221,18 +220,19 @@ def test_the_time_per_image_is_not_a_first_calls_setup(store, monkeypatch):
     from types import SimpleNamespace
 
     real = tab.get_family("gan")
-    calls = []
+    calls, clock = [], [0.0]  # the module's clock: each call takes what the test says, whatever the machine's load
 
     def sample(*a, **k):
         calls.append(1)
-        if len(calls) == 2:  # the first timed call (the first of all is the model's warm-up)
-            time.sleep(0.06)
+        # the first timed call (the first of all is the model's warm-up) pays a setup; the others take 2 ms
+        clock[0] += 0.06 if len(calls) == 2 else 0.002
         return real.sample(*a, **k)
 
     monkeypatch.setattr(tab, "get_family", lambda name: SimpleNamespace(sample=sample))
+    monkeypatch.setattr(tab, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
     monkeypatch.setattr(tab, "_WARM", set())
     _, seconds, _ = tab._draw(store, "tiny-gan", 0, 4, None, 10, 1.0)
-    assert seconds < 0.03 and len(calls) > 2
+    assert seconds == pytest.approx(0.002) and len(calls) == 6  # the warm-up, then the best of 5
 
 
 def test_an_xy_axis_no_model_uses_says_so(store):
