@@ -5,6 +5,7 @@ Gradio streams."""
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 
@@ -87,6 +88,17 @@ def shown_hole(x0: torch.Tensor, mask: torch.Tensor) -> np.ndarray:
 
 def _view(x: torch.Tensor) -> np.ndarray:
     return upscale(np.repeat(to_uint8(x.clamp(-1, 1))[0, 0].numpy()[..., None], 3, -1), CANVAS // x.shape[-1])
+
+
+def preview(store: ModelStore, name: str, editor, mask_kind: str, seed):
+    """The hole the next fill will use, shown as soon as the image, the hole's shape or the seed (random strokes)
+    changes: a walk chose "half image" and saw the old centre box until it pressed Fill. Nothing changes while
+    the settings cannot make a hole (no image yet, a seed being typed): Fill says why."""
+    try:
+        seed = int(number("seed", seed, 0, 2**63 - 1))
+        return shown_hole(*read_editor(editor, mask_kind, seed, store.get(name, family="ddpm").cfg.image_size))
+    except UserError:  # a CheckpointError too
+        return gr.skip()
 
 
 @user_errors
@@ -187,7 +199,9 @@ def build(store: ModelStore) -> TabParts:
                 stop = gr.Button("Stop", scale=1)
             progress = gr.Markdown()
             with gr.Row():
-                kept = gr.Image(label="kept (hole in red)", interactive=False, format="png", elem_id="inpaint-hole")
+                # the next fill's hole, from the moment its shape or image changes (`preview`)
+                kept = gr.Image(label="what Fill keeps (hole in red)", interactive=False, format="png",
+                                elem_id="inpaint-hole")
                 xt = gr.Image(label="x_t", interactive=False, format="png", elem_id="inpaint-xt")
                 x0 = gr.Image(label="predicted x̂0 (known pixels put back)", interactive=False, format="png",
                               elem_id="inpaint-x0")
@@ -201,7 +215,13 @@ def build(store: ModelStore) -> TabParts:
     def pick(evt: gr.SelectData):
         return example(evt.index)
 
-    picks.select(pick, None, editor, api_name=False, show_progress="hidden")
+    shown = functools.partial(preview, store)
+    # the editor's change fires for the user's strokes and uploads, not for a value set by the garment picker
+    picks.select(pick, None, editor, api_name=False, show_progress="hidden").then(
+        shown, [ckpt, editor, mask, seed], kept, api_name=False, show_progress="hidden")
+    # one event for the three triggers (see wiring.one_event_per_change)
+    gr.on([mask.change, editor.change, seed.change], shown, [ckpt, editor, mask, seed], kept, api_name=False,
+          show_progress="hidden", trigger_mode="always_last")
     method.change(lambda m: gr.Slider(interactive=m == "RePaint"), method, resample, api_name=False,
                   show_progress="hidden")
     parts = TabParts(refresh=[(ckpt, lambda: store.names("ddpm"))])
