@@ -213,12 +213,20 @@ def done_count(progress: dict | None, lesson: Lesson) -> int:
     return len(set((progress or {}).get(lesson.id, [])) & set(range(len(lesson.steps))))
 
 
+def retry_count(progress: dict | None, lesson: Lesson) -> int:
+    """The lesson's steps answered wrong (their measurement shown) and not yet right."""
+    tried = {r[0][1] for r in (progress or {}).get(REVEALED, []) if r and r[0] and r[0][0] == lesson.id}
+    return len((tried & set(range(len(lesson.steps)))) - set((progress or {}).get(lesson.id, [])))
+
+
 def lesson_choices(lessons: list[Lesson], progress: dict | None) -> list[tuple[str, str]]:
-    """The lesson picker's (label, id) pairs: number, title, and the learner's progress."""
+    """The lesson picker's (label, id) pairs: number, title, and the learner's progress: the steps answered
+    right, and those answered wrong and still to get right (a walk saw no trace of its wrong answers)."""
     out = []
     for k, lesson in enumerate(lessons, 1):
-        done = done_count(progress, lesson)
-        mark = " ✓" if done == len(lesson.steps) else f" ({done}/{len(lesson.steps)})" if done else ""
+        done, retry = done_count(progress, lesson), retry_count(progress, lesson)
+        mark = " ✓" if done == len(lesson.steps) else f" ({done}/{len(lesson.steps)}" + (
+            f", {retry} to retry)" if retry else ")") if done or retry else ""
         out.append((f"{k}. {lesson.title}{mark}", lesson.id))
     return out
 
@@ -378,7 +386,8 @@ def check(lessons: list[Lesson], where, facts: dict, answer, progress: dict | No
     if answer != truth:
         progress[REVEALED] = (revealed + [facts[RAN_ON]])[-MAX_REVEALED:]
         return (f"**Not this time** (you answered *{answer}*; the run says *{truth}*). {measured}\n\nChange a "
-                "setting, predict what it will do, press Run and answer again.", progress, gr.skip(), gr.skip(),
+                "setting, predict what it will do, press Run and answer again.", progress,
+                gr.update(choices=lesson_choices(lessons, progress), value=lesson.id), gr.skip(),
                 {**facts, SPENT: True})
     if facts[RAN_ON] in revealed:
         return (f"**Right: {truth}**, but a wrong answer showed you this run's measurement before. {measured}\n\n"

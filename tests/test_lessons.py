@@ -50,8 +50,9 @@ def test_every_step_runs_its_live_view_and_checks_the_answer_against_it(store, l
     assert right.startswith("**Right") and progress == {lesson.id: [index]}
     assert facts[L.CAPTION] in right  # what the run measured, revealed with the check
     wrong = next(c for c in step.choices if c != truth)
-    said, progress, _, _, spent = L.check(LESSONS, where, facts, wrong, {}, *pool)
+    said, progress, picker, _, spent = L.check(LESSONS, where, facts, wrong, {}, *pool)
     assert said.startswith("**Not this time") and lesson.id not in progress
+    assert dict((v, k) for k, v in picker["choices"])[lesson.id].endswith("(0/%d, 1 to retry)" % len(lesson.steps))
     # a wrong answer is shown what the run measured (the page promises it), and the run is spent: the next answer
     # needs a new run, and the same settings again do not count (their measurement was shown)
     assert facts[L.CAPTION] in said and f"*{truth}*" in said and spent[L.SPENT]
@@ -188,6 +189,12 @@ def test_a_teacher_adds_a_lesson_without_python(tmp_path):
     assert errors == [] and lessons[0].id == "noise" and [s.title for s in lessons[0].steps] == ["A step", "Another"]
     assert L.lesson_choices(lessons, {"noise": [0]}) == [("1. My lesson (1/2)", "noise")]
     assert L.lesson_choices(lessons, {"noise": [0, 1]}) == [("1. My lesson ✓", "noise")]
+    # a wrong answer leaves a trace until the step is answered right (on a run not measured before)
+    wrong = lambda i: [["noise", i], [["t", 50]]]  # noqa: E731 - a run's record, as check() keeps it
+    assert L.lesson_choices(lessons, {L.REVEALED: [wrong(1)]}) == [("1. My lesson (0/2, 1 to retry)", "noise")]
+    assert L.lesson_choices(lessons, {"noise": [0], L.REVEALED: [wrong(1), wrong(1)]}) == [
+        ("1. My lesson (1/2, 1 to retry)", "noise")]
+    assert L.lesson_choices(lessons, {"noise": [0], L.REVEALED: [wrong(0)]}) == [("1. My lesson (1/2)", "noise")]
 
 
 def test_every_view_fits_the_tabs_control_pool_and_names_its_facts():
