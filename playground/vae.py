@@ -422,8 +422,6 @@ def build(store: ModelStore) -> TabParts:
 
 
 if __name__ == "__main__":
-    import gradio as gr
-
     with gr.Blocks(title="VAE interpolation") as demo:
         build(ModelStore())
     demo.launch()

@@ -46,7 +46,7 @@ class Config(DataConfig):
         if self.image_size != 32 or self.channels != 3:
             raise UserError("captioned-fashion images are 32x32 RGB: keep --image_size=32 --channels=3")
         if self.width % self.heads or self.image_size % self.patch:
-            raise UserError(f"--width must be divisible by --heads and --image_size by --patch")
+            raise UserError("--width must be divisible by --heads and --image_size by --patch")
         if not 4 <= self.context <= 77:
             raise UserError(f"--context must be in [4, 77], got {self.context}")
 

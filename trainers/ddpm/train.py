@@ -22,7 +22,7 @@ from ..core.errors import UserError
 from ..core.images import to_uint8
 from .diffusion import SCHEDULES, Schedule, q_sample
 from .models import UNet
-from .samplers import SAMPLERS, guidance_limit, guided_eps, sample_loop
+from .samplers import guidance_limit, guided_eps, sample_loop
 
 
 @dataclasses.dataclass(frozen=True)

@@ -24,7 +24,6 @@ import torch.nn.functional as F
 from ..core.captions import captioned, vocabulary_prompts
 from ..core.data import DataConfig
 from ..core.errors import UserError
-from ..core.images import to_uint8
 from ..ddpm.diffusion import q_sample
 from ..ddpm.samplers import guidance_limit
 from ..ddpm.train import optimise, schedule
