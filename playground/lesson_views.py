@@ -12,7 +12,6 @@ from __future__ import annotations
 import collections
 import dataclasses
 import functools
-import re
 from typing import Callable
 
 import numpy as np
@@ -146,9 +145,9 @@ def garment_named(prompt) -> list[str]:
     whole word: "shirt" inside "t-shirt" counted as a second garment, and "a red t-shirt" was refused."""
     from trainers.core import captions
 
-    text = str(prompt).lower()
-    named = [CLASSES[k] for k, word in enumerate(captions.CLASS_WORDS)
-             if re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text)]
+    from .text2image import garment_words
+
+    named = [CLASSES[captions.CLASS_WORDS.index(word)] for word in garment_words(prompt)]
     if len(named) != 1:
         raise UserError("name one garment in the prompt, in these words: " + ", ".join(captions.CLASS_WORDS))
     return named

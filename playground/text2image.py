@@ -140,16 +140,31 @@ def unknown_words(prompt) -> list[str]:
     return list(dict.fromkeys(w for w in words if w not in VOCABULARY and w != "an"))
 
 
+def garment_words(prompt) -> list[str]:
+    """The captions' garment words a prompt names, each matched as a whole word ("shirt" inside "t-shirt" is not a
+    second garment), in the classes' order."""
+    from trainers.core import captions
+
+    text = str(prompt or "").lower()
+    return [word for word in captions.CLASS_WORDS if re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text)]
+
+
 def vocabulary_note(other: str | None, prompt) -> str:
-    """What the tab says under the prompt as it is typed: the words the shipped model will ignore, if any."""
+    """What the tab says under the prompt as it is typed: the words the shipped model will ignore, if any, and
+    what it draws from the rest (with a garment named, that garment; with none, coloured shapes)."""
     if other and str(other).strip():
         return ""
     unknown = unknown_words(prompt)
     if not unknown:
         return ""
+    named = garment_words(prompt)
+    # "a large blue dress with a red sneaker" was told to expect coloured shapes, and drew blue dresses
+    rest = (f"It draws from the words it knows, here the garment{'s' if len(named) > 1 else ''} "
+            f"{' and '.join(named)}" + (" (it was trained on one garment a caption: expect one of them)"
+                                          if len(named) > 1 else "") + ". " if named else
+            "It draws from the words it knows; with no garment among them, expect coloured shapes, not a garment. ")
     return (f"**Note:** this model never saw the word{'s' if len(unknown) > 1 else ''} **{', '.join(unknown[:12])}**. "
-            "It draws from the words it knows; with no garment among them, expect coloured shapes, not a garment. "
-            "(Unknown words are split into many tokens: a prompt longer than the model reads is refused.)")
+            + rest + "(Unknown words are split into many tokens: a prompt longer than the model reads is refused.)")
 
 
 def guidance_interval_for(store: ModelStore, name: str, other: str | None) -> float:

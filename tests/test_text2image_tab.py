@@ -136,6 +136,11 @@ def test_words_outside_the_vocabulary_are_flagged_before_generating():
     assert "**cat, wearing, hat**" in tab.vocabulary_note("", "a cat wearing a hat")
     assert tab.vocabulary_note("", "a small red sneaker") == ""
     assert tab.vocabulary_note("org/other-model", "a cat wearing a hat") == ""  # another model has its own words
+    assert "coloured shapes" in tab.vocabulary_note("", "a cat wearing a hat")
+    # a prompt that names garments is not told to expect shapes ("with" unknown, a dress and a sneaker named)
+    two = tab.vocabulary_note("", "a large blue dress with a red sneaker")
+    assert "**with**" in two and "shapes" not in two and "garments dress and sneaker" in two
+    assert tab.garment_words("a red t-shirt") == ["t-shirt"]  # not "shirt" as well
     assert all(not tab.unknown_words(p) for p in tab.EXAMPLE_PROMPTS)  # every example is in the vocabulary
 
 
