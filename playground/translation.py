@@ -177,14 +177,19 @@ def cyclegan(store: ModelStore, name: str, image, domain: str = "A", invert: str
     names = {"A": model.cfg.domain_a, "B": model.cfg.domain_b}
     other = "B" if domain == "A" else "A"
     text = (f"{names[domain]} → {names[other]} → {names[domain]}: mean cycle error {err.mean():.3f} "
-            f"(max {err.max():.2f}) on [0, 1] pixels; the last frame is the identity map G_{other}{domain}(x)")
+            f"(max {err.max():.2f}) on [0, 1] pixels; the last frame is the identity check: the {other} → {domain} "
+            f"generator given x itself, which should leave it as it is")
     note = ""
     seen = _read(store, x)  # an image of the other domain under this one's radio: say so (it "succeeded")
     if seen and seen[0].lower() == str(names[other]).lower():
         note = (f"**Check the domain**: the classifier reads your image as {seen[0]} ({seen[1]:.0%}), domain "
                 f"{other}'s class, but domain {domain} ({names[domain]}) is chosen; choose {other} to translate it "
                 f"the other way.\n\n")
-    return frames, heat, note + verdict(store, y, names[other]) + "\n\n" + text
+    # with the input already of the target's class, the output reads as that class whatever G did: no verdict
+    # (a walk saw "Check the domain" above "Translated")
+    judged = f"No verdict on the translation: the input is already {seen[0]}." if note else verdict(store, y,
+                                                                                                   names[other])
+    return frames, heat, note + judged + "\n\n" + text
 
 
 # the objective a CycleGAN-family checkpoint was trained with (its config's `loss`; older ones have none: lsgan)

@@ -161,6 +161,9 @@ def test_cyclegan_round_trip(store):
     assert "Ankle boot → Sneaker" in as_b
     assert as_b.startswith("**Check the domain**: the classifier reads your image as Sneaker") and "choose A" in as_b
     assert "Check the domain" not in text
+    # and no verdict under it: the output of an input already of the target class reads as that class anyway
+    assert "Translated" not in as_b and "failed" not in as_b and "No verdict" in as_b
+    assert "G_" not in as_b and "identity check" in as_b  # plain words, not raw subscripts
 
 
 def test_cyclegan_and_dualgan_side_by_side_with_their_cards_numbers(store):
