@@ -381,6 +381,11 @@ def timeline(store: ModelStore, name: str, index):
     entropy = tables[1]["series"] == "class_entropy"
     tables[1].loc[entropy, "value"] = tables[1].loc[entropy, "value"] / np.log(2)
     caption = f"{name}: step {step} (snapshot {index} of 0–{len(shots) - 1}, as on the slider)"
+    card = read_card(root)
+    if int(card.get("steps_total") or 0) > int(card.get("steps") or 0):  # ddpm-fashion: 7439 of 38734 shown
+        caption += (f". This replays the run's last slice only: it went on from an earlier checkpoint "
+                    f"(`--init_from`), after {int(card['steps_total']) - int(card['steps'])} steps of the "
+                    f"{card['steps_total']} it trained in all, and its snapshots and curves count from there")
     # a series with one value draws no line (a line needs two points): its value is said here instead
     single = [f"{k} = {v:.4g} at step {s}" for table in tables for k, group in table.dropna().groupby("series")
               if len(group) == 1 for s, v in [(int(group["step"].iloc[0]), float(group["value"].iloc[0]))]]

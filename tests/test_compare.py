@@ -293,3 +293,18 @@ def test_the_minutes_plot_says_why_some_curves_start_late():
     assert "non-saturating got there in 1.2 minutes" in said and "wgan-gp after 7.6" in said and "lsgan" not in said
     assert tab.late_starts(by_time[by_time["loss"] != "wgan-gp"]).endswith("1.2 minutes.")
     assert tab.late_starts(by_time.iloc[:0]) == ""
+
+
+def test_the_timeline_of_a_run_that_went_on_from_a_checkpoint_says_it_shows_the_last_slice(store, tmp_path):
+    """ddpm-fashion's replay ends at step 7439 while its card says 38734 steps in all: its last run started from
+    an earlier checkpoint, and the caption says so and where the slice begins."""
+    import json
+
+    shutil.copytree(store.path("tiny-ddpm"), tmp_path / "run")
+    card = json.loads((tmp_path / "run" / "card.json").read_text())
+    plain = tab.timeline(ModelStore(tmp_path), "run", 0)[1]
+    card.update(steps_total=int(card["steps"]) + 1000)
+    (tmp_path / "run" / "card.json").write_text(json.dumps(card))
+    said = tab.timeline(ModelStore(tmp_path), "run", 0)[1]
+    assert "last slice" not in plain and "last slice" in said
+    assert f"after 1000 steps of the {card['steps_total']} it trained in all" in said
