@@ -353,7 +353,7 @@ def _changed(step: Step, facts: dict, where, pool: list) -> str:
                      if before.get(k) != _plain(v)) or "another step"
 
 
-SPENT = "answered wrong"  # in a run's facts: its one answer was wrong (and its measurement shown)
+SPENT = "answered"  # in a run's facts: it has had its one answer (and its measurement was shown)
 REVEALED = "__revealed__"  # in the progress: the runs (step and settings) whose measurement a wrong answer showed
 MAX_REVEALED = 100
 
@@ -392,12 +392,14 @@ def check(lessons: list[Lesson], where, facts: dict, answer, progress: dict | No
     if facts[RAN_ON] in revealed:
         return (f"**Right: {truth}**, but a wrong answer showed you this run's measurement before. {measured}\n\n"
                 "Change a setting and answer a run you have not seen measured to count the step.", progress,
-                gr.skip(), gr.skip(), gr.skip())
+                gr.skip(), gr.skip(), {**facts, SPENT: True})
     progress[lesson.id] = sorted(set(progress.get(lesson.id, [])) | {where[1]})
+    # the run is spent either way: a walk answered right, then wrong on the same run, and was told "Not this
+    # time" under a step marked answered
     return (f"**Right: {truth}**, as the model just showed. {measured}\n\nTry another setting and ask yourself "
             "whether it would change.", progress, gr.update(choices=lesson_choices(lessons, progress),
                                                             value=lesson.id), step_text(lesson, where[1], progress),
-            gr.skip())
+            {**facts, SPENT: True})
 
 
 def from_link(lessons: list[Lesson], query: dict, progress: dict | None = None) -> StepShown:

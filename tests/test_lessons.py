@@ -46,10 +46,14 @@ def test_every_step_runs_its_live_view_and_checks_the_answer_against_it(store, l
     step = lesson.steps[index]
     truth = facts[step.fact]
     assert truth in step.choices
-    right, progress, *_ = L.check(LESSONS, where, facts, truth, {}, *pool)
+    right, progress, _, _, answered = L.check(LESSONS, where, facts, truth, {}, *pool)
     assert right.startswith("**Right") and progress == {lesson.id: [index]}
     assert facts[L.CAPTION] in right  # what the run measured, revealed with the check
     wrong = next(c for c in step.choices if c != truth)
+    # a right answer spends the run too: the same run answered again is asked for a new run, not told "Not this
+    # time" under a step marked answered
+    after = L.check(LESSONS, where, answered, wrong, progress, *pool)
+    assert after[0].startswith("**Run it again first") and after[1] == progress
     said, progress, picker, _, spent = L.check(LESSONS, where, facts, wrong, {}, *pool)
     assert said.startswith("**Not this time") and lesson.id not in progress
     assert dict((v, k) for k, v in picker["choices"])[lesson.id].endswith("(0/%d, 1 to retry)" % len(lesson.steps))
