@@ -285,11 +285,13 @@ def xy_grid(store: ModelStore, checkpoint, x_param, x_text, y_param, y_text, see
 
     from trainers.core.images import png_bytes
 
-    from .exports import META_KEY, export_file
+    from .exports import META_KEY, export_file, skip_setting
 
     xs, ys = _axis(store, x_param, x_text), _axis(store, y_param, y_text)
     if x_param == y_param:
         raise UserError("choose two different parameters for X and Y")
+    if "checkpoint" in (x_param, y_param):
+        skip_setting("checkpoint")  # the base checkpoint box: not in this grid
     base = {"checkpoint": checkpoint, "seed": seed, "steps": steps, "guidance": guidance, "truncation": truncation,
             "sampler": sampler, "class": class_name or ANY_CLASS}
     for param in ("seed", "steps", "guidance", "truncation", "sampler", "class"):

@@ -73,6 +73,14 @@ def record_setting(name: str, value) -> None:
         meta["inputs"][name] = value
 
 
+def skip_setting(name: str) -> None:
+    """Inside a `tagged` call: leave a setting the call ignored out of its downloads' names (an X/Y grid over
+    checkpoints named its file after the base checkpoint box, a model not in the grid)."""
+    meta = _EXPORT_SETTINGS.get()
+    if meta is not None:
+        meta["skip"] = [*meta.get("skip", []), name]
+
+
 def export_file(data: bytes, stem: str, suffix: str) -> str:
     """Write a download (GIF, MP4, PNG) into the app's export folder and return its path. Its folder is the
     content's hash, so the same result is the same file (repeated requests add nothing), the write is atomic,

@@ -212,6 +212,14 @@ def test_the_xy_grids_image_and_file_have_one_name(store, tmp_path, monkeypatch)
         "tiny-gan", "checkpoint", "tiny-gan, tiny-ddpm", "seed", "0, 1", 0, 5, 2.0, 1.0, "ddim", tab.ANY_CLASS)
     assert Path(path).name == exports.download_name(image) + ".png"
     assert Path(path).name.startswith("xy-grid_checkpoint_tiny-gan+tiny-ddpm_seed_0+1")
+    # the base checkpoint box, which a grid over checkpoints ignores, is not in the names (a walk's grid over four
+    # models was named after a fifth); with checkpoint not an axis, it is
+    image, path = exports.tagged("xy_grid", names, lambda *a: tab.xy_grid(store, *a))(
+        "tiny-ddpm", "checkpoint", "tiny-gan", "seed", "0, 1", 0, 5, 2.0, 1.0, "ddim", tab.ANY_CLASS)
+    assert "tiny-ddpm" not in Path(path).name and "tiny-ddpm" not in exports.download_name(image)
+    _, path = exports.tagged("xy_grid", names, lambda *a: tab.xy_grid(store, *a))(
+        "tiny-ddpm", "seed", "0, 1", "steps", "2, 4", 0, 5, 2.0, 1.0, "ddim", tab.ANY_CLASS)
+    assert "tiny-ddpm" in Path(path).name
 
 
 def test_the_time_per_image_is_not_a_first_calls_setup(store, monkeypatch):
