@@ -45,6 +45,22 @@ def generative_names(store: ModelStore) -> list[str]:
     return out
 
 
+def _prompt_drawn(store: ModelStore, settings: dict) -> str:
+    """The prompt a text-to-image model draws for a grid cell's settings."""
+    from trainers.latent_diffusion.train import default_prompts
+
+    cls = settings.get("class")
+    if cls not in (None, "", ANY_CLASS):
+        return _condition("latent_diffusion", FASHION_MNIST_CLASSES.index(cls))["prompt"]
+    return default_prompts(1)[0]
+
+
+def _small_font(px: int):
+    from PIL import ImageFont
+
+    return ImageFont.load_default(size=px)
+
+
 def _condition(family: str, label: int) -> dict:
     """A class as each family takes it: a label, or for text-to-image models the prompt "a <class>"."""
     if family == "latent_diffusion":
@@ -317,25 +333,30 @@ def xy_grid(store: ModelStore, checkpoint, x_param, x_text, y_param, y_text, see
     margin_x, margin_y = max(XY_MARGINS[0], widest + 12), XY_MARGINS[1]
     # a cell whose model ignores an axis the others use (steps for the GAN of a GAN-and-DDPM grid) says so under
     # it: its copies along that axis read as a broken grid
-    ignored = [[[p for p in (x_param, y_param) if p != "checkpoint" and p not in idle
+    # and a text-to-image cell names the prompt it drew (Compare has no prompt box: "a <class>", else the
+    # captions' first prompt)
+    notes = [[([f"“{_prompt_drawn(store, c)}”"] if store.get(c["checkpoint"]).family == "latent_diffusion" else [])
+              + [f"{p} unused" for p in (x_param, y_param) if p != "checkpoint" and p not in idle
                  and _ignores(store, c["checkpoint"], p)] for c in row] for row in cells]
-    pitch = CELL + (14 if any(any(row) for row in ignored) else 0)  # a row's height, with a line for such notes
+    pitch = CELL + (14 if any(any(row) for row in notes) else 0)  # a row's height, with a line for such notes
     canvas = Image.new("RGB", (margin_x + CELL * len(xs), margin_y + pitch * len(ys)), (255, 255, 255))
     draw = ImageDraw.Draw(canvas)
     draw.multiline_text((4, 2), corner, fill=(90, 90, 90), font=font, spacing=2)
     for i, x in enumerate(xs):  # each column and row headed by its value alone, short enough to stay distinct
         draw.multiline_text((margin_x + i * CELL + 4, 2), _short(x, 15), fill=(0, 0, 0), font=font, spacing=2)
     samples = iter(_cells(store, [settings for row in cells for settings in row]))
-    small = ImageFont.load_default(size=11)
     for j, head in enumerate(heads):
         draw.multiline_text((4, margin_y + j * pitch + CELL // 2 - 12), head, fill=(0, 0, 0), font=font, spacing=2)
         for i in range(len(xs)):
             tile = Image.fromarray(next(samples).permute(1, 2, 0).numpy()).resize((CELL - 4, CELL - 4),
                                                                                  Image.Resampling.NEAREST)
             canvas.paste(tile, (margin_x + i * CELL + 2, margin_y + j * pitch + 2))
-            if ignored[j][i]:
-                draw.text((margin_x + i * CELL + 4, margin_y + j * pitch + CELL - 1),
-                          f"{' and '.join(ignored[j][i])} unused", fill=(90, 90, 90), font=small)
+            if notes[j][i]:
+                note = ", ".join(notes[j][i])
+                fitted = next((f for f in map(_small_font, range(11, 7, -1)) if draw.textlength(note, font=f)
+                               <= CELL - 6), _small_font(8))
+                draw.text((margin_x + i * CELL + 4, margin_y + j * pitch + CELL - 1), note, fill=(90, 90, 90),
+                          font=fitted)
     image = np.asarray(canvas)
     inputs = {"checkpoint": checkpoint, "X": x_param, "X values": x_text, "Y": y_param, "Y values": y_text,
               **{k: v for k, v in base.items() if k != "checkpoint"}}

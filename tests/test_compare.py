@@ -316,3 +316,13 @@ def test_the_timeline_of_a_run_that_went_on_from_a_checkpoint_says_it_shows_the_
     said = tab.timeline(ModelStore(tmp_path), "run", 0)[1]
     assert "last slice" not in plain and "last slice" in said
     assert f"after 1000 steps of the {card['steps_total']} it trained in all" in said
+
+
+def test_a_text_to_image_cell_names_the_prompt_it_drew(store):
+    """Compare has no prompt box: a walk saw the text-to-image column draw purple garments and nothing said what
+    was asked. Each such cell says its prompt: "a <class>" with a class, else the captions' first prompt."""
+    from trainers.latent_diffusion.train import default_prompts
+
+    assert tab._prompt_drawn(store, {"class": "Bag"}) == "a bag"
+    assert tab._prompt_drawn(store, {"class": "Ankle boot"}) == tab._condition("latent_diffusion", 9)["prompt"]
+    assert tab._prompt_drawn(store, {"class": tab.ANY_CLASS}) == default_prompts(1)[0]
