@@ -172,7 +172,9 @@ def build(store: ModelStore) -> TabParts:
             gr.Markdown("### Inpaint: fill a hole with a diffusion model\n**Try first:** press *Fill the hole* "
                         "(the centre box of a sneaker), then choose *replace* and compare the seams; paint your own "
                         "hole with the brush and choose *painted with the brush*.")
-            picks = gr.Gallery([(example(i), Path(p).stem.split("-", 1)[1]) for i, p in enumerate(example_paths())],
+            # captioned by class name, as the other tabs' galleries are (the files' "t-shirt-top" read oddly)
+            picks = gr.Gallery([(example(i), FASHION_MNIST_CLASSES[int(Path(p).stem.split("-", 1)[0])])
+                                for i, p in enumerate(example_paths())],
                                columns=10, height=170,  # a row and its captions (at 150 px they were cut off)
                                label="click a garment", allow_preview=False, elem_classes="picker")
             with gr.Row():
