@@ -667,8 +667,10 @@ def build(store: ModelStore) -> TabParts:
                 height=280, elem_id="loss-table-steps")
     gr.LinePlot(by_time, x="minutes", y="FID_1000", color="loss", title="FID against wall-clock minutes",
                 height=280, elem_id="loss-table-minutes")
+    # every run in view: at the default 500 px the last row sat below the box's edge with no sign of it; at 800 px
+    # its last columns were cut with no word (`wide-table`)
     gr.Dataframe(runs, headers=LOSS_COLUMNS, interactive=False, wrap=True, elem_id="loss-table",
-                 elem_classes="wide-table")  # at 800 px its last columns were cut with no word
+                 elem_classes="wide-table", max_height=60 * (len(runs) + 2))
     parts.refresh = [(chosen, lambda: generative_names(store)), (base_ckpt, lambda: generative_names(store)),
                      (run, lambda: [n for n in generative_names(store) if snapshots(store, n)])]
     return parts
