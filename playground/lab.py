@@ -69,8 +69,9 @@ def _heat(values: np.ndarray) -> np.ndarray:
     return np.where(v < 0.5, low, high).astype(np.uint8)
 
 
-def render_plane(lab: toy2d.Lab, arrows: bool = True) -> np.ndarray:
-    """Real points (dark), generated points (purple), D's output as the background, G's gradient arrows."""
+def render_plane(lab: toy2d.Lab, arrows: bool = True, shown: int | None = 300) -> np.ndarray:
+    """Real points (dark), generated points (purple; the first `shown`, all with None), D's output as the
+    background, G's gradient arrows."""
     from PIL import Image, ImageDraw
 
     d = lab.d_map(-LIM, LIM, 72).numpy()
@@ -82,7 +83,7 @@ def render_plane(lab: toy2d.Lab, arrows: bool = True) -> np.ndarray:
     draw = ImageDraw.Draw(img)
     for p in _px(lab.x_fixed.numpy()[:300]):
         draw.ellipse([p[0] - 2, p[1] - 2, p[0] + 2, p[1] + 2], fill=(40, 40, 40))
-    for p in _px(lab.generated().numpy()[:300]):
+    for p in _px(lab.generated().numpy()[:shown]):
         draw.ellipse([p[0] - 2.5, p[1] - 2.5, p[0] + 2.5, p[1] + 2.5], fill=(142, 68, 173))
     if arrows:
         pts, grad = lab.generator_gradients(48)
