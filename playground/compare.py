@@ -19,7 +19,7 @@ from trainers.core.images import grid, upscale
 from trainers.families import get_family
 
 from .errors import number, user_errors
-from .views import series_table, short_hardware, training_cost
+from .views import font_at, series_table, short_hardware, training_cost
 from .wiring import TabParts, wire
 from .models import ModelStore, n_parameters
 
@@ -53,12 +53,6 @@ def _prompt_drawn(store: ModelStore, settings: dict) -> str:
     if cls not in (None, "", ANY_CLASS):
         return _condition("latent_diffusion", FASHION_MNIST_CLASSES.index(cls))["prompt"]
     return default_prompts(1)[0]
-
-
-def _small_font(px: int):
-    from PIL import ImageFont
-
-    return ImageFont.load_default(size=px)
 
 
 def _condition(family: str, label: int) -> dict:
@@ -297,7 +291,7 @@ def xy_grid(store: ModelStore, checkpoint, x_param, x_text, y_param, y_text, see
     The PNG carries every setting in its metadata (text chunk "playground")."""
     import json
 
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw
 
     from trainers.core.images import png_bytes
 
@@ -320,7 +314,7 @@ def xy_grid(store: ModelStore, checkpoint, x_param, x_text, y_param, y_text, see
     if calls > MAX_DIFFUSION_CALLS:
         raise UserError(f"this grid needs about {calls} diffusion network calls (limit {MAX_DIFFUSION_CALLS}): "
                         "fewer cells or fewer steps")
-    font = ImageFont.load_default(size=14)  # Pillow's bitmap font was ~8 px
+    font = font_at(14)  # Pillow's bitmap font was ~8 px
     # the axes' names, once, in the corner (one line "seed \\ checkpoint" was cut and ran into the first header)
     # an axis no model of the grid uses (steps for a GAN) says so: its identical rows read as a broken grid
     idle = {p for p in (x_param, y_param) if p != "checkpoint" and all(
@@ -353,8 +347,8 @@ def xy_grid(store: ModelStore, checkpoint, x_param, x_text, y_param, y_text, see
             canvas.paste(tile, (margin_x + i * CELL + 2, margin_y + j * pitch + 2))
             if notes[j][i]:
                 note = ", ".join(notes[j][i])
-                fitted = next((f for f in map(_small_font, range(11, 7, -1)) if draw.textlength(note, font=f)
-                               <= CELL - 6), _small_font(8))
+                fitted = next((f for f in map(font_at, range(11, 7, -1)) if draw.textlength(note, font=f)
+                               <= CELL - 6), font_at(8))
                 draw.text((margin_x + i * CELL + 4, margin_y + j * pitch + CELL - 1), note, fill=(90, 90, 90),
                           font=fitted)
     image = np.asarray(canvas)

@@ -22,7 +22,7 @@ from trainers.gan import toy2d
 from .errors import number, user_errors
 from .page import LATEX
 from .uploads import as_image
-from .views import LABEL_PX, series_table, with_scale
+from .views import LABEL_PX, font_at, series_table, with_scale
 from .wiring import Opening, TabParts
 from .equations import loss_equations
 
@@ -124,7 +124,7 @@ def _inset_corner(data_px: np.ndarray, spot: np.ndarray, box: int, margin: int =
 
 def render_warp(lab: toy2d.Lab) -> np.ndarray:
     """The generator's image of a regular grid of noise: how G folds the noise space onto the data."""
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw
 
     img = Image.new("RGB", (SIZE, SIZE), (255, 255, 255))
     draw = ImageDraw.Draw(img)
@@ -151,7 +151,7 @@ def render_warp(lab: toy2d.Lab) -> np.ndarray:
                 draw.line([(x0 + a * box, y0 + (1 - b) * box) for a, b in u], fill=colour, width=1)
         # Pillow's default bitmap font was ~8 px tall: the label read as a smudge; on white, over the lines it
         # sat among
-        font, label = ImageFont.load_default(size=LABEL_PX), f"ringed spot, x{2 * LIM / span:.0f}"
+        font, label = font_at(LABEL_PX), f"ringed spot, x{2 * LIM / span:.0f}"
         if draw.textlength(label, font=font) > box - 8:  # a smaller inset (no mode hidden) says it shorter
             label = f"x{2 * LIM / span:.0f}"
         draw.rectangle(draw.textbbox((x0 + 4, y0 + 3), label, font=font), fill=(255, 255, 255))

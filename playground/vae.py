@@ -23,7 +23,7 @@ from .errors import choice, number, user_errors
 from .exports import export_file
 from .page import LATEX
 from .uploads import image_to_grey
-from .views import frames_view
+from .views import font_at, frames_view
 from .wiring import TabParts, wire
 from .models import ModelStore
 
@@ -165,10 +165,8 @@ def _to_px(z: np.ndarray, r: float) -> np.ndarray:
 def _axes(draw, r: float) -> None:
     """Tick marks and their values on the map's two axes, and the axes' names, over the points (a halo keeps
     them readable): the map had a corner note "z1, z2 in [-5, 5]" and no number on either axis."""
-    from PIL import ImageFont
-
     step = 1 if r <= 4 else 2
-    halo = {"stroke_width": 2, "stroke_fill": "white", "font": ImageFont.load_default(size=14)}
+    halo = {"stroke_width": 2, "stroke_fill": "white", "font": font_at(14)}
     centre = MAP_PX // 2
     for v in range(-int(r // step) * step, int(r) + 1, step):
         if v == 0 or abs(v) >= r:

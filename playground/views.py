@@ -82,7 +82,7 @@ SCALE_BAND = 36  # the colour bar and its labels under a heat map
 def with_scale(heat: np.ndarray, low: str, high: str, colours) -> np.ndarray:
     """A heat map (H, W, 3) with its colour scale below it: `colours` ([0, 1] -> RGB, the map's own) from 0 to 1,
     labelled `low` and `high` at the ends."""
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw
 
     h, w = heat.shape[:2]
     bar = colours(np.tile(np.linspace(0, 1, w), (10, 1)))
@@ -90,14 +90,14 @@ def with_scale(heat: np.ndarray, low: str, high: str, colours) -> np.ndarray:
     canvas.paste(Image.fromarray(heat), (0, 0))
     canvas.paste(Image.fromarray(bar), (0, h + 4))
     # 14-px labels: Pillow's 8-px bitmap font read as a smudge once the browser scaled the map down
-    draw, font = ImageDraw.Draw(canvas), ImageFont.load_default(size=LABEL_PX)
+    draw, font = ImageDraw.Draw(canvas), font_at(LABEL_PX)
     draw.text((2, h + 17), low, fill=(0, 0, 0), font=font)
     draw.text((w - draw.textlength(high, font=font) - 2, h + 17), high, fill=(0, 0, 0), font=font)
     return np.asarray(canvas)
 
 
 @functools.lru_cache(maxsize=64)
-def _font(px: int):
+def font_at(px: int):
     """Pillow's default (FreeType) font at px pixels, loaded once per size."""
     from PIL import ImageFont
 
@@ -121,19 +121,19 @@ def titled_strip(tiles: list[np.ndarray], titles: list[str], gap: int = 8) -> np
     rooms = [t.shape[1] + (gap if k < len(tiles) - 1 else 0) - 6 for k, t in enumerate(tiles)]
 
     def fits(px: int) -> bool:
-        return all(draw.textlength(title, font=_font(px)) <= room for title, room in zip(titles, rooms))
+        return all(draw.textlength(title, font=font_at(px)) <= room for title, room in zip(titles, rooms))
 
     # a title's length grows about in proportion to the font size: start from that estimate and step down from
     # it (trying every size down from the largest measured each title up to 13 times: 8 ms a strip, a third of a
     # DDPM run's export of 40 frames)
-    lengths = [draw.textlength(title, font=_font(largest)) for title in titles]
+    lengths = [draw.textlength(title, font=font_at(largest)) for title in titles]
     size = max(10, min([largest] + [int(largest * room / length) for length, room in zip(lengths, rooms) if length]))
     if fits(size):  # the largest size that fits, as a search down from `largest` finds it
         while size < largest and fits(size + 1):
             size += 1
     else:
         size = next((px for px in range(size - 1, 9, -1) if fits(px)), 10)
-    font = _font(size)
+    font = font_at(size)
     for tile, title in zip(tiles, titles):
         canvas.paste(Image.fromarray(tile), (x, band))
         draw.text((x + 4, (band - size) // 2), title, fill=(0, 0, 0), font=font)
