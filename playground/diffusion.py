@@ -125,11 +125,17 @@ def _run_settings(store, name, seed, n, sampler, steps, eta, class_name, guidanc
     return model, seed, n, steps, eta, guidance, y, device
 
 
-def _pair(xt: torch.Tensor, x0: torch.Tensor, nrow: int, shown: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """x_t and x0_hat as grids: on the page one image at 192 px, a grid's tiles at 96 (one was 128 px in a 600-px
-    box); in the GIF/MP4 (`shown` False) at 128 and 64, which their encoding's cost grows with."""
-    scale = (6 if len(xt) == 1 else 3) if shown else (4 if len(xt) == 1 else 2)
-    return (upscale(grid(to_uint8(xt.clamp(-1, 1)), nrow), scale), upscale(grid(to_uint8(x0.clamp(-1, 1)), nrow), scale))
+def _grids(xt: torch.Tensor, x0: torch.Tensor, nrow: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """x_t and x0_hat as uint8 grids at the model's size, and how many images they hold."""
+    return grid(to_uint8(xt.clamp(-1, 1)), nrow), grid(to_uint8(x0.clamp(-1, 1)), nrow), len(xt)
+
+
+def _pair(grids: tuple, shown: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """`_grids` upscaled: on the page one image at 192 px, a grid's tiles at 96 (one was 128 px in a 600-px box);
+    in the GIF/MP4 (`shown` False) at 128 and 64, which their encoding's cost grows with."""
+    a, b, n = grids
+    scale = (6 if n == 1 else 3) if shown else (4 if n == 1 else 2)
+    return upscale(a, scale), upscale(b, scale)
 
 
 @user_errors
@@ -152,15 +158,18 @@ def denoise(store: ModelStore, name: str, seed, n, sampler: str, steps, eta, cla
     # output, x at the next timestep, beside the guess at this one read "x_t, t = 979 | predicted x0 at t = 999"
     for i, t, xt, x0 in ddpm_train.reverse(model.cfg, model.modules, x, gen, y, sampler, steps, eta, guidance):
         ts.append(int(t))
+        due = live.due(i)
+        grids = _grids(x, x0, nrow) if i in keep or due else None  # once for the GIF's frame and the page's
         if i in keep:
-            frames.append((i, *_pair(x, x0, nrow, shown=False)))
-        if live.due(i):
-            a, b = _pair(x, x0, nrow)
+            frames.append((i, *_pair(grids, shown=False)))
+        if due:
+            a, b = _pair(grids)
             yield a, b, f"step {i + 1}/{steps} (t = {t}): x_t and the x0 it predicts", None, None
             live.shown()
         x = xt
-    a, b = _pair(x, x0, nrow)
-    frames.append((len(ts), *_pair(x, x0, nrow, shown=False)))
+    grids = _grids(x, x0, nrow)
+    a, b = _pair(grids)
+    frames.append((len(ts), *_pair(grids, shown=False)))
     # each pane named in the frame: the GIF/MP4 leave the page without the boxes' labels. (The image font has
     # no combining hat: "predicted x0".)
     frames = [titled_strip([fa, fb], frame_titles(ts, i)) for i, fa, fb in frames]
