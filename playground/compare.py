@@ -516,7 +516,9 @@ def _snapshot_label(count: int) -> str:
 
 
 def axis_controls(params: list[str], x: str, y: str) -> tuple[dict, ...]:
-    """Updates for the X/Y grid's own controls (of `params`): one an axis sets is greyed and says so."""
+    """Updates for the X/Y grid's own controls (of `params`): one an axis sets is greyed and says so; the
+    checkpoint box also hides its name (`set-by-axis`), kept for when the axis changes: greyed, it still read as
+    the grid's model."""
     import gradio as gr
 
     label = {"checkpoint": "checkpoint", "truncation": "truncation ψ (GANs)", "sampler": "sampler (diffusion)"}
@@ -526,7 +528,8 @@ def axis_controls(params: list[str], x: str, y: str) -> tuple[dict, ...]:
         text = label[param] if axis is None else f"{label[param]}: set by the {axis} axis"
         if param == "checkpoint" and axis is None:
             text += " (when not an axis)"
-        updates.append(gr.update(interactive=axis is None, label=text))
+        hidden = ["set-by-axis"] if param == "checkpoint" and axis is not None else []
+        updates.append(gr.update(interactive=axis is None, label=text, elem_classes=hidden))
     return tuple(updates)
 
 
@@ -587,7 +590,8 @@ def build(store: ModelStore) -> TabParts:
     # nothing changed); the shared ones above also serve Compare, so they stay
     own = {"checkpoint": base_ckpt, "truncation": trunc, "sampler": sampler}
     for control, update in zip(own.values(), axis_controls(list(own), x_param.value, y_param.value)):  # as it opens
-        control.interactive, control.label = update["interactive"], update["label"]
+        control.interactive, control.label, control.elem_classes = (update["interactive"], update["label"],
+                                                                     update["elem_classes"])
     # one event per axis's change (see wiring.one_event_per_change), then the controls it sets greyed
     for param, values in ((x_param, x_values), (y_param, y_values)):
         param.change(lambda p: defaults.get(p, ""), param, values, api_name=False, show_progress="hidden").then(

@@ -290,7 +290,7 @@ def build(store: ModelStore) -> TabParts:
                     gif = gr.Image(label="the run, animated (GIF)", type="filepath", interactive=False,
                                    elem_id="ddpm-gif", elem_classes="frames")
                     mp4 = gr.Video(label="MP4 of the run", autoplay=True, loop=True, elem_classes="anim")
-            with gr.Tab("Why so many steps"):
+            with gr.Tab("Why so many steps") as why_tab:
                 gr.Markdown("One starting noise x_T, denoised with 10, 50, 200 and 1000 steps (about a minute on 2 "
                             "idle CPU cores, more on a busy one: 1,260 steps, and a guided step, t < 300 for "
                             "ddpm-fashion, runs the network on a batch of two; the line under the button counts "
@@ -342,6 +342,7 @@ def build(store: ModelStore) -> TabParts:
     wire(cmp_go.click, "ddpm_steps", {"checkpoint": ckpt, "seed": cmp_seed, "sampler": cmp_sampler,
                                       "class": cmp_cls, "guidance": cmp_guidance},
          lambda *a: (yield from steps_comparison(store, *a)), [cmp_out, cmp_done, cmp_progress], parts,
+         opening=bool(first), opened_by=why_tab,  # seconds of compute: by the start-up work, shown on opening
          stop=(cmp_stop, cmp_progress, "stopped: the strip shows the step counts that finished"))
     wire(functools.partial(gr.on, [t.change, schedule.change, image.change, fwd_seed.submit]), "ddpm_forward",
          {"image": image, "t": t, "schedule": schedule, "noise seed": fwd_seed}, forward_process,

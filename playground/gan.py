@@ -256,12 +256,13 @@ def build(store: ModelStore) -> TabParts:
                         "`dcgan-mapping-fashion`, choose space *w* and walk; *Samples* draws a grid, *Directions* edits one "
                         "garment.")
             with gr.Row():
-                ckpt = gr.Dropdown(names, value=first, label="checkpoint")
+                # room for the longest name (dcgan-minimax-9400steps-fashion was cut at its "-fa")
+                ckpt = gr.Dropdown(names, value=first, label="checkpoint", scale=3, min_width=300)
                 # the first model's choices (w only with a mapping network): the page offered w for cdcgan
                 mapped = bool(first) and store.get(first, family="gan").cfg.mapping_layers > 0
                 space = gr.Radio(["z", "w"] if mapped else ["z"], value="z",
-                                 label="space (w: models with a mapping network)")
-                trunc = gr.Slider(0.05, 1.0, 1.0, step=0.05, label="truncation ψ")
+                                 label="space (w: models with a mapping network)", scale=2)
+                trunc = gr.Slider(0.05, 1.0, 1.0, step=0.05, label="truncation ψ", scale=3)
             with gr.Row():
                 # allow_custom_value: API callers may still send this choice's old name ("(model's own / none)");
                 # the handlers check every value themselves
@@ -324,7 +325,7 @@ def build(store: ModelStore) -> TabParts:
          walk_outs, parts, opening=bool(first))
     wire(loop_go.click, "gan_loop", {"checkpoint": ckpt, "seed": loop_seed, "frames": loop_frames,
                                      "truncation": trunc, "space": space, "class": class_a},
-         lambda *a: random_loop(store, *a), [loop_gif, loop_mp4], parts)
+         lambda *a: random_loop(store, *a), [loop_gif, loop_mp4], parts, opening=bool(first))
     edit_inputs = [ckpt, edit_seed, trunc, space, class_a, *sliders]
     # the seed runs on Enter (wired below): also on change, a bad seed was refused twice; the class, truncation
     # and space redraw it too (a Dress stayed a T-shirt until a slider moved)

@@ -324,6 +324,6 @@ def build(store: ModelStore) -> None:
     run.then(lambda r: gr.update(interactive=bool(r) and not store.read_only), run_dir, save_btn, api_name=False,
              show_progress="hidden")
     stop_button(stop, "lab_train")
-    run_dir.change(lambda r: gr.update(interactive=False), run_dir, save_btn, show_progress="hidden")
+    run_dir.change(lambda r: gr.update(interactive=False), run_dir, save_btn, api_name=False, show_progress="hidden")
     save_btn.click(lambda r, n: f"saved as `{save(store, r, n)}`: pick it in the other tabs", [run_dir, name], saved,
                    api_name="lab_save")

@@ -437,6 +437,12 @@ INTRO = ("**The course, live.** Each lesson walks through one chapter in a few s
          "browser. Every step has a link you can share.")
 
 
+# the address bar follows the step shown and its settings (the step's link, taken from its markdown), so that a
+# reload or a copied address opens the step the learner is on; replaced, not pushed: Back leaves the page as before
+FOLLOW_JS = r"""(md) => { const q = (md || "").match(/\]\((\?lesson=[^)\s]*)\)/);
+  if (q) history.replaceState(history.state, "", q[1]); }"""
+
+
 def build(store: ModelStore, folder: str | Path = LESSONS_DIR) -> TabParts:
     lessons, errors = load(folder)
     for e in errors:
@@ -487,9 +493,10 @@ def build(store: ModelStore, folder: str | Path = LESSONS_DIR) -> TabParts:
                                [picker, progress]),
                               (prev_btn.click, step_at(-1), [where, progress]),
                               (next_btn.click, step_at(+1), [where, progress])):
-        event(fn, inputs, shown, api_name=False, show_progress="hidden")
+        event(fn, inputs, shown, api_name=False, show_progress="hidden").then(
+            None, link_md, None, js=FOLLOW_JS, api_name=False)
     run_btn.click(functools.partial(run, store, lessons), [where, *pool], [image, caption, facts, link_md, feedback],
-                  api_name="lesson_run")
+                  api_name="lesson_run").then(None, link_md, None, js=FOLLOW_JS, api_name=False)
     check_btn.click(functools.partial(check, lessons), [where, facts, answer, progress, *pool],
                     [feedback, progress, picker, text, facts], api_name=False, show_progress="hidden")
 

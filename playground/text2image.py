@@ -462,15 +462,16 @@ def build(store: ModelStore) -> TabParts:
                      lambda *a: (yield from generate(store, *a)), [out, progress], parts, opening=bool(first))
     cfg_event = wire(cfg_go.click, "t2i_guidance", {**common, "negative prompt": negative, "guidance": guidance,
                                                     "steps": steps, "scheduler": scheduler, "seed": seed, "step": at},
-                     lambda *a: guidance_view(store, *a), [cfg_out, cfg_note], parts)
+                     lambda *a: guidance_view(store, *a), [cfg_out, cfg_note], parts, opening=bool(first))
     att_event = wire(att_go.click, "t2i_attention", {**common, "guidance": guidance, "steps": steps,
                                                      "scheduler": scheduler, "seed": seed},
-                     lambda *a: attention_maps(store, *a), [att_out], parts)
+                     lambda *a: attention_maps(store, *a), [att_out], parts, opening=bool(first))
     # a view computed for one prompt says so once the prompt box holds another (a walk read the maps of
     # "a small red sneaker" as those of "a blue dress", typed after them)
     # (the images the tab opens with are of the prompt box's first text)
-    for event, button, stale, opened in ((generated, go, gen_stale, prompt.value if first else None),
-                                         (cfg_event, cfg_go, cfg_stale, None), (att_event, att_go, att_stale, None)):
+    opened = prompt.value if first else None
+    for event, button, stale in ((generated, go, gen_stale), (cfg_event, cfg_go, cfg_stale),
+                                 (att_event, att_go, att_stale)):
         said_stale(event, prompt, stale, button.value, opened)
     # under the prompt as it is typed: the words the model never saw, and which views are of another prompt
     watch_prompt(prompt, [prompt.change, other.change], vocabulary_note, [other, prompt], unknown)

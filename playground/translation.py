@@ -415,7 +415,8 @@ def build(store: ModelStore) -> TabParts:
          opening=bool(cyc and sneaker) and {"image": shipped_image(sneaker)})
     wire(s_go.click, "cyclegan_vs_dualgan", {"CycleGAN checkpoint": s_cyc, "DualGAN checkpoint": s_dual,
                                               "image": c_image, "domain": c_domain, "invert": c_invert},
-         lambda *a: side_by_side(store, *a), [s_pair, s_text], parts)
+         lambda *a: side_by_side(store, *a), [s_pair, s_text], parts,
+         opening=bool(lsgan and dual and sneaker) and {"image": shipped_image(sneaker)})
     # the side-by-side is of "the image and domain above": when they change it goes, with a word why (it stayed,
     # captioned as of the new image, still naming the old one's classes)
     # ... and so is the translation above it (it kept showing the sneaker's round trip beside the boot). One event

@@ -143,7 +143,7 @@ def build_section(store: ModelStore, prompt, guidance, steps, seed, batch, parts
     drive it too, so one prompt is compared across the two ways of conditioning on text."""
     import gradio as gr
 
-    from .uploads import example_paths
+    from .uploads import example_paths, shipped_image
     from .wiring import said_stale, wire
 
     decoders, priors = store.names("unclip_decoder"), store.names("unclip_prior")
@@ -176,8 +176,9 @@ def build_section(store: ModelStore, prompt, guidance, steps, seed, batch, parts
     var_note = gr.Markdown()
     made = wire(go.click, "unclip", {"decoder": decoder, "prior": prior, "prompt": prompt, "seed": seed,
                                      "images": batch, "guidance": guidance, "steps": steps},
-                lambda *a: text_to_image(store, *a), [out, note], parts)
-    said_stale(made, prompt, stale, go.value)  # the images above are of the prompt they were made for
+                lambda *a: text_to_image(store, *a), [out, note], parts, opening=bool(decoders and priors))
+    said_stale(made, prompt, stale, go.value, prompt.value if decoders and priors else None)  # the images above are of the prompt they were made for
     wire(var_go.click, "unclip_variations", {"decoder": decoder, "image": image, "colour": colour, "size": size,
                                              "seed": seed, "images": batch, "guidance": guidance, "steps": steps},
-         lambda *a: variations(store, *a), [var_out, var_note], parts)
+         lambda *a: variations(store, *a), [var_out, var_note], parts,
+         opening=bool(decoders) and len(examples) > 7 and {"image": shipped_image(examples[7])})

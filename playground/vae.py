@@ -194,16 +194,17 @@ def latent_map(store: ModelStore, name: str) -> tuple[np.ndarray, np.ndarray]:
     draw.line([(centre, 0), (centre, MAP_PX)], fill=(200, 200, 200))
     # the square holds 99% of the points: the rest are counted, not silently cut off (a walk saw dots clipped)
     outside = int((np.abs(mu) > r).any(1).sum())
-    draw.text((4, 4), f"z1, z2 in [-{r:g}, {r:g}]" + (f"; {outside} of {len(mu)} points outside" if outside else ""),
-              fill="black")
+    note = f"z1, z2 in [-{r:g}, {r:g}]" + (f"; {outside} of {len(mu)} points outside" if outside else "")
     for (px, py), y in zip(_to_px(mu, r), labels):
         if 0 <= px < MAP_PX and 0 <= py < MAP_PX:
             draw.ellipse([px - 2, py - 2, px + 2, py + 2], fill=tuple(int(c) for c in PALETTE[y]))
     _axes(draw, r)
+    # bottom left, over the points (a halo keeps it readable): at the top it ran into the z2 axis's name
+    draw.text((4, MAP_PX - 4), note, fill="black", anchor="lb", font=font_at(13), stroke_width=2, stroke_fill="white")
     for k, cls in enumerate(FASHION_MNIST_CLASSES):  # legend: two rows of five
         x0, y0 = 4 + (k % 5) * (MAP_PX // 5), MAP_PX + 4 + (k // 5) * 20
         draw.rectangle([x0, y0 + 3, x0 + 10, y0 + 13], fill=tuple(int(c) for c in PALETTE[k]))
-        draw.text((x0 + 14, y0 + 2), cls, fill="black")
+        draw.text((x0 + 14, y0 + 1), cls, fill="black", font=font_at(12))  # Pillow's default font was ~10 px
     n = 15
     ticks = torch.linspace(-r, r, n + 2)[1:-1]  # cell centres of the map's square
     zs = torch.stack([torch.stack([x, y]) for y in ticks.flip(0) for x in ticks])  # top row: z2 high
@@ -365,7 +366,8 @@ def build(store: ModelStore) -> TabParts:
                              elem_id="vae-arith")
     wire(arith_go.click, "vae_arithmetic", {"model": arith_model, "image A": editors[0], "image B": editors[1],
                                             "image C": editors[2]},
-         lambda m, a, b, c: arithmetic(store, m, a, b, c), arith_out, parts)
+         lambda m, a, b, c: arithmetic(store, m, a, b, c), arith_out, parts,
+         opening=bool(vaes + aes) and {"image A": starts[0], "image B": starts[1], "image C": starts[2]})
 
     with gr.Accordion("2-D latent map", open=True):
         with gr.Row():
@@ -408,9 +410,10 @@ def build(store: ModelStore) -> TabParts:
                     noisy = gr.Image(label="noisy input", interactive=False, format="png")
                     clean = gr.Image(label="denoised", interactive=False, format="png")
     wire(prior_go.click, "vae_prior_samples", {"checkpoint": prior_model, "seed": seed, "samples": n},
-         lambda m, s, k: prior_samples(store, m, s, k), prior_out, parts)
+         lambda m, s, k: prior_samples(store, m, s, k), prior_out, parts, opening=bool(vaes))
     wire(dae_go.click, "vae_denoise", {"checkpoint": dae_model, "image A": editors[0], "noise": noise, "seed": seed},
-         lambda m, im, s, sd: denoise(store, m, im, s, sd), [noisy, clean], parts)
+         lambda m, im, s, sd: denoise(store, m, im, s, sd), [noisy, clean], parts,
+         opening=bool(daes) and {"image A": starts[0]})
     parts.refresh = [(ae, lambda: names(store, variational=False, denoising=False)),
             (vae, lambda: names(store, variational=True)), (arith_model, lambda: names(store, variational=True)
                                                              + names(store, variational=False, denoising=False)),

@@ -190,13 +190,15 @@ def said_unchanged(fn):
 
 
 def wire(event, api: str, inputs: dict, fn, outputs, parts: TabParts, opening: bool | dict = False,
-         stop: tuple | None = None, unused=None, **kwargs):
+         stop: tuple | None = None, unused=None, opened_by=None, **kwargs):
     """event(fn, inputs, outputs, api_name=api) with `fn`'s images tagged with the call's settings,
     and the named inputs registered so an exported image restores them. `opening` (True, or a dict of
     {input name: value} for inputs whose default is not a plain value) also shows the action's result on
     the inputs' defaults when the page loads (`Opening`). `stop` = (button, status output, message) gives a
     streaming `fn` a Stop button (`stoppable`). `unused(model)`: the settings a compared model ignores, left out
-    of its images' download names (`exports.tagged`).
+    of its images' download names (`exports.tagged`). `opened_by` (a gr.Tab): an opening of seconds, computed by the
+    start-up work after the page's openings and shown when that tab is opened (`shown_when_opened`), so that no
+    page waits for it.
     A refused action leaves the results on screen as they were, under its message: two new users, each time,
     lost a result they were studying to a typo in the next one's settings (the results used to be cleared)."""
     parts.restore[api] = inputs
@@ -209,7 +211,12 @@ def wire(event, api: str, inputs: dict, fn, outputs, parts: TabParts, opening: b
         given = opening if isinstance(opening, dict) else {}
         values = [given[k] if k in given else c.value for k, c in inputs.items()]
         outs = outputs if isinstance(outputs, list) else [outputs]
-        parts.openings.append((Opening(api, list(inputs), fn, values, len(outs)), outputs))
+        first = Opening(api, list(inputs), fn, values, len(outs))
+        if opened_by is None:
+            parts.openings.append((first, outputs))
+        else:
+            parts.warm.append(first)
+            shown_when_opened(opened_by, first, list(inputs.values()), values, outs)
     outs = outputs if isinstance(outputs, list) else [outputs]
     handler = said_unchanged(tagged(api, list(inputs), fn, [str(getattr(c, "label", "") or "") for c in outs], unused))
     if stop is not None:
@@ -218,6 +225,20 @@ def wire(event, api: str, inputs: dict, fn, outputs, parts: TabParts, opening: b
         handler = stoppable(handler, api, outs.index(status), len(outs), message)
         stop_button(button, api)
     return event(handler, list(inputs.values()), outputs, api_name=api, **kwargs)
+
+
+def shown_when_opened(tab, opening: Opening, inputs: list, values: list, outputs: list) -> None:
+    """`opening`'s result, shown when `tab` is selected while its first output is still empty and `inputs` still
+    hold the plain `values` it was computed on: a user's own result, or a result for other settings, is never
+    replaced. If the start-up work has not computed it yet, the tab waits for it."""
+    import gradio as gr
+
+    def fill(shown, *now):
+        if shown is not None or list(now) != values:
+            return tuple(gr.skip() for _ in outputs) if len(outputs) > 1 else gr.skip()
+        return opening()
+
+    tab.select(fill, [outputs[0], *inputs], outputs if len(outputs) > 1 else outputs[0], api_name=False)
 
 
 def said_stale(event, prompt, note, button: str, opened_with: str | None = None) -> None:

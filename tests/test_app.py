@@ -153,6 +153,69 @@ def test_no_trigger_starts_two_events_that_would_rerun_each_other():
     assert len(one_event_per_change(demo.config)) == 1
 
 
+# the actions a tab does not open with a result of: each with the reason a user sees
+NOT_OPENED = {
+    "classify": "the tab opens on a prediction computed as it is built",
+    "classify_drawing": "the pad opens empty, ready to draw",
+    "pix2pix": "shares its outputs with the drawing's opening",
+    "lab_play": "the 2-D lab opens on its step 0 (lab_reset)", "lab_step": "the same", "lab_train": "a user's run",
+    "lab_save": "saves a user's run", "lesson_run": "a lesson step's view opens with the step",
+    "model_card": "About opens on the first card, rendered as it is built", "timeline": "Compare's own opening",
+    "restore_settings": "an export dropped by the user",
+}
+
+
+def test_every_public_endpoint_is_named_on_purpose():
+    """An event left with Gradio's default name is an API endpoint nobody meant (`/lambda`: Train live's Save
+    button greyed, callable by any client)."""
+    import re
+
+    demo = create_app()
+    named = [d.api_name for d in demo.fns.values() if d.api_visibility != "private"]
+    assert named and not [n for n in named if re.fullmatch(r"(lambda|unnamed|fn|false|true)(_\d+)?", str(n))]
+
+
+def test_every_action_opens_with_its_result_or_says_why_not():
+    """Every sub-tab opens on its main action's result (a walk opened six of them on empty boxes); the costly
+    "Why so many steps" comparison (seconds) is computed by the start-up work and shown when its tab is opened."""
+    from playground.wiring import Opening
+
+    demo = create_app()
+    late = [w.api for w in demo.warmers if isinstance(w, Opening)]
+    opened = {o.api for o in demo.openings} | set(late)
+    public = {d.api_name for d in demo.fns.values() if d.api_visibility == "public"}
+    assert public - opened - {n for n in public if n.startswith("load_example")} == set(NOT_OPENED)
+    assert late == ["ddpm_steps"]
+
+
+def test_an_opening_shown_when_its_tab_opens_never_replaces_a_users_result():
+    import gradio as gr
+
+    from playground.wiring import Opening, shown_when_opened
+
+    runs = []
+
+    def fn(seed):
+        runs.append(seed)
+        return np.full((8, 8), 100 + seed, np.uint8), f"seed {seed}"
+
+    opening = Opening("demo", ["seed"], fn, [0], 2)
+    with gr.Blocks() as demo:
+        with gr.Tab("late") as tab:
+            seed = gr.Number(0)
+            image, text = gr.Image(), gr.Markdown()
+        shown_when_opened(tab, opening, [seed], [0], [image, text])
+    fill = next(d.fn for d in demo.fns.values() if d.targets == [(tab._id, "select")])
+    shown, said = fill(None, 0)  # an empty tab, on the defaults: the opening, computed once
+    assert said == "seed 0" and np.asarray(shown).mean() == 100
+    fill(None, 0)
+    assert runs == [0]
+    skip = gr.skip()
+    assert fill(np.zeros((8, 8)), 0) == (skip, skip)  # a result on screen stays
+    assert fill(None, 3) == (skip, skip)  # settings changed: the opening is not of them
+    assert runs == [0]
+
+
 def test_opening_a_tab_refreshes_its_checkpoint_lists():
     """One list takes a bare update (a list would become the dropdown's value), several a tuple."""
     import gradio as gr

@@ -265,9 +265,11 @@ def test_an_xy_axis_greys_the_control_it_replaces():
     ckpt, trunc, sampler = tab.axis_controls(params, "truncation", "checkpoint")
     assert trunc["interactive"] is False and trunc["label"].endswith("set by the X axis")
     assert ckpt["interactive"] is False and ckpt["label"].endswith("set by the Y axis")
+    assert ckpt["elem_classes"] == ["set-by-axis"] and trunc["elem_classes"] == []  # its name hidden (page.CSS)
     assert sampler["interactive"] is True and "axis" not in sampler["label"]
     ckpt, trunc, _ = tab.axis_controls(params, "seed", "steps")
     assert trunc["interactive"] is True and ckpt["label"] == "checkpoint (when not an axis)"
+    assert ckpt["elem_classes"] == []
     with gr.Blocks() as demo:
         tab.build(ModelStore())
     labels = [getattr(b, "label", None) for b in demo.blocks.values()]

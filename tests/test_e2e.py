@@ -514,6 +514,11 @@ def test_a_lesson_link_opens_its_step_with_its_settings_and_progress_stays_in_th
         page.get_by_text("step 1 of 2 · The forward process · answered ✓").first.wait_for(state="visible",
                                                                                        timeout=60_000)
         assert "(1/2)" in page.locator("#lesson-pick input").first.input_value()
+        # the address follows Next (a reload or a copied address opened the step of the link, not the one shown)
+        page.get_by_role("button", name="Next step →").click()
+        page.get_by_text("step 2 of 2 · The reverse process").first.wait_for(state="visible", timeout=60_000)
+        page.wait_for_function("() => location.search.includes('step=2')", timeout=20_000)
+        assert "lesson=ddpm" in page.evaluate("location.search")
         browser.close()
 
 

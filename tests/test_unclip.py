@@ -254,3 +254,18 @@ def test_the_tabs_unclip_page_compares_prior_and_no_prior_and_makes_variations(t
             U.text_to_image(store, *bad)
     with pytest.raises(gr.Error, match="colour must be one of"):
         U.variations(store, "dec", garment, "teal", "large", 0, 2, 2.0, 3)
+
+
+def test_the_apps_first_unclip_load_prints_no_progress_bars():
+    """The app's log is no terminal: loading unCLIP's models first (the text-to-image tab's openings do) printed
+    transformers' "Loading weights" bars, since unCLIP's families skipped the one place that turns them off."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("from playground.models import ModelStore; s = ModelStore(); "
+            "[s.get(s.names(f)[0]) for f in ('unclip_prior', 'unclip_decoder')]; print('loaded')")
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0 and out.stdout.strip() == "loaded", out.stderr[-2000:]
+    assert "Loading weights" not in out.stderr and "it/s]" not in out.stderr, out.stderr[-2000:]

@@ -30,7 +30,8 @@ SCHEDULERS = {"ddim": "DDIMScheduler", "ddpm": "DDPMScheduler", "euler": "EulerD
 
 
 _resolved, _resolving = False, threading.Lock()
-LIBRARY_FAMILIES = ("latent_diffusion", "clip", "autoencoder_kl")  # their models are diffusers/transformers classes
+# their models are diffusers/transformers classes (unCLIP's too: loaded first, they printed "Loading weights" bars)
+LIBRARY_FAMILIES = ("latent_diffusion", "clip", "autoencoder_kl", "unclip_decoder", "unclip_prior")
 
 
 def resolve_lazy_imports() -> None:
