@@ -19,6 +19,8 @@ Rows:
                    training images/s vs a plain diffusers loop on the same networks (bench/ldm.py)
   browser.*        each tab's main action in headless Chromium, from the input event to the new image painted,
                    vs the same action's round trip over HTTP as the page makes it (bench/browser.py)
+  page.*           Gradio's own page on a bare Blocks: a click's input-to-paint time with 60 / 250 components
+                   written by an earlier event vs none (bench/page.py)
   app.cold_start   `python app.py` until the page answers vs a fresh interpreter's `import torch, gradio`
                    (bench/startup.py; goal: <= 10 s on 2 cores)
 
@@ -287,10 +289,10 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="fewer repeats (for a smoke run)")
     p.add_argument("--no-ui", action="store_true", help="skip the rows that start the app and call it over HTTP")
     p.add_argument("--only", default="", help="comma-separated groups to run (gan, classifier, vae, translation, "
-                   "lab, ddpm, ldm, ui, browser, startup); default: all")
+                   "lab, ddpm, ldm, ui, browser, startup, page); default: all")
     args = p.parse_args()
     r = 3 if args.quick else 7
-    from . import browser, ddpm, lab, ldm, startup, ui
+    from . import browser, ddpm, lab, ldm, page, startup, ui
 
     groups = [  # (group, runs on a GPU too, rows)
         ("gan", True, lambda: [bench_gan_train(args.device, r, 5 if args.quick else 20), bench_gan_sample(args.device, r)]),
@@ -305,6 +307,7 @@ def main() -> None:
         ("ui", False, lambda: [] if args.no_ui else ui.bench_ui(5 if args.quick else 15)),
         ("browser", False, lambda: [] if args.no_ui else browser.bench_browser(5 if args.quick else 15)),
         ("startup", False, lambda: [] if args.no_ui else startup.bench_startup(r)),
+        ("page", False, lambda: [] if args.no_ui else page.bench_page(5 if args.quick else 15)),
     ]
     only = {g for g in args.only.split(",") if g}
     unknown = only - {g for g, _, _ in groups}
