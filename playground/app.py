@@ -74,6 +74,7 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu", publi
     loads: list = []  # the tabs' own page-load events (a lesson's link)
     warmers: list = []  # the tabs' own background work at start-up (every lesson step's view)
     reruns: dict[str, list[str]] = {}  # api name -> the tabs around the button that runs it
+    actions: dict[str, str] = {}  # api name -> "GAN → Samples → Sample": how a note names it
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=CACHE_CLEANUP) as demo:
         gr.Markdown(f"# {TITLE}\nModels trained from scratch by this project, running on "
                     f"`{device}`. Every number on the cards was measured by `python -m trainers evaluate`.")
@@ -95,6 +96,7 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu", publi
                 restorable.update({api: (tab_id, inputs) for api, inputs in parts.restore.items()})
                 openings += parts.openings
                 reruns.update(parts.reruns)
+                actions.update(parts.actions)
                 loads += parts.loads
                 warmers += parts.warm
                 if parts.refresh:  # a run saved in the live lab appears in every tab's checkpoint lists
@@ -105,7 +107,7 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu", publi
         again = gr.Textbox(visible=False)  # the api whose button a successful restore presses again
         # no progress spinner over every control of every tab while the settings go back
         dropped.upload(lambda: "", None, restored, api_name=False, show_progress="hidden").then(
-            lambda path: restore(restorable, targets, path), dropped, [tabs, restored, *targets],
+            lambda path: restore(restorable, targets, path, actions), dropped, [tabs, restored, *targets],
             api_name="restore_settings", show_progress="hidden").success(
             lambda path: rerun_spec(reruns, path), dropped, again, api_name=False,
             show_progress="hidden").success(None, again, None, js=RERUN_JS, api_name=False)
@@ -123,16 +125,18 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu", publi
         # click of the page pay for them
         query = gr.Textbox(visible=False)
         demo.load(None, None, query, js=LINK_QUERY_JS, api_name=False)
-        query.change(lambda q: linked(restorable, targets, link_query(q)), query, [tabs, restored, *targets],
+        query.change(lambda q: linked(restorable, targets, link_query(q), actions), query, [tabs, restored, *targets],
                      api_name=False, show_progress="hidden").success(
             lambda q: rerun_api(reruns, link_query(q).get("api")), query, again, api_name=False,
             show_progress="hidden").success(None, again, None, js=RERUN_JS, api_name=False)
+        # a note and a link are of the tab they were made on: another tab chosen, they go (in the page only)
+        tabs.select(None, None, [restored, link_md], js="() => ['', '']", api_name=False)
         for load in loads:
             demo.load(load["fn"], load["inputs"], load["outputs"], api_name=False, show_progress="hidden")
     quiet_validation(demo)
     demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=CONCURRENCY)
     demo.store = store
-    demo.restorable, demo.restore_targets, demo.reruns = restorable, targets, reruns
+    demo.restorable, demo.restore_targets, demo.reruns, demo.actions = restorable, targets, reruns, actions
     demo.openings = [o for o, _ in openings]
     demo.warmers = warmers
     return demo
@@ -180,13 +184,15 @@ def _refreshed(listers: list):
 
 
 @user_errors
-def restore(restorable: dict, targets: list, path) -> list:
+def restore(restorable: dict, targets: list, path, actions: dict | None = None) -> list:
     """An exported PNG -> the tab it came from, selected, with its settings put back in their controls."""
-    return restored_settings(restorable, targets, read_settings(getattr(path, "name", path)))
+    return restored_settings(restorable, targets, read_settings(getattr(path, "name", path)), actions=actions)
 
 
-def restored_settings(restorable: dict, targets: list, meta: dict, how: str = "restored") -> list:
-    """Settings {"api", "inputs"} (an export's, a link's) -> [the tab selected, a note with their link, *controls]."""
+def restored_settings(restorable: dict, targets: list, meta: dict, how: str = "restored",
+                      actions: dict | None = None) -> list:
+    """Settings {"api", "inputs"} (an export's, a link's) -> [the tab selected, a note with their link, *controls].
+    `actions` names each action as a user finds it ("Compare → Make the grid", not `xy_grid`)."""
     import gradio as gr
 
     if meta["api"] not in restorable:
@@ -194,8 +200,9 @@ def restored_settings(restorable: dict, targets: list, meta: dict, how: str = "r
     tab_id, inputs = restorable[meta["api"]]
     values = {id(inputs[k]): v for k, v in meta["inputs"].items() if k in inputs}
     used = {k: v for k, v in meta["inputs"].items() if k in inputs}
-    note = f"{how} {len(values)} settings of `{meta['api']}`: " + ", ".join(
-        f"{k} = {v}" for k, v in used.items()) + ", and run again."
+    action = (actions or {}).get(meta["api"])
+    note = (f"{how} {len(values)} settings of " + (f"*{action}*" if action else f"`{meta['api']}`") + " (" +
+            ", ".join(f"{k} = {v}" for k, v in used.items()) + "), and pressed it again.")
     query = settings_link(meta["api"], used)
     note += f" [Link to these settings]({query})"
     return [gr.Tabs(selected=tab_id), note, *[values.get(id(c), gr.skip()) for c in targets]]
@@ -205,8 +212,13 @@ def settings_link(api: str, inputs: dict) -> str:
     """The query string that opens the tab of `api` with these settings and runs it (images are left out)."""
     from urllib.parse import urlencode
 
-    plain = {k: v for k, v in inputs.items() if isinstance(v, (str, int, float, bool)) and len(str(v)) <= 200}
-    return "?" + urlencode({"api": api, **plain})
+    def plain(v):  # a multiple choice (Compare's models) as its names joined by commas (it was left out)
+        if isinstance(v, (list, tuple)) and v and all(isinstance(x, str) and "," not in x for x in v):
+            return ",".join(v)
+        return v if isinstance(v, (str, int, float, bool)) else None
+
+    kept = {k: plain(v) for k, v in inputs.items()}
+    return "?" + urlencode({"api": api, **{k: v for k, v in kept.items() if v is not None and len(str(v)) <= 200}})
 
 
 def query_settings(restorable: dict, query: dict) -> dict:
@@ -231,6 +243,8 @@ def query_settings(restorable: dict, query: dict) -> dict:
             typed[k] = int(f) if f.is_integer() and "." not in str(v) else f
         elif isinstance(c, gr.Checkbox):
             typed[k] = str(v).lower() in ("true", "1", "yes")
+        elif isinstance(c, gr.CheckboxGroup) or getattr(c, "multiselect", False):
+            typed[k] = [x.strip() for x in str(v).split(",") if x.strip()]
         else:
             typed[k] = str(v)
     return {"api": api, "inputs": typed}
@@ -268,13 +282,13 @@ def link_query(query: str | None) -> dict:
 
 
 @user_errors
-def linked(restorable: dict, targets: list, query: dict) -> list:
+def linked(restorable: dict, targets: list, query: dict, actions: dict | None = None) -> list:
     """A page opened with ?api=...: that tab, those settings (none without ?api: nothing changes)."""
     import gradio as gr
 
     if "api" not in query:
         return [gr.skip()] * (2 + len(targets))
-    return restored_settings(restorable, targets, query_settings(restorable, query), "opened from a link:")
+    return restored_settings(restorable, targets, query_settings(restorable, query), "opened from a link:", actions)
 
 
 def rerun_spec(reruns: dict, path) -> str:

@@ -256,6 +256,17 @@ Small $\beta_t$ keep each reverse step close to a Gaussian, which is why there a
 """
 
 
+def restored_x0(image, shown):
+    """After a refused forward process: the x0 its views are of, back in the box, when the box holds another image
+    (a refused 1x1 upload stayed there, as if the views were of it); unchanged when it holds that x0 already (the
+    refusal was of another setting), so that putting it back cannot trigger the refusal again."""
+    import gradio as gr
+
+    if shown is None or (image is not None and np.array_equal(np.asarray(image), np.asarray(shown))):
+        return gr.skip()
+    return shown
+
+
 def build(store: ModelStore) -> TabParts:
     import gradio as gr
 
@@ -344,12 +355,17 @@ def build(store: ModelStore) -> TabParts:
          lambda *a: (yield from steps_comparison(store, *a)), [cmp_out, cmp_done, cmp_progress], parts,
          opening=bool(first), opened_by=why_tab,  # seconds of compute: by the start-up work, shown on opening
          stop=(cmp_stop, cmp_progress, "stopped: the strip shows the step counts that finished"))
-    wire(functools.partial(gr.on, [t.change, schedule.change, image.change, fwd_seed.submit]), "ddpm_forward",
+    shown_x0 = gr.State(shipped_image(examples[7]) if examples else None)  # the x0 the forward process drew from
+    forward = wire(functools.partial(gr.on, [t.change, schedule.change, image.change, fwd_seed.submit]), "ddpm_forward",
          {"image": image, "t": t, "schedule": schedule, "noise seed": fwd_seed}, forward_process,
          [noisy, over_t, numbers], parts, trigger_mode="always_last", show_progress="hidden",
          opening=bool(examples) and {"image": shipped_image(examples[7])}  # by the warm-up, not at start-up
          # the marker follows once t is taken: a t past the slider's range is refused once, not once per listener
-         ).success(curves_at, [t, schedule], abar_plot, api_name=False, show_progress="hidden")
+         )
+    forward.success(lambda im, *a: (im, curves_at(*a)), [image, t, schedule], [shown_x0, abar_plot], api_name=False,
+                    show_progress="hidden")
+    # a refused upload (1x1 px, a text file) goes from the box: the image its x_t and strip are of comes back
+    forward.failure(restored_x0, [image, shown_x0], image, api_name=False, show_progress="hidden")
     return parts
 
 

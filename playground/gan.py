@@ -21,7 +21,7 @@ from .errors import choice, number, user_errors
 from .exports import export_file, record_setting, tagged
 from .page import LATEX
 from .views import frames_view
-from .wiring import TabParts, wire
+from .wiring import TabParts, quietly, wire
 from .equations import loss_equations
 from .models import ModelStore
 
@@ -339,16 +339,19 @@ def build(store: ModelStore) -> TabParts:
     for api, named, fn, outs in (("gan_walk", walk_named, latent_walk_shown_first, walk_outs),
                                  ("gan_samples", samples_named, sample_grid, out),
                                  ("gan_edit", edit_named, edit, edited)):
-        changed.then(tagged(api, list(named), functools.partial(fn, store)), list(named.values()), outs,
-                     api_name=False)
+        n_outs = len(outs) if isinstance(outs, list) else 1
+        changed.then(quietly(tagged(api, list(named), functools.partial(fn, store)), n_outs), list(named.values()),
+                     outs, api_name=False)
     changed.then(lambda: (None, None), None, [loop_gif, loop_mp4], api_name=False)
     # a class picked by the user redraws the walk and the samples too (they showed the old class beside the new
     # one's edit); `input`, not `change`: a new checkpoint sets the class controls itself, and redraws above
     class_a.input(end_class_control, class_a, class_b, api_name=False, show_progress="hidden")
     for api, named, fn, outs in (("gan_walk", walk_named, latent_walk_shown_first, walk_outs),
                                  ("gan_samples", samples_named, sample_grid, out)):
+        n_outs = len(outs) if isinstance(outs, list) else 1
         gr.on([class_a.input, class_b.input] if api == "gan_walk" else [class_a.input],
-              tagged(api, list(named), functools.partial(fn, store)), list(named.values()), outs, api_name=False)
+              quietly(tagged(api, list(named), functools.partial(fn, store)), n_outs), list(named.values()), outs,
+              api_name=False)
     return parts
 
 

@@ -367,6 +367,7 @@ def build_2d() -> list:
             # the colours fixed and named in the label: the legend under the axis was cut off by the box
             plot = gr.LinePlot(x="step", y="loss", color="series", height=270, x_axis_format="~s", show_label=True,
                                color_map={"loss_d": "#4c78a8", "loss_g": "#f58518"},
+                               colors_in_legend=[],  # no legend: its title showed alone, its entries cut off
                                label="losses of D (blue) and G (orange), drawn as the game runs (press Play or Step)")
     # the explanation under both columns: at 800 px it sat between the plots and the settings, far from Play
     eq = gr.Markdown(loss_equations("non-saturating"), latex_delimiters=LATEX)

@@ -201,10 +201,13 @@ def ae_denoise(store, garment, noise):
                  {"same_class": "yes" if seen == garment else "no"})
 
 
+SAME = "about the same (within 10%)"  # an answer to "whose in-between frames are closer to real garments?"
+
+
 @view("ae_vs_vae_walk", "the same two garments interpolated in a plain autoencoder's and a VAE's latent space",
       {"from": Param("choice", "from", "Sneaker", choices=CLASSES),
        "to": Param("choice", "to", "Trouser", choices=CLASSES)},
-      {"closer_to_real": ("the autoencoder", "the VAE")})
+      {"closer_to_real": ("the autoencoder", "the VAE", SAME)})
 def ae_vs_vae_walk(store, **ends):
     from . import vae
 
@@ -214,12 +217,15 @@ def ae_vs_vae_walk(store, **ends):
     far = {who: nearest_real(w[1:-1]) for who, w in walks.items()}
     # the titles name the rows only: the measured distances are the answer, shown with the check (caption)
     rows = [titled_strip([frames_view(w, per_row=8, width=900)], [who]) for who, w in walks.items()]
-    closer = min(far, key=far.get)
+    # within 10% of each other the two rows look alike, as the step's try says of a bag and a boot (3.10 against
+    # 2.91): a walk that answered by eye was told "Not this time" on a 6% difference
+    closer = SAME if max(far.values()) <= 1.1 * min(far.values()) else min(far, key=far.get)
+    said = ("the two are within 10% of each other: about the same" if closer == SAME else
+            f"the in-between frames of {closer} are closer to real garments")
     return Shown(_stack(rows), f"{ends['from']} → {ends['to']}, 8 frames on a straight line between the two codes. "
                  "Each in-between frame's pixel distance (L2 over the 32×32 pixels in [0, 1]) to the nearest of 2000 "
                  f"real test garments, averaged: **{far['the autoencoder']:.2f}** for the autoencoder, "
-                 f"**{far['the VAE']:.2f}** for the VAE; the in-between frames of {closer} are closer to real garments.",
-                 {"closer_to_real": closer})
+                 f"**{far['the VAE']:.2f}** for the VAE; {said}.", {"closer_to_real": closer})
 
 
 def nearest_real(frames: torch.Tensor) -> float:

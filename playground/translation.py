@@ -17,7 +17,7 @@ from trainers.pix2pix import train as P
 
 from .errors import number, user_errors
 from .page import LATEX
-from .uploads import check_uploads, example_paths, image_to_grey, shipped_image, usable_image
+from .uploads import check_uploads, example_paths, image_to_grey, shipped_image, unlike_data, usable_image
 from .views import with_scale
 from .wiring import TabParts, wire
 from .models import ModelStore
@@ -147,6 +147,9 @@ def pix2pix_shown(store: ModelStore, image, from_garment, model, x, y, scores):
     seen = _read(store, y) if model.cfg.pairing != "aligned" else None
     if seen:
         text = f"The classifier reads the output as **{seen[0]}** ({seen[1]:.0%}).\n\n" + text
+    unlike = unlike_data(image_to_grey(image, 32)) if from_garment and model.cfg.pairing != "aligned" else ""
+    if unlike:  # a photo or a plain colour outlined as if a garment: its "Sneaker (42%)" read as a result
+        text = (unlike + " The model only saw garments' outlines, so its output is no garment's.\n\n" + text)
     if from_garment and model.cfg.pairing != "aligned" and looks_like_outline(image):
         text = ("**Your image looks like an outline already**, and *it is a garment* outlined it again (the input "
                 "shown left has double lines): untick *it is a garment* to translate it as drawn.\n\n" + text)
@@ -179,17 +182,21 @@ def cyclegan(store: ModelStore, name: str, image, domain: str = "A", invert: str
     text = (f"{names[domain]} → {names[other]} → {names[domain]}: mean cycle error {err.mean():.3f} "
             f"(max {err.max():.2f}) on [0, 1] pixels; the last frame is the identity check: the {other} → {domain} "
             f"generator given x itself, which should leave it as it is")
-    note = ""
-    seen = _read(store, x)  # an image of the other domain under this one's radio: say so (it "succeeded")
+    note, judged = judge(store, x, y, names, domain)
+    return frames, heat, (note + "\n\n" if note else "") + judged + "\n\n" + text
+
+
+def judge(store: ModelStore, x: torch.Tensor, y: torch.Tensor, names: dict, domain: str) -> tuple[str, str]:
+    """(a note when the input already reads as the other domain's class, the verdict on G(x)): with the input of
+    the target's class, the output reads as that class whatever G did, so there is no verdict (a walk saw "Check
+    the domain" above "Translated", and then the side-by-side's "Translated" for both models)."""
+    other = "B" if domain == "A" else "A"
+    seen = _read(store, x)
     if seen and seen[0].lower() == str(names[other]).lower():
-        note = (f"**Check the domain**: the classifier reads your image as {seen[0]} ({seen[1]:.0%}), domain "
+        return (f"**Check the domain**: the classifier reads your image as {seen[0]} ({seen[1]:.0%}), domain "
                 f"{other}'s class, but domain {domain} ({names[domain]}) is chosen; choose {other} to translate it "
-                f"the other way.\n\n")
-    # with the input already of the target's class, the output reads as that class whatever G did: no verdict
-    # (a walk saw "Check the domain" above "Translated")
-    judged = f"No verdict on the translation: the input is already {seen[0]}." if note else verdict(store, y,
-                                                                                                   names[other])
-    return frames, heat, note + judged + "\n\n" + text
+                f"the other way.", f"No verdict on the translation: the input is already {seen[0]}.")
+    return "", verdict(store, y, names[other])
 
 
 # the objective a CycleGAN-family checkpoint was trained with (its config's `loss`; older ones have none: lsgan)
@@ -242,21 +249,21 @@ def side_by_side(store: ModelStore, cyclegan_name: str, dualgan_name: str, image
         which = " and ".join(" ↔ ".join(d) for d in sorted(domains))
         raise UserError(f"the two models translate different domains ({which})")
     there, back = ("AtoB", "BtoA") if domain == "A" else ("BtoA", "AtoB")
-    strips, cells = [], []
+    strips, cells, notes = [], [], set()
     for name, model in zip((cyclegan_name, dualgan_name), models):
         x = _input(model, image, invert)
         y = C.translate(model.cfg, model.modules, x, there)
         strips.append(strip(torch.cat([x, y, C.translate(model.cfg, model.modules, y, back)]), padding=2))
         names = {"A": model.cfg.domain_a, "B": model.cfg.domain_b}
-        target = names["B" if domain == "A" else "A"]
-        cells.append([f"**{OBJECTIVES.get(model.cfg.loss, model.cfg.loss)}** · `{name}`",
-                      verdict(store, y, target).replace("\n", " "),
+        note, judged = judge(store, x, y, names, domain)
+        notes.add(note)
+        cells.append([f"**{OBJECTIVES.get(model.cfg.loss, model.cfg.loss)}** · `{name}`", judged.replace("\n", " "),
                       _held_out(store, name, domain, names)])
     gap = np.full((strips[0].shape[0], GAP, 3), 255, np.uint8)
     picture = upscale(np.concatenate([strips[0], gap, strips[1]], 1), SCALE)
     table = "\n".join(["| " + " | ".join(row) + " |" for row in ([cells[0][0], cells[1][0]], ["---", "---"])]
                       + ["| " + " | ".join([cells[0][i], cells[1][i]]) + " |" for i in (1, 2)])
-    return picture, table
+    return picture, "".join(n + "\n\n" for n in sorted(notes) if n) + table
 
 
 STALE = ("*The image, domain or invert above changed since this comparison: press **Compare CycleGAN and DualGAN** "

@@ -132,6 +132,7 @@ class TabParts:
     restore: dict = dataclasses.field(default_factory=dict)
     openings: list = dataclasses.field(default_factory=list)
     reruns: dict = dataclasses.field(default_factory=dict)  # api -> labels of the tabs around its button
+    actions: dict = dataclasses.field(default_factory=dict)  # api -> its tabs and button, as a user finds it
     # page-load events: dict(fn=, inputs=, outputs=) (a lesson opened from its link, its view already run)
     loads: list = dataclasses.field(default_factory=list)
     warm: list = dataclasses.field(default_factory=list)  # callables `warm` runs after the openings
@@ -207,6 +208,7 @@ def wire(event, api: str, inputs: dict, fn, outputs, parts: TabParts, opening: b
         classes = button.elem_classes or []
         button.elem_classes = [*([classes] if isinstance(classes, str) else classes), f"run-{api}"]
         parts.reruns[api] = tab_path(button)
+        parts.actions[api] = " → ".join([*parts.reruns[api], str(button.value)])  # what a note calls it
     if opening:
         given = opening if isinstance(opening, dict) else {}
         values = [given[k] if k in given else c.value for k, c in inputs.items()]
@@ -225,6 +227,31 @@ def wire(event, api: str, inputs: dict, fn, outputs, parts: TabParts, opening: b
         handler = stoppable(handler, api, outs.index(status), len(outs), message)
         stop_button(button, api)
     return event(handler, list(inputs.values()), outputs, api_name=api, **kwargs)
+
+
+def quietly(fn, n_outputs: int):
+    """`fn` for a redraw the user did not ask for (another control changed, e.g. the checkpoint): a refusal leaves
+    its outputs as they were, with no toast about a setting elsewhere (a bad seed typed in GAN's Walk was refused
+    again on every checkpoint change, seen from the Samples tab)."""
+    import gradio as gr
+
+    from trainers.core.errors import UserError
+
+    def skip():
+        return tuple(gr.skip() for _ in range(n_outputs)) if n_outputs > 1 else gr.skip()
+
+    @functools.wraps(fn)
+    def run(*args):
+        try:
+            out = fn(*args)
+            if inspect.isgenerator(out):
+                yield from out
+            else:
+                yield out
+        except (gr.Error, UserError):
+            yield skip()
+
+    return run
 
 
 def shown_when_opened(tab, opening: Opening, inputs: list, values: list, outputs: list) -> None:
@@ -287,4 +314,6 @@ def stale_note(button: str, used: str | None, now: str) -> str:
     """What to say over a view made for the prompt `used` while the box holds `now` ("" if they agree)."""
     if used is None or used.strip() == (now or "").strip():
         return ""
+    if not (now or "").strip():  # an emptied box: 'press Generate for ""' read as advice to generate nothing
+        return f"**These are for “{used}”**: the prompt box is empty."
     return f"**These are for “{used}”**, not the prompt now in the box: press *{button}* for “{now}”."

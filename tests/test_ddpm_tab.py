@@ -158,3 +158,19 @@ def test_a_frame_names_the_x_its_step_made():
     # one t per frame: "x_t, t = 979" stood beside "predicted x0 at t = 999"
     assert tab.frame_titles([999, 799, 599], 0) == ["x_t, t = 999", "predicted x0 at t = 999"]
     assert tab.frame_titles([999, 799, 599], 2) == ["x_t, t = 599", "predicted x0 at t = 599"]
+
+
+def test_a_refused_forward_process_upload_gives_the_box_back_its_image():
+    """A 1x1 PNG was refused ("too small") but stayed in the x0 box beside the sneaker's x_t: the box gets back the
+    image its views are of, and not when it holds it already (the refusal was of t: no loop of refusals)."""
+    import gradio as gr
+    from PIL import Image
+
+    from playground.diffusion import restored_x0
+
+    sneaker = Image.fromarray(np.arange(64, dtype=np.uint8).reshape(8, 8))
+    tiny = Image.new("L", (1, 1))
+    assert restored_x0(tiny, sneaker) is sneaker
+    assert restored_x0(None, sneaker) is sneaker
+    assert restored_x0(sneaker.copy(), sneaker) == gr.skip()
+    assert restored_x0(tiny, None) == gr.skip()

@@ -178,3 +178,28 @@ def test_the_walks_frames_come_before_its_gif_and_mp4_are_encoded(store, monkeyp
     assert encoded and np.array_equal(last[0], first[0])
     whole = tab.latent_walk(store, "plain", "3, 4, 5", 8, "slerp", 0.8, "z")
     assert np.array_equal(last[0], whole[0]) and open(last[1], "rb").read() == open(whole[1], "rb").read()
+
+
+def test_a_redraw_for_another_control_never_toasts_about_a_bad_seed_elsewhere(tiny_gan, tmp_path):
+    """A bad seed typed in Walk ("5": one seed) was refused again, as a toast, on every checkpoint change seen from
+    Samples: the redraws a checkpoint or class change makes leave a refused output as it was, quietly; the Walk
+    button still says why."""
+    import shutil
+
+    import gradio as gr
+
+    root = tmp_path / "store"
+    shutil.copytree(tiny_gan, root / "tiny-gan")
+    with gr.Blocks() as demo:
+        tab.build(ModelStore(root))
+    walk = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "gan-walk")
+    seeds = next(b for b in demo.blocks.values() if getattr(b, "label", None) == "keyframe seeds (comma-separated, "
+                                                                              "or 'random')")
+    redraws = [d for d in demo.fns.values() if walk in d.outputs and d.api_visibility == "private"]
+    assert len(redraws) == 2  # after a checkpoint change, after a class picked
+    for d in redraws:
+        values = ["5" if c is seeds else c.value for c in d.inputs]
+        assert list(d.fn(*values)) == [(gr.skip(),) * len(d.outputs)]
+    button = next(d for d in demo.fns.values() if d.api_name == "gan_walk")
+    with pytest.raises(gr.Error, match="2 to 8 seeds"):
+        list(button.fn(*["5" if c is seeds else c.value for c in button.inputs]))

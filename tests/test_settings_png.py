@@ -63,8 +63,11 @@ def test_an_exported_grid_restores_its_settings(demo, tmp_path):
     fn = next(d.fn for d in demo.fns.values() if d.api_name == "gan_samples")
     image = fn("tiny-gan", 11, 4, 0.7, NO_CLASS)  # what a click runs
     path = _served_png(image, tmp_path)
-    tabs, note, *values = restore(demo.restorable, demo.restore_targets, path)
+    tabs, note, *values = restore(demo.restorable, demo.restore_targets, path, demo.actions)
     assert tabs.selected == "gan" and "restored 5 settings" in note
+    # named as a user finds it (a walk read "restored 11 settings of `xy_grid`")
+    assert note.startswith("restored 5 settings of *GAN → Samples → Sample* (checkpoint = tiny-gan, seed = 11")
+    assert "`gan_samples`" not in note and "and pressed it again" in note
     tab_id, inputs = demo.restorable["gan_samples"]
     by_component = dict(zip(map(id, demo.restore_targets), values))
     assert [by_component[id(inputs[k])] for k in ("checkpoint", "seed", "samples", "truncation")] == [
@@ -103,6 +106,16 @@ def test_a_link_opens_a_tab_with_its_settings_and_the_tab_on_screen_gives_its_li
     assert back == {k: v for k, v in query.items() if k != "unknown"}
     walk = link_here(demo.restorable, demo.reruns, demo.restore_targets, '["GAN", "Walk"]', on_screen)
     assert "api=gan_walk" in walk and "GAN → Walk" in walk
+    # a multiple choice goes into the link and back: Compare's link left out the models picked (a walk's 4 came
+    # back as the 2 defaults)
+    models = ["tiny-gan", "other-gan", "third-gan"]
+    _, compare = demo.restorable["compare"]
+    picked = [models if c is compare["models"] else v for c, v in zip(demo.restore_targets, on_screen)]
+    md = link_here(demo.restorable, demo.reruns, demo.restore_targets, '["Compare"]', picked)
+    query = dict(parse_qsl(md.split("`?")[1].rstrip("`")))
+    assert query["models"] == "tiny-gan,other-gan,third-gan"
+    _, _, *values = linked(demo.restorable, demo.restore_targets, query)
+    assert dict(zip(map(id, demo.restore_targets), values))[id(compare["models"])] == models
 
 
 def test_exported_gif_and_mp4_carry_their_settings_and_keep_their_frames(tmp_path, monkeypatch):

@@ -180,6 +180,7 @@ def test_a_view_made_for_another_prompt_says_so():
     note = stale_note("Show where each token acts", "a small red sneaker", "a blue dress")
     assert "“a small red sneaker”" in note and "“a blue dress”" in note and "Show where each token acts" in note
     assert stale_note("b", "a red bag", " a red bag ") == "" and stale_note("b", None, "a red bag") == ""
+    assert stale_note("Generate", "a red bag", " ") == "**These are for “a red bag”**: the prompt box is empty."
     with gr.Blocks() as demo:
         tab.build(ModelStore())
     by_id = {b._id: b for b in demo.blocks.values()}

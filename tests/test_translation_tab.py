@@ -184,6 +184,10 @@ def test_cyclegan_and_dualgan_side_by_side_with_their_cards_numbers(store):
     assert dual_cell.endswith("**51.2%** of Sneaker → Ankle boot classified Ankle boot; cycle L1 **0.0625**")
     _, as_b = tab.side_by_side(store, "cyc", "dual", image, "B")
     assert "**25.0%** of Ankle boot → Sneaker classified Sneaker; cycle L1 **0.1250**" in as_b
+    # the sneaker sent as domain B: one domain check above the table, and no verdict for either model (a walk saw
+    # "Translated" in both cells where the CycleGAN panel above said "No verdict")
+    assert as_b.startswith("**Check the domain**") and as_b.count("Check the domain") == 1
+    assert as_b.count("No verdict on the translation") == 2 and "Translated" not in as_b and "failed" not in as_b
     # the dropdowns say which objective each checkpoint was trained with
     assert tab.cyclegan_choices(store) == [("cyc · CycleGAN (least-squares critics)", "cyc"),
                                            ("dual · DualGAN (Wasserstein critics)", "dual")]
@@ -222,3 +226,14 @@ def test_a_narrow_reading_is_not_called_a_translation(monkeypatch):
                         (("Ankle boot", 0.9), "**The translation failed**")):
         monkeypatch.setattr(T, "_read", lambda store, y, seen=seen: seen)
         assert T.verdict(None, None, "Sneaker").startswith(words)
+
+
+def test_pix2pix_says_when_an_uploaded_garment_is_unlike_the_data(store):
+    """A plain red photo, outlined as a garment, read "Sneaker (42%)" with no word of doubt, where the Classifier
+    tab warned about the same image: Pix2Pix's upload now says it too; a test garment gets no such note."""
+    red = Image.new("RGB", (400, 300), (200, 30, 30))
+    *_, text = tab.pix2pix(store, "p2p-edges", red, from_garment=True)
+    assert text.startswith("**This image is unlike the data") and "no garment's" in text
+    sneaker = Image.open(tab.__file__.replace("translation.py", "examples/7-sneaker.png"))
+    *_, text = tab.pix2pix(store, "p2p-edges", sneaker, from_garment=True)
+    assert "unlike the data" not in text
