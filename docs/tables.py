@@ -203,10 +203,35 @@ def sampling_cell(m: dict) -> str:
 
 # -------------------------------------------------------------------------------------------- per family
 
+# the families whose description is their config's numbers in a sentence ({field} from config.json)
+SIMPLE = {
+    "clip": "text {text_layers} × {width}, ViT {vision_layers} × {width} on {patch}-px patches, embed {embed_dim}",
+    "autoencoder_kl": "AutoencoderKL {widths}, {image_size}×{image_size}×{channels} → {latent_channels} latent "
+                      "channels, β = {beta}",
+    "latent_diffusion": "UNet2DConditionModel {widths}, heads of {head_dim} channels, on {clip_name} and {vae_name} "
+                        "(frozen)",
+    "unclip_prior": "PriorTransformer, {layers} layers × {heads} heads of {head_dim}, {schedule} schedule, on "
+                    "{clip_name} (frozen)",
+    "unclip_decoder": "UNet2DConditionModel {widths}, z_i in the time embedding and {image_tokens} tokens, on "
+                      "{clip_name} and {vae_name} (frozen)",
+}
+
+
+class _Fields(dict):
+    """A config's fields for `SIMPLE`'s sentences, with extras; a missing one reads "None", as `cfg.get` gave."""
+
+    def __init__(self, cfg: dict, **extra):
+        super().__init__({**cfg, **extra})
+
+    def __missing__(self, key):
+        return None
+
+
 def describe(c: dict) -> str:
     """What the checkpoint is, from its config."""
     f, cfg = c["family"], c["config"]
     size = f"{cfg.get('image_size', '?')} px"
+    widths = "/".join(str(w) for w in cfg.get("widths", []))  # the U-Nets' and the autoencoder's channel widths
     if f == "classifier":
         arch = cfg.get("arch", "cnn")
         net = f"SmallCNN, width {cfg.get('width')}" if arch == "cnn" else "MLP"
@@ -253,24 +278,10 @@ def describe(c: dict) -> str:
                 f"λ_cycle = {num(cfg.get('lambda_cycle'))}"
                 + (f", clip {num(cfg.get('clip_value'))}, n_critic {cfg.get('n_critic')}, RMSProp {cfg.get('lr'):g}"
                    if dual else "") + f", {size}")
-    if f == "clip":
-        return (f"text {cfg.get('text_layers')} × {cfg.get('width')}, ViT {cfg.get('vision_layers')} × "
-                f"{cfg.get('width')} on {cfg.get('patch')}-px patches, embed {cfg.get('embed_dim')}")
-    if f == "autoencoder_kl":
-        widths = "/".join(str(w) for w in cfg.get("widths", []))
-        return (f"AutoencoderKL {widths}, {cfg.get('image_size')}×{cfg.get('image_size')}×{cfg.get('channels')} → "
-                f"{cfg.get('latent_channels')} latent channels, β = {num(cfg.get('beta'))}")
-    if f == "latent_diffusion":
-        widths = "/".join(str(w) for w in cfg.get("widths", []))
-        return (f"UNet2DConditionModel {widths}, heads of {cfg.get('head_dim')} channels, on "
-                f"{Path(str(cfg.get('clip'))).name} and {Path(str(cfg.get('vae'))).name} (frozen)")
-    if f == "unclip_prior":
-        return (f"PriorTransformer, {cfg.get('layers')} layers × {cfg.get('heads')} heads of {cfg.get('head_dim')}, "
-                f"{cfg.get('schedule')} schedule, on {Path(str(cfg.get('clip'))).name} (frozen)")
-    if f == "unclip_decoder":
-        widths = "/".join(str(w) for w in cfg.get("widths", []))
-        return (f"UNet2DConditionModel {widths}, z_i in the time embedding and {cfg.get('image_tokens')} tokens, on "
-                f"{Path(str(cfg.get('clip'))).name} and {Path(str(cfg.get('vae'))).name} (frozen)")
+    if f in SIMPLE:
+        return SIMPLE[f].format_map(_Fields(cfg, widths=widths, beta=num(cfg.get("beta")),
+                                            clip_name=Path(str(cfg.get("clip"))).name,
+                                            vae_name=Path(str(cfg.get("vae"))).name))
     return f"{f} model, {size}"
 
 

@@ -77,7 +77,7 @@ video { object-fit: contain !important; }
 /* a dropdown's value stops short of its arrow (long model names ran under it) */
 .secondary-wrap input { padding-right: 22px !important; text-overflow: ellipsis; }
 /* the X/Y grid's checkpoint box while an axis sets it: its name hidden (greyed, it read as the grid's model) */
-.set-by-axis input { color: transparent !important; }
+.set-by-axis input { color: transparent !important; -webkit-text-fill-color: transparent !important; }
 .sheet .image-frame { overflow-x: auto; justify-content: flex-start; }
 .sheet img { max-width: none !important; max-height: none !important; width: auto; height: auto; }
 #clf-seen .image-container, #clf-seen .image-frame { min-height: 200px; }

@@ -342,6 +342,10 @@ def _drive(page, tab: str, width: int) -> None:
         assert page.evaluate("() => { const t = document.querySelector('#compare-table table');"
                              " return t.getBoundingClientRect().right <= document.documentElement.clientWidth; }")
         assert "hardware" in page.locator("#compare-table").inner_text()
+        # the X/Y grid's checkpoint box, greyed while the X axis sets it, hides the name it does not use (it read
+        # as the grid's model)
+        box = page.locator("input[aria-label='checkpoint: set by the X axis']").first
+        assert box.evaluate("e => getComputedStyle(e).webkitTextFillColor") == "rgba(0, 0, 0, 0)"
         # the timeline of another run draws that run's own series (a plot kept the first run's legend, and
         # ddpm-fashion's loss and fid_250 drew nothing)
         page.get_by_label("run", exact=True).locator("visible=true").first.click()

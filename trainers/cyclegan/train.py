@@ -114,18 +114,10 @@ def train_step(cfg: Config, modules: dict, opts: dict, batch: dict, gen: torch.G
         return dualgan_step(cfg, modules, opts, batch, gen, accelerator)
     G, D = modules["G"], modules["D"]
     a, b = batch["A"], batch["B"]  # (B, C, H, W) in [-1, 1], unpaired
-    lam, lam_id = cfg.lambda_cycle, cfg.lambda_identity * cfg.lambda_cycle
 
     # (1) Update G_AB, G_BA: adversarial + cycle + identity (D's parameters get gradients but are not stepped)
-    fake_b, fake_a = G(a, "AtoB"), G(b, "BtoA")
-    loss_adv = losses.g_adversarial(D(fake_b, "B"), D(fake_a, "A"))
-    loss_cycle = losses.cycle(a, G(fake_b, "BtoA"), b, G(fake_a, "AtoB"))
-    # (the same sum with the B images first: the generators run in the order they always did)
-    loss_id = losses.identity(b, G(b, "AtoB"), a, G(a, "BtoA")) if lam_id > 0 else torch.zeros((), device=a.device)
-    loss_g = loss_adv + lam * loss_cycle + lam_id * loss_id
-    opts["G"].zero_grad(set_to_none=True)
-    accelerator.backward(loss_g)
-    opts["G"].step()
+    fake_b, fake_a, loss_adv, loss_cycle, loss_id = generator_step(cfg, G, D, a, b, losses.g_adversarial, opts,
+                                                                   accelerator)
 
     # (2) Update D_A, D_B on real images vs fakes drawn from the history pools
     d_plain = accelerator.unwrap_model(D)
@@ -139,11 +131,25 @@ def train_step(cfg: Config, modules: dict, opts: dict, batch: dict, gen: torch.G
             "loss_d_a": loss_d_a.detach(), "loss_d_b": loss_d_b.detach()}
 
 
+def generator_step(cfg: Config, G, D, a: torch.Tensor, b: torch.Tensor, adversarial, opts: dict, accelerator):
+    """One update of both generators, for either objective: L_G = L_adv + λ L_cyc + λ_id L_identity (CycleGAN, Zhu
+    et al. 2017, eq. 3 and sec. 5.2; DualGAN, Yi et al. 2017, eq. 3, with its own `adversarial` term). Returns
+    (G_AB(a), G_BA(b), L_adv, L_cyc, L_identity)."""
+    lam, lam_id = cfg.lambda_cycle, cfg.lambda_identity * cfg.lambda_cycle
+    fake_b, fake_a = G(a, "AtoB"), G(b, "BtoA")
+    loss_adv = adversarial(D(fake_b, "B"), D(fake_a, "A"))
+    loss_cycle = losses.cycle(a, G(fake_b, "BtoA"), b, G(fake_a, "AtoB"))
+    loss_id = losses.identity(b, G(b, "AtoB"), a, G(a, "BtoA")) if lam_id > 0 else torch.zeros((), device=a.device)
+    opts["G"].zero_grad(set_to_none=True)
+    accelerator.backward(loss_adv + lam * loss_cycle + lam_id * loss_id)
+    opts["G"].step()
+    return fake_b, fake_a, loss_adv, loss_cycle, loss_id
+
+
 def dualgan_step(cfg: Config, modules: dict, opts: dict, batch: dict, gen: torch.Generator, accelerator) -> dict:
     """One iteration of DualGAN's Algorithm 1 (Yi et al. 2017): n_critic critic steps, then one generator step."""
     G, D = modules["G"], modules["D"]
     a, b = batch["A"], batch["B"]  # (B, C, H, W) in [-1, 1], unpaired
-    lam, lam_id = cfg.lambda_cycle, cfg.lambda_identity * cfg.lambda_cycle
 
     # (1) Update D_A, D_B n_critic times: minimise D(G(x)) - D(real) per domain (eqs. 1-2), then clip to [-c, c]
     with torch.no_grad():
@@ -160,14 +166,8 @@ def dualgan_step(cfg: Config, modules: dict, opts: dict, batch: dict, gen: torch
         losses.clip_weights(D, cfg.clip_value)
 
     # (2) Update G_AB, G_BA: -D_B(G_AB(a)) - D_A(G_BA(b)) + lambda L_cyc (eq. 3) (+ identity, off by default)
-    fake_b, fake_a = G(a, "AtoB"), G(b, "BtoA")
-    loss_adv = losses.g_adversarial_dualgan(D(fake_b, "B"), D(fake_a, "A"))
-    loss_cycle = losses.cycle(a, G(fake_b, "BtoA"), b, G(fake_a, "AtoB"))
-    loss_id = losses.identity(a, G(a, "BtoA"), b, G(b, "AtoB")) if lam_id > 0 else torch.zeros((), device=a.device)
-    loss_g = loss_adv + lam * loss_cycle + lam_id * loss_id
-    opts["G"].zero_grad(set_to_none=True)
-    accelerator.backward(loss_g)
-    opts["G"].step()
+    _, _, loss_adv, loss_cycle, loss_id = generator_step(cfg, G, D, a, b, losses.g_adversarial_dualgan, opts,
+                                                         accelerator)
     # loss_d_* are the last critic step's, before its update: -loss_d estimates the Wasserstein-1 distance
     return {"loss_g_adv": loss_adv.detach(), "cycle": loss_cycle.detach(), "identity": loss_id.detach(),
             "loss_d_a": loss_d_a.detach(), "loss_d_b": loss_d_b.detach()}

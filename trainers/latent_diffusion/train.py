@@ -32,6 +32,17 @@ BETA_START, BETA_END = 1e-4, 0.02  # the DDPM linear schedule (ddpm/diffusion.py
 CLIP_LATENT = 4.0  # DDIM / DDPM clip the predicted z0 to this range (see `scheduler_config`)
 
 
+def check_unet_options(cfg, who: str) -> None:
+    """The options a captioned-data U-Net trainer shares (latent diffusion's, unCLIP's decoder): its data, its
+    rates, and widths that GroupNorm (32 groups) and the attention heads divide."""
+    if cfg.dataset != "captioned-fashion":
+        raise UserError(f"{who} learns from --dataset=captioned-fashion, got {cfg.dataset!r}")
+    if not 0 <= cfg.p_uncond < 1 or not 0 <= cfg.ema_decay < 1 or not 0 < cfg.lr <= 1:
+        raise UserError("--p_uncond and --ema_decay must be in [0, 1), --lr in (0, 1]")
+    if any(w % cfg.head_dim or w % 32 for w in cfg.widths):
+        raise UserError(f"every --widths value must be a multiple of 32 and of --head_dim={cfg.head_dim}")
+
+
 @dataclasses.dataclass(frozen=True)
 class Config(DataConfig):
     dataset: str = "captioned-fashion"
@@ -54,12 +65,7 @@ class Config(DataConfig):
     guidance_interval: float = 1.0
 
     def validate(self) -> None:
-        if self.dataset != "captioned-fashion":
-            raise UserError(f"the latent diffusion trainer learns from --dataset=captioned-fashion, got {self.dataset!r}")
-        if not 0 <= self.p_uncond < 1 or not 0 <= self.ema_decay < 1 or not 0 < self.lr <= 1:
-            raise UserError("--p_uncond and --ema_decay must be in [0, 1), --lr in (0, 1]")
-        if any(w % self.head_dim or w % 32 for w in self.widths):
-            raise UserError(f"every --widths value must be a multiple of 32 and of --head_dim={self.head_dim}")
+        check_unet_options(self, "the latent diffusion trainer")
         if not 1 <= self.sample_steps <= self.T or not 0 <= self.guidance <= 20:
             raise UserError("--sample_steps must be in [1, T] and --guidance in [0, 20]")
         guidance_limit(self.guidance_interval, self.T)  # checks it

@@ -37,7 +37,7 @@ from ..core.images import from_uint8, to_uint8
 from ..ddpm.diffusion import eps_from_x0, q_sample, x0_from_eps
 from ..ddpm.samplers import guided, sample_loop
 from ..ddpm.train import optimise, schedule
-from ..latent_diffusion.train import CLIP_LATENT, FrozenOutputs, _parts_folder, unet_for
+from ..latent_diffusion.train import CLIP_LATENT, FrozenOutputs, _parts_folder, check_unet_options, unet_for
 from .embeddings import (
     clip_towers, frozen_embeddings, image_embeddings, load_clip_folders, same_weights, save_clip_folders, save_folder,
     text_conditioning,
@@ -64,12 +64,7 @@ class Config(DataConfig):
     guidance: float = 3.0
 
     def validate(self) -> None:
-        if self.dataset != "captioned-fashion":
-            raise UserError(f"the unCLIP decoder learns from --dataset=captioned-fashion, got {self.dataset!r}")
-        if not 0 <= self.p_uncond < 1 or not 0 <= self.ema_decay < 1 or not 0 < self.lr <= 1:
-            raise UserError("--p_uncond and --ema_decay must be in [0, 1), --lr in (0, 1]")
-        if any(w % self.head_dim or w % 32 for w in self.widths):
-            raise UserError(f"every --widths value must be a multiple of 32 and of --head_dim={self.head_dim}")
+        check_unet_options(self, "the unCLIP decoder")
         if self.image_tokens < 1 or self.context_width < 1:
             raise UserError("--image_tokens and --context_width must be >= 1")
         if not 1 <= self.sample_steps <= self.T or not 0 <= self.guidance <= 20:
