@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from playground import compare as tab
+from playground import records
 from playground.models import ModelStore
 
 
@@ -72,15 +73,15 @@ def test_compare_draws_every_model_from_one_seed(store):
 
 
 def test_timeline_replays_snapshots_with_their_curves(store):
-    shots = tab.snapshots(store, "tiny-ddpm")
+    shots = records.snapshots(store, "tiny-ddpm")
     assert shots and shots == sorted(shots)
-    image, caption, losses, scores, fids = tab.timeline(store, "tiny-ddpm", len(shots) - 1)
+    image, caption, losses, scores, fids = records.timeline(store, "tiny-ddpm", len(shots) - 1)
     assert image.ndim == 3 and f"step {shots[-1][0]}" in caption
     assert f"snapshot {len(shots) - 1} of 0–{len(shots) - 1}" in caption  # numbered as the slider numbers it
     assert "loss" in set(losses["series"]) and losses["step"].max() <= shots[-1][0]
     # the first snapshot's tables already name every series the run logged (a plot fixes its series from the
     # first table it gets): those without values yet are empty rows
-    _, first_caption, first_losses, first_scores, first_fids = tab.timeline(store, "tiny-ddpm", 0)
+    _, first_caption, first_losses, first_scores, first_fids = records.timeline(store, "tiny-ddpm", 0)
     assert set(first_losses["series"]) == set(losses["series"])
     # a series with one value draws no line: the caption gives its value instead
     single = [k for t in (first_losses, first_scores, first_fids) for k, g in t.dropna().groupby("series") if len(g) == 1]
@@ -89,20 +90,20 @@ def test_timeline_replays_snapshots_with_their_curves(store):
     assert ("not yet a line" in first_caption) == bool(single)
     assert set(first_scores["series"]) == set(scores["series"]) and set(first_fids["series"]) == set(fids["series"])
     with pytest.raises(gr.Error):
-        tab.timeline(store, "tiny-ddpm", 99)
+        records.timeline(store, "tiny-ddpm", 99)
 
 
 def test_timeline_plots_entropy_and_fid_apart(store, tmp_path):
     """Class entropy (0 to 3.3 bits) and FID (tens) on one axis drew the entropy as a flat line at FID's foot."""
     shutil.copytree(store.path("tiny-ddpm"), tmp_path / "run")
     (tmp_path / "run" / "metrics.csv").write_text("step,class_entropy,fid_1000\n10,1.5,60.0\n20,2.5,40.0\n")
-    _, caption, losses, scores, fids = tab.timeline(ModelStore(tmp_path), "run", 0)
+    _, caption, losses, scores, fids = records.timeline(ModelStore(tmp_path), "run", 0)
     assert set(scores["series"]) == {"class_entropy"} and set(fids["series"]) == {"fid_1000"}
     # in bits, as its title and Compare's table say: the monitor logs nats
     assert scores.dropna()["value"].tolist() == pytest.approx([1.5 / np.log(2), 2.5 / np.log(2)])
     assert "class_entropy" not in set(losses["series"])
-    assert tab._metric_title(ModelStore(tmp_path), "run", "FID") == "monitored FID: run"
-    assert tab._metric_title(store, "tiny-gan", "FID") == "tiny-gan logged no monitored metrics"
+    assert records._metric_title(ModelStore(tmp_path), "run", "FID") == "monitored FID: run"
+    assert records._metric_title(store, "tiny-gan", "FID") == "tiny-gan logged no monitored metrics"
 
 
 def test_xy_headers_are_short_and_distinct():
@@ -159,10 +160,10 @@ def test_the_loss_table_plots_each_shipped_loss_run_from_its_own_logs():
     import csv
 
     shipped = ModelStore()
-    runs = tab.loss_runs(shipped)
+    runs = records.loss_runs(shipped)
     assert {"dcgan-ns-20min-fashion", "dcgan-wgangp-20min-fashion", "dcgan-wgangp-6251steps-fashion"} <= set(runs)
     assert not {"dcgan-mapping-fashion", "cdcgan-ns-fashion"} & set(runs)  # another architecture or a class input
-    by_step, by_time, rows = tab.loss_table(shipped)
+    by_step, by_time, rows = records.loss_table(shipped)
     assert list(rows["checkpoint"]) == runs
     losses = {name: json.loads((shipped.root / name / "config.json").read_text())["config"]["loss"] for name in runs}
     assert set(by_step["loss"]) == set(by_time["loss"]) == set(losses.values()) and len(set(losses.values())) == 8
@@ -299,10 +300,10 @@ def test_the_minutes_plot_says_why_some_curves_start_late():
 
     by_time = pd.DataFrame([(1.2, 90.0, "non-saturating"), (3.0, 40.0, "non-saturating"), (7.6, 80.0, "wgan-gp"),
                             (1.5, 85.0, "lsgan")], columns=["minutes", "FID_1000", "loss"])
-    said = tab.late_starts(by_time)
+    said = records.late_starts(by_time)
     assert "non-saturating got there in 1.2 minutes" in said and "wgan-gp after 7.6" in said and "lsgan" not in said
-    assert tab.late_starts(by_time[by_time["loss"] != "wgan-gp"]).endswith("1.2 minutes.")
-    assert tab.late_starts(by_time.iloc[:0]) == ""
+    assert records.late_starts(by_time[by_time["loss"] != "wgan-gp"]).endswith("1.2 minutes.")
+    assert records.late_starts(by_time.iloc[:0]) == ""
 
 
 def test_the_timeline_of_a_run_that_went_on_from_a_checkpoint_says_it_shows_the_last_slice(store, tmp_path):
@@ -312,10 +313,10 @@ def test_the_timeline_of_a_run_that_went_on_from_a_checkpoint_says_it_shows_the_
 
     shutil.copytree(store.path("tiny-ddpm"), tmp_path / "run")
     card = json.loads((tmp_path / "run" / "card.json").read_text())
-    plain = tab.timeline(ModelStore(tmp_path), "run", 0)[1]
+    plain = records.timeline(ModelStore(tmp_path), "run", 0)[1]
     card.update(steps_total=int(card["steps"]) + 1000)
     (tmp_path / "run" / "card.json").write_text(json.dumps(card))
-    said = tab.timeline(ModelStore(tmp_path), "run", 0)[1]
+    said = records.timeline(ModelStore(tmp_path), "run", 0)[1]
     assert "last slice" not in plain and "last slice" in said
     assert f"after 1000 steps of the {card['steps_total']} it trained in all" in said
 

@@ -56,10 +56,5 @@ def d_loss_dualgan(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
     return L.d_loss_wgan(d_real, d_fake)
 
 
-@torch.no_grad()
-def clip_weights(critic: torch.nn.Module, c: float) -> None:
-    """w <- clip(w, -c, c) for every critic parameter, after each critic step (Arjovsky et al. 2017,
-    Algorithm 1, line 7; Yi et al. 2017, Algorithm 1): keeps the critic K-Lipschitz."""
-    for p in critic.parameters():
-        p.clamp_(-c, c)
+clip_weights = L.clip_weights  # DualGAN's critics are clipped as WGAN's (Yi et al. 2017, Algorithm 1)
 

@@ -88,6 +88,26 @@ def wgan_gp_penalty(critic, x_real: torch.Tensor, x_fake: torch.Tensor, alpha: t
     return gradient_norm_penalty(critic, a * x_real + (1 - a) * x_fake.detach())
 
 
+@torch.no_grad()
+def clip_weights(critic: torch.nn.Module, c: float) -> None:
+    """w <- clip(w, -c, c) for every critic parameter, after each critic step (Arjovsky et al. 2017,
+    Algorithm 1, line 7; Yi et al. 2017, Algorithm 1): keeps the critic K-Lipschitz."""
+    for p in critic.parameters():
+        p.clamp_(-c, c)
+
+
+def penalty(kind: str | None, critic, x_real: torch.Tensor, x_fake: torch.Tensor, gen: torch.Generator,
+            dragan_std: float) -> torch.Tensor | None:
+    """The loss table's gradient penalty on the critic, with its random points drawn from `gen`: WGAN-GP's
+    between real and fake, DRAGAN's around the real data with std `dragan_std`; None for the other losses."""
+    if kind == "wgan-gp":
+        alpha = torch.rand(x_real.shape[0], generator=gen, device=x_real.device)
+        return wgan_gp_penalty(critic, x_real, x_fake, alpha)
+    if kind == "dragan":
+        return dragan_penalty(critic, x_real, dragan_std * torch.randn(x_real.shape, generator=gen, device=x_real.device))
+    return None
+
+
 def dragan_penalty(critic, x_real: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
     """E[(||grad D(x + delta)||_2 - 1)^2], delta ~ N(0, c): perturbed real data (Kodali et al. 2017;
     Lucic et al. 2018, Table 1, DRAGAN row)."""

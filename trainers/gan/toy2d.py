@@ -106,6 +106,9 @@ class LabConfig:
             raise UserError("D steps per G step must be in [1, 10]")
 
 
+DRAGAN_STD = 0.5  # DRAGAN's perturbation of the real points (they live on a scale of ~2)
+
+
 class Lab:
     """One 2-D GAN being trained: networks, optimisers, step counter and the history of its losses."""
 
@@ -141,17 +144,14 @@ class Lab:
             with torch.no_grad():
                 fake = self.G(self.noise(cfg.batch))
             loss_d = spec.d(self.D(x), self.D(fake))
-            if spec.penalty == "wgan-gp":
-                loss_d = loss_d + cfg.gp_lambda * L.wgan_gp_penalty(self.D, x, fake, torch.rand(cfg.batch, generator=self.gen))
-            elif spec.penalty == "dragan":
-                loss_d = loss_d + cfg.gp_lambda * L.dragan_penalty(self.D, x, 0.5 * torch.randn(x.shape, generator=self.gen))
+            gp = L.penalty(spec.penalty, self.D, x, fake, self.gen, DRAGAN_STD)
+            if gp is not None:
+                loss_d = loss_d + cfg.gp_lambda * gp
             self.opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             self.opt_d.step()
             if spec.clip:
-                with torch.no_grad():
-                    for p in self.D.parameters():
-                        p.clamp_(-cfg.clip_value, cfg.clip_value)
+                L.clip_weights(self.D, cfg.clip_value)
         loss_g = spec.g(self.D(self.G(self.noise(cfg.batch))))
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()

@@ -145,14 +145,7 @@ def _d_step(cfg, spec, G, D, x, y, gen) -> dict:
         ac = L.aux_classifier_loss(logits, y)
         loss = loss + cfg.ac_weight * ac
         out["ac_real"] = ac.detach()
-    if spec.penalty == "wgan-gp":
-        alpha = torch.rand(x.shape[0], generator=gen, device=x.device)
-        gp = L.wgan_gp_penalty(lambda v: D(v, y), x, fake, alpha)
-    elif spec.penalty == "dragan":
-        delta = cfg.dragan_c ** 0.5 * torch.randn(x.shape, generator=gen, device=x.device)
-        gp = L.dragan_penalty(lambda v: D(v, y), x, delta)
-    else:
-        gp = None
+    gp = L.penalty(spec.penalty, lambda v: D(v, y), x, fake, gen, cfg.dragan_c ** 0.5)
     if gp is not None:
         loss = loss + cfg.gp_lambda * gp
         out["penalty"] = gp.detach()
@@ -176,9 +169,7 @@ def train_step(cfg: Config, modules: dict, opts: dict, batch: dict, gen: torch.G
         accelerator.backward(d["loss_d"])
         opts["D"].step()
         if spec.clip:  # WGAN: keep the critic K-Lipschitz by clipping its weights to [-c, c]
-            with torch.no_grad():
-                for p in D.parameters():
-                    p.clamp_(-cfg.clip_value, cfg.clip_value)
+            L.clip_weights(D, cfg.clip_value)
 
     # (2) Update G on fresh noise: minimise L_G of the loss table
     z = _noise(cfg, b, gen, x.device)
