@@ -312,18 +312,21 @@ def gan_table(entries):
     return table(BASE + ["FID", "KID", "class entropy", "class accuracy", "path length Z / W", "samples"], rows)
 
 
+def per_card(entries, columns: list[str], cells) -> list[str]:
+    """A table of one row a checkpoint: the common columns, then `cells(its card's metrics)`."""
+    return table(BASE + columns, [_base(c) + cells(c["card"].get("metrics", {})) for c in entries])
+
+
 def vae_table(entries):
-    rows = []
-    for c in entries:
-        m = c["card"].get("metrics", {})
+    def cells(m):
         psnr = num(m.get("test_psnr_db"))
         if "noisy_input_psnr_db" in m:
             psnr = f"{num(m['noisy_input_psnr_db'])} (noisy input) → {psnr}"
-        rows.append(_base(c) + [num(m.get("test_recon_mse")), psnr, num(m.get("test_kl_nats")),
-                                num(m.get("prior_fid")), pm(m.get("prior_kid"), m.get("prior_kid_std")),
-                                num(m.get("prior_class_entropy"))])
-    return table(BASE + ["recon MSE", "PSNR (dB)", "KL (nats)", "prior FID", "prior KID", "prior class entropy"],
-                 rows)
+        return [num(m.get("test_recon_mse")), psnr, num(m.get("test_kl_nats")), num(m.get("prior_fid")),
+                pm(m.get("prior_kid"), m.get("prior_kid_std")), num(m.get("prior_class_entropy"))]
+
+    return per_card(entries, ["recon MSE", "PSNR (dB)", "KL (nats)", "prior FID", "prior KID", "prior class entropy"],
+                    cells)
 
 
 def ddpm_table(entries):
@@ -383,14 +386,10 @@ def clip_table(entries):
 
 
 def autoencoder_kl_table(entries):
-    rows = []
-    for c in entries:
-        m = c["card"].get("metrics", {})
-        shape = "×".join(str(s) for s in m.get("latent_shape", [])) or "—"
-        rows.append(_base(c) + [num(m.get("recon_mse")), num(m.get("recon_psnr_db")), num(m.get("recon_l1")),
-                                num(m.get("kl_nats_per_image")), shape, num(m.get("scaling_factor"))])
-    return table(BASE + ["held-out recon MSE", "PSNR (dB)", "L1", "KL (nats/image)", "latent", "scaling factor"],
-                 rows)
+    return per_card(entries, ["held-out recon MSE", "PSNR (dB)", "L1", "KL (nats/image)", "latent", "scaling factor"],
+                    lambda m: [num(m.get("recon_mse")), num(m.get("recon_psnr_db")), num(m.get("recon_l1")),
+                               num(m.get("kl_nats_per_image")),
+                               "×".join(str(s) for s in m.get("latent_shape", [])) or "—", num(m.get("scaling_factor"))])
 
 
 def latent_diffusion_table(entries):
