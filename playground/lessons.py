@@ -26,7 +26,7 @@ from .wiring import TabParts
 
 LESSONS_DIR = Path(__file__).resolve().parents[1] / "lessons"
 MAX_WORDS = 80
-STEP_KEYS = {"title", "text", "equation", "view", "settings", "try", "question"}
+STEP_KEYS = {"title", "text", "equation", "view", "settings", "try", "question", "ready"}
 POOL = {"slider": 3, "choice": 2, "text": 1}  # the controls a step can show, by kind
 STORAGE_KEY = "playground-lessons-progress"
 
@@ -46,6 +46,9 @@ class Step:
     ask: str
     fact: str
     line: int
+    # other settings to have ready (computed at start-up), each over `settings`: those the try names, whose view
+    # takes seconds (lesson 3's 1500 steps: 6.7 s on 2 idle cores), so that the learner does not wait for them
+    ready: tuple = ()
 
     @property
     def choices(self) -> tuple:
@@ -131,6 +134,14 @@ def _step(s, where, list_line: int) -> Step:
         view.settings(settings)
     except UserError as e:
         raise LessonError(f"{where(line('settings'))}: {e}") from None
+    ready = s.get("ready") or []
+    if not isinstance(ready, list) or not all(isinstance(r, dict) for r in ready):
+        raise LessonError(f"{where(line('ready'))}: 'ready' is a list of settings, e.g. [{{steps: 1500}}]")
+    for r in ready:
+        try:
+            view.settings({**settings, **r})
+        except UserError as e:
+            raise LessonError(f"{where(line('ready'))}: {e}") from None
     q = s["question"]
     if not isinstance(q, _Lined) or not q.get("ask") or not q.get("fact"):
         raise LessonError(f"{where(line('question'))}: a question has 'ask' (the question) and 'fact' (what the "
@@ -139,7 +150,8 @@ def _step(s, where, list_line: int) -> Step:
         raise LessonError(f"{where(q.lines['fact'])}: view {view.name!r} measures no fact {q['fact']!r} "
                           f"(it measures: {', '.join(view.facts)})")
     return Step(str(s["title"]), " ".join(str(s["text"]).split()), str(s["equation"]).strip(), view.name,
-                dict(settings), " ".join(str(s["try"]).split()), str(q["ask"]).strip(), str(q["fact"]), s.line)
+                dict(settings), " ".join(str(s["try"]).split()), str(q["ask"]).strip(), str(q["fact"]), s.line,
+                tuple({**settings, **r} for r in ready))
 
 
 def load(folder: str | Path = LESSONS_DIR) -> tuple[list[Lesson], list[str]]:
@@ -509,6 +521,10 @@ def build(store: ModelStore, folder: str | Path = LESSONS_DIR) -> TabParts:
         for lesson in lessons:
             for step in lesson.steps:
                 VIEWS[step.view](store, step.settings)
+        for lesson in lessons:  # then the settings their tries name (`ready`), after every step's own
+            for step in lesson.steps:
+                for settings in step.ready:
+                    VIEWS[step.view](store, settings)
 
     parts.warm.append(every_step)
     return parts

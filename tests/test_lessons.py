@@ -171,6 +171,8 @@ GOOD_STEP = """\
     (("text: A few words.", "text: " + "word " * 81), 4, "81 words"),
     (("try: Move t.", "try: Move t.\n    hint: no"), 9, "unknown key 'hint'"),
     (("title: A step", "title: [unclosed"), 4, "not valid YAML"),
+    (("try: Move t.", "try: Move t.\n    ready: [{t: 5000}]"), 9, "t must be"),
+    (("try: Move t.", "try: Move t.\n    ready: {t: 900}"), 9, "'ready' is a list of settings"),
 ])
 def test_a_lesson_file_with_a_mistake_is_refused_naming_its_file_and_line(tmp_path, change, line, words):
     good = "title: Fine\nsteps:\n" + GOOD_STEP
@@ -277,3 +279,25 @@ def test_two_walks_within_ten_percent_are_about_the_same(store):
     apart = V.VIEWS["ae_vs_vae_walk"](store, {"from": "Sneaker", "to": "Trouser"})
     assert apart.facts["closer_to_real"] == "the VAE"
     assert V.SAME in V.VIEWS["ae_vs_vae_walk"].facts["closer_to_real"]  # a choice the learner can pick
+
+
+def test_the_settings_a_try_names_are_ready_before_a_learner_asks(tmp_path, monkeypatch):
+    """Lesson 3's try, 1500 steps of the 2-D GAN, took 6.7 s on 2 idle cores: a step's `ready` settings (each over
+    its own) are computed by the start-up work after every step's own, so the learner does not wait for them."""
+    import gradio as gr
+
+    (tmp_path / "01-mine.yaml").write_text("title: Mine\nsteps:\n" + GOOD_STEP.replace(
+        "try: Move t.", "try: Move t.\n    ready: [{t: 900}, {schedule: cosine}]"))
+    lessons, errors = L.load(tmp_path)
+    assert errors == []
+    step = lessons[0].steps[0]
+    assert [dict(r) for r in step.ready] == [{**step.settings, "t": 900}, {**step.settings, "schedule": "cosine"}]
+    asked = []
+    monkeypatch.setattr(type(VIEWS[step.view]), "__call__", lambda self, store, given: asked.append(dict(given)))
+    with gr.Blocks():
+        parts = L.build(ModelStore(tmp_path), tmp_path)
+    for warm in parts.warm:
+        warm()
+    assert asked == [step.settings, *step.ready]
+    shipped = {s.title: s for lesson in L.load()[0] for s in lesson.steps}["Two players in 2-D"]
+    assert {(r["loss"], r["steps"]) for r in shipped.ready} >= {("non-saturating", 1500), ("minimax", 1500)}
