@@ -297,10 +297,12 @@ def build(store: ModelStore) -> TabParts:
                 with gr.Row():
                     xt = gr.Image(label="x_t", interactive=False, format="png", elem_id="ddpm-xt")
                     x0 = gr.Image(label="predicted x̂0", interactive=False, format="png", elem_id="ddpm-x0")
-                with gr.Row():
-                    gif = gr.Image(label="the run, animated (GIF)", type="filepath", interactive=False,
-                                   elem_id="ddpm-gif", elem_classes="frames")
-                    mp4 = gr.Video(label="MP4 of the run", autoplay=True, loop=True, elem_classes="anim")
+                # one above the other, each the column's width: side by side, 16 images' x_t | x̂0 grids drew
+                # their tiles at ~40 px
+                gif = gr.Image(label="the run, animated (GIF)", type="filepath", interactive=False,
+                               elem_id="ddpm-gif", elem_classes="frames")
+                mp4 = gr.Video(label="MP4 of the run", autoplay=True, loop=True, elem_classes="anim",
+                               elem_id="ddpm-mp4")
             with gr.Tab("Why so many steps") as why_tab:
                 gr.Markdown("One starting noise x_T, denoised with 10, 50, 200 and 1000 steps (about a minute on 2 "
                             "idle CPU cores, more on a busy one: 1,260 steps, and a guided step, t < 300 for "

@@ -42,7 +42,10 @@ CSS = """
 .transport { align-items: center; }  /* Train live's Play | Pause | Step x [n] | Reset, one line */
 #gan-walk-gif img { height: 224px; width: auto; image-rendering: pixelated; }
 /* the loop's GIF fills its box like the MP4 beside it (it sat at its 110 px), the diffusion run's at any width */
-#gan-loop-gif img, #ddpm-gif img { height: 224px; width: auto; max-width: 100%; object-fit: contain; image-rendering: pixelated; }
+#gan-loop-gif img { height: 224px; width: auto; max-width: 100%; object-fit: contain; image-rendering: pixelated; }
+/* the diffusion run's GIF and MP4 take the column's width, up to 400 px tall (at 224 px, 16 images' tiles were ~40 px) */
+#ddpm-gif img { height: 400px; width: auto; max-width: 100%; object-fit: contain; image-rendering: pixelated; }
+#ddpm-mp4 video { height: 400px !important; max-height: 400px; }
 /* an MP4 as tall as the GIF beside it, inside its box: a fixed box height left the player 28-45 px under the box's
    edge, where the garment's bottom and the controls were cut off */
 .anim video { height: 224px !important; max-height: 224px; width: 100%; }
