@@ -24,7 +24,7 @@ from trainers.core.images import grid, strip, to_uint8, upscale
 from .errors import choice, number
 from .models import ModelStore
 from .uploads import EXAMPLES, shipped_image
-from .views import frames_view, titled_strip
+from .views import font_at, frames_view, titled_strip
 
 CLASSES = tuple(FASHION_MNIST_CLASSES)
 YES_NO = ("yes", "no")
@@ -476,6 +476,8 @@ def cyclegan_trip(store, garment, model):
 
     domain = "A" if garment == "Sneaker" else "B"
     frames, heat, text = translation.cyclegan(store, model, example(garment), domain)
+    # "clearly": read as the other class at translation.SURE (80%) or more, as the lesson's question says (a walk
+    # was told "Right: no" about a boot read as Sneaker at 65%, under a question that named no threshold)
     return Shown(titled_strip([frames, heat], [f"{model}: x | G(x) | back again | G'(x)", "round-trip error"]), text,
                  {"translated": "yes" if "**Translated**" in text else "no"})
 
@@ -490,9 +492,39 @@ def ddpm_forward(store, t, schedule):
     from . import diffusion
 
     xt, row, text = diffusion.forward_process(example("Sneaker"), t, schedule)
-    abar = float(diffusion._schedule(schedule).alpha_bar[t])
-    return Shown(titled_strip([xt, row], [f"x_t at t = {t}", "t = " + ", ".join(map(str, diffusion.FORWARD_TS))]),
+    alpha_bar = diffusion._schedule(schedule).alpha_bar
+    abar = float(alpha_bar[t])
+    # the curve the question is read from (a walk saw pure noise at cosine t = 450, where abar_t is 0.57, and had
+    # no way to tell from the images alone)
+    plot = _curve_at(alpha_bar.numpy(), t, np.asarray(xt).shape[0])
+    return Shown(titled_strip([xt, plot, row], [f"x_t at t = {t}", f"abar_t ({schedule}), line at 1/2",
+                                                "t = " + ", ".join(map(str, diffusion.FORWARD_TS))]),
                  text, {"more_of": "signal" if abar >= 0.5 else "noise"})
+
+
+def _curve_at(values: np.ndarray, t: int, size: int) -> np.ndarray:
+    """A square plot (size px) of values[0..T-1] in [0, 1] against t, a dashed line at 1/2 and a dot at t."""
+    from PIL import Image, ImageDraw
+
+    im = Image.new("RGB", (size, size), "white")
+    draw, pad = ImageDraw.Draw(im), 24
+    span = size - 2 * pad
+    x = lambda i: pad + span * i / (len(values) - 1)  # noqa: E731
+    y = lambda v: pad + span * (1 - float(v))  # noqa: E731
+    draw.rectangle([pad, pad, pad + span, pad + span], outline=(160, 160, 160))
+    for k in range(pad, pad + span, 8):  # the 1/2 line, dashed
+        draw.line([(k, y(0.5)), (min(k + 4, pad + span), y(0.5))], fill=(120, 120, 120))
+    draw.line([(x(i), y(v)) for i, v in enumerate(values)], fill=(76, 120, 168), width=2)
+    draw.line([(x(t), pad), (x(t), pad + span)], fill=(245, 133, 24))
+    r = 5
+    draw.ellipse([x(t) - r, y(values[t]) - r, x(t) + r, y(values[t]) + r], fill=(245, 133, 24))
+    font = font_at(13)
+    for v in (0, 0.5, 1):
+        draw.text((pad - 4, y(v)), f"{v:g}", fill="black", anchor="rm", font=font)
+    draw.text((pad, pad + span + 4), "0", fill="black", anchor="lt", font=font)
+    draw.text((pad + span, pad + span + 4), str(len(values) - 1), fill="black", anchor="rt", font=font)
+    draw.text((pad + span / 2, pad + span + 4), "t", fill="black", anchor="mt", font=font)
+    return np.asarray(im)
 
 
 def _ddpm_run(store, seed: int, steps: int, garment: str, guidance: float, keep: int = 5):

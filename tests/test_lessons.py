@@ -301,3 +301,14 @@ def test_the_settings_a_try_names_are_ready_before_a_learner_asks(tmp_path, monk
     assert asked == [step.settings, *step.ready]
     shipped = {s.title: s for lesson in L.load()[0] for s in lesson.steps}["Two players in 2-D"]
     assert {(r["loss"], r["steps"]) for r in shipped.ready} >= {("non-saturating", 1500), ("minimax", 1500)}
+
+
+def test_the_forward_step_shows_the_curve_its_question_is_read_from(store):
+    """Lesson 9, step 1 asks whether abar_t is above or below one half; a walk at cosine t = 450 (abar_t 0.57) saw
+    only noise and had nothing to read it from. The view draws abar_t with the slider's t marked (an orange dot)."""
+    from playground import lesson_views as V
+
+    shown = V.VIEWS["ddpm_forward"](store, {"t": 450, "schedule": "cosine"})
+    image = np.asarray(shown.image)
+    orange = (image[..., 0] > 230) & (image[..., 1] > 110) & (image[..., 1] < 150) & (image[..., 2] < 40)
+    assert orange.sum() > 30 and shown.facts["more_of"] == "signal"
