@@ -19,6 +19,8 @@ Rows:
                    training images/s vs a plain diffusers loop on the same networks (bench/ldm.py)
   browser.*        each tab's main action in headless Chromium, from the input event to the new image painted,
                    vs the same action's round trip over HTTP as the page makes it (bench/browser.py)
+  drag: ...        a GAN direction slider dragged for 1 s: images painted per second, and the last one's delay
+                   after the pointer's release (bench/browser.py)
   page.*           Gradio's own page on a bare Blocks: a click's input-to-paint time with 60 / 250 components
                    written by an earlier event vs none (bench/page.py)
   app.cold_start   `python app.py` until the page answers vs a fresh interpreter's `import torch, gradio`
@@ -289,7 +291,7 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="fewer repeats (for a smoke run)")
     p.add_argument("--no-ui", action="store_true", help="skip the rows that start the app and call it over HTTP")
     p.add_argument("--only", default="", help="comma-separated groups to run (gan, classifier, vae, translation, "
-                   "lab, ddpm, ldm, ui, browser, startup, page); default: all")
+                   "lab, ddpm, ldm, ui, browser, startup, page, drag); default: all")
     args = p.parse_args()
     r = 3 if args.quick else 7
     from . import browser, ddpm, lab, ldm, page, startup, ui
@@ -308,6 +310,7 @@ def main() -> None:
         ("browser", False, lambda: [] if args.no_ui else browser.bench_browser(5 if args.quick else 15)),
         ("startup", False, lambda: [] if args.no_ui else startup.bench_startup(r)),
         ("page", False, lambda: [] if args.no_ui else page.bench_page(5 if args.quick else 15)),
+        ("drag", False, lambda: [] if args.no_ui else browser.bench_drag(3 if args.quick else 7)),
     ]
     only = {g for g in args.only.split(",") if g}
     unknown = only - {g for g, _, _ in groups}

@@ -162,3 +162,85 @@ def bench_browser(repeats: int) -> list[dict]:
         proc.terminate()
         proc.wait(timeout=30)
     return rows
+
+
+# the paints of one image while a slider is dragged: each new `src` decoded and drawn, with its time
+PAINTS_JS = """(sel) => {
+  const box = document.querySelector(sel), p = window.__paints = {times: []};
+  let last = (box.querySelector('img') || {}).src;
+  new MutationObserver(() => {
+    const img = box.querySelector('img');
+    if (!img || img.src === last) return;
+    last = img.src;
+    const painted = () => requestAnimationFrame(() => p.times.push(performance.now()));
+    img.decode().then(painted, painted);
+  }).observe(box, {subtree: true, childList: true, attributes: true, attributeFilter: ['src']});
+}"""
+
+
+def bench_drag(repeats: int, seconds: float = 1.0, moves: int = 20) -> list[dict]:
+    """A GAN direction slider dragged with the mouse for `seconds` (`moves` pointer moves, as a hand makes them):
+    the images painted per second while the pointer moves, against the pointer's input events per second; and the
+    time from the pointer's release to the last image painted, against that image's round trip over HTTP."""
+    if not os.path.exists(CHROMIUM):
+        print(f"drag rows skipped: no Chromium at {CHROMIUM}")
+        return []
+    import httpx
+    from playwright.sync_api import sync_playwright
+
+    from playground.gan import N_DIRECTIONS, NO_CLASS
+
+    proc, url = _serve()
+    rates, lags, direct = [], [], []
+    try:
+        http = httpx.Client(timeout=300)
+        _fn_indices(http, url)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+                "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"])
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(url, wait_until="load")
+            page.get_by_text("The course, live").first.wait_for(timeout=120_000)
+            _open(page, "GAN", "Directions")
+            slider = _visible(page, page.get_by_role("slider", name="principal direction 1 (σ)"))
+            slider.scroll_into_view_if_needed()
+            for k in range(repeats + 1):  # the first: a warm-up
+                box = slider.bounding_box()
+                y, x0, x1 = box["y"] + box["height"] / 2, box["x"] + 4, box["x"] + box["width"] - 4
+                left, right = (x0, x1) if k % 2 == 0 else (x1, x0)
+                page.evaluate(PAINTS_JS, "#gan-edit")
+                page.mouse.move(left, y)
+                page.mouse.down()
+                t0 = page.evaluate("() => performance.now()")
+                for i in range(1, moves + 1):
+                    page.mouse.move(left + (right - left) * i / moves, y)
+                    if i < moves:
+                        page.wait_for_timeout(1000 * seconds / moves)
+                t1 = page.evaluate("() => performance.now()")  # the last move's time
+                page.mouse.up()
+                page.wait_for_timeout(3000)  # the last update lands
+                paints = page.evaluate("() => window.__paints")
+                during = [t for t in paints["times"] if t0 <= t <= t1]
+                t = time.perf_counter()
+                _http_call(http, url, "gan_edit", ["dcgan-ns-fashion", 0, 1.0, "z", NO_CLASS, 3.0 * (k % 2 * 2 - 1),
+                                                   *[0.0] * (N_DIRECTIONS - 1)], session="bench-drag")
+                if k:
+                    rates.append(len(during) / ((t1 - t0) / 1000))
+                    # from the last move: the slider's final value is shown only by a paint after it
+                    after = [t for t in paints["times"] if t > t1]
+                    lags.append(max(after) - t1 if after else float("nan"))
+                    direct.append((time.perf_counter() - t) * 1e3)
+            browser.close()
+        http.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    shown = [v for v in lags if v == v]  # a drag whose final position was never painted has none
+    lag50, lag95 = _percentiles(shown) if shown else (float("nan"), float("nan"))
+    return [{"name": "drag: images painted per second while a GAN direction slider is dragged", "unit": "images/s",
+             "ours": statistics.median(rates), "reference": moves / seconds,
+             "ratio": statistics.median(rates) * seconds / moves, "calls": len(rates), "reference_is": "the pointer's moves per second (the most images it could show)"},
+            {"name": "drag: the pointer's last move to the last image painted", "unit": "ms", "ours": lag50,
+             "reference": statistics.median(direct), "ratio": lag50 / statistics.median(direct), "p95_ms": lag95,
+             "calls": len(lags), "reference_is": f"/gan_edit over HTTP as the page calls it; p95 {lag95:.0f} ms; "
+                                                  f"{len(shown)} of {len(lags)} drags ended on their final value"}]
