@@ -9,6 +9,7 @@ and reports the difference. Each row's reference is the same action made over pl
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import time
@@ -117,50 +118,56 @@ def _actions(page, store):
     ]
 
 
+@contextlib.contextmanager
+def _app_page():
+    """`python app.py` served, an HTTP client that knows its events, and a Chromium page (1400 x 900) on it with
+    the first tab shown -> (page, http, url); everything closed after."""
+    import httpx
+    from playwright.sync_api import sync_playwright
+
+    proc, url = _serve()
+    try:
+        with httpx.Client(timeout=300) as http, sync_playwright() as p:
+            _fn_indices(http, url)
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+                "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"])
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(url, wait_until="load")
+            page.get_by_text("The course, live").first.wait_for(timeout=120_000)
+            yield page, http, url
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def bench_browser(repeats: int) -> list[dict]:
     """One row per tab's main action: input-to-paint median (p95) in Chromium, against the same action's
     round trip over plain HTTP as the page makes it."""
     if not os.path.exists(CHROMIUM):
         print(f"browser rows skipped: no Chromium at {CHROMIUM} (PLAYGROUND_CHROMIUM names another)")
         return []
-    import httpx
-    from playwright.sync_api import sync_playwright
-
-    proc, url = _serve()
     rows = []
-    try:
-        http = httpx.Client(timeout=300)
-        _fn_indices(http, url)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-                "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"])
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.goto(url, wait_until="load")
-            page.get_by_text("The course, live").first.wait_for(timeout=120_000)
-            page.evaluate(PROBE_JS)
-            for name, (tab, sub), selector, prepare, act, (api, args) in _actions(page, None):
-                _open(page, tab, sub)
-                painted, direct = [], []
-                for k in range(repeats + 1):  # the first of each: a warm-up (caches, the tab's first paint)
-                    if prepare:
-                        prepare(k)
-                    ms = _measure(page, selector, lambda: act(k))
-                    t0 = time.perf_counter()
-                    _http_call(http, url, api, _uploaded(http, url, list(args(k))), session="bench-browser")
-                    rt = (time.perf_counter() - t0) * 1e3
-                    if k:
-                        painted.append(ms)
-                        direct.append(rt)
-                p50, p95 = _percentiles(painted)
-                r50 = statistics.median(direct)
-                rows.append({"name": f"browser {name}", "unit": "ms", "ours": p50, "reference": r50,
-                             "ratio": p50 / r50, "p95_ms": p95, "calls": len(painted),
-                             "reference_is": f"/{api} over HTTP as the page calls it; p95 {p95:.0f} ms"})
-            browser.close()
-        http.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with _app_page() as (page, http, url):
+        page.evaluate(PROBE_JS)
+        for name, (tab, sub), selector, prepare, act, (api, args) in _actions(page, None):
+            _open(page, tab, sub)
+            painted, direct = [], []
+            for k in range(repeats + 1):  # the first of each: a warm-up (caches, the tab's first paint)
+                if prepare:
+                    prepare(k)
+                ms = _measure(page, selector, lambda: act(k))
+                t0 = time.perf_counter()
+                _http_call(http, url, api, _uploaded(http, url, list(args(k))), session="bench-browser")
+                rt = (time.perf_counter() - t0) * 1e3
+                if k:
+                    painted.append(ms)
+                    direct.append(rt)
+            p50, p95 = _percentiles(painted)
+            r50 = statistics.median(direct)
+            rows.append({"name": f"browser {name}", "unit": "ms", "ours": p50, "reference": r50,
+                         "ratio": p50 / r50, "p95_ms": p95, "calls": len(painted),
+                         "reference_is": f"/{api} over HTTP as the page calls it; p95 {p95:.0f} ms"})
     return rows
 
 
@@ -185,56 +192,39 @@ def bench_drag(repeats: int, seconds: float = 1.0, moves: int = 20) -> list[dict
     if not os.path.exists(CHROMIUM):
         print(f"drag rows skipped: no Chromium at {CHROMIUM}")
         return []
-    import httpx
-    from playwright.sync_api import sync_playwright
-
     from playground.gan import N_DIRECTIONS, NO_CLASS
 
-    proc, url = _serve()
     rates, lags, direct = [], [], []
-    try:
-        http = httpx.Client(timeout=300)
-        _fn_indices(http, url)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-                "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"])
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.goto(url, wait_until="load")
-            page.get_by_text("The course, live").first.wait_for(timeout=120_000)
-            _open(page, "GAN", "Directions")
-            slider = _visible(page, page.get_by_role("slider", name="principal direction 1 (σ)"))
-            slider.scroll_into_view_if_needed()
-            for k in range(repeats + 1):  # the first: a warm-up
-                box = slider.bounding_box()
-                y, x0, x1 = box["y"] + box["height"] / 2, box["x"] + 4, box["x"] + box["width"] - 4
-                left, right = (x0, x1) if k % 2 == 0 else (x1, x0)
-                page.evaluate(PAINTS_JS, "#gan-edit")
-                page.mouse.move(left, y)
-                page.mouse.down()
-                t0 = page.evaluate("() => performance.now()")
-                for i in range(1, moves + 1):
-                    page.mouse.move(left + (right - left) * i / moves, y)
-                    if i < moves:
-                        page.wait_for_timeout(1000 * seconds / moves)
-                t1 = page.evaluate("() => performance.now()")  # the last move's time
-                page.mouse.up()
-                page.wait_for_timeout(3000)  # the last update lands
-                paints = page.evaluate("() => window.__paints")
-                during = [t for t in paints["times"] if t0 <= t <= t1]
-                t = time.perf_counter()
-                _http_call(http, url, "gan_edit", ["dcgan-ns-fashion", 0, 1.0, "z", NO_CLASS, 3.0 * (k % 2 * 2 - 1),
-                                                   *[0.0] * (N_DIRECTIONS - 1)], session="bench-drag")
-                if k:
-                    rates.append(len(during) / ((t1 - t0) / 1000))
-                    # from the last move: the slider's final value is shown only by a paint after it
-                    after = [t for t in paints["times"] if t > t1]
-                    lags.append(max(after) - t1 if after else float("nan"))
-                    direct.append((time.perf_counter() - t) * 1e3)
-            browser.close()
-        http.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with _app_page() as (page, http, url):
+        _open(page, "GAN", "Directions")
+        slider = _visible(page, page.get_by_role("slider", name="principal direction 1 (σ)"))
+        slider.scroll_into_view_if_needed()
+        for k in range(repeats + 1):  # the first: a warm-up
+            box = slider.bounding_box()
+            y, x0, x1 = box["y"] + box["height"] / 2, box["x"] + 4, box["x"] + box["width"] - 4
+            left, right = (x0, x1) if k % 2 == 0 else (x1, x0)
+            page.evaluate(PAINTS_JS, "#gan-edit")
+            page.mouse.move(left, y)
+            page.mouse.down()
+            t0 = page.evaluate("() => performance.now()")
+            for i in range(1, moves + 1):
+                page.mouse.move(left + (right - left) * i / moves, y)
+                if i < moves:
+                    page.wait_for_timeout(1000 * seconds / moves)
+            t1 = page.evaluate("() => performance.now()")  # the last move's time
+            page.mouse.up()
+            page.wait_for_timeout(3000)  # the last update lands
+            paints = page.evaluate("() => window.__paints")
+            during = [t for t in paints["times"] if t0 <= t <= t1]
+            t = time.perf_counter()
+            _http_call(http, url, "gan_edit", ["dcgan-ns-fashion", 0, 1.0, "z", NO_CLASS, 3.0 * (k % 2 * 2 - 1),
+                                               *[0.0] * (N_DIRECTIONS - 1)], session="bench-drag")
+            if k:
+                rates.append(len(during) / ((t1 - t0) / 1000))
+                # from the last move: the slider's final value is shown only by a paint after it
+                after = [t for t in paints["times"] if t > t1]
+                lags.append(max(after) - t1 if after else float("nan"))
+                direct.append((time.perf_counter() - t) * 1e3)
     shown = [v for v in lags if v == v]  # a drag whose final position was never painted has none
     lag50, lag95 = _percentiles(shown) if shown else (float("nan"), float("nan"))
     return [{"name": "drag: images painted per second while a GAN direction slider is dragged", "unit": "images/s",
