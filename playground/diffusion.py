@@ -146,8 +146,10 @@ def denoise(store: ModelStore, name: str, seed, n, sampler: str, steps, eta, cla
                                                                     class_name, guidance)
     import gradio as gr
 
-    # at once: the status said the last run's "done" (and its GIF/MP4 stayed) until the first step came back
-    yield gr.skip(), gr.skip(), f"starting: {count(steps, 'step')}, {sampler} ...", None, None
+    # at once: the status said the last run's "done" (and its GIF/MP4 stayed) until the first step came back.
+    # More than 4 images put x_t above x0_hat, each the column's width: side by side, 16 images' tiles were ~85 px
+    layout = gr.Image(elem_classes=["wide"] if n > 4 else [])
+    yield layout, layout, f"starting: {count(steps, 'step')}, {sampler} ...", None, None
     gen = torch.Generator().manual_seed(seed)
     x = ddpm_train.initial_noise(model.cfg, n, gen, device)
     nrow = min(4, n)
@@ -294,7 +296,7 @@ def build(store: ModelStore) -> TabParts:
                     go = gr.Button("Denoise", variant="primary", scale=3)
                     stop = gr.Button("Stop", scale=1)
                 progress = gr.Markdown()
-                with gr.Row():
+                with gr.Row(elem_classes="ddpm-stills"):
                     xt = gr.Image(label="x_t", interactive=False, format="png", elem_id="ddpm-xt")
                     x0 = gr.Image(label="predicted x̂0", interactive=False, format="png", elem_id="ddpm-x0")
                 # one above the other, each the column's width: side by side, 16 images' x_t | x̂0 grids drew

@@ -45,6 +45,10 @@ CSS = """
 #gan-loop-gif img { height: 224px; width: auto; max-width: 100%; object-fit: contain; image-rendering: pixelated; }
 /* the diffusion run's GIF and MP4 take the column's width, up to 400 px tall (at 224 px, 16 images' tiles were ~40 px) */
 #ddpm-gif img { height: 400px; width: auto; max-width: 100%; object-fit: contain; image-rendering: pixelated; }
+/* more than 4 images (the run gives its stills the class "wide"): x_t above x0_hat, each the column's width */
+.ddpm-stills:has(> .wide) { flex-wrap: wrap; }
+.ddpm-stills > .wide { min-width: 100% !important; }
+.ddpm-stills > .wide img { height: 400px; width: auto; max-width: 100%; object-fit: contain; }
 #ddpm-mp4 video { height: 400px !important; max-height: 400px; }
 /* an MP4 as tall as the GIF beside it, inside its box: a fixed box height left the player 28-45 px under the box's
    edge, where the garment's bottom and the controls were cut off */

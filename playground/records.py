@@ -80,10 +80,12 @@ def timeline(store: ModelStore, name: str, index):
               if len(group) == 1 for s, v in [(int(group["step"].iloc[0]), float(group["value"].iloc[0]))]]
     if single:
         caption += "; one value so far, not yet a line: " + ", ".join(single)
+    if not metrics:  # its two metric plots are hidden: empty axes said nothing
+        caption += "; this run logged no monitored metrics (class entropy, FID), so only its losses are drawn"
     later = [int(r["step"]) for r in metrics if r.get("step", "").isdigit()]
     if later and tables[1].dropna().empty and tables[2].dropna().empty:  # an empty plot with a lone step on its axis said nothing
         caption += f"; no monitored metric yet at this step (the first is at step {min(later)})"
-    return upscale(image, 2), caption, *tables
+    return upscale(image, 3), caption, *tables  # 8 across at 96 px (at 64 px a garment's detail was lost)
 
 
 LOSS_COLUMNS = ["checkpoint", "loss", "G steps", "minutes", "FID (10k)", "entropy (bits)",
@@ -178,9 +180,13 @@ def fid_top(store: ModelStore, name: str | None) -> float | None:
     return 1.05 * max(values) if values else None
 
 
+def _logged(store: ModelStore, name: str | None) -> bool:
+    """Whether a run logged monitored metrics (metrics.csv with a row)."""
+    return name is not None and bool(_csv(store.root / name / "metrics.csv"))
+
+
 def _metric_title(store: ModelStore, name: str | None, what: str) -> str:
-    logged = name is not None and (store.root / name / "metrics.csv").is_file()
-    return f"monitored {what}: {name}" if logged else f"{name} logged no monitored metrics"
+    return f"monitored {what}: {name}" if _logged(store, name) else f"{name} logged no monitored metrics"
 
 
 def _snapshot_label(count: int) -> str:
@@ -202,9 +208,10 @@ def build_section(store: ModelStore, with_snapshots: list[str]):
         run = gr.Dropdown(with_snapshots, value=first_run, label="run")
         index = gr.Slider(0, max(count - 1, 1), max(count - 1, 0), step=1, label=_snapshot_label(count))
     caption = gr.Markdown(start[1])
-    with gr.Row():
-        shot = gr.Image(start[0], label="samples from fixed noise", interactive=False, format="png")
-        with gr.Column():
+    logged = _logged(store, first_run)
+    with gr.Row():  # the snapshots get two thirds of the row: 8 across at ~96 px at 1400 px (half drew ~64 px)
+        shot = gr.Image(start[0], label="samples from fixed noise", interactive=False, format="png", scale=2)
+        with gr.Column(scale=1, min_width=320):
             loss_plot = gr.LinePlot(start[2], x="step", y="value", color="series", title=f"losses: {first_run}",
                                     height=220, x_axis_format="~s", y_axis_format="~r")
             # from 0: zoomed to the data, BEGAN's FID going from 100.37 to 100.47 was drawn as a steep rise; and
@@ -212,10 +219,10 @@ def build_section(store: ModelStore, with_snapshots: list[str]):
             # "~r", not "~g": Vega gives the format the ticks' precision, and "~g" at 1 digit wrote 20 as "2e+1"
             entropy_plot = gr.LinePlot(start[3], x="step", y="value", color="series", y_lim=[0, np.log2(10) + 0.05],
                                        title=_metric_title(store, first_run, "class entropy (bits)"), height=180,
-                                       x_axis_format="~s", y_axis_format="~r")
+                                       x_axis_format="~s", y_axis_format="~r", visible=logged)
             fid_plot = gr.LinePlot(start[4], x="step", y="value", color="series", y_lim=[0, fid_top(store, first_run)],
                                    title=_metric_title(store, first_run, "FID"), height=180, x_axis_format="~s",
-                                   y_axis_format="~r")
+                                   y_axis_format="~r", visible=logged)
     outputs = [shot, caption, loss_plot, entropy_plot, fid_plot]
 
     def pick(name):
@@ -227,8 +234,10 @@ def build_section(store: ModelStore, with_snapshots: list[str]):
         """A plot keeps the series (and colours) of the table it was drawn with and only swaps the values of
         later ones (ddpm-fashion's `loss` and `fid_250` drew nothing under a GAN's legend); a new title redraws
         it whole. Sent after the new tables have arrived: sent with them, the redraw used the old ones."""
-        return (gr.LinePlot(title=f"losses: {name}"), gr.LinePlot(title=_metric_title(store, name, "class entropy (bits)")),
-                gr.LinePlot(title=_metric_title(store, name, "FID"), y_lim=[0, fid_top(store, name)]))
+        logged = _logged(store, name)  # a run without monitored metrics drew two empty axes
+        return (gr.LinePlot(title=f"losses: {name}"),
+                gr.LinePlot(title=_metric_title(store, name, "class entropy (bits)"), visible=logged),
+                gr.LinePlot(title=_metric_title(store, name, "FID"), y_lim=[0, fid_top(store, name)], visible=logged))
 
     run.change(pick, run, [index, *outputs], api_name=False).then(retitle, run, [loss_plot, entropy_plot, fid_plot],
                                                                    api_name=False)

@@ -106,6 +106,23 @@ def test_timeline_plots_entropy_and_fid_apart(store, tmp_path):
     assert records._metric_title(store, "tiny-gan", "FID") == "tiny-gan logged no monitored metrics"
 
 
+def test_a_run_without_monitored_metrics_says_so_and_hides_their_plots(store, tmp_path):
+    """Its class-entropy and FID plots were two empty axes; they are hidden (`_logged` sets their visibility)
+    and the caption says why only the losses are drawn."""
+    shutil.copytree(store.path("tiny-ddpm"), tmp_path / "run")
+    (tmp_path / "run" / "metrics.csv").unlink(missing_ok=True)
+    image, caption, losses, scores, fids = records.timeline(ModelStore(tmp_path), "run", 0)
+    assert not records._logged(ModelStore(tmp_path), "run")
+    assert "logged no monitored metrics" in caption and not losses.dropna().empty
+    assert scores.dropna().empty and fids.dropna().empty
+    from PIL import Image
+    with Image.open(records.snapshots(ModelStore(tmp_path), "run")[0][1]) as im:
+        assert image.shape[:2] == (3 * im.height, 3 * im.width)  # 32-px samples at 96 px
+    (tmp_path / "run" / "metrics.csv").write_text("step,class_entropy,fid_1000\n10,1.5,60.0\n")
+    assert records._logged(ModelStore(tmp_path), "run")
+    assert "logged no monitored metrics" not in records.timeline(ModelStore(tmp_path), "run", 0)[1]
+
+
 def test_xy_headers_are_short_and_distinct():
     assert tab._short("dcgan-ns-20min-fashion", 15) == "dcgan-ns-20min"
     assert tab._short("dcgan-wgangp-20min-fashion", 15) == "dcgan-\nwgangp-20min"  # whole, on two lines
