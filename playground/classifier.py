@@ -107,6 +107,20 @@ def build(store: ModelStore) -> TabParts:
     def note_of(c, s):
         return read_note(store, c, s)
 
+    def clearing(n: int = 2):
+        """classify, whose refusal also says what `cleared` takes off the screen (it said only why, and the next
+        Classify's "Nothing on screen was changed" read as contradicting the cleared prediction)."""
+        gone = "The box and the prediction were cleared." if n == 3 else "The prediction was cleared."
+
+        def call(*a):
+            try:
+                return classify(store, *a)
+            except gr.Error as e:
+                said = str(e.message).rstrip()
+                raise gr.Error(f"{said}{'' if said.endswith(('.', '!', '?')) else '.'} {gone}", title=e.title,
+                               print_exception=False) from None
+        return call
+
     def cleared(event, n: int = 2):
         event.failure(lambda: (None,) * n + ("",), None, [label, seen, image][:n] + [note], api_name=False,
                       show_progress="hidden")
@@ -119,11 +133,10 @@ def build(store: ModelStore) -> TabParts:
     # wired like every action: "what the network sees" downloads named by the settings, not image.png
     noted(wire(go.click, "classify", {"checkpoint": ckpt, "image": image, "invert": invert},
                lambda *a: classify(store, *a), [label, seen], parts))
-    cleared(image.upload(lambda *a: classify(store, *a), [ckpt, image, invert], [label, seen], api_name=False), 3)
+    cleared(image.upload(clearing(3), [ckpt, image, invert], [label, seen], api_name=False), 3)
     # an example is classified as it is picked, like an upload (the last image's prediction stayed beside it)
-    cleared(examples.load_input_event.then(lambda *a: classify(store, *a), [ckpt, image, invert], [label, seen],
-                                           api_name=False))
-    cleared(upload_tab.select(lambda c, im, i: (None, None) if im is None else classify(store, c, im, i),
+    cleared(examples.load_input_event.then(clearing(), [ckpt, image, invert], [label, seen], api_name=False))
+    cleared(upload_tab.select(lambda c, im, i: (None, None) if im is None else clearing(3)(c, im, i),
                               [ckpt, image, invert], [label, seen], api_name=False), 3)
     noted(wire(draw.click, "classify_drawing", {"checkpoint": ckpt, "drawing": sketch, "invert": invert},
                lambda *a: classify(store, *a), [label, seen], parts))

@@ -194,6 +194,8 @@ def train(family: str, minutes, uploads=None, public: bool = False):
 
 
 def _train(family: str, minutes, uploads=None):
+    import gradio as gr
+
     _prune_runs()
     run_dir = RUNS_DIR / f"{family}-{uuid.uuid4().hex[:8]}"
     opts = _options(family, minutes, [getattr(u, "name", u) for u in uploads or []], run_dir)
@@ -213,7 +215,7 @@ def _train(family: str, minutes, uploads=None):
             if not stopping and stop_requested("lab_train"):  # the page's Stop: checkpoint, exit, then say so
                 stopping = True
                 stop_file.touch()
-                seen = None  # show "stopping" at once
+                seen, stop_t = None, time.monotonic()  # show "stopping" at once
             done = proc.poll() is not None
             rows = _read_rows(run_dir / "log.csv")
             metrics = _read_rows(run_dir / "metrics.csv")
@@ -228,7 +230,8 @@ def _train(family: str, minutes, uploads=None):
                 if not rows:  # the trainer loads torch and the data first: about 10 s of nothing to show
                     status = f"starting the trainer (loading torch and the data) · {time.monotonic() - t0:.0f} s"
                 if stopping and not done:
-                    status = f"stopping at step {step}: the trainer saves a checkpoint…"
+                    status = (f"stopping at step {step}: the trainer saves a checkpoint "
+                              f"({time.monotonic() - stop_t:.0f} s)… Save turns on when it has")
                 if done:
                     lines = log_path.read_text()[-400:].strip().splitlines()
                     ended = "stopped" if stopping else "done"
@@ -240,6 +243,9 @@ def _train(family: str, minutes, uploads=None):
                 # no table before the first log row: the plot fixes its series (colours, legend) from the first
                 # table it gets, and an empty one left it with none, drawing no line all run
                 yield _read_grid(samples), _losses_table(rows) if rows else None, status, str(run_dir)
+            elif stopping:  # the seconds it has been stopping, so that a wait of seconds reads as work, not a hang
+                yield (gr.skip(), gr.skip(), f"stopping at step {step}: the trainer saves a checkpoint "
+                       f"({time.monotonic() - stop_t:.0f} s)… Save turns on when it has", gr.skip())
             if done:
                 break
             time.sleep(0.5)

@@ -139,6 +139,12 @@ RERUN_JS = """(spec) => {
 # a sketchpad is ready to draw when it appears: its brush is picked once, as a user's first click would; and
 # again after "Clear canvas", which leaves Gradio's editor asking to "select the draw tool to start"
 JS = """() => {
+  // an action's button closes the messages of the actions before it: "the prompt is empty" stayed up beside the
+  // next prompt's images, and refusals stacked ("Error (3)", one message twice)
+  document.addEventListener('click', (e) => {
+    const b = e.target.closest && e.target.closest('button.lg');
+    if (b) document.querySelectorAll('[data-testid="toast-close"]').forEach(c => c.click());
+  }, true);
   const pick = () => document.querySelectorAll('button[aria-label="Brush"]').forEach(b => {
     if (b.offsetParent && !b.dataset.picked) { b.dataset.picked = "1"; b.click(); }
   });

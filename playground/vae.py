@@ -158,6 +158,9 @@ def _map(store: ModelStore, name: str):
     return model, *_map_points(store, name, store.version(name))
 
 
+LEGEND_PX = 64  # under the square: the note on the points outside it, then the legend's two rows
+
+
 def _to_px(z: np.ndarray, r: float) -> np.ndarray:
     return ((z * np.array([1, -1]) + r) / (2 * r) * (MAP_PX - 1)).round().astype(int)
 
@@ -176,6 +179,9 @@ def _axes(draw, r: float) -> None:
         draw.text((px, centre + 7), f"{v:g}", fill="black", anchor="mt", **halo)
         draw.line([(centre - 4, py), (centre + 4, py)], fill=(90, 90, 90), width=1)
         draw.text((centre - 8, py), f"{v:g}", fill="black", anchor="rm", **halo)
+    # the square's edges, +-r, named too: the last tick (4 of 5) read as the axis's end, against the note's [-5, 5]
+    draw.text((MAP_PX - 3, centre + 7), f"{r:g}", fill="black", anchor="rt", **halo)
+    draw.text((centre - 8, 3), f"{r:g}", fill="black", anchor="rt", **halo)
     draw.text((MAP_PX - 4, centre - 6), "z1", fill="black", anchor="rb", **halo)
     draw.text((centre + 7, 4), "z2", fill="black", anchor="lt", **halo)
 
@@ -187,7 +193,7 @@ def latent_map(store: ModelStore, name: str) -> tuple[np.ndarray, np.ndarray]:
 
     model, mu, r = _map(store, name)
     _, labels = test_images()
-    canvas = Image.new("RGB", (MAP_PX, MAP_PX + 44), "white")
+    canvas = Image.new("RGB", (MAP_PX, MAP_PX + LEGEND_PX), "white")
     draw = ImageDraw.Draw(canvas)
     centre = MAP_PX // 2
     draw.line([(0, centre), (MAP_PX, centre)], fill=(200, 200, 200))
@@ -199,10 +205,11 @@ def latent_map(store: ModelStore, name: str) -> tuple[np.ndarray, np.ndarray]:
         if 0 <= px < MAP_PX and 0 <= py < MAP_PX:
             draw.ellipse([px - 2, py - 2, px + 2, py + 2], fill=tuple(int(c) for c in PALETTE[y]))
     _axes(draw, r)
-    # bottom left, over the points (a halo keeps it readable): at the top it ran into the z2 axis's name
-    draw.text((4, MAP_PX - 4), note, fill="black", anchor="lb", font=font_at(13), stroke_width=2, stroke_fill="white")
+    # under the square, above the legend: in its corner it covered points (and at the top, the z2 axis's name)
+    draw.line([(0, MAP_PX), (MAP_PX, MAP_PX)], fill=(200, 200, 200))
+    draw.text((4, MAP_PX + 4), note, fill="black", anchor="lt", font=font_at(13))
     for k, cls in enumerate(FASHION_MNIST_CLASSES):  # legend: two rows of five
-        x0, y0 = 4 + (k % 5) * (MAP_PX // 5), MAP_PX + 4 + (k // 5) * 20
+        x0, y0 = 4 + (k % 5) * (MAP_PX // 5), MAP_PX + 24 + (k // 5) * 20
         draw.rectangle([x0, y0 + 3, x0 + 10, y0 + 13], fill=tuple(int(c) for c in PALETTE[k]))
         draw.text((x0 + 14, y0 + 1), cls, fill="black", font=font_at(12))  # Pillow's default font was ~10 px
     n = 15

@@ -571,3 +571,23 @@ def test_a_streamed_run_shows_its_first_step_then_paced_steps_and_never_its_last
     assert shown(100, 100, 1.0) == list(range(0, 99, 2))  # a slow page does not make the next come sooner...
     assert shown(10, None, 0.2) == [0, 2, 4, 6, 8]  # ...at most is optional
     assert shown(10, None, 0.0)[-1] == 8 and shown(11, None, 0.0)[-1] == 8  # never the last step
+
+
+def test_a_refused_upload_says_it_cleared_the_classifiers_box_and_prediction(store):
+    """Classifier → Upload: a refused file (1 x 1 px) empties the box and the prediction (an old prediction beside
+    no image read as the new one's). Its message says so: it said only why, and the next Classify's "Nothing on
+    screen was changed" seemed to contradict the emptied screen."""
+    import gradio as gr
+
+    from playground.wiring import UNCHANGED
+
+    demo = create_app(store.root)
+    upload = next(d for d in demo.fns.values() if d.targets and d.targets[0][1] == "upload"
+                  and any(getattr(b, "elem_id", None) == "clf-seen" for b in d.outputs))
+    with pytest.raises(gr.Error) as e:
+        upload.fn("fashion-classifier", Image.new("RGB", (1, 1)), "auto")
+    assert "1x1" in e.value.message and e.value.message.endswith("The box and the prediction were cleared.")
+    assert UNCHANGED not in e.value.message
+    good = Image.fromarray(np.full((28, 28), 200, np.uint8))
+    probs, seen = upload.fn("fashion-classifier", good, "auto")
+    assert len(probs) == 10 and seen.shape[:2] == (32, 32)

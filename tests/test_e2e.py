@@ -307,6 +307,17 @@ def _drive(page, tab: str, width: int) -> None:
         stopped.wait_for(state="visible", timeout=10_000)
         page.wait_for_timeout(2000)
         assert stopped.is_visible() and not page.get_by_text("/1000 (t = ").first.is_visible()
+        # 16 images: each tile of the x_t and x0_hat grids (4 x 4) drawn at 96 CSS px or more (side by side they
+        # were ~85 px): more than 4 images put the two one above the other
+        _set_number(page, "steps", 5)
+        _set_number(page, "images", 16)
+        page.get_by_role("button", name="Denoise", exact=True).click()
+        page.get_by_text("done: 5 steps").wait_for(state="visible", timeout=60_000)
+        page.wait_for_timeout(500)
+        for still in ("ddpm-xt", "ddpm-x0"):
+            drawn = [im for im in page.evaluate(_IMAGES_JS) if im["id"] == still]
+            assert drawn and min(drawn[0]["w"], drawn[0]["h"]) / 4 >= 96, f"{still}: 16 images drawn at {drawn}"
+        _set_number(page, "images", 1)
         _set_number(page, "steps", 20)  # the README's picture shows the finished short run
         page.get_by_role("button", name="Denoise", exact=True).click()
         page.get_by_text("done: 20 steps").wait_for(state="visible", timeout=60_000)
@@ -327,7 +338,16 @@ def _drive(page, tab: str, width: int) -> None:
         page.locator("#inpaint-result img").first.wait_for(state="visible", timeout=10_000)
     if tab == "Text to image":  # a prompt's images stream in, then come with their CLIP scores
         _set_number(page, "steps", 20)
+        # an empty prompt is refused; the next action closes that message (it stayed beside the next images)
+        box = page.get_by_label("prompt", exact=True).locator("visible=true").first
+        shown = box.input_value()
+        box.fill("")
         page.get_by_role("button", name="Generate", exact=True).click()
+        toast = page.locator("[data-testid=toast-body]").filter(has_text="prompt is empty").first
+        toast.wait_for(state="visible", timeout=20_000)
+        box.fill(shown)
+        page.get_by_role("button", name="Generate", exact=True).click()
+        toast.wait_for(state="detached", timeout=5_000)
         page.get_by_text("20 ddim steps").first.wait_for(state="visible", timeout=60_000)
         page.get_by_text("CLIP score (this project").first.wait_for(state="visible", timeout=10_000)
         page.locator("#t2i-out img").first.wait_for(state="visible", timeout=10_000)

@@ -74,7 +74,7 @@ def test_uploads_of_any_mode_and_a_transparent_drawing(store):
 
 def test_latent_map_click_arithmetic_prior_and_denoise(store):
     scatter, manifold = tab.latent_map(store, "vae2d")
-    assert scatter.shape[:2] == (tab.MAP_PX + 44, tab.MAP_PX) and manifold.shape[0] == manifold.shape[1]
+    assert scatter.shape[:2] == (tab.MAP_PX + tab.LEGEND_PX, tab.MAP_PX) and manifold.shape[0] == manifold.shape[1]
     image, coords = tab.decode_at(store, "vae2d", 0, 0)
     assert coords == "z = (-3.00, 3.00)" and image.ndim == 3
     with pytest.raises(gr.Error, match="outside the map .on its legend"):  # a click on the legend under it
