@@ -102,7 +102,7 @@ def render_plane(lab: toy2d.Lab, arrows: bool = True, shown: int | None = 300) -
 def _inset_corner(data_px: np.ndarray, spot: np.ndarray, box: int, margin: int = 6) -> tuple[int, int, int]:
     """Where the inset covers no data point and not the ringed spot -> (x, y, size): at the largest size from
     `box` down that leaves a place free (a corner, an edge's middle or the centre); where none does, the place
-    that covers the fewest at `box`. (At 130 px every place of the ring's plane hid one of the eight modes; in
+    and size that cover the fewest. (At 130 px every place of the ring's plane hid one of the eight modes; in
     a corner, 80 px hides none.)"""
     def places(size):
         far, mid = SIZE - size - margin, (SIZE - size) // 2
@@ -115,11 +115,14 @@ def _inset_corner(data_px: np.ndarray, spot: np.ndarray, box: int, margin: int =
         hides_spot = x0 - 14 <= spot[0] <= x0 + size + 14 and y0 - 14 <= spot[1] <= y0 + size + 14
         return int(inside) + (10 ** 6 if hides_spot else 0)
 
-    for size in range(box, INSET_MIN - 1, -10):
+    sizes = range(box, INSET_MIN - 1, -10)
+    for size in sizes:
         free = [(x, y) for x, y in places(size) if covered(x, y, size) == 0]
         if free:
             return (*free[0], size)
-    return (*min(places(box), key=lambda s: covered(*s, box)), box)
+    # the fewest points covered, at any size (at `box` it hid a whole mode of the ring, where a smaller one hides
+    # a few strays), the larger size on a tie
+    return min(((x, y, size) for size in sizes for x, y in places(size)), key=lambda p: (covered(*p), -p[2]))
 
 
 def render_warp(lab: toy2d.Lab) -> np.ndarray:

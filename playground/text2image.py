@@ -305,8 +305,12 @@ def guidance_view(store: ModelStore, name: str, other: str, prompt: str, negativ
         if s.i == at:
             break
     a = float(alphas[s.t])
-    eps = {"unconditional ε(z_t, ∅)": s.eps_uncond, "conditional ε(z_t, y)": s.eps_text,
-           f"guided ε̂ (w = {guidance:g})": guided(s.eps_uncond, s.eps_text, guidance)}
+    t_max = guidance_limit(interval, pipe.scheduler.config.num_train_timesteps)
+    above = t_max is not None and s.t >= t_max
+    # above the interval the run took the conditional row: the guided one is what guiding would have given
+    eps = {"unconditional ε(z_t, ∅)": s.eps_uncond, "conditional ε(z_t, y)" + (", what the run used" if above else ""):
+           s.eps_text, f"guided ε̂ (w = {guidance:g})" + (", not used at this step" if above else ""):
+           guided(s.eps_uncond, s.eps_text, guidance)}
     gallery = []
     for label, e in eps.items():
         x0 = x0_from_eps(s.z_t, e, torch.tensor(a))
@@ -316,10 +320,10 @@ def guidance_view(store: ModelStore, name: str, other: str, prompt: str, negativ
         gallery.append((_latent_tiles(e[0]), f"{label}: the {e.shape[1]} latent channels"))
     note = (f"step {at + 1}/{steps} (t = {s.t}, ᾱ_t = {a:.4f}): ε̂ = ε(z_t, ∅) + w (ε(z_t, y) − ε(z_t, ∅)); "
             f"‖ε(z_t, y) − ε(z_t, ∅)‖ = {float((s.eps_text - s.eps_uncond).norm()):.3f}")
-    t_max = guidance_limit(interval, pipe.scheduler.config.num_train_timesteps)
-    if t_max is not None and s.t >= t_max:
-        note += (f". This step is above the guidance interval (t < {t_max:g}): the run used ε(z_t, y) here, "
-                 "since guiding the noisiest steps hurts this model's samples")
+    if above:
+        note = (f"**This step is above the guidance interval (t < {t_max:g}): the run used ε(z_t, y) here**, "
+                "since guiding the noisiest steps hurts this model's samples; pick a later step to see guidance "
+                "at work. " + note)
     return gallery, note
 
 
@@ -346,13 +350,34 @@ def attention_maps(store: ModelStore, name: str, other: str, prompt: str, guidan
     # sneaker glowed red in every map; over its grey, the garment's brightness turned high attention pink and a
     # walk read the dress's map as "the dress is blue"
     outline = _outline(shown_image)
-    for k, tok in enumerate(tokens):
+    labels = [tok.replace("</w>", "") for tok in tokens]
+    if not (other and str(other).strip()):  # the shipped model: the pieces of a word it never saw say so
+        labels = _pieces_named(pipe.tokenizer, prompt, labels)
+    for k, label in enumerate(labels):
         m = maps[k]
         heat = torch.stack([m, torch.zeros_like(m), 1 - m])  # red = high attention, blue = low
         shown = upscale((heat * 255).round().to(torch.uint8).permute(1, 2, 0).numpy(), scale).copy()
         shown[outline] = 255
-        out.append((shown, tok.replace("</w>", "")))
+        out.append((shown, label))
     return out
+
+
+def _pieces_named(tokenizer, prompt: str, labels: list[str]) -> list[str]:
+    """Token labels [<|startoftext|>, ..., <|endoftext|>] with each piece of an unknown word named as such ("c"
+    and "at" of "cat" read as two words the model knows, beside no note on this page); unchanged where the word
+    by word tokens do not add up to the prompt's."""
+    unknown = set(unknown_words(prompt))
+    named = [labels[0]]
+    for word in re.findall(r"\S+", prompt):
+        pieces = tokenizer(word, add_special_tokens=False).input_ids
+        bare = re.sub(r"[^a-z-]", "", word.lower())
+        for _ in pieces:
+            k = len(named)
+            if k >= len(labels) - 1:
+                return labels
+            named.append(f"{labels[k]} (a piece of “{bare}”, unknown)" if bare in unknown and len(pieces) > 1
+                         else f"{labels[k]} (“{bare}”, unknown)" if bare in unknown else labels[k])
+    return named + labels[-1:] if len(named) == len(labels) - 1 else labels
 
 
 def _outline(image: np.ndarray, level: int = 40) -> np.ndarray:
@@ -454,8 +479,18 @@ def build(store: ModelStore) -> TabParts:
         with gr.Column(scale=2):
             gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
 
-    # the step to look at is one of the run's steps (the slider went to 200 for a 30-step run)
-    steps.change(at_step_slider, [steps, at], at, api_name=False, show_progress="hidden")
+    # the step to look at is one of the run's steps (the slider went to 200 for a 30-step run), at the same place
+    # in the run: step 20 of 30 (t ~ 330, guided) stayed step 20 of 200 (t = 904, above the guidance interval)
+    steps_before = gr.State(steps.value)
+
+    def follow(n, step, before):
+        try:
+            step = max(1, round(float(step) * float(n) / float(before)))
+        except (TypeError, ValueError, ZeroDivisionError):
+            pass
+        return at_step_slider(n, step), n
+
+    steps.change(follow, [steps, at, steps_before], [at, steps_before], api_name=False, show_progress="hidden")
     common = {"checkpoint": ckpt, "other model": other, "prompt": prompt}
     generated = wire(go.click, "text_to_image", {**common, "negative prompt": negative, "guidance": guidance,
                                                  "steps": steps, "scheduler": scheduler, "seed": seed, "batch": batch},

@@ -81,8 +81,12 @@ def test_guidance_view_shows_three_predictions(store):
     assert "step 2/3" in note
     # t = 666 is above the tiny model's guidance interval (0.5 T): the note says the run was not guided there
     assert "above the guidance interval (t < 500)" in note
-    _, note = tab.guidance_view(store, "tiny-ldm", "", "a red bag", "", 4.0, 3, "ddim", 0, 3)
+    # the rows say which one the run took there (a walk could not tell, the guided row shown and different)
+    assert any(c.endswith("what the run used") and "conditional" in c for c in captions)
+    assert any("not used at this step" in c and "guided" in c for c in captions)
+    gallery, note = tab.guidance_view(store, "tiny-ldm", "", "a red bag", "", 4.0, 3, "ddim", 0, 3)
     assert "step 3/3" in note and "above the guidance interval" not in note
+    assert not any("used" in c for _, c in gallery)
     # the model's interval for a shipped model; every step (as diffusers) for a pipeline given by folder or Hub id
     assert tab.guidance_interval_for(store, "tiny-ldm", "") == 0.5
     assert tab.guidance_interval_for(store, "tiny-ldm", "someone/a-pipeline") == 1.0
@@ -94,6 +98,13 @@ def test_attention_maps_one_per_token(store):
     assert labels[0] == "image" and labels[1:] == ["<|startoftext|>", "a", "small", "red", "sneaker", "<|endoftext|>"]
     maps = np.stack([img for img, _ in out[1:]])
     assert maps.std(0).max() > 0  # tokens attend differently
+
+
+def test_attention_names_the_pieces_of_a_word_the_model_never_saw(store):
+    """"a cat wearing a hat" drew maps captioned "c", "at", "w", "e", ... with no word on this page of why."""
+    labels = [c for _, c in tab.attention_maps(store, "tiny-ldm", "", "a red cat", 3.0, 2, "ddim", 0)][1:]
+    assert labels[:3] == ["<|startoftext|>", "a", "red"] and labels[-1] == "<|endoftext|>"
+    assert labels[3:-1] and all("“cat”, unknown" in c for c in labels[3:-1]), labels
 
 
 @pytest.mark.parametrize("bad", [
