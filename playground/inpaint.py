@@ -176,7 +176,7 @@ def build(store: ModelStore) -> TabParts:
             picks = gr.Gallery([(example(i), FASHION_MNIST_CLASSES[int(Path(p).stem.split("-", 1)[0])])
                                 for i, p in enumerate(example_paths())],
                                # two rows of five: in one row of ten, 7 showed at 1400 px and "Shirt" was cut in half
-                               columns=5, height=290,
+                               columns=5, height=335,
                                label="click a garment", allow_preview=False, elem_classes="picker")
             with gr.Row():
                 with gr.Column(min_width=300):  # its own column: stacked below 900 px, a bare editor was 30 px tall
