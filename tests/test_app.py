@@ -591,3 +591,15 @@ def test_a_refused_upload_says_it_cleared_the_classifiers_box_and_prediction(sto
     good = Image.fromarray(np.full((28, 28), 200, np.uint8))
     probs, seen = upload.fn("fashion-classifier", good, "auto")
     assert len(probs) == 10 and seen.shape[:2] == (32, 32)
+
+
+def test_why_so_many_steps_reads_its_own_class_and_guidance(store):
+    """Diffusion → Why so many steps used the Reverse process sub-tab's class: its controls are its own."""
+    demo = create_app(store.root)
+    deps = {d.api_name: d for d in demo.fns.values() if d.api_name in ("ddpm_denoise", "ddpm_steps")}
+
+    def control(dep, label):
+        return next(b for b in dep.inputs if getattr(b, "label", "").startswith(label))
+
+    for label in ("class", "guidance"):
+        assert control(deps["ddpm_steps"], label) is not control(deps["ddpm_denoise"], label)

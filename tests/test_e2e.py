@@ -166,6 +166,12 @@ def _look(page, tab: str, width: int) -> None:
         assert not im["clipped"], f"{tab} at {width} px: an image is cut off by its box {im}"
     for video in page.evaluate(_VIDEOS_JS):
         assert video["bottom"] <= video["box"] + 1, f"{tab} at {width} px: a video runs out of its box {video}"
+    if width < 900:  # controls above outputs: every row of columns stacked (at 800 px two columns drew 85-px outputs)
+        side_by_side = page.evaluate("""() => [...document.querySelectorAll('.row')].filter(r => r.offsetParent)
+          .map(r => [...r.children].filter(c => c.classList.contains('column') && c.offsetParent && c.offsetWidth))
+          .filter(cs => cs.length > 1 && new Set(cs.map(c => Math.round(c.getBoundingClientRect().left))).size > 1)
+          .map(cs => cs.map(c => c.innerText.slice(0, 40)))""")
+        assert not side_by_side, f"{tab} at {width} px: columns side by side {side_by_side}"
     for elem in FRAME_IMAGES.get(tab, []):
         shown = [im for im in images if im["id"] == elem]
         assert shown, f"{tab} at {width} px: #{elem} shows no image"
@@ -272,6 +278,9 @@ def _drive(page, tab: str, width: int) -> None:
                                " return c && getComputedStyle(c).color === 'rgb(0, 0, 0)'; }",
                                arg=first.element_handle(), timeout=5_000)
     if tab == "Translation":  # the empty pad is refused, and the example's result stays (it vanished with the toast)
+        # the pad is ready to draw as the tab opens: its brush picked (Gradio highlights the chosen tool)
+        page.wait_for_function("() => [...document.querySelectorAll('button[aria-label=\"Brush\"]')]"
+                               ".some(b => b.offsetParent && b.classList.contains('highlight'))", timeout=10_000)
         pair = page.locator("#p2p-pair img").first
         shown = pair.get_attribute("src")
         page.get_by_role("button", name="Translate the drawing").click()

@@ -122,24 +122,26 @@ def test_bad_requests(tiny_options):
 
 @pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").exists(),
                     reason="Debian's dataset-fashion-mnist is not installed (make test installs it as root)")
-def test_the_live_gan_settings_learn_garments_within_the_budget(tmp_path):
+@pytest.mark.parametrize("family, bar", [("gan", 1.2), ("vae", 1.8)])
+def test_the_live_settings_learn_garments_within_the_budget(tmp_path, family, bar):
     """The live run's own settings on Fashion-MNIST, one torch thread as the tab runs it: class entropy of the
     fixed-noise samples (the judge's verdict spread over classes; 0 is one blob, 2.30 every class) must rise
-    past 1.2 within 300 steps, which the tab reaches in about 20 s of its 1-minute default (it showed uniform
-    grey noise after 30 s with the earlier settings, and reached 0.16 at step 200 with them)."""
+    past `bar` within 300 steps, which the tab reaches in 20-40 s of its 1-minute default. The GAN showed
+    uniform grey noise after 30 s with the earlier settings (0.16 at step 200); the VAE faint streaks. (The VAE
+    measured 1.48, 1.95, 2.08 at steps 100, 200, 300, in 70 s on a loaded machine.)"""
     import csv
     import subprocess
     import sys
 
-    opts = tab._options("gan", 1.0, None, tmp_path / "run")
+    opts = tab._options(family, 1.0, None, tmp_path / "run")
     opts.update(max_minutes="3", steps="300", monitor_n="200")
-    r = subprocess.run([sys.executable, "-m", "trainers", "train", "gan", *(f"--{k}={v}" for k, v in opts.items())],
+    r = subprocess.run([sys.executable, "-m", "trainers", "train", family, *(f"--{k}={v}" for k, v in opts.items())],
                        cwd=tab.ROOT, env={**__import__("os").environ, "OMP_NUM_THREADS": "1"},
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     rows = list(csv.DictReader(open(tmp_path / "run" / "metrics.csv")))
     entropy = [float(row["class_entropy"]) for row in rows]
-    assert int(rows[-1]["step"]) == 300 and entropy[-1] > 1.2 and entropy[-1] > entropy[0], entropy
+    assert int(rows[-1]["step"]) == 300 and entropy[-1] > bar and entropy[-1] > entropy[0], entropy
 
 
 def test_a_public_deployment_saves_nothing_into_checkpoints(tmp_path):

@@ -301,3 +301,14 @@ def test_a_gallerys_items_download_under_their_own_names():
                          lambda *a: [(np.zeros((8, 8, 3), np.uint8), "a"), (np.ones((8, 8, 3), np.uint8), "b")])
     shown = gr.Gallery(format="png").postprocess(run(["m1", "m2"], 0))
     assert [item.image.orig_name for item in shown.root] == ["compare-m1_seed-0.png", "compare-m2_seed-0.png"]
+
+
+def test_a_failed_restore_leaves_no_stale_success_text(demo):
+    """The restore box's note is emptied as a file is dropped, before the file is read: a refused file left the
+    last restore's "restored 5 settings of ..." under its own error."""
+    deps = list(demo.fns.values())
+    restoring = next(d for d in deps if d.api_name == "restore_settings")
+    before = next(d for d in deps if d._id == restoring.trigger_after)
+    note = next(b for b in restoring.outputs if b in before.outputs)  # the note, both write it
+    assert [e for _, e in before.targets] == ["upload"] and before.fn() == ""  # emptied first
+    assert not restoring.trigger_only_on_success and note in before.outputs
