@@ -166,10 +166,7 @@ def denoise(store: ModelStore, name: str, seed, n, sampler: str, steps, eta, cla
             frames.append((i, *_pair(grids, shown=False)))
         if due:
             a, b = _pair(grids)
-            # the time left, from the pace so far: DDPM's 1000 steps of 16 images ran 2.5 minutes with no end said
-            left = (time.monotonic() - start) / (i + 1) * (steps - i - 1)
-            yield (a, b, f"step {i + 1}/{steps} (t = {t}): x_t and the x0 it predicts"
-                   + (f" · about {left:.0f} s left" if left >= 2 else ""), None, None)
+            yield a, b, f"step {i + 1}/{steps} (t = {t}): x_t and the x0 it predicts{live.left(i)}", None, None
             live.shown()
         x = xt
     grids = _grids(x, x0, nrow)

@@ -139,7 +139,7 @@ def fill(store: ModelStore, name: str, editor, mask_kind: str, method: str, resa
             a, b = _view(x), _view(x0_hat)
             frames.append(np.concatenate([a, np.full((a.shape[0], 8, 3), 255, np.uint8), b], 1))
         if live.due(i):
-            yield hole, _view(x), _view(x0_hat), None, f"step {i + 1}/{steps} (t = {t})", None
+            yield hole, _view(x), _view(x0_hat), None, f"step {i + 1}/{steps} (t = {t}){live.left(i)}", None
             live.shown()
     result = titled_strip([_view(x0), hole, _view(x)], ["original", "kept (hole in red)", f"filled ({method})"])
     gif = export_file(gif_bytes(frames, 80), "inpaint", ".gif")
