@@ -219,7 +219,8 @@ def checkpoint_loss(store: ModelStore, name: str) -> str:
         return ""
     cfg = store.get(name, family="gan").cfg
     extra = f"; {cfg.n_critic} D steps per G step" if cfg.n_critic > 1 else ""
-    return f"This checkpoint was trained with {loss_equations(cfg.loss)}{extra}."
+    # named: two models of one loss read the same line, and a walk took it for one left from the model before
+    return f"`{name}` was trained with {loss_equations(cfg.loss)}{extra}."
 
 
 def path_lengths(store: ModelStore) -> str:

@@ -230,8 +230,8 @@ def _train(family: str, minutes, uploads=None):
                 if not rows:  # the trainer loads torch and the data first: about 10 s of nothing to show
                     status = f"starting the trainer (loading torch and the data) · {time.monotonic() - t0:.0f} s"
                 if stopping and not done:
-                    status = (f"stopping at step {step}: the trainer saves a checkpoint "
-                              f"({time.monotonic() - stop_t:.0f} s)… Save turns on when it has")
+                    status = (f"stopping at step {step}: the trainer is saving a checkpoint "
+                              f"({time.monotonic() - stop_t:.0f} s so far); Save turns on once it is saved")
                 if done:
                     lines = log_path.read_text()[-400:].strip().splitlines()
                     ended = "stopped" if stopping else "done"
@@ -244,8 +244,8 @@ def _train(family: str, minutes, uploads=None):
                 # table it gets, and an empty one left it with none, drawing no line all run
                 yield _read_grid(samples), _losses_table(rows) if rows else None, status, str(run_dir)
             elif stopping:  # the seconds it has been stopping, so that a wait of seconds reads as work, not a hang
-                yield (gr.skip(), gr.skip(), f"stopping at step {step}: the trainer saves a checkpoint "
-                       f"({time.monotonic() - stop_t:.0f} s)… Save turns on when it has", gr.skip())
+                yield (gr.skip(), gr.skip(), f"stopping at step {step}: the trainer is saving a checkpoint "
+                       f"({time.monotonic() - stop_t:.0f} s so far); Save turns on once it is saved", gr.skip())
             if done:
                 break
             time.sleep(0.5)

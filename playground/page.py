@@ -202,6 +202,8 @@ JS = """() => {
                          'WEBP or BMP file.' + held;
       note.hidden = false;
       block.style.marginBottom = (note.offsetHeight + 4) + 'px';
+      // brought into view: under a tall editor it sat below the window's edge, and a walk saw nothing happen
+      note.scrollIntoView({block: 'nearest', behavior: 'smooth'});
       clearTimeout(note.timer);  // it goes after a while, as a toast does (it read as a current problem later)
       note.timer = setTimeout(() => hide(note), 12000);
     });

@@ -69,7 +69,7 @@ def timeline(store: ModelStore, name: str, index):
     # the entropy in bits, as the plot's title and Compare's table say (the monitor logs nats: 2.30 at most)
     entropy = tables[1]["series"] == "class_entropy"
     tables[1].loc[entropy, "value"] = tables[1].loc[entropy, "value"] / np.log(2)
-    caption = f"{name}: step {step} (snapshot {index} of 0–{len(shots) - 1}, as on the slider)"
+    caption = f"{name}: step {step} (snapshot {index}; the slider counts them 0 to {len(shots) - 1})"
     card = read_card(root)
     if int(card.get("steps_total") or 0) > int(card.get("steps") or 0):  # ddpm-fashion: 7439 of 38734 shown
         caption += (f". This replays the run's last slice only: it went on from an earlier checkpoint "
@@ -199,7 +199,10 @@ def build_section(store: ModelStore, with_snapshots: list[str]):
     import gradio as gr
 
     gr.Markdown("### Training timeline\nReplay a run's fixed-noise snapshots beside its losses and its "
-                "mode-collapse signal (class entropy, small-sample FID).")
+                "mode-collapse signal (class entropy, small-sample FID). The monitored curves are the trainer's own "
+                "checks while it trained, on 200-1000 samples with its sampler settings of the time: they compare "
+                "the snapshots of one run, and are not the card's figures (10,000 samples, `python -m trainers "
+                "evaluate`, with the final settings). A small sample's FID reads far higher than 10,000's.")
     monitored = [n for n in with_snapshots if (store.root / n / "metrics.csv").is_file()]
     first_run = (monitored or with_snapshots or [None])[0]
     count = len(snapshots(store, first_run)) if first_run else 0
@@ -212,7 +215,7 @@ def build_section(store: ModelStore, with_snapshots: list[str]):
     with gr.Row():  # the snapshots get two thirds of the row: 8 across at ~96 px at 1400 px (half drew ~64 px)
         shot = gr.Image(start[0], label="samples from fixed noise", interactive=False, format="png", scale=2)
         with gr.Column(scale=1, min_width=320):
-            loss_plot = gr.LinePlot(start[2], x="step", y="value", color="series", title=f"losses: {first_run}",
+            loss_plot = gr.LinePlot(start[2], x="step", y="value", color="series", title=f"training log (losses, grad norm): {first_run}",
                                     height=220, x_axis_format="~s", y_axis_format="~r")
             # from 0: zoomed to the data, BEGAN's FID going from 100.37 to 100.47 was drawn as a steep rise; and
             # plain number formats (one value drew its step as "1,876.000000" and its value cut to ".881300")
@@ -235,7 +238,7 @@ def build_section(store: ModelStore, with_snapshots: list[str]):
         later ones (ddpm-fashion's `loss` and `fid_250` drew nothing under a GAN's legend); a new title redraws
         it whole. Sent after the new tables have arrived: sent with them, the redraw used the old ones."""
         logged = _logged(store, name)  # a run without monitored metrics drew two empty axes
-        return (gr.LinePlot(title=f"losses: {name}"),
+        return (gr.LinePlot(title=f"training log (losses, grad norm): {name}"),
                 gr.LinePlot(title=_metric_title(store, name, "class entropy (bits)"), visible=logged),
                 gr.LinePlot(title=_metric_title(store, name, "FID"), y_lim=[0, fid_top(store, name)], visible=logged))
 

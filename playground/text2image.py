@@ -151,7 +151,7 @@ def garment_words(prompt) -> list[str]:
 
 def vocabulary_note(other: str | None, prompt) -> str:
     """What the tab says under the prompt as it is typed: the words the shipped model will ignore, if any, and
-    what it draws from the rest (with a garment named, that garment; with none, coloured shapes)."""
+    what it draws from the rest (with a garment named, that garment; with none, garments of its choosing)."""
     if other and str(other).strip():
         return ""
     unknown = unknown_words(prompt)
@@ -162,7 +162,8 @@ def vocabulary_note(other: str | None, prompt) -> str:
     rest = (f"It draws from the words it knows, here the garment{'s' if len(named) > 1 else ''} "
             f"{' and '.join(named)}" + (" (it was trained on one garment a caption: expect one of them)"
                                           if len(named) > 1 else "") + ". " if named else
-            "It draws from the words it knows; with no garment among them, expect coloured shapes, not a garment. ")
+            "It draws from the words it knows; with no garment among them, it draws garment-like shapes of its "
+            "own choosing (every caption it learnt from named a garment), in a colour no word asked for. ")
     return (f"**Note:** this model never saw the word{'s' if len(unknown) > 1 else ''} **{', '.join(unknown[:12])}**. "
             + rest + "(Unknown words are split into many tokens: a prompt longer than the model reads is refused.)")
 
@@ -308,9 +309,9 @@ def guidance_view(store: ModelStore, name: str, other: str, prompt: str, negativ
     t_max = guidance_limit(interval, pipe.scheduler.config.num_train_timesteps)
     above = t_max is not None and s.t >= t_max
     # above the interval the run took the conditional row: the guided one is what guiding would have given
-    eps = {"unconditional ε(z_t, ∅)": s.eps_uncond, "conditional ε(z_t, y)" + (", what the run used" if above else ""):
-           s.eps_text, f"guided ε̂ (w = {guidance:g})" + (", not used at this step" if above else ""):
-           guided(s.eps_uncond, s.eps_text, guidance)}
+    used, unused = (", what the run used", ", not used at this step") if above else ("", "")
+    eps = {"unconditional ε(z_t, ∅)": s.eps_uncond, f"conditional ε(z_t, y){used}": s.eps_text,
+           f"guided ε̂ (w = {guidance:g}){unused}": guided(s.eps_uncond, s.eps_text, guidance)}
     gallery = []
     for label, e in eps.items():
         x0 = x0_from_eps(s.z_t, e, torch.tensor(a))

@@ -22,7 +22,7 @@ from trainers.vae.train import add_noise, decode, encode, translate
 from .errors import choice, number, user_errors
 from .exports import export_file
 from .page import LATEX
-from .uploads import image_to_grey
+from .uploads import image_to_grey, unlike_data
 from .views import font_at, frames_view
 from .wiring import TabParts, wire
 from .models import ModelStore
@@ -120,6 +120,11 @@ def interpolate_shown_first(store: ModelStore, *args):
     import gradio as gr
 
     *views, (frames_ae, frames_vae) = _interpolated(store, *args)
+    for name, image in (("image A", args[2]), ("image B", args[3])):  # said beside the grey blurs it gives
+        unlike = unlike_data(image_to_grey(image, 32))  # (a noise photo went in with no word)
+        if unlike:
+            gr.Warning(f"{name}: {unlike.replace('**', '')} The models, trained on garments, make a garment of "
+                       "it all the same.")
     yield *views, gr.skip()
     yield *views, _interpolation_gif(frames_ae, frames_vae)
 
@@ -167,21 +172,20 @@ def _to_px(z: np.ndarray, r: float) -> np.ndarray:
 
 def _axes(draw, r: float) -> None:
     """Tick marks and their values on the map's two axes, and the axes' names, over the points (a halo keeps
-    them readable): the map had a corner note "z1, z2 in [-5, 5]" and no number on either axis."""
-    step = 1 if r <= 4 else 2
+    them readable): the map had a corner note "z1, z2 in [-5, 5]" and no number on either axis. The ticks are at
+    half and all of the square's half-width r: at every 2 (r = 5) the last, 4, read as the axis's end, and a 5
+    added at the edge sat crammed beside it."""
     halo = {"stroke_width": 2, "stroke_fill": "white", "font": font_at(14)}
     centre = MAP_PX // 2
-    for v in range(-int(r // step) * step, int(r) + 1, step):
-        if v == 0 or abs(v) >= r:
-            continue
-        px, py = _to_px(np.array([[v, v]], dtype=float), r)[0]
+    for v in (-r, -r / 2, r / 2, r):
+        px, py = np.clip(_to_px(np.array([[v, v]], dtype=float), r)[0], 0, MAP_PX - 1)
+        edge = abs(v) == r  # its value inside the square, against the edge it names
         draw.line([(px, centre - 4), (px, centre + 4)], fill=(90, 90, 90), width=1)
-        draw.text((px, centre + 7), f"{v:g}", fill="black", anchor="mt", **halo)
+        draw.text((px - 3 if v > 0 and edge else px + 3 if edge else px, centre + 7), f"{v:g}", fill="black",
+                  anchor="rt" if v > 0 and edge else "lt" if edge else "mt", **halo)
         draw.line([(centre - 4, py), (centre + 4, py)], fill=(90, 90, 90), width=1)
-        draw.text((centre - 8, py), f"{v:g}", fill="black", anchor="rm", **halo)
-    # the square's edges, +-r, named too: the last tick (4 of 5) read as the axis's end, against the note's [-5, 5]
-    draw.text((MAP_PX - 3, centre + 7), f"{r:g}", fill="black", anchor="rt", **halo)
-    draw.text((centre - 8, 3), f"{r:g}", fill="black", anchor="rt", **halo)
+        draw.text((centre - 8, py + 3 if v > 0 and edge else py - 3 if edge else py), f"{v:g}", fill="black",
+                  anchor="rt" if v > 0 and edge else "rb" if edge else "rm", **halo)
     draw.text((MAP_PX - 4, centre - 6), "z1", fill="black", anchor="rb", **halo)
     draw.text((centre + 7, 4), "z2", fill="black", anchor="lt", **halo)
 

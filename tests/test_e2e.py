@@ -379,7 +379,7 @@ def _drive(page, tab: str, width: int) -> None:
         # ddpm-fashion's loss and fid_250 drew nothing)
         page.get_by_label("run", exact=True).locator("visible=true").first.click()
         page.get_by_role("option", name="ddpm-fashion").click()
-        for title, series in (("losses: ddpm-fashion", "grad_norm"), ("monitored FID: ddpm-fashion", "fid_250"),
+        for title, series in (("training log (losses, grad norm): ddpm-fashion", "grad_norm"), ("monitored FID: ddpm-fashion", "fid_250"),
                               ("monitored class entropy (bits): ddpm-fashion", "class_entropy")):
             plot = page.locator(".block").filter(has_text=title).filter(has=page.locator("canvas, svg")).last
             plot.wait_for(state="visible", timeout=20_000)

@@ -136,7 +136,7 @@ def test_the_selected_checkpoints_loss_is_written_out(store):
     name = store.names("gan")[0]
     text = tab.checkpoint_loss(store, name)
     loss = store.get(name).cfg.loss
-    assert loss in text and r"\log" in text
+    assert loss in text and r"\log" in text and name in text  # which model it is about
     from playground.equations import LOSS_EQUATIONS
     from trainers.gan.losses import LOSSES
 

@@ -164,7 +164,7 @@ def test_words_outside_the_vocabulary_are_flagged_before_generating():
     assert "**cat, wearing, hat**" in tab.vocabulary_note("", "a cat wearing a hat")
     assert tab.vocabulary_note("", "a small red sneaker") == ""
     assert tab.vocabulary_note("org/other-model", "a cat wearing a hat") == ""  # another model has its own words
-    assert "coloured shapes" in tab.vocabulary_note("", "a cat wearing a hat")
+    assert "shapes of its own choosing" in tab.vocabulary_note("", "a cat wearing a hat")  # as it draws them
     # a prompt that names garments is not told to expect shapes ("with" unknown, a dress and a sneaker named)
     two = tab.vocabulary_note("", "a large blue dress with a red sneaker")
     assert "**with**" in two and "shapes" not in two and "garments dress and sneaker" in two

@@ -129,3 +129,17 @@ def test_the_interpolations_strips_come_before_its_gif_is_encoded(store, monkeyp
     whole = tab.interpolate(store, "ae", "vae", a, b, 6, "slerp")
     assert encoded and all(np.array_equal(x, y) for x, y in zip(last[:3], whole[:3]))
     assert open(last[3], "rb").read() == open(whole[3], "rb").read()
+
+
+def test_interpolating_an_image_unlike_the_data_warns(store, monkeypatch):
+    """A 300 x 200 noise photo went into image A with no word, and came out as grey blurs: the page warns."""
+    said = []
+    monkeypatch.setattr(gr, "Warning", lambda message, *a, **k: said.append(message))
+    noise = Image.fromarray(np.random.default_rng(0).integers(0, 255, (200, 300, 3), dtype=np.uint8))
+    sneaker = Image.open(tab.__file__.replace("vae.py", "examples/7-sneaker.png"))
+    names = store.names("vae")
+    list(tab.interpolate_shown_first(store, names[0], names[0], noise, sneaker, 4, "lerp"))
+    assert len(said) == 1 and said[0].startswith("image A: This image is unlike the data"), said
+    said.clear()
+    list(tab.interpolate_shown_first(store, names[0], names[0], sneaker, sneaker, 4, "lerp"))
+    assert not said
