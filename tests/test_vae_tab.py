@@ -102,14 +102,17 @@ def test_latent_map_click_arithmetic_prior_and_denoise(store):
 
 def test_the_latent_map_numbers_its_axes(store):
     """The map said only "z1, z2 in [-3, 3]" in a corner: its axes carry tick values (black, over a white halo)
-    at ±1 and ±2 (r = 3) beside the grey axis lines, and the axes' names at their ends."""
+    at ±1.5 (r = 3) beside the grey axis lines, the square's edges ±3 just inside them (a last tick at 4 of 5
+    read as the axis's end), and the axes' names at their ends."""
     scatter, _ = tab.latent_map(store, "vae2d")
-    centre = tab.MAP_PX // 2
+    centre, end = tab.MAP_PX // 2, tab.MAP_PX
     dark = (scatter[..., :3] < 60).all(-1)
-    for v in (-2, -1, 1, 2):
+    for v in (-1.5, 1.5):
         px, py = tab._to_px(np.array([[v, v]], dtype=float), 3.0)[0]
-        assert dark[centre + 7:centre + 24, px - 10:px + 11].sum() > 8, f"no value under the z1 tick at {v}"
-        assert dark[py - 8:py + 9, centre - 30:centre - 7].sum() > 8, f"no value beside the z2 tick at {v}"
+        assert dark[centre + 7:centre + 24, px - 14:px + 15].sum() > 8, f"no value under the z1 tick at {v}"
+        assert dark[py - 8:py + 9, centre - 40:centre - 7].sum() > 8, f"no value beside the z2 tick at {v}"
+    assert dark[centre + 7:centre + 24, 2:30].sum() > 8 and dark[centre + 7:centre + 24, end - 30:end - 2].sum() > 8
+    assert dark[end - 24:end - 2, centre - 40:centre - 7].sum() > 8  # -3 at the z2 axis's foot
     assert dark[centre - 22:centre - 5, tab.MAP_PX - 24:tab.MAP_PX - 3].sum() > 8  # "z1" at the right end
     assert dark[3:22, centre + 6:centre + 28].sum() > 8  # "z2" at the top
 
