@@ -22,7 +22,7 @@ from trainers.vae.train import add_noise, decode, encode, translate
 from .errors import choice, number, user_errors
 from .exports import export_file
 from .page import LATEX
-from .uploads import image_to_grey, unlike_data
+from .uploads import as_image, image_to_grey, unlike_data
 from .views import font_at, frames_view
 from .wiring import TabParts, wire
 from .models import ModelStore
@@ -121,7 +121,7 @@ def interpolate_shown_first(store: ModelStore, *args):
 
     *views, (frames_ae, frames_vae) = _interpolated(store, *args)
     for name, image in (("image A", args[2]), ("image B", args[3])):  # said beside the grey blurs it gives
-        unlike = unlike_data(image_to_grey(image, 32))  # (a noise photo went in with no word)
+        unlike = unlike_data(image_to_grey(_uploaded_part(image), 32))  # (a noise photo went in with no word)
         if unlike:
             gr.Warning(f"{name}: {unlike.replace('**', '')} The models, trained on garments, make a garment of "
                        "it all the same.")
@@ -137,6 +137,15 @@ def _interpolated(store: ModelStore, ae_name: str, vae_name: str, image_a, image
     inputs = torch.cat([_to_model(vae, image_a), _to_model(vae, image_b)])
     recon = torch.cat([inputs[:1], frames_ae[:1], frames_vae[:1], inputs[1:], frames_ae[-1:], frames_vae[-1:]])
     return frames_view(frames_ae), frames_view(frames_vae), frames_view(recon, per_row=3), (frames_ae, frames_vae)
+
+
+def _uploaded_part(value):
+    """An editor's image without the transparent margin its canvas adds around an upload of another shape (a
+    300 x 200 photo, letterboxed in the square canvas, read as a garment on black)."""
+    image = as_image(value)
+    if "A" in image.getbands() and (box := image.getchannel("A").getbbox()):
+        image = image.crop(box)
+    return image
 
 
 def _interpolation_gif(frames_ae: torch.Tensor, frames_vae: torch.Tensor) -> str:

@@ -146,3 +146,18 @@ def test_interpolating_an_image_unlike_the_data_warns(store, monkeypatch):
     said.clear()
     list(tab.interpolate_shown_first(store, names[0], names[0], sneaker, sneaker, 4, "lerp"))
     assert not said
+
+
+def test_an_editors_letterboxed_upload_is_judged_without_its_margin(store, monkeypatch):
+    """In the page the editor letterboxes a 300 x 200 photo in its square canvas with transparent bands: judged
+    with them, the noise photo read as a garment on black and went in unsaid."""
+    said = []
+    monkeypatch.setattr(gr, "Warning", lambda message, *a, **k: said.append(message))
+    noise = np.random.default_rng(0).integers(0, 255, (200, 300, 3), dtype=np.uint8)
+    canvas = Image.new("RGBA", (300, 300), (0, 0, 0, 0))
+    canvas.paste(Image.fromarray(noise).convert("RGBA"), (0, 50))
+    editor = {"background": canvas, "layers": [], "composite": canvas}
+    sneaker = Image.open(tab.__file__.replace("vae.py", "examples/7-sneaker.png"))
+    names = store.names("vae")
+    list(tab.interpolate_shown_first(store, names[0], names[0], sneaker, editor, 4, "lerp"))
+    assert len(said) == 1 and said[0].startswith("image B: This image is unlike the data"), said
