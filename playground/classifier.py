@@ -11,7 +11,7 @@ from trainers.core.data import FASHION_MNIST_CLASSES
 from .errors import user_errors
 from .page import LATEX
 from .uploads import EXAMPLES, example_paths, image_to_grey, unlike_data
-from .wiring import TabParts, wire
+from .wiring import TabParts, said_also, wire
 from .models import ModelStore
 
 EXAMPLE_START = str(EXAMPLES / "7-sneaker.png")
@@ -116,9 +116,7 @@ def build(store: ModelStore) -> TabParts:
             try:
                 return classify(store, *a)
             except gr.Error as e:
-                said = str(e.message).rstrip()
-                raise gr.Error(f"{said}{'' if said.endswith(('.', '!', '?')) else '.'} {gone}", title=e.title,
-                               print_exception=False) from None
+                raise said_also(e, gone) from None
         return call
 
     def cleared(event, n: int = 2):

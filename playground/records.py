@@ -215,8 +215,9 @@ def build_section(store: ModelStore, with_snapshots: list[str]):
     with gr.Row():  # the snapshots get two thirds of the row: 8 across at ~96 px at 1400 px (half drew ~64 px)
         shot = gr.Image(start[0], label="samples from fixed noise", interactive=False, format="png", scale=2)
         with gr.Column(scale=1, min_width=320):
-            loss_plot = gr.LinePlot(start[2], x="step", y="value", color="series", title=f"training log (losses, grad norm): {first_run}",
-                                    height=220, x_axis_format="~s", y_axis_format="~r")
+            loss_plot = gr.LinePlot(start[2], x="step", y="value", color="series", height=220,
+                                    title=f"training log (losses, grad norm): {first_run}",
+                                    x_axis_format="~s", y_axis_format="~r")
             # from 0: zoomed to the data, BEGAN's FID going from 100.37 to 100.47 was drawn as a steep rise; and
             # plain number formats (one value drew its step as "1,876.000000" and its value cut to ".881300")
             # "~r", not "~g": Vega gives the format the ticks' precision, and "~g" at 1 digit wrote 20 as "2e+1"

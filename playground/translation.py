@@ -161,7 +161,8 @@ def pix2pix_shown(store: ModelStore, image, from_garment, model, x, y, scores):
     return pair, heat, text
 
 
-BLANK_INK = 0.005  # less ink is a blank outline: every Fashion-MNIST test garment's Sobel edges ink 0.8% or more (99%: 4.7%)
+# less ink than this is a blank outline: every Fashion-MNIST test garment's Sobel edges ink 0.8% or more (99%: 4.7%)
+BLANK_INK = 0.005
 
 
 def _pil_resize(rgb: np.ndarray, size: int) -> np.ndarray:

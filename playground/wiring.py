@@ -153,15 +153,22 @@ def tab_path(block) -> list[str]:
 UNCHANGED = "Nothing on screen was changed."
 
 
+def said_also(e, sentence: str):
+    """The gr.Error `e` with a sentence after its message (what the refusal left on screen, or took off it)."""
+    import gradio as gr
+
+    said = str(e.message).rstrip()
+    return gr.Error(f"{said}{'' if said.endswith(('.', '!', '?')) else '.'} {sentence}", title=e.title,
+                    print_exception=False)
+
+
 def said_unchanged(fn):
     """fn, whose refusals (a gr.Error before its first output) also say that the results on screen stayed as
     they were (`wire`): beside a new prompt's error, the last prompt's images read as the new one's."""
     import gradio as gr
 
     def unchanged(e):
-        said = str(e.message).rstrip()
-        return gr.Error(f"{said}{'' if said.endswith(('.', '!', '?')) else '.'} {UNCHANGED}", title=e.title,
-                        print_exception=False)
+        return said_also(e, UNCHANGED)
 
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
