@@ -321,7 +321,8 @@ def build(store: ModelStore) -> None:
                                  "garments within about a minute; the losses are plotted as it goes.")
             grid = gr.Image(label="snapshot grid (the line above says what its rows are)", interactive=False, format="png", elem_id="lab-grid",
                             elem_classes="sheet")
-            plot = gr.LinePlot(x="step", y="value", color="series", title="losses", height=300)
+            # steps as 2k, 4k: the full numbers' last ticks ran together ("580600")
+            plot = gr.LinePlot(x="step", y="value", color="series", title="losses", height=300, x_axis_format="~s")
     # several may wait (and say so) while one trains: `train` holds the machine's one slot
     run = go.click(said_unchanged(functools.partial(train, public=store.read_only)), [family, minutes, uploads],
                    [grid, plot, status, run_dir], api_name="lab_train",

@@ -139,11 +139,17 @@ RERUN_JS = """(spec) => {
 # a sketchpad is ready to draw when it appears: its brush is picked once, as a user's first click would; and
 # again after "Clear canvas", which leaves Gradio's editor asking to "select the draw tool to start"
 JS = """() => {
-  // an action's button closes the messages of the actions before it: "the prompt is empty" stayed up beside the
-  // next prompt's images, and refusals stacked ("Error (3)", one message twice)
+  // an action's button closes the messages of the actions before it that have been up 3 s (read): "the prompt is
+  // empty" stayed up beside the next prompt's images, and refusals stacked ("Error (3)", one message twice). A
+  // newer one stays: a refused upload's reason, closed by the Classify pressed at once, was never seen
+  new MutationObserver(() => document.querySelectorAll('[data-testid="toast-body"]:not([data-born])')
+    .forEach(t => { t.dataset.born = Date.now(); })).observe(document.body, {subtree: true, childList: true});
   document.addEventListener('click', (e) => {
-    const b = e.target.closest && e.target.closest('button.lg');
-    if (b) document.querySelectorAll('[data-testid="toast-close"]').forEach(c => c.click());
+    if (!(e.target.closest && e.target.closest('button.lg'))) return;
+    document.querySelectorAll('[data-testid="toast-body"]').forEach(t => {
+      const close = t.querySelector('[data-testid="toast-close"]');
+      if (close && Date.now() - Number(t.dataset.born || 0) >= 3000) close.click();
+    });
   }, true);
   const pick = () => document.querySelectorAll('button[aria-label="Brush"]').forEach(b => {
     if (b.offsetParent && !b.dataset.picked) { b.dataset.picked = "1"; b.click(); }

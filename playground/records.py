@@ -215,9 +215,6 @@ def build_section(store: ModelStore, with_snapshots: list[str]):
     with gr.Row():  # the snapshots get two thirds of the row: 8 across at ~96 px at 1400 px (half drew ~64 px)
         shot = gr.Image(start[0], label="samples from fixed noise", interactive=False, format="png", scale=2)
         with gr.Column(scale=1, min_width=320):
-            loss_plot = gr.LinePlot(start[2], x="step", y="value", color="series", height=220,
-                                    title=f"training log (losses, grad norm): {first_run}",
-                                    x_axis_format="~s", y_axis_format="~r")
             # from 0: zoomed to the data, BEGAN's FID going from 100.37 to 100.47 was drawn as a steep rise; and
             # plain number formats (one value drew its step as "1,876.000000" and its value cut to ".881300")
             # "~r", not "~g": Vega gives the format the ticks' precision, and "~g" at 1 digit wrote 20 as "2e+1"
@@ -227,6 +224,10 @@ def build_section(store: ModelStore, with_snapshots: list[str]):
             fid_plot = gr.LinePlot(start[4], x="step", y="value", color="series", y_lim=[0, fid_top(store, first_run)],
                                    title=_metric_title(store, first_run, "FID"), height=180, x_axis_format="~s",
                                    y_axis_format="~r", visible=logged)
+    # the page's width under them: in the third beside the snapshots its legend of 4-5 series was cut at the edge
+    loss_plot = gr.LinePlot(start[2], x="step", y="value", color="series", height=220,
+                            title=f"training log: {first_run}", x_axis_format="~s",
+                            y_axis_format="~r")
     outputs = [shot, caption, loss_plot, entropy_plot, fid_plot]
 
     def pick(name):
@@ -239,7 +240,7 @@ def build_section(store: ModelStore, with_snapshots: list[str]):
         later ones (ddpm-fashion's `loss` and `fid_250` drew nothing under a GAN's legend); a new title redraws
         it whole. Sent after the new tables have arrived: sent with them, the redraw used the old ones."""
         logged = _logged(store, name)  # a run without monitored metrics drew two empty axes
-        return (gr.LinePlot(title=f"training log (losses, grad norm): {name}"),
+        return (gr.LinePlot(title=f"training log: {name}"),
                 gr.LinePlot(title=_metric_title(store, name, "class entropy (bits)"), visible=logged),
                 gr.LinePlot(title=_metric_title(store, name, "FID"), y_lim=[0, fid_top(store, name)], visible=logged))
 

@@ -190,7 +190,7 @@ def cyclegan(store: ModelStore, name: str, image, domain: str = "A", invert: str
     other = "B" if domain == "A" else "A"
     text = (f"{names[domain]} → {names[other]} → {names[domain]}: mean cycle error {err.mean():.3f} "
             f"(max {err.max():.2f}) on [0, 1] pixels; the last frame is the identity check: the {other} → {domain} "
-            f"generator given x itself, which should leave it as it is")
+            f"generator given x itself, which should leave it as it is.")
     note, judged = judge(store, x, y, names, domain)
     return frames, heat, (note + "\n\n" if note else "") + judged + "\n\n" + text
 

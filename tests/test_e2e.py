@@ -355,6 +355,7 @@ def _drive(page, tab: str, width: int) -> None:
         toast = page.locator("[data-testid=toast-body]").filter(has_text="prompt is empty").first
         toast.wait_for(state="visible", timeout=20_000)
         box.fill(shown)
+        page.wait_for_timeout(3200)  # read: a message up 3 s goes with the next action (a newer one stays)
         page.get_by_role("button", name="Generate", exact=True).click()
         toast.wait_for(state="detached", timeout=5_000)
         page.get_by_text("20 ddim steps").first.wait_for(state="visible", timeout=60_000)
@@ -379,7 +380,7 @@ def _drive(page, tab: str, width: int) -> None:
         # ddpm-fashion's loss and fid_250 drew nothing)
         page.get_by_label("run", exact=True).locator("visible=true").first.click()
         page.get_by_role("option", name="ddpm-fashion").click()
-        for title, series in (("training log (losses, grad norm): ddpm-fashion", "grad_norm"), ("monitored FID: ddpm-fashion", "fid_250"),
+        for title, series in (("training log: ddpm-fashion", "grad_norm"), ("monitored FID: ddpm-fashion", "fid_250"),
                               ("monitored class entropy (bits): ddpm-fashion", "class_entropy")):
             plot = page.locator(".block").filter(has_text=title).filter(has=page.locator("canvas, svg")).last
             plot.wait_for(state="visible", timeout=20_000)
