@@ -17,6 +17,21 @@ from .models import ModelStore
 EXAMPLE_START = str(EXAMPLES / "7-sneaker.png")
 
 
+EMPTY_DRAWING = "the drawing pad is empty: draw a garment on it (dark on white), then press Classify drawing"
+
+
+@user_errors
+def classify_drawing(store: ModelStore, name: str, drawing, invert: str = "auto") -> tuple[dict, np.ndarray]:
+    """`classify` of the Draw sub-tab's pad: an untouched pad is said to be empty, as Translation's pad says (it
+    got the upload's "no image given: upload one ...")."""
+    from trainers.core.errors import UserError
+
+    if drawing is None or isinstance(drawing, dict) and drawing.get("composite") is None \
+            and not any(layer is not None for layer in drawing.get("layers") or []):
+        raise UserError(EMPTY_DRAWING)
+    return classify(store, name, drawing, invert)
+
+
 @user_errors
 def classify(store: ModelStore, name: str, image, invert: str = "auto") -> tuple[dict, np.ndarray]:
     """An uploaded image -> ({class: probability}, the 32x32 grey input the network saw)."""
@@ -137,7 +152,7 @@ def build(store: ModelStore) -> TabParts:
     cleared(upload_tab.select(lambda c, im, i: (None, None) if im is None else clearing(3)(c, im, i),
                               [ckpt, image, invert], [label, seen], api_name=False), 3)
     noted(wire(draw.click, "classify_drawing", {"checkpoint": ckpt, "drawing": sketch, "invert": invert},
-               lambda *a: classify(store, *a), [label, seen], parts))
+               lambda *a: classify_drawing(store, *a), [label, seen], parts))
     draw_tab.select(lambda: (None, None, ""), None, [label, seen, note], api_name=False, show_progress="hidden")
     return parts
 

@@ -603,3 +603,20 @@ def test_why_so_many_steps_reads_its_own_class_and_guidance(store):
 
     for label in ("class", "guidance"):
         assert control(deps["ddpm_steps"], label) is not control(deps["ddpm_denoise"], label)
+
+
+def test_an_untouched_drawing_pad_is_said_to_be_empty(store):
+    """Classifier → Draw with nothing drawn said the upload's "no image given: upload one ...", where
+    Translation's pad says it is empty."""
+    import gradio as gr
+
+    for empty in (None, {"background": None, "layers": [], "composite": None}):
+        with pytest.raises(gr.Error) as e:
+            classifier.classify_drawing(store, "fashion-classifier", empty)
+        assert e.value.message.startswith("the drawing pad is empty")
+    shape = np.full((28, 28), 255, np.uint8)
+    shape[4:24, 9:19] = 0  # a dark block drawn on white
+    drawn = Image.fromarray(shape)
+    probs, _ = classifier.classify_drawing(store, "fashion-classifier", {"background": None, "layers": [],
+                                                                            "composite": drawn})
+    assert len(probs) == 10
