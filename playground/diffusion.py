@@ -269,6 +269,9 @@ def restored_x0(image, shown):
     return shown
 
 
+STEPS_INFO = {"ddpm": "DDPM: 1000 = Ho et al.'s full chain", "ddim": "DDIM: any number, 1 to 1000 (Song et al.)"}
+
+
 def build(store: ModelStore) -> TabParts:
     import gradio as gr
 
@@ -284,7 +287,7 @@ def build(store: ModelStore) -> TabParts:
                 with gr.Row():
                     ckpt = gr.Dropdown(names, value=first, label="checkpoint")
                     sampler = gr.Radio(list(SAMPLERS), value="ddim", label="sampler")
-                    steps = gr.Slider(1, 1000, 50, step=1, label="steps", info="DDPM: 1000 = Ho et al.'s full chain",
+                    steps = gr.Slider(1, 1000, 50, step=1, label="steps", info=STEPS_INFO["ddim"],
                                       scale=2, min_width=240)  # its note on one or two lines, not a word a line
                     eta = gr.Slider(0, 1, 0, step=0.05, label="η (DDIM)")
                 with gr.Row():
@@ -348,7 +351,9 @@ def build(store: ModelStore) -> TabParts:
             gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
 
     # η is DDIM's: DDPM's noise is fixed by its schedule
-    sampler.change(lambda v: gr.Slider(interactive=v == "ddim"), sampler, eta, api_name=False, show_progress="hidden")
+    # and the steps' hint is the chosen sampler's (DDPM's "1000 = the full chain" stayed under DDIM)
+    sampler.change(lambda v: (gr.Slider(interactive=v == "ddim"), gr.Slider(info=STEPS_INFO[v])), sampler,
+                   [eta, steps], api_name=False, show_progress="hidden")
     parts = TabParts(refresh=[(ckpt, lambda: store.names("ddpm"))])
     wire(go.click, "ddpm_denoise", {"checkpoint": ckpt, "seed": seed, "images": n, "sampler": sampler,
                                     "steps": steps, "eta": eta, "class": cls, "guidance": guidance},

@@ -285,8 +285,11 @@ def open_step(lessons: list[Lesson], lesson_id: str, index, overrides: dict | No
                      step_text(lesson, index, progress), f"$$ {step.equation} $$", f"**Try this:** {step.try_this}",
                      controls(step, values), f"**Question:** {step.ask}",
                      gr.update(choices=list(step.choices), value=None), _link_md(lesson, index, values),
-                     gr.update(interactive=index > 0 or lesson is not lessons[0]),
-                     gr.update(interactive=index < len(lesson.steps) - 1 or lesson is not lessons[-1]))
+                     # named for where they go: on a lesson's last step "Next step" opened the next lesson unsaid
+                     gr.update(interactive=index > 0 or lesson is not lessons[0],
+                               value="← Previous step" if index > 0 else "← Previous lesson"),
+                     gr.update(interactive=index < len(lesson.steps) - 1 or lesson is not lessons[-1],
+                               value="Next step →" if index < len(lesson.steps) - 1 else "Next lesson →"))
 
 
 def neighbour(lessons: list[Lesson], where, delta: int) -> tuple[str, int]:

@@ -137,6 +137,10 @@ def test_next_and_previous_read_on_across_lessons():
     shown = L.open_step(LESSONS, last.id, len(last.steps) - 1)
     assert shown.next["interactive"] is False and shown.previous["interactive"] is True  # the course's end
     assert L.open_step(LESSONS, first.id, len(first.steps) - 1).next["interactive"] is True
+    # each says where it goes: past a lesson's last step, the next lesson
+    assert L.open_step(LESSONS, first.id, len(first.steps) - 1).next["value"] == "Next lesson →"
+    assert L.open_step(LESSONS, first.id, 0).next["value"] == "Next step →"
+    assert L.open_step(LESSONS, LESSONS[1].id, 0).previous["value"] == "← Previous lesson"
 
 
 def test_a_broken_link_opens_the_first_step_and_says_why():
