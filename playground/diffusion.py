@@ -148,8 +148,11 @@ def denoise(store: ModelStore, name: str, seed, n, sampler: str, steps, eta, cla
 
     # at once: the status said the last run's "done" (and its GIF/MP4 stayed) until the first step came back.
     # More than 4 images put x_t above x0_hat, each the column's width: side by side, 16 images' tiles were ~85 px
-    layout = gr.Image(elem_classes=["wide"] if n > 4 else [])
-    yield layout, layout, f"starting: {count(steps, 'step')}, {sampler} ...", None, None
+    # (the GIF and MP4 too, their frames made so: the boxes emptied with their new layout)
+    wide = ["wide"] if n > 4 else []
+    layout = gr.Image(elem_classes=wide)
+    yield (layout, layout, f"starting: {count(steps, 'step')}, {sampler} ...", gr.Image(elem_classes=["frames", *wide]),
+           gr.Video(elem_classes=["anim", *wide]))
     gen = torch.Generator().manual_seed(seed)
     x = ddpm_train.initial_noise(model.cfg, n, gen, device)
     nrow = min(4, n)
@@ -174,12 +177,23 @@ def denoise(store: ModelStore, name: str, seed, n, sampler: str, steps, eta, cla
     frames.append((len(ts), *_pair(grids, shown=False)))
     # each pane named in the frame: the GIF/MP4 leave the page without the boxes' labels. (The image font has
     # no combining hat: "predicted x0".)
-    frames = [titled_strip([fa, fb], frame_titles(ts, i)) for i, fa, fb in frames]
+    # more than 4 images: x_t above x0_hat in the frame as on the page (side by side, 16 images' tiles were ~78 px
+    # in the GIF's box and smaller in the MP4's); shown 1.5x, the tiles are 96 px
+    frames = [run_frame(fa, fb, frame_titles(ts, i), stacked=n > 4) for i, fa, fb in frames]
     gif = export_file(gif_bytes(frames, 60), "ddpm-run", ".gif")
     mp4 = export_file(mp4_bytes(frames, 20), "ddpm-run", ".mp4")
     seconds = time.monotonic() - start
     yield (a, b, f"done: {count(steps, 'step')}, {sampler}" + (f", eta = {eta}" if sampler == "ddim" else "")
            + guidance_said(model.cfg, y is not None, guidance, ts) + f", {seconds:.1f} s", gif, mp4)
+
+
+def run_frame(fa: np.ndarray, fb: np.ndarray, titles: list[str], stacked: bool) -> np.ndarray:
+    """One frame of a run's GIF/MP4: x_t and x0_hat side by side, or with `stacked` one above the other, each
+    with its title."""
+    if not stacked:
+        return titled_strip([fa, fb], titles)
+    a, b = titled_strip([fa], titles[:1]), titled_strip([fb], titles[1:])
+    return np.concatenate([a, np.full((8, *a.shape[1:]), 255, np.uint8), b])
 
 
 def frame_titles(ts: list[int], i: int) -> list[str]:

@@ -28,6 +28,8 @@ CSS = """
 /* a user error is said once, in its toast; the outputs keep what they showed instead of an "Error" badge each */
 [data-testid="status-tracker"]:has(> span.error) { display: none; }
 .frames img { object-fit: contain; max-width: 100%; }
+/* a button that cannot be pressed looks so (the first lesson's "← Previous step" looked like the others) */
+button:disabled { opacity: 0.45; cursor: not-allowed; }
 /* a control's hint ("this model is unconditional", a preset's meaning) in the text's colour: Gradio's pale grey
    was hardly read */
 .info-text { color: var(--body-text-color) !important; }
@@ -50,6 +52,10 @@ CSS = """
 .ddpm-stills > .wide { min-width: 100% !important; }
 .ddpm-stills > .wide img { height: 400px; width: auto; max-width: 100%; object-fit: contain; }
 #ddpm-mp4 video { height: 400px !important; max-height: 400px; }
+/* more than 4 images: the frames stack x_t above x0_hat, shown 1.5x (96-px tiles; their own 64 keeps the encoding's
+   cost as it was) */
+#ddpm-gif.wide img, #ddpm-mp4.wide video { height: auto !important; max-height: none; width: 414px; max-width: 100%;
+  display: block; margin: 0 auto; }
 /* an MP4 as tall as the GIF beside it, inside its box: a fixed box height left the player 28-45 px under the box's
    edge, where the garment's bottom and the controls were cut off */
 .anim video { height: 224px !important; max-height: 224px; width: 100%; }

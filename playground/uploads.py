@@ -371,7 +371,8 @@ def unlike_data(grey: np.ndarray) -> str:
     ring[2:-2, 2:-2] = False
     if grey[ring].mean() / 255 > EDGE_ABOVE:
         return ("**This image is unlike the data.** Fashion-MNIST garments sit centred on plain black with a "
-                "margin; this one has light at the frame's edges (a background, texture or a crop).")
+                "margin; this one has light at the frame's edges (a background, texture or a crop; a drawing "
+                "that reaches the pad's edges: draw it smaller).")
     return ""
 
 

@@ -216,6 +216,19 @@ def test_an_opening_shown_when_its_tab_opens_never_replaces_a_users_result():
     assert runs == [0]
 
 
+def test_an_openings_done_line_says_it_ran_when_the_app_started():
+    """"done: 1260 steps in 20.0 s" on a tab just opened read as a run that had just happened."""
+    from playground.wiring import Opening
+
+    def run(seed):
+        yield None, "running 3 steps: 1/3"
+        yield np.zeros((8, 8), np.uint8), "done: 3 steps in 20.0 s. The images converge."
+
+    image, said = Opening("demo", ["seed"], run, [0], 2)()
+    assert said == "example run when the app started: 3 steps in 20.0 s. The images converge."
+    assert Opening("demo", ["seed"], lambda seed: "seed done: 1", [0], 1)() == "seed done: 1"  # only a done line
+
+
 def test_opening_a_tab_refreshes_its_checkpoint_lists():
     """One list takes a bare update (a list would become the dropdown's value), several a tuple."""
     import gradio as gr

@@ -52,7 +52,7 @@ def test_denoise_streams_and_exports(store):
     finally:
         tab.MIN_UPDATE_S = saved
     assert 10 < len(runs) <= tab.UPDATES + 2  # the view updates while the chain runs
-    assert runs[0][2].startswith("starting: 100 steps") and runs[0][3] is None  # said at once, old exports gone
+    assert runs[0][2].startswith("starting: 100 steps") and runs[0][3].value is None  # said at once, old exports gone
     first_xt, *_ = runs[1]
     xt, x0, text, gif, mp4 = runs[-1]
     assert runs[1][3] is None and gif.endswith(".gif") and mp4.endswith(".mp4")
@@ -187,3 +187,14 @@ def test_a_refused_forward_process_upload_gives_the_box_back_its_image():
     assert restored_x0(None, sneaker) is sneaker
     assert restored_x0(sneaker.copy(), sneaker) == gr.skip()
     assert restored_x0(tiny, None) == gr.skip()
+
+
+def test_more_than_four_images_stack_x_t_above_x0_in_the_gif_and_mp4(store):
+    """Side by side in the frame, 16 images' tiles were ~78 px in the GIF's box and smaller in the MP4's: more than
+    4 images stack the two grids, and the boxes get the layout that shows them 1.5x (96-px tiles)."""
+    runs = list(tab.denoise(store, "tiny-ddpm", 0, 5, "ddim", 3, 0.0, "Trouser", 2.0))
+    assert "wide" in runs[0][3].elem_classes and "wide" in runs[0][4].elem_classes
+    gif = Image.open(runs[-1][3])
+    assert gif.height > gif.width > 0  # two 4-wide grids of 2 rows, one above the other
+    one = list(tab.denoise(store, "tiny-ddpm", 0, 1, "ddim", 3, 0.0, "Trouser", 2.0))
+    assert "wide" not in one[0][3].elem_classes and Image.open(one[-1][3]).width > Image.open(one[-1][3]).height

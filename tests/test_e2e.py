@@ -326,6 +326,15 @@ def _drive(page, tab: str, width: int) -> None:
         for still in ("ddpm-xt", "ddpm-x0"):
             drawn = [im for im in page.evaluate(_IMAGES_JS) if im["id"] == still]
             assert drawn and min(drawn[0]["w"], drawn[0]["h"]) / 4 >= 96, f"{still}: 16 images drawn at {drawn}"
+        # and in the GIF and MP4, whose frames hold 64-px tiles (side by side in the frame, ~78 px on the page)
+        page.locator("#ddpm-gif.wide img").first.wait_for(state="visible", timeout=10_000)
+        gif = [im for im in page.evaluate(_IMAGES_JS) if im["id"] == "ddpm-gif"]
+        assert gif and gif[0]["w"] / gif[0]["nw"] * 64 >= 96, f"the GIF's 16 tiles drawn from {gif}"
+        page.wait_for_function("() => (document.querySelector('#ddpm-mp4.wide video') || {}).videoWidth > 0",
+                               timeout=10_000)
+        video = page.evaluate("() => { const v = document.querySelector('#ddpm-mp4 video');"
+                              " return [v.getBoundingClientRect().width, v.videoWidth]; }")
+        assert video[1] and video[0] / video[1] * 64 >= 95, f"the MP4's 16 tiles: {video} (drawn, own width)"
         _set_number(page, "images", 1)
         _set_number(page, "steps", 20)  # the README's picture shows the finished short run
         page.get_by_role("button", name="Denoise", exact=True).click()
