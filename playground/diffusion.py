@@ -158,7 +158,7 @@ def denoise(store: ModelStore, name: str, seed, n, sampler: str, steps, eta, cla
     nrow = min(4, n)
     live = LiveUpdates(steps, UPDATES, MIN_UPDATE_S)
     keep = set(np.linspace(0, steps - 1, min(MAX_GIF_FRAMES - 1, steps)).round().astype(int).tolist())  # + the result
-    frames, start, ts = [], time.monotonic(), []
+    frames, ts = [], []
     # each step shows the x_t it was given beside the x0 it predicted from that x_t, both at one t: the step's
     # output, x at the next timestep, beside the guess at this one read "x_t, t = 979 | predicted x0 at t = 999"
     for i, t, xt, x0 in ddpm_train.reverse(model.cfg, model.modules, x, gen, y, sampler, steps, eta, guidance):
@@ -182,7 +182,7 @@ def denoise(store: ModelStore, name: str, seed, n, sampler: str, steps, eta, cla
     frames = [run_frame(fa, fb, frame_titles(ts, i), stacked=n > 4) for i, fa, fb in frames]
     gif = export_file(gif_bytes(frames, 60), "ddpm-run", ".gif")
     mp4 = export_file(mp4_bytes(frames, 20), "ddpm-run", ".mp4")
-    seconds = time.monotonic() - start
+    seconds = live.elapsed()
     yield (a, b, f"done: {count(steps, 'step')}, {sampler}" + (f", eta = {eta}" if sampler == "ddim" else "")
            + guidance_said(model.cfg, y is not None, guidance, ts) + f", {seconds:.1f} s", gif, mp4)
 

@@ -6,7 +6,6 @@ Gradio streams."""
 from __future__ import annotations
 
 import functools
-import time
 from pathlib import Path
 
 import gradio as gr  # at module level: the gallery handler's gr.SelectData annotation must resolve
@@ -131,7 +130,7 @@ def fill(store: ModelStore, name: str, editor, mask_kind: str, method: str, resa
     y = None if label is None else torch.tensor([label], device=device)
     eps_fn = ddpm_train.guided_eps(model.modules["unet_ema"].eval(), y, model.cfg.n_classes, guidance, ddpm_train.guidance_t_max(model.cfg))
     keep = set(np.linspace(0, steps - 1, min(MAX_GIF_FRAMES, steps)).round().astype(int).tolist())
-    frames, start, live = [], time.monotonic(), LiveUpdates(steps, UPDATES, MIN_UPDATE_S)
+    frames, live = [], LiveUpdates(steps, UPDATES, MIN_UPDATE_S)
     gen = torch.Generator().manual_seed(seed)
     for i, t, x, x0_hat in I.repaint(eps_fn, ddpm_train.schedule_for(model.cfg, device), x0.to(device), mask.to(device), gen,
                                      steps, r):
@@ -146,7 +145,7 @@ def fill(store: ModelStore, name: str, editor, mask_kind: str, method: str, resa
     calls = steps * r if method == "RePaint" else steps
     yield (hole, _view(x), _view(x0_hat), result,
            f"done: {count(steps, 'step')}, {method}" + (f" r = {r}" if method == "RePaint" else "")
-           + f", {calls} network calls in {time.monotonic() - start:.1f} s", gif)
+           + f", {calls} network calls in {live.elapsed():.1f} s", gif)
 
 
 EXPLANATION = r"""

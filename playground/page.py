@@ -148,8 +148,13 @@ JS = """() => {
   // an action's button closes the messages of the actions before it that have been up 3 s (read): "the prompt is
   // empty" stayed up beside the next prompt's images, and refusals stacked ("Error (3)", one message twice). A
   // newer one stays: a refused upload's reason, closed by the Classify pressed at once, was never seen
-  new MutationObserver(() => document.querySelectorAll('[data-testid="toast-body"]:not([data-born])')
-    .forEach(t => { t.dataset.born = Date.now(); })).observe(document.body, {subtree: true, childList: true});
+  // (stamped from the added nodes alone: a query of the whole page ran on every change of every image)
+  const TOAST = '[data-testid="toast-body"]';
+  new MutationObserver((records) => records.forEach(r => r.addedNodes.forEach(n => {
+    if (n.nodeType !== 1) return;
+    [...(n.matches(TOAST) ? [n] : []), ...n.querySelectorAll(TOAST)]
+      .forEach(t => { if (!t.dataset.born) t.dataset.born = Date.now(); });
+  }))).observe(document.body, {subtree: true, childList: true});
   document.addEventListener('click', (e) => {
     if (!(e.target.closest && e.target.closest('button.lg'))) return;
     document.querySelectorAll('[data-testid="toast-body"]').forEach(t => {

@@ -26,10 +26,14 @@ class LiveUpdates:
         self.steps, self.every, self.interval_s, self.last = steps, -(-steps // (at_most or steps)), interval_s, 0.0
         self.start = time.monotonic()
 
+    def elapsed(self) -> float:
+        """Seconds since the run began."""
+        return time.monotonic() - self.start
+
     def left(self, i: int) -> str:
         """" · about N s left" after step i (from 0), at the pace so far; "" under 2 s. (DDPM's 1000 steps of 16
         images ran 2.5 minutes with no end said.)"""
-        seconds = (time.monotonic() - self.start) / (i + 1) * (self.steps - i - 1)
+        seconds = self.elapsed() / (i + 1) * (self.steps - i - 1)
         return f" · about {seconds:.0f} s left" if seconds >= 2 else ""
 
     def due(self, i: int) -> bool:
