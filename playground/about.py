@@ -102,7 +102,9 @@ def card_markdown(store: ModelStore, name: str) -> str:
         lines.append(f"**Data**: {data.get('dataset')}, {data.get('n_train', '?')} training images at "
                      f"{data.get('image_size', '?')} px, {data.get('channels', '?')} channel(s).")
     if card.get("command"):
-        lines += ["**Trained with**", f"```\n{card['command']}\n```"]
+        # a run resumed has a command per slice: one a line (the list was shown as Python wrote it, ['python ...'])
+        command = card["command"] if isinstance(card["command"], str) else "\n".join(card["command"])
+        lines += ["**Trained with**", f"```\n{command}\n```"]
     history = card.get("history") or []
     if history:
         # the commands under the table, not in it: a command column squeezed the others to a letter a line

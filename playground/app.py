@@ -82,7 +82,7 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu", publi
             with gr.Row():
                 dropped = gr.File(label="drop a PNG, GIF or MP4 exported by this app",
                                   file_types=list(SETTINGS_FILES), height=120, elem_id="restore-drop")
-                restored = gr.Markdown()
+                restored = gr.Markdown(elem_id="restored-note")
             with gr.Row():
                 link_btn = gr.Button("Link to the settings of the tab on screen", size="sm", scale=0,
                                      elem_id="settings-link-btn")
@@ -103,6 +103,11 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu", publi
                     tab.select(functools.partial(_refreshed, [lister for _, lister in parts.refresh]), None,
                                [d for d, _ in parts.refresh], api_name=False, show_progress="hidden")
         targets = list({id(c): c for _, inputs in restorable.values() for c in inputs.values()}.values())
+        # the checkpoints are put back last: a checkpoint's change event reads the tab's other controls (GAN's
+        # space and classes) as they are when it fires, and put back first it read them from before the restore
+        # and set them back (a walk in w ran again in z)
+        checkpoints = {id(inputs["checkpoint"]) for _, inputs in restorable.values() if "checkpoint" in inputs}
+        targets.sort(key=lambda c: id(c) in checkpoints)
         # the previous restore's note goes first, so a failed restore leaves no stale success text
         again = gr.Textbox(visible=False)  # the api whose button a successful restore presses again
         # no progress spinner over every control of every tab while the settings go back
@@ -205,7 +210,19 @@ def restored_settings(restorable: dict, targets: list, meta: dict, how: str = "r
             ", ".join(f"{k} = {v}" for k, v in used.items()) + "), and pressed it again.")
     query = settings_link(meta["api"], used)
     note += f" [Link to these settings]({query})"
-    return [gr.Tabs(selected=tab_id), note, *[values.get(id(c), gr.skip()) for c in targets]]
+    return [gr.Tabs(selected=tab_id), note, *[put_back(c, values[id(c)]) if id(c) in values else gr.skip()
+                                              for c in targets]]
+
+
+def put_back(control, value):
+    """A restored value for `control`. A choice it does not offer yet comes with its choices widened: GAN's space
+    offers w once the restored checkpoint has a mapping network, and a bare "w" was dropped (the walk ran in z)."""
+    import gradio as gr
+
+    if isinstance(control, (gr.Radio, gr.Dropdown)) and not getattr(control, "multiselect", False) \
+            and isinstance(value, str) and value not in [v for _, v in control.choices]:
+        return type(control)(value=value, choices=[*control.choices, (value, value)])
+    return value
 
 
 def settings_link(api: str, inputs: dict) -> str:

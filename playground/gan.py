@@ -105,9 +105,11 @@ def class_controls(store: ModelStore, name: str, *shown: str):
 
     if conditional(store, name):
         a, b = shown or (None, None)
-        a = NO_CLASS if a in (UNCONDITIONAL, None) else a
-        return (gr.Dropdown(interactive=True, info=None, value=a),
-                end_class_control(a, **({"value": SAME_CLASS} if b in (UNCONDITIONAL, None) else {})))
+        # a value is set only where one must change (from an unconditional's "none"): a restored class, set with
+        # the checkpoint, was put back to the value the dropdown held before (see `space_control`)
+        start = {"value": NO_CLASS} if a in (UNCONDITIONAL, None) else {}
+        return (gr.Dropdown(interactive=True, info=None, **start),
+                end_class_control(start.get("value", a), **({"value": SAME_CLASS} if b in (UNCONDITIONAL, None) else {})))
     # an unconditional model shows no class: a class left from the model before read as if it applied, and
     # "(every class in turn)", greyed, read as if it drew the classes in turn
     return (gr.Dropdown(value=UNCONDITIONAL, interactive=False,
@@ -120,7 +122,9 @@ def space_control(store: ModelStore, name: str, space: str):
     import gradio as gr
 
     mapped = bool(name) and store.get(name, family="gan").cfg.mapping_layers > 0
-    return gr.Radio(choices=["z", "w"] if mapped else ["z"], value=space if mapped else "z")
+    # a mapped model's choice is left as it is: this runs on a checkpoint change with the radio's value as it was
+    # then, and a restored "w", set with the checkpoint, was put back to that older "z"
+    return gr.Radio(choices=["z", "w"]) if mapped else gr.Radio(choices=["z"], value="z")
 
 
 def _files(frames: list[np.ndarray], stem: str) -> tuple[str, str]:

@@ -35,9 +35,12 @@ button:disabled { opacity: 0.45; cursor: not-allowed; }
 .info-text { color: var(--body-text-color) !important; }
 /* a card's training command wraps at the column's edge instead of scrolling sideways as a code block does */
 #about-card pre, #about-card pre code { white-space: pre-wrap; overflow-wrap: anywhere; }
+/* a settings link's query string breaks at the column's edge (it ran past the page's right edge) */
+#settings-link, #settings-link code, #restored-note, #restored-note a { overflow-wrap: anywhere; }
 /* under the editor, not over it (it covered the bottom of the image it said was kept) */
 .upload-refused { position: absolute; top: 100%; left: 0; right: 0; padding: 2px 4px; z-index: 5;
-  color: var(--error-text-color, #b91c1c); font-size: var(--text-sm); }
+  color: var(--error-text-color, #b91c1c); font-size: var(--text-sm); font-weight: 600; background: #fef2f2;
+  border-radius: 3px; }  /* marked as a message, not a caption (a walk read past it and took its file as dropped unsaid) */
 .upload-refused[hidden] { display: none; }
 .block:has(> .upload-refused:not([hidden])) { overflow: visible !important; }
 /* the walk's GIF as tall as its MP4 beside it (it was drawn at its 128 px), crisp when enlarged */

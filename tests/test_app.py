@@ -301,6 +301,12 @@ def test_about_renders_each_card_for_people():
     assert card["command"] in text and "| metric | value |" in text
     assert f"| fid | {card['metrics']['fid']:.4g} |" in text
     assert text.count("H100") >= 2  # the lineage says which runs used the lent GPU
+    # a run resumed in slices: its commands one a line, not the list as Python writes it ("['python -m ...")
+    listed = next(p.parent.name for p in sorted((ROOT / "checkpoints").glob("*/card.json"))
+                  if isinstance(json.loads(p.read_text()).get("command"), list))
+    commands = json.loads((ROOT / "checkpoints" / listed / "card.json").read_text())["command"]
+    text = about.card_markdown(store, listed)
+    assert "['python" not in text and "\n".join(commands) in text
 
 
 def test_a_user_error_logs_one_line_not_a_stack_trace(caplog):

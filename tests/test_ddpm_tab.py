@@ -198,3 +198,21 @@ def test_more_than_four_images_stack_x_t_above_x0_in_the_gif_and_mp4(store):
     assert gif.height > gif.width > 0  # two 4-wide grids of 2 rows, one above the other
     one = list(tab.denoise(store, "tiny-ddpm", 0, 1, "ddim", 3, 0.0, "Trouser", 2.0))
     assert "wide" not in one[0][3].elem_classes and Image.open(one[-1][3]).width > Image.open(one[-1][3]).height
+
+
+def test_the_time_left_counts_guided_steps_at_their_cost(store, monkeypatch):
+    """A guided step runs the network on a batch of two: counted as one, a 16-image run's time left read 53 s
+    where 119 s remained (its guided steps, t < 300, come last)."""
+    from playground import views
+
+    import dataclasses
+
+    cfg = dataclasses.replace(store.get("tiny-ddpm", family="ddpm").cfg, guidance_interval=0.5)
+    costs = tab.step_costs(cfg, 16, True, 3.0, 20)
+    assert costs[:10] == [1.0] * 10 and min(costs[10:]) > 1.8  # t >= T/2 unguided, the lower half guided
+    assert tab.step_costs(cfg, 1, True, 3.0, 20)[-1] < 1.6  # one image: the batch's fixed cost weighs more
+    assert tab.step_costs(cfg, 16, True, 1.0, 20) == tab.step_costs(cfg, 16, False, 3.0, 20) == [1.0] * 20
+    clock = iter([0.0, 2.0])
+    monkeypatch.setattr(views.time, "monotonic", lambda: next(clock))
+    live = views.LiveUpdates(4, costs=[1, 1, 2, 2])
+    assert live.left(1) == " · about 4 s left"  # 2 s for 2 units done, 4 units to go

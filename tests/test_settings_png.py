@@ -221,6 +221,26 @@ def test_an_exported_animation_restores_its_settings(demo, tmp_path, monkeypatch
         assert [by_component[id(inputs[k])] for k in ("seeds", "frames", "truncation")] == ["4, 5", 6, 0.8]
 
 
+def test_a_restored_choice_the_control_does_not_offer_yet_is_put_back_with_it(demo):
+    """A walk in w (a model with a mapping network) restored on a page whose first model offers z alone: the bare
+    "w" was dropped, and the walk ran again in z, unlike the export."""
+    from playground.app import linked
+
+    tabs, note, *values = linked(demo.restorable, demo.restore_targets,
+                                 {"api": "gan_walk", "checkpoint": "tiny-gan", "space": "w", "seeds": "5, 9"})
+    inputs = demo.restorable["gan_walk"][1]
+    assert [v for _, v in inputs["space"].choices] == ["z"]  # the first model's choices
+    space = dict(zip(map(id, demo.restore_targets), values))[id(inputs["space"])]
+    assert isinstance(space, gr.Radio) and space.value == "w" and ("w", "w") in space.choices
+    seeds = dict(zip(map(id, demo.restore_targets), values))[id(inputs["seeds"])]
+    assert seeds == "5, 9"  # a text box's value as it was
+    # the checkpoints go back last: their change events read the other controls (put back first, the GAN's read
+    # the space from before the restore and set it back to z)
+    checkpoints = {id(inputs["checkpoint"]) for _, inputs in demo.restorable.values() if "checkpoint" in inputs}
+    last = [id(c) in checkpoints for c in demo.restore_targets]
+    assert any(last) and last == sorted(last)
+
+
 def test_the_same_frames_make_the_same_mp4():
     """Exports are content-addressed and identical requests must give identical files: an MP4 of frames whose
     width is not a multiple of 32 came out different on repeated encodes until frames were converted first."""
