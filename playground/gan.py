@@ -334,8 +334,12 @@ def build(store: ModelStore) -> TabParts:
     edit_inputs = [ckpt, edit_seed, trunc, space, class_a, *sliders]
     # the seed runs on Enter (wired below): also on change, a bad seed was refused twice; the class, truncation
     # and space redraw it too (a Dress stayed a T-shirt until a slider moved)
-    for s in [*sliders, class_a, trunc, space]:
+    for s in [*sliders, trunc, space]:
         s.change(lambda *a: edit(store, *a), edit_inputs, edited, api_name=False)
+    # the class also says whether the walk's end class applies, on any change: on `input` only, a class put back
+    # by a restore left the end class greyed, as if unused (one event per trigger: wiring.one_event_per_change)
+    class_a.change(lambda *a: (edit(store, *a), end_class_control(a[4])), edit_inputs, [edited, class_b],
+                   api_name=False)
     edit_named = {"checkpoint": ckpt, "seed": edit_seed, "truncation": trunc, "space": space, "class": class_a,
                   **{f"direction {k + 1}": s for k, s in enumerate(sliders)}}
     wire(edit_seed.submit, "gan_edit", edit_named, lambda *a: edit(store, *a), edited, parts, opening=bool(first))
@@ -350,7 +354,6 @@ def build(store: ModelStore) -> TabParts:
     changed.then(lambda: (None, None), None, [loop_gif, loop_mp4], api_name=False)
     # a class picked by the user redraws the walk and the samples too (they showed the old class beside the new
     # one's edit); `input`, not `change`: a new checkpoint sets the class controls itself, and redraws above
-    class_a.input(end_class_control, class_a, class_b, api_name=False, show_progress="hidden")
     for api, named, fn, outs in (("gan_walk", walk_named, latent_walk_shown_first, walk_outs),
                                  ("gan_samples", samples_named, sample_grid, out)):
         n_outs = len(outs) if isinstance(outs, list) else 1
