@@ -24,7 +24,7 @@ from trainers.core.images import grid, strip, to_uint8, upscale
 from .errors import choice, number
 from .models import ModelStore
 from .uploads import EXAMPLES, shipped_image
-from .views import font_at, frames_view, titled_strip
+from .views import GRID_WIDTH, font_at, frames_view, titled_strip
 
 CLASSES = tuple(FASHION_MNIST_CLASSES)
 YES_NO = ("yes", "no")
@@ -216,7 +216,7 @@ def ae_vs_vae_walk(store, **ends):
              for who, name in (("the autoencoder", "ae-conv16-fashion"), ("the VAE", "vae-conv16-fashion"))}
     far = {who: nearest_real(w[1:-1]) for who, w in walks.items()}
     # the titles name the rows only: the measured distances are the answer, shown with the check (caption)
-    rows = [titled_strip([frames_view(w, per_row=8, width=900)], [who]) for who, w in walks.items()]
+    rows = [titled_strip([frames_view(w, per_row=6, width=GRID_WIDTH)], [who]) for who, w in walks.items()]
     # within 10% of each other the two rows look alike, as the step's try says of a bag and a boot (3.10 against
     # 2.91): a walk that answered by eye was told "Not this time" on a 6% difference
     closer = SAME if max(far.values()) <= 1.1 * min(far.values()) else min(far, key=far.get)

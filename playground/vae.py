@@ -23,7 +23,7 @@ from .errors import choice, number, user_errors
 from .exports import export_file
 from .page import LATEX
 from .uploads import as_image, image_to_grey, unlike_data
-from .views import font_at, frames_view
+from .views import GRID_WIDTH, font_at, frames_view
 from .wiring import TabParts, wire
 from .models import ModelStore
 
@@ -289,7 +289,7 @@ def prior_samples(store: ModelStore, name: str, seed, n) -> np.ndarray:
     seed, n = int(number("seed", seed, 0, 2**63 - 1)), int(number("samples", n, 1, 64))
     model = store.get(name, "vae")
     images = sample(model.cfg, model.modules, n, torch.Generator().manual_seed(seed))["images"]
-    return upscale(grid(images, nrow=min(8, n)), 3)
+    return frames_view(images, per_row=6, width=GRID_WIDTH)  # (8 a row: ~70-px samples in the column)
 
 
 @user_errors

@@ -13,6 +13,7 @@ import numpy as np
 # every generated frame shows at >= MIN_FRAME_PX CSS px: frame rows are sized to fit OUTPUT_WIDTH px unscaled
 # (an output column at 1400 px wide; below 900 px the columns stack and are wider)
 MIN_FRAME_PX, OUTPUT_WIDTH = 96, 540
+GRID_WIDTH = 700  # a grid of samples: 6 frames of 32 px at 3x (96 px) a row fit a tab's ~690-px output column
 
 
 class LiveUpdates:
