@@ -26,7 +26,6 @@ from .equations import loss_equations
 from .models import ModelStore
 
 MAX_SAMPLES, MAX_FRAMES, MAX_KEYS, N_DIRECTIONS = 64, 64, 8, 5
-DISPLAY_SCALE = 3
 # one meaning everywhere: a conditional model draws the classes in turn, sample i (or keyframe i) class i mod 10;
 # an unconditional model has no class control (the dropdowns are disabled for it)
 NO_CLASS = "(every class in turn)"
