@@ -338,8 +338,9 @@ def build(store: ModelStore) -> TabParts:
         s.change(lambda *a: edit(store, *a), edit_inputs, edited, api_name=False)
     # the class also says whether the walk's end class applies, on any change: on `input` only, a class put back
     # by a restore left the end class greyed, as if unused (one event per trigger: wiring.one_event_per_change)
-    class_a.change(lambda *a: (edit(store, *a), end_class_control(a[4])), edit_inputs, [edited, class_b],
-                   api_name=False)
+    # (an unconditional model's "none" leaves the end's own note, "this model is unconditional", as it is)
+    class_a.change(lambda *a: (edit(store, *a), gr.skip() if a[4] == UNCONDITIONAL else end_class_control(a[4])),
+                   edit_inputs, [edited, class_b], api_name=False)
     edit_named = {"checkpoint": ckpt, "seed": edit_seed, "truncation": trunc, "space": space, "class": class_a,
                   **{f"direction {k + 1}": s for k, s in enumerate(sliders)}}
     wire(edit_seed.submit, "gan_edit", edit_named, lambda *a: edit(store, *a), edited, parts, opening=bool(first))

@@ -299,7 +299,7 @@ says *real*, blue where it says *fake*). Arrows show $-\nabla_{G(z)} L_G$: where
 being pushed. The right view is $G$ applied to a regular grid of noise. Try the preset **mode collapse**: within
 about 30 s G's points crowd into one stretch of the ring, onto one or two of the eight modes, while D's field
 bends around them; its warp of the noise grid folds onto that spot. Play on: near step 5,500 (about a minute) G
-breaks out onto three or four modes, and by step 8,000 it has crowded onto one or two again (seed 0). That is
+breaks out onto three or four modes, and by step 8,000 it has crowded onto one or two again (the preset's seed, 1). That is
 *mode hopping*: G chases where D is weak, D follows, and the ring is never covered at once. Then the preset **the cure**
 (WGAN-GP, 5 D steps): within 30 s its points spread around the whole ring, filling the gaps between the
 modes too, so "modes covered" first counts only the modes already dense; they sharpen as it plays on (seed 0:
