@@ -138,26 +138,30 @@ def _yuv420p(rgb: np.ndarray) -> np.ndarray:
 
 def mp4_bytes(frames: list[np.ndarray], fps: int = 12) -> bytes:
     """(H, W[, 3]) uint8 frames -> H.264 MP4 (PyAV's bundled FFmpeg), the same bytes for the same frames;
-    sizes are padded to even numbers."""
+    an odd height or width is padded to an even one."""
     import av
 
     if not frames:
         raise ValueError("a video needs at least one frame")
     h, w = frames[0].shape[:2]
-    H, W = h + h % 2, w + w % 2
+    # x264 reads its input planes in SIMD-wide runs: a width that is not a multiple of 64 (the chroma planes'
+    # not of 32) let it read past a row's end, and the same frames gave 2-4 different files in 60-150 encodes
+    # on a loaded machine (the first encode of a process almost always differed). So the frames are encoded
+    # 64-aligned, edge-padded, and the stream's SPS crops the padding off (x264's crop-rect): players show w.
+    H, W = h + h % 2, -(-w // 64) * 64
+    crop = W - (w + w % 2)
     buf = io.BytesIO()
     with av.open(buf, "w", format="mp4") as container:
         # x264 itself told to run one thread, no lookahead thread, deterministic (a loaded clean-clone run still
         # gave 2 files for 12 encodes with only the codec context's thread count set)
         stream = container.add_stream("h264", rate=fps, options={
-            "x264-params": "threads=1:lookahead-threads=1:sliced-threads=0:deterministic=1"})
+            "x264-params": f"threads=1:lookahead-threads=1:sliced-threads=0:deterministic=1:crop-rect=0,0,{crop},0"})
         stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
-        # one encoder thread: with x264's sliced threads (PyAV's default) the same frames gave files that
-        # differed by a few bytes from one encode to the next on a busy machine
         stream.codec_context.thread_count = 1
         for f in frames:
             rgb = np.stack([f] * 3, -1) if f.ndim == 2 else f
-            rgb = np.pad(rgb, ((0, H - h), (0, W - w), (0, 0)))
+            rgb = np.pad(rgb, ((0, H - h), (0, w % 2), (0, 0)))  # odd sizes: one black row/column, as before
+            rgb = np.pad(rgb, ((0, 0), (0, crop), (0, 0)), mode="edge")  # cropped off by the SPS
             # converted to the stream's yuv420p here, in numpy: left to FFmpeg's swscale (implicitly or by
             # `reformat`), the same frames of a width that is not a multiple of 32 gave 2-7 different files in
             # 12-20 encodes (its SIMD path depends on the buffers' alignment)
