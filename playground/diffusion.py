@@ -245,9 +245,15 @@ def steps_comparison(store: ModelStore, name: str, seed, sampler: str, class_nam
     waited = 0.0
 
     def view():
-        tiles = [upscale(strip(to_uint8(x.clamp(-1, 1)), padding=0), 4) for x in done]
+        images = [to_uint8(x.clamp(-1, 1)) for x in done]
+        tiles = [upscale(strip(u8, padding=0), 4) for u8 in images]
         shown = titled_strip(tiles, [f"{s} steps" for s in counts]) if done else None
-        return shown, " | ".join(f"{s} steps" for s in counts[:len(done)])
+        if len(done) < max(2, len(counts)):
+            return shown, ""
+        # the lesson in numbers (the caption restated the titles drawn in the image: "10 steps | 50 steps | ...")
+        gaps = [float((a.float() - images[-1].float()).abs().mean()) for a in images[:-1]]
+        return shown, (f"mean pixel difference from the {counts[-1]}-step image (0 to 255): "
+                       + ", ".join(f"{s} steps {g:.1f}" for s, g in zip(counts, gaps)))
 
     for steps in counts:
         gen = torch.Generator().manual_seed(seed + 1)  # the DDPM sampler's per-step noise

@@ -132,9 +132,11 @@ def _cap_client(folder: Path) -> None:
             shutil.rmtree(f, ignore_errors=True)
 
 
-def _named(stem: str, meta: dict | None, limit: int = 90) -> str:
+def _named(stem: str, meta: dict | None, limit: int = 120) -> str:
     """A download's name that says what it is: the stem, then the call's short settings in order, e.g.
-    `ddpm-run_ddpm-fashion_ddim_steps-50_seed-0` (a folder of downloads named `ddpm-run-<hash>` told nothing)."""
+    `ddpm-run_ddpm-fashion_ddim_steps-50_seed-0` (a folder of downloads named `ddpm-run-<hash>` told nothing).
+    Up to `limit` characters (at 90, the x̂0 of a guided diffusion run lost its last setting, "guidance-7", which
+    its x_t's name kept)."""
     if not meta:
         return stem
     skip = set(meta.get("skip", ()))  # settings this output's model ignores (`tagged`'s `unused`)

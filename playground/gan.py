@@ -266,7 +266,7 @@ def build(store: ModelStore) -> TabParts:
                 # the first model's choices (w only with a mapping network): the page offered w for cdcgan
                 mapped = bool(first) and store.get(first, family="gan").cfg.mapping_layers > 0
                 space = gr.Radio(["z", "w"] if mapped else ["z"], value="z",
-                                 label="space (w: models with a mapping network)", scale=2)
+                                 label="space of walks, loops, directions (w: with a mapping network)", scale=2)
                 trunc = gr.Slider(0.05, 1.0, 1.0, step=0.05, label="truncation ψ", scale=3)
             with gr.Row():
                 # allow_custom_value: API callers may still send this choice's old name ("(model's own / none)");
@@ -300,6 +300,9 @@ def build(store: ModelStore) -> TabParts:
                                         elem_id="gan-loop-gif")
                     loop_mp4 = gr.Video(label="loop (MP4)", autoplay=True, loop=True, elem_classes="anim")
             with gr.Tab("Samples"):
+                # the space radio above is not the samples': a restored link showed z beside samples made at w
+                gr.Markdown("Samples draw z ~ N(0, I) whatever the space above; ψ < 1 pulls them toward the mean "
+                            "w on a model with a mapping network (StyleGAN's truncation), toward z = 0 otherwise.")
                 seed = gr.Number(0, label="seed", precision=0, minimum=0)
                 n = gr.Slider(1, MAX_SAMPLES, 16, step=1, label="samples")
                 go = gr.Button("Sample", variant="primary")

@@ -106,6 +106,41 @@ def _losses_table(rows: list[dict]):
     return series_table(rows, skip=("step", "epoch", "time_s", *NOT_LOSSES))
 
 
+def losses_plot(rows: list[dict]):
+    """The losses plot's update: the table, and a y-range that an early peak does not set. A VAE's first logged
+    loss (~2,500) flattened the rest of its run (~300 and falling) onto the floor; the peak is left above the
+    top (the plot clips its lines) and the title says so."""
+    import gradio as gr
+
+    table = _losses_table(rows)
+    values = table["value"].dropna()
+    if values.empty:
+        return table
+    steps = sorted(table["step"].unique())
+    late = table[table["step"] >= steps[min(max(2, len(steps) // 10), len(steps) - 1)]]["value"].dropna()
+    top, late_top = float(values.max()), float(late.max()) if len(late) else float(values.max())
+    low = min(0.0, float(values.min()) * 1.05)
+    if len(steps) >= 5 and top - low > 2 * (late_top - low) > 0:
+        return gr.LinePlot(table, y_lim=[low, late_top + 0.1 * (late_top - low)],
+                           title=f"losses (the first steps' {top:,.4g} is above the top)")
+    return gr.LinePlot(table, y_lim=[low, top + 0.05 * (top - low) or 1.0], title="losses")
+
+
+def said_metrics(row: dict) -> str:
+    """A monitor row (`trainers.core.metrics.monitor`) in words: the status line showed "class_entropy 2.0576,
+    fid_200 29.4283", the trainer's column names, where the other tabs say what a number is."""
+    said = []
+    for key, value in row.items():
+        if key == "class_entropy":
+            # in bits, as Compare and the training timelines say it (the monitor logs nats)
+            said.append(f"class entropy {value / np.log(2):.2f} bits (10 classes evenly: 3.32)")
+        elif (m := re.fullmatch(r"fid_(\d+)", key)):
+            said.append(f"FID of {m.group(1)} samples {value:.1f} (lower is better)")
+        elif key != "step":
+            said.append(f"{key.replace('_', ' ')} {value:.3g}")
+    return ", ".join(said)
+
+
 def _read_rows(path: Path) -> list[dict]:
     import csv
 
@@ -224,7 +259,7 @@ def _train(family: str, minutes, uploads=None):
             if stamp != seen or done:
                 seen = stamp
                 step = int(rows[-1]["step"]) if rows else 0
-                extra = ", ".join(f"{k} {v:g}" for k, v in metrics[-1].items() if k != "step") if metrics else ""
+                extra = said_metrics(metrics[-1]) if metrics else ""
                 status = (f"step {step} · {time.monotonic() - t0:.0f} s" + (f" · {extra}" if extra else "")
                           + f"  \n{note}")
                 if not rows:  # the trainer loads torch and the data first: about 10 s of nothing to show
@@ -242,7 +277,7 @@ def _train(family: str, minutes, uploads=None):
                         else "the run failed: " + (lines[-1] if lines else f"exit code {proc.returncode}")
                 # no table before the first log row: the plot fixes its series (colours, legend) from the first
                 # table it gets, and an empty one left it with none, drawing no line all run
-                yield _read_grid(samples), _losses_table(rows) if rows else None, status, str(run_dir)
+                yield _read_grid(samples), losses_plot(rows) if rows else None, status, str(run_dir)
             elif stopping:  # the seconds it has been stopping, so that a wait of seconds reads as work, not a hang
                 yield (gr.skip(), gr.skip(), f"stopping at step {step}: the trainer is saving a checkpoint "
                        f"({time.monotonic() - stop_t:.0f} s so far); Save turns on once it is saved", gr.skip())

@@ -168,11 +168,17 @@ def curves(lab: toy2d.Lab):
     return series_table(rows[::every], keep=("loss_d", "loss_g"), y="loss")
 
 
+COVERAGE_STEPS = 100  # the steps whose mode counts the status line spans
+
+
 def _status(lab: toy2d.Lab) -> str:
     m = lab.metrics()
     text = f"step {lab.step_count} · energy distance to the target {m['energy_distance']:.3f}"
     if "modes_covered" in m:
-        text += f" · modes covered {m['modes_covered']}/8 · {m['share_near_modes']:.0%} of samples on a mode"
+        # with its range: paused at one frame, the count read 2/8 where the frame before read 7/8
+        lo, hi = lab.coverage_range(COVERAGE_STEPS)
+        spread = f" ({lo} to {hi} over the last {COVERAGE_STEPS} steps)" if lo != hi else ""
+        text += f" · modes covered {m['modes_covered']}/8{spread} · {m['share_near_modes']:.0%} of samples on a mode"
     return text
 
 

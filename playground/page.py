@@ -62,6 +62,8 @@ button:disabled { opacity: 0.45; cursor: not-allowed; }
 /* an MP4 as tall as the GIF beside it, inside its box: a fixed box height left the player 28-45 px under the box's
    edge, where the garment's bottom and the controls were cut off */
 .anim video { height: 224px !important; max-height: 224px; width: 100%; }
+/* an MP4 enlarged as crisply as the GIF beside it (smoothed, it read as a blurred copy of the same run) */
+.anim video, #ddpm-mp4 video { image-rendering: pixelated; }
 /* About's table of models: whole cells, the metrics wrap, sideways scroll when the page is narrower */
 #about-models table { display: block; overflow-x: auto; }
 #about-models :is(th, td):not(:last-child) { white-space: nowrap; }

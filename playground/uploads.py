@@ -282,7 +282,9 @@ def as_image(value):
         layers = [layer for layer in value.get("layers") or [] if isinstance(layer, Image.Image)]
         value = value.get("composite")
     if value is None:  # a file the browser could not show as an image never reaches the server either
-        raise UserError(f"no image given: upload one ({', '.join(UPLOAD_FORMATS)}) or draw one")
+        # (a text file renamed .png reads as nothing given: the message says it may have been such a file)
+        raise UserError(f"no image given, or a file that is not an image: upload one ({', '.join(UPLOAD_FORMATS)}) "
+                        "or draw one")
     if not isinstance(value, Image.Image):
         if not isinstance(value, (np.ndarray, list, tuple)):
             raise UserError(f"expected an image, got a {type(value).__name__}")

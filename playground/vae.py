@@ -86,7 +86,7 @@ def _to_model(model, image, name: str | None = None) -> torch.Tensor:
     the input (`name`, e.g. "image B"): "no image given" did not say which of the two was empty."""
     cfg = model.cfg
     try:
-        grey = image_to_grey(image, cfg.image_size, "auto")
+        grey = image_to_grey(_uploaded_part(image) if isinstance(image, dict) else image, cfg.image_size, "auto")
     except UserError as e:
         if name is None:
             raise
@@ -140,11 +140,18 @@ def _interpolated(store: ModelStore, ae_name: str, vae_name: str, image_a, image
 
 
 def _uploaded_part(value):
-    """An editor's image without the transparent margin its canvas adds around an upload of another shape (a
-    300 x 200 photo, letterboxed in the square canvas, read as a garment on black)."""
+    """An editor's image without the transparent margin its canvas adds around an upload of another shape: a
+    600 x 400 photo of a light garment on white, letterboxed in the square canvas, had its margin flattened as a
+    drawing's canvas is (black, under light ink) and went in as a white band between black bars. The upload is
+    the editor's background: the image is cut to where that is opaque. A drawing (no background) stays whole."""
+    from PIL import Image
+
     image = as_image(value)
-    if "A" in image.getbands() and (box := image.getchannel("A").getbbox()):
-        image = image.crop(box)
+    background = value.get("background") if isinstance(value, dict) else None
+    if isinstance(background, Image.Image) and background.size == image.size and "A" in background.getbands():
+        box = background.getchannel("A").getbbox()
+        if box and box != (0, 0, *image.size):
+            return image.crop(box)
     return image
 
 

@@ -639,3 +639,55 @@ def test_an_untouched_drawing_pad_is_said_to_be_empty(store):
     probs, _ = classifier.classify_drawing(store, "fashion-classifier", {"background": None, "layers": [],
                                                                             "composite": drawn})
     assert len(probs) == 10
+
+
+def test_a_stream_computes_its_next_frame_while_the_page_takes_the_last():
+    """Gradio asks for a stream's next frame only after encoding and sending the last, so a diffusion run's
+    compute stood still at every frame (`run_ahead`). Ahead: the same frames in order, the next one computed
+    while the page holds the last and never more than one further, the caller's context carried, errors raised
+    as they were, and a stream closed early closes the handler with its worker."""
+    import contextvars
+    import threading
+
+    import gradio as gr
+
+    from playground.wiring import run_ahead
+
+    who = contextvars.ContextVar("who", default=None)
+    started, computing, log = [], threading.Event(), {}
+
+    def handler(n):
+        try:
+            for k in range(n):
+                started.append(k)
+                if k == 1:
+                    computing.set()
+                yield k, who.get()
+        finally:
+            log["closed"] = threading.current_thread().name
+
+    assert run_ahead(len) is len  # a plain handler stays as it is
+    who.set("page 1")
+    stream = run_ahead(handler)(5)
+    assert next(stream) == (0, "page 1")
+    assert computing.wait(10)  # frame 1 computed while the page held frame 0 (plain: only at the next `next`)
+    threading.Event().wait(0.2)
+    assert started == [0, 1, 2]  # frame 1 waits in the hand-over, frame 2 is ready: no further
+    assert list(stream) == [(k, "page 1") for k in range(1, 5)]
+    assert log["closed"].startswith("ahead-")
+
+    log.clear(), started.clear()
+    stream = run_ahead(handler)(1000)
+    next(stream)
+    stream.close()
+    assert "closed" in log and len(started) < 20  # closed at its next frame, the worker joined
+    assert not [t for t in threading.enumerate() if t.name.startswith("ahead-")]
+
+    def refused():
+        yield 1
+        raise gr.Error("no such checkpoint")
+
+    stream = run_ahead(refused)()
+    assert next(stream) == 1
+    with pytest.raises(gr.Error, match="no such checkpoint"):
+        next(stream)

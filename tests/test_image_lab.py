@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 import pytest
 
 from playground import gan as gan_tab
@@ -32,7 +33,8 @@ def test_a_live_run_streams_and_its_saved_checkpoint_loads_in_the_gan_tab(tiny_o
     grid, losses, status, run_dir = frames[-1]
     assert len(frames) >= 3 and status.startswith("done:")
     assert grid is not None and grid.ndim == 3
-    assert {"loss_d", "loss_g"} <= set(losses["series"])
+    series = {row[losses.value["columns"].index("series")] for row in losses.value["data"]}  # the plot's update
+    assert {"loss_d", "loss_g"} <= series and losses.y_lim is not None
     store = ModelStore(tmp_path / "ckpts")
     store.root.mkdir()
     name = tab.save(store, run_dir, "first")
@@ -214,3 +216,20 @@ def test_a_public_deployment_caps_each_visitors_live_training(monkeypatch):
         next(tab.train("gan", 1.0, None, public=True))
     assert tab._SLOT.acquire(blocking=False)
     tab._SLOT.release()
+
+
+def test_the_status_line_says_the_monitor_numbers_in_words():
+    """It showed the trainer's columns, "class_entropy 2.0576, fid_200 29.4283"."""
+    said = tab.said_metrics({"step": 80.0, "class_entropy": 2.0576, "fid_200": 29.4283})
+    assert said == "class entropy 2.97 bits (10 classes evenly: 3.32), FID of 200 samples 29.4 (lower is better)"
+
+
+def test_an_early_peak_does_not_flatten_the_losses_plot():
+    """A VAE's first logged loss (~2,500) put the rest of its run (~300 and falling) on the plot's floor."""
+    rows = [{"step": float(s), "loss": v, "recon": v * 0.95, "kl": 20.0}
+            for s, v in zip(range(10, 340, 10), [2500, 1200, 800, *np.linspace(700, 290, 30)])]
+    plot = tab.losses_plot(rows)
+    low, high = plot.y_lim
+    assert low == 0 and 700 < high < 800 and "2,500 is above the top" in plot.title
+    calm = tab.losses_plot([{"step": float(s), "loss_d": 1.4 - s / 1000, "loss_g": 0.7 + s / 1000} for s in range(10, 300, 10)])
+    assert calm.title == "losses" and calm.y_lim[1] >= 0.7 + 290 / 1000  # nothing left out

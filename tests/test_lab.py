@@ -186,3 +186,16 @@ def test_the_plane_can_draw_every_sample_its_measure_counts():
     lab = toy2d.Lab(toy2d.LabConfig())
     purple = [int(np.all(tab.render_plane(lab, arrows=False, shown=n) == (142, 68, 173), -1).sum()) for n in (300, None)]
     assert purple[1] > purple[0] > 0
+
+
+def test_the_status_says_how_far_the_mode_count_swings():
+    """Paused, the count read 2/8 where the frame before read 7/8 (WGAN-GP's points move around the ring): the
+    line gives the range over the last 100 steps with the reading."""
+    lab = toy2d.Lab(toy2d.LabConfig(batch=64, hidden=32, layers=2))
+    lab.run(150)
+    now = lab.metrics()["modes_covered"]
+    lab.coverage = [(10, 8), (120, 7), (140, 1), (150, now)]  # step 10 is more than 100 steps back
+    text = tab._status(lab)
+    assert f"modes covered {now}/8 ({min(1, now)} to {max(7, now)} over the last 100 steps)" in text, text
+    lab.coverage = []
+    assert "over the last" not in tab._status(lab)  # one reading: no range

@@ -161,3 +161,25 @@ def test_an_editors_letterboxed_upload_is_judged_without_its_margin(store, monke
     names = store.names("vae")
     list(tab.interpolate_shown_first(store, names[0], names[0], sneaker, editor, 4, "lerp"))
     assert len(said) == 1 and said[0].startswith("image B: This image is unlike the data"), said
+
+
+def test_an_editors_letterboxed_upload_goes_in_as_the_photo_it_is(store):
+    """A 600 x 400 photo of a light garment on white, letterboxed by the editor in a square canvas with
+    transparent bands, went into the models as a white band between black bars (the bands flattened as a
+    drawing's canvas is, black under light ink). It goes in as the photo does on its own, and a drawing keeps
+    its square canvas."""
+    model = store.get(store.names("vae")[0], "vae")
+    photo = Image.new("RGB", (600, 400), (255, 255, 255))
+    photo.paste((200, 200, 200), (250, 40, 350, 360))  # a light grey trouser-like bar on white
+    canvas = Image.new("RGBA", (600, 600), (0, 0, 0, 0))
+    canvas.paste(photo.convert("RGBA"), (0, 100))
+    editor = {"background": canvas, "layers": [], "composite": canvas}
+    alone, boxed = tab._to_model(model, photo)[0, 0].numpy(), tab._to_model(model, editor)[0, 0].numpy()
+    assert np.array_equal(alone, boxed)
+    assert boxed[0].mean() < 30 and boxed[:, 0].mean() < 30  # Fashion-MNIST's black background all round
+
+    strokes = Image.new("RGBA", (60, 60), (0, 0, 0, 0))
+    strokes.paste((255, 255, 255, 255), (25, 5, 35, 55))  # a light stroke on a transparent canvas
+    drawn = tab._to_model(model, {"background": None, "layers": [strokes], "composite": strokes})[0, 0].numpy()
+    s = model.cfg.image_size
+    assert drawn[:, : s // 4].max() < 30 < drawn[s // 2].max()  # the stroke in the middle, not stretched to the edges

@@ -85,9 +85,14 @@ def gif_bytes(frames: list[np.ndarray], duration_ms: int = 120, loop: int = 0) -
 
     if not frames:
         raise ValueError("a GIF needs at least one frame")
-    images = [Image.fromarray(f) for f in frames]
+    # grey frames as one channel: given as RGB, Pillow builds an adaptive palette for each frame (a diffusion
+    # run's 11 frames of 104 x 288: 38 ms, against 15 ms as greyscale). Not `optimize`d: Pillow's shrunk grey
+    # palette moved a frame's values by up to 2
+    grey = all(f.ndim == 2 or (f == f[..., :1]).all() for f in frames)
+    images = [Image.fromarray(f if f.ndim == 2 or not grey else f[..., 0]) for f in frames]
     buf = io.BytesIO()
-    images[0].save(buf, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms, loop=loop)
+    images[0].save(buf, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms, loop=loop,
+                   **({"optimize": False} if grey else {}))
     return buf.getvalue()
 
 

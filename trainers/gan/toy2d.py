@@ -22,6 +22,7 @@ TARGETS = ("ring", "spiral", "two moons", "grid")
 LAB_LOSSES = ("minimax", "non-saturating", "wgan", "wgan-gp", "lsgan", "dragan", "hinge")
 OPTIMIZERS = ("adam", "sgd")
 RING_MODES, RING_RADIUS, RING_STD = 8, 2.0, 0.05
+COVERAGE_KEPT = 200  # the mode counts a Lab keeps
 _INIT_LOCK = threading.Lock()
 
 
@@ -129,6 +130,7 @@ class Lab:
         self.x_fixed = sample_target(cfg.target, 512, torch.Generator().manual_seed(cfg.seed + 2), points)
         self.step_count = 0
         self.history: list[dict] = []
+        self.coverage: list[tuple[int, int]] = []  # (step, modes covered) at each `metrics` on the ring, the latest
 
     def real(self, n: int) -> torch.Tensor:
         return sample_target(self.cfg.target, n, self.gen, self.points)
@@ -201,4 +203,12 @@ class Lab:
         if self.cfg.target == "ring":
             modes, share = ring_coverage(fake)
             out.update(modes_covered=modes, share_near_modes=round(share, 3))
+            self.coverage = [*self.coverage[-(COVERAGE_KEPT - 1):], (self.step_count, modes)]
         return out
+
+    def coverage_range(self, steps: int) -> tuple[int, int] | None:
+        """The fewest and most modes covered at the `metrics` calls of the last `steps` steps (None: none). The
+        count swings from step to step while G's points move around the ring (WGAN-GP, seed 0: 8, 2, 7 at steps
+        512, 516, 520): one reading alone misleads."""
+        recent = [m for s, m in self.coverage if s > self.step_count - steps]
+        return (min(recent), max(recent)) if recent else None
