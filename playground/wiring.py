@@ -141,12 +141,13 @@ def run_ahead(fn):
                     return
                 yield out
         finally:
+            # not waited for: Gradio may close a stream on its event loop, which nothing may block; the worker
+            # ends itself, closing the handler, once it has handed over (or dropped) the frame it is computing
             closed.set()
             try:  # a worker waiting to hand over a frame sees `closed` once it has
                 frames.get_nowait()
             except queue.Empty:
                 pass
-            worker.join()
 
     return stream
 

@@ -679,8 +679,10 @@ def test_a_stream_computes_its_next_frame_while_the_page_takes_the_last():
     log.clear(), started.clear()
     stream = run_ahead(handler)(1000)
     next(stream)
-    stream.close()
-    assert "closed" in log and len(started) < 20  # closed at its next frame, the worker joined
+    stream.close()  # returns at once (Gradio may close a stream on its event loop); the worker ends itself
+    for worker in [t for t in threading.enumerate() if t.name.startswith("ahead-")]:
+        worker.join(10)
+    assert "closed" in log and len(started) < 20  # closed at its next frame
     assert not [t for t in threading.enumerate() if t.name.startswith("ahead-")]
 
     def refused():
