@@ -180,11 +180,16 @@ def denoise(store: ModelStore, name: str, seed, n, sampler: str, steps, eta, cla
     # more than 4 images: x_t above x0_hat in the frame as on the page (side by side, 16 images' tiles were ~78 px
     # in the GIF's box and smaller in the MP4's); shown 1.5x, the tiles are 96 px
     frames = [run_frame(fa, fb, frame_titles(ts, i), stacked=n > 4) for i, fa, fb in frames]
-    gif = export_file(gif_bytes(frames, 60), "ddpm-run", ".gif")
-    mp4 = export_file(mp4_bytes(frames, 20), "ddpm-run", ".mp4")
+    # the result held for RESULT_HOLD_S before the loop starts again from noise (at 60 ms, like every frame, the
+    # finished garment flashed by and was hard to see)
+    gif = export_file(gif_bytes(frames, [60] * (len(frames) - 1) + [int(RESULT_HOLD_S * 1000)]), "ddpm-run", ".gif")
+    mp4 = export_file(mp4_bytes(frames + [frames[-1]] * int(RESULT_HOLD_S * 20 - 1), 20), "ddpm-run", ".mp4")
     seconds = live.elapsed()
     yield (a, b, f"done: {count(steps, 'step')}, {sampler}" + (f", eta = {eta}" if sampler == "ddim" else "")
            + guidance_said(model.cfg, y is not None, guidance, ts) + f", {seconds:.1f} s", gif, mp4)
+
+
+RESULT_HOLD_S = 1.2  # how long a run's GIF and MP4 show the result before they loop
 
 
 def run_frame(fa: np.ndarray, fb: np.ndarray, titles: list[str], stacked: bool) -> np.ndarray:

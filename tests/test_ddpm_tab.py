@@ -58,6 +58,16 @@ def test_denoise_streams_and_exports(store):
     assert runs[1][3] is None and gif.endswith(".gif") and mp4.endswith(".mp4")
     assert re.fullmatch(r"done: 100 steps, ddpm, w = 2, \d+\.\d s", text), text  # how guided, how long it took
     assert Image.open(gif).n_frames == tab.MAX_GIF_FRAMES and Path(mp4).stat().st_size > 1000
+    # the result is held before the loop restarts (at 60 ms it flashed by)
+    animation = Image.open(gif)
+    animation.seek(animation.n_frames - 1)
+    assert animation.info["duration"] == tab.RESULT_HOLD_S * 1000
+    import av
+
+    with av.open(mp4) as video:
+        frames = [f.to_ndarray(format="gray").astype(int) for f in video.decode(video=0)]
+    assert len(frames) == tab.MAX_GIF_FRAMES + tab.RESULT_HOLD_S * 20 - 1
+    assert all(abs(f - frames[-1]).mean() < 2 for f in frames[-int(tab.RESULT_HOLD_S * 20):])
     # each frame names its panes in a white band above them (the exports leave the page without the boxes' labels)
     # (the exports' frames at 2/3 of the page's size: their encoding's cost grows with them)
     frame, pane = np.asarray(Image.open(gif).convert("RGB")), xt.shape[1] * 2 // 3

@@ -79,8 +79,8 @@ def strip(images: torch.Tensor, padding: int = 2) -> np.ndarray:
     return grid(images, nrow=len(images), padding=padding)
 
 
-def gif_bytes(frames: list[np.ndarray], duration_ms: int = 120, loop: int = 0) -> bytes:
-    """(H, W[, 3]) uint8 frames -> an animated GIF."""
+def gif_bytes(frames: list[np.ndarray], duration_ms: int | list[int] = 120, loop: int = 0) -> bytes:
+    """(H, W[, 3]) uint8 frames -> an animated GIF; `duration_ms` for every frame, or one per frame."""
     from PIL import Image
 
     if not frames:
