@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -32,7 +33,7 @@ TABS = [
     ("VAE", vae),
     ("Translation", translation),
     ("Diffusion", diffusion),
-    ("Inpaint", inpaint),
+    ("Inpaint & upscale", inpaint),
     ("Text to image", text2image),
     ("Compare", compare),
     ("Train live", lab),
@@ -45,6 +46,11 @@ TABS = [
 # SSRF fixes (5.x), Pillow's decompression and buffer-overflow fixes (10.3), torch.load's weights_only
 # bypass (CVE-2025-32434, fixed in torch 2.6)
 DEPENDENCY_FLOORS = {"gradio": "5.31", "pillow": "10.3", "torch": "2.6"}
+
+
+def slug(title: str) -> str:
+    """A tab's id and its README picture's name: "Inpaint & upscale" -> "inpaint-upscale"."""
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
 
 
 def check_dependency_floors(versions: dict[str, str] | None = None) -> None:
@@ -90,7 +96,7 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu", publi
             selected = gr.Textbox(visible=False)  # the tabs and sub-tabs on screen, as the page reports them
         with gr.Tabs() as tabs:
             for title, module in TABS:
-                tab_id = title.lower().replace(" ", "-")
+                tab_id = slug(title)
                 with gr.Tab(title, id=tab_id) as tab:
                     parts = module.build(store)
                 restorable.update({api: (tab_id, inputs) for api, inputs in parts.restore.items()})

@@ -1,4 +1,4 @@
-"""Tab "Inpaint": paint a hole over a garment and watch a pixel DDPM fill it, step by step, with no retraining:
+"""Tab "Inpaint & upscale", sub-tab "Inpaint": paint a hole over a garment and watch a pixel DDPM fill it, step by step, with no retraining:
 the known pixels replaced at every step, or RePaint's resampling (trainers/ddpm/inpaint.py). Handlers are plain
 functions (store, names, numbers, an editor's value) -> arrays and export paths; `fill` is a generator that
 Gradio streams."""
@@ -18,6 +18,7 @@ from trainers.core.images import gif_bytes, to_uint8, upscale
 from trainers.ddpm import inpaint as I
 from trainers.ddpm import train as ddpm_train
 
+from . import upscale as upscale_tab
 from .errors import number, user_errors
 from .exports import export_file
 from .page import LATEX
@@ -163,6 +164,16 @@ The right-hand view is the network's guess $\hat x_0$ with the known pixels put 
 
 
 def build(store: ModelStore) -> TabParts:
+    """Tab "Inpaint & upscale": the two ways of conditioning on an image, each a sub-tab."""
+    parts = TabParts(refresh=[])
+    with gr.Tab("Inpaint"):
+        build_inpaint(store, parts)
+    with gr.Tab("Upscale"):
+        upscale_tab.build(store, parts)
+    return parts
+
+
+def build_inpaint(store: ModelStore, parts: TabParts) -> None:
     names = store.names("ddpm")
     first = names[0] if names else None
     start = example(7) if names else None  # a sneaker
@@ -226,11 +237,10 @@ def build(store: ModelStore) -> TabParts:
           show_progress="hidden", trigger_mode="always_last")
     method.change(lambda m: gr.Slider(interactive=m == "RePaint"), method, resample, api_name=False,
                   show_progress="hidden")
-    parts = TabParts(refresh=[(ckpt, lambda: store.names("ddpm"))])
+    parts.refresh.append((ckpt, lambda: store.names("ddpm")))
     wire(go.click, "inpaint", {"checkpoint": ckpt, "image": editor, "hole": mask, "method": method,
                                "resampling r": resample, "steps": steps, "class": cls, "guidance": guidance,
                                "seed": seed},
          lambda *a: (yield from fill(store, *a)), [kept, xt, x0, result, progress, gif], parts,
          opening=bool(first) and {"image": {"background": start, "layers": [], "composite": start}},
          stop=(stop, progress, "stopped: x_t and x̂0 above are the last step shown"))
-    return parts

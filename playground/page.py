@@ -109,7 +109,8 @@ video { object-fit: contain !important; }
 @media (max-width: 900px) {
   .row:has(> .column) { flex-direction: column; }
   .row:has(> .column) > .column, .row:has(> .column) > .tabs { width: 100%; min-width: 0 !important; }
-  .tab-wrapper .tab-container > button { padding: 4px 7px; font-size: 14px; }
+  /* 4-px sides: the eleven labels need 673 px of the 704 at 800 px ("Inpaint & upscale" pushed three into "⋯" at 7 px) */
+  .tab-wrapper .tab-container > button { padding: 4px 4px; font-size: 14px; }
   .row > .column.views-first { order: -1; }  /* Train live: Play and the views, then the settings */
   /* a sample sheet fits the column (its last column was cut off, the sideways scroll unseen): 8 samples of
      ~88 px in the 702-px column of an 800-px page */

@@ -71,6 +71,7 @@ def cases(garments, drawing):
                          ["ddpm-fashion", 6, 2, "ddim", 10, 0.5, "Sneaker", 2.0]),
         "inpaint": (["ddpm-fashion", _editor(g0), "centre box", "RePaint", 2, 10, "(any: unconditional)", 1.0, 5],
                     ["ddpm-fashion", _editor(g0), "centre box", "RePaint", 2, 10, "(any: unconditional)", 1.0, 6]),
+        "upscale": ([g0, "×4: 8 → 32 px", 5], [g0, "×4: 8 → 32 px", 6]),
         "text_to_image": ([*t2i, 3.0, 6, "ddpm", 5, 2], [*t2i, 3.0, 6, "ddpm", 6, 2]),
         "t2i_guidance": ([*t2i, 3.0, 6, "ddim", 5, 2], [*t2i, 3.0, 6, "ddim", 6, 2]),
         "t2i_attention": ([*t2i[:3], 3.0, 6, "dpm++", 5], [*t2i[:3], 3.0, 6, "dpm++", 6]),
@@ -165,7 +166,7 @@ def test_every_tab_is_deterministic(app, images):
     fns = {d.api_name: d.fn for d in app.fns.values() if d.api_name}
     table = cases(*images)
     tabs = {"gan_samples": "GAN", "vae_prior_samples": "VAE", "pix2pix": "Translation", "ddpm_denoise": "Diffusion",
-            "inpaint": "Inpaint", "text_to_image": "Text to image", "compare": "Compare", "lab_step": "Train live",
+            "inpaint": "Inpaint & upscale", "text_to_image": "Text to image", "compare": "Compare", "lab_step": "Train live",
             "classify": "Classifier"}
     assert set(tabs) <= set(table) and set(table) <= set(fns), set(table) - set(fns)
     failures, differ = [], []

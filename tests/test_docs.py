@@ -44,11 +44,11 @@ def _anchors(text: str) -> set[str]:
 
 def _readme_tab_slugs() -> list[str]:
     """The app's tabs (playground/app.py's TABS, read without importing gradio) as the browser test names
-    their README pictures: the title in lower case, spaces as hyphens."""
+    their README pictures (`playground.app.slug`): the title in lower case, each run of other characters a hyphen."""
     tree = ast.parse((ROOT / "playground" / "app.py").read_text())
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "TABS" for t in node.targets):
-            return [elt.elts[0].value.lower().replace(" ", "-") for elt in node.value.elts]
+            return [re.sub(r"[^a-z0-9]+", "-", elt.elts[0].value.lower()).strip("-") for elt in node.value.elts]
     raise AssertionError("playground/app.py has no TABS list")
 
 

@@ -18,19 +18,20 @@ from PIL import Image
 from conftest import app_server
 
 from playground import lab as lab_tab
+from playground.app import slug
 from playground.uploads import EXAMPLES
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 TABS = {"Lessons": "The course, live", "GAN": "GAN latent walk", "VAE": "VAE interpolation", "Translation": "Image translation",
-        "Diffusion": "Diffusion: denoising", "Inpaint": "Inpaint: fill a hole", "Text to image": "CLIP-conditioned latent diffusion",
+        "Diffusion": "Diffusion: denoising", "Inpaint & upscale": "Inpaint: fill a hole", "Text to image": "CLIP-conditioned latent diffusion",
         "Compare": "Compare models side by side", "Train live": "a GAN on 2-D points", "Classifier": "The judge",
         "About": "Models shipped"}
 
 
 # each tab opens on a result (its main action on the defaults), before the user does anything
 OPENS_WITH = {"Lessons": ["lesson-image"], "GAN": ["gan-walk", "gan-walk-gif"], "VAE": ["vae-strip", "vae-map"], "Translation": ["p2p-pair"],
-              "Diffusion": ["ddpm-x0"], "Inpaint": ["inpaint-result"], "Text to image": ["t2i-out"],
+              "Diffusion": ["ddpm-x0"], "Inpaint & upscale": ["inpaint-result"], "Text to image": ["t2i-out"],
               "Compare": ["compare-gallery"], "Train live": ["lab-plane"], "Classifier": ["clf-seen"]}
 
 
@@ -339,7 +340,22 @@ def _drive(page, tab: str, width: int) -> None:
         _set_number(page, "steps", 20)  # the README's picture shows the finished short run
         page.get_by_role("button", name="Denoise", exact=True).click()
         page.get_by_text("done: 20 steps").wait_for(state="visible", timeout=60_000)
-    if tab == "Inpaint":  # paint a hole with the brush, as a user does, and watch it fill
+    if tab == "Inpaint & upscale":  # upscale a garment by 2, then paint a hole with the brush and watch it fill
+        page.get_by_role("tab", name="Upscale", exact=True).click()
+        strip = page.locator("#sr-strip img").first
+        strip.wait_for(state="visible", timeout=60_000)  # the opening: x4
+        page.get_by_label("×2: 16 → 32 px").check()
+        page.get_by_role("button", name="Upscale", exact=True).click()
+        page.locator("#sr-table").get_by_text("shrunk 2x").wait_for(state="visible", timeout=60_000)
+        page.wait_for_timeout(500)
+        _look(page, tab, width)
+        shown = strip.evaluate("i => [i.getBoundingClientRect().width, i.naturalWidth]")
+        # six results side by side (input, bicubic, SRResNet, SRGAN, diffusion, original), their pixels visible
+        assert shown[1] >= 6 * 96 and shown[0] >= 0.999 * shown[1], shown  # drawn at its own size or larger
+        if os.environ.get("PLAYGROUND_SCREENSHOTS"):
+            page.screenshot(path=str(Path(os.environ["PLAYGROUND_SCREENSHOTS"]) / f"tab-{width}-upscale.png"),
+                            full_page=True)
+        page.get_by_role("tab", name="Inpaint", exact=True).click()  # the tab's picture shows inpainting
         canvas = page.locator("#inpaint-editor canvas").first
         canvas.wait_for(state="visible", timeout=10_000)
         box = canvas.bounding_box()
@@ -674,13 +690,13 @@ def test_every_tab_as_a_user_sees_it_in_headless_chromium(server, tmp_path, widt
             page.wait_for_timeout(700)
             page.evaluate("window.scrollTo(0, 0)")
             page.wait_for_timeout(300)
-            path = shots / f"tab-{width}-{tab.lower().replace(' ', '-')}.png"
+            path = shots / f"tab-{width}-{slug(tab)}.png"
             page.screenshot(path=str(path), full_page=True)
             arr = np.asarray(Image.open(path).convert("L"))
             assert arr.std() > 5, f"screenshot of tab {tab} is blank"
             _look(page, tab, width)
             if readme and width == 1400:  # the README's picture of this tab: what the first screen shows
-                _readme_shot(page, readme / f"{tab.lower().replace(' ', '-')}.png")
+                _readme_shot(page, readme / f"{slug(tab)}.png")
             if readme and width == 1400 and tab == "Compare":  # docs/metrics.md's picture of the loss table
                 _element_shot(page, ["#loss-table-steps", "#loss-table-minutes"], readme / "loss-table.png")
         browser.close()

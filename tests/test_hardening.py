@@ -27,7 +27,7 @@ from gradio.data_classes import FileData, ImageData
 from PIL import EpsImagePlugin, Image, ImageDraw, ImageFile, PngImagePlugin
 
 from conftest import black_png as _black_png
-from playground import about, classifier, diffusion, exports, gan, image_lab, lab, translation, uploads, vae
+from playground import about, classifier, diffusion, exports, gan, image_lab, lab, translation, uploads, upscale, vae
 from playground.app import restore
 from playground.models import ModelStore
 from trainers.core import checkpoint as ck
@@ -102,6 +102,7 @@ def store(tmp_path_factory, tiny_fashion, tiny_gan, tiny_ddpm):
     shutil.copytree(tiny_gan, root / "tiny-gan")
     shutil.copytree(tiny_ddpm, root / "tiny-ddpm")
     shutil.copytree(ModelStore().path("fashion-classifier"), root / "fashion-classifier")
+    shutil.copytree(ModelStore().path("fashion-classifier-mlp"), root / "fashion-classifier-mlp")  # Upscale's judges
     common_opts = {"data_dir": str(tiny_fashion), "device": "cpu", "monitor_n": "0", "batch_size": "8"}
     mp = pytest.MonkeyPatch()
     mp.setattr(data, "CACHE_DIR", tmp_path_factory.mktemp("hardening-cache"))
@@ -112,6 +113,7 @@ def store(tmp_path_factory, tiny_fashion, tiny_gan, tiny_ddpm):
             ("p2p", "pix2pix", {"image_size": "16", "steps": "1", "ngf": "8", "ndf": "8", "d_layers": "1"}),
             ("cyc", "cyclegan", {"image_size": "16", "steps": "1", "ngf": "8", "ndf": "8", "d_layers": "1",
                                  "n_blocks": "1"}),
+            ("sr", "srgan", {"steps": "1", "ngf": "8", "n_blocks": "1", "ndf": "8"}),
         ]:
             fit(family, {**common_opts, **opts, "out": str(root / name)})
     finally:
@@ -291,6 +293,7 @@ HANDLERS = {
     "pix2pix_drawing": ("sketch", lambda s, v: translation.pix2pix(s, "p2p", v)),
     "cyclegan": ("image", lambda s, v: translation.cyclegan(s, "cyc", v, "A")),
     "ddpm_forward": ("image", lambda s, v: diffusion.forward_process(v, 250, "linear", 0)),
+    "upscale": ("image", lambda s, v: upscale.upscale(s, v, "×4: 8 → 32 px", 0)),
     "lab_reset": ("sketch", lambda s, v: lab.reset(None, v, "drawn", "non-saturating", "adam", 1e-3, 1e-3, 1, 2, 0)),
 }
 WRAP = {"image": lambda im: im, "editor": _editor, "sketch": _sketch}
@@ -604,6 +607,10 @@ BAD_PARAMETERS = [
     *_cases("image-lab-save", image_lab.save, [
         (("../../x", "mine"), "no finished run"), ((None, "mine"), "train a run first"),
         ((5, "mine"), "no finished run")]),
+    *_cases("upscale", upscale.upscale, [
+        ((SKETCH, "../x"), "no super-resolution model"), ((SKETCH, None), "no super-resolution model"),
+        ((SKETCH, ["×4: 8 → 32 px"]), "no super-resolution model"), ((SKETCH, "×4: 8 → 32 px", NAN), "seed"),
+        ((SKETCH, "×4: 8 → 32 px", "x"), "seed"), ((None, "×4: 8 → 32 px"), "no image")]),
     *_cases("about", about.model_card, [(("../../x",), "unknown checkpoint"), ((None,), "unknown checkpoint")]),
 ]
 
@@ -619,6 +626,7 @@ NORMAL = {
     "lab": lambda s: lab.step(None, None, 1, "ring", "hinge", "adam", 1e-3, 1e-3, 1, 2, 0),
     "image": lambda s: image_lab._options("vae", 1.0, None, Path("unused")),
     "about": lambda s: about.model_card(s, "tiny-gan"),
+    "upscale": lambda s: upscale.upscale(s, SKETCH, "×4: 8 → 32 px"),
 }
 
 

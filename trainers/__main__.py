@@ -132,7 +132,9 @@ def cmd_translate(args: list[str], options: dict) -> None:
     if hasattr(loaded.cfg, "image_size") and hasattr(loaded.cfg, "channels"):  # take what a user has
         from .core.data import fit_images
 
-        images, note = fit_images(images, loaded.cfg.image_size, loaded.cfg.channels)
+        # a super-resolution model takes smaller images than it makes (its config's input_size)
+        size = getattr(loaded.cfg, "input_size", loaded.cfg.image_size)
+        images, note = fit_images(images, size, loaded.cfg.channels)
         if note:
             print(note, file=sys.stderr)
     result = fam.translate(loaded.cfg, loaded.modules, images, direction, **extra)

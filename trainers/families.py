@@ -21,6 +21,7 @@ FAMILIES = {
     "gan": "trainers.gan.train",
     "latent_diffusion": "trainers.latent_diffusion.train",
     "pix2pix": "trainers.pix2pix.train",
+    "srgan": "trainers.srgan.train",
     "unclip_decoder": "trainers.unclip.decoder",
     "unclip_prior": "trainers.unclip.prior",
     "vae": "trainers.vae.train",

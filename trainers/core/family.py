@@ -55,7 +55,8 @@ class Samples(Protocol):
 @runtime_checkable
 class Translates(Protocol):
     def translate(self, cfg, modules: Modules, images: torch.Tensor, direction: str, **options) -> torch.Tensor:
-        """uint8 (N, C, H, W) -> uint8 (N, C', H, W), `direction` AtoB or BtoA."""
+        """uint8 (N, C, H, W) -> uint8 (N, C', H', W'), `direction` AtoB or BtoA. H' = H but for a super-resolution
+        model, whose config's `input_size` is smaller than its `image_size`."""
 
 
 @runtime_checkable

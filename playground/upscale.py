@@ -1,0 +1,209 @@
+"""Sub-tab "Upscale" of "Inpaint & upscale": a garment shrunk to 8 or 16 px and brought back to 32 px by bicubic
+interpolation and by the shipped super-resolution models (SRResNet: the pixel loss alone; SRGAN: a classifier's
+features and a discriminator, trainers/srgan), side by side and enlarged, each with its PSNR, its SSIM and what
+two judges read in it. Handlers are plain functions (store, image, labels) -> arrays and Markdown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr  # at module level: the gallery handler's gr.SelectData annotation must resolve
+import numpy as np
+import torch
+
+from trainers.core import metrics
+from trainers.core.checkpoint import read_card
+from trainers.core.data import FASHION_MNIST_CLASSES
+from trainers.core.errors import UserError
+from trainers.core.images import upscale as enlarge
+from trainers.ddpm.superres import upscale_images
+from trainers.srgan import train as S
+
+from .errors import number, user_errors
+from .models import ModelStore
+from .page import LATEX
+from .uploads import check_uploads, example_paths, image_to_grey, shipped_image, usable_image
+from .views import titled_strip
+from .wiring import TabParts, wire
+
+TILE = 96  # px of each enlarged image: 3x a 32-px output, 12x an 8-px input (six fit the 720-px column at 1400 px)
+DIFFUSION_STEPS = 50  # ILVR's reverse steps: about a second for one image on 2 cores
+SECOND_JUDGE = "fashion-classifier-mlp"  # not in SRGAN's loss, unlike the shipped CNN (its features are phi)
+
+
+def scale_label(cfg) -> str:
+    return f"×{cfg.scale}: {cfg.input_size} → {cfg.image_size} px"
+
+
+def scales(store: ModelStore) -> list[str]:
+    """The upscaling factors a shipped model offers, largest first, as the radio shows them."""
+    found = {(cfg.scale, scale_label(cfg)) for cfg in (store.get(n, family="srgan").cfg for n in store.names("srgan"))}
+    return [label for _, label in sorted(found, reverse=True)]
+
+
+def method(cfg) -> str:
+    """What a super-resolution checkpoint was trained with, in a few words."""
+    return "SRGAN" if cfg.lambda_adv else "SRResNet (pixel loss)"
+
+
+def models_for(store: ModelStore, label: str) -> list[str]:
+    """The checkpoints that upscale by the factor `label` names: SRResNet before SRGAN (less to more generative)."""
+    names = [n for n in store.names("srgan") if scale_label(store.get(n, family="srgan").cfg) == label]
+    if not names:
+        raise UserError(f"no super-resolution model upscales {str(label)[:40]!r}; choose one of: "
+                        f"{', '.join(scales(store)) or '(none shipped)'}")
+    return sorted(names, key=lambda n: bool(store.get(n, family="srgan").cfg.lambda_adv))
+
+
+def example(index: int):
+    paths = example_paths()
+    if not 0 <= int(index) < len(paths):
+        raise UserError(f"example index must be in [0, {len(paths)})")
+    return shipped_image(paths[int(index)])
+
+
+def _tile(grey: torch.Tensor) -> np.ndarray:
+    """uint8 (1, 1, s, s) -> (TILE, TILE, 3), each pixel a square block, so the pixels themselves are seen."""
+    arr = grey[0, 0].numpy()
+    return enlarge(np.repeat(arr[..., None], 3, -1), TILE // arr.shape[0])
+
+
+def _reading(probs: torch.Tensor) -> str:
+    p, k = probs.max(0)
+    return f"{FASHION_MNIST_CLASSES[int(k)]} {float(p):.0%}"
+
+
+def diffusion_model(store: ModelStore, cfg) -> str | None:
+    """The first DDPM that makes grey images of the upscaled size (ILVR's column), if one is shipped."""
+    return next((n for n in store.names("ddpm") if (store.get(n, family="ddpm").cfg.image_size,
+                                                    store.get(n, family="ddpm").cfg.channels) == (cfg.image_size, 1)),
+                None)
+
+
+@user_errors
+def upscale(store: ModelStore, image, factor: str, seed=0) -> tuple[np.ndarray, str]:
+    """An image -> (the strip: small input | bicubic | each model | ILVR with a DDPM | original, a Markdown table
+    of each method's PSNR and SSIM against the original and both judges' readings). An image larger than the
+    models' input is taken as the original: made grey at the output size, then shrunk as training shrank its
+    images. One no larger than the input is taken as the small image itself, with no original to measure against.
+    `seed` draws ILVR's noise."""
+    seed = int(number("seed", seed, 0, 2**63 - 1))
+    names = models_for(store, factor)
+    models = [store.get(n, family="srgan") for n in names]
+    cfg = models[0].cfg
+    picture = usable_image(image)
+    small = max(picture.size) <= cfg.input_size
+    hr = None if small else torch.from_numpy(image_to_grey(picture, cfg.image_size)).view(1, 1, cfg.image_size, -1)
+    lr = torch.from_numpy(image_to_grey(picture, cfg.input_size)).view(1, 1, cfg.input_size, -1) if small \
+        else S.shrink(cfg, hr)
+    outputs = [("bicubic", S.bicubic(cfg, lr))] + [(method(m.cfg), S.translate(m.cfg, m.modules, lr)) for m in models]
+    ddpm = diffusion_model(store, cfg)
+    if ddpm:
+        outputs.append(("diffusion (ILVR)", upscale_images(store.get(ddpm, family="ddpm"), lr, cfg.image_size,
+                                                          DIFFUSION_STEPS, seed)))
+    tiles = [_tile(lr)] + [_tile(out) for _, out in outputs] + ([_tile(hr)] if hr is not None else [])
+    titles = [f"input, {cfg.input_size} px"] + [name for name, _ in outputs] + (["original"] if hr is not None else [])
+    strip = titled_strip(tiles, titles)
+
+    judges = {"CNN judge": metrics.load_classifier(store.path("fashion-classifier")),
+              "MLP judge": metrics.load_classifier(store.path(SECOND_JUDGE))}
+    rows = [("original", hr)] if hr is not None else []
+    rows += outputs
+    head = "| | PSNR | SSIM | " + " | ".join(judges) + " |\n|---|---|---|" + "---|" * len(judges)
+    lines = []
+    for name, out in rows:
+        fidelity = ("—", "—") if hr is None or name == "original" else \
+            (f"{S.psnr(out, hr):.1f} dB", f"{S.ssim(out, hr):.3f}")
+        readings = [_reading(metrics.class_probs(out, net)[0]) for net in judges.values()]
+        lines.append(f"| **{name}** | {fidelity[0]} | {fidelity[1]} | " + " | ".join(readings) + " |")
+    note = (f"The image is {picture.width}x{picture.height} px, no larger than the models' {cfg.input_size}-px input: it "
+            "was upscaled as it is, so there is no original to measure against." if small else
+            f"The image was made grey at {cfg.image_size} px (the original), shrunk {cfg.scale}x as training shrank "
+            "its images, and brought back by each method. PSNR and SSIM compare each with the original (higher is "
+            "closer); the judges say which garment each looks like. The CNN judge's features are in SRGAN's loss, "
+            "the MLP judge's are not.")
+    return strip, note + "\n\n" + head + "\n" + "\n".join(lines)
+
+
+def held_out(store: ModelStore) -> str:
+    """Each model's held-out numbers from its card (written by `python -m trainers evaluate`), bicubic beside it."""
+    lines = ["| model | PSNR (dB) | SSIM | FID | class right (MLP judge) |", "|---|---|---|---|---|"]
+    real = None
+    for name in store.names("srgan"):
+        cfg, m = store.get(name, family="srgan").cfg, read_card(store.path(name)).get("metrics", {})
+        if "srgan_psnr_db" not in m:
+            lines.append(f"| `{name}` | (no held-out metrics in its card: run `python -m trainers evaluate "
+                         f"checkpoints/{name}`) | | | |")
+            continue
+        real = m.get("real_class_accuracy_mlp", real)
+        for key, shown in (("bicubic", f"bicubic ×{cfg.scale}"), ("srgan", f"{method(cfg)} ×{cfg.scale} `{name}`"),
+                           ("ilvr", f"diffusion (ILVR) ×{cfg.scale}")):
+            if f"{key}_psnr_db" not in m:
+                continue
+            lines.append(f"| {shown} | {m[f'{key}_psnr_db']:.2f} | {m[f'{key}_ssim']:.3f} | {m[f'{key}_fid']:.2f} | "
+                         f"{m[f'{key}_class_accuracy_mlp']:.1%} |")
+    n = next((read_card(store.path(n)).get("metrics", {}).get("n_test") for n in store.names("srgan")), None)
+    where = f"On {n} held-out test garments" if n else "On the held-out test garments"
+    return (f"{where}, each shrunk and brought back" + (f"; the same judge reads the originals right {real:.1%} of "
+                                                         "the time" if real else "") + ":\n\n" + "\n".join(lines))
+
+
+EXPLANATION = r"""
+**Super-resolution: one small image, four answers.** The small image $I^{LR}$ is the original $I^{HR}$ shrunk $r$ times. Many originals shrink to the same small image, so bringing one back is a guess.
+
+**Bicubic** interpolation fits a cubic through each 4×4 neighbourhood (Keys 1981): smooth, never invents detail.
+
+**SRResNet** is a network $G$ trained on the pixel loss alone (Ledig et al. 2017, eq. 4):
+$$l_{MSE} = \frac{1}{r^2WH}\sum_{x,y}\big(I^{HR}_{x,y} - G(I^{LR})_{x,y}\big)^2 .$$
+Its best guess is the *average* of the originals that fit, so it scores well on PSNR and looks soft.
+
+**SRGAN** trades some of that for detail a viewer expects (eq. 3, 5, 6):
+$$l^{SR} = l_X + \lambda\, l_{Gen},\qquad l_{Gen} = -\log D(G(I^{LR})),$$
+$$l_X = l_{MSE} + \big\|\phi(I^{HR}) - \phi(G(I^{LR}))\big\|^2 .$$
+$\phi$ are a network's feature maps (the paper's VGG; here the shipped classifier's first two blocks, since no VGG weights exist offline), and the discriminator $D$ tells real originals from upscaled ones. The generator sees only the small image and adds pixels with sub-pixel convolutions (a convolution to $4C$ channels, then a pixel shuffle to twice the side).
+
+**Diffusion (ILVR**, Choi et al. 2021, eq. 7) needs no training for this: the shipped DDPM denoises as usual, and after each step the low frequencies of its $x_{t-1}$ are swapped for those of the small image, noised to the same step:
+$$x_{t-1} = \phi_N(y_{t-1}) + x'_{t-1} - \phi_N(x'_{t-1}),$$
+$$\phi_N = \text{enlarge}\circ\text{shrink},\qquad y_{t-1}\sim q(y_{t-1}\mid y).$$
+The model invents only what shrinking threw away, so each seed gives another garment that shrinks to the same small image.
+
+**The trade-off** (Blau & Michaeli 2018): PSNR and SSIM reward the average, FID and a judge's reading reward looking like a real garment; no method wins both.
+"""
+
+
+def build(store: ModelStore, parts: TabParts) -> None:
+    """The sub-tab's controls, wired into the enclosing tab's `parts`."""
+    offered = scales(store)
+    first = offered[0] if offered else None
+    start = example(7)  # a sneaker: its sole's lines are what 8 px loses
+    with gr.Row():
+        with gr.Column(scale=3):
+            gr.Markdown("### Upscale: bring a shrunk garment back\n**Try first:** press *Upscale* (a sneaker shrunk "
+                        "to 8 px), then pick another garment or choose ×2; compare the PSNR column with what you see.")
+            picks = gr.Gallery([(example(i), FASHION_MNIST_CLASSES[int(Path(p).stem.split("-", 1)[0])])
+                                for i, p in enumerate(example_paths())],
+                               columns=5, height=335, label="click a garment", allow_preview=False,
+                               elem_classes="picker")
+            with gr.Row():
+                image = gr.Image(start, type="pil", label="the original (or a small image to enlarge)",
+                                 sources=["upload", "clipboard"], height=220, image_mode="RGB", elem_id="sr-input")
+                with gr.Column():
+                    factor = gr.Radio(offered, value=first, label="upscaling factor")
+                    seed = gr.Number(0, label="seed (the diffusion's noise)", precision=0, minimum=0)
+                    go = gr.Button("Upscale", variant="primary")
+            strip = gr.Image(label="input | bicubic | SRResNet | SRGAN | diffusion | original", interactive=False,
+                             format="png", elem_id="sr-strip", show_label=False)
+            table = gr.Markdown(elem_id="sr-table")
+            gr.Markdown(held_out(store) if offered else "No super-resolution model is shipped: train one with "
+                        "`python -m trainers train srgan`.", elem_id="sr-held-out")
+        with gr.Column(scale=2):
+            gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
+
+    def pick(evt: gr.SelectData):
+        return example(evt.index)
+
+    picks.select(pick, None, image, api_name=False, show_progress="hidden")
+    check_uploads(image)
+    if first:
+        wire(go.click, "upscale", {"image": image, "factor": factor, "seed": seed},
+             lambda *a: upscale(store, *a), [strip, table], parts, opening={"image": start})
