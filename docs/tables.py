@@ -32,9 +32,10 @@ GROUPS = {
     "ddpm": ("ddpm",),
     "translation": ("pix2pix", "cyclegan"),
     "text-to-image": ("clip", "autoencoder_kl", "latent_diffusion", "unclip_prior", "unclip_decoder"),
+    "super-resolution": ("srgan",),
     "other": (),
 }
-FAMILY_TITLES = {"pix2pix": "Pix2Pix", "cyclegan": "CycleGAN", "clip": "CLIP", "autoencoder_kl": "KL autoencoder",
+FAMILY_TITLES = {"srgan": "SRGAN", "pix2pix": "Pix2Pix", "cyclegan": "CycleGAN", "clip": "CLIP", "autoencoder_kl": "KL autoencoder",
                  "latent_diffusion": "Latent diffusion", "unclip_prior": "unCLIP prior (DALL·E 2)",
                  "unclip_decoder": "unCLIP decoder (DALL·E 2)"}
 
@@ -278,6 +279,12 @@ def describe(c: dict) -> str:
                 f"λ_cycle = {num(cfg.get('lambda_cycle'))}"
                 + (f", clip {num(cfg.get('clip_value'))}, n_critic {cfg.get('n_critic')}, RMSProp {cfg.get('lr'):g}"
                    if dual else "") + f", {size}")
+    if f == "srgan":
+        small = cfg.get("image_size", 32) // cfg.get("scale", 1)
+        kind = (f"SRGAN (λ_content {num(cfg.get('lambda_content'))}, λ_adv {num(cfg.get('lambda_adv'))})"
+                if cfg.get("lambda_adv") else "SRResNet (pixel loss alone)")
+        return (f"{kind} ×{cfg.get('scale')}, {small} → {cfg.get('image_size')} px: {cfg.get('n_blocks')} residual "
+                f"blocks of {cfg.get('ngf')} channels" + (f", D ndf {cfg.get('ndf')}" if cfg.get("lambda_adv") else ""))
     if f in SIMPLE:
         return SIMPLE[f].format_map(_Fields(cfg, widths=widths, beta=num(cfg.get("beta")),
                                             clip_name=Path(str(cfg.get("clip"))).name,
@@ -438,6 +445,26 @@ def unclip_decoder_table(entries):
                          "CLIP score"], rows)
 
 
+def srgan_table(entries):
+    """Each model beside bicubic (and ILVR with the DDPM, where evaluated) on the same held-out images."""
+    rows = []
+    for c in entries:
+        m = c["card"].get("metrics", {})
+        for key, shown in (("srgan", f"`{c['name']}`"), ("bicubic", "↳ bicubic"), ("ilvr", "↳ diffusion (ILVR)")):
+            if f"{key}_psnr_db" not in m:
+                continue
+            rows.append([shown, describe(c) if key == "srgan" else "the same images",
+                         steps_cell(c["card"]) if key == "srgan" else "", time_cell(c["card"]) if key == "srgan" else "",
+                         num(m.get(f"{key}_psnr_db")), num(m.get(f"{key}_ssim")), num(m.get(f"{key}_fid")),
+                         f"{pct(m.get(f'{key}_class_accuracy_mlp'))} / {pct(m.get(f'{key}_class_accuracy_cnn'))}"])
+        if "srgan_psnr_db" not in m:
+            rows.append(_base(c) + ["—"] * 4)
+    real = next((c["card"]["metrics"] for c in entries if "real_class_accuracy_mlp" in c["card"].get("metrics", {})), None)
+    return table(BASE + ["PSNR (dB)", "SSIM", "FID", "class right, MLP / CNN judge"], rows) + (
+        ["", f"The same judges read the originals right {pct(real['real_class_accuracy_mlp'])} (MLP) and "
+             f"{pct(real['real_class_accuracy_cnn'])} (CNN) of the time."] if real else [])
+
+
 def generic_table(entries):
     rows = []
     for c in entries:
@@ -450,7 +477,7 @@ def generic_table(entries):
 TABLES = {"classifier": judges_table, "gan": gan_table, "vae": vae_table, "ddpm": ddpm_table,
           "pix2pix": pix2pix_table, "cyclegan": cyclegan_table, "clip": clip_table,
           "autoencoder_kl": autoencoder_kl_table, "latent_diffusion": latent_diffusion_table,
-          "unclip_prior": unclip_prior_table, "unclip_decoder": unclip_decoder_table}
+          "unclip_prior": unclip_prior_table, "unclip_decoder": unclip_decoder_table, "srgan": srgan_table}
 
 
 def judged_by_table(entries) -> list[str]:

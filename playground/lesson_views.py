@@ -702,6 +702,44 @@ def unclip_prior(store, prompt):
                  {"share_right": share_bucket(share)})
 
 
+# ---- 14. super-resolution ------------------------------------------------------------------------------------
+
+METHODS = ("bicubic", "SRResNet", "SRGAN", "diffusion")
+
+
+def detail(images: torch.Tensor) -> float:
+    """Fine detail: the mean size of the differences between neighbouring pixels (an image's edge strength)."""
+    x = images.float() / 255
+    return float((x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., :, 1:] - x[..., :, :-1]).abs().mean())
+
+
+@view("superres", "a garment shrunk 4x or 2x and brought back by bicubic, SRResNet, SRGAN and diffusion (ILVR)",
+      {"garment": Param("choice", "garment", "Sneaker", choices=CLASSES),
+       "factor": Param("choice", "upscaling factor", "×4: 8 → 32 px", choices=("×4: 8 → 32 px", "×2: 16 → 32 px"))},
+      {"closest": METHODS, "most_detail": METHODS})
+def superres(store, garment, factor):
+    from PIL import Image
+
+    from trainers.srgan.train import psnr
+
+    from . import upscale as U
+
+    _, lr, hr, outputs = U.upscaled(store, Image.fromarray(example(garment)), factor, 0)
+    named = {name.split()[0]: out for name, out in outputs}
+    if set(named) != set(METHODS):
+        raise UserError(f"this lesson needs a SRResNet, a SRGAN and a DDPM of the same size; found {', '.join(named)}")
+    scores = {m: psnr(named[m], hr) for m in METHODS}
+    # detail closest to the original's: too little is a blur, too much is noise
+    edges = {m: abs(detail(named[m]) - detail(hr)) for m in METHODS}
+    closest, richest = max(scores, key=scores.get), min(edges, key=edges.get)
+    strip = titled_strip([upscale(np.repeat(x[0, 0].numpy()[..., None], 3, -1), 96 // x.shape[-1])
+                          for x in [lr, *(named[m] for m in METHODS), hr]], ["input", *METHODS, "original"])
+    return Shown(strip, "PSNR against the original: " + ", ".join(f"{m} **{scores[m]:.1f} dB**" for m in METHODS)
+                 + f". Fine detail (edge strength) {detail(hr):.3f} in the original; "
+                 + ", ".join(f"{m} {detail(named[m]):.3f}" for m in METHODS) + ".",
+                 {"closest": closest, "most_detail": richest})
+
+
 @functools.lru_cache(maxsize=1)
 def names() -> tuple[str, ...]:
     return tuple(VIEWS)

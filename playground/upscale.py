@@ -80,14 +80,12 @@ def diffusion_model(store: ModelStore, cfg) -> str | None:
                 None)
 
 
-@user_errors
-def upscale(store: ModelStore, image, factor: str, seed=0) -> tuple[np.ndarray, str]:
-    """An image -> (the strip: small input | bicubic | each model | ILVR with a DDPM | original, a Markdown table
-    of each method's PSNR and SSIM against the original and both judges' readings). An image larger than the
-    models' input is taken as the original: made grey at the output size, then shrunk as training shrank its
-    images. One no larger than the input is taken as the small image itself, with no original to measure against.
-    `seed` draws ILVR's noise."""
-    seed = int(number("seed", seed, 0, 2**63 - 1))
+def upscaled(store: ModelStore, image, factor: str, seed: int = 0) -> tuple:
+    """An image -> (the models' config, the small image, the original or None, [(method, result)]), all uint8
+    (1, 1, H, W): bicubic, each model, then ILVR with a DDPM where one makes images of the output size. An image
+    larger than the models' input is taken as the original: made grey at the output size, then shrunk as
+    training shrank its images. One no larger than the input is taken as the small image itself, with no original
+    to measure against. `seed` draws ILVR's noise."""
     names = models_for(store, factor)
     models = [store.get(n, family="srgan") for n in names]
     cfg = models[0].cfg
@@ -101,6 +99,15 @@ def upscale(store: ModelStore, image, factor: str, seed=0) -> tuple[np.ndarray, 
     if ddpm:
         outputs.append(("diffusion (ILVR)", upscale_images(store.get(ddpm, family="ddpm"), lr, cfg.image_size,
                                                           DIFFUSION_STEPS, seed)))
+    return cfg, lr, hr, outputs
+
+
+@user_errors
+def upscale(store: ModelStore, image, factor: str, seed=0) -> tuple[np.ndarray, str]:
+    """An image -> (the strip: small input | bicubic | each model | ILVR with a DDPM | original, a Markdown table
+    of each method's PSNR and SSIM against the original and both judges' readings); see `upscaled`."""
+    seed = int(number("seed", seed, 0, 2**63 - 1))
+    cfg, lr, hr, outputs = upscaled(store, image, factor, seed)
     tiles = [_tile(lr)] + [_tile(out) for _, out in outputs] + ([_tile(hr)] if hr is not None else [])
     titles = [f"input, {cfg.input_size} px"] + [name for name, _ in outputs] + (["original"] if hr is not None else [])
     strip = titled_strip(tiles, titles)
@@ -116,8 +123,8 @@ def upscale(store: ModelStore, image, factor: str, seed=0) -> tuple[np.ndarray, 
             (f"{S.psnr(out, hr):.1f} dB", f"{S.ssim(out, hr):.3f}")
         readings = [_reading(metrics.class_probs(out, net)[0]) for net in judges.values()]
         lines.append(f"| **{name}** | {fidelity[0]} | {fidelity[1]} | " + " | ".join(readings) + " |")
-    note = (f"The image is {picture.width}x{picture.height} px, no larger than the models' {cfg.input_size}-px input: it "
-            "was upscaled as it is, so there is no original to measure against." if small else
+    note = (f"The image is no larger than the models' {cfg.input_size}-px input: it was upscaled as it is, so there "
+            "is no original to measure against." if hr is None else
             f"The image was made grey at {cfg.image_size} px (the original), shrunk {cfg.scale}x as training shrank "
             "its images, and brought back by each method. PSNR and SSIM compare each with the original (higher is "
             "closer); the judges say which garment each looks like. The CNN judge's features are in SRGAN's loss, "

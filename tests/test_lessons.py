@@ -18,7 +18,7 @@ from trainers.core.errors import UserError
 LESSONS, ERRORS = L.load()
 STEPS = [(lesson, i) for lesson in LESSONS for i in range(len(lesson.steps))]
 CHAPTERS = ["autoencoders", "vae", "gan-game", "loss-table", "conditional", "mapping", "pix2pix", "cyclegan", "ddpm",
-            "ddim-guidance", "clip", "latent-diffusion", "dalle2"]
+            "ddim-guidance", "clip", "latent-diffusion", "dalle2", "super-resolution"]
 
 
 @pytest.fixture(scope="module")

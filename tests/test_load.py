@@ -71,6 +71,7 @@ def calls(garment: str) -> dict[str, tuple[str, callable]]:
         "VAE": ("/vae_prior_samples", lambda s: ("vae-conv16-fashion", s, 1)),
         "Translation": ("/cyclegan", lambda s: ("cyclegan-sneaker-boot-fashion", handle_file(garment), "A", "auto")),
         "Diffusion": ("/ddpm_denoise", lambda s: ("ddpm-fashion", s, 1, "ddim", 2, 0.0, "Sneaker", 1.0)),
+        "Inpaint & upscale": ("/upscale", lambda s: (handle_file(garment), "×4: 8 → 32 px", s)),  # ILVR: 50 steps
         "Text to image": ("/text_to_image", lambda s: ("ldm-fashion-captions", "", "a red sneaker", "", 3.0, 2, "ddim",
                                                        s, 1)),
         "Compare": ("/compare", lambda s: (["dcgan-ns-fashion", "vae-conv16-fashion"], s, 1, "(any)", 5, 1.0)),
