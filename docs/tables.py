@@ -282,7 +282,8 @@ def describe(c: dict) -> str:
     if f == "srgan":
         small = cfg.get("image_size", 32) // cfg.get("scale", 1)
         kind = (f"SRGAN (λ_content {num(cfg.get('lambda_content'))}, λ_adv {num(cfg.get('lambda_adv'))})"
-                if cfg.get("lambda_adv") else "SRResNet (pixel loss alone)")
+                if cfg.get("lambda_adv") else f"SRResNet (feature loss, λ {num(cfg.get('lambda_content'))})"
+                if cfg.get("lambda_content") else "SRResNet (pixel loss alone)")
         return (f"{kind} ×{cfg.get('scale')}, {small} → {cfg.get('image_size')} px: {cfg.get('n_blocks')} residual "
                 f"blocks of {cfg.get('ngf')} channels" + (f", D ndf {cfg.get('ndf')}" if cfg.get("lambda_adv") else ""))
     if f in SIMPLE:

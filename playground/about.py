@@ -138,6 +138,7 @@ GRIDS = {"classifier": "test images, a row per class it predicts",
          "pix2pix": "test inputs, its outputs and their targets, in turn",
          "cyclegan": "test images of each domain, translated, and back",
          "dualgan": "test images of each domain, translated, and back",
+         "srgan": "eight test images: shrunk (drawn large), bicubic, the model's and the original, a row each",
          "latent_diffusion": "a prompt per row, eight seeds each",
          "ddpm": "samples from fixed noise (a conditional model: a class per row)",
          "gan": "samples from fixed noise (a conditional model: a class per row)"}

@@ -708,7 +708,8 @@ METHODS = ("bicubic", "SRResNet", "SRGAN", "diffusion")
 
 
 def detail(images: torch.Tensor) -> float:
-    """Fine detail: the mean size of the differences between neighbouring pixels (an image's edge strength)."""
+    """Fine detail: the mean size of the differences between neighbouring pixels (the anisotropic total variation
+    per pixel, Rudin, Osher & Fatemi 1992): a blur has less than the original, invented noise more."""
     x = images.float() / 255
     return float((x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., :, 1:] - x[..., :, :-1]).abs().mean())
 
@@ -720,7 +721,7 @@ def detail(images: torch.Tensor) -> float:
 def superres(store, garment, factor):
     from PIL import Image
 
-    from trainers.srgan.train import psnr
+    from trainers.core.metrics import psnr
 
     from . import upscale as U
 
@@ -732,8 +733,7 @@ def superres(store, garment, factor):
     # detail closest to the original's: too little is a blur, too much is noise
     edges = {m: abs(detail(named[m]) - detail(hr)) for m in METHODS}
     closest, richest = max(scores, key=scores.get), min(edges, key=edges.get)
-    strip = titled_strip([upscale(np.repeat(x[0, 0].numpy()[..., None], 3, -1), 96 // x.shape[-1])
-                          for x in [lr, *(named[m] for m in METHODS), hr]], ["input", *METHODS, "original"])
+    strip = titled_strip([U.tile(x) for x in [lr, *(named[m] for m in METHODS), hr]], ["input", *METHODS, "original"])
     return Shown(strip, "PSNR against the original: " + ", ".join(f"{m} **{scores[m]:.1f} dB**" for m in METHODS)
                  + f". Fine detail (edge strength) {detail(hr):.3f} in the original; "
                  + ", ".join(f"{m} {detail(named[m]):.3f}" for m in METHODS) + ".",

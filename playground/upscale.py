@@ -28,7 +28,6 @@ from .wiring import TabParts, wire
 
 TILE = 96  # px of each enlarged image: 3x a 32-px output, 12x an 8-px input (six fit the 720-px column at 1400 px)
 DIFFUSION_STEPS = 50  # ILVR's reverse steps: about a second for one image on 2 cores
-SECOND_JUDGE = "fashion-classifier-mlp"  # not in SRGAN's loss, unlike the shipped CNN (its features are phi)
 
 
 def scale_label(cfg) -> str:
@@ -43,7 +42,7 @@ def scales(store: ModelStore) -> list[str]:
 
 def method(cfg) -> str:
     """What a super-resolution checkpoint was trained with, in a few words."""
-    return "SRGAN" if cfg.lambda_adv else "SRResNet (pixel loss)"
+    return "SRGAN" if cfg.lambda_adv else "SRResNet (feature loss)" if cfg.lambda_content else "SRResNet (pixel loss)"
 
 
 def models_for(store: ModelStore, label: str) -> list[str]:
@@ -62,7 +61,7 @@ def example(index: int):
     return shipped_image(paths[int(index)])
 
 
-def _tile(grey: torch.Tensor) -> np.ndarray:
+def tile(grey: torch.Tensor) -> np.ndarray:
     """uint8 (1, 1, s, s) -> (TILE, TILE, 3), each pixel a square block, so the pixels themselves are seen."""
     arr = grey[0, 0].numpy()
     return enlarge(np.repeat(arr[..., None], 3, -1), TILE // arr.shape[0])
@@ -108,19 +107,21 @@ def upscale(store: ModelStore, image, factor: str, seed=0) -> tuple[np.ndarray, 
     of each method's PSNR and SSIM against the original and both judges' readings); see `upscaled`."""
     seed = int(number("seed", seed, 0, 2**63 - 1))
     cfg, lr, hr, outputs = upscaled(store, image, factor, seed)
-    tiles = [_tile(lr)] + [_tile(out) for _, out in outputs] + ([_tile(hr)] if hr is not None else [])
-    titles = [f"input, {cfg.input_size} px"] + [name for name, _ in outputs] + (["original"] if hr is not None else [])
+    tiles = [tile(lr)] + [tile(out) for _, out in outputs] + ([tile(hr)] if hr is not None else [])
+    # the methods' short names over the tiles (the table under them says what each is): long ones shrank every title
+    titles = [f"input, {cfg.input_size} px"] + [name.split(" (")[0] for name, _ in outputs] + \
+        (["original"] if hr is not None else [])
     strip = titled_strip(tiles, titles)
 
     judges = {"CNN judge": metrics.load_classifier(store.path("fashion-classifier")),
-              "MLP judge": metrics.load_classifier(store.path(SECOND_JUDGE))}
+              "MLP judge": metrics.load_classifier(store.path(S.MLP_JUDGE))}  # in no loss (the CNN's blocks are phi)
     rows = [("original", hr)] if hr is not None else []
     rows += outputs
     head = "| | PSNR | SSIM | " + " | ".join(judges) + " |\n|---|---|---|" + "---|" * len(judges)
     lines = []
     for name, out in rows:
         fidelity = ("—", "—") if hr is None or name == "original" else \
-            (f"{S.psnr(out, hr):.1f} dB", f"{S.ssim(out, hr):.3f}")
+            (f"{metrics.psnr(out, hr):.1f} dB", f"{metrics.ssim(out, hr):.3f}")
         readings = [_reading(metrics.class_probs(out, net)[0]) for net in judges.values()]
         lines.append(f"| **{name}** | {fidelity[0]} | {fidelity[1]} | " + " | ".join(readings) + " |")
     note = (f"The image is no larger than the models' {cfg.input_size}-px input: it was upscaled as it is, so there "
@@ -158,7 +159,7 @@ def held_out(store: ModelStore) -> str:
 EXPLANATION = r"""
 **Super-resolution: one small image, four answers.** The small image $I^{LR}$ is the original $I^{HR}$ shrunk $r$ times. Many originals shrink to the same small image, so bringing one back is a guess.
 
-**Bicubic** interpolation fits a cubic through each 4×4 neighbourhood (Keys 1981): smooth, never invents detail.
+**Bicubic** interpolation weighs each 4×4 neighbourhood by a cubic kernel (Keys 1981, here with $a = -0.75$ as torch and OpenCV use): smooth, never invents detail.
 
 **SRResNet** is a network $G$ trained on the pixel loss alone (Ledig et al. 2017, eq. 4):
 $$l_{MSE} = \frac{1}{r^2WH}\sum_{x,y}\big(I^{HR}_{x,y} - G(I^{LR})_{x,y}\big)^2 .$$
@@ -193,7 +194,7 @@ def build(store: ModelStore, parts: TabParts) -> None:
                                elem_classes="picker")
             with gr.Row():
                 image = gr.Image(start, type="pil", label="the original (or a small image to enlarge)",
-                                 sources=["upload", "clipboard"], height=220, image_mode="RGB", elem_id="sr-input")
+                                 sources=["upload", "clipboard"], height=220, elem_id="sr-input")
                 with gr.Column():
                     factor = gr.Radio(offered, value=first, label="upscaling factor")
                     seed = gr.Number(0, label="seed (the diffusion's noise)", precision=0, minimum=0)

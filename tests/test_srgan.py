@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from trainers.core.metrics import psnr, ssim
 from trainers.srgan import losses
 from trainers.srgan import train as S
 from trainers.srgan.models import Discriminator, Generator
@@ -40,6 +41,16 @@ def test_the_loss_terms_match_their_equations():
     # eq. 3 and 6: l_X + lambda (-log sigmoid(D)); -log sigmoid(0) = log 2
     assert losses.g_loss(d_fake, torch.tensor(0.5), 1e-3).item() == pytest.approx(0.5 + 1e-3 * np.log(2))
     assert losses.d_loss(torch.tensor([0.0]), d_fake).item() == pytest.approx(2 * np.log(2))  # eq. 2 at D = 1/2
+
+
+def test_psnr_and_ssim_against_hand_computed_values():
+    ref = torch.zeros(2, 1, 16, 16, dtype=torch.uint8)
+    # errors of 51/255 = 0.2 everywhere: MSE 0.04, PSNR 10 log10(25) = 13.98 dB; of 0.4: MSE 0.16, 7.96 dB
+    out = torch.stack([torch.full((1, 16, 16), 51), torch.full((1, 16, 16), 102)]).to(torch.uint8)
+    assert psnr(out[:1], ref[:1]) == pytest.approx(10 * np.log10(25), abs=1e-3)
+    assert psnr(out, ref) == pytest.approx((10 * np.log10(25) + 10 * np.log10(1 / 0.16)) / 2, abs=1e-3)  # per image
+    assert psnr(ref, ref) == 100.0  # an exact copy: a number, not infinity
+    assert ssim(ref + 100, ref + 100) == pytest.approx(1.0) and ssim(out, ref) < 0.99
 
 
 def test_the_config_refuses_sizes_it_cannot_make():
@@ -74,7 +85,7 @@ def test_srgan_learns_and_upscales(tmp_path, tiny_fashion):
     assert torch.equal(lr, S.shrink(loaded.cfg, hr))  # the inputs are made the way a user's are resized
     up = S.translate(loaded.cfg, loaded.modules, lr)
     assert up.shape == hr.shape and up.dtype == torch.uint8
-    assert S.psnr(up, hr) > S.psnr(torch.zeros_like(hr), hr) + 3  # it draws the garment, not a blank
+    assert psnr(up, hr) > psnr(torch.zeros_like(hr), hr) + 3  # it draws the garment, not a blank
     with pytest.raises(S.UserError, match="upscales 1x8x8"):
         S.translate(loaded.cfg, loaded.modules, hr)
     with pytest.raises(S.UserError, match="one way"):
@@ -117,8 +128,9 @@ def test_translate_upscales_what_a_user_has(tmp_path, tiny_fashion):
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory, tiny_fashion):
-    """Two tiny x4 models (SRResNet, then SRGAN from it) and the two judges, in a store of their own."""
+def store(tmp_path_factory, tiny_fashion, tiny_ddpm):
+    """Two tiny x2 models of 16 px (SRResNet, then SRGAN from it), a DDPM of that size (ILVR's column) and the two
+    judges, in a store of their own."""
     import shutil
 
     from playground.models import ModelStore
@@ -127,37 +139,42 @@ def store(tmp_path_factory, tiny_fashion):
     root = tmp_path_factory.mktemp("sr-store")
     for judge in ("fashion-classifier", "fashion-classifier-mlp"):
         shutil.copytree(ModelStore().path(judge), root / judge)
+    shutil.copytree(tiny_ddpm, root / "tiny-ddpm")
     tiny = {"data_dir": str(tiny_fashion), "batch_size": "16", "device": "cpu", "monitor_n": "0", "ngf": "8",
-            "n_blocks": "1", "ndf": "8"}
-    fit("srgan", {**tiny, "out": str(root / "srresnet-x4"), "steps": "3", "lambda_adv": "0", "lambda_content": "0"})
-    fit("srgan", {**tiny, "out": str(root / "srgan-x4"), "steps": "3", "init_from": str(root / "srresnet-x4"),
+            "n_blocks": "1", "ndf": "8", "image_size": "16", "scale": "2"}
+    fit("srgan", {**tiny, "out": str(root / "srresnet-x2"), "steps": "3", "lambda_adv": "0", "lambda_content": "0"})
+    fit("srgan", {**tiny, "out": str(root / "srgan-x2"), "steps": "3", "init_from": str(root / "srresnet-x2"),
                  "lambda_adv": "0.005", "lambda_content": "1"})  # --init_from carries the parent's config
     return ModelStore(root)
 
 
-def test_the_upscale_tab_puts_every_method_beside_the_original_and_measures_each(store):
+def test_the_upscale_tab_puts_every_method_beside_the_original_and_measures_each(store, monkeypatch):
     from playground import upscale as U
 
-    assert U.scales(store) == ["×4: 8 → 32 px"]
-    assert U.models_for(store, "×4: 8 → 32 px") == ["srresnet-x4", "srgan-x4"]
-    strip, table = U.upscale(store, U.example(7), "×4: 8 → 32 px")
-    # five tiles of TILE px (input, bicubic, SRResNet, SRGAN, original) with titles over them
-    assert strip.shape[1] == 5 * U.TILE + 4 * 8 and strip.shape[0] > U.TILE
+    monkeypatch.setattr(U, "DIFFUSION_STEPS", 3)
+    factor = "×2: 8 → 16 px"
+    assert U.scales(store) == [factor] and U.models_for(store, factor) == ["srresnet-x2", "srgan-x2"]
+    assert U.diffusion_model(store, store.get("srgan-x2").cfg) == "tiny-ddpm"
+    strip, table = U.upscale(store, U.example(7), factor)
+    # six tiles of TILE px (input, bicubic, SRResNet, SRGAN, diffusion, original) with titles over them
+    assert strip.shape[1] == 6 * U.TILE + 5 * 8 and strip.shape[0] > U.TILE
     rows = [line for line in table.splitlines() if line.startswith("| **")]
-    assert [r.split("**")[1] for r in rows] == ["original", "bicubic", "SRResNet (pixel loss)", "SRGAN"]
+    assert [r.split("**")[1] for r in rows] == ["original", "bicubic", "SRResNet (pixel loss)", "SRGAN",
+                                                "diffusion (ILVR)"]
     for row in rows[1:]:  # each method measured against the original, and read by both judges
-        psnr = float(row.split("|")[2].split()[0])
-        assert 5 < psnr < 60 and row.count("%") == 2
-    assert "shrunk 4x" in table
+        db = float(row.split("|")[2].split()[0])
+        assert 5 < db < 60 and row.count("%") == 2
+    assert "shrunk 2x" in table
+    assert not np.array_equal(strip, U.upscale(store, U.example(7), factor, 1)[0])  # the seed draws ILVR's noise
     # an image no larger than the input is upscaled as it is: nothing to measure against
     from PIL import Image
 
-    small_strip, small_table = U.upscale(store, Image.new("L", (8, 8), 200), "×4: 8 → 32 px")
-    assert small_strip.shape[1] == 4 * U.TILE + 3 * 8 and "no original" in small_table and "dB" not in small_table
+    small_strip, small_table = U.upscale(store, Image.new("L", (8, 8), 200), factor)
+    assert small_strip.shape[1] == 5 * U.TILE + 4 * 8 and "no original" in small_table and "dB" not in small_table
     with pytest.raises(Exception, match="no super-resolution model upscales"):
         U.upscale(store, U.example(7), "×3")
     with pytest.raises(Exception, match="no image given"):
-        U.upscale(store, None, "×4: 8 → 32 px")
+        U.upscale(store, None, factor)
     assert "no held-out metrics" in U.held_out(store)
 
 

@@ -88,6 +88,22 @@ def class_probs(images: torch.Tensor, net: nn.Module, batch: int = 1000) -> torc
                       for i in range(0, len(images), batch)])
 
 
+def psnr(out: torch.Tensor, ref: torch.Tensor, max_db: float = 100.0) -> float:
+    """Mean over the images of PSNR = 10 log10(MAX^2 / MSE) (dB; MAX = 1 for images scaled to [0, 1]), as
+    super-resolution papers report it (Ledig et al. 2017, sec. 3.3); an exact copy reads `max_db`, not infinity.
+    uint8 (N, C, H, W)."""
+    mse = ((out.float() - ref.float()) / 255).pow(2).flatten(1).mean(1)
+    return round(float((10 * torch.log10(1 / mse.clamp_min(10 ** (-max_db / 10)))).mean()), 3)
+
+
+def ssim(out: torch.Tensor, ref: torch.Tensor) -> float:
+    """SSIM (Wang et al. 2004, eq. 13) by torchmetrics, 11-px Gaussian windows, averaged over the images.
+    uint8 (N, C, H, W)."""
+    from torchmetrics.functional.image import structural_similarity_index_measure
+
+    return round(float(structural_similarity_index_measure(out.float() / 255, ref.float() / 255, data_range=1.0)), 4)
+
+
 def class_entropy(probs: torch.Tensor) -> float:
     """H(E_x[p(y|x)]) in nats: log(n_classes) when classes are covered evenly, 0 at full collapse."""
     p = probs.double().mean(0)

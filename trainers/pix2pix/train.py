@@ -141,12 +141,6 @@ def preview(cfg: Config, modules: dict, gen: torch.Generator) -> torch.Tensor:
     return torch.cat([x[:8], out[:8], y[:8], x[8:], out[8:], y[8:]])
 
 
-def _ssim(a: torch.Tensor, b: torch.Tensor) -> float:
-    from torchmetrics.functional.image import structural_similarity_index_measure as ssim
-
-    return float(ssim(a.float() / 255, b.float() / 255, data_range=1.0))
-
-
 @torch.no_grad()
 def evaluate(loaded, n: int = 10000, seed: int = 0, **_) -> dict:
     """On held-out pairs: L1, PSNR and SSIM of G(x) against y, and FID of the outputs vs the targets."""
@@ -161,7 +155,7 @@ def evaluate(loaded, n: int = 10000, seed: int = 0, **_) -> dict:
     mse = ((out.float() - y.float()) / 255).pow(2).mean().item()
     result = {"test_l1": round(((out.float() - y.float()) / 255).abs().mean().item(), 5),
               "test_psnr_db": round(10 * torch.log10(torch.tensor(1 / mse)).item(), 3),
-              "test_ssim": round(_ssim(out, y), 4), "n_test": n, "dropout_at_test": False}
+              "test_ssim": metrics.ssim(out, y), "n_test": n, "dropout_at_test": False}
     if cfg.pairing != "aligned" and cfg.channels == 1:
         net = metrics.load_classifier()
         result.update({f"output_{k}": v for k, v in metrics.fid_kid(y, out, net).items()})

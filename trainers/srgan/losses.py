@@ -25,7 +25,9 @@ def pixel_mse(hr: torch.Tensor, sr: torch.Tensor) -> torch.Tensor:
 
 
 def feature_mse(phi: nn.Module, hr: torch.Tensor, sr: torch.Tensor) -> torch.Tensor:
-    """l_VGG/i,j (eq. 5) with phi the frozen classifier's feature maps: the mean squared error between them."""
+    """l_VGG/i,j (eq. 5) with phi the frozen classifier's feature maps: the mean squared error between them.
+    Deviation: averaged over the feature maps' channels too (eq. 5 sums them), a constant factor (1/64) that
+    lambda_content takes up."""
     with torch.no_grad():
         target = phi(hr)
     return (target - phi(sr)).pow(2).mean()

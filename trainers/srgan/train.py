@@ -12,6 +12,7 @@ and adversarial terms turned back on (`--lambda_content=1 --lambda_adv=0.005`).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 
@@ -34,8 +35,9 @@ class Config(DataConfig):
     ndf: int = 32
     lambda_pixel: float = 1.0  # l_MSE's weight in l_X
     lambda_content: float = 1.0  # the classifier-feature term's weight in l_X (0: SRResNet)
-    # l_Gen's weight (eq. 3; 0: SRResNet, no D step). The paper's 1e-3 weighs it against l_MSE of [0, 1] images;
-    # ours are in [-1, 1], where l_MSE is 4x larger
+    # l_Gen's weight (eq. 3; 0: SRResNet, no D step). The paper's 1e-3 weighs it against a VGG loss rescaled by
+    # 1/12.75; ours weighs it against a pixel term on [-1, 1] images and the classifier-feature term. 5e-3 was chosen
+    # from the losses' sizes at the start of the run (pixel ~0.02, feature ~0.15, -log D ~0.7), not tuned
     lambda_adv: float = 5e-3
     lr: float = 1e-4
     beta1: float = 0.9
@@ -71,7 +73,8 @@ def shrink(cfg: Config, hr: torch.Tensor) -> torch.Tensor:
 
 
 def bicubic(cfg: Config, lr: torch.Tensor) -> torch.Tensor:
-    """uint8 I_LR -> uint8 bicubic upsampling to the model's output size: the baseline every method is measured against."""
+    """uint8 I_LR -> uint8 bicubic upsampling to the model's output size: the baseline every method is measured against.
+    Cubic convolution (Keys 1981, eq. 15) with a = -0.75, as torch and OpenCV use (Keys' own choice is -0.5)."""
     up = F.interpolate(lr.float(), size=(cfg.image_size, cfg.image_size), mode="bicubic", align_corners=False)
     return up.round().clamp(0, 255).to(torch.uint8)
 
@@ -114,7 +117,8 @@ def _phi(device: str) -> torch.nn.Module:
     from ..core import metrics
 
     body = metrics.load_classifier(metrics.CLASSIFIER_DIR).body
-    phi = torch.nn.Sequential(*list(body)[:2]).to(device).eval()
+    # a copy: the judge itself is cached and shared, and must stay where it is and as it is
+    phi = copy.deepcopy(torch.nn.Sequential(*list(body)[:2])).to(device).eval()
     return phi.requires_grad_(False)
 
 
@@ -175,19 +179,6 @@ def preview(cfg: Config, modules: dict, gen: torch.Generator) -> torch.Tensor:
     return torch.cat([nearest, bicubic(cfg, lr), translate(cfg, modules, lr), hr])
 
 
-def psnr(out: torch.Tensor, ref: torch.Tensor) -> float:
-    """PSNR = 10 log10(MAX^2 / MSE), MAX = 1 for images in [0, 1], over the whole set's pixels."""
-    mse = ((out.float() - ref.float()) / 255).pow(2).mean()
-    return round(float(10 * torch.log10(1 / mse)), 3)
-
-
-def ssim(out: torch.Tensor, ref: torch.Tensor) -> float:
-    """SSIM (Wang et al. 2004, eq. 13) by torchmetrics: 11-px Gaussian windows, averaged over the images."""
-    from torchmetrics.functional.image import structural_similarity_index_measure
-
-    return round(float(structural_similarity_index_measure(out.float() / 255, ref.float() / 255, data_range=1.0)), 4)
-
-
 MLP_JUDGE = "fashion-classifier-mlp"  # the second judge: not in the content loss, another architecture
 
 
@@ -195,7 +186,7 @@ MLP_JUDGE = "fashion-classifier-mlp"  # the second judge: not in the content los
 def evaluate(loaded, n: int = 10000, seed: int = 0, diffusion: str = "", diffusion_steps: int = 50, **_) -> dict:
     """On held-out test images, for bicubic and for G: PSNR and SSIM against I_HR (fidelity), FID against I_HR
     and the garment's class read by both judges (what a viewer recognises). The CNN judge's features are in
-    the content loss (phi), so its verdicts flatter G; the MLP judge's are not. `diffusion` (a DDPM checkpoint
+    the content loss (phi), so its verdicts flatter G; the MLP judge's are not. `--judge` replaces the CNN judge. `diffusion` (a DDPM checkpoint
     of the output size) adds ILVR's upscaling of the same images (`ddpm/superres.py`, seeded by `seed`)."""
     from ..core import metrics
 
@@ -212,14 +203,14 @@ def evaluate(loaded, n: int = 10000, seed: int = 0, diffusion: str = "", diffusi
         if ddpm.family != "ddpm":
             raise UserError(f"--diffusion {diffusion} is a {ddpm.family!r} checkpoint, not a DDPM")
         outputs["ilvr"] = upscale_images(ddpm, lr, cfg.image_size, diffusion_steps, seed)
-    judges = {"cnn": metrics.load_classifier(metrics.CLASSIFIER_DIR),
+    judges = {"cnn": metrics.load_classifier(),  # the shipped CNN, or the one `--judge` names
               "mlp": metrics.load_classifier(metrics.CLASSIFIER_DIR.parent / MLP_JUDGE)}
     result: dict = {"n_test": n, "input_size": cfg.input_size, "output_size": cfg.image_size}
     for judge, net in judges.items():
         result[f"real_class_accuracy_{judge}"] = _accuracy(hr, labels, net)
     for name, images in outputs.items():
-        result[f"{name}_psnr_db"] = psnr(images, hr)
-        result[f"{name}_ssim"] = ssim(images, hr)
+        result[f"{name}_psnr_db"] = metrics.psnr(images, hr)
+        result[f"{name}_ssim"] = metrics.ssim(images, hr)
         result[f"{name}_fid"] = round(metrics.fid_kid(hr, images, judges["cnn"], kid=False)["fid"], 3)
         for judge, net in judges.items():
             result[f"{name}_class_accuracy_{judge}"] = _accuracy(images, labels, net)
