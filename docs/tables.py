@@ -451,14 +451,14 @@ def srgan_table(entries):
     rows = []
     for c in entries:
         m = c["card"].get("metrics", {})
-        for key, shown in (("srgan", f"`{c['name']}`"), ("bicubic", "↳ bicubic"), ("ilvr", "↳ diffusion (ILVR)")):
+        for key, shown in (("model", f"`{c['name']}`"), ("bicubic", "↳ bicubic"), ("ilvr", "↳ diffusion (ILVR)")):
             if f"{key}_psnr_db" not in m:
                 continue
-            rows.append([shown, describe(c) if key == "srgan" else "the same images",
-                         steps_cell(c["card"]) if key == "srgan" else "", time_cell(c["card"]) if key == "srgan" else "",
+            rows.append([shown, describe(c) if key == "model" else "the same images",
+                         steps_cell(c["card"]) if key == "model" else "", time_cell(c["card"]) if key == "model" else "",
                          num(m.get(f"{key}_psnr_db")), num(m.get(f"{key}_ssim")), num(m.get(f"{key}_fid")),
                          f"{pct(m.get(f'{key}_class_accuracy_mlp'))} / {pct(m.get(f'{key}_class_accuracy_cnn'))}"])
-        if "srgan_psnr_db" not in m:
+        if "model_psnr_db" not in m:
             rows.append(_base(c) + ["—"] * 4)
     real = next((c["card"]["metrics"] for c in entries if "real_class_accuracy_mlp" in c["card"].get("metrics", {})), None)
     return table(BASE + ["PSNR (dB)", "SSIM", "FID", "class right, MLP / CNN judge"], rows) + (

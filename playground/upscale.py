@@ -134,23 +134,27 @@ def upscale(store: ModelStore, image, factor: str, seed=0) -> tuple[np.ndarray, 
 
 
 def held_out(store: ModelStore) -> str:
-    """Each model's held-out numbers from its card (written by `python -m trainers evaluate`), bicubic beside it."""
-    lines = ["| model | PSNR (dB) | SSIM | FID | class right (MLP judge) |", "|---|---|---|---|---|"]
-    real = None
-    for name in store.names("srgan"):
-        cfg, m = store.get(name, family="srgan").cfg, read_card(store.path(name)).get("metrics", {})
-        if "srgan_psnr_db" not in m:
-            lines.append(f"| `{name}` | (no held-out metrics in its card: run `python -m trainers evaluate "
-                         f"checkpoints/{name}`) | | | |")
-            continue
-        real = m.get("real_class_accuracy_mlp", real)
-        for key, shown in (("bicubic", f"bicubic ×{cfg.scale}"), ("srgan", f"{method(cfg)} ×{cfg.scale} `{name}`"),
-                           ("ilvr", f"diffusion (ILVR) ×{cfg.scale}")):
-            if f"{key}_psnr_db" not in m:
+    """Each model's held-out numbers from its card (written by `python -m trainers evaluate`): per factor, bicubic,
+    each model (SRResNet before SRGAN) and ILVR, in the order of the strip. Bicubic and ILVR are scored by every
+    model's evaluation on the same images; the first card that has them gives their row."""
+    lines = ["| method | PSNR (dB) | SSIM | FID | class right (MLP judge) |", "|---|---|---|---|---|"]
+    real, n = None, None
+    for label in scales(store):
+        names = models_for(store, label)
+        cards = {name: read_card(store.path(name)).get("metrics", {}) for name in names}
+        scored = [m for m in cards.values() if "model_psnr_db" in m]
+        rows = [("bicubic", f"bicubic {label}", next((m for m in scored), None))]
+        rows += [("model", f"{method(store.get(name, family='srgan').cfg)} `{name}`", cards[name]) for name in names]
+        rows.append(("ilvr", f"diffusion (ILVR) {label}", next((m for m in scored if "ilvr_psnr_db" in m), None)))
+        for key, shown, m in rows:
+            if m is None or f"{key}_psnr_db" not in m:
+                if key == "model":
+                    lines.append(f"| {shown} | (no held-out metrics in its card: run `python -m trainers evaluate "
+                                 f"checkpoints/{shown.split('`')[1]}`) | | | |")
                 continue
+            real, n = m.get("real_class_accuracy_mlp", real), m.get("n_test", n)
             lines.append(f"| {shown} | {m[f'{key}_psnr_db']:.2f} | {m[f'{key}_ssim']:.3f} | {m[f'{key}_fid']:.2f} | "
                          f"{m[f'{key}_class_accuracy_mlp']:.1%} |")
-    n = next((read_card(store.path(n)).get("metrics", {}).get("n_test") for n in store.names("srgan")), None)
     where = f"On {n} held-out test garments" if n else "On the held-out test garments"
     return (f"{where}, each shrunk and brought back" + (f"; the same judge reads the originals right {real:.1%} of "
                                                          "the time" if real else "") + ":\n\n" + "\n".join(lines))

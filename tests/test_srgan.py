@@ -91,7 +91,7 @@ def test_srgan_learns_and_upscales(tmp_path, tiny_fashion):
     with pytest.raises(S.UserError, match="one way"):
         S.translate(loaded.cfg, loaded.modules, lr, "BtoA")
     metrics = S.evaluate(loaded, n=50)
-    for method in ("bicubic", "srgan"):
+    for method in ("bicubic", "model"):
         assert metrics[f"{method}_psnr_db"] > 0 and -1 <= metrics[f"{method}_ssim"] <= 1
         assert metrics[f"{method}_fid"] >= 0
         for judge in ("cnn", "mlp"):

@@ -194,7 +194,7 @@ def evaluate(loaded, n: int = 10000, seed: int = 0, diffusion: str = "", diffusi
     test = dataset(cfg, "test")
     n = min(n, len(test))
     lr, hr, labels = test.a[:n], test.b[:n], test.labels[:n]
-    outputs = {"bicubic": bicubic(cfg, lr), "srgan": translate(cfg, modules, lr)}
+    outputs = {"bicubic": bicubic(cfg, lr), "model": translate(cfg, modules, lr)}  # "model": this checkpoint's G
     if diffusion:
         from ..core.checkpoint import load_model
         from ..ddpm.superres import upscale_images
