@@ -128,7 +128,7 @@ def upscale(store: ModelStore, image, factor: str, seed=0) -> tuple[np.ndarray, 
             "is no original to measure against." if hr is None else
             f"The image was made grey at {cfg.image_size} px (the original), shrunk {cfg.scale}x as training shrank "
             "its images, and brought back by each method. PSNR and SSIM compare each with the original (higher is "
-            "closer); the judges say which garment each looks like. The CNN judge's features are in SRGAN's loss, "
+            "closer); both judges say which garment each looks like. The CNN judge's features are in SRGAN's loss, "
             "the MLP judge's are not.")
     return strip, note + "\n\n" + head + "\n" + "\n".join(lines)
 
@@ -156,7 +156,7 @@ def held_out(store: ModelStore) -> str:
             lines.append(f"| {shown} | {m[f'{key}_psnr_db']:.2f} | {m[f'{key}_ssim']:.3f} | {m[f'{key}_fid']:.2f} | "
                          f"{m[f'{key}_class_accuracy_mlp']:.1%} |")
     where = f"On {n} held-out test garments" if n else "On the held-out test garments"
-    return (f"{where}, each shrunk and brought back" + (f"; the same judge reads the originals right {real:.1%} of "
+    return (f"{where}, each shrunk and brought back" + (f"; the MLP judge reads the originals right {real:.1%} of "
                                                          "the time" if real else "") + ":\n\n" + "\n".join(lines))
 
 
