@@ -19,7 +19,7 @@ from .models import ModelStore, n_parameters
 
 
 HEADLINE = ("test_accuracy", "data_floor_fid", "fid", "class_entropy", "class_accuracy", "test_psnr_db", "test_neg_elbo_nats",
-            "prior_fid", "prior_class_entropy")
+            "prior_fid", "prior_class_entropy", "model_psnr_db", "model_fid")  # the last two: a super-resolution model's
 
 
 def models_table(store: ModelStore) -> list[list]:
@@ -78,6 +78,9 @@ def _kind(config: dict) -> str:
         what = ("variational autoencoder" if values.get("variational", True) else
                 "denoising autoencoder" if values.get("noise_std") else "autoencoder")
         return f"{'An' if what[0] in 'aeiou' else 'A'} **{what}** (the vae family)"
+    if family == "srgan":  # its first stage is SRResNet, trained without D: the lesson tells the two apart
+        what = "SRGAN" if values.get("lambda_adv") else "SRResNet"
+        return f"An **{what}** super-resolution model, ×{values.get('scale')} (the srgan family)"
     return f"{'An' if str(family)[:1] in 'aeiou' else 'A'} **{family}** model"
 
 

@@ -735,7 +735,7 @@ def superres(store, garment, factor):
     closest, richest = max(scores, key=scores.get), min(edges, key=edges.get)
     strip = titled_strip([U.tile(x) for x in [lr, *(named[m] for m in METHODS), hr]], ["input", *METHODS, "original"])
     return Shown(strip, "PSNR against the original: " + ", ".join(f"{m} **{scores[m]:.1f} dB**" for m in METHODS)
-                 + f". Fine detail (edge strength) {detail(hr):.3f} in the original; "
+                 + f". Fine detail (the mean difference between neighbouring pixels) {detail(hr):.3f} in the original; "
                  + ", ".join(f"{m} {detail(named[m]):.3f}" for m in METHODS) + ".",
                  {"closest": closest, "most_detail": richest})
 
