@@ -311,8 +311,8 @@ breaks out onto three or four modes, and by step 8,000 it has crowded onto one o
 *mode hopping*: G chases where D is weak, D follows, and the ring is never covered at once. Then the preset **the cure**
 (WGAN-GP, 5 D steps): within 30 s its points spread around the whole ring, filling the gaps between the
 modes too, so "modes covered" first counts only the modes already dense, and swings while the points move (the
-line gives its range); they sharpen as it plays on (seed 0: 7 of 8 at step 500, 4 to 8 over the 100 steps before;
-all 8 at step 1000, 6 to 8 before; all 8 with 76% of the points on them at step 3000).
+line gives its range); they sharpen as it plays on (seed 0: 6 or 7 of 8 at step 500, as CPUs round differently, 4 to 8
+over the 100 steps before; all 8 at step 1000, 6 to 8 before; all 8 with 76% of the points on them at step 3000).
 """
 
 
