@@ -32,10 +32,11 @@ GROUPS = {
     "ddpm": ("ddpm",),
     "translation": ("pix2pix", "cyclegan"),
     "text-to-image": ("clip", "autoencoder_kl", "latent_diffusion", "unclip_prior", "unclip_decoder"),
-    "super-resolution": ("srgan",),
+    "super-resolution": ("srgan", "sr3"),
+    "inpainting": ("ldm_inpaint",),
     "other": (),
 }
-FAMILY_TITLES = {"srgan": "SRGAN", "pix2pix": "Pix2Pix", "cyclegan": "CycleGAN", "clip": "CLIP", "autoencoder_kl": "KL autoencoder",
+FAMILY_TITLES = {"srgan": "SRGAN", "sr3": "SR3 (diffusion, trained)", "ldm_inpaint": "Latent inpainting", "pix2pix": "Pix2Pix", "cyclegan": "CycleGAN", "clip": "CLIP", "autoencoder_kl": "KL autoencoder",
                  "latent_diffusion": "Latent diffusion", "unclip_prior": "unCLIP prior (DALL·E 2)",
                  "unclip_decoder": "unCLIP decoder (DALL·E 2)"}
 
@@ -213,6 +214,8 @@ SIMPLE = {
                         "(frozen)",
     "unclip_prior": "PriorTransformer, {layers} layers × {heads} heads of {head_dim}, {schedule} schedule, on "
                     "{clip_name} (frozen)",
+    "ldm_inpaint": "UNet2DConditionModel {widths} taking [z_t, hole, E(masked image)] (9 channels), heads of "
+                   "{head_dim}, on {clip_name} and {vae_name} (frozen); whole image as hole {p_full}",
     "unclip_decoder": "UNet2DConditionModel {widths}, z_i in the time embedding and {image_tokens} tokens, on "
                       "{clip_name} and {vae_name} (frozen)",
 }
@@ -286,6 +289,11 @@ def describe(c: dict) -> str:
                 if cfg.get("lambda_content") else "SRResNet (pixel loss alone)")
         return (f"{kind} ×{cfg.get('scale')}, {small} → {cfg.get('image_size')} px: {cfg.get('n_blocks')} residual "
                 f"blocks of {cfg.get('ngf')} channels" + (f", D ndf {cfg.get('ndf')}" if cfg.get("lambda_adv") else ""))
+    if f == "sr3":
+        small = cfg.get("image_size", 32) // cfg.get("scale", 1)
+        mults = "/".join(map(str, cfg.get("mults") or []))
+        return (f"SR3 ×{cfg.get('scale')}, {small} → {cfg.get('image_size')} px: DDPM U-Net base {cfg.get('base')}, "
+                f"mults {mults}, with bicubic(I_LR) concatenated to x_t; {cfg.get('schedule')} schedule, T = {cfg.get('T')}")
     if f in SIMPLE:
         return SIMPLE[f].format_map(_Fields(cfg, widths=widths, beta=num(cfg.get("beta")),
                                             clip_name=Path(str(cfg.get("clip"))).name,
@@ -466,6 +474,34 @@ def srgan_table(entries):
              f"{pct(real['real_class_accuracy_cnn'])} (CNN) of the time."] if real else [])
 
 
+def sr3_table(entries):
+    """As the SRGAN table, with the sampler the scores were made with."""
+    lines = srgan_table(entries)
+    steps = {c["card"].get("metrics", {}).get("steps") for c in entries} - {None}
+    return lines + (["", f"SR3 sampled by DDIM, {', '.join(map(str, sorted(steps)))} steps, seed 0."] if steps else [])
+
+
+def ldm_inpaint_table(entries):
+    """Per hole shape: the class kept (both judges, on the grey intensity), FID, and how far the autoencoder moved
+    the kept pixels before they were put back."""
+    from trainers.ddpm.inpaint import MASKS
+
+    rows = []
+    for c in entries:
+        m = c["card"].get("metrics", {})
+        for i, kind in enumerate(MASKS):
+            key = kind.replace(" ", "_")
+            head = _base(c) if i == 0 else ["", "", "", ""]
+            if f"{key}_fid" not in m:
+                if i == 0:
+                    rows.append(head + ["—"] * 4)
+                continue
+            rows.append(head + [kind, f"{pct(m.get(f'{key}_class_kept_mlp'))} / {pct(m.get(f'{key}_class_kept_cnn'))}",
+                                num(m.get(f"{key}_fid")), num(m.get(f"{key}_kept_error"))])
+    return table(BASE + ["hole", "class kept, MLP / CNN judge", "FID", "kept pixels moved by the autoencoder "
+                                                                     "(mean abs. error of 255, put back after)"], rows)
+
+
 def generic_table(entries):
     rows = []
     for c in entries:
@@ -478,7 +514,8 @@ def generic_table(entries):
 TABLES = {"classifier": judges_table, "gan": gan_table, "vae": vae_table, "ddpm": ddpm_table,
           "pix2pix": pix2pix_table, "cyclegan": cyclegan_table, "clip": clip_table,
           "autoencoder_kl": autoencoder_kl_table, "latent_diffusion": latent_diffusion_table,
-          "unclip_prior": unclip_prior_table, "unclip_decoder": unclip_decoder_table, "srgan": srgan_table}
+          "unclip_prior": unclip_prior_table, "unclip_decoder": unclip_decoder_table, "srgan": srgan_table,
+          "sr3": sr3_table, "ldm_inpaint": ldm_inpaint_table}
 
 
 def judged_by_table(entries) -> list[str]:

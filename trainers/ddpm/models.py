@@ -5,7 +5,8 @@ Convolutional residual blocks at each resolution, downsampling then upsampling w
 App. B: at 16x16 there); the timestep enters every residual block through a sinusoidal embedding
 (Vaswani et al. 2017, sec. 3.5) and an MLP, as in Ho et al. 2020. A class label, when the model is
 conditional, is embedded and added to the time embedding; label `n_classes` is the "no label" token
-used for classifier-free guidance.
+used for classifier-free guidance. An image-conditioned model (SR3, Saharia et al. 2021, sec. 2.4) takes its
+condition concatenated to x_t along the channels: `cond_channels` more input channels.
 """
 
 from __future__ import annotations
@@ -70,16 +71,18 @@ class SelfAttention(nn.Module):
 
 
 class UNet(nn.Module):
-    """eps_theta(x_t, t, y): (B, C, H, W), (B,) int timesteps, (B,) labels or None -> (B, C, H, W)."""
+    """eps_theta(x_t, t, y): (B, C, H, W), (B,) int timesteps, (B,) labels or None -> (B, C, H, W). With
+    `cond_channels`, eps_theta(x_t, t, cond) takes (B, cond_channels, H, W) `cond` beside x_t."""
 
     def __init__(self, channels: int = 1, base: int = 32, mults: tuple[int, ...] = (1, 2, 2), blocks: int = 1,
-                 attn_res: tuple[int, ...] = (8,), image_size: int = 32, n_classes: int = 0, dropout: float = 0.1):
+                 attn_res: tuple[int, ...] = (8,), image_size: int = 32, n_classes: int = 0, dropout: float = 0.1,
+                 cond_channels: int = 0):
         super().__init__()
         emb_dim = 4 * base
-        self.base, self.n_classes = base, n_classes
+        self.base, self.n_classes, self.cond_channels = base, n_classes, cond_channels
         self.time_mlp = nn.Sequential(nn.Linear(base, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
         self.label_emb = nn.Embedding(n_classes + 1, emb_dim) if n_classes else None
-        self.inp = nn.Conv2d(channels, base, 3, padding=1)
+        self.inp = nn.Conv2d(channels + cond_channels, base, 3, padding=1)
 
         self.down = nn.ModuleList()
         skips, c, res = [base], base, image_size
@@ -107,7 +110,13 @@ class UNet(nn.Module):
         nn.init.zeros_(self.out[-1].weight)
         nn.init.zeros_(self.out[-1].bias)
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None,
+                cond: torch.Tensor | None = None) -> torch.Tensor:
+        if self.cond_channels:
+            if cond is None or cond.shape[1] != self.cond_channels or cond.shape[-2:] != x.shape[-2:]:
+                raise ValueError(f"this U-Net takes a {self.cond_channels}-channel condition of x_t's size, got "
+                                 f"{None if cond is None else tuple(cond.shape)}")
+            x = torch.cat([x, cond], 1)
         emb = self.time_mlp(timestep_embedding(t, self.base))
         if self.label_emb is not None:
             if y is None:  # unconditional call of a conditional model: the "no label" token

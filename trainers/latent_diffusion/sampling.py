@@ -31,7 +31,7 @@ SCHEDULERS = {"ddim": "DDIMScheduler", "ddpm": "DDPMScheduler", "euler": "EulerD
 
 _resolved, _resolving = False, threading.Lock()
 # their models are diffusers/transformers classes (unCLIP's too: loaded first, they printed "Loading weights" bars)
-LIBRARY_FAMILIES = ("latent_diffusion", "clip", "autoencoder_kl", "unclip_decoder", "unclip_prior")
+LIBRARY_FAMILIES = ("latent_diffusion", "ldm_inpaint", "clip", "autoencoder_kl", "unclip_decoder", "unclip_prior")
 
 
 def resolve_lazy_imports() -> None:
@@ -51,7 +51,7 @@ def resolve_lazy_imports() -> None:
         import diffusers
         import transformers
 
-        for name in ("StableDiffusionPipeline", "AutoencoderKL", "UNet2DConditionModel", *SCHEDULERS.values()):
+        for name in ("StableDiffusionPipeline", "StableDiffusionInpaintPipeline", "AutoencoderKL", "UNet2DConditionModel", *SCHEDULERS.values()):
             getattr(diffusers, name)
         for name in ("CLIPModel", "CLIPTextModel", "CLIPTokenizer", "CLIPTokenizerFast", "CLIPProcessor"):
             getattr(transformers, name)

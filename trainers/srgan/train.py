@@ -188,8 +188,6 @@ def evaluate(loaded, n: int = 10000, seed: int = 0, diffusion: str = "", diffusi
     and the garment's class read by both judges (what a viewer recognises). The CNN judge's features are in
     the content loss (phi), so its verdicts flatter G; the MLP judge's are not. `--judge` replaces the CNN judge. `diffusion` (a DDPM checkpoint
     of the output size) adds ILVR's upscaling of the same images (`ddpm/superres.py`, seeded by `seed`)."""
-    from ..core import metrics
-
     cfg, modules = loaded.cfg, loaded.modules
     test = dataset(cfg, "test")
     n = min(n, len(test))
@@ -203,9 +201,18 @@ def evaluate(loaded, n: int = 10000, seed: int = 0, diffusion: str = "", diffusi
         if ddpm.family != "ddpm":
             raise UserError(f"--diffusion {diffusion} is a {ddpm.family!r} checkpoint, not a DDPM")
         outputs["ilvr"] = upscale_images(ddpm, lr, cfg.image_size, diffusion_steps, seed)
+    return score(cfg, hr, labels, outputs)
+
+
+def score(cfg, hr: torch.Tensor, labels: torch.Tensor, outputs: dict[str, torch.Tensor]) -> dict:
+    """The super-resolution metrics of each method's uint8 `outputs[name]` of the held-out originals `hr`: PSNR and
+    SSIM against them, FID (the CNN judge's features) and the class read by both judges, keyed `<name>_<metric>`,
+    beside the judges' accuracy on `hr` itself. Shared with the SR3 family (`ddpm/sr3.py`)."""
+    from ..core import metrics
+
     judges = {"cnn": metrics.load_classifier(),  # the shipped CNN, or the one `--judge` names
               "mlp": metrics.load_classifier(metrics.CLASSIFIER_DIR.parent / MLP_JUDGE)}
-    result: dict = {"n_test": n, "input_size": cfg.input_size, "output_size": cfg.image_size}
+    result: dict = {"n_test": len(hr), "input_size": cfg.input_size, "output_size": cfg.image_size}
     for judge, net in judges.items():
         result[f"real_class_accuracy_{judge}"] = _accuracy(hr, labels, net)
     for name, images in outputs.items():
