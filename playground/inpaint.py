@@ -1,5 +1,6 @@
-"""Tab "Inpaint & upscale", sub-tab "Inpaint": paint a hole over a garment and watch a pixel DDPM fill it, step by step, with no retraining:
-the known pixels replaced at every step, or RePaint's resampling (trainers/ddpm/inpaint.py). Handlers are plain
+"""Tab "Inpaint & upscale", sub-tab "Inpaint": paint a hole over a garment and watch it filled, step by step: by a pixel
+DDPM with no retraining (the known pixels replaced at every step, or RePaint's resampling, trainers/ddpm/inpaint.py),
+or by a latent diffusion model trained to inpaint, which a prompt steers (trainers/latent_diffusion/inpaint.py). Handlers are plain
 functions (store, names, numbers, an editor's value) -> arrays and export paths; `fill` is a generator that
 Gradio streams."""
 
@@ -12,11 +13,13 @@ import gradio as gr  # at module level: the gallery handler's gr.SelectData anno
 import numpy as np
 import torch
 
+from trainers.core.captions import COLOURS, render
 from trainers.core.data import FASHION_MNIST_CLASSES
 from trainers.core.errors import UserError
 from trainers.core.images import gif_bytes, to_uint8, upscale
 from trainers.ddpm import inpaint as I
 from trainers.ddpm import train as ddpm_train
+from trainers.latent_diffusion import inpaint as LI
 
 from . import upscale as upscale_tab
 from .errors import number, user_errors
@@ -29,7 +32,8 @@ from .models import ModelStore
 
 ANY_CLASS = "(any: unconditional)"
 PAINTED = "painted with the brush"
-METHODS = ("replace", "RePaint")
+LATENT = "latent + prompt"
+METHODS = ("replace", "RePaint", LATENT)
 SIZE, CANVAS = 32, 256  # the shipped model's pixels; the editor shows them 8x
 UPDATES, MIN_UPDATE_S, MAX_GIF_FRAMES = 50, 0.1, 40
 HOLE = np.array([230, 60, 60], np.uint8)  # the hole, drawn red over the image
@@ -90,6 +94,64 @@ def _view(x: torch.Tensor) -> np.ndarray:
     return upscale(np.repeat(to_uint8(x.clamp(-1, 1))[0, 0].numpy()[..., None], 3, -1), CANVAS // x.shape[-1])
 
 
+def _view_rgb(images: torch.Tensor) -> np.ndarray:
+    """uint8 (1, 3, H, W) -> (CANVAS, CANVAS, 3)."""
+    return upscale(images[0].permute(1, 2, 0).numpy(), CANVAS // images.shape[-1])
+
+
+def tint(prompt: str) -> str:
+    """The colour the garment is drawn in for the latent model, which learned coloured garments: the first colour
+    the prompt names, or red."""
+    words = str(prompt or "").lower().replace(",", " ").split()
+    return next((w for w in words if w in COLOURS), "red")
+
+
+def latent_model(store: ModelStore):
+    names = store.names("ldm_inpaint")
+    if not names:
+        raise UserError("no latent inpainting model is shipped: train one with `python -m trainers train ldm_inpaint`")
+    return store.get(names[0], family="ldm_inpaint")
+
+
+def fill_latent(store: ModelStore, editor, mask_kind: str, steps: int, guidance: float, seed: int, prompt: str):
+    """The latent method's stream, as `fill` yields it: the garment drawn in the prompt's colour, its hole filled for
+    the prompt; x_t and x0_hat are the decoded latents (x0_hat with the kept pixels put back)."""
+    model = latent_model(store)
+    prompt = str(prompt or "").strip()[:200]
+    if not prompt:  # unprompted, the model filled a red sneaker's centre with a blue square
+        raise UserError("write what fills the hole, e.g. \"a red bag\": the latent method follows a prompt")
+    x0, mask = read_editor(editor, mask_kind, seed, model.cfg.image_size)
+    colour = tint(prompt)
+    image = to_uint8(render(x0 * 0.5 + 0.5, torch.tensor([list(COLOURS).index(colour)]), torch.tensor([1])) * 2 - 1)
+    holes = 1 - mask
+    hole = shown_hole(x0, mask)
+    yield hole, gr.skip(), gr.skip(), None, f"starting: {count(steps, 'step')}, the garment drawn {colour} ...", None
+    pipe = LI.make_pipeline(model.cfg, model.modules)
+    keep = set(np.linspace(0, steps - 1, min(MAX_GIF_FRAMES, steps)).round().astype(int).tolist())
+    frames, live = [], LiveUpdates(steps, UPDATES, MIN_UPDATE_S)
+    gen = torch.Generator().manual_seed(seed)
+    decoded = None
+    for i, t, z, z0_hat in LI.fill(pipe, image, holes, [prompt], gen, steps, guidance):
+        if i == steps:  # the last: z_0 and the decoded image
+            decoded = z0_hat
+            break
+        if i in keep or live.due(i):
+            a = _view_rgb(LI.decode(pipe, z))
+            b = _view_rgb(LI.paste(LI.decode(pipe, z0_hat), image, holes))
+            if i in keep:
+                frames.append(np.concatenate([a, np.full((a.shape[0], 8, 3), 255, np.uint8), b], 1))
+            if live.due(i):
+                yield hole, a, b, None, f"step {i + 1}/{steps} (t = {t}){live.left(i)}", None
+                live.shown()
+    filled = LI.paste(decoded, image, holes)
+    result = titled_strip([_view_rgb(image), hole, _view_rgb(filled)],
+                          ["original", "kept (hole in red)", f"filled: {prompt or '(no prompt)'}"[:40]])
+    gif = export_file(gif_bytes(frames, 80), "inpaint", ".gif")
+    yield (hole, _view_rgb(LI.decode(pipe, z)), _view_rgb(filled), result,
+           f"done: {count(steps, 'step')}, latent inpainting for \"{prompt}\" (the garment drawn {colour}), "
+           f"{steps * (2 if guidance > 1 else 1)} network calls in {live.elapsed():.1f} s", gif)
+
+
 def preview(store: ModelStore, name: str, editor, mask_kind: str, seed):
     """The hole the next fill will use, shown as soon as the image, the hole's shape or the seed (random strokes)
     changes: a walk chose "half image" and saw the old centre box until it pressed Fill. Nothing changes while
@@ -103,19 +165,24 @@ def preview(store: ModelStore, name: str, editor, mask_kind: str, seed):
 
 @user_errors
 def fill(store: ModelStore, name: str, editor, mask_kind: str, method: str, resample, steps, class_name,
-         guidance, seed):
+         guidance, seed, prompt: str = "a red bag"):
     """Stream the fill: yields (hole shown, x_t, x0_hat, before | after, progress, GIF path); the last yield has
     the result and the run's GIF (x_t | x0_hat per frame). No MP4: libx264 gave these frames files that differ in
-    a few bytes from one encode to the next (1 in 5), and every export here is reproducible bit for bit."""
-    model = store.get(name, family="ddpm")
+    a few bytes from one encode to the next (1 in 5), and every export here is reproducible bit for bit.
+    `name` is the pixel DDPM of replace and RePaint; the latent method uses the shipped latent inpainting model,
+    steered by `prompt`."""
     if mask_kind not in (PAINTED, *I.MASKS):
         raise UserError(f"mask must be one of: {PAINTED}, {', '.join(I.MASKS)}")
     if method not in METHODS:
         raise UserError(f"method must be one of {', '.join(METHODS)}")
-    steps = int(number("steps", steps, 1, model.cfg.T))
-    r = int(number("resampling r", resample, 1, I.MAX_RESAMPLE)) if method == "RePaint" else 1
     seed = int(number("seed", seed, 0, 2**63 - 1))
     guidance = number("guidance scale", guidance, 0, 20)
+    if method == LATENT:
+        yield from fill_latent(store, editor, mask_kind, int(number("steps", steps, 1, 1000)), guidance, seed, prompt)
+        return
+    model = store.get(name, family="ddpm")
+    steps = int(number("steps", steps, 1, model.cfg.T))
+    r = int(number("resampling r", resample, 1, I.MAX_RESAMPLE)) if method == "RePaint" else 1
     if model.cfg.channels != 1:
         raise UserError(f"this tab fills grey images; {name} makes colour ones")
     label = None
@@ -160,6 +227,10 @@ $$x_t \sim \mathcal N\big(\sqrt{\bar\alpha_t/\bar\alpha_{t'}}\,x_{t'},\ (1-\bar\
 so the network sees the joined image again and harmonises the hole with the rest (sec. 4.2). It costs $r$ network calls a step.
 
 The right-hand view is the network's guess $\hat x_0$ with the known pixels put back. A class (with guidance $w$, as in the Diffusion tab) asks the hole to become part of that garment.
+
+**Latent + prompt: a model trained to inpaint** (Rombach et al. 2022, sec. 4.5; Stable Diffusion's inpainting model). The rule of the notes: *a class or text enters by cross-attention, an image by concatenation*. The U-Net's input is the noisy latent, the hole $m$ shrunk to the latent's size, and the latent of the image with the hole blanked, side by side:
+$$\epsilon_\theta\big([z_t,\ m,\ \mathcal E(x \odot (1-m))],\ t,\ \tau(y)\big),$$
+trained as latent diffusion is, with random holes and captions. It sees the hole from the first step, so nothing has to be replaced, and the prompt $y$ says what fills it. It learned coloured garments: yours is drawn in the prompt's colour first. The autoencoder redraws the kept pixels slightly, so they are put back after.
 """
 
 
@@ -180,8 +251,9 @@ def build_inpaint(store: ModelStore, parts: TabParts) -> None:
     with gr.Row():
         with gr.Column(scale=3):
             gr.Markdown("### Inpaint: fill a hole with a diffusion model\n**Try first:** press *Fill the hole* "
-                        "(the centre box of a sneaker), then choose *replace* and compare the seams; paint your own "
-                        "hole with the brush and choose *painted with the brush*.")
+                        "(the centre box of a sneaker), then choose *replace* and compare the seams; choose "
+                        "*latent + prompt* and write what fills it; paint your own hole with the brush and choose "
+                        "*painted with the brush*.")
             # captioned by class name, as the other tabs' galleries are (the files' "t-shirt-top" read oddly)
             picks = gr.Gallery([(example(i), FASHION_MNIST_CLASSES[int(Path(p).stem.split("-", 1)[0])])
                                 for i, p in enumerate(example_paths())],
@@ -205,8 +277,9 @@ def build_inpaint(store: ModelStore, parts: TabParts) -> None:
                 steps = gr.Slider(10, 250, 50, step=10, label="steps")
                 cls = gr.Dropdown([ANY_CLASS, *FASHION_MNIST_CLASSES], value=ANY_CLASS, label="class of the fill",
                                   min_width=240)
-                guidance = gr.Slider(0, 10, 3, step=0.5, label="guidance scale w (with a class)")
+                guidance = gr.Slider(0, 10, 3, step=0.5, label="guidance scale w (with a class or a prompt)")
                 seed = gr.Number(0, label="seed", precision=0, minimum=0)
+            prompt = gr.Textbox("a red bag", label="prompt (latent + prompt)", max_length=200, elem_id="inpaint-prompt")
             with gr.Row():  # RePaint at 250 steps and r = 10 is 2500 network calls, minutes: it can be stopped
                 go = gr.Button("Fill the hole", variant="primary", scale=3)
                 stop = gr.Button("Stop", scale=1)
@@ -240,7 +313,7 @@ def build_inpaint(store: ModelStore, parts: TabParts) -> None:
     parts.refresh.append((ckpt, lambda: store.names("ddpm")))
     wire(go.click, "inpaint", {"checkpoint": ckpt, "image": editor, "hole": mask, "method": method,
                                "resampling r": resample, "steps": steps, "class": cls, "guidance": guidance,
-                               "seed": seed},
+                               "seed": seed, "prompt": prompt},
          lambda *a: (yield from fill(store, *a)), [kept, xt, x0, result, progress, gif], parts,
          opening=bool(first) and {"image": {"background": start, "layers": [], "composite": start}},
          stop=(stop, progress, "stopped: x_t and x̂0 above are the last step shown"))

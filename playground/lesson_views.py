@@ -704,7 +704,7 @@ def unclip_prior(store, prompt):
 
 # ---- 14. super-resolution ------------------------------------------------------------------------------------
 
-METHODS = ("bicubic", "SRResNet", "SRGAN", "diffusion")
+METHODS = ("bicubic", "SRResNet", "SRGAN", "ILVR", "SR3")
 
 
 def detail(images: torch.Tensor) -> float:
@@ -714,7 +714,7 @@ def detail(images: torch.Tensor) -> float:
     return float((x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., :, 1:] - x[..., :, :-1]).abs().mean())
 
 
-@view("superres", "a garment shrunk 4x or 2x and brought back by bicubic, SRResNet, SRGAN and diffusion (ILVR)",
+@view("superres", "a garment shrunk 4x or 2x and brought back by bicubic, SRResNet, SRGAN and diffusion (ILVR, SR3)",
       {"garment": Param("choice", "garment", "Sneaker", choices=CLASSES),
        "factor": Param("choice", "upscaling factor", "×4: 8 → 32 px", choices=("×4: 8 → 32 px", "×2: 16 → 32 px"))},
       {"closest": METHODS, "most_detail": METHODS})
@@ -728,7 +728,8 @@ def superres(store, garment, factor):
     _, lr, hr, outputs = U.upscaled(store, Image.fromarray(example(garment)), factor, 0)
     named = {name.split()[0]: out for name, out in outputs}
     if set(named) != set(METHODS):
-        raise UserError(f"this lesson needs a SRResNet, a SRGAN and a DDPM of the same size; found {', '.join(named)}")
+        raise UserError("this lesson needs a SRResNet, a SRGAN, a DDPM of the same size and an SR3 for the factor; "
+                        f"found {', '.join(named)}")
     scores = {m: psnr(named[m], hr) for m in METHODS}
     # detail closest to the original's: too little is a blur, too much is noise
     edges = {m: abs(detail(named[m]) - detail(hr)) for m in METHODS}

@@ -1,6 +1,7 @@
 """Sub-tab "Upscale" of "Inpaint & upscale": a garment shrunk to 8 or 16 px and brought back to 32 px by bicubic
 interpolation and by the shipped super-resolution models (SRResNet: the pixel loss alone; SRGAN: a classifier's
-features and a discriminator, trainers/srgan), side by side and enlarged, each with its PSNR, its SSIM and what
+features and a discriminator, trainers/srgan; ILVR: the pixel DDPM steered by the small image, no training; SR3:
+a DDPM trained with the small image concatenated, trainers/ddpm/sr3.py), side by side and enlarged, each with its PSNR, its SSIM and what
 two judges read in it. Handlers are plain functions (store, image, labels) -> arrays and Markdown."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from trainers.core.checkpoint import read_card
 from trainers.core.data import FASHION_MNIST_CLASSES
 from trainers.core.errors import UserError
 from trainers.core.images import upscale as enlarge
+from trainers.ddpm import sr3
 from trainers.ddpm.superres import upscale_images
 from trainers.srgan import train as S
 
@@ -27,7 +29,8 @@ from .views import titled_strip
 from .wiring import TabParts, wire
 
 TILE = 96  # px of each enlarged image: 3x a 32-px output, 12x an 8-px input (six fit the 720-px column at 1400 px)
-DIFFUSION_STEPS = 50  # ILVR's reverse steps: about a second for one image on 2 cores
+DIFFUSION_STEPS = 50  # ILVR's and SR3's reverse steps: about a second each for one image on 2 cores
+ILVR, SR3 = "ILVR (diffusion, no training)", "SR3 (diffusion, trained)"
 
 
 def scale_label(cfg) -> str:
@@ -52,6 +55,11 @@ def models_for(store: ModelStore, label: str) -> list[str]:
         raise UserError(f"no super-resolution model upscales {str(label)[:40]!r}; choose one of: "
                         f"{', '.join(scales(store)) or '(none shipped)'}")
     return sorted(names, key=lambda n: bool(store.get(n, family="srgan").cfg.lambda_adv))
+
+
+def sr3_for(store: ModelStore, label: str) -> list[str]:
+    """The SR3 checkpoints that upscale by the factor `label` names."""
+    return [n for n in store.names("sr3") if scale_label(store.get(n, family="sr3").cfg) == label]
 
 
 def example(index: int):
@@ -81,10 +89,11 @@ def diffusion_model(store: ModelStore, cfg) -> str | None:
 
 def upscaled(store: ModelStore, image, factor: str, seed: int = 0) -> tuple:
     """An image -> (the models' config, the small image, the original or None, [(method, result)]), all uint8
-    (1, 1, H, W): bicubic, each model, then ILVR with a DDPM where one makes images of the output size. An image
+    (1, 1, H, W): bicubic, each model, then ILVR with a DDPM where one makes images of the output size, then SR3 where
+    one upscales by this factor. An image
     larger than the models' input is taken as the original: made grey at the output size, then shrunk as
     training shrank its images. One no larger than the input is taken as the small image itself, with no original
-    to measure against. `seed` draws ILVR's noise."""
+    to measure against. `seed` draws ILVR's and SR3's noise."""
     names = models_for(store, factor)
     models = [store.get(n, family="srgan") for n in names]
     cfg = models[0].cfg
@@ -96,14 +105,17 @@ def upscaled(store: ModelStore, image, factor: str, seed: int = 0) -> tuple:
     outputs = [("bicubic", S.bicubic(cfg, lr))] + [(method(m.cfg), S.translate(m.cfg, m.modules, lr)) for m in models]
     ddpm = diffusion_model(store, cfg)
     if ddpm:
-        outputs.append(("diffusion (ILVR)", upscale_images(store.get(ddpm, family="ddpm"), lr, cfg.image_size,
-                                                          DIFFUSION_STEPS, seed)))
+        outputs.append((ILVR, upscale_images(store.get(ddpm, family="ddpm"), lr, cfg.image_size, DIFFUSION_STEPS,
+                                             seed)))
+    for name in sr3_for(store, factor)[:1]:
+        m = store.get(name, family="sr3")
+        outputs.append((SR3, sr3.translate(m.cfg, m.modules, lr, steps=DIFFUSION_STEPS, seed=seed)))
     return cfg, lr, hr, outputs
 
 
 @user_errors
 def upscale(store: ModelStore, image, factor: str, seed=0) -> tuple[np.ndarray, str]:
-    """An image -> (the strip: small input | bicubic | each model | ILVR with a DDPM | original, a Markdown table
+    """An image -> (the strip: small input | bicubic | each model | ILVR with a DDPM | SR3 | original, a Markdown table
     of each method's PSNR and SSIM against the original and both judges' readings); see `upscaled`."""
     seed = int(number("seed", seed, 0, 2**63 - 1))
     cfg, lr, hr, outputs = upscaled(store, image, factor, seed)
@@ -137,7 +149,7 @@ def upscale(store: ModelStore, image, factor: str, seed=0) -> tuple[np.ndarray, 
 
 def held_out(store: ModelStore) -> str:
     """Each model's held-out numbers from its card (written by `python -m trainers evaluate`): per factor, bicubic,
-    each model (SRResNet before SRGAN) and ILVR, in the order of the strip. Bicubic and ILVR are scored by every
+    each model (SRResNet before SRGAN), ILVR and SR3, in the order of the strip. Bicubic and ILVR are scored by every
     model's evaluation on the same images; the first card that has them gives their row."""
     lines = ["| method | PSNR (dB) | SSIM | FID | class right (MLP judge) |", "|---|---|---|---|---|"]
     real, n = None, None
@@ -147,7 +159,9 @@ def held_out(store: ModelStore) -> str:
         scored = [m for m in cards.values() if "model_psnr_db" in m]
         rows = [("bicubic", f"bicubic {label}", next((m for m in scored), None))]
         rows += [("model", f"{method(store.get(name, family='srgan').cfg)} `{name}`", cards[name]) for name in names]
-        rows.append(("ilvr", f"diffusion (ILVR) {label}", next((m for m in scored if "ilvr_psnr_db" in m), None)))
+        rows.append(("ilvr", f"ILVR {label}", next((m for m in scored if "ilvr_psnr_db" in m), None)))
+        rows += [("model", f"SR3 `{name}`", read_card(store.path(name)).get("metrics", {}))
+                 for name in sr3_for(store, label)]
         for key, shown, m in rows:
             if m is None or f"{key}_psnr_db" not in m:
                 if key == "model":
@@ -163,7 +177,7 @@ def held_out(store: ModelStore) -> str:
 
 
 EXPLANATION = r"""
-**Super-resolution: one small image, four answers.** The small image $I^{LR}$ is the original $I^{HR}$ shrunk $r$ times. Many originals shrink to the same small image, so bringing one back is a guess.
+**Super-resolution: one small image, five answers.** The small image $I^{LR}$ is the original $I^{HR}$ shrunk $r$ times. Many originals shrink to the same small image, so bringing one back is a guess.
 
 **Bicubic** interpolation weighs each 4×4 neighbourhood by a cubic kernel (Keys 1981, here with $a = -0.75$ as torch and OpenCV use): smooth, never invents detail.
 
@@ -180,6 +194,10 @@ $\phi$ are a network's feature maps (the paper's VGG; here the shipped classifie
 $$x_{t-1} = \phi_N(y_{t-1}) + x'_{t-1} - \phi_N(x'_{t-1}),$$
 $$\phi_N = \text{enlarge}\circ\text{shrink},\qquad y_{t-1}\sim q(y_{t-1}\mid y).$$
 The model invents only what shrinking threw away, so each seed gives another garment that shrinks to the same small image.
+
+**Diffusion (SR3**, Saharia et al. 2021, eq. 6) is trained for it: a DDPM whose U-Net sees the small image, enlarged by bicubic interpolation, concatenated with $x_t$ along the channels,
+$$\min_\theta\ \mathbb{E}\,\big\|\epsilon - \epsilon_\theta\big([x_t,\ \text{bicubic}(I^{LR})],\ t\big)\big\|^2 .$$
+Ours started from the shipped DDPM with the new input channels at zero, so it began as that DDPM and learned to look at the condition. The notes' rule: an image condition is concatenated, a class or text goes through cross-attention.
 
 **The trade-off** (Blau & Michaeli 2018): PSNR and SSIM reward the average, FID and a judge's reading reward looking like a real garment; no method wins both.
 """
@@ -209,7 +227,7 @@ def build(store: ModelStore, parts: TabParts) -> None:
                     factor = gr.Radio(offered, value=first, label="upscaling factor")
                     seed = gr.Number(0, label="seed (the diffusion's noise)", precision=0, minimum=0)
                     go = gr.Button("Upscale", variant="primary")
-            strip = gr.Image(label="input | bicubic | SRResNet | SRGAN | diffusion | original", interactive=False,
+            strip = gr.Image(label="input | bicubic | SRResNet | SRGAN | ILVR | SR3 | original", interactive=False,
                              format="png", elem_id="sr-strip", show_label=False)
             table = gr.Markdown(elem_id="sr-table")
             gr.Markdown(held_out(store) if offered else "No super-resolution model is shipped: train one with "

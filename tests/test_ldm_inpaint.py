@@ -85,3 +85,34 @@ def test_it_trains_loads_with_diffusers_and_fills_only_the_hole(tiny_inpaint):
     for kind in ("centre_box", "strokes"):
         assert 0 <= metrics[f"{kind}_class_kept_mlp"] <= 1 and metrics[f"{kind}_fid"] >= 0
         assert metrics[f"{kind}_kept_error"] >= 0
+
+
+def test_the_inpaint_tab_fills_for_a_prompt_step_by_step(tmp_path, tiny_inpaint, tiny_ddpm):
+    """The Inpaint sub-tab's latent method: the garment drawn in the prompt's colour, x_t and x0_hat shown as it
+    runs, the kept pixels the original's in the result, a GIF of the run, and an empty prompt refused."""
+    import shutil
+
+    import numpy as np
+    from PIL import Image
+
+    from playground import inpaint as P
+    import gradio as gr
+    from playground.models import ModelStore
+
+    shutil.copytree(tiny_inpaint, tmp_path / "tiny-inpaint")
+    shutil.copytree(tiny_ddpm, tmp_path / "tiny-ddpm")
+    store = ModelStore(tmp_path)
+    start = Image.fromarray(P.example(7))
+    editor = {"background": start, "layers": [], "composite": start}
+    outs = list(P.fill(store, "tiny-ddpm", editor, "centre box", P.LATENT, 1, 4, P.ANY_CLASS, 2.0, 0, "a blue bag"))
+    hole, xt, x0, result, progress, gif = outs[-1]
+    assert len(outs) >= 3 and "step 1/4" in outs[1][4] and "the garment drawn blue" in progress and gif.endswith(".gif")
+    assert xt.shape == x0.shape == (P.CANVAS, P.CANVAS, 3) and result.shape[1] == 3 * P.CANVAS + 2 * 8
+    tiles = [result[-P.CANVAS:, k * (P.CANVAS + 8):k * (P.CANVAS + 8) + P.CANVAS] for k in range(3)]
+    original, filled = tiles[0], tiles[2]
+    assert original[..., 2].max() > 100 and original[..., 0].max() < 60  # drawn blue
+    kept = (hole != P.HOLE).any(-1)  # outside the red hole
+    assert np.array_equal(filled[kept], original[kept]) and not np.array_equal(filled[~kept], original[~kept])
+    assert P.tint("A Green, small dress") == "green" and P.tint("a bag") == "red"
+    with pytest.raises(gr.Error, match="write what fills the hole"):
+        list(P.fill(store, "tiny-ddpm", editor, "centre box", P.LATENT, 1, 4, P.ANY_CLASS, 2.0, 0, "  "))

@@ -129,8 +129,8 @@ def test_translate_upscales_what_a_user_has(tmp_path, tiny_fashion):
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory, tiny_fashion, tiny_ddpm):
-    """Two tiny x2 models of 16 px (SRResNet, then SRGAN from it), a DDPM of that size (ILVR's column) and the two
-    judges, in a store of their own."""
+    """Two tiny x2 models of 16 px (SRResNet, then SRGAN from it), a DDPM of that size (ILVR's column), an SR3 from
+    it and the two judges, in a store of their own."""
     import shutil
 
     from playground.models import ModelStore
@@ -145,6 +145,10 @@ def store(tmp_path_factory, tiny_fashion, tiny_ddpm):
     fit("srgan", {**tiny, "out": str(root / "srresnet-x2"), "steps": "3", "lambda_adv": "0", "lambda_content": "0"})
     fit("srgan", {**tiny, "out": str(root / "srgan-x2"), "steps": "3", "init_from": str(root / "srresnet-x2"),
                  "lambda_adv": "0.005", "lambda_content": "1"})  # --init_from carries the parent's config
+    from tests.conftest import TINY_DDPM
+
+    fit("sr3", {**TINY_DDPM, "data_dir": str(tiny_fashion), "out": str(root / "sr3-x2"), "steps": "3", "scale": "2",
+                "init_from": str(tiny_ddpm)})
     return ModelStore(root)
 
 
@@ -156,21 +160,26 @@ def test_the_upscale_tab_puts_every_method_beside_the_original_and_measures_each
     assert U.scales(store) == [factor] and U.models_for(store, factor) == ["srresnet-x2", "srgan-x2"]
     assert U.diffusion_model(store, store.get("srgan-x2").cfg) == "tiny-ddpm"
     strip, table = U.upscale(store, U.example(7), factor)
-    # six tiles of TILE px (input, bicubic, SRResNet, SRGAN, diffusion, original) with titles over them
-    assert strip.shape[1] == 6 * U.TILE + 5 * 8 and strip.shape[0] > U.TILE
+    # seven tiles of TILE px (input, bicubic, SRResNet, SRGAN, ILVR, SR3, original) with titles over them
+    assert strip.shape[1] == 7 * U.TILE + 6 * 8 and strip.shape[0] > U.TILE
     rows = [line for line in table.splitlines() if line.startswith("| **")]
     assert [r.split("**")[1] for r in rows] == ["original", "bicubic", "SRResNet (pixel loss)", "SRGAN",
-                                                "diffusion (ILVR)"]
+                                                "ILVR (diffusion, no training)", "SR3 (diffusion, trained)"]
     for row in rows[1:]:  # each method measured against the original, and read by both judges
         db = float(row.split("|")[2].split()[0])
         assert 5 < db < 60 and row.count("%") == 2
     assert "shrunk 2x" in table
-    assert not np.array_equal(strip, U.upscale(store, U.example(7), factor, 1)[0])  # the seed draws ILVR's noise
+    other = U.upscale(store, U.example(7), factor, 1)[0]  # the seed draws ILVR's and SR3's noise
+    for k in (4, 5):  # their tiles (k-th of the strip) change, the others do not
+        x = slice(k * (U.TILE + 8), k * (U.TILE + 8) + U.TILE)
+        assert not np.array_equal(strip[-U.TILE:, x], other[-U.TILE:, x])
+    x = slice(2 * (U.TILE + 8), 2 * (U.TILE + 8) + U.TILE)
+    assert np.array_equal(strip[-U.TILE:, x], other[-U.TILE:, x])
     # an image no larger than the input is upscaled as it is: nothing to measure against
     from PIL import Image
 
     small_strip, small_table = U.upscale(store, Image.new("L", (8, 8), 200), factor)
-    assert small_strip.shape[1] == 5 * U.TILE + 4 * 8 and "no original" in small_table and "dB" not in small_table
+    assert small_strip.shape[1] == 6 * U.TILE + 5 * 8 and "no original" in small_table and "dB" not in small_table
     with pytest.raises(Exception, match="no super-resolution model upscales"):
         U.upscale(store, U.example(7), "×3")
     with pytest.raises(Exception, match="no image given"):
