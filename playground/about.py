@@ -81,6 +81,10 @@ def _kind(config: dict) -> str:
     if family == "srgan":  # its first stage is SRResNet, trained without D: the lesson tells the two apart
         what = "SRGAN" if values.get("lambda_adv") else "SRResNet"
         return f"An **{what}** super-resolution model, ×{values.get('scale')} (the srgan family)"
+    if family == "sr3":
+        return f"An **SR3** super-resolution model, ×{values.get('scale')}: a DDPM conditioned on the small image"
+    if family == "ldm_inpaint":
+        return "A **latent inpainting** model: latent diffusion that sees the hole, steered by a prompt"
     return f"{'An' if str(family)[:1] in 'aeiou' else 'A'} **{family}** model"
 
 
@@ -142,6 +146,8 @@ GRIDS = {"classifier": "test images, a row per class it predicts",
          "cyclegan": "test images of each domain, translated, and back",
          "dualgan": "test images of each domain, translated, and back",
          "srgan": "eight test images: shrunk (drawn large), bicubic, the model's and the original, a row each",
+         "sr3": "eight test images: shrunk (drawn large), bicubic, the model's and the original, a row each",
+         "ldm_inpaint": "eight test images, then each hole shape filled for their captions, a row each",
          "latent_diffusion": "a prompt per row, eight seeds each",
          "ddpm": "samples from fixed noise (a conditional model: a class per row)",
          "gan": "samples from fixed noise (a conditional model: a class per row)"}
