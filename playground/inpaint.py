@@ -148,7 +148,8 @@ def fill_latent(store: ModelStore, editor, mask_kind: str, steps: int, guidance:
                           ["original", "kept (hole in red)", f"filled: {prompt or '(no prompt)'}"[:40]])
     gif = export_file(gif_bytes(frames, 80), "inpaint", ".gif")
     yield (hole, _view_rgb(LI.decode(pipe, z)), _view_rgb(filled), result,
-           f"done: {count(steps, 'step')}, latent inpainting for \"{prompt}\" (the garment drawn {colour}), "
+           f"done: {count(steps, 'step')}, latent inpainting ({model.name}) for \"{prompt}\" (the garment drawn "
+           f"{colour}), "
            f"{steps * (2 if guidance > 1 else 1)} network calls in {live.elapsed():.1f} s", gif)
 
 
