@@ -145,9 +145,9 @@ def fill_latent(store: ModelStore, editor, mask_kind: str, steps: int, guidance:
                 live.shown()
     filled = LI.paste(decoded, image, holes)
     result = titled_strip([_view_rgb(image), hole, _view_rgb(filled)],
-                          ["original", "kept (hole in red)", f"filled: {prompt or '(no prompt)'}"[:40]])
+                          ["original", "kept (hole in red)", f"filled: {prompt}"[:40]])
     gif = export_file(gif_bytes(frames, 80), "inpaint", ".gif")
-    yield (hole, _view_rgb(LI.decode(pipe, z)), _view_rgb(filled), result,
+    yield (hole, _view_rgb(decoded), _view_rgb(filled), result,
            f"done: {count(steps, 'step')}, latent inpainting ({model.name}) for \"{prompt}\" (the garment drawn "
            f"{colour}), "
            f"{steps * (2 if guidance > 1 else 1)} network calls in {live.elapsed():.1f} s", gif)

@@ -299,9 +299,9 @@ def evaluate(loaded, n: int = 500, seed: int = 0, steps: int | None = None, guid
     n = len(pick)
     result: dict = {"n_test": n, "steps": steps or cfg.sample_steps,
                     "guidance": cfg.guidance if guidance is None else guidance}
+    pipe = make_pipeline(cfg, loaded.modules)
     for kind in MASKS:
         holes = 1 - make_mask(kind, n, cfg.image_size, torch.Generator().manual_seed(seed + 1))
-        pipe = make_pipeline(cfg, loaded.modules)
         gen = torch.Generator().manual_seed(seed)
         raw = []
         for i in range(0, n, 250):
