@@ -68,10 +68,12 @@ def read_editor(value, mask_kind: str, seed: int, size: int = SIZE) -> tuple[tor
         if layer is None:
             continue
         alpha = layer.convert("RGBA").getchannel("A")
-        if alpha.size != (bw, bh):  # the editor fits the picture into its square canvas: keep the strokes over it
-            scale = min(alpha.width / bw, alpha.height / bh)
-            left, top = (alpha.width - bw * scale) / 2, (alpha.height - bh * scale) / 2
-            alpha = alpha.crop((round(left), round(top), round(left + bw * scale), round(top + bh * scale)))
+        # the editor fits the picture into its canvas, centred; the model sees the picture letterboxed into a
+        # square (`image_to_grey`): keep the strokes over that square, unpainted beyond the canvas
+        scale = min(alpha.width / bw, alpha.height / bh)
+        half = max(bw, bh) * scale / 2
+        cx, cy = alpha.width / 2, alpha.height / 2
+        alpha = alpha.crop((round(cx - half), round(cy - half), round(cx + half), round(cy + half)))
         alpha = alpha.resize((size, size), Image.Resampling.BOX)
         painted = np.maximum(painted, np.asarray(alpha, np.float64) / 255)
     hole = painted > 0.25
@@ -106,17 +108,32 @@ def tint(prompt: str) -> str:
     return next((w for w in words if w in COLOURS), "red")
 
 
-def latent_model(store: ModelStore):
+def latent_model(store: ModelStore, name: str | None = None):
+    """The latent inpainting model `name`, or the first shipped one when `name` is not one (a pixel DDPM's name,
+    as the checkpoint box held before the method changed)."""
     names = store.names("ldm_inpaint")
     if not names:
         raise UserError("no latent inpainting model is shipped: train one with `python -m trainers train ldm_inpaint`")
-    return store.get(names[0], family="ldm_inpaint")
+    return store.get(name if name in names else names[0], family="ldm_inpaint")
 
 
-def fill_latent(store: ModelStore, editor, mask_kind: str, steps: int, guidance: float, seed: int, prompt: str):
+def method_view(store: ModelStore, method: str, name: str | None):
+    """The controls that apply to `method`: the checkpoint box lists its models (pixel DDPMs, or latent inpainting
+    models), keeping the one chosen when it still applies; r only for RePaint; the class for the pixel methods, the
+    prompt for the latent one."""
+    latent = method == LATENT
+    names = store.names("ldm_inpaint" if latent else "ddpm")
+    return (gr.Slider(visible=method == "RePaint"),
+            gr.Dropdown(choices=names, value=name if name in names else (names[0] if names else None),
+                        label="checkpoint (latent inpainting)" if latent else "checkpoint (pixel DDPM)"),
+            gr.Dropdown(visible=not latent), gr.Textbox(visible=latent))
+
+
+def fill_latent(store: ModelStore, name: str | None, editor, mask_kind: str, steps: int, guidance: float, seed: int,
+                prompt: str):
     """The latent method's stream, as `fill` yields it: the garment drawn in the prompt's colour, its hole filled for
     the prompt; x_t and x0_hat are the decoded latents (x0_hat with the kept pixels put back)."""
-    model = latent_model(store)
+    model = latent_model(store, name)
     prompt = str(prompt or "").strip()[:200]
     if not prompt:  # unprompted, the model filled a red sneaker's centre with a blue square
         raise UserError("write what fills the hole, e.g. \"a red bag\": the latent method follows a prompt")
@@ -159,7 +176,7 @@ def preview(store: ModelStore, name: str, editor, mask_kind: str, seed):
     the settings cannot make a hole (no image yet, a seed being typed): Fill says why."""
     try:
         seed = int(number("seed", seed, 0, 2**63 - 1))
-        return shown_hole(*read_editor(editor, mask_kind, seed, store.get(name, family="ddpm").cfg.image_size))
+        return shown_hole(*read_editor(editor, mask_kind, seed, store.get(name).cfg.image_size))
     except UserError:  # a CheckpointError too
         return gr.skip()
 
@@ -170,8 +187,8 @@ def fill(store: ModelStore, name: str, editor, mask_kind: str, method: str, resa
     """Stream the fill: yields (hole shown, x_t, x0_hat, before | after, progress, GIF path); the last yield has
     the result and the run's GIF (x_t | x0_hat per frame). No MP4: libx264 gave these frames files that differ in
     a few bytes from one encode to the next (1 in 5), and every export here is reproducible bit for bit.
-    `name` is the pixel DDPM of replace and RePaint; the latent method uses the shipped latent inpainting model,
-    steered by `prompt`."""
+    `name` is the pixel DDPM of replace and RePaint; the latent method uses `name` when it is a latent inpainting
+    model (else the first shipped one), steered by `prompt`."""
     if mask_kind not in (PAINTED, *I.MASKS):
         raise UserError(f"mask must be one of: {PAINTED}, {', '.join(I.MASKS)}")
     if method not in METHODS:
@@ -179,7 +196,8 @@ def fill(store: ModelStore, name: str, editor, mask_kind: str, method: str, resa
     seed = int(number("seed", seed, 0, 2**63 - 1))
     guidance = number("guidance scale", guidance, 0, 20)
     if method == LATENT:
-        yield from fill_latent(store, editor, mask_kind, int(number("steps", steps, 1, 1000)), guidance, seed, prompt)
+        yield from fill_latent(store, name, editor, mask_kind, int(number("steps", steps, 1, 1000)), guidance, seed,
+                               prompt)
         return
     model = store.get(name, family="ddpm")
     steps = int(number("steps", steps, 1, model.cfg.T))
@@ -270,7 +288,7 @@ def build_inpaint(store: ModelStore, parts: TabParts) -> None:
                                             brush=gr.Brush(colors=["#e63c3c"], default_size=24, color_mode="fixed"),
                                             layers=False, elem_id="inpaint-editor", elem_classes="narrow-editor")
                 with gr.Column():
-                    ckpt = gr.Dropdown(names, value=first, label="checkpoint")
+                    ckpt = gr.Dropdown(names, value=first, label="checkpoint (pixel DDPM)")
                     mask = gr.Radio([*I.MASKS, PAINTED], value="centre box", label="the hole")
                     method = gr.Radio(list(METHODS), value="RePaint", label="method")
                     resample = gr.Slider(1, 10, 5, step=1, label="RePaint: resampling r (calls a step)")
@@ -280,7 +298,8 @@ def build_inpaint(store: ModelStore, parts: TabParts) -> None:
                                   min_width=240)
                 guidance = gr.Slider(0, 10, 3, step=0.5, label="guidance scale w (with a class or a prompt)")
                 seed = gr.Number(0, label="seed", precision=0, minimum=0)
-            prompt = gr.Textbox("a red bag", label="prompt (latent + prompt)", max_length=200, elem_id="inpaint-prompt")
+            prompt = gr.Textbox("a red bag", label="prompt: what fills the hole", max_length=200,
+                                elem_id="inpaint-prompt", visible=False)  # for latent + prompt (`method_view`)
             with gr.Row():  # RePaint at 250 steps and r = 10 is 2500 network calls, minutes: it can be stopped
                 go = gr.Button("Fill the hole", variant="primary", scale=3)
                 stop = gr.Button("Stop", scale=1)
@@ -309,9 +328,9 @@ def build_inpaint(store: ModelStore, parts: TabParts) -> None:
     # one event for the three triggers (see wiring.one_event_per_change)
     gr.on([mask.change, editor.change, seed.change], shown, [ckpt, editor, mask, seed], kept, api_name=False,
           show_progress="hidden", trigger_mode="always_last")
-    method.change(lambda m: gr.Slider(interactive=m == "RePaint"), method, resample, api_name=False,
-                  show_progress="hidden")
-    parts.refresh.append((ckpt, lambda: store.names("ddpm")))
+    method.change(functools.partial(method_view, store), [method, ckpt], [resample, ckpt, cls, prompt],
+                  api_name=False, show_progress="hidden")
+    parts.refresh.append((ckpt, lambda: store.names("ddpm") + store.names("ldm_inpaint")))
     wire(go.click, "inpaint", {"checkpoint": ckpt, "image": editor, "hole": mask, "method": method,
                                "resampling r": resample, "steps": steps, "class": cls, "guidance": guidance,
                                "seed": seed, "prompt": prompt},

@@ -178,8 +178,8 @@ def test_the_cli_fills_a_users_28px_images_and_measures_the_methods(tiny_ddpm, t
 
 
 def test_strokes_over_a_wide_upload_mark_the_same_part_of_the_picture():
-    """The editor fits a 2:1 upload into its square canvas (bands above and below): the hole is where the strokes
-    cross the picture, not where they sit on the canvas."""
+    """The editor fits a 2:1 upload into its square canvas (bands above and below), and the model sees the picture
+    letterboxed the same way, not squashed: the hole is where the strokes cross the picture."""
     from PIL import Image
 
     wide = Image.new("L", (200, 100), 0)
@@ -188,7 +188,14 @@ def test_strokes_over_a_wide_upload_mark_the_same_part_of_the_picture():
     canvas.paste((230, 60, 60, 255), (0, top, tab.CANVAS // 2, top + tab.CANVAS // 2))  # its left half painted
     _, mask = tab.read_editor(_editor(wide, [canvas]), tab.PAINTED, 0, 32)
     hole = (mask[0, 0] < 0.5).numpy()
-    assert hole[:, :16].all() and not hole[:, 16:].any()
+    assert hole[8:24, :16].all() and not hole[:, 16:].any() and not hole[:8].any() and not hole[24:].any()
+    _, same = tab.read_editor(_editor(wide, [canvas.crop((0, top, tab.CANVAS, top + tab.CANVAS // 2))]), tab.PAINTED,
+                              0, 32)  # a layer the picture's own size: the same hole
+    assert torch.equal(same, mask)
+    photo = np.zeros((100, 200), np.uint8)
+    photo[25:75, 50:150] = 255  # a 2:1 garment on black: squashed to a square it would fill rows 8-24 of 32
+    grey = tab.image_to_grey(Image.fromarray(photo), 32)
+    assert grey[13:19, 9:23].min() > 200 and grey[:10].max() < 30 and grey[22:].max() < 30  # kept 2:1
 
 
 def test_the_hole_is_shown_when_its_shape_changes_not_only_on_fill(store):

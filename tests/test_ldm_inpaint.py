@@ -18,11 +18,44 @@ def tiny_inpaint(tmp_path_factory, tiny_fashion, tiny_ldm):
     from trainers import fit
 
     out = tmp_path_factory.mktemp("inpaint") / "tiny-inpaint"
-    fit("ldm_inpaint", {"out": str(out), "data_dir": str(tiny_fashion), "device": "cpu", "monitor_n": "0",
+    fit("inpaint_ldm", {"out": str(out), "data_dir": str(tiny_fashion), "device": "cpu", "monitor_n": "0",
                         "sample_every": "1000", "ckpt_every": "1000", "log_every": "5", "init_from": str(tiny_ldm["ldm"]),
                         "clip": str(tiny_ldm["clip"]), "vae": str(tiny_ldm["vae"]), "widths": "32,32", "head_dim": "16",
                         "steps": "40", "batch_size": "16", "sample_steps": "3", "lr": "2e-3"})
     return out
+
+
+def test_the_cli_fills_a_users_28px_grey_images_for_a_prompt(tiny_inpaint, tmp_path, capsys):
+    """`python -m trainers inpaint <ldm_inpaint-dir>` takes Fashion-MNIST's own 28-px grey images (made RGB and
+    resized as training did), fills only the hole for the prompt, and refuses what does not apply to it. The
+    checkpoint was trained as `inpaint_ldm` (an alias) and records the family's own name."""
+    import json
+
+    import numpy as np
+
+    from trainers.__main__ import main
+    from trainers.core.checkpoint import read_meta
+    from trainers.core.data import fit_images, load_dataset
+    from trainers.core.images import from_hwc_array
+
+    assert read_meta(tiny_inpaint)["family"] == "ldm_inpaint"
+    images = load_dataset("fashion-mnist", split="test", image_size=28).images[:3]
+    np.savez(tmp_path / "in.npz", images=images[:, 0].numpy())
+    args = ["inpaint", str(tiny_inpaint), "--input", str(tmp_path / "in.npz"), "--mask=centre_box",
+            "--steps", "2", "--out", str(tmp_path / "out.npz")]
+    capsys.readouterr()
+    assert main([*args, "--prompt", "a red bag", "--guidance", "2"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["prompt"] == "a red bag" and printed["guidance"] == 2.0 and "1x28x28" in printed["resized"]
+    out = from_hwc_array(np.load(tmp_path / "out.npz")["images"])
+    seen, _ = fit_images(images, 32, 3)
+    kept = I.make_mask("centre box", 3, 32, torch.Generator()).bool().expand_as(out)
+    assert out.shape == (3, 3, 32, 32) and torch.equal(out[kept], seen[kept]) and not torch.equal(out, seen)
+    assert main([*args, "--prompt", "  "]) == 2
+    assert "--prompt is required" in capsys.readouterr().err
+    assert main([*args, "--prompt", "a bag", "--resample", "3"]) == 2
+    assert main(["inpaint", str(tiny_inpaint), "--evaluate"]) == 2
+    assert "python -m trainers evaluate" in capsys.readouterr().err
 
 
 def test_holes_cover_every_shape_and_sometimes_everything():

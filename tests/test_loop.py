@@ -1,5 +1,6 @@
 import csv
 
+import numpy as np
 import pytest
 import torch
 
@@ -70,6 +71,24 @@ def test_time_budget_stops_with_a_resumable_checkpoint(tmp_path, tiny_fashion):
     fit("gan", {**GAN, "data_dir": str(tiny_fashion), "out": str(out), "steps": "1000", "max_minutes": "0.0001"})
     step = ck.load_train_state(out)["step"]
     assert 1 <= step < 1000 and (out / "samples.png").exists()
+    from PIL import Image
+
+    with Image.open(out / "samples.png") as im:  # a grid of grey samples is stored grey, its settings with it
+        assert im.mode == "L" and im.size[0] > 32 and im.text
+
+
+def test_a_colour_grid_stays_colour(tmp_path):
+    from PIL import Image
+
+    from trainers.core.images import save_png
+
+    rgb = np.zeros((4, 4, 3), np.uint8)
+    rgb[..., 0] = 200
+    save_png(tmp_path / "c.png", rgb, {"k": "v"})
+    save_png(tmp_path / "g.png", np.full((4, 4, 3), 7, np.uint8))
+    with Image.open(tmp_path / "c.png") as c, Image.open(tmp_path / "g.png") as g:
+        assert c.mode == "RGB" and np.array_equal(np.asarray(c), rgb) and c.text == {"k": "v"}
+        assert g.mode == "L" and np.array_equal(np.asarray(g.convert("RGB")), np.full((4, 4, 3), 7))
 
 
 def test_unknown_option_names_valid_ones(tiny_fashion):

@@ -12,6 +12,6 @@ def fit(family: str, options: dict[str, str], command: str | None = None):
     """Train the family named `family` (as on the command line: gan, ddpm, ...) with `--key=value` options;
     returns the checkpoint folder. The registry maps the name; the loop itself knows no family."""
     from .core.loop import fit as run
-    from .families import get_family
+    from .families import canonical, get_family
 
-    return run(get_family(family), family, options, command)
+    return run(get_family(family), canonical(family), options, command)

@@ -6,6 +6,7 @@
     python -m trainers evaluate <checkpoint-dir> [--n N] [--seed S] [--judge CLASSIFIER-DIR] [--record_as NAME]
     python -m trainers inpaint <ddpm-dir> --input FILE.npz --mask SHAPE|HOLES.npz [--resample R] [--steps S] --out FILE.npz
     python -m trainers inpaint <ddpm-dir> --evaluate [--n N] [--steps S] [--resample R] [--judge CLASSIFIER-DIR]
+    python -m trainers inpaint <ldm_inpaint-dir> --input FILE.npz --mask SHAPE|HOLES.npz --prompt TEXT [--steps S] [--guidance W] --out FILE.npz
 
 Errors a user can fix are printed as one line on stderr (exit code 2), never as a traceback.
 """
@@ -145,8 +146,9 @@ def cmd_translate(args: list[str], options: dict) -> None:
 
 
 def cmd_inpaint(args: list[str], options: dict) -> None:
-    """Fill holes with a pixel DDPM (replace, or RePaint with --resample R > 1); or, with --evaluate, measure
-    both against the blur baseline on held-out test images (trainers/ddpm/inpaint.py)."""
+    """Fill holes with a pixel DDPM (replace, or RePaint with --resample R > 1), or with a latent inpainting
+    model and a prompt (trainers/latent_diffusion/inpaint.py); or, with --evaluate, measure the pixel DDPM's
+    methods against the blur baseline on held-out test images (trainers/ddpm/inpaint.py)."""
     import numpy as np
     import torch
 
@@ -156,13 +158,20 @@ def cmd_inpaint(args: list[str], options: dict) -> None:
     from .ddpm import inpaint
 
     usage = ("usage: python -m trainers inpaint <ddpm-dir> --input FILE.npz --mask SHAPE|HOLES.npz --out FILE.npz "
-             "(or --evaluate)")
+             "(or --evaluate), or <ldm_inpaint-dir> ... --prompt TEXT")
     if len(args) != 1:
         raise UserError(usage)
     loaded = load_model(args[0], options.pop("device", "cpu"))
-    if loaded.family != "ddpm":
-        raise UserError(f"{args[0]} is a {loaded.family!r} model; inpainting takes a pixel DDPM")
-    steps = _int(options, "steps", 50, lo=1, hi=loaded.cfg.T)
+    if loaded.family not in ("ddpm", "ldm_inpaint"):
+        raise UserError(f"{args[0]} is a {loaded.family!r} model; inpainting takes a pixel DDPM or an ldm_inpaint model")
+    latent = loaded.family == "ldm_inpaint"
+    if latent and "evaluate" in options:
+        raise UserError(f"measure {args[0]} with: python -m trainers evaluate {args[0]}")
+    if latent and "resample" in options:
+        raise UserError("--resample is RePaint's, for a pixel DDPM; the latent model fills the hole in one pass")
+    if latent and not options.get("prompt", "").strip():
+        raise UserError("--prompt is required: the latent model fills the hole with what it says (\"a red bag\")")
+    steps = _int(options, "steps", loaded.cfg.sample_steps if latent else 50, lo=1, hi=loaded.cfg.T)
     resample = _int(options, "resample", 1, lo=1, hi=inpaint.MAX_RESAMPLE)
     seed = _int(options, "seed", 0, lo=0, hi=2**63 - 1)
     if "evaluate" in options:
@@ -181,8 +190,13 @@ def cmd_inpaint(args: list[str], options: dict) -> None:
     if "input" not in options or "out" not in options or "mask" not in options:
         raise UserError(usage)
     src, out, mask = options.pop("input"), options.pop("out"), options.pop("mask")
-    label = _int(options, "label", -1, lo=0, hi=loaded.cfg.n_classes - 1) if "label" in options else None
-    guidance = float(options.pop("guidance")) if "guidance" in options else None
+    label = (_int(options, "label", -1, lo=0, hi=loaded.cfg.n_classes - 1)
+             if "label" in options and not latent else None)
+    prompt = options.pop("prompt", "").strip() if latent else None
+    try:
+        guidance = float(options.pop("guidance")) if "guidance" in options else None
+    except ValueError:
+        raise UserError("--guidance must be a number") from None
     if options:
         raise UserError(f"unknown option(s) for inpaint: {', '.join('--' + k for k in options)}")
     try:
@@ -192,7 +206,7 @@ def cmd_inpaint(args: list[str], options: dict) -> None:
         raise UserError(f"cannot read uint8 'images' from {src}: {e}") from None
     from .core.data import fit_images
 
-    images, note = fit_images(images, loaded.cfg.image_size, loaded.cfg.channels)
+    images, note = fit_images(images, loaded.cfg.image_size, 3 if latent else loaded.cfg.channels)
     if note:
         print(note, file=sys.stderr)
     size = loaded.cfg.image_size
@@ -210,9 +224,17 @@ def cmd_inpaint(args: list[str], options: dict) -> None:
             hole = hole[:, None]
         if hole.shape[-2:] != (size, size):
             hole = (torch.nn.functional.interpolate(hole, size=(size, size), mode="area") > 0.5).float()
-    filled = inpaint.inpaint_images(loaded, images, hole, steps, resample, seed, label, guidance)
+    if latent:
+        from .latent_diffusion import inpaint as latent_inpaint
+
+        filled = latent_inpaint.inpaint(loaded.cfg, loaded.modules, images, hole, [prompt] * len(images), seed,
+                                        steps, guidance)
+        settings = {"prompt": prompt, "guidance": loaded.cfg.guidance if guidance is None else guidance}
+    else:
+        filled = inpaint.inpaint_images(loaded, images, hole, steps, resample, seed, label, guidance)
+        settings = {"resample": resample}
     np.savez_compressed(out, images=to_hwc_array(filled))
-    print(json.dumps({"out": out, "images": list(filled.shape), "steps": steps, "resample": resample,
+    print(json.dumps({"out": out, "images": list(filled.shape), "steps": steps, **settings,
                       **({"resized": note} if note else {})}))
 
 

@@ -60,6 +60,10 @@ def png_bytes(array: np.ndarray, metadata: dict[str, str] | None = None) -> byte
 
 
 def save_png(path: str | Path, array: np.ndarray, metadata: dict[str, str] | None = None) -> None:
+    """`png_bytes` written atomically; an (H, W, 3) array whose three channels agree (a grid of grey images) is
+    stored grey: the same pixels in about half the bytes, which the shipped checkpoints' snapshots count in."""
+    if array.ndim == 3 and array.shape[-1] == 3 and (array == array[..., :1]).all():
+        array = array[..., 0]
     atomic_write_bytes(path, png_bytes(array, metadata))
 
 

@@ -158,13 +158,9 @@ def translate(cfg: Config, modules: dict, images: torch.Tensor, direction: str =
 
 
 def preview(cfg: Config, modules: dict, gen: torch.Generator) -> torch.Tensor:
-    """Eight fixed test images in four rows: I_LR (nearest), bicubic, the model's upscaling, I_HR."""
-    test = dataset(cfg, "test")
-    idx = torch.arange(8) * (len(test) // 8)
-    lr, hr = test.a[idx], test.b[idx]
-    nearest = F.interpolate(lr, size=(cfg.image_size, cfg.image_size), mode="nearest")
+    """SRGAN's preview rows (I_LR, bicubic, the model's upscaling, I_HR), its noise drawn from `gen`."""
     seed = int(torch.randint(0, 2 ** 31, (1,), generator=gen, device=gen.device))
-    return torch.cat([nearest, S.bicubic(cfg, lr), translate(cfg, modules, lr, seed=seed), hr])
+    return S.preview_rows(cfg, lambda lr: translate(cfg, modules, lr, seed=seed))
 
 
 @torch.no_grad()

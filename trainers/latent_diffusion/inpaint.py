@@ -30,8 +30,10 @@ from ..core.errors import UserError
 from ..core.images import from_uint8, to_uint8
 from ..ddpm.diffusion import q_sample
 from ..ddpm.inpaint import MASKS, make_mask
+from ..ddpm.samplers import guided
 from ..ddpm.train import optimise, schedule
 from . import train as L
+from .sampling import decode, encode_prompts
 
 BOX = "random box"
 HOLES = (*MASKS, BOX)  # what training draws (and "everything" with p_full)
@@ -40,7 +42,6 @@ HOLES = (*MASKS, BOX)  # what training draws (and "everything" with p_full)
 @dataclasses.dataclass(frozen=True)
 class Config(L.Config):
     p_full: float = 0.25  # probability that the hole is the whole image
-    guidance: float = 3.0
 
     def validate(self) -> None:
         super().validate()
@@ -212,8 +213,7 @@ def fill(pipe, images: torch.Tensor, holes: torch.Tensor, prompts: list[str], ge
     unet, vae, sched = pipe.unet, pipe.vae, pipe.scheduler
     device = unet.device
     guided_run = guidance > 1
-    cond, uncond = pipe.encode_prompt(list(prompts), device, 1, guided_run,
-                                      [""] * len(prompts) if guided_run else None)
+    cond, uncond = encode_prompts(pipe, list(prompts), None, guidance)
     text = torch.cat([uncond, cond]) if guided_run else cond
     sched.set_timesteps(steps, device=device)
     c, size = vae.config.latent_channels, unet.config.sample_size
@@ -228,18 +228,11 @@ def fill(pipe, images: torch.Tensor, holes: torch.Tensor, prompts: list[str], ge
         z_in = sched.scale_model_input(torch.cat([latents] * 2) if guided_run else latents, t)
         eps = unet(torch.cat([z_in, m, z_masked], 1), t, encoder_hidden_states=text).sample
         if guided_run:  # eps_hat = eps(z_t, "") + w (eps(z_t, y) - eps(z_t, ""))
-            eps_u, eps_c = eps.chunk(2)
-            eps = eps_u + guidance * (eps_c - eps_u)
+            eps = guided(*eps.chunk(2), guidance)
         out = sched.step(eps, t, latents)
         latents = out.prev_sample
         yield i, int(t), latents, getattr(out, "pred_original_sample", None)
     yield steps, 0, latents, decode(pipe, latents)
-
-
-@torch.no_grad()
-def decode(pipe, latents: torch.Tensor) -> torch.Tensor:
-    """x = D(z / scaling_factor) as uint8 (N, 3, H, W)."""
-    return to_uint8(pipe.vae.decode(latents / pipe.vae.config.scaling_factor).sample)
 
 
 def paste(result: torch.Tensor, images: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:

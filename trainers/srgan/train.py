@@ -170,13 +170,18 @@ def translate(cfg: Config, modules: dict, images: torch.Tensor, direction: str =
     return torch.cat([to_uint8(G(from_uint8(images[i:i + 500]).to(device))) for i in range(0, len(images), 500)])
 
 
-def preview(cfg: Config, modules: dict, gen: torch.Generator) -> torch.Tensor:
-    """Eight fixed test images in four rows: I_LR (drawn at the output size, nearest), bicubic, G(I_LR), I_HR."""
+def preview_rows(cfg: Config, upscale) -> torch.Tensor:
+    """Eight fixed test images in four rows: I_LR (drawn at the output size, nearest), bicubic, upscale(I_LR), I_HR."""
     test = dataset(cfg, "test")
     idx = torch.arange(8) * (len(test) // 8)
     lr, hr = test.a[idx], test.b[idx]
     nearest = F.interpolate(lr, size=(cfg.image_size, cfg.image_size), mode="nearest")
-    return torch.cat([nearest, bicubic(cfg, lr), translate(cfg, modules, lr), hr])
+    return torch.cat([nearest, bicubic(cfg, lr), upscale(lr), hr])
+
+
+def preview(cfg: Config, modules: dict, gen: torch.Generator) -> torch.Tensor:
+    """The rows of `preview_rows` with G(I_LR)."""
+    return preview_rows(cfg, lambda lr: translate(cfg, modules, lr))
 
 
 MLP_JUDGE = "fashion-classifier-mlp"  # the second judge: not in the content loss, another architecture
