@@ -26,7 +26,7 @@ from .errors import number, user_errors
 from .exports import export_file
 from .page import LATEX
 from .uploads import example_paths, image_to_grey, shipped_image, usable_image
-from .views import LiveUpdates, count, titled_strip
+from .views import LiveUpdates, count, tiles, titled_strip
 from .wiring import TabParts, wire
 from .models import ModelStore
 
@@ -170,6 +170,29 @@ def fill_latent(store: ModelStore, name: str | None, editor, mask_kind: str, ste
            f"{steps * (2 if guidance > 1 else 1)} network calls in {live.elapsed():.1f} s", gif)
 
 
+def picked(gallery, index) -> np.ndarray:
+    """The picker's image `index` (a shipped garment, or one taken from another tab) for the editor."""
+    if not gallery or not 0 <= int(index) < len(gallery):
+        raise UserError("that picture is gone from the picker: click another")
+    return np.asarray(usable_image(gallery[int(index)][0]).convert("RGB"))
+
+
+@user_errors
+def take(labels: list[str], label: str, *pictures) -> tuple:
+    """Another tab's picture (`label`, one of `labels`, the values in `pictures`) cut into its images
+    (`views.tiles`): -> (the picker showing them, the editor holding the first, what was taken)."""
+    if label not in labels:
+        raise UserError(f"choose one of: {', '.join(labels)}")
+    value = pictures[labels.index(label)]
+    if value is None:
+        raise UserError(f"“{label}” shows nothing yet: make it in its tab first, then take it")
+    found = tiles(np.asarray(usable_image(value).convert("RGB")))
+    if not found:
+        raise UserError(f"“{label}” holds no image to take")
+    return ([(t, f"{label.split(':')[0]} {k + 1}") for k, t in enumerate(found)], found[0],
+            f"Took {count(len(found), 'image')} from *{label}*: the first is in the editor; click another above.")
+
+
 def preview(store: ModelStore, name: str, editor, mask_kind: str, seed):
     """The hole the next fill will use, shown as soon as the image, the hole's shape or the seed (random strokes)
     changes: a walk chose "half image" and saw the old centre box until it pressed Fill. Nothing changes while
@@ -277,8 +300,13 @@ def build_inpaint(store: ModelStore, parts: TabParts) -> None:
             picks = gr.Gallery([(example(i), FASHION_MNIST_CLASSES[int(Path(p).stem.split("-", 1)[0])])
                                 for i, p in enumerate(example_paths())],
                                # two rows of five: in one row of ten, 7 showed at 1400 px and "Shirt" was cut in half
-                               columns=5, height=335,
+                               columns=5, height=335, format="png",
                                label="click a garment", allow_preview=False, elem_classes="picker")
+            with gr.Row():  # the other tabs' pictures, listed by the app (`TabParts.takes`)
+                source = gr.Dropdown([], label="or take the images another tab shows", scale=3,
+                                     elem_id="inpaint-take-from")
+                take_go = gr.Button("Take them", scale=1, elem_id="inpaint-take")
+            taken = gr.Markdown(elem_id="inpaint-taken")
             with gr.Row():
                 with gr.Column(min_width=300):  # its own column: stacked below 900 px, a bare editor was 30 px tall
                     # narrow-editor: its zoom bar sits under its name (over it, the name read "paint the hole in r")
@@ -318,13 +346,25 @@ def build_inpaint(store: ModelStore, parts: TabParts) -> None:
         with gr.Column(scale=2):
             gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
 
-    def pick(evt: gr.SelectData):
-        return example(evt.index)
+    def pick(gallery, evt: gr.SelectData):  # not wrapped: Gradio reads the annotation of the function it is given
+        try:
+            return picked(gallery, evt.index)
+        except UserError as e:
+            raise gr.Error(str(e), print_exception=False) from None
 
     shown = functools.partial(preview, store)
     # the editor's change fires for the user's strokes and uploads, not for a value set by the garment picker
-    picks.select(pick, None, editor, api_name=False, show_progress="hidden").then(
+    picks.select(pick, picks, editor, api_name=False, show_progress="hidden").then(
         shown, [ckpt, editor, mask, seed], kept, api_name=False, show_progress="hidden")
+
+    def offer(pictures: dict) -> None:
+        source.choices = [(label, label) for label in pictures]
+        source.value = next(iter(pictures), None)
+        take_go.click(functools.partial(take, list(pictures)), [source, *pictures.values()], [picks, editor, taken],
+                      api_name=False, show_progress="hidden").success(
+            shown, [ckpt, editor, mask, seed], kept, api_name=False, show_progress="hidden")
+
+    parts.takes.append(offer)
     # one event for the three triggers (see wiring.one_event_per_change)
     gr.on([mask.change, editor.change, seed.change], shown, [ckpt, editor, mask, seed], kept, api_name=False,
           show_progress="hidden", trigger_mode="always_last")
