@@ -25,7 +25,7 @@ from . import upscale as upscale_tab
 from .errors import number, user_errors
 from .exports import export_file
 from .page import LATEX
-from .uploads import example_paths, image_to_grey, shipped_image, usable_image
+from .uploads import example_paths, image_to_grey, open_upload, shipped_image, usable_image
 from .views import LiveUpdates, count, tiles, titled_strip
 from .wiring import TabParts, wire
 from .models import ModelStore
@@ -174,7 +174,8 @@ def picked(gallery, index) -> np.ndarray:
     """The picker's image `index` (a shipped garment, or one taken from another tab) for the editor."""
     if not gallery or not 0 <= int(index) < len(gallery):
         raise UserError("that picture is gone from the picker: click another")
-    return np.asarray(usable_image(gallery[int(index)][0]).convert("RGB"))
+    item = gallery[int(index)][0]  # the file Gradio keeps for it (an array where a test hands one)
+    return np.asarray(usable_image(open_upload(item) if isinstance(item, (str, Path)) else item).convert("RGB"))
 
 
 @user_errors

@@ -215,7 +215,7 @@ def test_the_hole_is_shown_when_its_shape_changes_not_only_on_fill(store):
     assert all(isinstance(v, dict) and v.get("__type__") == "update" for v in skipped)  # gr.skip(): left as it is
 
 
-def test_another_tabs_pictures_are_cut_into_their_images_and_taken_in():
+def test_another_tabs_pictures_are_cut_into_their_images_and_taken_in(tmp_path):
     """Issue 24: "take one from another tab's output". A GAN grid (white padding between samples) and a titled
     strip (white gaps, a title band) come apart into their images; the picker shows them and the editor holds
     the first; a picture not made yet, or not offered, is refused with a reason."""
@@ -234,6 +234,10 @@ def test_another_tabs_pictures_are_cut_into_their_images_and_taken_in():
     gallery, editor, said = tab.take(labels, "GAN: samples", sheet, None)
     assert len(gallery) == 10 and np.array_equal(editor, cut[0]) and "10 images" in said
     assert np.array_equal(tab.picked([(t, c) for t, c in gallery], 3), cut[3])
+    from PIL import Image
+
+    Image.fromarray(cut[3]).save(tmp_path / "3.png")  # what the page sends back: the file Gradio keeps
+    assert np.array_equal(tab.picked([(str(tmp_path / "3.png"), "GAN 4")], 0), cut[3])
     with pytest.raises(gr.Error, match="shows nothing yet"):
         tab.take(labels, "Diffusion: x0", sheet, None)
     with pytest.raises(gr.Error, match="choose one of"):
