@@ -162,12 +162,18 @@ def fill_latent(store: ModelStore, name: str | None, editor, mask_kind: str, ste
                 live.shown()
     filled = LI.paste(decoded, image, holes)
     result = titled_strip([_view_rgb(image), hole, _view_rgb(filled)],
-                          ["original", "kept (hole in red)", f"filled: {prompt}"[:40]])
+                          [f"drawn {colour}", "kept (hole in red)", f"filled: {prompt}"[:40]])
     gif = export_file(gif_bytes(frames, 80), "inpaint", ".gif")
     yield (hole, _view_rgb(decoded), _view_rgb(filled), result,
            f"done: {count(steps, 'step')}, latent inpainting ({model.name}) for \"{prompt}\" (the garment drawn "
            f"{colour}), "
            f"{steps * (2 if guidance > 1 else 1)} network calls in {live.elapsed():.1f} s", gif)
+
+
+def cleared() -> tuple:
+    """The views of the last fill once the image changed (picked or taken): empty, until Fill is pressed again (the
+    old sneaker's x_t and result stayed beside the new image's hole)."""
+    return None, None, None, "*A new image: press **Fill the hole**.*", None
 
 
 def picked(gallery, index) -> np.ndarray:
@@ -301,8 +307,11 @@ def build_inpaint(store: ModelStore, parts: TabParts) -> None:
             picks = gr.Gallery([(example(i), FASHION_MNIST_CLASSES[int(Path(p).stem.split("-", 1)[0])])
                                 for i, p in enumerate(example_paths())],
                                # two rows of five: in one row of ten, 7 showed at 1400 px and "Shirt" was cut in half
-                               columns=5, height=335, format="png",
-                               label="click a garment", allow_preview=False, elem_classes="picker")
+                               # not interactive: an input of its own select, Gradio made it an upload box whose x
+                               # deleted every garment; "contain": a taken wide strip showed as a cropped sliver
+                               columns=5, height=335, format="png", interactive=False, object_fit="contain",
+                               label="click a garment", allow_preview=False, elem_classes="picker",
+                               elem_id="inpaint-picker")
             with gr.Row():  # the other tabs' pictures, listed by the app (`TabParts.takes`)
                 source = gr.Dropdown([], label="or take the images another tab shows", scale=3,
                                      elem_id="inpaint-take-from")
@@ -355,15 +364,17 @@ def build_inpaint(store: ModelStore, parts: TabParts) -> None:
 
     shown = functools.partial(preview, store)
     # the editor's change fires for the user's strokes and uploads, not for a value set by the garment picker
-    picks.select(pick, picks, editor, api_name=False, show_progress="hidden").then(
-        shown, [ckpt, editor, mask, seed], kept, api_name=False, show_progress="hidden")
+    picks.select(pick, picks, editor, api_name=False, show_progress="hidden").success(
+        shown, [ckpt, editor, mask, seed], kept, api_name=False, show_progress="hidden").then(
+        cleared, None, [xt, x0, result, progress, gif], api_name=False, show_progress="hidden")
 
     def offer(pictures: dict) -> None:
         source.choices = [(label, label) for label in pictures]
         source.value = next(iter(pictures), None)
         take_go.click(functools.partial(take, list(pictures)), [source, *pictures.values()], [picks, editor, taken],
                       api_name=False, show_progress="hidden").success(
-            shown, [ckpt, editor, mask, seed], kept, api_name=False, show_progress="hidden")
+            shown, [ckpt, editor, mask, seed], kept, api_name=False, show_progress="hidden").then(
+            cleared, None, [xt, x0, result, progress, gif], api_name=False, show_progress="hidden")
 
     parts.takes.append(offer)
     # one event for the three triggers (see wiring.one_event_per_change)

@@ -257,3 +257,8 @@ def test_the_inpaint_tab_lists_every_tabs_pictures_the_later_tabs_too():
     button = next(c["id"] for c in demo.config["components"] if c.get("props", {}).get("elem_id") == "inpaint-take")
     event = next(d for d in demo.config["dependencies"] if [button, "click"] in [list(t) for t in d["targets"]])
     assert len(event["inputs"]) == 1 + len(offered)
+    # the picker, an input of its own select, is no upload box (its x deleted every garment), and a new image clears
+    # the last fill's views
+    picker = next(c for c in demo.config["components"] if c.get("props", {}).get("elem_id") == "inpaint-picker")
+    assert picker["props"]["interactive"] is False
+    assert tab.cleared()[:3] == (None, None, None) and "press" in tab.cleared()[3]
