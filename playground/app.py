@@ -78,6 +78,8 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu", publi
     restorable: dict[str, tuple[str, dict]] = {}  # api name -> (tab id, {input name: component})
     openings: list = []  # (Opening, outputs): each tab's first result, shown when the page loads
     loads: list = []  # the tabs' own page-load events (a lesson's link)
+    pictures: dict = {}  # label -> gr.Image: what a tab shows that another can take in (`TabParts.pictures`)
+    takes: list = []  # where a tab takes one (`TabParts.takes`)
     warmers: list = []  # the tabs' own background work at start-up (every lesson step's view)
     reruns: dict[str, list[str]] = {}  # api name -> the tabs around the button that runs it
     actions: dict[str, str] = {}  # api name -> "GAN → Samples → Sample": how a note names it
@@ -105,9 +107,13 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu", publi
                 actions.update(parts.actions)
                 loads += parts.loads
                 warmers += parts.warm
+                pictures.update(parts.pictures)
+                takes += parts.takes
                 if parts.refresh:  # a run saved in the live lab appears in every tab's checkpoint lists
                     tab.select(functools.partial(_refreshed, [lister for _, lister in parts.refresh]), None,
                                [d for d, _ in parts.refresh], api_name=False, show_progress="hidden")
+        for offer in takes:  # every tab's pictures, the later tabs' too
+            offer(pictures)
         targets = list({id(c): c for _, inputs in restorable.values() for c in inputs.values()}.values())
         # the checkpoints are put back last: a checkpoint's change event reads the tab's other controls (GAN's
         # space and classes) as they are when it fires, and put back first it read them from before the restore

@@ -393,6 +393,7 @@ def build(store: ModelStore) -> TabParts:
     sampler.change(lambda v: (gr.Slider(interactive=v == "ddim"), gr.Slider(info=STEPS_INFO[v])), sampler,
                    [eta, steps], api_name=False, show_progress="hidden")
     parts = TabParts(refresh=[(ckpt, lambda: store.names("ddpm"))])
+    parts.pictures["Diffusion: predicted x̂0 (the sample, once done)"] = x0
     wire(go.click, "ddpm_denoise", {"checkpoint": ckpt, "seed": seed, "images": n, "sampler": sampler,
                                     "steps": steps, "eta": eta, "class": cls, "guidance": guidance},
          lambda *a: (yield from denoise(store, *a)), [xt, x0, progress, gif, mp4], parts, opening=bool(first),

@@ -324,6 +324,7 @@ def build(store: ModelStore) -> TabParts:
                                                    space_control(store, name, sp)),
                           [ckpt, space, class_a, class_b], [loss_md, class_a, class_b, space], api_name=False)
     parts = TabParts(refresh=[(ckpt, lambda: store.names("gan"))])
+    parts.pictures.update({"GAN: samples": out, "GAN: edited": edited})
     samples_named = {"checkpoint": ckpt, "seed": seed, "samples": n, "truncation": trunc, "class": class_a}
     wire(go.click, "gan_samples", samples_named, lambda *a: sample_grid(store, *a), out, parts, opening=bool(first))
     walk_named = {"checkpoint": ckpt, "seeds": seeds, "frames": frames, "path": path, "truncation": trunc,

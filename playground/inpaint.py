@@ -25,8 +25,8 @@ from . import upscale as upscale_tab
 from .errors import number, user_errors
 from .exports import export_file
 from .page import LATEX
-from .uploads import example_paths, image_to_grey, shipped_image, usable_image
-from .views import LiveUpdates, count, titled_strip
+from .uploads import example_paths, image_to_grey, open_upload, shipped_image, usable_image
+from .views import LiveUpdates, count, tiles, titled_strip
 from .wiring import TabParts, wire
 from .models import ModelStore
 
@@ -68,10 +68,12 @@ def read_editor(value, mask_kind: str, seed: int, size: int = SIZE) -> tuple[tor
         if layer is None:
             continue
         alpha = layer.convert("RGBA").getchannel("A")
-        if alpha.size != (bw, bh):  # the editor fits the picture into its square canvas: keep the strokes over it
-            scale = min(alpha.width / bw, alpha.height / bh)
-            left, top = (alpha.width - bw * scale) / 2, (alpha.height - bh * scale) / 2
-            alpha = alpha.crop((round(left), round(top), round(left + bw * scale), round(top + bh * scale)))
+        # the editor fits the picture into its canvas, centred; the model sees the picture letterboxed into a
+        # square (`image_to_grey`): keep the strokes over that square, unpainted beyond the canvas
+        scale = min(alpha.width / bw, alpha.height / bh)
+        half = max(bw, bh) * scale / 2
+        cx, cy = alpha.width / 2, alpha.height / 2
+        alpha = alpha.crop((round(cx - half), round(cy - half), round(cx + half), round(cy + half)))
         alpha = alpha.resize((size, size), Image.Resampling.BOX)
         painted = np.maximum(painted, np.asarray(alpha, np.float64) / 255)
     hole = painted > 0.25
@@ -106,17 +108,32 @@ def tint(prompt: str) -> str:
     return next((w for w in words if w in COLOURS), "red")
 
 
-def latent_model(store: ModelStore):
+def latent_model(store: ModelStore, name: str | None = None):
+    """The latent inpainting model `name`, or the first shipped one when `name` is not one (a pixel DDPM's name,
+    as the checkpoint box held before the method changed)."""
     names = store.names("ldm_inpaint")
     if not names:
         raise UserError("no latent inpainting model is shipped: train one with `python -m trainers train ldm_inpaint`")
-    return store.get(names[0], family="ldm_inpaint")
+    return store.get(name if name in names else names[0], family="ldm_inpaint")
 
 
-def fill_latent(store: ModelStore, editor, mask_kind: str, steps: int, guidance: float, seed: int, prompt: str):
+def method_view(store: ModelStore, method: str, name: str | None):
+    """The controls that apply to `method`: the checkpoint box lists its models (pixel DDPMs, or latent inpainting
+    models), keeping the one chosen when it still applies; r only for RePaint; the class for the pixel methods, the
+    prompt for the latent one."""
+    latent = method == LATENT
+    names = store.names("ldm_inpaint" if latent else "ddpm")
+    return (gr.Slider(visible=method == "RePaint"),
+            gr.Dropdown(choices=names, value=name if name in names else (names[0] if names else None),
+                        label="checkpoint (latent inpainting)" if latent else "checkpoint (pixel DDPM)"),
+            gr.Dropdown(visible=not latent), gr.Textbox(visible=latent))
+
+
+def fill_latent(store: ModelStore, name: str | None, editor, mask_kind: str, steps: int, guidance: float, seed: int,
+                prompt: str):
     """The latent method's stream, as `fill` yields it: the garment drawn in the prompt's colour, its hole filled for
     the prompt; x_t and x0_hat are the decoded latents (x0_hat with the kept pixels put back)."""
-    model = latent_model(store)
+    model = latent_model(store, name)
     prompt = str(prompt or "").strip()[:200]
     if not prompt:  # unprompted, the model filled a red sneaker's centre with a blue square
         raise UserError("write what fills the hole, e.g. \"a red bag\": the latent method follows a prompt")
@@ -145,12 +162,42 @@ def fill_latent(store: ModelStore, editor, mask_kind: str, steps: int, guidance:
                 live.shown()
     filled = LI.paste(decoded, image, holes)
     result = titled_strip([_view_rgb(image), hole, _view_rgb(filled)],
-                          ["original", "kept (hole in red)", f"filled: {prompt}"[:40]])
+                          [f"drawn {colour}", "kept (hole in red)", f"filled: {prompt}"[:40]])
     gif = export_file(gif_bytes(frames, 80), "inpaint", ".gif")
     yield (hole, _view_rgb(decoded), _view_rgb(filled), result,
            f"done: {count(steps, 'step')}, latent inpainting ({model.name}) for \"{prompt}\" (the garment drawn "
            f"{colour}), "
            f"{steps * (2 if guidance > 1 else 1)} network calls in {live.elapsed():.1f} s", gif)
+
+
+def cleared() -> tuple:
+    """The views of the last fill once the image changed (picked or taken): empty, until Fill is pressed again (the
+    old sneaker's x_t and result stayed beside the new image's hole)."""
+    return None, None, None, "*A new image: press **Fill the hole**.*", None
+
+
+def picked(gallery, index) -> np.ndarray:
+    """The picker's image `index` (a shipped garment, or one taken from another tab) for the editor."""
+    if not gallery or not 0 <= int(index) < len(gallery):
+        raise UserError("that picture is gone from the picker: click another")
+    item = gallery[int(index)][0]  # the file Gradio keeps for it (an array where a test hands one)
+    return np.asarray(usable_image(open_upload(item) if isinstance(item, (str, Path)) else item).convert("RGB"))
+
+
+@user_errors
+def take(labels: list[str], label: str, *pictures) -> tuple:
+    """Another tab's picture (`label`, one of `labels`, the values in `pictures`) cut into its images
+    (`views.tiles`): -> (the picker showing them, the editor holding the first, what was taken)."""
+    if label not in labels:
+        raise UserError(f"choose one of: {', '.join(labels)}")
+    value = pictures[labels.index(label)]
+    if value is None:
+        raise UserError(f"“{label}” shows nothing yet: make it in its tab first, then take it")
+    found = tiles(np.asarray(usable_image(value).convert("RGB")))
+    if not found:
+        raise UserError(f"“{label}” holds no image to take")
+    return ([(t, f"{label.split(':')[0]} {k + 1}") for k, t in enumerate(found)], found[0],
+            f"Took {count(len(found), 'image')} from *{label}*: the first is in the editor; click another above.")
 
 
 def preview(store: ModelStore, name: str, editor, mask_kind: str, seed):
@@ -159,7 +206,7 @@ def preview(store: ModelStore, name: str, editor, mask_kind: str, seed):
     the settings cannot make a hole (no image yet, a seed being typed): Fill says why."""
     try:
         seed = int(number("seed", seed, 0, 2**63 - 1))
-        return shown_hole(*read_editor(editor, mask_kind, seed, store.get(name, family="ddpm").cfg.image_size))
+        return shown_hole(*read_editor(editor, mask_kind, seed, store.get(name).cfg.image_size))
     except UserError:  # a CheckpointError too
         return gr.skip()
 
@@ -170,8 +217,8 @@ def fill(store: ModelStore, name: str, editor, mask_kind: str, method: str, resa
     """Stream the fill: yields (hole shown, x_t, x0_hat, before | after, progress, GIF path); the last yield has
     the result and the run's GIF (x_t | x0_hat per frame). No MP4: libx264 gave these frames files that differ in
     a few bytes from one encode to the next (1 in 5), and every export here is reproducible bit for bit.
-    `name` is the pixel DDPM of replace and RePaint; the latent method uses the shipped latent inpainting model,
-    steered by `prompt`."""
+    `name` is the pixel DDPM of replace and RePaint; the latent method uses `name` when it is a latent inpainting
+    model (else the first shipped one), steered by `prompt`."""
     if mask_kind not in (PAINTED, *I.MASKS):
         raise UserError(f"mask must be one of: {PAINTED}, {', '.join(I.MASKS)}")
     if method not in METHODS:
@@ -179,7 +226,8 @@ def fill(store: ModelStore, name: str, editor, mask_kind: str, method: str, resa
     seed = int(number("seed", seed, 0, 2**63 - 1))
     guidance = number("guidance scale", guidance, 0, 20)
     if method == LATENT:
-        yield from fill_latent(store, editor, mask_kind, int(number("steps", steps, 1, 1000)), guidance, seed, prompt)
+        yield from fill_latent(store, name, editor, mask_kind, int(number("steps", steps, 1, 1000)), guidance, seed,
+                               prompt)
         return
     model = store.get(name, family="ddpm")
     steps = int(number("steps", steps, 1, model.cfg.T))
@@ -259,8 +307,16 @@ def build_inpaint(store: ModelStore, parts: TabParts) -> None:
             picks = gr.Gallery([(example(i), FASHION_MNIST_CLASSES[int(Path(p).stem.split("-", 1)[0])])
                                 for i, p in enumerate(example_paths())],
                                # two rows of five: in one row of ten, 7 showed at 1400 px and "Shirt" was cut in half
-                               columns=5, height=335,
-                               label="click a garment", allow_preview=False, elem_classes="picker")
+                               # not interactive: an input of its own select, Gradio made it an upload box whose x
+                               # deleted every garment; "contain": a taken wide strip showed as a cropped sliver
+                               columns=5, height=335, format="png", interactive=False, object_fit="contain",
+                               label="click a garment", allow_preview=False, elem_classes="picker",
+                               elem_id="inpaint-picker")
+            with gr.Row():  # the other tabs' pictures, listed by the app (`TabParts.takes`)
+                source = gr.Dropdown([], label="or take the images another tab shows", scale=3,
+                                     elem_id="inpaint-take-from")
+                take_go = gr.Button("Take them", scale=1, elem_id="inpaint-take")
+            taken = gr.Markdown(elem_id="inpaint-taken")
             with gr.Row():
                 with gr.Column(min_width=300):  # its own column: stacked below 900 px, a bare editor was 30 px tall
                     # narrow-editor: its zoom bar sits under its name (over it, the name read "paint the hole in r")
@@ -270,7 +326,7 @@ def build_inpaint(store: ModelStore, parts: TabParts) -> None:
                                             brush=gr.Brush(colors=["#e63c3c"], default_size=24, color_mode="fixed"),
                                             layers=False, elem_id="inpaint-editor", elem_classes="narrow-editor")
                 with gr.Column():
-                    ckpt = gr.Dropdown(names, value=first, label="checkpoint")
+                    ckpt = gr.Dropdown(names, value=first, label="checkpoint (pixel DDPM)")
                     mask = gr.Radio([*I.MASKS, PAINTED], value="centre box", label="the hole")
                     method = gr.Radio(list(METHODS), value="RePaint", label="method")
                     resample = gr.Slider(1, 10, 5, step=1, label="RePaint: resampling r (calls a step)")
@@ -280,7 +336,8 @@ def build_inpaint(store: ModelStore, parts: TabParts) -> None:
                                   min_width=240)
                 guidance = gr.Slider(0, 10, 3, step=0.5, label="guidance scale w (with a class or a prompt)")
                 seed = gr.Number(0, label="seed", precision=0, minimum=0)
-            prompt = gr.Textbox("a red bag", label="prompt (latent + prompt)", max_length=200, elem_id="inpaint-prompt")
+            prompt = gr.Textbox("a red bag", label="prompt: what fills the hole", max_length=200,
+                                elem_id="inpaint-prompt", visible=False)  # for latent + prompt (`method_view`)
             with gr.Row():  # RePaint at 250 steps and r = 10 is 2500 network calls, minutes: it can be stopped
                 go = gr.Button("Fill the hole", variant="primary", scale=3)
                 stop = gr.Button("Stop", scale=1)
@@ -299,19 +356,33 @@ def build_inpaint(store: ModelStore, parts: TabParts) -> None:
         with gr.Column(scale=2):
             gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
 
-    def pick(evt: gr.SelectData):
-        return example(evt.index)
+    def pick(gallery, evt: gr.SelectData):  # not wrapped: Gradio reads the annotation of the function it is given
+        try:
+            return picked(gallery, evt.index)
+        except UserError as e:
+            raise gr.Error(str(e), print_exception=False) from None
 
     shown = functools.partial(preview, store)
     # the editor's change fires for the user's strokes and uploads, not for a value set by the garment picker
-    picks.select(pick, None, editor, api_name=False, show_progress="hidden").then(
-        shown, [ckpt, editor, mask, seed], kept, api_name=False, show_progress="hidden")
+    picks.select(pick, picks, editor, api_name=False, show_progress="hidden").success(
+        shown, [ckpt, editor, mask, seed], kept, api_name=False, show_progress="hidden").then(
+        cleared, None, [xt, x0, result, progress, gif], api_name=False, show_progress="hidden")
+
+    def offer(pictures: dict) -> None:
+        source.choices = [(label, label) for label in pictures]
+        source.value = next(iter(pictures), None)
+        take_go.click(functools.partial(take, list(pictures)), [source, *pictures.values()], [picks, editor, taken],
+                      api_name=False, show_progress="hidden").success(
+            shown, [ckpt, editor, mask, seed], kept, api_name=False, show_progress="hidden").then(
+            cleared, None, [xt, x0, result, progress, gif], api_name=False, show_progress="hidden")
+
+    parts.takes.append(offer)
     # one event for the three triggers (see wiring.one_event_per_change)
     gr.on([mask.change, editor.change, seed.change], shown, [ckpt, editor, mask, seed], kept, api_name=False,
           show_progress="hidden", trigger_mode="always_last")
-    method.change(lambda m: gr.Slider(interactive=m == "RePaint"), method, resample, api_name=False,
-                  show_progress="hidden")
-    parts.refresh.append((ckpt, lambda: store.names("ddpm")))
+    method.change(functools.partial(method_view, store), [method, ckpt], [resample, ckpt, cls, prompt],
+                  api_name=False, show_progress="hidden")
+    parts.refresh.append((ckpt, lambda: store.names("ddpm") + store.names("ldm_inpaint")))
     wire(go.click, "inpaint", {"checkpoint": ckpt, "image": editor, "hole": mask, "method": method,
                                "resampling r": resample, "steps": steps, "class": cls, "guidance": guidance,
                                "seed": seed, "prompt": prompt},

@@ -475,6 +475,7 @@ def build(store: ModelStore) -> TabParts:
                 att_out = gr.Gallery(label="attention of the latent positions to each token", columns=3,
                                      height="auto", elem_classes="full-gallery")
             parts = TabParts(refresh=[(ckpt, lambda: store.names(FAMILY))])
+            parts.pictures["Text to image: the images"] = out
             with gr.Tab("DALL·E 2 (unCLIP)"):
                 unclip.build_section(store, prompt, guidance, steps, seed, batch, parts)
         with gr.Column(scale=2):

@@ -419,6 +419,7 @@ def build(store: ModelStore) -> TabParts:
     checked, _ = check_uploads(upload, c_image)
     checked.success(garment_box, upload, from_garment, api_name=False, show_progress="hidden")
     p_out = [p_pair, p_heat, p_text]
+    parts.pictures.update({"Translation: Pix2Pix input | output": p_pair, "Translation: CycleGAN x | G(x) | back": c_strip})
     wire(draw_go.click, "pix2pix_drawing", {"checkpoint": p_ckpt, "drawing": sketch, "invert": p_invert,
                                             "dropout": p_noise, "seed": p_seed},
          lambda *a: pix2pix_drawing(store, *a), p_out, parts,

@@ -174,6 +174,7 @@ def build_section(store: ModelStore, prompt, guidance, steps, seed, batch, parts
     var_out = gr.Image(label="the image | its variations", interactive=False, format="png", elem_id="unclip-var",
                        elem_classes="sheet")
     var_note = gr.Markdown()
+    parts.pictures.update({"unCLIP: prior | no prior": out, "unCLIP: variations": var_out})
     made = wire(go.click, "unclip", {"decoder": decoder, "prior": prior, "prompt": prompt, "seed": seed,
                                      "images": batch, "guidance": guidance, "steps": steps},
                 lambda *a: text_to_image(store, *a), [out, note], parts, opening=bool(decoders and priors))

@@ -378,8 +378,26 @@ def unlike_data(grey: np.ndarray) -> str:
     return ""
 
 
+def letterbox(grey):
+    """A grey PIL image made square by bands of its border's median level on the short sides, centred (as an image
+    editor fits a picture into its square canvas): a wide photo keeps its shape instead of being squashed, as
+    Fashion-MNIST's garments sit in their square with background around them."""
+    from PIL import Image
+
+    w, h = grey.size
+    if w == h:
+        return grey
+    arr = np.asarray(grey)
+    fill = int(np.median(np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]])))
+    side = max(w, h)
+    square = Image.new("L", (side, side), fill)
+    square.paste(grey, ((side - w) // 2, (side - h) // 2))
+    return square
+
+
 def image_to_grey(image, size: int = 32, invert: str = "auto") -> np.ndarray:
-    """A PIL image -> uint8 (size, size): EXIF-rotated, transparency flattened, grey, light-on-black.
+    """A PIL image -> uint8 (size, size): EXIF-rotated, transparency flattened, grey, made square by bands of its
+    background (`letterbox`), light-on-black.
 
     Fashion-MNIST garments are light on a black background; `invert="auto"` inverts images whose
     border is mostly light (a photo or drawing of a dark garment on white). Transparent pixels are
@@ -406,7 +424,7 @@ def image_to_grey(image, size: int = 32, invert: str = "auto") -> np.ndarray:
         arr = np.clip(np.asarray(image, dtype=np.float64), 0, 65535)
         image = Image.fromarray((arr / 257).round().astype(np.uint8))
     try:
-        grey = image.convert("L").resize((size, size), Image.Resampling.LANCZOS)
+        grey = letterbox(image.convert("L")).resize((size, size), Image.Resampling.LANCZOS)
     except ValueError as e:  # a mode Pillow cannot turn into grey
         raise UserError(f"cannot read a {image.mode} image as grey ({str(e)[:60]})") from None
     arr = np.array(grey, dtype=np.uint8)  # a copy: writable, so torch.from_numpy takes it without a warning

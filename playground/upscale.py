@@ -147,6 +147,11 @@ def upscale(store: ModelStore, image, factor: str, seed=0) -> tuple[np.ndarray, 
     return strip, note + "\n\n" + head + "\n" + "\n".join(lines)
 
 
+def stale() -> tuple[None, str]:
+    """What the strip and its table show once the image or the factor changed: nothing, until Upscale is pressed."""
+    return None, "*Press **Upscale** for this image and factor.*"
+
+
 def held_out(store: ModelStore) -> str:
     """Each model's held-out numbers from its card (written by `python -m trainers evaluate`): per factor, bicubic,
     each model (SRResNet before SRGAN), ILVR and SR3, in the order of the strip. Bicubic and ILVR are scored by every
@@ -240,6 +245,9 @@ def build(store: ModelStore, parts: TabParts) -> None:
 
     picks.select(pick, None, image, api_name=False, show_progress="hidden")
     check_uploads(image)
+    # the strip and its table were made for the image and factor before: a walk uploaded a boot and read the
+    # sneaker's numbers under it
+    gr.on([image.change, factor.change], stale, None, [strip, table], api_name=False, show_progress="hidden")
     if first:
         wire(go.click, "upscale", {"image": image, "factor": factor, "seed": seed},
              lambda *a: upscale(store, *a), [strip, table], parts, opening={"image": start})

@@ -446,6 +446,7 @@ def build(store: ModelStore) -> TabParts:
                                                              + names(store, variational=False, denoising=False)),
             (map_model, lambda: names(store, variational=True, latent_dim=2)),
             (prior_model, lambda: names(store, variational=True)), (dae_model, lambda: names(store, denoising=True))]
+    parts.pictures.update({"VAE: decoded at the click": point, "VAE: prior samples": prior_out})
     return parts
 
 

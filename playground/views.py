@@ -156,6 +156,36 @@ def titled_strip(tiles: list[np.ndarray], titles: list[str], gap: int = 8) -> np
     return np.asarray(canvas)
 
 
+def _runs(keep: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) of each run of True in a 1-D mask."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], keep.astype(np.int8), [0]])))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+
+
+def tiles(picture: np.ndarray, most: int = 64) -> list[np.ndarray]:
+    """The images of a picture this app drew (a grid of samples, a titled strip, one image), cut apart where it
+    put white between them (`grid`'s padding, `titled_strip`'s gaps): bands between all-white rows, then the
+    pieces between all-white columns of each band. A title band (not as tall as half the tallest band) and
+    slivers (not as wide as half their band is tall) are not images. Left to right, then down; at most `most`."""
+    arr = np.asarray(picture)
+    if arr.ndim == 2:
+        arr = np.repeat(arr[..., None], 3, -1)
+    arr = arr[..., :3]
+    if arr.ndim != 3 or not arr.size:
+        return []
+    white = (arr >= 250).all(-1)
+    bands = [(a, b) for a, b in _runs(~white.all(1))]
+    tallest = max((b - a for a, b in bands), default=0)
+    out = []
+    for a, b in bands:
+        if b - a < tallest / 2:
+            continue
+        for c, d in _runs(~white[a:b].all(0)):
+            if d - c >= (b - a) / 2:
+                out.append(arr[a:b, c:d])
+    return out[:most]
+
+
 def short_hardware(text: str) -> str:
     """A card's hardware for a table cell: "CPU x86_64, 2 cores (torch threads 1)" -> "CPU, 1 of 2 cores" (the long
     form repeated in every row pushed the metrics out of view)."""

@@ -205,6 +205,11 @@ class TabParts:
     # page-load events: dict(fn=, inputs=, outputs=) (a lesson opened from its link, its view already run)
     loads: list = dataclasses.field(default_factory=list)
     warm: list = dataclasses.field(default_factory=list)  # callables `warm` runs after the openings
+    # pictures another tab can take in (what the tab shows, by a label naming the tab and the view): label -> gr.Image
+    pictures: dict = dataclasses.field(default_factory=dict)
+    # offer(pictures): called by the app once every tab is built, with every tab's `pictures`, for a tab that
+    # takes them in (lists them, wires its button)
+    takes: list = dataclasses.field(default_factory=list)
 
 
 def tab_path(block) -> list[str]:

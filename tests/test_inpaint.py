@@ -178,8 +178,8 @@ def test_the_cli_fills_a_users_28px_images_and_measures_the_methods(tiny_ddpm, t
 
 
 def test_strokes_over_a_wide_upload_mark_the_same_part_of_the_picture():
-    """The editor fits a 2:1 upload into its square canvas (bands above and below): the hole is where the strokes
-    cross the picture, not where they sit on the canvas."""
+    """The editor fits a 2:1 upload into its square canvas (bands above and below), and the model sees the picture
+    letterboxed the same way, not squashed: the hole is where the strokes cross the picture."""
     from PIL import Image
 
     wide = Image.new("L", (200, 100), 0)
@@ -188,7 +188,14 @@ def test_strokes_over_a_wide_upload_mark_the_same_part_of_the_picture():
     canvas.paste((230, 60, 60, 255), (0, top, tab.CANVAS // 2, top + tab.CANVAS // 2))  # its left half painted
     _, mask = tab.read_editor(_editor(wide, [canvas]), tab.PAINTED, 0, 32)
     hole = (mask[0, 0] < 0.5).numpy()
-    assert hole[:, :16].all() and not hole[:, 16:].any()
+    assert hole[8:24, :16].all() and not hole[:, 16:].any() and not hole[:8].any() and not hole[24:].any()
+    _, same = tab.read_editor(_editor(wide, [canvas.crop((0, top, tab.CANVAS, top + tab.CANVAS // 2))]), tab.PAINTED,
+                              0, 32)  # a layer the picture's own size: the same hole
+    assert torch.equal(same, mask)
+    photo = np.zeros((100, 200), np.uint8)
+    photo[25:75, 50:150] = 255  # a 2:1 garment on black: squashed to a square it would fill rows 8-24 of 32
+    grey = tab.image_to_grey(Image.fromarray(photo), 32)
+    assert grey[13:19, 9:23].min() > 200 and grey[:10].max() < 30 and grey[22:].max() < 30  # kept 2:1
 
 
 def test_the_hole_is_shown_when_its_shape_changes_not_only_on_fill(store):
@@ -206,3 +213,52 @@ def test_the_hole_is_shown_when_its_shape_changes_not_only_on_fill(store):
                                                                                           "strokes", 1))
     skipped = [tab.preview(store, name, None, "centre box", 0), tab.preview(store, name, editor, "centre box", "")]
     assert all(isinstance(v, dict) and v.get("__type__") == "update" for v in skipped)  # gr.skip(): left as it is
+
+
+def test_another_tabs_pictures_are_cut_into_their_images_and_taken_in(tmp_path):
+    """Issue 24: "take one from another tab's output". A GAN grid (white padding between samples) and a titled
+    strip (white gaps, a title band) come apart into their images; the picker shows them and the editor holds
+    the first; a picture not made yet, or not offered, is refused with a reason."""
+    from playground.views import sheet_view, tiles, titled_strip
+    from trainers.core.images import grid
+
+    samples = torch.randint(0, 200, (10, 1, 32, 32), dtype=torch.uint8)
+    sheet = sheet_view(grid(samples, nrow=4), 32)
+    cut = tiles(sheet)
+    scale = cut[0].shape[0] // 32
+    assert len(cut) == 10 and all(t.shape == cut[0].shape for t in cut)
+    assert np.array_equal(cut[5][::scale, ::scale, 0], samples[5, 0].numpy())  # the sixth sample, left to right
+    strip = titled_strip([np.full((96, 96, 3), 30 * k, np.uint8) for k in range(3)], ["input", "output", "x"])
+    assert [int(t[0, 0, 0]) for t in tiles(strip)] == [0, 30, 60]  # the titles are no image
+    labels = ["GAN: samples", "Diffusion: x0"]
+    gallery, editor, said = tab.take(labels, "GAN: samples", sheet, None)
+    assert len(gallery) == 10 and np.array_equal(editor, cut[0]) and "10 images" in said
+    assert np.array_equal(tab.picked([(t, c) for t, c in gallery], 3), cut[3])
+    from PIL import Image
+
+    Image.fromarray(cut[3]).save(tmp_path / "3.png")  # what the page sends back: the file Gradio keeps
+    assert np.array_equal(tab.picked([(str(tmp_path / "3.png"), "GAN 4")], 0), cut[3])
+    with pytest.raises(gr.Error, match="shows nothing yet"):
+        tab.take(labels, "Diffusion: x0", sheet, None)
+    with pytest.raises(gr.Error, match="choose one of"):
+        tab.take(labels, "Compare", sheet, None)
+    with pytest.raises(UserError, match="gone from the picker"):
+        tab.picked(gallery, 10)
+
+
+def test_the_inpaint_tab_lists_every_tabs_pictures_the_later_tabs_too():
+    from playground.app import create_app
+
+    demo = create_app()
+    box = next(c for c in demo.config["components"] if c.get("props", {}).get("elem_id") == "inpaint-take-from")
+    offered = [label for label, _ in box["props"]["choices"]]
+    assert {"GAN: samples", "Diffusion: predicted x̂0 (the sample, once done)", "Text to image: the images",
+            "Translation: Pix2Pix input | output"} <= set(offered)
+    button = next(c["id"] for c in demo.config["components"] if c.get("props", {}).get("elem_id") == "inpaint-take")
+    event = next(d for d in demo.config["dependencies"] if [button, "click"] in [list(t) for t in d["targets"]])
+    assert len(event["inputs"]) == 1 + len(offered)
+    # the picker, an input of its own select, is no upload box (its x deleted every garment), and a new image clears
+    # the last fill's views
+    picker = next(c for c in demo.config["components"] if c.get("props", {}).get("elem_id") == "inpaint-picker")
+    assert picker["props"]["interactive"] is False
+    assert tab.cleared()[:3] == (None, None, None) and "press" in tab.cleared()[3]
