@@ -302,7 +302,8 @@ def build_inpaint(store: ModelStore, parts: TabParts) -> None:
             gr.Markdown("### Inpaint: fill a hole with a diffusion model\n**Try first:** press *Fill the hole* "
                         "(the centre box of a sneaker), then choose *replace* and compare the seams; choose "
                         "*latent + prompt* and write what fills it; paint your own hole with the brush and choose "
-                        "*painted with the brush*.")
+                        "*painted with the brush*. Pictures are read in grey, as the pixel models learned Fashion-MNIST; "
+                        "the latent model redraws the garment in the prompt's colour.")
             # captioned by class name, as the other tabs' galleries are (the files' "t-shirt-top" read oddly)
             picks = gr.Gallery([(example(i), FASHION_MNIST_CLASSES[int(Path(p).stem.split("-", 1)[0])])
                                 for i, p in enumerate(example_paths())],
@@ -310,7 +311,7 @@ def build_inpaint(store: ModelStore, parts: TabParts) -> None:
                                # not interactive: an input of its own select, Gradio made it an upload box whose x
                                # deleted every garment; "contain": a taken wide strip showed as a cropped sliver
                                columns=5, height=335, format="png", interactive=False, object_fit="contain",
-                               label="click a garment", allow_preview=False, elem_classes="picker",
+                               label="click a picture to paint on it", allow_preview=False, elem_classes="picker",
                                elem_id="inpaint-picker")
             with gr.Row():  # the other tabs' pictures, listed by the app (`TabParts.takes`)
                 source = gr.Dropdown([], label="or take the images another tab shows", scale=3,

@@ -358,6 +358,8 @@ def _drive(page, tab: str, width: int) -> None:
         page.get_by_role("tab", name="Inpaint", exact=True).click()  # the tab's picture shows inpainting
         canvas = page.locator("#inpaint-editor canvas").first
         canvas.wait_for(state="visible", timeout=10_000)
+        canvas.scroll_into_view_if_needed()  # below the fold under the take row: a user scrolls to it to paint
+        page.wait_for_timeout(300)
         box = canvas.bounding_box()
         # within the garment's picture (centred in the editor; Gradio drops a stroke that starts beside it)
         page.mouse.move(box["x"] + box["width"] * 0.38, box["y"] + box["height"] * 0.5)
@@ -473,7 +475,9 @@ def _drive(page, tab: str, width: int) -> None:
             page.wait_for_timeout(500)
             if int(page.get_by_text("modes covered").first.inner_text().split()[1]) > 10:
                 break
-        page.get_by_role("button", name="Pause", exact=True).click()
+        # a loaded 2-core machine (the lab trains flat out beside the browser) left the page slow to answer: CI's
+        # click waited past 30 s once, with the button visible, enabled and stable
+        page.get_by_role("button", name="Pause", exact=True).click(timeout=90_000)
         for _ in range(6):  # paused: no more frames (a loaded machine may deliver one already in flight)
             page.wait_for_timeout(1000)
             status = page.get_by_text("modes covered").first.inner_text()

@@ -137,8 +137,12 @@ def _garment(width: int = SIZE, height: int = SIZE) -> Image.Image:
 
 
 def _seen(image: Image.Image) -> np.ndarray:
-    """What classify must feed its network for a light-on-black L image: Pillow's resize, independently."""
-    return np.asarray(image.resize((32, 32), Image.Resampling.LANCZOS))
+    """What classify must feed its network for a light-on-black L image, independently: a non-square one centred in
+    a black square (as an editor fits a picture into its canvas, not squashed), then Pillow's resize."""
+    w, h = image.size
+    square = Image.new("L", (max(w, h), max(w, h)), 0)
+    square.paste(image, ((max(w, h) - w) // 2, (max(w, h) - h) // 2))
+    return np.asarray(square.resize((32, 32), Image.Resampling.LANCZOS))
 
 
 def _sketch_canvas() -> tuple[Image.Image, np.ndarray]:

@@ -54,6 +54,9 @@ def test_the_cli_fills_a_users_28px_grey_images_for_a_prompt(tiny_inpaint, tmp_p
     assert main([*args, "--prompt", "  "]) == 2
     assert "--prompt is required" in capsys.readouterr().err
     assert main([*args, "--prompt", "a bag", "--resample", "3"]) == 2
+    for bad in ("-1", "nan", "1e9"):  # refused before any image is read
+        assert main([*args, "--prompt", "a bag", "--guidance", bad]) == 2
+        assert "--guidance must be in [0, 20]" in capsys.readouterr().err
     assert main(["inpaint", str(tiny_inpaint), "--evaluate"]) == 2
     assert "python -m trainers evaluate" in capsys.readouterr().err
 

@@ -197,6 +197,8 @@ def cmd_inpaint(args: list[str], options: dict) -> None:
         guidance = float(options.pop("guidance")) if "guidance" in options else None
     except ValueError:
         raise UserError("--guidance must be a number") from None
+    if guidance is not None and not 0 <= guidance <= 20:  # as train's --guidance (NaN fails it too)
+        raise UserError(f"--guidance must be in [0, 20], got {guidance}")
     if options:
         raise UserError(f"unknown option(s) for inpaint: {', '.join('--' + k for k in options)}")
     try:
