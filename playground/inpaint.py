@@ -25,7 +25,7 @@ from . import upscale as upscale_tab
 from .errors import number, user_errors
 from .exports import export_file
 from .page import LATEX
-from .uploads import example_paths, image_to_grey, open_upload, shipped_image, usable_image
+from .uploads import example_paths, image_to_grey, open_upload, shipped_image, uploaded_part, usable_image
 from .views import LiveUpdates, count, tiles, titled_strip
 from .wiring import TabParts, wire
 from .models import ModelStore
@@ -56,23 +56,29 @@ def read_editor(value, mask_kind: str, seed: int, size: int = SIZE) -> tuple[tor
 
     if not isinstance(value, dict) or value.get("background") is None:
         raise UserError("no image: click a garment above or upload one")
-    grey = image_to_grey(usable_image(value["background"]), size)  # a 1x1 upload is refused, not filled
+    background = usable_image(value["background"])  # a 1x1 upload is refused, not filled
+    # the picture without the transparent bands the editor's square canvas adds around an upload of another shape
+    # (flattened, they read as black bars, and a photo on white was not made light on black)
+    picture = uploaded_part(value, background)
+    grey = image_to_grey(picture, size)
     x0 = torch.from_numpy(grey).float().view(1, 1, size, size) / 127.5 - 1.0
     if mask_kind != PAINTED:
         return x0, I.make_mask(mask_kind, 1, size, torch.Generator().manual_seed(seed))
-    background = value["background"]
-    bw, bh = background.size if hasattr(background, "size") and not isinstance(background, np.ndarray) else \
-        (np.asarray(background).shape[1], np.asarray(background).shape[0])
+    bw, bh = background.size
+    left, top = (bw - picture.width) / 2, (bh - picture.height) / 2  # the picture's place in the canvas
+    if picture.size != background.size:
+        left, top = value["background"].getchannel("A").getbbox()[:2]
     painted = np.zeros((size, size))
     for layer in value.get("layers") or []:
         if layer is None:
             continue
         alpha = layer.convert("RGBA").getchannel("A")
-        # the editor fits the picture into its canvas, centred; the model sees the picture letterboxed into a
+        # the layer covers the canvas (scaled to it, centred); the model sees the picture letterboxed into a
         # square (`image_to_grey`): keep the strokes over that square, unpainted beyond the canvas
         scale = min(alpha.width / bw, alpha.height / bh)
-        half = max(bw, bh) * scale / 2
-        cx, cy = alpha.width / 2, alpha.height / 2
+        ox, oy = (alpha.width - bw * scale) / 2, (alpha.height - bh * scale) / 2
+        half = max(picture.size) * scale / 2
+        cx, cy = ox + (left + picture.width / 2) * scale, oy + (top + picture.height / 2) * scale
         alpha = alpha.crop((round(cx - half), round(cy - half), round(cx + half), round(cy + half)))
         alpha = alpha.resize((size, size), Image.Resampling.BOX)
         painted = np.maximum(painted, np.asarray(alpha, np.float64) / 255)
@@ -84,10 +90,30 @@ def read_editor(value, mask_kind: str, seed: int, size: int = SIZE) -> tuple[tor
     return x0, torch.from_numpy(~hole).float().view(1, 1, size, size)
 
 
+def colour_picture(value, size: int) -> torch.Tensor | None:
+    """The editor's picture as the latent model's training images are, uint8 (1, 3, size, size), when it is one: a
+    coloured garment on a dark background (Text to image's, say), letterboxed on black as `read_editor`'s grey is.
+    None for anything else (a grey garment, a photo on white), which the latent method draws in the prompt's colour.
+    A red sneaker taken from Text to image went in as a dim grey one (red is dark in grey) and came out near black."""
+    from PIL import Image
+
+    picture = np.asarray(uploaded_part(value, usable_image(value["background"])).convert("RGB"), np.int16)
+    border = np.concatenate([picture[0], picture[-1], picture[:, 0], picture[:, -1]])
+    chroma = picture.max(-1) - picture.min(-1)
+    if np.median(border.max(-1)) > 40 or (chroma > 60).mean() < 0.02:
+        return None
+    h, w = picture.shape[:2]
+    square = Image.new("RGB", (max(h, w), max(h, w)), (0, 0, 0))
+    square.paste(Image.fromarray(picture.astype(np.uint8)), ((max(h, w) - w) // 2, (max(h, w) - h) // 2))
+    small = np.asarray(square.resize((size, size), Image.Resampling.LANCZOS))
+    return torch.from_numpy(small.copy()).permute(2, 0, 1)[None]
+
+
 def shown_hole(x0: torch.Tensor, mask: torch.Tensor) -> np.ndarray:
-    """What the model keeps, with the hole in red (H, W, 3), at the editor's size."""
-    grey = to_uint8(x0)[0, 0].numpy()
-    rgb = np.repeat(grey[..., None], 3, -1)
+    """What the model keeps (x0: (1, 1 or 3, H, W) in [-1, 1]), with the hole in red (H, W, 3), at the editor's
+    size."""
+    rgb = to_uint8(x0)[0].permute(1, 2, 0).numpy()
+    rgb = np.repeat(rgb, 3, -1) if rgb.shape[-1] == 1 else rgb.copy()
     rgb[mask[0, 0].numpy() < 0.5] = HOLE
     return upscale(rgb, CANVAS // rgb.shape[0])
 
@@ -138,11 +164,16 @@ def fill_latent(store: ModelStore, name: str | None, editor, mask_kind: str, ste
     if not prompt:  # unprompted, the model filled a red sneaker's centre with a blue square
         raise UserError("write what fills the hole, e.g. \"a red bag\": the latent method follows a prompt")
     x0, mask = read_editor(editor, mask_kind, seed, model.cfg.image_size)
-    colour = tint(prompt)
-    image = to_uint8(render(x0 * 0.5 + 0.5, torch.tensor([list(COLOURS).index(colour)]), torch.tensor([1])) * 2 - 1)
+    image = colour_picture(editor, model.cfg.image_size)
+    if image is None:  # a grey garment: drawn in the prompt's colour, as the model's training images were
+        colour = tint(prompt)
+        image = to_uint8(render(x0 * 0.5 + 0.5, torch.tensor([list(COLOURS).index(colour)]), torch.tensor([1])) * 2 - 1)
+        drawn, title = f"the garment drawn {colour}", f"drawn {colour}"
+    else:
+        drawn, title = "the garment in its own colours", "original"
     holes = 1 - mask
-    hole = shown_hole(x0, mask)
-    yield hole, gr.skip(), gr.skip(), None, f"starting: {count(steps, 'step')}, the garment drawn {colour} ...", None
+    hole = shown_hole(image.float() / 127.5 - 1, mask)
+    yield hole, gr.skip(), gr.skip(), None, f"starting: {count(steps, 'step')}, {drawn} ...", None
     pipe = LI.make_pipeline(model.cfg, model.modules)
     keep = set(np.linspace(0, steps - 1, min(MAX_GIF_FRAMES, steps)).round().astype(int).tolist())
     frames, live = [], LiveUpdates(steps, UPDATES, MIN_UPDATE_S)
@@ -162,11 +193,10 @@ def fill_latent(store: ModelStore, name: str | None, editor, mask_kind: str, ste
                 live.shown()
     filled = LI.paste(decoded, image, holes)
     result = titled_strip([_view_rgb(image), hole, _view_rgb(filled)],
-                          [f"drawn {colour}", "kept (hole in red)", f"filled: {prompt}"[:40]])
+                          [title, "kept (hole in red)", f"filled: {prompt}"[:40]])
     gif = export_file(gif_bytes(frames, 80), "inpaint", ".gif")
     yield (hole, _view_rgb(decoded), _view_rgb(filled), result,
-           f"done: {count(steps, 'step')}, latent inpainting ({model.name}) for \"{prompt}\" (the garment drawn "
-           f"{colour}), "
+           f"done: {count(steps, 'step')}, latent inpainting ({model.name}) for \"{prompt}\" ({drawn}), "
            f"{steps * (2 if guidance > 1 else 1)} network calls in {live.elapsed():.1f} s", gif)
 
 
@@ -184,12 +214,25 @@ def picked(gallery, index) -> np.ndarray:
     return np.asarray(usable_image(open_upload(item) if isinstance(item, (str, Path)) else item).convert("RGB"))
 
 
+EXAMPLES = "Fashion-MNIST: the ten garments the picker opens with"
+
+
+def examples() -> list:
+    """The picker's opening: the shipped test garments, captioned by class name."""
+    return [(example(i), FASHION_MNIST_CLASSES[int(Path(p).stem.split("-", 1)[0])])
+            for i, p in enumerate(example_paths())]
+
+
 @user_errors
 def take(labels: list[str], label: str, *pictures) -> tuple:
     """Another tab's picture (`label`, one of `labels`, the values in `pictures`) cut into its images
-    (`views.tiles`): -> (the picker showing them, the editor holding the first, what was taken)."""
+    (`views.tiles`), or the shipped garments back (EXAMPLES): -> (the picker showing them, the editor holding the
+    first, what was taken)."""
+    if label == EXAMPLES:  # a walk took another tab's images and found no way back to the garments but a reload
+        shown = examples()
+        return shown, shown[0][0], "The ten Fashion-MNIST garments are back: the first is in the editor."
     if label not in labels:
-        raise UserError(f"choose one of: {', '.join(labels)}")
+        raise UserError(f"choose one of: {', '.join([EXAMPLES, *labels])}")
     value = pictures[labels.index(label)]
     if value is None:
         raise UserError(f"“{label}” shows nothing yet: make it in its tab first, then take it")
@@ -203,12 +246,23 @@ def take(labels: list[str], label: str, *pictures) -> tuple:
 def preview(store: ModelStore, name: str, editor, mask_kind: str, seed):
     """The hole the next fill will use, shown as soon as the image, the hole's shape or the seed (random strokes)
     changes: a walk chose "half image" and saw the old centre box until it pressed Fill. Nothing changes while
-    the settings cannot make a hole (no image yet, a seed being typed): Fill says why."""
+    the settings cannot make a hole (no image yet, a seed being typed): Fill says why. With the brush chosen and
+    nothing (or everything) painted, the picture shows with no hole: the centre box stayed, as if it would be filled."""
     try:
         seed = int(number("seed", seed, 0, 2**63 - 1))
-        return shown_hole(*read_editor(editor, mask_kind, seed, store.get(name).cfg.image_size))
+        size = store.get(name).cfg.image_size
     except UserError:  # a CheckpointError too
         return gr.skip()
+    try:
+        return shown_hole(*read_editor(editor, mask_kind, seed, size))
+    except UserError:
+        if mask_kind != PAINTED:
+            return gr.skip()
+    try:
+        x0, _ = read_editor(editor, "centre box", seed, size)
+    except UserError:
+        return gr.skip()
+    return shown_hole(x0, torch.ones_like(x0))
 
 
 @user_errors
@@ -305,8 +359,7 @@ def build_inpaint(store: ModelStore, parts: TabParts) -> None:
                         "*painted with the brush*. Pictures are read in grey, as the pixel models learned Fashion-MNIST; "
                         "the latent model redraws the garment in the prompt's colour.")
             # captioned by class name, as the other tabs' galleries are (the files' "t-shirt-top" read oddly)
-            picks = gr.Gallery([(example(i), FASHION_MNIST_CLASSES[int(Path(p).stem.split("-", 1)[0])])
-                                for i, p in enumerate(example_paths())],
+            picks = gr.Gallery(examples(),
                                # two rows of five: in one row of ten, 7 showed at 1400 px and "Shirt" was cut in half
                                # not interactive: an input of its own select, Gradio made it an upload box whose x
                                # deleted every garment; "contain": a taken wide strip showed as a cropped sliver
@@ -370,7 +423,7 @@ def build_inpaint(store: ModelStore, parts: TabParts) -> None:
         cleared, None, [xt, x0, result, progress, gif], api_name=False, show_progress="hidden")
 
     def offer(pictures: dict) -> None:
-        source.choices = [(label, label) for label in pictures]
+        source.choices = [(label, label) for label in [*pictures, EXAMPLES]]
         source.value = next(iter(pictures), None)
         take_go.click(functools.partial(take, list(pictures)), [source, *pictures.values()], [picks, editor, taken],
                       api_name=False, show_progress="hidden").success(
@@ -378,6 +431,8 @@ def build_inpaint(store: ModelStore, parts: TabParts) -> None:
             cleared, None, [xt, x0, result, progress, gif], api_name=False, show_progress="hidden")
 
     parts.takes.append(offer)
+    # an upload replaces what was taken: "Took 16 images ... the first is in the editor" stayed over the user's photo
+    editor.upload(lambda: "", None, taken, api_name=False, show_progress="hidden")
     # one event for the three triggers (see wiring.one_event_per_change)
     gr.on([mask.change, editor.change, seed.change], shown, [ckpt, editor, mask, seed], kept, api_name=False,
           show_progress="hidden", trigger_mode="always_last")

@@ -330,6 +330,23 @@ def _square(image):
     return canvas
 
 
+def uploaded_part(value, image=None):
+    """An editor's image without the transparent margin its canvas adds around an upload of another shape: a
+    600 x 400 photo of a light garment on white, letterboxed in the square canvas, had its margin flattened as a
+    drawing's canvas is (black, under light ink) and went in as a white band between black bars. The upload is
+    the editor's background: `image` (its composite when not given) is cut to where that is opaque. A drawing (no
+    background) stays whole; anything else passes through."""
+    from PIL import Image
+
+    image = as_image(value) if image is None else image
+    background = value.get("background") if isinstance(value, dict) else None
+    if isinstance(background, Image.Image) and background.size == image.size and "A" in background.getbands():
+        box = background.getchannel("A").getbbox()
+        if box and box != (0, 0, *image.size):
+            return image.crop(box)
+    return image
+
+
 def usable_image(value):
     """`as_image`, and big enough to hold a garment (MIN_SIDE): what every image input of the app needs."""
     image = as_image(value)

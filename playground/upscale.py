@@ -144,6 +144,9 @@ def upscale(store: ModelStore, image, factor: str, seed=0) -> tuple[np.ndarray, 
             "the MLP judge's are not.")
     note += (" As in every tab, a picture on a light background is made light on black first, as Fashion-MNIST's "
              "garments are.")
+    if not any(name == SR3 for name, _ in outputs):  # a walk at x2 looked for the SR3 tile and found no word why
+        note += (f" No SR3 tile: no SR3 model for ×{cfg.scale} is shipped "
+                 f"(`python -m trainers train sr3 --scale {cfg.scale}` trains one).")
     return strip, note + "\n\n" + head + "\n" + "\n".join(lines)
 
 

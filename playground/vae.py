@@ -22,7 +22,7 @@ from trainers.vae.train import add_noise, decode, encode, translate
 from .errors import choice, number, user_errors
 from .exports import export_file
 from .page import LATEX
-from .uploads import as_image, image_to_grey, unlike_data
+from .uploads import image_to_grey, unlike_data, uploaded_part
 from .views import GRID_WIDTH, font_at, frames_view
 from .wiring import TabParts, wire
 from .models import ModelStore
@@ -86,7 +86,7 @@ def _to_model(model, image, name: str | None = None) -> torch.Tensor:
     the input (`name`, e.g. "image B"): "no image given" did not say which of the two was empty."""
     cfg = model.cfg
     try:
-        grey = image_to_grey(_uploaded_part(image) if isinstance(image, dict) else image, cfg.image_size, "auto")
+        grey = image_to_grey(uploaded_part(image) if isinstance(image, dict) else image, cfg.image_size, "auto")
     except UserError as e:
         if name is None:
             raise
@@ -121,7 +121,7 @@ def interpolate_shown_first(store: ModelStore, *args):
 
     *views, (frames_ae, frames_vae) = _interpolated(store, *args)
     for name, image in (("image A", args[2]), ("image B", args[3])):  # said beside the grey blurs it gives
-        unlike = unlike_data(image_to_grey(_uploaded_part(image), 32))  # (a noise photo went in with no word)
+        unlike = unlike_data(image_to_grey(uploaded_part(image), 32))  # (a noise photo went in with no word)
         if unlike:
             gr.Warning(f"{name}: {unlike.replace('**', '')} The models, trained on garments, make a garment of "
                        "it all the same.")
@@ -137,22 +137,6 @@ def _interpolated(store: ModelStore, ae_name: str, vae_name: str, image_a, image
     inputs = torch.cat([_to_model(vae, image_a), _to_model(vae, image_b)])
     recon = torch.cat([inputs[:1], frames_ae[:1], frames_vae[:1], inputs[1:], frames_ae[-1:], frames_vae[-1:]])
     return frames_view(frames_ae), frames_view(frames_vae), frames_view(recon, per_row=3), (frames_ae, frames_vae)
-
-
-def _uploaded_part(value):
-    """An editor's image without the transparent margin its canvas adds around an upload of another shape: a
-    600 x 400 photo of a light garment on white, letterboxed in the square canvas, had its margin flattened as a
-    drawing's canvas is (black, under light ink) and went in as a white band between black bars. The upload is
-    the editor's background: the image is cut to where that is opaque. A drawing (no background) stays whole."""
-    from PIL import Image
-
-    image = as_image(value)
-    background = value.get("background") if isinstance(value, dict) else None
-    if isinstance(background, Image.Image) and background.size == image.size and "A" in background.getbands():
-        box = background.getchannel("A").getbbox()
-        if box and box != (0, 0, *image.size):
-            return image.crop(box)
-    return image
 
 
 def _interpolation_gif(frames_ae: torch.Tensor, frames_vae: torch.Tensor) -> str:

@@ -192,6 +192,11 @@ def test_strokes_over_a_wide_upload_mark_the_same_part_of_the_picture():
     _, same = tab.read_editor(_editor(wide, [canvas.crop((0, top, tab.CANVAS, top + tab.CANVAS // 2))]), tab.PAINTED,
                               0, 32)  # a layer the picture's own size: the same hole
     assert torch.equal(same, mask)
+    # as the page sends an upload: the picture fitted into the canvas between transparent bands
+    banded = Image.new("RGBA", (tab.CANVAS, tab.CANVAS), (0, 0, 0, 0))
+    banded.paste(Image.new("RGBA", (tab.CANVAS, tab.CANVAS // 2), (20, 20, 20, 255)), (0, top))
+    _, banded_mask = tab.read_editor(_editor(banded, [canvas]), tab.PAINTED, 0, 32)
+    assert torch.equal(banded_mask, mask)
     photo = np.zeros((100, 200), np.uint8)
     photo[25:75, 50:150] = 255  # a 2:1 garment on black: squashed to a square it would fill rows 8-24 of 32
     grey = tab.image_to_grey(Image.fromarray(photo), 32)
@@ -213,6 +218,9 @@ def test_the_hole_is_shown_when_its_shape_changes_not_only_on_fill(store):
                                                                                           "strokes", 1))
     skipped = [tab.preview(store, name, None, "centre box", 0), tab.preview(store, name, editor, "centre box", "")]
     assert all(isinstance(v, dict) and v.get("__type__") == "update" for v in skipped)  # gr.skip(): left as it is
+    unpainted = tab.preview(store, name, editor, tab.PAINTED, 0)  # the brush chosen, nothing painted yet: no hole
+    assert isinstance(unpainted, np.ndarray) and not np.all(unpainted == tab.HOLE, -1).any()
+    assert unpainted.shape == box.shape and np.array_equal(unpainted[0, 0], box[0, 0])
 
 
 def test_another_tabs_pictures_are_cut_into_their_images_and_taken_in(tmp_path):
@@ -244,6 +252,9 @@ def test_another_tabs_pictures_are_cut_into_their_images_and_taken_in(tmp_path):
         tab.take(labels, "Compare", sheet, None)
     with pytest.raises(UserError, match="gone from the picker"):
         tab.picked(gallery, 10)
+    back, editor, said = tab.take(labels, tab.EXAMPLES, sheet, None)  # the shipped garments again
+    assert [c for _, c in back] == [c for _, c in tab.examples()] and len(back) == 10 and "back" in said
+    assert np.array_equal(editor, tab.example(0))
 
 
 def test_the_inpaint_tab_lists_every_tabs_pictures_the_later_tabs_too():
@@ -256,9 +267,35 @@ def test_the_inpaint_tab_lists_every_tabs_pictures_the_later_tabs_too():
             "Translation: Pix2Pix input | output"} <= set(offered)
     button = next(c["id"] for c in demo.config["components"] if c.get("props", {}).get("elem_id") == "inpaint-take")
     event = next(d for d in demo.config["dependencies"] if [button, "click"] in [list(t) for t in d["targets"]])
-    assert len(event["inputs"]) == 1 + len(offered)
+    assert len(event["inputs"]) == len(offered) and offered[-1] == tab.EXAMPLES  # the box, and each tab's picture
     # the picker, an input of its own select, is no upload box (its x deleted every garment), and a new image clears
     # the last fill's views
     picker = next(c for c in demo.config["components"] if c.get("props", {}).get("elem_id") == "inpaint-picker")
     assert picker["props"]["interactive"] is False
     assert tab.cleared()[:3] == (None, None, None) and "press" in tab.cleared()[3]
+
+
+def test_a_photo_on_white_uploaded_into_the_editor_goes_in_as_the_photo_does_alone():
+    """The editor letterboxes a 300 x 200 photo of a dark garment on white in its square canvas with transparent
+    bands: the hole filled a white picture between black bars (the bands flattened as black), where the Upscale
+    tab made the same file light on black. It goes in as the photo does on its own, and a stroke over the
+    garment marks the garment."""
+    from PIL import Image
+
+    photo = Image.new("RGB", (300, 200), (255, 255, 255))
+    photo.paste((30, 60, 200), (100, 40, 200, 160))  # a dark blue block on white
+    side = tab.CANVAS
+    canvas = Image.new("RGBA", (side, side), (0, 0, 0, 0))
+    fitted = photo.resize((side, side * 2 // 3))
+    top = (side - fitted.height) // 2
+    canvas.paste(fitted.convert("RGBA"), (0, top))
+    x0, _ = tab.read_editor(_editor(canvas), "centre box", 0, 32)
+    alone = torch.from_numpy(tab.image_to_grey(fitted, 32)).float() / 127.5 - 1
+    assert (x0[0, 0] - alone).abs().max() < 0.05
+    grey = (x0[0, 0].numpy() + 1) * 127.5
+    assert grey[0].max() < 40 and grey[:, 0].max() < 40 and grey[16, 16] > 150  # light on black, all round
+    stroke = Image.new("RGBA", (side, side), (0, 0, 0, 0))
+    stroke.paste((230, 60, 60, 255), (side // 2 - 10, side // 2 - 10, side // 2 + 10, side // 2 + 10))
+    _, mask = tab.read_editor(_editor(canvas, [stroke]), tab.PAINTED, 0, 32)
+    hole = (mask[0, 0] < 0.5).nonzero().float().mean(0)
+    assert (hole - 15.5).abs().max() < 1.5  # in the middle of the picture, where it was painted

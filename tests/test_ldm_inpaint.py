@@ -152,3 +152,38 @@ def test_the_inpaint_tab_fills_for_a_prompt_step_by_step(tmp_path, tiny_inpaint,
     assert P.tint("A Green, small dress") == "green" and P.tint("a bag") == "red"
     with pytest.raises(gr.Error, match="write what fills the hole"):
         list(P.fill(store, "tiny-ddpm", editor, "centre box", P.LATENT, 1, 4, P.ANY_CLASS, 2.0, 0, "  "))
+
+
+def test_a_coloured_garment_goes_into_the_latent_fill_in_its_own_colours(tmp_path, tiny_inpaint):
+    """A red sneaker taken from Text to image went in grey (red is dark in grey) and was redrawn near black: a
+    coloured garment on a dark background is what the latent model learned, so it goes in as it is; a grey
+    garment or a photo on white is drawn in the prompt's colour."""
+    import shutil
+
+    import numpy as np
+    from PIL import Image
+
+    from playground import inpaint as P
+    from playground.models import ModelStore
+
+    shutil.copytree(tiny_inpaint, tmp_path / "tiny-inpaint")
+    store = ModelStore(tmp_path)
+    red = np.zeros((32, 32, 3), np.uint8)
+    red[12:24, 4:28] = (230, 20, 20)  # a red sneaker-like block on black
+    shown = Image.fromarray(red).resize((P.CANVAS, P.CANVAS), Image.Resampling.NEAREST)
+    editor = {"background": shown, "layers": [], "composite": shown}
+    picture = P.colour_picture(editor, 32)
+    assert picture.shape == (1, 3, 32, 32) and np.abs(picture[0].permute(1, 2, 0).numpy().astype(int) - red).max() < 40
+    grey = Image.fromarray(P.example(7))
+    assert P.colour_picture({"background": grey, "layers": [], "composite": grey}, 32) is None
+    white = Image.new("RGB", (300, 200), (255, 255, 255))
+    white.paste((200, 30, 30), (100, 50, 200, 150))
+    assert P.colour_picture({"background": white, "layers": [], "composite": white}, 32) is None
+
+    outs = list(P.fill(store, "tiny-inpaint", editor, "centre box", P.LATENT, 1, 3, P.ANY_CLASS, 2.0, 0, "a blue bag"))
+    hole, xt, x0, result, progress, gif = outs[-1]
+    assert "in its own colours" in progress
+    first = result[-P.CANVAS:, :P.CANVAS].astype(int)
+    assert first[..., 0].max() > 180 and first[..., 2].max() < 60  # still red, not redrawn blue or grey
+    kept = (hole != P.HOLE).any(-1)
+    assert kept[0, 0] and not kept[P.CANVAS // 2, P.CANVAS // 2]

@@ -168,7 +168,11 @@ def test_the_upscale_tab_puts_every_method_beside_the_original_and_measures_each
     for row in rows[1:]:  # each method measured against the original, and read by both judges
         db = float(row.split("|")[2].split()[0])
         assert 5 < db < 60 and row.count("%") == 2
-    assert "shrunk 2x" in table
+    assert "shrunk 2x" in table and "No SR3 tile" not in table
+    with monkeypatch.context() as m:  # no SR3 for this factor (the shipped ones at x2): the tile is gone, and said so
+        m.setattr(U, "sr3_for", lambda *a: [])
+        without = U.upscale(store, U.example(7), factor)[1]
+        assert "No SR3 tile" in without and "train sr3 --scale 2" in without and "| **SR3" not in without
     other = U.upscale(store, U.example(7), factor, 1)[0]  # the seed draws ILVR's and SR3's noise
     for k in (4, 5):  # their tiles (k-th of the strip) change, the others do not
         x = slice(k * (U.TILE + 8), k * (U.TILE + 8) + U.TILE)
