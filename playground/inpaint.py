@@ -251,18 +251,15 @@ def preview(store: ModelStore, name: str, editor, mask_kind: str, seed):
     try:
         seed = int(number("seed", seed, 0, 2**63 - 1))
         size = store.get(name).cfg.image_size
+        try:
+            return shown_hole(*read_editor(editor, mask_kind, seed, size))
+        except UserError:
+            if mask_kind != PAINTED:
+                raise
+            x0, _ = read_editor(editor, "centre box", seed, size)  # the picture alone
+            return shown_hole(x0, torch.ones_like(x0))
     except UserError:  # a CheckpointError too
         return gr.skip()
-    try:
-        return shown_hole(*read_editor(editor, mask_kind, seed, size))
-    except UserError:
-        if mask_kind != PAINTED:
-            return gr.skip()
-    try:
-        x0, _ = read_editor(editor, "centre box", seed, size)
-    except UserError:
-        return gr.skip()
-    return shown_hole(x0, torch.ones_like(x0))
 
 
 @user_errors
@@ -357,7 +354,7 @@ def build_inpaint(store: ModelStore, parts: TabParts) -> None:
                         "(the centre box of a sneaker), then choose *replace* and compare the seams; choose "
                         "*latent + prompt* and write what fills it; paint your own hole with the brush and choose "
                         "*painted with the brush*. Pictures are read in grey, as the pixel models learned Fashion-MNIST; "
-                        "the latent model redraws the garment in the prompt's colour.")
+                        "the latent model redraws a grey garment in the prompt's colour.")
             # captioned by class name, as the other tabs' galleries are (the files' "t-shirt-top" read oddly)
             picks = gr.Gallery(examples(),
                                # two rows of five: in one row of ten, 7 showed at 1400 px and "Shirt" was cut in half
