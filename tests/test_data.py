@@ -24,6 +24,18 @@ def test_fashion_mnist_from_data_dir_gz_and_plain(tmp_path):
         shutil.rmtree(data.CACHE_DIR)
 
 
+def test_a_folder_staged_before_is_not_read_for_another(tmp_path):
+    """One cache for every source: the toy bars a test staged from its own folder were read, from then on, as the
+    machine's Fashion-MNIST (the live lab learned bars). Each source folder, and each change to its files, is
+    staged apart."""
+    first = make_tiny_fashion(tmp_path / "a", n_train=30, n_test=20)
+    second = make_tiny_fashion(tmp_path / "b", n_train=12, n_test=10)
+    assert len(data.load_dataset("fashion-mnist", data_dir=str(first), download=False)) == 30
+    assert len(data.load_dataset("fashion-mnist", data_dir=str(second), download=False)) == 12
+    make_tiny_fashion(first, n_train=18, n_test=20)  # the same folder, its files rewritten
+    assert len(data.load_dataset("fashion-mnist", data_dir=str(first), download=False)) == 18
+
+
 def test_pixels_survive_loading_at_native_size(tmp_path):
     d = make_tiny_fashion(tmp_path, n_train=10, n_test=10)
     with gzip.open(d / "train-images-idx3-ubyte.gz") as f:

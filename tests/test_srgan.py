@@ -128,7 +128,7 @@ def test_translate_upscales_what_a_user_has(tmp_path, tiny_fashion):
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory, tiny_fashion, tiny_ddpm):
+def store(request, tmp_path_factory, tiny_fashion, tiny_ddpm):
     """Two tiny x2 models of 16 px (SRResNet, then SRGAN from it), a DDPM of that size (ILVR's column), an SR3 from
     it and the two judges, in a store of their own."""
     import shutil
@@ -136,7 +136,12 @@ def store(tmp_path_factory, tiny_fashion, tiny_ddpm):
     from playground.models import ModelStore
     from trainers import fit
 
+    from trainers.core import data
+
     root = tmp_path_factory.mktemp("sr-store")
+    mp = pytest.MonkeyPatch()  # a module's fixture runs before the per-test cache: it staged the toy data in ~/.cache
+    mp.setattr(data, "CACHE_DIR", tmp_path_factory.mktemp("sr-store-cache"))
+    request.addfinalizer(mp.undo)
     for judge in ("fashion-classifier", "fashion-classifier-mlp"):
         shutil.copytree(ModelStore().path(judge), root / judge)
     shutil.copytree(tiny_ddpm, root / "tiny-ddpm")

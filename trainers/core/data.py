@@ -126,8 +126,16 @@ def _find_idx_dir(candidates: list[Path], split: str) -> Path | None:
 
 
 def _stage_raw(src: Path, cls_name: str) -> Path:
-    """Copy (and un-gzip) the IDX files into `<cache>/<cls_name>/raw/`, torchvision's layout."""
-    root = CACHE_DIR / "data"
+    """Copy (and un-gzip) the IDX files into `<cache>/data/<key>/<cls_name>/raw/`, torchvision's layout, where `key`
+    names the source folder and its files' sizes and times. Staged under one name for every source, a copy made
+    from another folder (a test's toy bars, a user's other --data-dir) was read as this one's from then on: the
+    live lab trained on 256 bars instead of Fashion-MNIST."""
+    import hashlib
+
+    files = [src / f for names in _IDX.values() for n in names for f in (n, n + ".gz") if (src / f).exists()]
+    stamp = [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files]
+    key = hashlib.sha1(repr((str(src.resolve()), stamp)).encode()).hexdigest()[:16]
+    root = CACHE_DIR / "data" / key
     raw = root / cls_name / "raw"
     raw.mkdir(parents=True, exist_ok=True)
     for names in _IDX.values():
