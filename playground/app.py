@@ -16,7 +16,7 @@ from trainers.latent_diffusion.sampling import resolve_lazy_imports
 
 from .errors import log, user_errors
 from .exports import SETTINGS_FILES, read_settings
-from .page import CSS, JS, OPENED_JS, RERUN_JS
+from .page import CSS, JS, OPENED_JS, RERUN_JS, serve_edited_gradio_page
 from .uploads import harden_gradio_cache, harden_pillow, quiet_validation
 from .models import ModelStore
 
@@ -73,6 +73,7 @@ def create_app(checkpoints: str | Path | None = None, device: str = "cpu", publi
     check_dependency_floors()
     harden_pillow()
     harden_gradio_cache()
+    serve_edited_gradio_page()
 
     store = ModelStore(checkpoints or Path(__file__).resolve().parents[1] / "checkpoints", device, read_only=public)
     restorable: dict[str, tuple[str, dict]] = {}  # api name -> (tab id, {input name: component})

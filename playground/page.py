@@ -263,3 +263,73 @@ JS = """() => {
   }, true);
   pick();
 }"""
+
+
+# Gradio 6.31's page keeps a loading status for every input and output of every event that has run
+# (`LoadingStatus.current`, in its statustracker script). On each status change of any event (pending,
+# generating, complete) `update` copied every entry, changed or not, and `update_loading_stati_state` (in its
+# Blocks script) wrote them all back, each found by a depth-first walk of the component tree. A click therefore
+# cost more the more the user had done: after one use of five tabs, Classify took 464 ms from click to paint and
+# the forward-process slider 356 ms, against 164 and 146 with these edits (`python -m bench --only browser`).
+# The edits: an entry is copied only when there is something to clear in it, a status set in place makes a new
+# entry, and an entry is written only when it is not the one written last. Where a Gradio build lacks any of these
+# texts, its script is served as it is.
+GRADIO_PAGE_EDITS = {
+    "statustracker-": [
+        ("update(e){for(let[t,n]of Object.entries(this.current))n.fn_index!==e.fn_index&&(this.current[t]=",
+         "update(e){for(let[t,n]of Object.entries(this.current))n.fn_index!==e.fn_index&&(n.used_cache!=null||"
+         "n.cache_duration!=null||n.avg_time!=null||n.cache_event_id!=null)&&(this.current[t]="),
+        ("set_status(e,t){this.current[e].status=t}", "set_status(e,t){this.current[e]={...this.current[e],status:t}}"),
+    ],
+    "Blocks-": [
+        ("async update_loading_stati_state(){await Promise.all(Object.entries(this.loading_stati.current).map(",
+         "async update_loading_stati_state(){let w=this.__written??=new Map;await Promise.all(Object.entries("
+         "this.loading_stati.current).filter(([e,t])=>w.get(e)!==t&&(w.set(e,t),!0)).map("),
+    ],
+}
+
+
+def edited_gradio_scripts(folder) -> dict[str, bytes]:
+    """Gradio's page scripts in `folder` that carry every text `GRADIO_PAGE_EDITS` edits, once -> {file name: the
+    edited script}."""
+    from pathlib import Path
+
+    edited = {}
+    for prefix, edits in GRADIO_PAGE_EDITS.items():
+        for path in sorted(Path(folder).glob(f"{prefix}*.js")):
+            text = path.read_text(encoding="utf-8")
+            if all(text.count(old) == 1 for old, _ in edits):
+                for old, new in edits:
+                    text = text.replace(old, new)
+                edited[path.name] = text.encode()
+    return edited
+
+
+def serve_edited_gradio_page() -> list[str]:
+    """Gradio's server sends its page with `GRADIO_PAGE_EDITS` applied (`create_app` applies it; the installed
+    files are not touched) -> the scripts it edits. Says so on stderr where this Gradio build has none of them."""
+    import hashlib
+    import sys
+
+    from gradio import route_utils, routes
+    from starlette.responses import Response
+
+    plain = routes.file_response
+    if hasattr(plain, "edited"):
+        return sorted(plain.edited)
+    folder = str(route_utils.BUILD_PATH_LIB)
+    edited = edited_gradio_scripts(folder)
+    if len(edited) < len(GRADIO_PAGE_EDITS):
+        print(f"note: this Gradio's page scripts lack the texts playground.page edits ({sorted(edited) or 'none'} "
+              "found); the page is served as Gradio ships it, slower after many clicks", file=sys.stderr)
+    tags = {name: hashlib.sha256(body).hexdigest()[:16] for name, body in edited.items()}
+
+    def file_response(developer_path, user_path):
+        if str(developer_path) == folder and str(user_path) in edited:
+            return Response(edited[str(user_path)], media_type="text/javascript; charset=utf-8",
+                            headers={"ETag": tags[str(user_path)]})
+        return plain(developer_path, user_path)
+
+    file_response.edited = edited
+    routes.file_response = file_response
+    return sorted(edited)

@@ -693,3 +693,40 @@ def test_a_stream_computes_its_next_frame_while_the_page_takes_the_last():
     assert next(stream) == 1
     with pytest.raises(gr.Error, match="no such checkpoint"):
         next(stream)
+
+
+def test_gradios_page_is_served_with_the_status_edits_and_nothing_else(tmp_path):
+    """`serve_edited_gradio_page`: the pinned Gradio's two page scripts carry every text the edits replace, once;
+    the server sends them edited (and only so: the rest of each is Gradio's, byte for byte), valid JavaScript, and
+    every other asset as Gradio ships it. A Gradio build without the texts gets nothing edited."""
+    import subprocess
+
+    import gradio as gr
+    from fastapi.testclient import TestClient
+    from gradio import route_utils
+
+    from playground.page import GRADIO_PAGE_EDITS, edited_gradio_scripts, serve_edited_gradio_page
+
+    folder = Path(route_utils.BUILD_PATH_LIB)
+    names = serve_edited_gradio_page()
+    assert sorted(n.split("-")[0] + "-" for n in names) == sorted(GRADIO_PAGE_EDITS), names
+    with gr.Blocks() as demo:
+        gr.Markdown("x")
+    client = TestClient(gr.routes.App.create_app(demo))
+    for name in names:
+        served = client.get(f"/assets/{name}")
+        assert served.status_code == 200 and "javascript" in served.headers["content-type"]
+        expected = (folder / name).read_text(encoding="utf-8")
+        for old, new in GRADIO_PAGE_EDITS[name.split("-")[0] + "-"]:
+            assert old in expected and old not in served.text and new in served.text
+            expected = expected.replace(old, new)
+        assert served.text == expected
+        if shutil.which("node"):  # it parses: a broken edit would leave a blank page
+            script = tmp_path / f"{name[:-3]}.mjs"
+            script.write_text(served.text, encoding="utf-8")
+            done = subprocess.run(["node", "--check", str(script)], capture_output=True, text=True)
+            assert done.returncode == 0, done.stderr
+    other = next(p for p in sorted(folder.glob("*.js")) if p.name not in names)
+    assert client.get(f"/assets/{other.name}").content == other.read_bytes()
+    (tmp_path / "Blocks-x.js").write_text("async update_loading_stati_state(){}", encoding="utf-8")
+    assert edited_gradio_scripts(tmp_path) == {}

@@ -180,6 +180,12 @@ def _look(page, tab: str, width: int) -> None:
             assert im["w"] >= 0.98 * max(im["nw"], MIN_SHOWN.get(elem, 0)), f"{tab} at {width} px: #{elem} shrunk {im}"
 
 
+# the ids of the blocks whose status tracker is shown (a run pending or streaming into them)
+_BUSY_JS = """() => [...document.querySelectorAll('[data-testid=status-tracker]')]
+  .filter(e => e.offsetParent !== null && !e.classList.contains('hide') && e.closest('[id]'))
+  .map(e => e.closest('[id]').id)"""
+
+
 def _set_number(page, label: str, value) -> None:
     """Type into the number box of a visible slider, as a user does (Enter commits it)."""
     box = page.locator(f'input[aria-label="number input for {label}"]').locator("visible=true").first
@@ -312,11 +318,15 @@ def _drive(page, tab: str, width: int) -> None:
         _set_number(page, "steps", 1000)
         page.get_by_role("button", name="Denoise", exact=True).click()
         page.get_by_text("/1000 (t = ").first.wait_for(state="visible", timeout=60_000)
+        # the run's outputs show its progress (the page's status writes are edited: `serve_edited_gradio_page`),
+        # after the earlier tabs' events had written theirs
+        assert {"ddpm-x0", "ddpm-xt"} <= set(page.evaluate(_BUSY_JS)), page.evaluate(_BUSY_JS)
         page.get_by_role("button", name="Stop", exact=True).locator("visible=true").first.click()
         stopped = page.get_by_text("stopped: the images above")
         stopped.wait_for(state="visible", timeout=10_000)
         page.wait_for_timeout(2000)
         assert stopped.is_visible() and not page.get_by_text("/1000 (t = ").first.is_visible()
+        assert not page.evaluate(_BUSY_JS), f"still shown as running after Stop: {page.evaluate(_BUSY_JS)}"
         # 16 images: each tile of the x_t and x0_hat grids (4 x 4) drawn at 96 CSS px or more (side by side they
         # were ~85 px): more than 4 images put the two one above the other
         _set_number(page, "steps", 5)
