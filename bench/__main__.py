@@ -22,7 +22,8 @@ Rows:
   drag: ...        a GAN direction slider dragged for 1 s: images painted per second, and the last one's delay
                    after the pointer's release (bench/browser.py)
   page.*           Gradio's own page on a bare Blocks: a click's input-to-paint time with 60 / 250 components
-                   written by an earlier event vs none (bench/page.py)
+                   written by an earlier event vs none, and the 250 with the playground's edits to the page
+                   (bench/page.py)
   app.cold_start   `python app.py` until the page answers vs a fresh interpreter's `import torch, gradio`
                    (bench/startup.py; goal: <= 10 s on 2 cores)
 
