@@ -338,8 +338,9 @@ def build(store: ModelStore) -> TabParts:
     edit_inputs = [ckpt, edit_seed, trunc, space, class_a, *sliders]
     # the seed runs on Enter (wired below): also on change, a bad seed was refused twice; the class, truncation
     # and space redraw it too (a Dress stayed a T-shirt until a slider moved)
+    # (no spinner over the image: a drag sends a call per image, each ~30 ms, and the overlay flickered over it)
     for s in [*sliders, trunc, space]:
-        s.change(lambda *a: edit(store, *a), edit_inputs, edited, api_name=False)
+        s.change(lambda *a: edit(store, *a), edit_inputs, edited, api_name=False, show_progress="hidden")
     # the class also says whether the walk's end class applies, on any change: on `input` only, a class put back
     # by a restore left the end class greyed, as if unused (one event per trigger: wiring.one_event_per_change)
     # (an unconditional model's "none" leaves the end's own note, "this model is unconditional", as it is)
