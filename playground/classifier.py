@@ -17,6 +17,9 @@ from .models import ModelStore
 EXAMPLE_START = str(EXAMPLES / "7-sneaker.png")
 
 
+# the note when Draw is chosen: the upload's prediction went from the screen
+DRAW_FIRST = ("Draw a garment on the pad (dark on white), then press **Classify drawing**. The uploaded image's "
+              "prediction comes back when you choose Upload again.")
 EMPTY_DRAWING = "the drawing pad is empty: draw a garment on it (dark on white), then press Classify drawing"
 
 
@@ -153,7 +156,8 @@ def build(store: ModelStore) -> TabParts:
                               [ckpt, image, invert], [label, seen], api_name=False), 3)
     noted(wire(draw.click, "classify_drawing", {"checkpoint": ckpt, "drawing": sketch, "invert": invert},
                lambda *a: classify_drawing(store, *a), [label, seen], parts))
-    draw_tab.select(lambda: (None, None, ""), None, [label, seen, note], api_name=False, show_progress="hidden")
+    # the upload's result goes with it (Upload, chosen again, reads the image anew); the note says so
+    draw_tab.select(lambda: (None, None, DRAW_FIRST), None, [label, seen, note], api_name=False, show_progress="hidden")
     return parts
 
 

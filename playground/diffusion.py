@@ -397,7 +397,8 @@ def build(store: ModelStore) -> TabParts:
     wire(go.click, "ddpm_denoise", {"checkpoint": ckpt, "seed": seed, "images": n, "sampler": sampler,
                                     "steps": steps, "eta": eta, "class": cls, "guidance": guidance},
          lambda *a: (yield from denoise(store, *a)), [xt, x0, progress, gif, mp4], parts, opening=bool(first),
-         stop=(stop, progress, "stopped: the images above are the last step shown"))
+         stop=(stop, progress, "stopped: the images above are the last step shown; the GIF and MP4 are made "
+                                "when a run finishes"))
     wire(cmp_go.click, "ddpm_steps", {"checkpoint": ckpt, "seed": cmp_seed, "sampler": cmp_sampler,
                                       "class": cmp_cls, "guidance": cmp_guidance},
          lambda *a: (yield from steps_comparison(store, *a)), [cmp_out, cmp_done, cmp_progress], parts,

@@ -457,6 +457,8 @@ def _drive(page, tab: str, width: int) -> None:
         page.wait_for_timeout(1500)
         # the drawing sub-tab's own button classifies the drawing, not the hidden upload
         page.get_by_role("tab", name="Draw").last.click()
+        # the upload's prediction goes, and the note says what to do and that it comes back
+        page.locator("#clf-doubt").get_by_text("Draw a garment on the pad").wait_for(state="visible", timeout=10_000)
         canvas = page.locator("canvas").last
         canvas.wait_for(state="visible", timeout=10_000)
         box = canvas.bounding_box()
