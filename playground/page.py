@@ -1,5 +1,5 @@
-"""The page itself: its CSS, its scripts (the editors' brush, a restored export's re-run) and the LaTeX
-delimiters."""
+"""The page itself: its CSS, its scripts (the editors' brush, a restored export's re-run), the LaTeX
+delimiters, and the edits to Gradio's own page scripts that the server applies as it sends them."""
 
 from __future__ import annotations
 
