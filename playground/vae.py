@@ -324,7 +324,9 @@ def build(store: ModelStore) -> TabParts:
                         "unlike garments; a bag and a boot blend alike in both). To draw: the brush starts white, for "
                         "light strokes on a garment; *Clear canvas* makes the canvas white and the brush black, and "
                         "a dark-on-white drawing is inverted, as the classifier does.")
-            gal = gr.Gallery(gallery(), columns=10, height=170,  # a row and its captions
+            # two rows of five and their captions: in one row of ten, 7 showed at 1400 px and "Shirt" was cut in
+            # half (the rest behind a sideways scroll), as in Inpaint's picker
+            gal = gr.Gallery(gallery(), columns=5, height=335,
                              label="Fashion-MNIST test images",
                              allow_preview=False, elem_id="vae-gallery", elem_classes="picker")
             target = gr.Radio(["A", "B", "C"], value="A", label="a click on the gallery sets image")

@@ -239,6 +239,12 @@ def _drive(page, tab: str, width: int) -> None:
         _look(page, "GAN (random-walk loop)", width)
         page.get_by_role("tab", name="Walk", exact=True).click()  # back to the walk, as the README shows it
     if tab == "VAE":  # pick A and B from the gallery as a user would, then interpolate
+        # one garment of each class in view, none behind a sideways scroll ("Shirt" was cut in half at 1400 px)
+        shown = page.evaluate("""() => { const g = document.querySelector('#vae-gallery .grid-wrap').getBoundingClientRect();
+          return [...document.querySelectorAll('#vae-gallery .thumbnail-item')].slice(0, 10).map(t => {
+            const b = t.getBoundingClientRect(); return b.left >= g.left - 1 && b.right <= g.right + 1
+              && b.top >= g.top - 1 && b.bottom <= g.bottom + 1; }); }""")
+        assert len(shown) == 10 and all(shown), f"the gallery's first ten garments wholly in view: {shown}"
         thumbs = page.locator(".thumbnail-item")
         thumbs.nth(0).click()
         page.wait_for_timeout(2500)  # the gallery's select event fills editor A
@@ -454,7 +460,9 @@ def _drive(page, tab: str, width: int) -> None:
         page.wait_for_function("() => [...document.querySelectorAll('.upload-refused')].some("
                                "n => !n.hidden && n.innerText.includes('stays empty'))", timeout=10_000)
         page.locator(".gallery-item").locator("visible=true").nth(1).click()  # the trouser back, for the pictures
-        page.wait_for_timeout(1500)
+        page.locator(".block:has-text('prediction') h2, .block:has-text('prediction') .output-class").filter(
+            has_text="Trouser").first.wait_for(state="visible", timeout=20_000)
+        page.wait_for_timeout(1500)  # and its doubt note (a call after it), before Draw empties them
         # the drawing sub-tab's own button classifies the drawing, not the hidden upload
         page.get_by_role("tab", name="Draw").last.click()
         # the upload's prediction goes, and the note says what to do and that it comes back
