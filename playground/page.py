@@ -269,8 +269,8 @@ JS = """() => {
 # (`LoadingStatus.current`, in its statustracker script). On each status change of any event (pending,
 # generating, complete) `update` copied every entry, changed or not, and `update_loading_stati_state` (in its
 # Blocks script) wrote them all back, each found by a depth-first walk of the component tree. A click therefore
-# cost more the more the user had done: after one use of five tabs, Classify took 464 ms from click to paint and
-# the forward-process slider 356 ms, against 164 and 146 with these edits (`python -m bench --only browser`).
+# cost more the more the user had done: after the bench's five tabs, Classify took 571 ms from click to paint and
+# the forward-process slider 354 ms; with these edits, 186 and 132 (`python -m bench --only browser`, 2026-12-06).
 # The edits: an entry is copied only when there is something to clear in it, a status set in place makes a new
 # entry, and an entry is written only when it is not the one written last. Where a Gradio build lacks any of these
 # texts, its script is served as it is.
@@ -307,7 +307,7 @@ def edited_gradio_scripts(folder) -> dict[str, bytes]:
 
 def serve_edited_gradio_page() -> list[str]:
     """Gradio's server sends its page with `GRADIO_PAGE_EDITS` applied (`create_app` applies it; the installed
-    files are not touched) -> the scripts it edits. Says so on stderr where this Gradio build has none of them."""
+    files are not touched) -> the scripts it edits. Says so on stderr where this Gradio build lacks any of them."""
     import hashlib
     import sys
 
