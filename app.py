@@ -10,6 +10,12 @@ import sys
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# One OpenMP thread per handler thread, read when torch loads. Gradio runs every handler in a worker thread, and
+# torch's OpenMP regions started from a thread other than the main one cost 40-90 us each on 2 cores (an add of
+# 32k floats: 6 us on the main thread, 42-78 in a worker), so a 50-step DDIM run took 1.15 s in a worker thread
+# with 2 threads against 0.58 s on the main thread, and 0.72 s with 1 (`python -m bench --only threads` measures
+# the app both ways). Set OMP_NUM_THREADS to choose otherwise.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -292,7 +292,7 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="fewer repeats (for a smoke run)")
     p.add_argument("--no-ui", action="store_true", help="skip the rows that start the app and call it over HTTP")
     p.add_argument("--only", default="", help="comma-separated groups to run (gan, classifier, vae, translation, "
-                   "lab, ddpm, ldm, ui, browser, startup, page, drag); default: all")
+                   "lab, ddpm, ldm, ui, threads, browser, startup, page, drag); default: all")
     args = p.parse_args()
     r = 3 if args.quick else 7
     from . import browser, ddpm, lab, ldm, page, startup, ui
@@ -308,6 +308,7 @@ def main() -> None:
          + ddpm.bench_pipelines(r) + ddpm.bench_tab(r)),
         ("ldm", False, lambda: ldm.bench_generate(r) + ldm.bench_train(3 if args.quick else 5)),
         ("ui", False, lambda: [] if args.no_ui else ui.bench_ui(5 if args.quick else 15)),
+        ("threads", False, lambda: [] if args.no_ui else ui.bench_threads(5 if args.quick else 11)),
         ("browser", False, lambda: [] if args.no_ui else browser.bench_browser(5 if args.quick else 15)),
         ("startup", False, lambda: [] if args.no_ui else startup.bench_startup(r)),
         ("page", False, lambda: [] if args.no_ui else page.bench_page(5 if args.quick else 15)),

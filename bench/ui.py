@@ -30,15 +30,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _serve():
+def _serve(env: dict | None = None):
     """`python app.py` on a free port -> (process, url), once its start-up work is done (the log's WARM_DONE
-    line): timed while the app still computed every tab's opening, the first actions shared the CPU with it."""
+    line): timed while the app still computed every tab's opening, the first actions shared the CPU with it.
+    `env`: variables set for the app beside the bench's own."""
     import tempfile
 
     from playground.app import WARM_DONE
 
     port = _free_port()
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "PLAYGROUND_QUIET": "1"}
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "PLAYGROUND_QUIET": "1",
+           **(env or {})}
     log = tempfile.NamedTemporaryFile("w+", prefix="bench-app-", suffix=".log", delete=False)
     proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT)
@@ -74,17 +76,19 @@ def _uploaded(http, url: str, value):
     return value
 
 
-def _http_call(http, url: str, api: str, data: list, session: str = "bench") -> None:
+def _http_call(http, url: str, api: str, data: list, session: str = "bench", shown: str | None = None) -> float | None:
     """One call as the page makes it: POST /gradio_api/queue/join with the event's function and the page's
     session, then the session's event stream read until that event completes. (Gradio's REST API,
     /gradio_api/call/<api>, starts a new session each call, which builds the state of all ~500 components:
-    ~35 ms a call that a page pays once.)"""
+    ~35 ms a call that a page pays once.) With `shown`, the seconds until the first update whose message holds
+    that text (None if none did)."""
     import json
 
     fn_index, states = _fn_indices(http, url)[api]
     data = list(data)
     for k in states:  # a page sends its State inputs' places as null (gradio_client leaves them out)
         data.insert(k, None)
+    t0, seen = time.perf_counter(), None
     event = http.post(f"{url}gradio_api/queue/join", json={
         "data": data, "fn_index": fn_index, "session_hash": session, "event_data": None,
         "trigger_id": None}).json()["event_id"]
@@ -92,11 +96,13 @@ def _http_call(http, url: str, api: str, data: list, session: str = "bench") -> 
         for line in stream.iter_lines():
             if not line.startswith("data:"):
                 continue
+            if shown is not None and seen is None and shown in line:
+                seen = time.perf_counter() - t0
             msg = json.loads(line[5:])
             if msg.get("event_id") == event and msg.get("msg") == "process_completed":
                 if not msg.get("success"):
                     raise RuntimeError(f"/{api} over HTTP failed: {str(msg.get('output'))[:200]}")
-                return
+                return seen
     raise RuntimeError(f"/{api} over HTTP: the stream ended before the event completed")
 
 
@@ -217,4 +223,54 @@ def bench_ui(repeats: int) -> list[dict]:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+    return rows
+
+
+def bench_threads(repeats: int) -> list[dict]:
+    """The app as `python app.py` starts it (one OpenMP thread per handler thread, `OMP_NUM_THREADS` 1 unless
+    set) against the same app with OMP_NUM_THREADS=2, both served at once and called in turn over HTTP as a page
+    calls them. Gradio runs handlers in worker threads, where torch's OpenMP regions cost 40-90 us each on this
+    machine (app.py's comment). The DDIM run is timed twice: to its result on the page (the update saying
+    "making the GIF"), and to the end with its GIF and MP4."""
+    import httpx
+    from gradio_client import handle_file
+
+    from playground.classifier import EXAMPLES
+    from playground.gan import NO_CLASS
+
+    example = str(sorted(EXAMPLES.glob("*.png"))[7])
+    actions = [("ddpm_denoise", ("ddpm-fashion", 0, 1, "ddim", 50, 0.0, "Sneaker", 3.0), "making the GIF"),
+               ("text_to_image", ("ldm-fashion-captions", "", "a small red sneaker", "", 3.0, 30, "ddim", 0, 4), None),
+               ("gan_samples", ("dcgan-ns-fashion", 0, 16, 1.0, NO_CLASS), None),
+               ("classify", ("fashion-classifier", handle_file(example), "auto"), None)]
+    apps = {}
+    try:
+        for label, env in (("ours", {}), ("reference", {"OMP_NUM_THREADS": "2"})):
+            apps[label] = _serve(env)
+        http = httpx.Client(timeout=300)
+        rows = []
+        for api, args, shown in actions:
+            data = {label: _uploaded(http, url, list(args)) for label, (_, url) in apps.items()}
+            for label, (_, url) in apps.items():  # warm-up
+                _http_call(http, url, api, data[label])
+            done: dict = {label: [] for label in apps}
+            seen: dict = {label: [] for label in apps}
+            for _ in range(repeats):
+                for label, (_, url) in apps.items():
+                    t0 = time.perf_counter()
+                    seen[label].append(_http_call(http, url, api, data[label], shown=shown))
+                    done[label].append(time.perf_counter() - t0)
+            series = [(f"/{api}", done)]
+            if shown is not None:
+                series.insert(0, (f"/{api} to its result", seen))
+            for name, times in series:
+                ours, ref = (statistics.median(times[k]) * 1e3 for k in ("ours", "reference"))
+                rows.append({"name": f"threads {name}", "unit": "ms", "ours": ours, "reference": ref,
+                             "ratio": ours / ref, "p95_ms": _percentiles(times["ours"])[1] * 1e3,
+                             "calls": repeats, "reference_is": "the same app with OMP_NUM_THREADS=2, over HTTP"})
+        http.close()
+    finally:
+        for proc, _ in apps.values():
+            proc.terminate()
+            proc.wait(timeout=30)
     return rows

@@ -388,6 +388,25 @@ def test_start_up_leaves_the_heavy_imports_and_first_results_to_the_background()
     assert "reads the output as **Sneaker**" in text and np.asarray(pair).std() > 0
 
 
+def test_app_py_runs_torch_with_one_thread_per_handler_thread_unless_told_otherwise():
+    """Gradio runs handlers in worker threads, where each of torch's OpenMP regions cost 40-90 us with 2 threads
+    on 2 cores (`python -m bench --only threads`: text to image took 2.3x as long). app.py sets OMP_NUM_THREADS=1
+    before torch loads, and keeps a value the user set."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import threading, app, torch; got = []; "
+            "t = threading.Thread(target=lambda: got.append(torch.get_num_threads())); t.start(); t.join(); "
+            "print(got[0])")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    for given, want in ((None, "1"), ("2", "2")):
+        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                             env=env if given is None else {**env, "OMP_NUM_THREADS": given})
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert out.stdout.split()[-1] == want, (given, out.stdout)
+
+
 def test_the_lazy_library_imports_resolve_once_under_concurrent_first_calls():
     """diffusers' and transformers' first `from X import Y` is not thread-safe; every path that needs them
     resolves them first, under one lock, and only once."""
