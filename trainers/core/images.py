@@ -129,20 +129,24 @@ def mp4_with_comment(data: bytes, text: str) -> bytes:
     return out.getvalue()
 
 
-def _yuv420p(rgb: np.ndarray) -> np.ndarray:
-    """uint8 (H, W, 3) RGB, H and W even -> the planar yuv420p layout (H * 3 / 2, W): BT.601 limited range
-    (ITU-R BT.601, the matrix swscale uses for this format), chroma averaged over 2 x 2 pixels."""
-    x = rgb.astype(np.float64)
-    r, g, b = x[..., 0], x[..., 1], x[..., 2]
-    y = 16 + (65.481 * r + 128.553 * g + 24.966 * b) / 255
-    cb = 128 + (-37.797 * r - 74.203 * g + 112.0 * b) / 255
-    cr = 128 + (112.0 * r - 93.786 * g - 18.214 * b) / 255
-    h, w = y.shape
+# BT.601 limited range, RGB -> (Y, Cb, Cr) (ITU-R BT.601, the matrix swscale uses for yuv420p), per 255
+_BT601 = np.array([[65.481, 128.553, 24.966], [-37.797, -74.203, 112.0], [112.0, -93.786, -18.214]],
+                  np.float32) / 255
+_BT601_OFFSET = np.array([16, 128, 128], np.float32)
 
-    def half(c):
-        return c.reshape(h // 2, 2, w // 2, 2).mean((1, 3))
-    planes = [np.rint(y).ravel(), np.rint(half(cb)).ravel(), np.rint(half(cr)).ravel()]  # Y, then U, then V
-    return np.concatenate(planes).clip(0, 255).astype(np.uint8).reshape(h * 3 // 2, w)
+
+def _yuv420p(rgb: np.ndarray) -> np.ndarray:
+    """uint8 (H, W, 3) RGB, H and W even -> the planar yuv420p layout (H * 3 / 2, W): BT.601 limited range, chroma
+    averaged over 2 x 2 pixels (the matrix is linear, so the average's chroma is the chroma's average: 1/4 of the
+    work; in float64 per channel, this took 270 ms of a 50-step run's 400-ms MP4)."""
+    h, w = rgb.shape[:2]
+    x = rgb.astype(np.float32)
+    quad = x.reshape(h // 2, 2, w // 2, 2, 3)
+    mean = (quad[:, 0, :, 0] + quad[:, 0, :, 1] + quad[:, 1, :, 0] + quad[:, 1, :, 1]) / 4
+    planes = [_BT601_OFFSET[0] + _BT601[0, 0] * x[..., 0] + _BT601[0, 1] * x[..., 1] + _BT601[0, 2] * x[..., 2]]
+    planes += [_BT601_OFFSET[k] + _BT601[k, 0] * mean[..., 0] + _BT601[k, 1] * mean[..., 1] + _BT601[k, 2] * mean[..., 2]
+               for k in (1, 2)]  # Y, then U (Cb), then V (Cr)
+    return np.rint(np.concatenate([p.ravel() for p in planes])).clip(0, 255).astype(np.uint8).reshape(h * 3 // 2, w)
 
 
 def mp4_bytes(frames: list[np.ndarray], fps: int = 12) -> bytes:
