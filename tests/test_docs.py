@@ -132,14 +132,20 @@ def test_a_benchmark_record_reaches_its_table(tmp_path):
     rows = [{"name": "ui /classify", "unit": "ms", "ours": 101.0, "reference": 3.0, "ratio": 33.7, "p95_ms": 120.0,
              "calls": 5, "reference_is": "bare classifier forward, 1 image; p95 120 ms"},
             {"name": "http /classify", "unit": "ms", "ours": 21.5, "reference": 3.0, "ratio": 7.2, "p95_ms": 30.0,
-             "calls": 5, "reference_is": "bare classifier forward, 1 image; p95 30 ms"}]
+             "calls": 5, "reference_is": "bare classifier forward, 1 image; p95 30 ms"},
+            {"name": "http /gan_walk", "unit": "ms", "ours": 110.0, "reference": 6.0, "ratio": 18.3, "p95_ms": 130.0,
+             "calls": 5, "reference_is": "bare G forward, 16 codes; p95 130 ms"},
+            {"name": "shown /gan_walk", "unit": "ms", "ours": 62.0, "reference": 6.0, "ratio": 10.3, "p95_ms": 71.0,
+             "calls": 5, "reference_is": "bare G forward, 16 codes; p95 71 ms"}]
     (tmp_path / "ui.json").write_text(json.dumps({"meta": meta, "rows": rows}))
     (tmp_path / "gan.json").write_text(json.dumps({"meta": meta, "rows": [
         {"name": "gan.sample", "unit": "ms", "ours": 4.7, "reference": 4.3, "ratio": 1.093, "reference_is": "bare G"}]}))
     blocks = bench_tables.render(bench_tables.read_records(tmp_path))
     assert set(blocks) == {"gan", "ui"}
     assert "2030-01-02 03:04" in blocks["ui"] and "--quick" in blocks["ui"] and "load average 1.5" in blocks["ui"]
-    assert "| `/classify` | 21.5 (30) | 101 (120) | 3 | classifier forward, 1 image |" in blocks["ui"]
+    assert "| `/classify` | 21.5 (30) | — | 101 (120) | 3 | classifier forward, 1 image |" in blocks["ui"]
+    # a streamed action's result shown before its exports: its own column; no gradio_client row, a dash
+    assert "| `/gan_walk` | 110 (130) | 62 (71) | — | 6 | G forward, 16 codes |" in blocks["ui"]
     assert "| gan.sample | ms | 4.7 | 4.3 | 1.09 | bare G |" in blocks["gan"]
     page = "intro\n<!-- bench:ui:begin -->\nold\n<!-- bench:ui:end -->\nmiddle\n<!-- bench:gan:begin -->\n" \
            "<!-- bench:gan:end -->\nend"
