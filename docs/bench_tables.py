@@ -55,9 +55,9 @@ def ui_table(rows: list[dict]) -> list[str]:
                       _with_p95(got["shown"]) if "shown" in got else "—",
                       _with_p95(got["ui"]) if "ui" in got else "—", ms(any_row["reference"]),
                       any_row["reference_is"].split("; p95")[0].removeprefix("bare ")])
-    return table(["action", "as the page calls it (`http`), median (p95) ms", "`http`, until the result is shown "
-                  "(before its exports), median (p95) ms", "through `gradio_client` (`ui`), median (p95) ms", "bare compute, ms",
-                  "the bare compute is"], lines)
+    return table(["action", "as the page calls it (`http`), median (p95) ms",
+                  "`http`, until the result is shown (before its exports), median (p95) ms",
+                  "through `gradio_client` (`ui`), median (p95) ms", "bare compute, ms", "the bare compute is"], lines)
 
 
 def generic_table(rows: list[dict]) -> list[str]:
