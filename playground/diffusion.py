@@ -350,7 +350,7 @@ def build(store: ModelStore) -> TabParts:
                 mp4 = gr.Video(label="MP4 of the run", autoplay=True, loop=True, elem_classes="anim",
                                elem_id="ddpm-mp4")
             with gr.Tab("Why so many steps") as why_tab:
-                gr.Markdown("One starting noise x_T, denoised with 10, 50, 200 and 1000 steps (about a minute on 2 "
+                gr.Markdown("One starting noise x_T, denoised with 10, 50, 200 and 1000 steps (about 20 s on 2 "
                             "idle CPU cores, more on a busy one: 1,260 steps, and a guided step, t < 300 for "
                             "ddpm-fashion, runs the network on a batch of two; the line under the button counts "
                             "down the time left). Try DDIM first, then DDPM.")
