@@ -23,7 +23,7 @@ from .exports import export_file
 from .page import LATEX
 from .uploads import example_paths, image_to_grey, shipped_image
 from .views import LiveUpdates, count, frames_view, titled_strip
-from .wiring import TabParts, wire
+from .wiring import TabParts, stop_requested, wire
 from .models import ModelStore
 
 MAX_IMAGES, MAX_GIF_FRAMES = 16, 40
@@ -158,7 +158,7 @@ def denoise(store: ModelStore, name: str, seed, n, sampler: str, steps, eta, cla
     nrow = min(4, n)
     live = LiveUpdates(steps, UPDATES, MIN_UPDATE_S, step_costs(model.cfg, n, y is not None, guidance, steps))
     keep = set(np.linspace(0, steps - 1, min(MAX_GIF_FRAMES - 1, steps)).round().astype(int).tolist())  # + the result
-    frames, ts = [], []
+    frames, ts, stopped = [], [], False
     # each step shows the x_t it was given beside the x0 it predicted from that x_t, both at one t: the step's
     # output, x at the next timestep, beside the guess at this one read "x_t, t = 979 | predicted x0 at t = 999"
     for i, t, xt, x0 in ddpm_train.reverse(model.cfg, model.modules, x, gen, y, sampler, steps, eta, guidance):
@@ -172,10 +172,17 @@ def denoise(store: ModelStore, name: str, seed, n, sampler: str, steps, eta, cla
             yield a, b, f"step {i + 1}/{steps} (t = {t}): x_t and the x0 it predicts{live.left(i)}", None, None
             live.shown()
         x = xt
+        if stop_requested("ddpm_denoise") and i + 1 < steps:  # the page's Stop: what was made so far, exported
+            stopped = True
+            break
     grids = _grids(x, x0, nrow)
     a, b = _pair(grids)
-    done = (f"done: {count(steps, 'step')}, {sampler}" + (f", eta = {eta}" if sampler == "ddim" else "")
-            + guidance_said(model.cfg, y is not None, guidance, ts) + f", {live.elapsed():.1f} s")
+    if stopped:
+        done = (f"stopped after step {len(ts)}/{steps} (t = {ts[-1]}): x_t and x̂0 above are that step's; the GIF "
+                f"and MP4 hold the steps so far, {live.elapsed():.1f} s")
+    else:
+        done = (f"done: {count(steps, 'step')}, {sampler}" + (f", eta = {eta}" if sampler == "ddim" else "")
+                + guidance_said(model.cfg, y is not None, guidance, ts) + f", {live.elapsed():.1f} s")
     # the result first, then its GIF and MP4: their encoding (~0.35 s for 50 steps on 2 cores) stood between
     # the last step and the garment it made
     yield a, b, f"{done}; making the GIF and MP4 ...", gr.skip(), gr.skip()
@@ -184,7 +191,7 @@ def denoise(store: ModelStore, name: str, seed, n, sampler: str, steps, eta, cla
     # no combining hat: "predicted x0".)
     # more than 4 images: x_t above x0_hat in the frame as on the page (side by side, 16 images' tiles were ~78 px
     # in the GIF's box and smaller in the MP4's); shown 1.5x, the tiles are 96 px
-    frames = [run_frame(fa, fb, frame_titles(ts, i), stacked=n > 4) for i, fa, fb in frames]
+    frames = [run_frame(fa, fb, frame_titles(ts, i, steps), stacked=n > 4) for i, fa, fb in frames]
     # the result held for RESULT_HOLD_S before the loop starts again from noise (at 60 ms, like every frame, the
     # finished garment flashed by and was hard to see)
     gif = export_file(gif_bytes(frames, [60] * (len(frames) - 1) + [int(RESULT_HOLD_S * 1000)]), "ddpm-run", ".gif")
@@ -215,9 +222,12 @@ def step_costs(cfg, n: int, has_class: bool, guidance: float, steps: int) -> lis
     return [ratio if guided and (t_max is None or t < t_max) else 1.0 for t in timesteps(cfg.T, steps)]
 
 
-def frame_titles(ts: list[int], i: int) -> list[str]:
+def frame_titles(ts: list[int], i: int, steps: int | None = None) -> list[str]:
     """The titles of frame i of a run over timesteps `ts`: the x_t step i was given and the x0 it predicted
-    from it, at the one t; frame len(ts), after the last step, is the result beside the last prediction."""
+    from it, at the one t; frame len(ts), after the last step, is the result beside the last prediction, or,
+    in a run of `steps` stopped before its end, the x_t its last step made."""
+    if i == len(ts) and steps is not None and len(ts) < steps:
+        return [f"stopped after step {len(ts)}/{steps}", f"predicted x0 at t = {ts[-1]}"]
     if i == len(ts):
         return ["x_0, the result", f"predicted x0 at t = {ts[-1]}"]
     return [f"x_t, t = {ts[i]}", f"predicted x0 at t = {ts[i]}"]
@@ -400,8 +410,7 @@ def build(store: ModelStore) -> TabParts:
     wire(go.click, "ddpm_denoise", {"checkpoint": ckpt, "seed": seed, "images": n, "sampler": sampler,
                                     "steps": steps, "eta": eta, "class": cls, "guidance": guidance},
          lambda *a: (yield from denoise(store, *a)), [xt, x0, progress, gif, mp4], parts, opening=bool(first),
-         stop=(stop, progress, "stopped: the images above are the last step shown; the GIF and MP4 are made "
-                                "when a run finishes"))
+         stop=(stop, progress, None))  # `denoise` ends itself, with the GIF and MP4 of the steps it made
     wire(cmp_go.click, "ddpm_steps", {"checkpoint": ckpt, "seed": cmp_seed, "sampler": cmp_sampler,
                                       "class": cmp_cls, "guidance": cmp_guidance},
          lambda *a: (yield from steps_comparison(store, *a)), [cmp_out, cmp_done, cmp_progress], parts,

@@ -441,5 +441,5 @@ def build_inpaint(store: ModelStore, parts: TabParts) -> None:
                                "seed": seed, "prompt": prompt},
          lambda *a: (yield from fill(store, *a)), [kept, xt, x0, result, progress, gif], parts,
          opening=bool(first) and {"image": {"background": start, "layers": [], "composite": start}},
-         stop=(stop, progress, "stopped: x_t and x̂0 above are the last step shown; the comparison and the "
-                                "GIF are made when a fill finishes"))
+         stop=(stop, progress, "stopped{at}: x_t and x̂0 above are the last step shown; the comparison and "
+                                "the GIF are made when a fill finishes"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import re
 import threading
 from pathlib import Path
 
@@ -68,9 +69,12 @@ def stop_button(button, run: str) -> None:
     button.click(press, None, None, queue=False, api_name=False, show_progress="hidden")
 
 
-def stoppable(fn, run: str, status: int, n_outputs: int, message: str):
+def stoppable(fn, run: str, status: int, n_outputs: int, message: str | None):
     """The streaming handler `fn`, ended by `stop_button(..., run)`: at its next frame the handler is closed
-    (its `finally` runs) and the last update writes `message` into output `status`, the rest left as shown."""
+    (its `finally` runs) and the last update writes `message` into output `status`, the rest left as shown;
+    "{at}" in `message` becomes where the run was, " at step 12/50 (t = 759)", from the last status shown (a
+    stopped 1000-step run said "stopped" and not how far it got). `message` None: `fn` ends itself when
+    `stop_requested(run)` (to say and export what it made so far); its frames all pass."""
     @functools.wraps(fn)
     def stream(*args):
         import gradio as gr
@@ -78,17 +82,22 @@ def stoppable(fn, run: str, status: int, n_outputs: int, message: str):
         me = (_session(), run)
         stop_clear(run)
         it = fn(*args)
+        last = ""
         try:
             for out in it:
-                if me in _STOPPED:
+                if message is not None and me in _STOPPED:
                     break
+                if isinstance(out[status], str):
+                    last = out[status]
                 yield out
             else:
                 return
         finally:
             it.close()
             _STOPPED.discard(me)
-        yield tuple(message if i == status else gr.skip() for i in range(n_outputs))
+        at = re.match(r"step \d+/\d+( \(t = \d+\))?", last)
+        said = message.replace("{at}", f" at {at.group(0)}" if at else "")
+        yield tuple(said if i == status else gr.skip() for i in range(n_outputs))
 
     return stream
 
@@ -304,11 +313,27 @@ def wire(event, api: str, inputs: dict, fn, outputs, parts: TabParts, opening: b
     handler = run_ahead(said_unchanged(tagged(api, list(inputs), fn, [str(getattr(c, "label", "") or "") for c in outs],
                                               unused)))
     if stop is not None:
-        button, status, message = stop
+        stopper, status, message = stop
         outs = outputs if isinstance(outputs, list) else [outputs]
         handler = stoppable(handler, api, outs.index(status), len(outs), message)
-        stop_button(button, api)
-    return event(handler, list(inputs.values()), outputs, api_name=api, **kwargs)
+        stop_button(stopper, api)
+    dep = event(handler, list(inputs.values()), outputs, api_name=api, **kwargs)
+    if stop is not None and button is not None:
+        busy_while_running(button, dep)
+    return dep
+
+
+def busy_while_running(button, dep) -> None:
+    """`button` (which starts the streamed run `dep`) says "running" and takes no press until the run ends: a
+    second press during a run was silently dropped (Gradio runs one of an event at a time per page), and a
+    new user pressed it again and again."""
+    import gradio as gr
+
+    label = str(button.value)
+    button.click(lambda: gr.Button(f"{label}: running ... (Stop ends it)", interactive=False), None, button,
+                 queue=False, api_name=False, show_progress="hidden")
+    dep.then(lambda: gr.Button(label, interactive=True), None, button, queue=False, api_name=False,
+             show_progress="hidden")
 
 
 def quietly(fn, n_outputs: int):

@@ -749,3 +749,26 @@ def test_gradios_page_is_served_with_the_status_edits_and_nothing_else(tmp_path)
     assert client.get(f"/assets/{other.name}").content == other.read_bytes()
     (tmp_path / "Blocks-x.js").write_text("async update_loading_stati_state(){}", encoding="utf-8")
     assert edited_gradio_scripts(tmp_path) == {}
+
+
+def test_a_running_streamed_run_says_so_on_its_button_and_takes_no_second_press():
+    """A second Denoise press during a run was dropped without a word (Gradio runs one of an event at a time
+    per page). Each stoppable run's button turns "running" and inactive when pressed, at once (outside the
+    queue), and comes back, whatever the run's outcome, when the run ends."""
+    demo = create_app()
+    fns = demo.fns
+    runs = {d.api_name: (k, d) for k, d in fns.items() if d.api_name in ("ddpm_denoise", "ddpm_steps", "inpaint")}
+    assert len(runs) == 3
+    for api, (k, run) in runs.items():
+        (button_id, trigger), = run.targets
+        button = demo.blocks[button_id]
+        label = button.value
+        busy = [d for d in fns.values() if d.targets == [(button_id, "click")] and d is not run]
+        assert len(busy) == 1 and not busy[0].queue and [o._id for o in busy[0].outputs] == [button_id], api
+        said = busy[0].fn()
+        assert said.interactive is False and said.value.startswith(f"{label}: running"), api
+        back = [d for d in fns.values() if d.trigger_after == k and not d.trigger_only_on_success
+                and not d.trigger_only_on_failure and [o._id for o in d.outputs] == [button_id]]
+        assert len(back) == 1, api
+        again = back[0].fn()
+        assert again.interactive is True and again.value == label, api

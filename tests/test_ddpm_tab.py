@@ -152,23 +152,51 @@ def test_the_alpha_bar_plot_marks_the_sliders_t():
     assert set(table["schedule"]) == set(tab.curves_at(42)["schedule"]) == {"linear", "cosine", tab.MARKER}
 
 
-def test_stop_ends_a_denoise_run_with_its_own_last_word(store):
-    """The Stop button marks the run; the stream ends before its next frame, its generator closed, and its
-    last update writes only the status (the images stay the last step shown)."""
+def test_stop_ends_a_denoise_run_with_the_gif_and_mp4_of_the_steps_so_far(store):
+    """The Stop button marks the run; the run ends after its current step and says where it stopped, with the
+    GIF and MP4 of the steps it made (a stopped 1000-step run said "stopped" and lost its animation)."""
     from playground.wiring import request_stop, stoppable
 
-    run = stoppable(lambda *a: (yield from tab.denoise(store, *a)), "ddpm_denoise", 2, 5, "stopped: here")
+    run = stoppable(lambda *a: (yield from tab.denoise(store, *a)), "ddpm_denoise", 2, 5, None)
     stream = run("tiny-ddpm", 0, 1, "ddpm", 50, 0.0, tab.ANY_CLASS, 1.0)
     assert next(stream)[2].startswith("starting: ")
     first = next(stream)
     assert first[2].startswith("step ")
     request_stop("ddpm_denoise")
     rest = list(stream)
-    assert len(rest) == 1 and rest[0][2] == "stopped: here"
-    assert all(isinstance(v, dict) and v.get("__type__") == "update" and len(v) == 1 for i, v in enumerate(rest[0])
-               if i != 2), rest[0]  # gr.skip(): nothing else changes
+    k = int(re.match(r"stopped after step (\d+)/50 \(t = \d+\): ", rest[-1][2]).group(1))
+    assert 1 <= k < 50 and rest[-2][2].endswith("making the GIF and MP4 ...")
+    gif, mp4 = rest[-1][3], rest[-1][4]
+    with Image.open(gif) as im:
+        assert 2 <= im.n_frames <= k + 1  # the frames kept so far and the last step's
+    assert Path(mp4).stat().st_size > 0
     done = list(run("tiny-ddpm", 0, 1, "ddpm", 5, 0.0, tab.ANY_CLASS, 1.0))  # the next run is not stopped
     assert done[-1][2].startswith("done: 5 steps")
+
+
+def test_a_stopped_run_says_at_which_step_it_stopped(store):
+    """Runs that stop without exporting (`stoppable` with a message) put the step of the last status shown into
+    "{at}": the line said "stopped" and not how far a 1000-step run got."""
+    from playground.wiring import request_stop, stoppable
+
+    def steps():
+        for i in range(5):
+            yield None, f"step {i + 1}/5 (t = {800 - 200 * i}), ~1 s left"
+
+    run = stoppable(steps, "a_run", 1, 2, "stopped{at}: the last step shown stays")
+    stream = run()
+    next(stream), next(stream)
+    request_stop("a_run")
+    assert list(stream)[-1][1] == "stopped at step 2/5 (t = 600): the last step shown stays"
+    def starting():
+        yield None, "starting"
+        yield None, "step 1/5 (t = 800)"  # computed, not shown: the Stop came first
+
+    run = stoppable(starting, "a_run", 1, 2, "stopped{at}.")
+    stream = run()
+    next(stream)
+    request_stop("a_run")
+    assert list(stream)[-1][1] == "stopped."
 
 
 def test_the_done_line_says_how_the_run_was_guided():
