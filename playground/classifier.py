@@ -147,17 +147,24 @@ def build(store: ModelStore) -> TabParts:
 
     parts = TabParts(refresh=[(ckpt, lambda: store.names("classifier"))])
     # wired like every action: "what the network sees" downloads named by the settings, not image.png
-    noted(wire(go.click, "classify", {"checkpoint": ckpt, "image": image, "invert": invert},
-               lambda *a: classify(store, *a), [label, seen], parts))
-    cleared(image.upload(clearing(3), [ckpt, image, invert], [label, seen], api_name=False), 3)
-    # an example is classified as it is picked, like an upload (the last image's prediction stayed beside it)
-    cleared(examples.load_input_event.then(clearing(), [ckpt, image, invert], [label, seen], api_name=False))
+    of_upload = [wire(go.click, "classify", {"checkpoint": ckpt, "image": image, "invert": invert},
+                      lambda *a: classify(store, *a), [label, seen], parts),
+                 image.upload(clearing(3), [ckpt, image, invert], [label, seen], api_name=False),
+                 # an example is classified as it is picked, like an upload (the last image's prediction stayed)
+                 examples.load_input_event.then(clearing(), [ckpt, image, invert], [label, seen], api_name=False)]
+    noted(of_upload[0])
+    cleared(of_upload[1], 3)
+    cleared(of_upload[2])
+    drawn = wire(draw.click, "classify_drawing", {"checkpoint": ckpt, "drawing": sketch, "invert": invert},
+                 lambda *a: classify_drawing(store, *a), [label, seen], parts)
+    noted(drawn)
+    # each sub-tab, chosen, cancels the other's prediction still being computed: an upload's, coming after Draw
+    # was opened, was shown beside the empty pad
     cleared(upload_tab.select(lambda c, im, i: (None, None) if im is None else clearing(3)(c, im, i),
-                              [ckpt, image, invert], [label, seen], api_name=False), 3)
-    noted(wire(draw.click, "classify_drawing", {"checkpoint": ckpt, "drawing": sketch, "invert": invert},
-               lambda *a: classify_drawing(store, *a), [label, seen], parts))
+                              [ckpt, image, invert], [label, seen], api_name=False, cancels=[drawn]), 3)
     # the upload's result goes with it (Upload, chosen again, reads the image anew); the note says so
-    draw_tab.select(lambda: (None, None, DRAW_FIRST), None, [label, seen, note], api_name=False, show_progress="hidden")
+    draw_tab.select(lambda: (None, None, DRAW_FIRST), None, [label, seen, note], api_name=False, show_progress="hidden",
+                    cancels=of_upload)
     return parts
 
 

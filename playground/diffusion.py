@@ -188,10 +188,9 @@ def denoise(store: ModelStore, name: str, seed, n, sampler: str, steps, eta, cla
     yield a, b, f"{done}; making the GIF and MP4 ...", gr.skip(), gr.skip()
     frames.append((len(ts), *_pair(grids, shown=False)))
     # each pane named in the frame: the GIF/MP4 leave the page without the boxes' labels. (The image font has
-    # no combining hat: "predicted x0".)
-    # more than 4 images: x_t above x0_hat in the frame as on the page (side by side, 16 images' tiles were ~78 px
-    # in the GIF's box and smaller in the MP4's); shown 1.5x, the tiles are 96 px
-    frames = [run_frame(fa, fb, frame_titles(ts, i, steps), stacked=n > 4) for i, fa, fb in frames]
+    # no combining hat: "predicted x0".) Side by side at any count: 16 images' frames stacked x_t above x0_hat
+    # made the GIF and the MP4 ~900 px tall each; side by side across the column their tiles are as large
+    frames = [run_frame(fa, fb, frame_titles(ts, i, steps)) for i, fa, fb in frames]
     # the result held for RESULT_HOLD_S before the loop starts again from noise (at 60 ms, like every frame, the
     # finished garment flashed by and was hard to see)
     gif = export_file(gif_bytes(frames, [60] * (len(frames) - 1) + [int(RESULT_HOLD_S * 1000)]), "ddpm-run", ".gif")
@@ -202,13 +201,9 @@ def denoise(store: ModelStore, name: str, seed, n, sampler: str, steps, eta, cla
 RESULT_HOLD_S = 1.2  # how long a run's GIF and MP4 show the result before they loop
 
 
-def run_frame(fa: np.ndarray, fb: np.ndarray, titles: list[str], stacked: bool) -> np.ndarray:
-    """One frame of a run's GIF/MP4: x_t and x0_hat side by side, or with `stacked` one above the other, each
-    with its title."""
-    if not stacked:
-        return titled_strip([fa, fb], titles)
-    a, b = titled_strip([fa], titles[:1]), titled_strip([fb], titles[1:])
-    return np.concatenate([a, np.full((8, *a.shape[1:]), 255, np.uint8), b])
+def run_frame(fa: np.ndarray, fb: np.ndarray, titles: list[str]) -> np.ndarray:
+    """One frame of a run's GIF/MP4: x_t and x0_hat side by side, each with its title."""
+    return titled_strip([fa, fb], titles)
 
 
 def step_costs(cfg, n: int, has_class: bool, guidance: float, steps: int) -> list[float]:

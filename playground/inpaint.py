@@ -36,7 +36,9 @@ LATENT = "latent + prompt"
 METHODS = ("replace", "RePaint", LATENT)
 SIZE, CANVAS = 32, 256  # the shipped model's pixels; the editor shows them 8x
 UPDATES, MIN_UPDATE_S, MAX_GIF_FRAMES = 50, 0.1, 40
-HOLE = np.array([230, 60, 60], np.uint8)  # the hole, drawn red over the image
+# the hole, shown as red and pale checks over the image: the brush's red, and a pattern no garment has (solid red,
+# it could not be told from a garment drawn red, the latent method's default colour)
+HOLE, HOLE_LIGHT, CHECK = np.array([230, 60, 60], np.uint8), np.array([255, 220, 220], np.uint8), 16
 
 
 def example(index: int) -> np.ndarray:
@@ -110,12 +112,26 @@ def colour_picture(value, size: int) -> torch.Tensor | None:
 
 
 def shown_hole(x0: torch.Tensor, mask: torch.Tensor) -> np.ndarray:
-    """What the model keeps (x0: (1, 1 or 3, H, W) in [-1, 1]), with the hole in red (H, W, 3), at the editor's
-    size."""
+    """What the model keeps (x0: (1, 1 or 3, H, W) in [-1, 1]), with the hole in red and pale checks (H, W, 3), at
+    the editor's size."""
     rgb = to_uint8(x0)[0].permute(1, 2, 0).numpy()
-    rgb = np.repeat(rgb, 3, -1) if rgb.shape[-1] == 1 else rgb.copy()
-    rgb[mask[0, 0].numpy() < 0.5] = HOLE
-    return upscale(rgb, CANVAS // rgb.shape[0])
+    rgb = np.repeat(rgb, 3, -1) if rgb.shape[-1] == 1 else rgb
+    k = CANVAS // rgb.shape[0]
+    view = upscale(rgb, k).copy()
+    hole = upscale(np.ascontiguousarray(mask[0, 0].numpy() < 0.5), k)
+    view[hole] = _checks(view.shape[:2])[hole]
+    return view
+
+
+def _checks(size: tuple[int, int]) -> np.ndarray:
+    """The hole's pattern at every pixel of a view of `size`: CHECK-px squares of HOLE and HOLE_LIGHT."""
+    y, x = np.indices(size)
+    return np.where((((y // CHECK) + (x // CHECK)) % 2 == 0)[..., None], HOLE, HOLE_LIGHT)
+
+
+def in_hole(view: np.ndarray) -> np.ndarray:
+    """Where `shown_hole`'s view shows the hole (H, W) bool."""
+    return np.all(view == _checks(view.shape[:2]), -1)
 
 
 def _view(x: torch.Tensor) -> np.ndarray:
@@ -193,7 +209,7 @@ def fill_latent(store: ModelStore, name: str | None, editor, mask_kind: str, ste
                 live.shown()
     filled = LI.paste(decoded, image, holes)
     result = titled_strip([_view_rgb(image), hole, _view_rgb(filled)],
-                          [title, "kept (hole in red)", f"filled: {prompt}"[:40]])
+                          [title, "kept (the hole: red checks)", f"filled: {prompt}"[:40]])
     gif = export_file(gif_bytes(frames, 80), "inpaint", ".gif")
     yield (hole, _view_rgb(decoded), _view_rgb(filled), result,
            f"done: {count(steps, 'step')}, latent inpainting ({model.name}) for \"{prompt}\" ({drawn}), "
@@ -308,7 +324,7 @@ def fill(store: ModelStore, name: str, editor, mask_kind: str, method: str, resa
         if live.due(i):
             yield hole, _view(x), _view(x0_hat), None, f"step {i + 1}/{steps} (t = {t}){live.left(i)}", None
             live.shown()
-    result = titled_strip([_view(x0), hole, _view(x)], ["original", "kept (hole in red)", f"filled ({method})"])
+    result = titled_strip([_view(x0), hole, _view(x)], ["original", "kept (the hole: red checks)", f"filled ({method})"])
     gif = export_file(gif_bytes(frames, 80), "inpaint", ".gif")
     calls = steps * r if method == "RePaint" else steps
     yield (hole, _view(x), _view(x0_hat), result,
@@ -395,7 +411,7 @@ def build_inpaint(store: ModelStore, parts: TabParts) -> None:
             progress = gr.Markdown()
             with gr.Row():
                 # the next fill's hole, from the moment its shape or image changes (`preview`)
-                kept = gr.Image(label="what Fill keeps (hole in red)", interactive=False, format="png",
+                kept = gr.Image(label="what Fill keeps (the hole in red checks)", interactive=False, format="png",
                                 elem_id="inpaint-hole")
                 xt = gr.Image(label="x_t", interactive=False, format="png", elem_id="inpaint-xt")
                 x0 = gr.Image(label="predicted x̂0 (known pixels put back)", interactive=False, format="png",

@@ -55,10 +55,11 @@ button:disabled { opacity: 0.45; cursor: not-allowed; }
 .ddpm-stills > .wide { min-width: 100% !important; }
 .ddpm-stills > .wide img { height: 400px; width: auto; max-width: 100%; object-fit: contain; }
 #ddpm-mp4 video { height: 400px !important; max-height: 400px; }
-/* more than 4 images: the frames stack x_t above x0_hat, shown 1.5x (96-px tiles; their own 64 keeps the encoding's
-   cost as it was) */
-#ddpm-gif.wide img, #ddpm-mp4.wide video { height: auto !important; max-height: none; width: 414px; max-width: 100%;
+/* more than 4 images: the frames (x_t | x0_hat) take the column's width, ~1.5x (~96-px tiles; their own 64 keeps
+   the encoding's cost as it was) */
+#ddpm-gif.wide img, #ddpm-mp4.wide video { height: auto !important; max-height: none; width: 100%; max-width: 100%;
   display: block; margin: 0 auto; }
+#ddpm-gif.wide .image-frame { width: 100%; }  /* the image's frame shrank to the GIF's own 560 px */
 /* an MP4 as tall as the GIF beside it, inside its box: a fixed box height left the player 28-45 px under the box's
    edge, where the garment's bottom and the controls were cut off */
 .anim video { height: 224px !important; max-height: 224px; width: 100%; }

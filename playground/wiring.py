@@ -317,23 +317,26 @@ def wire(event, api: str, inputs: dict, fn, outputs, parts: TabParts, opening: b
         outs = outputs if isinstance(outputs, list) else [outputs]
         handler = stoppable(handler, api, outs.index(status), len(outs), message)
         stop_button(stopper, api)
+    busy = stop is not None and button is not None and busy_while_running(button)
     dep = event(handler, list(inputs.values()), outputs, api_name=api, **kwargs)
-    if stop is not None and button is not None:
-        busy_while_running(button, dep)
+    if busy:
+        busy(dep)
     return dep
 
 
-def busy_while_running(button, dep) -> None:
-    """`button` (which starts the streamed run `dep`) says "running" and takes no press until the run ends: a
-    second press during a run was silently dropped (Gradio runs one of an event at a time per page), and a
-    new user pressed it again and again."""
+def busy_while_running(button):
+    """`button` says "running" and takes no press until the streamed run it starts ends: a second press during
+    a run was silently dropped (Gradio runs one of an event at a time per page), and a new user pressed it again
+    and again. Called before the run's event is wired (the page sends a click's events in the order they were
+    wired, each once the one before has ended: wired after, "running" came when the run had ended); returns
+    what wires the button's return once the run, `dep`, ends, whatever its outcome."""
     import gradio as gr
 
     label = str(button.value)
     button.click(lambda: gr.Button(f"{label}: running ... (Stop ends it)", interactive=False), None, button,
                  queue=False, api_name=False, show_progress="hidden")
-    dep.then(lambda: gr.Button(label, interactive=True), None, button, queue=False, api_name=False,
-             show_progress="hidden")
+    return lambda dep: dep.then(lambda: gr.Button(label, interactive=True), None, button, queue=False,
+                                api_name=False, show_progress="hidden")
 
 
 def quietly(fn, n_outputs: int):

@@ -772,3 +772,31 @@ def test_a_running_streamed_run_says_so_on_its_button_and_takes_no_second_press(
         assert len(back) == 1, api
         again = back[0].fn()
         assert again.interactive is True and again.value == label, api
+
+
+def test_each_classifier_sub_tab_cancels_the_other_sources_prediction_in_flight():
+    """An upload's prediction still being computed when Draw was opened came after Draw's clearing and was shown
+    beside the empty pad: choosing a sub-tab cancels the other source's classifications."""
+    demo = create_app()
+    fns = demo.fns
+    api = {d.api_name: k for k, d in fns.items()}
+
+    def cancelled_when(tab: str) -> set:
+        tab_id = next(b._id for b in demo.blocks.values() if type(b).__name__ == "Tab" and b.label == tab and
+                      any(d.api_name in ("classify", "classify_drawing") for d in fns.values()
+                          if d.targets and demo.blocks.get(d.targets[0][0]) is not None
+                          and _inside(demo, d.targets[0][0], b._id)))
+        return {c for d in fns.values() if d.targets == [(tab_id, "select")] for c in d.cancels}
+
+    on_draw = cancelled_when("Draw")  # Classify image, an upload's and an example's classification
+    assert api["classify"] in on_draw and len(on_draw) == 3 and api["classify_drawing"] not in on_draw
+    assert cancelled_when("Upload") == {api["classify_drawing"]}
+
+
+def _inside(demo, block_id: int, parent_id: int) -> bool:
+    block = demo.blocks[block_id]
+    while block is not None:
+        if block._id == parent_id:
+            return True
+        block = getattr(block, "parent", None)
+    return False

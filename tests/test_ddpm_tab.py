@@ -236,13 +236,13 @@ def test_a_refused_forward_process_upload_gives_the_box_back_its_image():
     assert restored_x0(tiny, None) == gr.skip()
 
 
-def test_more_than_four_images_stack_x_t_above_x0_in_the_gif_and_mp4(store):
-    """Side by side in the frame, 16 images' tiles were ~78 px in the GIF's box and smaller in the MP4's: more than
-    4 images stack the two grids, and the boxes get the layout that shows them 1.5x (96-px tiles)."""
+def test_more_than_four_images_keep_the_gif_and_mp4_side_by_side_and_wide(store):
+    """16 images' frames stacked x_t above x0_hat were ~900 px tall each on the page; side by side, the boxes get
+    the layout ("wide") that shows them across the column's width."""
     runs = list(tab.denoise(store, "tiny-ddpm", 0, 5, "ddim", 3, 0.0, "Trouser", 2.0))
     assert "wide" in runs[0][3].elem_classes and "wide" in runs[0][4].elem_classes
     gif = Image.open(runs[-1][3])
-    assert gif.height > gif.width > 0  # two 4-wide grids of 2 rows, one above the other
+    assert gif.width > 1.5 * gif.height > 0  # two 4-wide grids of 2 rows, side by side
     one = list(tab.denoise(store, "tiny-ddpm", 0, 1, "ddim", 3, 0.0, "Trouser", 2.0))
     assert "wide" not in one[0][3].elem_classes and Image.open(one[-1][3]).width > Image.open(one[-1][3]).height
 

@@ -255,7 +255,7 @@ def _run_frames() -> list[np.ndarray]:
     def u8(z):
         return ((np.clip(z, -1, 1) + 1) * 127.5).round().astype(np.uint8)
     return [run_frame(u8((1 - k / 10) * noise + k / 10 * target), u8(0.3 * (1 - k / 10) * noise + target),
-                      [f"x_t, t = {999 - 100 * k}", f"predicted x0 at t = {999 - 100 * k}"], stacked=False)
+                      [f"x_t, t = {999 - 100 * k}", f"predicted x0 at t = {999 - 100 * k}"])
             for k in range(11)]
 
 
