@@ -17,7 +17,7 @@ from .models import ModelStore
 EXAMPLE_START = str(EXAMPLES / "7-sneaker.png")
 
 
-# the note when Draw is chosen: the upload's prediction went from the screen
+# Draw's own line, over its pad: choosing Draw takes the upload's prediction from the screen
 DRAW_FIRST = ("Draw a garment on the pad (dark on white), then press **Classify drawing**. The uploaded image's "
               "prediction comes back when you choose Upload again.")
 EMPTY_DRAWING = "the drawing pad is empty: draw a garment on it (dark on white), then press Classify drawing"
@@ -110,6 +110,9 @@ def build(store: ModelStore) -> TabParts:
                     examples = gr.Examples(example_paths(), inputs=image,
                                            label="Fashion-MNIST test images")
                 with gr.Tab("Draw") as draw_tab:  # a thick brush: garments are filled shapes, thin lines read as bags
+                    # here, not in the prediction's note: an upload's classification cancelled by choosing Draw
+                    # clears that note as it ends, and took this line with it
+                    gr.Markdown(DRAW_FIRST)
                     # a 400-px pad shown whole (a trouser drawn partly off the 280-px pad was misread)
                     sketch = gr.Sketchpad(type="pil", label="draw a garment (dark on white)", canvas_size=(400, 400),
                                           height=470, brush=gr.Brush(colors=["#000000"], default_size=28),
@@ -149,12 +152,12 @@ def build(store: ModelStore) -> TabParts:
     # wired like every action: "what the network sees" downloads named by the settings, not image.png
     of_upload = [wire(go.click, "classify", {"checkpoint": ckpt, "image": image, "invert": invert},
                       lambda *a: classify(store, *a), [label, seen], parts),
-                 image.upload(clearing(3), [ckpt, image, invert], [label, seen], api_name=False),
                  # an example is classified as it is picked, like an upload (the last image's prediction stayed)
                  examples.load_input_event.then(clearing(), [ckpt, image, invert], [label, seen], api_name=False)]
     noted(of_upload[0])
-    cleared(of_upload[1], 3)
-    cleared(of_upload[2])
+    cleared(of_upload[1])
+    # not cancelled by Draw: a cancelled event ends as a refusal, and a refused upload clears the box
+    cleared(image.upload(clearing(3), [ckpt, image, invert], [label, seen], api_name=False), 3)
     drawn = wire(draw.click, "classify_drawing", {"checkpoint": ckpt, "drawing": sketch, "invert": invert},
                  lambda *a: classify_drawing(store, *a), [label, seen], parts)
     noted(drawn)
@@ -162,8 +165,8 @@ def build(store: ModelStore) -> TabParts:
     # was opened, was shown beside the empty pad
     cleared(upload_tab.select(lambda c, im, i: (None, None) if im is None else clearing(3)(c, im, i),
                               [ckpt, image, invert], [label, seen], api_name=False, cancels=[drawn]), 3)
-    # the upload's result goes with it (Upload, chosen again, reads the image anew); the note says so
-    draw_tab.select(lambda: (None, None, DRAW_FIRST), None, [label, seen, note], api_name=False, show_progress="hidden",
+    # the upload's result goes with it (Upload, chosen again, reads the image anew); Draw's line says so
+    draw_tab.select(lambda: (None, None, ""), None, [label, seen, note], api_name=False, show_progress="hidden",
                     cancels=of_upload)
     return parts
 

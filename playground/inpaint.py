@@ -411,7 +411,7 @@ def build_inpaint(store: ModelStore, parts: TabParts) -> None:
             progress = gr.Markdown()
             with gr.Row():
                 # the next fill's hole, from the moment its shape or image changes (`preview`)
-                kept = gr.Image(label="what Fill keeps (the hole in red checks)", interactive=False, format="png",
+                kept = gr.Image(label="what Fill keeps (hole checked)", interactive=False, format="png",
                                 elem_id="inpaint-hole")
                 xt = gr.Image(label="x_t", interactive=False, format="png", elem_id="inpaint-xt")
                 x0 = gr.Image(label="predicted x̂0 (known pixels put back)", interactive=False, format="png",

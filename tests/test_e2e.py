@@ -464,11 +464,18 @@ def _drive(page, tab: str, width: int) -> None:
         page.locator(".gallery-item").locator("visible=true").nth(1).click()  # the trouser back, for the pictures
         page.locator(".block:has-text('prediction') h2, .block:has-text('prediction') .output-class").filter(
             has_text="Trouser").first.wait_for(state="visible", timeout=20_000)
-        page.wait_for_timeout(1500)  # and its doubt note (a call after it), before Draw empties them
-        # the drawing sub-tab's own button classifies the drawing, not the hidden upload
+        page.wait_for_timeout(1500)  # and its doubt note (a call after it)
+        # the drawing sub-tab's own button classifies the drawing, not the hidden upload; Draw chosen at once after
+        # Classify image: that prediction, still coming, is cancelled (it was shown beside the empty pad)
+        page.get_by_role("button", name="Classify image").click()
         page.get_by_role("tab", name="Draw").last.click()
-        # the upload's prediction goes, and the note says what to do and that it comes back
-        page.locator("#clf-doubt").get_by_text("Draw a garment on the pad").wait_for(state="visible", timeout=10_000)
+        # the upload's prediction goes, and Draw's line says what to do and that it comes back
+        page.get_by_text("Draw a garment on the pad").locator("visible=true").first.wait_for(state="visible",
+                                                                                            timeout=10_000)
+        page.wait_for_timeout(2000)
+        assert not page.locator(".block:has-text('prediction') h2, .block:has-text('prediction') .output-class"
+                                ).locator("visible=true").count(), "a prediction beside the empty pad"
+        assert not page.locator("#clf-doubt").inner_text().strip()
         canvas = page.locator("canvas").last
         canvas.wait_for(state="visible", timeout=10_000)
         box = canvas.bounding_box()
