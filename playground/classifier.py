@@ -18,8 +18,8 @@ EXAMPLE_START = str(EXAMPLES / "7-sneaker.png")
 
 
 # Draw's own line, over its pad: choosing Draw takes the upload's prediction from the screen
-DRAW_FIRST = ("Draw a garment on the pad (dark on white), then press **Classify drawing**. The uploaded image's "
-              "prediction comes back when you choose Upload again.")
+DRAW_FIRST = ("Draw a garment on the pad (dark on white), then press **Classify drawing** (the upload's prediction "
+              "comes back on Upload).")
 EMPTY_DRAWING = "the drawing pad is empty: draw a garment on it (dark on white), then press Classify drawing"
 
 

@@ -223,8 +223,8 @@ def frame_titles(ts: list[int], i: int, steps: int | None = None) -> list[str]:
     in a run of `steps` stopped before its end, the x_t its last step made."""
     if i == len(ts) and steps is not None and len(ts) < steps:
         return [f"stopped after step {len(ts)}/{steps}", f"predicted x0 at t = {ts[-1]}"]
-    if i == len(ts):
-        return ["x_0, the result", f"predicted x0 at t = {ts[-1]}"]
+    if i == len(ts):  # "predicted x0 at t = 199" beside "the result" read as a mismatch: it is the last step's
+        return ["x_0, the result", f"the last step's x0 (t = {ts[-1]})"]
     return [f"x_t, t = {ts[i]}", f"predicted x0 at t = {ts[i]}"]
 
 

@@ -278,6 +278,16 @@ def preview(store: ModelStore, name: str, editor, mask_kind: str, seed):
         return gr.skip()
 
 
+def brush_used(editor, mask_kind: str):
+    """The hole's choice once the user has painted on the editor: "painted with the brush" (else left as it is)."""
+    import gradio as gr
+
+    layers = editor.get("layers") if isinstance(editor, dict) else None
+    painted = any(layer is not None and layer.convert("RGBA").getchannel("A").getbbox() is not None
+                  for layer in layers or [])
+    return PAINTED if painted and mask_kind != PAINTED else gr.skip()
+
+
 @user_errors
 def fill(store: ModelStore, name: str, editor, mask_kind: str, method: str, resample, steps, class_name,
          guidance, seed, prompt: str = "a red bag"):
@@ -394,14 +404,17 @@ def build_inpaint(store: ModelStore, parts: TabParts) -> None:
                                             layers=False, elem_id="inpaint-editor", elem_classes="narrow-editor")
                 with gr.Column():
                     ckpt = gr.Dropdown(names, value=first, label="checkpoint (pixel DDPM)")
-                    mask = gr.Radio([*I.MASKS, PAINTED], value="centre box", label="the hole")
+                    # "strokes" said as random ones: a walk painted its own, then chose "strokes" for them
+                    mask = gr.Radio([("random strokes" if m == "strokes" else m, m) for m in I.MASKS] + [PAINTED],
+                                    value="centre box", label="the hole")
                     method = gr.Radio(list(METHODS), value="RePaint", label="method")
                     resample = gr.Slider(1, 10, 5, step=1, label="RePaint: resampling r (calls a step)")
             with gr.Row():
                 steps = gr.Slider(10, 250, 50, step=10, label="steps")
                 cls = gr.Dropdown([ANY_CLASS, *FASHION_MNIST_CLASSES], value=ANY_CLASS, label="class of the fill",
                                   min_width=240)
-                guidance = gr.Slider(0, 10, 3, step=0.5, label="guidance scale w (with a class or a prompt)")
+                guidance = gr.Slider(0, 10, 3, step=0.5, label="guidance scale w",
+                                     info="with a class or a prompt")  # in the label it wrapped on 3 lines
                 seed = gr.Number(0, label="seed", precision=0, minimum=0)
             prompt = gr.Textbox("a red bag", label="prompt: what fills the hole", max_length=200,
                                 elem_id="inpaint-prompt", visible=False)  # for latent + prompt (`method_view`)
@@ -444,6 +457,9 @@ def build_inpaint(store: ModelStore, parts: TabParts) -> None:
             cleared, None, [xt, x0, result, progress, gif], api_name=False, show_progress="hidden")
 
     parts.takes.append(offer)
+    # painting chooses the brush's hole: a walk painted a stroke, left "centre box" chosen, and got the centre
+    # box filled with no word about its stroke
+    editor.input(brush_used, [editor, mask], mask, api_name=False, show_progress="hidden", queue=False)
     # an upload replaces what was taken: "Took 16 images ... the first is in the editor" stayed over the user's photo
     editor.upload(lambda: "", None, taken, api_name=False, show_progress="hidden")
     # one event for the three triggers (see wiring.one_event_per_change)

@@ -157,13 +157,18 @@ def vocabulary_note(other: str | None, prompt) -> str:
     unknown = unknown_words(prompt)
     if not unknown:
         return ""
+    from trainers.core.captions import COLOURS
+
     named = garment_words(prompt)
+    colours = [c for c in COLOURS if re.search(rf"(?<![\w-]){c}(?![\w-])", str(prompt or "").lower())]
+    # "a red spaceship" was told "in a colour no word asked for", beside four red shapes
+    colour = (f"in the colour asked for ({' or '.join(colours)})" if colours else "in a colour no word asked for")
     # "a large blue dress with a red sneaker" was told to expect coloured shapes, and drew blue dresses
     rest = (f"It draws from the words it knows, here the garment{'s' if len(named) > 1 else ''} "
             f"{' and '.join(named)}" + (" (it was trained on one garment a caption: expect one of them)"
                                           if len(named) > 1 else "") + ". " if named else
             "It draws from the words it knows; with no garment among them, it draws garment-like shapes of its "
-            "own choosing (every caption it learnt from named a garment), in a colour no word asked for. ")
+            f"own choosing (every caption it learnt from named a garment), {colour}. ")
     return (f"**Note:** this model never saw the word{'s' if len(unknown) > 1 else ''} **{', '.join(unknown[:12])}**. "
             + rest + "(Unknown words are split into many tokens: a prompt longer than the model reads is refused.)")
 

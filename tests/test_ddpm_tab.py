@@ -214,10 +214,12 @@ def test_the_done_line_says_how_the_run_was_guided():
 def test_a_frame_names_the_x_its_step_made():
     """A 1-step DDIM run's only frame showed the finished garment titled "x_t, t = 999"."""
     assert tab.frame_titles([999], 0) == ["x_t, t = 999", "predicted x0 at t = 999"]
-    assert tab.frame_titles([999], 1) == ["x_0, the result", "predicted x0 at t = 999"]
+    assert tab.frame_titles([999], 1) == ["x_0, the result", "the last step's x0 (t = 999)"]
     # one t per frame: "x_t, t = 979" stood beside "predicted x0 at t = 999"
     assert tab.frame_titles([999, 799, 599], 0) == ["x_t, t = 999", "predicted x0 at t = 999"]
     assert tab.frame_titles([999, 799, 599], 2) == ["x_t, t = 599", "predicted x0 at t = 599"]
+    # a run of 10 steps stopped after 3: its last frame says so
+    assert tab.frame_titles([999, 799, 599], 3, 10) == ["stopped after step 3/10", "predicted x0 at t = 599"]
 
 
 def test_a_refused_forward_process_upload_gives_the_box_back_its_image():

@@ -299,3 +299,18 @@ def test_a_photo_on_white_uploaded_into_the_editor_goes_in_as_the_photo_does_alo
     _, mask = tab.read_editor(_editor(canvas, [stroke]), tab.PAINTED, 0, 32)
     hole = (mask[0, 0] < 0.5).nonzero().float().mean(0)
     assert (hole - 15.5).abs().max() < 1.5  # in the middle of the picture, where it was painted
+
+
+def test_painting_on_the_editor_chooses_the_brushs_hole():
+    """A walk painted a stroke with "centre box" still chosen, and the centre box was filled without a word about
+    its stroke: a stroke chooses "painted with the brush"; nothing painted leaves the choice as it is."""
+    from PIL import Image
+
+    garment = Image.fromarray(tab.example(9))
+    paint = Image.new("RGBA", (tab.CANVAS, tab.CANVAS), (0, 0, 0, 0))
+    empty = paint.copy()
+    paint.paste((230, 60, 60, 255), (10, 10, 40, 40))
+    assert tab.brush_used(_editor(garment, [paint]), "centre box") == tab.PAINTED
+    assert tab.brush_used(_editor(garment, [empty]), "centre box") == gr.skip()
+    assert tab.brush_used(_editor(garment, [paint]), tab.PAINTED) == gr.skip()
+    assert tab.brush_used(None, "centre box") == gr.skip()

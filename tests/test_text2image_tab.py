@@ -165,6 +165,9 @@ def test_words_outside_the_vocabulary_are_flagged_before_generating():
     assert tab.vocabulary_note("", "a small red sneaker") == ""
     assert tab.vocabulary_note("org/other-model", "a cat wearing a hat") == ""  # another model has its own words
     assert "shapes of its own choosing" in tab.vocabulary_note("", "a cat wearing a hat")  # as it draws them
+    assert "in a colour no word asked for" in tab.vocabulary_note("", "a cat wearing a hat")
+    # a colour it knows is drawn ("a red spaceship" was told "no word asked for" beside four red shapes)
+    assert "in the colour asked for (red)" in tab.vocabulary_note("", "a red spaceship")
     # a prompt that names garments is not told to expect shapes ("with" unknown, a dress and a sneaker named)
     two = tab.vocabulary_note("", "a large blue dress with a red sneaker")
     assert "**with**" in two and "shapes" not in two and "garments dress and sneaker" in two
