@@ -27,6 +27,7 @@ from .wiring import TabParts, stop_requested, wire
 from .models import ModelStore
 
 MAX_IMAGES, MAX_GIF_FRAMES = 16, 40
+DENOISE_API = "ddpm_denoise"  # the endpoint, and the run its Stop button marks (`denoise` asks for it by name)
 UPDATES, MIN_UPDATE_S = 60, 0.1  # the live view refreshes at most UPDATES times a run and 10 times a second
 STEP_COUNTS = (10, 50, 200, 1000)
 FORWARD_TS = (0, 50, 100, 250, 500, 750, 999)
@@ -172,7 +173,7 @@ def denoise(store: ModelStore, name: str, seed, n, sampler: str, steps, eta, cla
             yield a, b, f"step {i + 1}/{steps} (t = {t}): x_t and the x0 it predicts{live.left(i)}", None, None
             live.shown()
         x = xt
-        if stop_requested("ddpm_denoise") and i + 1 < steps:  # the page's Stop: what was made so far, exported
+        if stop_requested(DENOISE_API) and i + 1 < steps:  # the page's Stop: what was made so far, exported
             stopped = True
             break
     grids = _grids(x, x0, nrow)
@@ -402,7 +403,7 @@ def build(store: ModelStore) -> TabParts:
                    [eta, steps], api_name=False, show_progress="hidden")
     parts = TabParts(refresh=[(ckpt, lambda: store.names("ddpm"))])
     parts.pictures["Diffusion: predicted x̂0 (the sample, once done)"] = x0
-    wire(go.click, "ddpm_denoise", {"checkpoint": ckpt, "seed": seed, "images": n, "sampler": sampler,
+    wire(go.click, DENOISE_API, {"checkpoint": ckpt, "seed": seed, "images": n, "sampler": sampler,
                                     "steps": steps, "eta": eta, "class": cls, "guidance": guidance},
          lambda *a: (yield from denoise(store, *a)), [xt, x0, progress, gif, mp4], parts, opening=bool(first),
          stop=(stop, progress, None))  # `denoise` ends itself, with the GIF and MP4 of the steps it made
