@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import math
 import os
 import platform
@@ -26,7 +27,7 @@ import torch
 from torch.utils.data import DataLoader, Sampler
 
 from .checkpoint import (
-    CARD, SAMPLES, clean_partial_writes, load_model, load_train_state, read_card, save_model, save_train_state, update_card,
+    CARD, SAMPLES, atomic_write_bytes, clean_partial_writes, load_model, load_train_state, read_card, save_model, save_train_state, update_card,
 )
 from .config import build_config, config_to_dict, field_types
 from .family import ChecksResume, HasDataset, InitsFrom, Monitors, Previews
@@ -129,11 +130,14 @@ class _CsvLog:
                         if None not in r.values() and r["step"].isdigit() and int(r["step"]) <= resume_step]
             if rows:
                 self.fields = list(rows[0].keys())
-            with open(path, "w", newline="") as f:
-                if self.fields:
-                    w = csv.DictWriter(f, self.fields)
-                    w.writeheader()
-                    w.writerows(rows)
+            # replaced whole: rewritten in place, a kill between the truncation and the write lost every row
+            # before the resumed step (a log that began at step 85)
+            text = io.StringIO(newline="")
+            if self.fields:
+                w = csv.DictWriter(text, self.fields)
+                w.writeheader()
+                w.writerows(rows)
+            atomic_write_bytes(path, text.getvalue().encode())
         elif path.exists():
             path.unlink()
 
