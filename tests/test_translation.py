@@ -50,6 +50,24 @@ def test_the_sketches_pairing_mixes_its_training_styles_and_holds_out_others(tin
     assert torch.equal(pairs.sketch(x, "sketches"), pairs.edge_map(x, operator="sobel"))
 
 
+def test_pix2pix_trains_on_the_sketch_styles_it_is_told_and_never_on_a_held_out_one(tiny_fashion):
+    from trainers.core.errors import UserError
+    from trainers.pix2pix import train as p2p
+
+    x = torch.zeros(64, 1, 32, 32)  # garment-like: smooth shading on a black background
+    x[..., 6:26, 6:26] = torch.nn.functional.interpolate(torch.rand(64, 1, 5, 5), size=20, mode="bilinear")
+    alone = {o: pairs.edge_map(x, operator=o) for o in pairs.EDGE_OPERATORS}
+    cfg = p2p.Config(pairing="sketches", sketch_styles="outline, marr_hildreth", data_dir=str(tiny_fashion))
+    cfg.validate()
+    mixed = pairs.sketch(x, "sketches", torch.Generator().manual_seed(0), cfg.styles())
+    nearest = [min(alone, key=lambda o: (alone[o][i] != mixed[i]).float().mean()) for i in range(16)]
+    assert set(nearest) == {"outline", "marr_hildreth"}  # both styles drawn, and only they
+    for bad in ("sobel,canny", "roberts", "", "sobel,pencil"):
+        with pytest.raises(UserError, match="sketch_styles"):
+            p2p.Config(pairing="sketches", sketch_styles=bad).validate()
+    assert p2p.Config().styles() == pairs.TRAINING_STYLES  # the default: what the shipped model trained on
+
+
 def test_paired_and_unpaired_data_from_idx(tiny_fashion):
     edges = pairs.paired("edges", "train", 16, str(tiny_fashion))
     item = edges[0]

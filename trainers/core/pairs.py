@@ -1,8 +1,8 @@
 """Image-to-image data made from Fashion-MNIST, offline (Pix2Pix and CycleGAN), and the users' own layouts.
 
 Paired (A -> B): `edges` (a sketch-like Sobel edge map: dark lines on white, random line thickness and gaps,
-so hand-drawn sketches work), `sketches` (the same, each drawn by one of three styles: Sobel, a thick
-morphological gradient, or the outer contour alone) and `silhouette` (the garment's filled shape, white on black) -> the garment.
+so hand-drawn sketches work), `sketches` (the same, each drawn by one of several styles: by default Sobel,
+a thick morphological gradient, or the outer contour alone) and `silhouette` (the garment's filled shape, white on black) -> the garment.
 Unpaired: two domains of Fashion-MNIST classes (sneakers <-> ankle boots by default), so the shipped
 classifier can tell whether a translation reached the other domain. `aligned` / `unaligned` read
 junyanz's `A|B` and `trainA/trainB` folders (`core/data.py`).
@@ -50,13 +50,27 @@ def roberts(x01: torch.Tensor) -> torch.Tensor:
     return ((p[..., :-1, :-1] - p[..., 1:, 1:]).pow(2) + (p[..., 1:, :-1] - p[..., :-1, 1:]).pow(2)).sqrt()
 
 
-def canny(x01: torch.Tensor, low: float = 0.5, high: float = 1.0, sigma: float = 0.8) -> torch.Tensor:
-    """Canny (1986): Gaussian blur, Sobel gradient, non-maximum suppression across the edge, then hysteresis
-    (weak edges kept where they connect to strong ones). Returns 1 on the (1-px) edges, 0 elsewhere."""
+def _blur(x01: torch.Tensor, sigma: float) -> torch.Tensor:
+    """A 5x5 Gaussian blur of standard deviation `sigma` px."""
     t = torch.arange(-2, 3.0)
     g1 = torch.exp(-t ** 2 / (2 * sigma ** 2))
     g1 = g1 / g1.sum()
-    grad = _gradient(_conv(x01, (g1[:, None] * g1[None]).view(1, 1, 5, 5)))
+    return _conv(x01, (g1[:, None] * g1[None]).view(1, 1, 5, 5))
+
+
+def marr_hildreth(x01: torch.Tensor, sigma: float = 1.0) -> torch.Tensor:
+    """Marr & Hildreth (1980): the zero crossings of the Laplacian of the Gaussian-blurred image, thin closed
+    lines; the response is the Laplacian's jump across the crossing (to its right or below)."""
+    lap = _conv(_blur(x01, sigma), torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]).view(1, 1, 3, 3))
+    p = F.pad(lap, (0, 1, 0, 1), mode="replicate")
+    jumps = [torch.where(lap * n < 0, (lap - n).abs(), torch.zeros_like(lap)) for n in (p[..., :-1, 1:], p[..., 1:, :-1])]
+    return torch.maximum(*jumps)
+
+
+def canny(x01: torch.Tensor, low: float = 0.5, high: float = 1.0, sigma: float = 0.8) -> torch.Tensor:
+    """Canny (1986): Gaussian blur, Sobel gradient, non-maximum suppression across the edge, then hysteresis
+    (weak edges kept where they connect to strong ones). Returns 1 on the (1-px) edges, 0 elsewhere."""
+    grad = _gradient(_blur(x01, sigma))
     mag = grad.pow(2).sum(1, keepdim=True).sqrt()
     sector = ((torch.atan2(grad[:, 1:], grad[:, :1]) % math.pi + math.pi / 8) // (math.pi / 4)).long() % 4
     h, w = mag.shape[-2:]
@@ -84,9 +98,11 @@ def outline(x01: torch.Tensor) -> torch.Tensor:
 
 
 # edge operators -> (response, the threshold above which a pixel is ink). The `sketches` pairing trains on
-# TRAINING_STYLES; HELD_OUT_STYLES are for evaluation only, so that it measures sketches unlike the training ones.
+# TRAINING_STYLES unless told others (pix2pix's --sketch_styles); HELD_OUT_STYLES are for evaluation only, so
+# that it measures sketches unlike the training ones.
 EDGE_OPERATORS = {"sobel": (sobel, 1.2), "morphological": (morphological_gradient, 0.45),
-                  "outline": (outline, 0.5), "roberts": (roberts, 0.25), "canny": (canny, 0.5)}
+                  "outline": (outline, 0.5), "marr_hildreth": (marr_hildreth, 0.05),
+                  "roberts": (roberts, 0.25), "canny": (canny, 0.5)}
 TRAINING_STYLES = ("sobel", "morphological", "outline")
 HELD_OUT_STYLES = ("canny", "roberts")
 
@@ -119,13 +135,14 @@ def edge_map(x01: torch.Tensor, gen: torch.Generator | None = None, threshold: f
     return 1.0 - ink
 
 
-def sketch(x01: torch.Tensor, pairing: str, gen: torch.Generator | None = None) -> torch.Tensor:
+def sketch(x01: torch.Tensor, pairing: str, gen: torch.Generator | None = None,
+           styles: tuple = TRAINING_STYLES) -> torch.Tensor:
     """The A side of a Fashion-MNIST pairing for garments `x01`: `edges` (Sobel), `sketches` (one of
-    TRAINING_STYLES each, drawn by `gen`; Sobel without it) or `silhouette`."""
+    `styles` each, drawn by `gen`; Sobel without it) or `silhouette`."""
     if pairing == "silhouette":
         return silhouette(x01)
     # without `gen` (a user's garment in the app or the CLI) one style, the same every call: Sobel's edges
-    return edge_map(x01, gen, operator="sobel" if pairing == "edges" or gen is None else TRAINING_STYLES)
+    return edge_map(x01, gen, operator="sobel" if pairing == "edges" or gen is None else tuple(styles))
 
 
 class PairedTensorDataset(Dataset):
@@ -142,8 +159,8 @@ class PairedTensorDataset(Dataset):
 
 
 def paired(pairing: str, split: str, image_size: int, data_dir: str | None = None, channels: int = 1,
-           seed: int = 0) -> Dataset:
-    """The A -> B pairs of `pairing` (one of PAIRINGS) for `split`."""
+           seed: int = 0, styles: tuple = TRAINING_STYLES) -> Dataset:
+    """The A -> B pairs of `pairing` (one of PAIRINGS) for `split`; `sketches` draws each in one of `styles`."""
     if pairing == "aligned":
         return load_dataset("aligned", data_dir=data_dir, split=split, image_size=image_size, channels=channels)
     if pairing not in PAIRINGS:
@@ -151,7 +168,7 @@ def paired(pairing: str, split: str, image_size: int, data_dir: str | None = Non
     garments = load_dataset("fashion-mnist", data_dir=data_dir, split=split, image_size=image_size, channels=1)
     x01 = garments.images.float() / 255
     gen = torch.Generator().manual_seed(seed + (0 if split == "train" else 1))
-    a = torch.cat([sketch(x01[i:i + 5000], pairing, gen) for i in range(0, len(x01), 5000)])
+    a = torch.cat([sketch(x01[i:i + 5000], pairing, gen, styles) for i in range(0, len(x01), 5000)])
     return PairedTensorDataset((a * 255).round().to(torch.uint8), garments.images, garments.labels,
                                f"{garments.source} ({pairing} -> garment)")
 

@@ -17,7 +17,7 @@ import torch
 from ..core.data import DataConfig
 from ..core.errors import UserError
 from ..core.images import from_uint8, to_uint8
-from ..core.pairs import HELD_OUT_STYLES, PAIRINGS, TRAINING_STYLES, edge_map, paired
+from ..core.pairs import EDGE_OPERATORS, HELD_OUT_STYLES, PAIRINGS, TRAINING_STYLES, edge_map, paired
 from . import losses
 from .models import PatchDiscriminator, UNetGenerator, init_weights
 
@@ -25,6 +25,7 @@ from .models import PatchDiscriminator, UNetGenerator, init_weights
 @dataclasses.dataclass(frozen=True)
 class Config(DataConfig):
     pairing: str = "edges"  # edges | sketches | silhouette (made from Fashion-MNIST) | aligned (junyanz A|B in --data_dir)
+    sketch_styles: str = ",".join(TRAINING_STYLES)  # the edge operators `sketches` draws its training sketches with
     ngf: int = 32
     ndf: int = 32
     d_layers: int = 2  # PatchGAN depth: 2 at 32 px (6x6 patches of 22 px), 3 at 64 px and up
@@ -37,10 +38,18 @@ class Config(DataConfig):
     def validate(self) -> None:
         if self.pairing not in PAIRINGS:
             raise UserError(f"--pairing must be one of {', '.join(PAIRINGS)}, got {self.pairing!r}")
+        styles = self.styles()
+        if not styles or set(styles) - set(EDGE_OPERATORS) or set(styles) & set(HELD_OUT_STYLES):
+            allowed = ", ".join(o for o in EDGE_OPERATORS if o not in HELD_OUT_STYLES)
+            raise UserError(f"--sketch_styles takes edge operators from {allowed} (comma-separated; "
+                            f"{', '.join(HELD_OUT_STYLES)} are held out for evaluation), got {self.sketch_styles!r}")
         if self.image_size < 16 or self.image_size & (self.image_size - 1):
             raise UserError(f"--image_size must be a power of two >= 16, got {self.image_size}")
         if self.lambda_l1 < 0 or not 0 <= self.dropout < 1 or not 1 <= self.d_layers <= 5:
             raise UserError("--lambda_l1 >= 0, --dropout in [0, 1) and --d_layers in [1, 5] are required")
+
+    def styles(self) -> tuple:
+        return tuple(s.strip() for s in self.sketch_styles.split(",") if s.strip())
 
 
 def build(cfg: Config) -> dict:
@@ -61,13 +70,13 @@ def optimizers(cfg: Config, modules: dict) -> dict:
 
 def dataset(cfg: Config, split: str):
     if split == "test":  # built once per process: the snapshots and the evaluation reuse it
-        return _test_set(cfg.pairing, cfg.image_size, cfg.data_dir, cfg.channels)
-    return paired(cfg.pairing, split, cfg.image_size, cfg.data_dir, cfg.channels)
+        return _test_set(cfg.pairing, cfg.image_size, cfg.data_dir, cfg.channels, cfg.styles())
+    return paired(cfg.pairing, split, cfg.image_size, cfg.data_dir, cfg.channels, styles=cfg.styles())
 
 
 @functools.lru_cache(maxsize=4)
-def _test_set(pairing: str, image_size: int, data_dir: str | None, channels: int):
-    return paired(pairing, "test", image_size, data_dir, channels)
+def _test_set(pairing: str, image_size: int, data_dir: str | None, channels: int, styles: tuple):
+    return paired(pairing, "test", image_size, data_dir, channels, styles=styles)
 
 
 def train_step(cfg: Config, modules: dict, opts: dict, batch: dict, gen: torch.Generator, accelerator) -> dict:
@@ -166,7 +175,7 @@ def evaluate(loaded, n: int = 10000, seed: int = 0, **_) -> dict:
 
 def sketch_class_kept(cfg: Config, modules: dict, garments: torch.Tensor, labels: torch.Tensor, net) -> dict:
     """Share of translations the judge `net` puts in the source garment's class, for clean sketches drawn by
-    each edge operator: those the `sketches` pairing trains on, and HELD_OUT_STYLES that no model here trains
+    each edge operator: those a `sketches` pairing can train on, and HELD_OUT_STYLES that no model here trains
     on (Canny, Roberts); beside it, the judge's accuracy on the real garments (the bar)."""
     from ..core import metrics
 
@@ -175,7 +184,7 @@ def sketch_class_kept(cfg: Config, modules: dict, garments: torch.Tensor, labels
 
     x01 = garments.float() / 255
     out = {"real_class_accuracy": kept(garments)}
-    for style in (*TRAINING_STYLES, *HELD_OUT_STYLES):
+    for style in EDGE_OPERATORS:  # the training styles and the held-out ones
         out[f"class_kept_{style}"] = kept(translate(cfg, modules, to_uint8(edge_map(x01, operator=style) * 2 - 1),
                                                     noise=False))
     return out
