@@ -393,7 +393,10 @@ def build_2d() -> list:
                              show_progress="hidden")
     pause_btn.click(pause, lab, None, cancels=[playing], queue=False, api_name=False, show_progress="hidden")
     # one writer per lab: Step and Reset first stop a running Play (they share the session's networks)
-    step_btn.click(step, [lab, drawing, n_steps, *options], outputs, api_name="lab_step", cancels=[playing])
+    # a small spinner, not the overlay over the five outputs: drawing and removing it cost the page more than a
+    # step of milliseconds (the spinner still says that a Step × 1000 of seconds is running)
+    step_btn.click(step, [lab, drawing, n_steps, *options], outputs, api_name="lab_step", cancels=[playing],
+                   show_progress="minimal")
     reset_btn.click(reset, [lab, drawing, *options], outputs, api_name="lab_reset", cancels=[playing])
     loss.change(loss_equations, loss, eq, api_name=False)
     # a new target (or a new drawing of the drawn one) is shown at once: the ring stayed on screen until Play
