@@ -356,12 +356,12 @@ def ddpm_table(entries):
     return table(BASE + ["sampling", "FID", "KID", "class entropy", "class accuracy", "s per image"], rows)
 
 
-SKETCH_STYLES = ("sobel", "morphological", "outline", "canny", "roberts")  # pairs.TRAINING_STYLES + HELD_OUT_STYLES
+SKETCH_STYLES = ("sobel", "morphological", "outline", "marr_hildreth", "canny", "roberts")  # pairs.EDGE_OPERATORS
 
 
 def sketch_kept(m: dict) -> str:
-    """Class kept from clean sketches of each style, Sobel / morphological / outline / Canny / Roberts (the last
-    two held out of every training set), and the judge on the real garments."""
+    """Class kept from clean sketches of each style, Sobel / morphological / outline / Marr-Hildreth / Canny /
+    Roberts (the last two held out of every training set), and the judge on the real garments."""
     if not any(f"class_kept_{s}" in m for s in SKETCH_STYLES):
         return "—"
     return " / ".join(num(m.get(f"class_kept_{s}"), 3) for s in SKETCH_STYLES) + f" (real {num(m.get('real_class_accuracy'), 3)})"
@@ -375,7 +375,8 @@ def pix2pix_table(entries):
                                 num(m.get("output_fid")), pm(m.get("output_kid"), m.get("output_kid_std")),
                                 sketch_kept(m)])
     return table(BASE + ["held-out L1", "PSNR (dB)", "SSIM", "outputs' FID", "outputs' KID",
-                         "class kept from sketches: Sobel / morph. / outline / Canny / Roberts"], rows)
+                         "class kept from sketches: Sobel / morph. / outline / Marr–Hildreth / Canny / Roberts (the last two "
+                         "held out of training)"], rows)
 
 
 def cyclegan_table(entries):
