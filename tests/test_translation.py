@@ -151,3 +151,25 @@ def test_cyclegan_learns_and_translates_both_ways(tmp_path, tiny_fashion):
         C.translate(loaded.cfg, loaded.modules, x, "sideways")
     metrics = C.evaluate(loaded, n=20)
     assert 0 <= metrics["a_to_b_in_target_class"] <= 1 and metrics["cycle_l1_a"] > 0 and metrics["a_to_b_fid"] >= 0
+
+
+def test_sketch_drawings_show_one_garment_in_several_drawings_over_the_epochs(tiny_fashion):
+    from trainers.core.errors import UserError
+    from trainers.pix2pix import train as p2p
+
+    once = pairs.paired("sketches", "train", 16, str(tiny_fashion))
+    thrice = pairs.paired("sketches", "train", 16, str(tiny_fashion), drawings=3)
+    assert torch.equal(once.a, thrice.a) and thrice.redraws.shape == (2, *once.a.shape)  # the first drawing unchanged
+    assert once.redraws is None and all(torch.equal(once[i]["A"], once[i]["A"]) for i in range(4))
+    all_drawings = torch.cat([thrice.a[None], thrice.redraws])  # (3, N, 1, H, W)
+    differ = [i for i in range(len(once)) if len({d.numpy().tobytes() for d in all_drawings[:, i]}) == 3]
+    assert len(differ) > len(once) // 2  # most garments get three different drawings (style, thickness or gaps)
+    i = differ[0]
+    torch.manual_seed(0)
+    reads = torch.stack([thrice[i]["A"] for _ in range(30)])
+    drawings = all_drawings[:, i].float() / 127.5 - 1
+    seen = {int(((drawings - r).abs().flatten(1).sum(1) == 0).nonzero()[0]) for r in reads}
+    assert seen == {0, 1, 2}  # every read is one of the drawings, and each drawing is read
+    assert all(torch.equal(thrice[0]["B"], once[0]["B"]) for _ in range(3))  # the garment side never changes
+    with pytest.raises(UserError, match="sketch_drawings"):
+        p2p.Config(pairing="sketches", sketch_drawings=0).validate()

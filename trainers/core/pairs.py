@@ -146,21 +146,28 @@ def sketch(x01: torch.Tensor, pairing: str, gen: torch.Generator | None = None,
 
 
 class PairedTensorDataset(Dataset):
-    """Precomputed (A, B) pairs held as uint8 tensors."""
+    """Precomputed (A, B) pairs held as uint8 tensors. With `redraws` (R, N, C, H, W), other drawings of the
+    same A sides, each item's A is one of the 1 + R drawings at random (torch's global generator), so a
+    garment is seen in several sketch styles, thicknesses and gaps over the epochs."""
 
-    def __init__(self, a: torch.Tensor, b: torch.Tensor, labels: torch.Tensor, source: str):
-        self.a, self.b, self.labels, self.source = a, b, labels, source
+    def __init__(self, a: torch.Tensor, b: torch.Tensor, labels: torch.Tensor, source: str,
+                 redraws: torch.Tensor | None = None):
+        self.a, self.b, self.labels, self.source, self.redraws = a, b, labels, source, redraws
 
     def __len__(self) -> int:
         return len(self.a)
 
     def __getitem__(self, i: int) -> dict:
-        return {"A": self.a[i].float() / 127.5 - 1, "B": self.b[i].float() / 127.5 - 1, "label": self.labels[i]}
+        a = self.a[i]
+        if self.redraws is not None and (r := int(torch.randint(len(self.redraws) + 1, ()))):
+            a = self.redraws[r - 1, i]
+        return {"A": a.float() / 127.5 - 1, "B": self.b[i].float() / 127.5 - 1, "label": self.labels[i]}
 
 
 def paired(pairing: str, split: str, image_size: int, data_dir: str | None = None, channels: int = 1,
-           seed: int = 0, styles: tuple = TRAINING_STYLES) -> Dataset:
-    """The A -> B pairs of `pairing` (one of PAIRINGS) for `split`; `sketches` draws each in one of `styles`."""
+           seed: int = 0, styles: tuple = TRAINING_STYLES, drawings: int = 1) -> Dataset:
+    """The A -> B pairs of `pairing` (one of PAIRINGS) for `split`; `sketches` draws each in one of `styles`,
+    `drawings` times over (each item then reads one of its drawings at random)."""
     if pairing == "aligned":
         return load_dataset("aligned", data_dir=data_dir, split=split, image_size=image_size, channels=channels)
     if pairing not in PAIRINGS:
@@ -168,9 +175,11 @@ def paired(pairing: str, split: str, image_size: int, data_dir: str | None = Non
     garments = load_dataset("fashion-mnist", data_dir=data_dir, split=split, image_size=image_size, channels=1)
     x01 = garments.images.float() / 255
     gen = torch.Generator().manual_seed(seed + (0 if split == "train" else 1))
-    a = torch.cat([sketch(x01[i:i + 5000], pairing, gen, styles) for i in range(0, len(x01), 5000)])
-    return PairedTensorDataset((a * 255).round().to(torch.uint8), garments.images, garments.labels,
-                               f"{garments.source} ({pairing} -> garment)")
+    a = torch.stack([torch.cat([sketch(x01[i:i + 5000], pairing, gen, styles) for i in range(0, len(x01), 5000)])
+                     for _ in range(max(1, drawings))])
+    a = (a * 255).round().to(torch.uint8)
+    return PairedTensorDataset(a[0], garments.images, garments.labels, f"{garments.source} ({pairing} -> garment)",
+                               a[1:] if len(a) > 1 else None)
 
 
 class UnpairedClassDataset(Dataset):

@@ -26,6 +26,7 @@ from .models import PatchDiscriminator, UNetGenerator, init_weights
 class Config(DataConfig):
     pairing: str = "edges"  # edges | sketches | silhouette (made from Fashion-MNIST) | aligned (junyanz A|B in --data_dir)
     sketch_styles: str = ",".join(TRAINING_STYLES)  # the edge operators `sketches` draws its training sketches with
+    sketch_drawings: int = 1  # each training garment drawn this many times (style, thickness, gaps), one per read
     ngf: int = 32
     ndf: int = 32
     d_layers: int = 2  # PatchGAN depth: 2 at 32 px (6x6 patches of 22 px), 3 at 64 px and up
@@ -43,6 +44,8 @@ class Config(DataConfig):
             allowed = ", ".join(o for o in EDGE_OPERATORS if o not in HELD_OUT_STYLES)
             raise UserError(f"--sketch_styles takes edge operators from {allowed} (comma-separated; "
                             f"{', '.join(HELD_OUT_STYLES)} are held out for evaluation), got {self.sketch_styles!r}")
+        if not 1 <= self.sketch_drawings <= 8:
+            raise UserError(f"--sketch_drawings must be 1 to 8, got {self.sketch_drawings}")
         if self.image_size < 16 or self.image_size & (self.image_size - 1):
             raise UserError(f"--image_size must be a power of two >= 16, got {self.image_size}")
         if self.lambda_l1 < 0 or not 0 <= self.dropout < 1 or not 1 <= self.d_layers <= 5:
@@ -71,7 +74,8 @@ def optimizers(cfg: Config, modules: dict) -> dict:
 def dataset(cfg: Config, split: str):
     if split == "test":  # built once per process: the snapshots and the evaluation reuse it
         return _test_set(cfg.pairing, cfg.image_size, cfg.data_dir, cfg.channels, cfg.styles())
-    return paired(cfg.pairing, split, cfg.image_size, cfg.data_dir, cfg.channels, styles=cfg.styles())
+    return paired(cfg.pairing, split, cfg.image_size, cfg.data_dir, cfg.channels, styles=cfg.styles(),
+                  drawings=cfg.sketch_drawings)
 
 
 @functools.lru_cache(maxsize=4)
