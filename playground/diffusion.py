@@ -81,14 +81,19 @@ def curves_at(t, schedule: str = "linear"):
     return pd.concat([abars, marker], ignore_index=True).astype({"t": "int64", "alpha_bar_t": "float64"})
 
 
+def _forward_terms(image, schedule: str, seed) -> tuple[Schedule, torch.Tensor, torch.Tensor]:
+    """What x_t is made of at every t: the schedule, x0 (1, 1, 32, 32) in [-1, 1] and the noise eps of `seed`."""
+    seed = int(number("seed", seed, 0, 2**63 - 1))
+    sched = _schedule(schedule)
+    x0 = torch.from_numpy(image_to_grey(image, 32)).float().view(1, 1, 32, 32) / 127.5 - 1.0
+    return sched, x0, torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed))
+
+
 @user_errors
 def forward_process(image, t, schedule: str, seed=0) -> tuple[np.ndarray, np.ndarray, str]:
     """x_t = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps for an image -> (x_t, strip over t, numbers)."""
     t = int(number("t", t, 0, 999))
-    seed = int(number("seed", seed, 0, 2**63 - 1))
-    sched = _schedule(schedule)
-    x0 = torch.from_numpy(image_to_grey(image, 32)).float().view(1, 1, 32, 32) / 127.5 - 1.0
-    eps = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed))
+    sched, x0, eps = _forward_terms(image, schedule, seed)
     ts = torch.tensor([t, *FORWARD_TS])
     xt = q_sample(sched, x0.expand(len(ts), -1, -1, -1), ts, eps.expand(len(ts), -1, -1, -1))
     a = float(sched.alpha_bar[t])
@@ -99,6 +104,88 @@ def forward_process(image, t, schedule: str, seed=0) -> tuple[np.ndarray, np.nda
     images = to_uint8(xt.clamp(-1, 1))
     return (upscale(strip(images[:1], padding=0), 8), frames_view(images[1:], titles=[f"t = {t}" for t in FORWARD_TS]),
             text)
+
+
+def forward_terms(image, schedule: str, seed=0) -> dict:
+    """x0, eps and the schedule's sqrt(alpha_bar_t), sqrt(1 - alpha_bar_t) for every t, as base64 float32 (x0 as
+    its uint8 levels): what FORWARD_JS needs to draw x_t in the page while t moves, with no round trip."""
+    import base64
+
+    sched, x0, eps = _forward_terms(image, schedule, seed)
+    b64 = lambda a: base64.b64encode(np.ascontiguousarray(a).tobytes()).decode()  # noqa: E731
+    return {"schedule": schedule, "x0": b64(image_to_grey(image, 32).astype(np.uint8)),
+            "eps": b64(eps.numpy().astype(np.float32)), "a": b64(sched.sqrt_alpha_bar.numpy().astype(np.float32)),
+            "b": b64(sched.sqrt_one_minus_alpha_bar.numpy().astype(np.float32))}
+
+
+# x_t drawn in the page from forward_terms while t moves, as forward_process draws it: float32 arithmetic
+# (Math.fround at each operation, as torch's), to_uint8's round-half-to-even and the 8x nearest enlargement, so
+# the pixels are the server's. Called by the slider's `input` (a key step: the server's answer follows, with the
+# numbers and the marker) and after each answer (it brings the terms of a new image, seed or schedule).
+# A drag is the page's alone: the pointer's moves over the slider are kept from Gradio (each cost ~60 ms of the
+# page's event bookkeeping and a round trip) and drawn here, with the number box; the release hands the final t to
+# Gradio, which then asks the server once. An answer for an earlier t that lands while t moves is drawn over again.
+FORWARD_JS = """(t, schedule, terms) => {
+  const F = Math.fround, state = window.playgroundForward = window.playgroundForward || {};
+  const floats = (s) => new Float32Array(Uint8Array.from(atob(s), c => c.charCodeAt(0)).buffer);
+  const range = () => document.querySelector('#ddpm-t input[type=range]');
+  // the schedule the radio shows now: terms of another (an answer still coming) draw nothing
+  const current = () => (document.querySelector('#ddpm-schedule input:checked') || {}).value;
+  if (terms && terms.x0 && (terms.x0 !== (state.terms || {}).x0 || terms.eps !== state.terms.eps
+                            || terms.schedule !== state.terms.schedule)) {
+    state.terms = terms;
+    state.x0 = Uint8Array.from(atob(terms.x0), c => c.charCodeAt(0));
+    state.eps = floats(terms.eps); state.a = floats(terms.a); state.b = floats(terms.b);
+  }
+  if (!state.draw) {
+    state.canvas = document.createElement('canvas');
+    state.canvas.width = state.canvas.height = 256;
+    state.ready = () => state.terms && state.terms.schedule === current();
+    state.draw = (t) => {
+      const box = document.getElementById('ddpm-forward'), img = box && box.querySelector('img');
+      if (!img || !state.ready()) return false;
+      t = Math.min(Math.max(Math.round(Number(t)), 0), 999);
+      const a = state.a[t], b = state.b[t], ctx = state.canvas.getContext('2d'), out = ctx.createImageData(256, 256);
+      for (let i = 0; i < 1024; i++) {
+        const x0 = F(F(state.x0[i] / 127.5) - 1);
+        const xt = F(F(a * x0) + F(b * state.eps[i])), clamped = xt < -1 ? -1 : xt > 1 ? 1 : xt;
+        const w = F(F(clamped + 1) * 127.5), r = Math.round(w), level = (w % 1 === 0.5 && r % 2) ? r - 1 : r;
+        const y = (i >> 5) * 8, x = (i & 31) * 8;
+        for (let dy = 0; dy < 8; dy++) for (let dx = 0; dx < 8; dx++) {
+          const k = ((y + dy) * 256 + x + dx) * 4;
+          out.data[k] = out.data[k + 1] = out.data[k + 2] = level; out.data[k + 3] = 255;
+        }
+      }
+      ctx.putImageData(out, 0, 0);
+      img.src = state.canvas.toDataURL('image/png');
+      state.moved = performance.now();
+      return true;
+    };
+    state.dragging = false;
+    document.addEventListener('pointerdown', (e) => { state.dragging = e.target === range(); }, true);
+    document.addEventListener('input', (e) => {
+      if (!state.dragging || e.target !== range() || !state.draw(e.target.value)) return;
+      e.stopImmediatePropagation();  // Gradio hears the release's value only
+      const box = document.querySelector('#ddpm-t input[type=number]');
+      if (box) box.value = e.target.value;
+    }, true);
+    const release = (e) => {
+      if (!state.dragging) return;
+      state.dragging = false;
+      const r = range();
+      if (r) r.dispatchEvent(new Event('input', {bubbles: true}));
+    };
+    document.addEventListener('pointerup', release, true);
+    document.addEventListener('pointercancel', release, true);
+    const box = document.getElementById('ddpm-forward');
+    if (box) new MutationObserver(() => {
+      const img = box.querySelector('img'), r = range();
+      if (img && r && !img.src.startsWith('data:') && performance.now() - state.moved < 1000) state.draw(r.value);
+    }).observe(box, {subtree: true, childList: true, attributes: true, attributeFilter: ['src']});
+  }
+  state.draw(t);
+  return [];
+}"""
 
 
 def _class(model, name: str | None) -> int | None:
@@ -373,17 +460,18 @@ def build(store: ModelStore) -> TabParts:
                                    elem_id="ddpm-steps", show_label=False)
                 cmp_done = gr.Markdown()
             with gr.Tab("Forward process"):
+                # x0 and x_t side by side, the t slider right under them: dragged, t changes what is in view
                 with gr.Row():
                     image = gr.Image(examples[7] if examples else None, type="pil", label="x0 (upload or pick)",
                                      sources=["upload", "clipboard"], image_mode=None)
-                    with gr.Column():
-                        t = gr.Slider(0, 999, 250, step=1, label="t",
-                                      info="0 to T − 1 = 999 (0-based, as the code indexes it)")
-                        schedule = gr.Radio(list(SCHEDULES), value="linear", label="schedule")
-                        fwd_seed = gr.Number(0, label="noise seed", precision=0, minimum=0)
-                gr.Examples(examples, inputs=image, label="Fashion-MNIST test images")
+                    noisy = gr.Image(label="x_t", interactive=False, format="png", elem_id="ddpm-forward")
+                t = gr.Slider(0, 999, 250, step=1, label="t", elem_id="ddpm-t",
+                              info="0 to T − 1 = 999 (0-based, as the code indexes it); drag it")
+                with gr.Row():
+                    schedule = gr.Radio(list(SCHEDULES), value="linear", label="schedule", elem_id="ddpm-schedule")
+                    fwd_seed = gr.Number(0, label="noise seed", precision=0, minimum=0)
                 numbers = gr.Markdown(latex_delimiters=LATEX)
-                noisy = gr.Image(label="x_t", interactive=False, format="png", elem_id="ddpm-forward")
+                gr.Examples(examples, inputs=image, label="Fashion-MNIST test images")
                 # the column to itself: seven frames beside x_t were ~48 px each
                 over_t = gr.Image(label="the same image and noise at other t", interactive=False,
                                   format="png", elem_classes="frames")
@@ -419,8 +507,13 @@ def build(store: ModelStore) -> TabParts:
          opening=bool(examples) and {"image": shipped_image(examples[7])}  # by the warm-up, not at start-up
          # the marker follows once t is taken: a t past the slider's range is refused once, not once per listener
          )
-    forward.success(lambda im, *a: (im, curves_at(*a)), [image, t, schedule], [shown_x0, abar_plot], api_name=False,
-                    show_progress="hidden")
+    # x0, eps and the schedule, for FORWARD_JS: the opening's from the start, then each answer's
+    terms = gr.JSON(forward_terms(shipped_image(examples[7]), "linear", 0) if examples else None, visible=False)
+    forward.success(lambda im, t_, sch, seed_: (im, curves_at(t_, sch), forward_terms(im, sch, seed_)),
+                    [image, t, schedule, fwd_seed], [shown_x0, abar_plot, terms], api_name=False, show_progress="hidden"
+                    ).then(None, [t, schedule, terms], None, js=FORWARD_JS, api_name=False, show_progress="hidden")
+    # while t moves, x_t is drawn in the page at once (the server's answer follows with the numbers and marker)
+    t.input(None, [t, schedule, terms], None, js=FORWARD_JS, api_name=False, show_progress="hidden")
     # a refused upload (1x1 px, a text file) goes from the box: the image its x_t and strip are of comes back
     forward.failure(restored_x0, [image, shown_x0], image, api_name=False, show_progress="hidden")
     return parts

@@ -698,6 +698,91 @@ def test_typing_a_prompt_or_picking_a_two_input_example_calls_the_server_a_few_t
 
 
 @needs_chromium
+def _shown_x_t(page) -> np.ndarray:
+    """The pixels of the Forward process tab's x_t as the page shows them (a data: URL drawn in the page, or the
+    server's file)."""
+    import base64
+
+    src = page.evaluate("() => document.querySelector('#ddpm-forward img').src")
+    data = base64.b64decode(src.split(",", 1)[1]) if src.startswith("data:") else urllib.request.urlopen(src).read()
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def step(page, slider, key: str, expected: np.ndarray) -> None:
+    """A key step on the t slider with the server's answer held back: x_t is drawn in the page meanwhile, and
+    it is `expected` (the server's pixels); then the answer is let through."""
+    before = page.evaluate("() => document.querySelector('#ddpm-forward img').src")
+    held = []
+    page.route("**/queue/join*", lambda route: held.append(route))
+    slider.focus()
+    slider.press(key)
+    page.wait_for_function("b => document.querySelector('#ddpm-forward img').src !== b", arg=before, timeout=20_000)
+    assert page.evaluate("() => document.querySelector('#ddpm-forward img').src").startswith("data:")
+    assert np.array_equal(_shown_x_t(page), expected)
+    page.wait_for_timeout(300)
+    assert len(held) == 1  # the server was asked, and has not answered
+    held[0].continue_()
+    page.unroute("**/queue/join*")
+
+
+@needs_chromium
+def test_dragging_t_draws_x_t_in_the_page_at_every_move_with_the_servers_pixels(server):
+    """The forward process's t slider: a key step and each pointer move of a drag show x_t at once, drawn in the
+    page, pixel for pixel what the server draws; a drag asks the server nothing until the release, then once, and
+    the numbers follow the final t; a new schedule is drawn with its own terms."""
+    from playwright.sync_api import sync_playwright
+
+    from bench.browser import PAINTS_JS
+    from playground.diffusion import forward_process
+    from playground.uploads import example_paths, shipped_image
+
+    x0 = shipped_image(example_paths()[7])  # the tab's opening image
+    with sync_playwright() as p:
+        browser = _browser(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(server, wait_until="load", timeout=60_000)
+        page.get_by_text("The course, live").first.wait_for(state="visible", timeout=60_000)
+        page.get_by_role("tab", name="Diffusion", exact=True).click()
+        page.get_by_role("tab", name="Forward process", exact=True).click()
+        page.locator("#ddpm-forward img").first.wait_for(state="visible", timeout=120_000)
+        page.get_by_text("t = 250").first.wait_for(timeout=60_000)
+        joins = []
+        page.on("request", lambda r: joins.append(r.url) if "queue/join" in r.url else None)
+        slider = page.locator("#ddpm-t input[type=range]")
+        slider.focus()
+        step(page, slider, "ArrowRight", forward_process(x0, 251, "linear", 0)[0])
+        page.get_by_text("t = 251").first.wait_for(timeout=60_000)  # the server's numbers follow
+        assert len(joins) <= 2  # the answer and the marker's update after it
+
+        box = slider.bounding_box()
+        y = box["y"] + box["height"] / 2
+        page.evaluate(PAINTS_JS, "#ddpm-forward")
+        page.wait_for_timeout(500)
+        joins.clear()
+        page.mouse.move(box["x"] + box["width"] * 0.1, y)
+        page.mouse.down()
+        for i in range(1, 21):
+            page.mouse.move(box["x"] + box["width"] * (0.1 + 0.8 * i / 20), y)
+        during = len(joins)
+        page.wait_for_timeout(300)
+        painted = len(page.evaluate("() => window.__paints.times"))
+        t_final = int(slider.input_value())
+        page.mouse.up()
+        page.get_by_text(f"t = {t_final}").first.wait_for(timeout=60_000)
+        page.wait_for_timeout(1500)
+        assert during == 0 and len(joins) >= 1, (during, joins)  # the server hears the release, not the moves
+        assert painted >= 18, f"{painted} images painted for 21 pointer moves"
+        assert 700 < t_final < 950 and page.locator("#ddpm-t input[type=number]").input_value() == str(t_final)
+        assert np.array_equal(_shown_x_t(page), forward_process(x0, t_final, "linear", 0)[0])
+
+        page.locator("#ddpm-schedule").get_by_text("cosine").click()
+        page.get_by_text("(cosine)").first.wait_for(timeout=60_000)
+        # the answer's terms (after it, with the marker) reach the page: x_t is drawn there again
+        page.wait_for_function("() => window.playgroundForward.terms.schedule === 'cosine'", timeout=60_000)
+        step(page, slider, "ArrowLeft", forward_process(x0, t_final - 1, "cosine", 0)[0])
+        browser.close()
+
+
 @pytest.mark.parametrize("width", [1400, 800])
 def test_every_tab_as_a_user_sees_it_in_headless_chromium(server, tmp_path, width):
     """Every tab at a desktop and a narrow width: its main action, then what is rendered. Screenshots go to
