@@ -19,8 +19,8 @@ Rows:
                    training images/s vs a plain diffusers loop on the same networks (bench/ldm.py)
   browser.*        each tab's main action in headless Chromium, from the input event to the new image painted,
                    vs the same action's round trip over HTTP as the page makes it (bench/browser.py)
-  drag: ...        a GAN direction slider dragged for 1 s: images painted per second, and the last one's delay
-                   after the pointer's release (bench/browser.py)
+  drag: ...        a GAN direction slider and the forward-process t slider, each dragged for 1 s: images
+                   painted per second, and the final position's image's delay after the last move (bench/browser.py)
   page.*           Gradio's own page on a bare Blocks: a click's input-to-paint time with 60 / 250 components
                    written by an earlier event vs none, and the 250 with the playground's edits to the page
                    (bench/page.py)

@@ -173,64 +173,88 @@ def bench_browser(repeats: int) -> list[dict]:
 
 # the paints of one image while a slider is dragged: each new `src` decoded and drawn, with its time
 PAINTS_JS = """(sel) => {
-  const box = document.querySelector(sel), p = window.__paints = {times: []};
+  const box = document.querySelector(sel), p = window.__paints = {times: [], srcs: []};
   let last = (box.querySelector('img') || {}).src;
   new MutationObserver(() => {
     const img = box.querySelector('img');
     if (!img || img.src === last) return;
-    last = img.src;
-    const painted = () => requestAnimationFrame(() => p.times.push(performance.now()));
+    const src = last = img.src;
+    const painted = () => requestAnimationFrame(() => { p.times.push(performance.now()); p.srcs.push(src); });
     img.decode().then(painted, painted);
   }).observe(box, {subtree: true, childList: true, attributes: true, attributeFilter: ['src']});
 }"""
 
 
+def _dragged_sliders():
+    """(what is dragged, (tab, sub-tab), the slider's label, the image's selector, the reference call (api, args(k)))."""
+    from playground.classifier import EXAMPLES
+    from playground.gan import N_DIRECTIONS, NO_CLASS
+
+    examples = sorted(str(p) for p in EXAMPLES.glob("*.png"))
+    return [("a GAN direction slider", ("GAN", "Directions"), "principal direction 1 (σ)", "#gan-edit",
+             ("gan_edit", lambda k: ["dcgan-ns-fashion", 0, 1.0, "z", NO_CLASS, 3.0 * (k % 2 * 2 - 1),
+                                     *[0.0] * (N_DIRECTIONS - 1)])),
+            ("the forward-process t slider", ("Diffusion", "Forward process"), "t", "#ddpm-forward",
+             ("ddpm_forward", lambda k: [{"path": examples[7], "meta": {"_type": "gradio.FileData"}},
+                                         900 if k % 2 else 100, "linear", 0]))]
+
+
 def bench_drag(repeats: int, seconds: float = 1.0, moves: int = 20) -> list[dict]:
-    """A GAN direction slider dragged with the mouse for `seconds` (`moves` pointer moves, as a hand makes them):
-    the images painted per second while the pointer moves, against the pointer's input events per second; and the
-    time from the pointer's release to the last image painted, against that image's round trip over HTTP."""
+    """Each slider of `_dragged_sliders` dragged with the mouse for `seconds` (`moves` pointer moves, as a hand
+    makes them): the images painted per second while the pointer moves, against the pointer's input events per
+    second; and the time from the pointer's release to the last image painted, against that image's round trip over
+    HTTP (the GAN's images come from the server; the forward process's are drawn in the page, `FORWARD_JS`)."""
     if not os.path.exists(CHROMIUM):
         print(f"drag rows skipped: no Chromium at {CHROMIUM}")
         return []
-    from playground.gan import N_DIRECTIONS, NO_CLASS
-
-    rates, lags, direct = [], [], []
+    rows = []
     with _app_page() as (page, http, url):
-        _open(page, "GAN", "Directions")
-        slider = _visible(page, page.get_by_role("slider", name="principal direction 1 (σ)"))
-        slider.scroll_into_view_if_needed()
-        for k in range(repeats + 1):  # the first: a warm-up
-            box = slider.bounding_box()
-            y, x0, x1 = box["y"] + box["height"] / 2, box["x"] + 4, box["x"] + box["width"] - 4
-            left, right = (x0, x1) if k % 2 == 0 else (x1, x0)
-            page.evaluate(PAINTS_JS, "#gan-edit")
-            page.mouse.move(left, y)
-            page.mouse.down()
-            t0 = page.evaluate("() => performance.now()")
-            for i in range(1, moves + 1):
-                page.mouse.move(left + (right - left) * i / moves, y)
-                if i < moves:
-                    page.wait_for_timeout(1000 * seconds / moves)
-            t1 = page.evaluate("() => performance.now()")  # the last move's time
-            page.mouse.up()
-            page.wait_for_timeout(3000)  # the last update lands
-            paints = page.evaluate("() => window.__paints")
-            during = [t for t in paints["times"] if t0 <= t <= t1]
-            t = time.perf_counter()
-            _http_call(http, url, "gan_edit", ["dcgan-ns-fashion", 0, 1.0, "z", NO_CLASS, 3.0 * (k % 2 * 2 - 1),
-                                               *[0.0] * (N_DIRECTIONS - 1)], session="bench-drag")
-            if k:
-                rates.append(len(during) / ((t1 - t0) / 1000))
-                # from the last move: the slider's final value is shown only by a paint after it
-                after = [t for t in paints["times"] if t > t1]
-                lags.append(max(after) - t1 if after else float("nan"))
-                direct.append((time.perf_counter() - t) * 1e3)
+        for what, (tab, sub), label, selector, (api, args) in _dragged_sliders():
+            rows += _drag_rows(page, http, url, what, tab, sub, label, selector, api, args, repeats, seconds, moves)
+    return rows
+
+
+def _drag_rows(page, http, url, what, tab, sub, label, selector, api, args, repeats, seconds, moves) -> list[dict]:
+    rates, lags, direct = [], [], []
+    _open(page, tab, sub)
+    slider = _visible(page, page.get_by_role("slider", name=label))
+    slider.scroll_into_view_if_needed()
+    for k in range(repeats + 1):  # the first: a warm-up
+        box = slider.bounding_box()
+        y, x0, x1 = box["y"] + box["height"] / 2, box["x"] + 4, box["x"] + box["width"] - 4
+        left, right = (x0, x1) if k % 2 == 0 else (x1, x0)
+        page.evaluate(PAINTS_JS, selector)
+        page.mouse.move(left, y)
+        page.mouse.down()
+        t0 = page.evaluate("() => performance.now()")
+        for i in range(1, moves + 1):
+            if i == moves:
+                t_last = page.evaluate("() => performance.now()")  # just before the last move
+            page.mouse.move(left + (right - left) * i / moves, y)
+            if i < moves:
+                page.wait_for_timeout(1000 * seconds / moves)
+        t1 = page.evaluate("() => performance.now()")  # the last move made
+        page.mouse.up()
+        page.wait_for_timeout(3000)  # the last update lands
+        paints = page.evaluate("() => window.__paints")
+        during = [t for t in paints["times"] if t0 <= t <= t1]
+        final = page.evaluate("s => (document.querySelector(s + ' img') || {}).src", selector)
+        t = time.perf_counter()
+        _http_call(http, url, api, _uploaded(http, url, list(args(k))), session="bench-drag")
+        if k:
+            rates.append(len(during) / ((t1 - t0) / 1000))
+            # from the last move to the first paint of the image shown at the end (the slider's final value):
+            # the server's last answer, or the page's own drawing at the move
+            shown_final = [t for t, src in zip(paints["times"], paints["srcs"]) if t > t_last and src == final]
+            lags.append(min(shown_final) - t_last if shown_final else float("nan"))
+            direct.append((time.perf_counter() - t) * 1e3)
     shown = [v for v in lags if v == v]  # a drag whose final position was never painted has none
     lag50, lag95 = _percentiles(shown) if shown else (float("nan"), float("nan"))
-    return [{"name": "drag: images painted per second while a GAN direction slider is dragged", "unit": "images/s",
+    return [{"name": f"drag: images painted per second while {what} is dragged", "unit": "images/s",
              "ours": statistics.median(rates), "reference": moves / seconds,
-             "ratio": statistics.median(rates) * seconds / moves, "calls": len(rates), "reference_is": "the pointer's moves per second (the most images it could show)"},
-            {"name": "drag: the pointer's last move to the last image painted", "unit": "ms", "ours": lag50,
+             "ratio": statistics.median(rates) * seconds / moves, "calls": len(rates),
+             "reference_is": "the pointer's moves per second (the most images it could show)"},
+            {"name": f"drag: {what}, the pointer's last move to the last image painted", "unit": "ms", "ours": lag50,
              "reference": statistics.median(direct), "ratio": lag50 / statistics.median(direct), "p95_ms": lag95,
-             "calls": len(lags), "reference_is": f"/gan_edit over HTTP as the page calls it; p95 {lag95:.0f} ms; "
+             "calls": len(lags), "reference_is": f"/{api} over HTTP as the page calls it; p95 {lag95:.0f} ms; "
                                                   f"{len(shown)} of {len(lags)} drags ended on their final value"}]
