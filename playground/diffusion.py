@@ -145,6 +145,7 @@ FORWARD_JS = """(t, schedule, terms) => {
       const box = document.getElementById('ddpm-forward'), img = box && box.querySelector('img');
       if (!img || !state.ready()) return false;
       t = Math.min(Math.max(Math.round(Number(t)), 0), 999);
+      if (state.shown === state.terms && state.shownT === t && img.src.startsWith('data:')) return true;
       const a = state.a[t], b = state.b[t], ctx = state.canvas.getContext('2d'), out = ctx.createImageData(256, 256);
       for (let i = 0; i < 1024; i++) {
         const x0 = F(F(state.x0[i] / 127.5) - 1);
@@ -158,16 +159,26 @@ FORWARD_JS = """(t, schedule, terms) => {
       }
       ctx.putImageData(out, 0, 0);
       img.src = state.canvas.toDataURL('image/png');
-      state.moved = performance.now();
+      state.shown = state.terms; state.shownT = t; state.moved = performance.now();
       return true;
     };
     state.dragging = false;
     document.addEventListener('pointerdown', (e) => { state.dragging = e.target === range(); }, true);
+    // every move of t is drawn here first; Gradio's own handling of it (~50 ms of the page's work, which held
+    // back the frame with the new x_t) comes after that frame for a key step, and not at all during a drag
     document.addEventListener('input', (e) => {
-      if (!state.dragging || e.target !== range() || !state.draw(e.target.value)) return;
-      e.stopImmediatePropagation();  // Gradio hears the release's value only
-      const box = document.querySelector('#ddpm-t input[type=number]');
-      if (box) box.value = e.target.value;
+      if (e.target !== range() || e.late || !state.draw(e.target.value)) return;
+      e.stopImmediatePropagation();
+      if (state.dragging) {  // Gradio hears the release's value only
+        const box = document.querySelector('#ddpm-t input[type=number]');
+        if (box) box.value = e.target.value;
+        return;
+      }
+      requestAnimationFrame(() => setTimeout(() => {
+        const late = new Event('input', {bubbles: true});
+        late.late = true;
+        range().dispatchEvent(late);
+      }, 0));
     }, true);
     const release = (e) => {
       if (!state.dragging) return;
