@@ -268,7 +268,7 @@ def _drag_rows(page, http, url, what, tab, sub, label, selector, api, args, repe
              "ratio": statistics.median(rates) * seconds / moves, "calls": len(rates),
              "reference_is": f"the moves per second asked for ({moves} in {seconds:g} s; made: "
                              f"{statistics.median(pointer):.1f}/s, the rest held back by the page's work)"},
-            {"name": f"drag: {what}, the pointer's last move to the last image painted", "unit": "ms", "ours": lag50,
+            {"name": f"drag: {what}, the pointer's last move to its final position's image painted", "unit": "ms", "ours": lag50,
              "reference": statistics.median(direct), "ratio": lag50 / statistics.median(direct), "p95_ms": lag95,
              "calls": len(lags), "reference_is": f"/{api} over HTTP as the page calls it; p95 {lag95:.0f} ms; "
                                                   f"{len(shown)} of {len(lags)} drags ended on their final value"}]
