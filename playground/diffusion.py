@@ -81,19 +81,19 @@ def curves_at(t, schedule: str = "linear"):
     return pd.concat([abars, marker], ignore_index=True).astype({"t": "int64", "alpha_bar_t": "float64"})
 
 
-def _forward_terms(image, schedule: str, seed) -> tuple[Schedule, torch.Tensor, torch.Tensor]:
-    """What x_t is made of at every t: the schedule, x0 (1, 1, 32, 32) in [-1, 1] and the noise eps of `seed`."""
+def _forward_terms(image, schedule: str, seed) -> tuple[Schedule, np.ndarray, torch.Tensor]:
+    """What x_t is made of at every t: the schedule, x0's uint8 levels (32, 32) and the noise eps of `seed`."""
     seed = int(number("seed", seed, 0, 2**63 - 1))
     sched = _schedule(schedule)
-    x0 = torch.from_numpy(image_to_grey(image, 32)).float().view(1, 1, 32, 32) / 127.5 - 1.0
-    return sched, x0, torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed))
+    return sched, image_to_grey(image, 32), torch.randn(1, 1, 32, 32, generator=torch.Generator().manual_seed(seed))
 
 
 @user_errors
 def forward_process(image, t, schedule: str, seed=0) -> tuple[np.ndarray, np.ndarray, str]:
     """x_t = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps for an image -> (x_t, strip over t, numbers)."""
     t = int(number("t", t, 0, 999))
-    sched, x0, eps = _forward_terms(image, schedule, seed)
+    sched, grey, eps = _forward_terms(image, schedule, seed)
+    x0 = torch.from_numpy(grey).float().view(1, 1, 32, 32) / 127.5 - 1.0
     ts = torch.tensor([t, *FORWARD_TS])
     xt = q_sample(sched, x0.expand(len(ts), -1, -1, -1), ts, eps.expand(len(ts), -1, -1, -1))
     a = float(sched.alpha_bar[t])
@@ -111,9 +111,9 @@ def forward_terms(image, schedule: str, seed=0) -> dict:
     its uint8 levels): what FORWARD_JS needs to draw x_t in the page while t moves, with no round trip."""
     import base64
 
-    sched, x0, eps = _forward_terms(image, schedule, seed)
+    sched, grey, eps = _forward_terms(image, schedule, seed)
     b64 = lambda a: base64.b64encode(np.ascontiguousarray(a).tobytes()).decode()  # noqa: E731
-    return {"schedule": schedule, "x0": b64(image_to_grey(image, 32).astype(np.uint8)),
+    return {"schedule": schedule, "x0": b64(grey.astype(np.uint8)),
             "eps": b64(eps.numpy().astype(np.float32)), "a": b64(sched.sqrt_alpha_bar.numpy().astype(np.float32)),
             "b": b64(sched.sqrt_one_minus_alpha_bar.numpy().astype(np.float32))}
 
