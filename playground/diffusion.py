@@ -22,13 +22,13 @@ from .errors import number, user_errors
 from .exports import export_file
 from .page import LATEX
 from .uploads import example_paths, image_to_grey, shipped_image
-from .views import LiveUpdates, count, frames_view, titled_strip
+from .views import LIVE_UPDATE_S, LiveUpdates, count, frames_view, titled_strip
 from .wiring import TabParts, stop_requested, wire
 from .models import ModelStore
 
 MAX_IMAGES, MAX_GIF_FRAMES = 16, 40
 DENOISE_API = "ddpm_denoise"  # the endpoint, and the run its Stop button marks (`denoise` asks for it by name)
-UPDATES, MIN_UPDATE_S = 60, 0.1  # the live view refreshes at most UPDATES times a run and 10 times a second
+UPDATES, MIN_UPDATE_S = 60, LIVE_UPDATE_S  # the live view refreshes at most UPDATES times a run (and 5 a second)
 STEP_COUNTS = (10, 50, 200, 1000)
 FORWARD_TS = (0, 50, 100, 250, 500, 750, 999)
 ANY_CLASS = "(any: unconditional)"

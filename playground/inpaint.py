@@ -26,7 +26,7 @@ from .errors import number, user_errors
 from .exports import export_file
 from .page import LATEX
 from .uploads import example_paths, image_to_grey, open_upload, shipped_image, uploaded_part, usable_image
-from .views import LiveUpdates, count, tiles, titled_strip
+from .views import LIVE_UPDATE_S, LiveUpdates, count, tiles, titled_strip
 from .wiring import TabParts, wire
 from .models import ModelStore
 
@@ -35,7 +35,7 @@ PAINTED = "painted with the brush"
 LATENT = "latent + prompt"
 METHODS = ("replace", "RePaint", LATENT)
 SIZE, CANVAS = 32, 256  # the shipped model's pixels; the editor shows them 8x
-UPDATES, MIN_UPDATE_S, MAX_GIF_FRAMES = 50, 0.1, 40
+UPDATES, MIN_UPDATE_S, MAX_GIF_FRAMES = 50, LIVE_UPDATE_S, 40
 # the hole, shown as red and pale checks over the image: the brush's red, and a pattern no garment has (solid red,
 # it could not be told from a garment drawn red, the latent method's default colour)
 HOLE, HOLE_LIGHT, CHECK = np.array([230, 60, 60], np.uint8), np.array([255, 220, 220], np.uint8), 16

@@ -35,7 +35,7 @@ from trainers.latent_diffusion.sampling import (SCHEDULERS, CrossAttentionMaps, 
 from . import unclip
 from .errors import number, user_errors
 from .page import LATEX
-from .views import LiveUpdates, count, frame_scale
+from .views import LIVE_UPDATE_S, LiveUpdates, count, frame_scale
 from .wiring import TabParts, said_stale, watch_prompt, wire
 from .models import ModelStore
 
@@ -50,7 +50,7 @@ VOCABULARY_LINE = ("The shipped model knows only its captions' words: *small, la
 MAX_PROMPT_CHARS, MAX_BATCH, MAX_STEPS = 300, 8, 200
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[\w.-]{1,95}$")
 NETWORK_TIMEOUT_S = 3.0
-UPDATE_S = 0.1  # the live view refreshes at most 10 times a second
+UPDATE_S = LIVE_UPDATE_S  # the live view refreshes at most 5 times a second
 _external: dict[str, object] = {}  # one loaded local / hub pipeline, by its source
 _external_lock = threading.Lock()
 

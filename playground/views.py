@@ -14,6 +14,11 @@ import numpy as np
 # (an output column at 1400 px wide; below 900 px the columns stack and are wider)
 MIN_FRAME_PX, OUTPUT_WIDTH = 96, 540
 GRID_WIDTH = 700  # a grid of samples: 6 frames of 32 px at 3x (96 px) a row fit a tab's ~690-px output column
+# a streamed run's live view refreshes at most 5 times a second. Each refresh costs Gradio ~20 ms of server work
+# (its images saved, their paths checked) and slows the steps that run while it is sent. `python -m bench --only
+# ui`, 10 refreshes a second -> 5: a 50-step DDIM run to its result 1.55x its bare compute -> 1.35x, text to image
+# (4 images, 30 steps) 1.35x -> 1.05x
+LIVE_UPDATE_S = 0.2
 
 
 class LiveUpdates:
@@ -23,7 +28,7 @@ class LiveUpdates:
     the time Gradio spends on an update (encoding it, on a busy server) made the next come sooner, so a run's
     updates, and the files they leave, depended on the load. A 2-step run's updates are the same under any load."""
 
-    def __init__(self, steps: int, at_most: int | None = None, interval_s: float = 0.1, costs=None):
+    def __init__(self, steps: int, at_most: int | None = None, interval_s: float = LIVE_UPDATE_S, costs=None):
         """`costs`: each step's relative cost, where they differ (a guided diffusion step runs the network on a
         batch of two: at even cost, a 16-image run's time left read 53 s with 119 s to go)."""
         self.steps, self.every, self.interval_s, self.last = steps, -(-steps // (at_most or steps)), interval_s, 0.0
