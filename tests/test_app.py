@@ -751,6 +751,52 @@ def test_gradios_page_is_served_with_the_status_edits_and_nothing_else(tmp_path)
     assert edited_gradio_scripts(tmp_path) == {}
 
 
+def test_the_edited_tree_lookup_finds_what_gradios_walk_finds_as_the_tree_changes(tmp_path):
+    """The `core-` edit: Gradio's depth-first search for a component by id, with the path to each id kept and
+    followed first. Run in node on a tree of 300 nodes, then after the tree changed under the kept paths (children
+    inserted before a found node, a subtree moved elsewhere, a node replaced by a new object with its id, a node
+    removed): for every id, and for ids not in the tree, it returns the very node the plain walk returns."""
+    import subprocess
+
+    from playground.page import GRADIO_PAGE_EDITS
+
+    if not shutil.which("node"):
+        pytest.skip("node is not installed")
+    (plain, edited), = GRADIO_PAGE_EDITS["core-"]
+    script = tmp_path / "z.js"
+    script.write_text(edited + "\n" + plain.replace("function Z(", "function plainZ(").replace("=Z(", "=plainZ(") + """
+let next = 1, all = [];
+function grow(depth) {
+  const node = {id: next++, children: []};
+  all.push(node);
+  if (depth < 5) for (let k = 0; k < 3 + (node.id % 2); k++) if (next < 300) node.children.push(grow(depth + 1));
+  return node;
+}
+const root = grow(0);
+function check(stage) {
+  for (let id = 0; id <= next + 2; id++) {
+    const a = Z(root, id), b = plainZ(root, id);
+    if (a !== b) { console.log(stage, id, a && a.id, b && b.id); process.exit(1); }
+  }
+}
+check("fresh"); check("kept");
+const parent = all.find(n => n.children.length > 2 && n.children[1].children.length);
+parent.children.unshift({id: next++, children: []});
+check("inserted");
+const moved = parent.children.splice(2, 1)[0];
+root.children[0].children.push(moved);
+check("moved");
+const target = moved.children[0];
+moved.children[0] = {id: target.id, children: target.children};
+check("replaced");
+moved.children.pop();
+check("removed");
+console.log("ok");
+""", encoding="utf-8")
+    done = subprocess.run(["node", str(script)], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stdout + done.stderr
+
+
 def test_a_running_streamed_run_says_so_on_its_button_and_takes_no_second_press():
     """A second Denoise press during a run was dropped without a word (Gradio runs one of an event at a time
     per page). Each stoppable run's button turns "running" and inactive when pressed, at once (outside the
