@@ -284,7 +284,8 @@ def play(lab, drawing, *options):
         while time.monotonic() < t_frame and lab.step_count < MAX_STEPS and lab not in _PAUSED:
             lab.run(1)
         shown = views(lab)
-        last = time.monotonic() >= t_end or lab.step_count >= MAX_STEPS
+        # the last frame carries the plot, a paused one too: it shows the steps trained up to the Pause
+        last = time.monotonic() >= t_end or lab.step_count >= MAX_STEPS or lab in _PAUSED
         yield shown if frame % PLOT_EVERY == 0 or last else (*shown[:3], gr.skip(), shown[4])
         frame += 1
 
@@ -391,7 +392,9 @@ def build_2d() -> list:
     outputs = [lab, plane, warp, plot, status]
     playing = play_btn.click(play, [lab, drawing, *options], outputs, api_name="lab_play", concurrency_limit=2,
                              show_progress="hidden")
-    pause_btn.click(pause, lab, None, cancels=[playing], queue=False, api_name=False, show_progress="hidden")
+    # not cancelling Play: its stream ends at its next step with a frame of the lab as it stopped. Cancelled, that
+    # frame was lost: the page said step 895 after Pause while the lab was at 921, and Step × 1 then showed 922
+    pause_btn.click(pause, lab, None, queue=False, api_name=False, show_progress="hidden")
     # one writer per lab: Step and Reset first stop a running Play (they share the session's networks)
     # a small spinner, not the overlay over the five outputs: drawing and removing it cost the page more than a
     # step of milliseconds (the spinner still says that a Step × 1000 of seconds is running)

@@ -215,6 +215,7 @@ JS = """() => {
       note = document.createElement('div');
       note.className = 'upload-refused';
       note.setAttribute('role', 'alert');
+      note.hidden = true;  // until there is something to say (shown empty while the file was read: a flake found it so)
       block.appendChild(note);
       notes.set(block, note);
     }

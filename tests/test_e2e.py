@@ -516,6 +516,11 @@ def _drive(page, tab: str, width: int) -> None:
         else:
             raise AssertionError(f"the 2-D lab kept training after Pause: {status}")
         assert int(status.split()[1]) > 10  # it trained
+        # the page shows the step the lab paused at: Step x 1 goes one further (it jumped ~25, the steps of the
+        # frame that Pause dropped)
+        n = int(status.split()[1])
+        page.get_by_role("button", name="Step ×", exact=True).click()
+        page.get_by_text(f"step {n + 1} ·").first.wait_for(state="visible", timeout=30_000)
         plot = page.locator(".block:has-text('losses')").filter(has=page.locator("canvas, svg")).last
         assert _coloured_pixels(plot.screenshot()) > 200, "the loss plot drew no lines"
 

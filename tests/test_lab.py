@@ -86,6 +86,27 @@ def test_views_render_and_play_is_a_bounded_stream(monkeypatch):
     assert lab3 is not lab2 and lab3.step_count == 1
 
 
+def test_a_pause_ends_play_with_a_frame_of_the_lab_as_it_stopped(monkeypatch):
+    """Pause lands while Play trains: Play's last frame shows the lab at the step it stopped, with the plot (a frame
+    between plots skips it), and nothing comes after it. (The app no longer cancels Play's stream on Pause: the
+    frame was lost, the page said step 895 while the lab was at 921, and the next Step x 1 said 922.)"""
+    options = ["ring", "hinge", "adam", 1e-3, 1e-3, 1, 2, 0]
+    lab = tab.reset(None, None, *options)[0]
+    monkeypatch.setattr(tab, "FRAME_TRAIN_S", 0.0)  # one step per frame
+    run = lab.run
+
+    def counted(n):
+        run(n)
+        if lab.step_count == 7:  # frame 6: not one of the plotted frames
+            tab.pause(lab)
+    monkeypatch.setattr(lab, "run", counted)
+    frames = list(tab.play(lab, None, *options))
+    assert len(frames) == 7 and 6 % tab.PLOT_EVERY != 0
+    shown_lab, _, _, plot, status = frames[-1]
+    assert shown_lab.step_count == 7 and status.startswith("step 7 ")
+    assert not isinstance(plot, type(gr.skip())) and max(plot["step"]) == 7
+
+
 def test_drawn_targets_and_bad_settings():
     import gradio as gr
     from PIL import Image, ImageDraw
