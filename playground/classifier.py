@@ -7,6 +7,7 @@ import torch
 
 from trainers.classifier.train import predict
 from trainers.core.data import FASHION_MNIST_CLASSES
+from trainers.core.images import from_uint8
 
 from .errors import user_errors
 from .page import LATEX
@@ -40,7 +41,7 @@ def classify(store: ModelStore, name: str, image, invert: str = "auto") -> tuple
     """An uploaded image -> ({class: probability}, the 32x32 grey input the network saw)."""
     model = store.get(name, family="classifier")
     grey = image_to_grey(image, 32, invert)
-    x = torch.from_numpy(grey).float().view(1, 1, 32, 32) / 127.5 - 1.0
+    x = from_uint8(torch.from_numpy(grey).view(1, 1, 32, 32))
     probs = predict(model.modules["net"], x)[0]
     classes = FASHION_MNIST_CLASSES[: len(probs)]
     return {c: float(p) for c, p in zip(classes, probs)}, grey
@@ -73,7 +74,7 @@ def read_note(store: ModelStore, name: str, seen) -> str:
         return ""
     grey = np.asarray(seen, dtype=np.float64)
     grey = grey[..., :3].mean(-1) if grey.ndim == 3 else grey
-    x = torch.from_numpy(grey).float().view(1, 1, *grey.shape) / 127.5 - 1.0
+    x = from_uint8(torch.from_numpy(grey).view(1, 1, *grey.shape))
     probs = predict(store.get(name, family="classifier").modules["net"], x)[0]
     return doubt(dict(zip(FASHION_MNIST_CLASSES, map(float, probs))), grey)
 

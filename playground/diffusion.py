@@ -13,7 +13,7 @@ import torch
 
 from trainers.core.data import FASHION_MNIST_CLASSES
 from trainers.core.errors import UserError
-from trainers.core.images import gif_bytes, grid, mp4_bytes, strip, to_uint8, upscale
+from trainers.core.images import from_uint8, gif_bytes, grid, mp4_bytes, strip, to_uint8, upscale
 from trainers.ddpm import train as ddpm_train
 from trainers.ddpm.diffusion import SCHEDULES, Schedule, q_sample
 from trainers.ddpm.samplers import SAMPLERS, timesteps
@@ -93,7 +93,7 @@ def forward_process(image, t, schedule: str, seed=0) -> tuple[np.ndarray, np.nda
     """x_t = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps for an image -> (x_t, strip over t, numbers)."""
     t = int(number("t", t, 0, 999))
     sched, grey, eps = _forward_terms(image, schedule, seed)
-    x0 = torch.from_numpy(grey).float().view(1, 1, 32, 32) / 127.5 - 1.0
+    x0 = from_uint8(torch.from_numpy(grey).view(1, 1, 32, 32))
     ts = torch.tensor([t, *FORWARD_TS])
     xt = q_sample(sched, x0.expand(len(ts), -1, -1, -1), ts, eps.expand(len(ts), -1, -1, -1))
     a = float(sched.alpha_bar[t])

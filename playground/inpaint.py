@@ -16,7 +16,7 @@ import torch
 from trainers.core.captions import COLOURS, render
 from trainers.core.data import FASHION_MNIST_CLASSES
 from trainers.core.errors import UserError
-from trainers.core.images import gif_bytes, to_uint8, upscale
+from trainers.core.images import from_uint8, gif_bytes, to_uint8, upscale
 from trainers.ddpm import inpaint as I
 from trainers.ddpm import train as ddpm_train
 from trainers.latent_diffusion import inpaint as LI
@@ -63,7 +63,7 @@ def read_editor(value, mask_kind: str, seed: int, size: int = SIZE) -> tuple[tor
     # (flattened, they read as black bars, and a photo on white was not made light on black)
     picture = uploaded_part(value, background)
     grey = image_to_grey(picture, size)
-    x0 = torch.from_numpy(grey).float().view(1, 1, size, size) / 127.5 - 1.0
+    x0 = from_uint8(torch.from_numpy(grey).view(1, 1, size, size))
     if mask_kind != PAINTED:
         return x0, I.make_mask(mask_kind, 1, size, torch.Generator().manual_seed(seed))
     bw, bh = background.size
@@ -188,7 +188,7 @@ def fill_latent(store: ModelStore, name: str | None, editor, mask_kind: str, ste
     else:
         drawn, title = "the garment in its own colours", "original"
     holes = 1 - mask
-    hole = shown_hole(image.float() / 127.5 - 1, mask)
+    hole = shown_hole(from_uint8(image), mask)
     yield hole, gr.skip(), gr.skip(), None, f"starting: {count(steps, 'step')}, {drawn} ...", None
     pipe = LI.make_pipeline(model.cfg, model.modules)
     keep = set(np.linspace(0, steps - 1, min(MAX_GIF_FRAMES, steps)).round().astype(int).tolist())

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 from ..core.data import DataConfig, load_dataset
 from ..core.errors import UserError
+from ..core.images import from_uint8
 from .models import MLP, SmallCNN
 
 
@@ -73,7 +74,7 @@ def preview(cfg: Config, modules: dict, gen: torch.Generator) -> torch.Tensor:
     """Eight test images per predicted class, one row per class: what the classifier calls each class."""
     test = load_dataset(cfg.dataset, data_dir=cfg.data_dir, split="test", image_size=32, channels=cfg.channels)
     x = test.images[:2000]
-    pred = predict(modules["net"], x.float() / 127.5 - 1).argmax(1)
+    pred = predict(modules["net"], from_uint8(x)).argmax(1)
     rows = []
     for k in range(cfg.n_classes):
         idx = (pred == k).nonzero().flatten()[:8]
@@ -91,7 +92,7 @@ def evaluate(loaded, n: int = 10000, seed: int = 0, **_) -> dict:
     cfg = loaded.cfg
     test = load_dataset(cfg.dataset, data_dir=cfg.data_dir, split="test", image_size=32, channels=cfg.channels)
     train = load_dataset(cfg.dataset, data_dir=cfg.data_dir, split="train", image_size=32, channels=cfg.channels)
-    probs = predict(loaded.modules["net"], test.images.float() / 127.5 - 1)
+    probs = predict(loaded.modules["net"], from_uint8(test.images))
     acc = (probs.argmax(1) == test.labels).float().mean().item()
     idx = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:n]
     floor = metrics.fid_kid(train.images[idx], test.images, loaded.modules["net"])

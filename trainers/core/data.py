@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from .errors import DataNotFound, UserError
+from .images import from_uint8
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 CACHE_DIR = Path(os.environ.get("PLAYGROUND_DATA_CACHE", "~/.cache/generative-playground")).expanduser()
@@ -77,7 +78,7 @@ class ImageTensorDataset(Dataset):
         return len(self.images)
 
     def __getitem__(self, i: int) -> dict:
-        return {"image": self.images[i].float() / 127.5 - 1.0, "label": self.labels[i]}
+        return {"image": from_uint8(self.images[i]), "label": self.labels[i]}
 
 
 def _to_uint8_nchw(images: torch.Tensor, image_size: int, channels: int) -> torch.Tensor:

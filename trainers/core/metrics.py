@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import UserError
+from .images import from_uint8
 
 CLASSIFIER_DIR = Path(__file__).resolve().parents[2] / "checkpoints" / "fashion-classifier"
 
@@ -34,7 +35,7 @@ def classifier_inputs(images: torch.Tensor) -> torch.Tensor:
         x = (x * torch.tensor([0.299, 0.587, 0.114], device=x.device).view(1, 3, 1, 1)).sum(1, keepdim=True)
     if x.shape[-2:] != (32, 32):
         x = F.interpolate(x, size=(32, 32), mode="bilinear", antialias=True, align_corners=False)
-    return x / 127.5 - 1.0
+    return from_uint8(x)
 
 
 class ClassifierFeatures(nn.Module):

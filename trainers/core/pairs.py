@@ -19,6 +19,7 @@ from torch.utils.data import Dataset
 
 from .data import FASHION_MNIST_CLASSES, load_dataset
 from .errors import UserError
+from .images import from_uint8
 
 PAIRINGS = ("edges", "sketches", "silhouette", "aligned")
 _SOBEL = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
@@ -161,7 +162,7 @@ class PairedTensorDataset(Dataset):
         a = self.a[i]
         if self.redraws is not None and (r := int(torch.randint(len(self.redraws) + 1, ()))):
             a = self.redraws[r - 1, i]
-        return {"A": a.float() / 127.5 - 1, "B": self.b[i].float() / 127.5 - 1, "label": self.labels[i]}
+        return {"A": from_uint8(a), "B": from_uint8(self.b[i]), "label": self.labels[i]}
 
 
 def paired(pairing: str, split: str, image_size: int, data_dir: str | None = None, channels: int = 1,
@@ -197,8 +198,8 @@ class UnpairedClassDataset(Dataset):
         return max(len(self.a), len(self.b))
 
     def __getitem__(self, i: int) -> dict:
-        return {"A": self.a[i % len(self.a)].float() / 127.5 - 1,
-                "B": self.b[self.perm_b[i % len(self.b)]].float() / 127.5 - 1}
+        return {"A": from_uint8(self.a[i % len(self.a)]),
+                "B": from_uint8(self.b[self.perm_b[i % len(self.b)]])}
 
 
 def class_ids(names: str) -> list[int]:
