@@ -29,6 +29,7 @@ import functools
 import torch
 
 from ..core.data import DataConfig
+from ..core.ema import update_ema
 from ..core.errors import UserError
 from ..core.images import from_uint8, to_uint8
 from ..core.pairs import class_ids, unpaired
@@ -53,6 +54,10 @@ class Config(DataConfig):
     loss: str = "lsgan"  # lsgan (CycleGAN, Zhu et al.) | dualgan (Wasserstein critics, Yi et al.)
     n_critic: int | None = None  # critic steps per generator step; lsgan 1, dualgan 2
     clip_value: float = 0.01  # dualgan: critic weights clipped to [-c, c]
+    # > 0: keep G_ema, an exponential moving average of both generators' weights (the DCGANs' Polyak averaging,
+    # Karras et al. 2018, sec. C.1), which translates in place of G; 0 (no average) is what checkpoints from
+    # before it was added were trained with
+    ema_decay: float = 0.0
 
     def __post_init__(self) -> None:
         for k, v in LOSS_DEFAULTS.get(self.loss, {}).items():
@@ -66,6 +71,8 @@ class Config(DataConfig):
             raise UserError("--domain_a and --domain_b must both be 'folder' (trainA/trainB in --data_dir) or both classes")
         if self.domain_a != "folder":
             class_ids(self.domain_a), class_ids(self.domain_b)
+        if not 0 <= self.ema_decay < 1:
+            raise UserError(f"--ema_decay must be in [0, 1) (0: no average), got {self.ema_decay}")
         if self.image_size % 4:
             raise UserError(f"--image_size must be divisible by 4, got {self.image_size}")
         if self.lambda_cycle < 0 or self.lambda_identity < 0 or self.lr <= 0:
@@ -88,14 +95,19 @@ LOSS_DEFAULTS = {
 
 
 def build(cfg: Config) -> dict:
-    return {"G": Generators(cfg.channels, cfg.ngf, cfg.n_blocks),
-            "D": Discriminators(cfg.channels, cfg.ndf, cfg.d_layers, cfg.image_size, cfg.pool_size)}
+    modules = {"G": Generators(cfg.channels, cfg.ngf, cfg.n_blocks),
+               "D": Discriminators(cfg.channels, cfg.ndf, cfg.d_layers, cfg.image_size, cfg.pool_size)}
+    if cfg.ema_decay > 0:
+        modules["G_ema"] = Generators(cfg.channels, cfg.ngf, cfg.n_blocks)
+        modules["G_ema"].load_state_dict(modules["G"].state_dict())
+        modules["G_ema"].requires_grad_(False)
+    return modules
 
 
 def optimizers(cfg: Config, modules: dict) -> dict:
     if cfg.loss == "dualgan":  # a momentum-based optimiser (Adam) can destabilise a clipped critic (Yi et al. 2017)
-        return {k: torch.optim.RMSprop(m.parameters(), lr=cfg.lr) for k, m in modules.items()}
-    return {k: torch.optim.Adam(m.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999)) for k, m in modules.items()}
+            return {k: torch.optim.RMSprop(modules[k].parameters(), lr=cfg.lr) for k in ("G", "D")}
+    return {k: torch.optim.Adam(modules[k].parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999)) for k in ("G", "D")}
 
 
 def dataset(cfg: Config, split: str):
@@ -110,8 +122,15 @@ def _test_set(domain_a, domain_b, image_size, data_dir, channels):
 
 
 def train_step(cfg: Config, modules: dict, opts: dict, batch: dict, gen: torch.Generator, accelerator) -> dict:
-    if cfg.loss == "dualgan":
-        return dualgan_step(cfg, modules, opts, batch, gen, accelerator)
+    step = dualgan_step if cfg.loss == "dualgan" else cyclegan_step
+    out = step(cfg, modules, opts, batch, gen, accelerator)
+    if "G_ema" in modules:  # after the one generator update of either step
+        update_ema(modules["G_ema"], accelerator.unwrap_model(modules["G"]), cfg.ema_decay)
+    return out
+
+
+def cyclegan_step(cfg: Config, modules: dict, opts: dict, batch: dict, gen: torch.Generator, accelerator) -> dict:
+    """One iteration of CycleGAN (Zhu et al. 2017): one generator step, then one step of both discriminators."""
     G, D = modules["G"], modules["D"]
     a, b = batch["A"], batch["B"]  # (B, C, H, W) in [-1, 1], unpaired
 
@@ -184,7 +203,7 @@ def translate(cfg: Config, modules: dict, images: torch.Tensor, direction: str =
     if images.ndim != 4 or images.shape[1:] != (cfg.channels, cfg.image_size, cfg.image_size):
         raise UserError(f"this model takes {cfg.channels}x{cfg.image_size}x{cfg.image_size} images, "
                         f"got {'x'.join(map(str, images.shape[1:]))}")
-    G = modules["G"].eval()
+    G = modules.get("G_ema", modules["G"]).eval()  # the average, where the run kept one
     device = next(G.parameters()).device
     return torch.cat([to_uint8(G(from_uint8(images[i:i + 500]).to(device), direction))
                       for i in range(0, len(images), 500)])
