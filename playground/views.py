@@ -215,6 +215,22 @@ def training_cost(card: dict) -> tuple[float | None, str]:
 
 
 
+# the fewest steps a step axis spans: over 1 to 2 steps Vega put ticks at 1, 1.05, 1.1, ... (a step is whole).
+# Vega asks for a tick every ~40 px and d3 rounds the spacing to 1, 2 or 5 x 10^k: over 10 steps an 800-px plot
+# still read 1, 1.5, 2, ...; over 30, whole steps up to ~1,700 px wide
+MIN_STEP_SPAN = 30
+
+
+def step_axis(table, x: str = "step") -> list[float] | None:
+    """The x range of a plot over steps: [first, first + MIN_STEP_SPAN] while the run has fewer steps, so the
+    ticks are whole steps; None (the plot's own range) after."""
+    steps = table[x].dropna() if len(table) else ()
+    if not len(steps):
+        return None
+    first, last = float(steps.min()), float(steps.max())
+    return [first, first + MIN_STEP_SPAN] if last - first < MIN_STEP_SPAN else None
+
+
 def series_table(rows: list[dict], skip=("step", "epoch", "time_s"), keep=None, y: str = "value", up_to=None):
     """Logged rows ({"step": s, name: value, ...}) -> the long table a gr.LinePlot draws, one series per name:
     columns step (int), `y` (float), series (string). Typed even when empty: a plot takes its axes' types from

@@ -498,6 +498,15 @@ def _drive(page, tab: str, width: int) -> None:
         page.get_by_label("preset (pick one").click()
         page.get_by_role("option", name=next(iter(lab_tab.PRESETS))).click()
         page.get_by_text("step 0 ·").first.wait_for(state="visible", timeout=30_000)
+        # one step: the plot's step axis reads whole steps (over 1 step it read 1, 1.05, 1.1, ...)
+        page.get_by_role("button", name="Step ×", exact=True).click()
+        page.get_by_text("step 1 ·").first.wait_for(state="visible", timeout=30_000)
+        plot = page.locator(".block:has-text('losses')").filter(has=page.locator("svg")).last
+        page.wait_for_function("e => e.querySelectorAll('svg text').length > 4", arg=plot.element_handle(),
+                               timeout=20_000)
+        labels = plot.evaluate("e => [...e.querySelectorAll('svg text')].map(t => t.textContent)")
+        steps = labels[:labels.index("step")]  # the x axis's tick labels come before its title
+        assert len(steps) >= 3 and all(v.replace(",", "").isdigit() for v in steps), labels
         page.get_by_role("button", name="▶ Play").click()
         page.get_by_text("modes covered").first.wait_for(state="visible", timeout=30_000)
         for _ in range(60):  # let it train past 10 steps (a loaded machine streams fewer per second)
