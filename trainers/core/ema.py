@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import torch
 
 
@@ -22,3 +24,11 @@ def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> No
         p_ema.lerp_(p, 1.0 - decay)
     for b_ema, b in zip(ema.buffers(), model.buffers()):
         b_ema.copy_(b)
+
+
+def add_twin(modules: dict, name: str) -> None:
+    """modules[name + "_ema"]: a frozen copy of modules[name], the average `update_ema` keeps (a run from a
+    checkpoint without one starts it from its trained twin: `core.loop.init_weights`)."""
+    twin = copy.deepcopy(modules[name])
+    twin.requires_grad_(False)
+    modules[name + "_ema"] = twin

@@ -29,7 +29,7 @@ import functools
 import torch
 
 from ..core.data import DataConfig
-from ..core.ema import update_ema
+from ..core.ema import add_twin, update_ema
 from ..core.errors import UserError
 from ..core.images import from_uint8, to_uint8
 from ..core.pairs import class_ids, unpaired
@@ -98,9 +98,7 @@ def build(cfg: Config) -> dict:
     modules = {"G": Generators(cfg.channels, cfg.ngf, cfg.n_blocks),
                "D": Discriminators(cfg.channels, cfg.ndf, cfg.d_layers, cfg.image_size, cfg.pool_size)}
     if cfg.ema_decay > 0:
-        modules["G_ema"] = Generators(cfg.channels, cfg.ngf, cfg.n_blocks)
-        modules["G_ema"].load_state_dict(modules["G"].state_dict())
-        modules["G_ema"].requires_grad_(False)
+        add_twin(modules, "G")
     return modules
 
 
