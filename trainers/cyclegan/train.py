@@ -104,7 +104,7 @@ def build(cfg: Config) -> dict:
 
 def optimizers(cfg: Config, modules: dict) -> dict:
     if cfg.loss == "dualgan":  # a momentum-based optimiser (Adam) can destabilise a clipped critic (Yi et al. 2017)
-            return {k: torch.optim.RMSprop(modules[k].parameters(), lr=cfg.lr) for k in ("G", "D")}
+        return {k: torch.optim.RMSprop(modules[k].parameters(), lr=cfg.lr) for k in ("G", "D")}
     return {k: torch.optim.Adam(modules[k].parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999)) for k in ("G", "D")}
 
 
