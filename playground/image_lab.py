@@ -31,7 +31,7 @@ from trainers.core.errors import UserError
 from .errors import choice, number, user_errors
 from .quotas import HourlyLedger
 from .uploads import open_upload
-from .views import series_table, sheet_view, step_axis
+from .views import series_table, sheet_view
 from .wiring import client, said_unchanged, stop_button, stop_clear, stop_requested
 from .models import ModelStore
 
@@ -116,15 +116,14 @@ def losses_plot(rows: list[dict]):
     values = table["value"].dropna()
     if values.empty:
         return table
-    x_lim = step_axis(table)  # whole steps
     steps = sorted(table["step"].unique())
     late = table[table["step"] >= steps[min(max(2, len(steps) // 10), len(steps) - 1)]]["value"].dropna()
     top, late_top = float(values.max()), float(late.max()) if len(late) else float(values.max())
     low = min(0.0, float(values.min()) * 1.05)
     if len(steps) >= 5 and top - low > 2 * (late_top - low) > 0:
-        return gr.LinePlot(table, y_lim=[low, late_top + 0.1 * (late_top - low)], x_lim=x_lim,
+        return gr.LinePlot(table, y_lim=[low, late_top + 0.1 * (late_top - low)],
                            title=f"losses (the first steps' {top:,.4g} is above the top)")
-    return gr.LinePlot(table, y_lim=[low, top + 0.05 * (top - low) or 1.0], x_lim=x_lim, title="losses")
+    return gr.LinePlot(table, y_lim=[low, top + 0.05 * (top - low) or 1.0], title="losses")
 
 
 def said_metrics(row: dict) -> str:

@@ -22,7 +22,7 @@ from trainers.gan import toy2d
 from .errors import number, user_errors
 from .page import LATEX
 from .uploads import as_image
-from .views import LABEL_PX, font_at, series_table, step_axis, with_scale
+from .views import LABEL_PX, font_at, series_table, with_scale
 from .wiring import Opening, TabParts
 from .equations import loss_equations
 
@@ -168,14 +168,6 @@ def curves(lab: toy2d.Lab):
     return series_table(rows[::every], keep=("loss_d", "loss_g"), y="loss")
 
 
-def plot_update(lab: toy2d.Lab):
-    """The loss plot's update: `curves`, over whole steps (`views.step_axis`)."""
-    import gradio as gr
-
-    table = curves(lab)
-    return gr.LinePlot(table, x_lim=step_axis(table))
-
-
 COVERAGE_STEPS = 100  # the steps whose mode counts the status line spans
 
 
@@ -191,7 +183,7 @@ def _status(lab: toy2d.Lab) -> str:
 
 
 def views(lab: toy2d.Lab) -> tuple:
-    return lab, render_plane(lab), render_warp(lab), plot_update(lab), _status(lab)
+    return lab, render_plane(lab), render_warp(lab), curves(lab), _status(lab)
 
 
 def drawn_points(drawing) -> torch.Tensor | None:

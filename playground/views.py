@@ -215,20 +215,9 @@ def training_cost(card: dict) -> tuple[float | None, str]:
 
 
 
-# the fewest steps a step axis spans: over 1 to 2 steps Vega put ticks at 1, 1.05, 1.1, ... (a step is whole).
-# Vega asks for a tick every ~40 px and d3 rounds the spacing to 1, 2 or 5 x 10^k: over 10 steps an 800-px plot
-# still read 1, 1.5, 2, ...; over 30, whole steps up to ~1,700 px wide
+# the fewest steps a step axis spans. Vega asks for a tick every ~40 px and d3 rounds the spacing to 1, 2 or 5 x
+# 10^k: over 10 steps an 800-px plot read 1, 1.5, 2, ...; over 30, whole steps up to ~1,700 px wide
 MIN_STEP_SPAN = 30
-
-
-def step_axis(table, x: str = "step") -> list[float] | None:
-    """The x range of a plot over steps: [first, first + MIN_STEP_SPAN] while the run has fewer steps, so the
-    ticks are whole steps; None (the plot's own range) after."""
-    steps = table[x].dropna() if len(table) else ()
-    if not len(steps):
-        return None
-    first, last = float(steps.min()), float(steps.max())
-    return [first, first + MIN_STEP_SPAN] if last - first < MIN_STEP_SPAN else None
 
 
 def series_table(rows: list[dict], skip=("step", "epoch", "time_s"), keep=None, y: str = "value", up_to=None):
@@ -242,6 +231,13 @@ def series_table(rows: list[dict], skip=("step", "epoch", "time_s"), keep=None, 
     data = [(int(float(r["step"])), float(v), k) for r in rows if up_to is None or int(float(r["step"])) <= up_to
             for k, v in r.items() if k not in skip and (keep is None or k in keep) and v not in ("", None)]
     present = {k for _, _, k in data}
-    # (an empty table's placeholders span steps 0 to 1: on one step the axis had no range and read "NaN")
-    data += [(step, float("nan"), k) for k in keep or () if k not in present for step in ([data[0][0]] if data else [0, 1])]
+    names = list(dict.fromkeys([k for _, _, k in data] + list(keep or ())))
+    first = min((s for s, _, _ in data), default=0)
+    last = max((s for s, _, _ in data), default=first)
+    data += [(first, float("nan"), k) for k in names if k not in present]
+    # and a NaN row a name at first + MIN_STEP_SPAN while the run is shorter: the axis spans that many steps, so its
+    # ticks are whole steps (over 1 to 2 steps Vega's read 1, 1.05, 1.1, ...; an empty table's axis had no range
+    # and read "NaN"). (The plot's x_lim did it too, but an update that set it left a reset plot's old lines drawn.)
+    if last < first + MIN_STEP_SPAN:
+        data += [(first + MIN_STEP_SPAN, float("nan"), k) for k in names]
     return pd.DataFrame(data, columns=["step", y, "series"]).astype({"step": "int64", y: "float64", "series": "string"})

@@ -74,11 +74,11 @@ def test_views_render_and_play_is_a_bounded_stream(monkeypatch):
     monkeypatch.setattr(tab, "FRAME_TRAIN_S", 0.0)  # one step per frame
     frames = list(tab.play(lab, None, *options))
     assert len(frames) == 30 and frames[-1][0].step_count == 30  # stops at the step bound
-    assert set(frames[-1][3].constructor_args["value"]["series"]) == {"loss_d", "loss_g"}
+    assert set(frames[-1][3]["series"]) == {"loss_d", "loss_g"}
     # the plot (the costliest view to draw) goes every PLOT_EVERY frames and with the last; the rest skip it
     plotted = [i for i, f in enumerate(frames) if not isinstance(f[3], type(gr.skip()))]
     assert plotted == [*range(0, 30, tab.PLOT_EVERY), 29]
-    assert len(frames[-1][3].constructor_args["value"]) <= 2 * (tab.PLOT_POINTS + 1)
+    assert len(frames[-1][3]) <= 2 * (tab.PLOT_POINTS + 1)
     # a live setting (the loss) keeps the run; a reset-only one (the target) starts over
     lab2 = tab.step(frames[-1][0], None, 5, "ring", "wgan-gp", "adam", 1e-3, 1e-3, 1, 2, 0)[0]
     assert lab2 is lab and lab2.step_count == 35 and lab2.cfg.loss == "wgan-gp"
@@ -104,7 +104,7 @@ def test_a_pause_ends_play_with_a_frame_of_the_lab_as_it_stopped(monkeypatch):
     assert len(frames) == 7 and 6 % tab.PLOT_EVERY != 0
     shown_lab, _, _, plot, status = frames[-1]
     assert shown_lab.step_count == 7 and status.startswith("step 7 ")
-    assert not isinstance(plot, type(gr.skip())) and max(plot.constructor_args["value"]["step"]) == 7
+    assert not isinstance(plot, type(gr.skip())) and max(plot.dropna()["step"]) == 7
 
 
 def test_drawn_targets_and_bad_settings():
@@ -172,7 +172,8 @@ def test_the_2d_lab_plot_names_both_series_before_the_first_step():
     lab = toy2d.Lab(toy2d.LabConfig())
     lab.run(3)
     table = tab.curves(lab)
-    assert set(table["series"]) == {"loss_d", "loss_g"} and not table["loss"].isna().any()
+    drawn = table.dropna()  # (a NaN row a series at the far end of a short run's step axis: MIN_STEP_SPAN)
+    assert set(drawn["series"]) == {"loss_d", "loss_g"} and sorted(set(drawn["step"])) == [1, 2, 3]
 
 
 def test_a_collapsed_generators_warp_is_ringed_and_shown_enlarged():
@@ -223,18 +224,21 @@ def test_the_status_says_how_far_the_mode_count_swings():
     assert "over the last" not in tab._status(lab)  # one reading: no range
 
 
-def test_the_loss_plots_step_axis_spans_whole_steps_early_in_a_run():
-    """Over its first 1-2 steps the plot's axis read 1, 1.05, 1.1, ... 2 (a step is whole, seen in Chromium): the
-    x range spans MIN_STEP_SPAN steps until the run has them, then is the plot's own."""
+def test_a_short_runs_loss_table_spans_whole_steps_and_a_reset_one_is_empty():
+    """Over its first 1-2 steps the plot's axis read 1, 1.05, 1.1, ... 2 (a step is whole, seen in Chromium): a
+    table over fewer than MIN_STEP_SPAN steps ends in a NaN row a series at first + MIN_STEP_SPAN (drawn as
+    nothing); a longer run's table is its rows alone."""
     from playground import image_lab
     from playground.views import MIN_STEP_SPAN
 
     lab = toy2d.Lab(toy2d.LabConfig())
+    fresh = tab.curves(lab)  # a reset lab: nothing to draw, over 0 .. MIN_STEP_SPAN
+    assert fresh["loss"].isna().all() and set(fresh["step"]) == {0, MIN_STEP_SPAN}
     lab.run(2)
-    first = min(tab.curves(lab)["step"])
-    assert tab.plot_update(lab).x_lim == [first, first + MIN_STEP_SPAN]
+    table = tab.curves(lab)
+    assert table["step"].max() == 1 + MIN_STEP_SPAN and table[table["step"] > 2]["loss"].isna().all()
+    assert len(table.dropna()) == 4  # two steps of two losses
     lab.run(MIN_STEP_SPAN + 5)
-    assert tab.plot_update(lab).x_lim is None
+    assert not tab.curves(lab)["loss"].isna().any()
     rows = [{"step": float(s), "loss_d": 1.4, "loss_g": 0.7} for s in (100, 101)]
-    assert image_lab.losses_plot(rows).x_lim == [100, 100 + MIN_STEP_SPAN]
-    assert image_lab.losses_plot(rows + [{"step": 500.0, "loss_d": 1.3, "loss_g": 0.8}]).x_lim is None
+    assert image_lab._losses_table(rows)["step"].max() == 100 + MIN_STEP_SPAN
