@@ -96,9 +96,9 @@ def forward_process(image, t, schedule: str, seed=0) -> tuple[np.ndarray, np.nda
     x0 = from_uint8(torch.from_numpy(grey).view(1, 1, 32, 32))
     ts = torch.tensor([t, *FORWARD_TS])
     xt = q_sample(sched, x0.expand(len(ts), -1, -1, -1), ts, eps.expand(len(ts), -1, -1, -1))
-    a = float(sched.alpha_bar[t])
+    a = float(sched.alpha_bar[t])  # below 1e-3 in two significant digits: at t = 999, "0.0000" beside sqrt's 0.006
     snr = a / (1 - a)
-    text = (f"**t = {t}** ({schedule}): $\\beta_t$ = {float(sched.betas[t]):.5f}, $\\bar\\alpha_t$ = {a:.4f}, "
+    text = (f"**t = {t}** ({schedule}): $\\beta_t$ = {float(sched.betas[t]):.5f}, $\\bar\\alpha_t$ = {a:{'.4f' if a >= 1e-3 else '.2e'}}, "
             f"signal $\\sqrt{{\\bar\\alpha_t}}$ = {a ** 0.5:.3f}, noise $\\sqrt{{1-\\bar\\alpha_t}}$ = {(1 - a) ** 0.5:.3f}, "
             f"SNR $\\bar\\alpha_t/(1-\\bar\\alpha_t)$ = {snr:.3g} ({10 * np.log10(snr):+.1f} dB)")
     images = to_uint8(xt.clamp(-1, 1))

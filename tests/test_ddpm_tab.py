@@ -31,7 +31,8 @@ def test_forward_process_follows_the_closed_form():
     seen = clean[::8, ::8, 0].astype(np.float64)  # upscaled 8x: one pixel per block
     assert np.abs(seen - original).mean() < 6  # t = 0: beta_0 = 1e-4, almost the image itself
     noisy, _, text = tab.forward_process(image, 999, "linear")
-    assert "0.0000" in text  # alpha_bar_999 ~ 4e-5
+    # alpha_bar_999 ~ 4e-5 in two significant digits ("0.0000" read as a contradiction of sqrt's 0.006)
+    assert f"$\\bar\\alpha_t$ = {float(tab._schedule('linear').alpha_bar[999]):.2e}," in text and "0.0000" not in text
     assert np.corrcoef(noisy[::8, ::8, 0].ravel(), original.ravel())[0, 1] < 0.2  # x_T is noise
     _, strip, cos_text = tab.forward_process(image, 500, "cosine")
     from playground.views import MIN_FRAME_PX, OUTPUT_WIDTH
