@@ -213,8 +213,6 @@ def training_cost(card: dict) -> tuple[float | None, str]:
     return seconds, " + ".join(machines)
 
 
-
-
 # the fewest steps a step axis spans. Vega asks for a tick every ~40 px and d3 rounds the spacing to 1, 2 or 5 x
 # 10^k: over 10 steps an 800-px plot read 1, 1.5, 2, ...; over 30, whole steps up to ~1,700 px wide
 MIN_STEP_SPAN = 30
