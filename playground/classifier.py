@@ -28,11 +28,11 @@ EMPTY_DRAWING = "the drawing pad is empty: draw a garment on it (dark on white),
 def classify_drawing(store: ModelStore, name: str, drawing, invert: str = "auto") -> tuple[dict, np.ndarray]:
     """`classify` of the Draw sub-tab's pad: an untouched pad is said to be empty, as Translation's pad says (it
     got the upload's "no image given: upload one ...")."""
-    from trainers.core.errors import UserError
+    from trainers.core.errors import NothingGiven
 
     if drawing is None or isinstance(drawing, dict) and drawing.get("composite") is None \
             and not any(layer is not None for layer in drawing.get("layers") or []):
-        raise UserError(EMPTY_DRAWING)
+        raise NothingGiven(EMPTY_DRAWING)
     return classify(store, name, drawing, invert)
 
 

@@ -64,4 +64,4 @@ def user_errors(fn):
 def _shown(gr, fn, e: UserError):
     """The gr.Error the user sees; the server logs one line for it, not a stack trace (it is no bug)."""
     log.warning("user error in %s: %s", getattr(fn, "__name__", "handler"), e)
-    return gr.Error(str(e), print_exception=False)
+    return gr.Error(str(e), title=e.title, print_exception=False)

@@ -15,7 +15,7 @@ import torch
 
 from trainers.core.captions import COLOURS, render
 from trainers.core.data import FASHION_MNIST_CLASSES
-from trainers.core.errors import UserError
+from trainers.core.errors import NothingGiven, UserError
 from trainers.core.images import from_uint8, gif_bytes, to_uint8, upscale
 from trainers.ddpm import inpaint as I
 from trainers.ddpm import train as ddpm_train
@@ -57,7 +57,7 @@ def read_editor(value, mask_kind: str, seed: int, size: int = SIZE) -> tuple[tor
     from PIL import Image
 
     if not isinstance(value, dict) or value.get("background") is None:
-        raise UserError("no image: click a garment above or upload one")
+        raise NothingGiven("no image: click a garment above or upload one")
     background = usable_image(value["background"])  # a 1x1 upload is refused, not filled
     # the picture without the transparent bands the editor's square canvas adds around an upload of another shape
     # (flattened, they read as black bars, and a photo on white was not made light on black)
@@ -86,7 +86,7 @@ def read_editor(value, mask_kind: str, seed: int, size: int = SIZE) -> tuple[tor
         painted = np.maximum(painted, np.asarray(alpha, np.float64) / 255)
     hole = painted > 0.25
     if not hole.any():
-        raise UserError("nothing painted: paint over the part to fill in with the brush, or choose a mask shape")
+        raise NothingGiven("nothing painted: paint over the part to fill in with the brush, or choose a mask shape")
     if hole.all():
         raise UserError("the paint covers the whole image: leave some of the garment for the model to keep")
     return x0, torch.from_numpy(~hole).float().view(1, 1, size, size)

@@ -48,13 +48,16 @@ button:disabled { opacity: 0.45; cursor: not-allowed; }
 #gan-walk-gif img { height: 224px; width: auto; image-rendering: pixelated; }
 /* the loop's GIF fills its box like the MP4 beside it (it sat at its 110 px), the diffusion run's at any width */
 #gan-loop-gif img { height: 224px; width: auto; max-width: 100%; object-fit: contain; image-rendering: pixelated; }
-/* the diffusion run's GIF and MP4 take the column's width, up to 400 px tall (at 224 px, 16 images' tiles were ~40 px) */
-#ddpm-gif img { height: 400px; width: auto; max-width: 100%; object-fit: contain; image-rendering: pixelated; }
+/* the diffusion run's GIF and MP4 at their own size (made large enough: at 224 px, 16 images' tiles were ~40 px;
+   a 160-px GIF enlarged to 400 px drew its titles as blocks), never wider than the column */
+#ddpm-gif img { height: auto; max-height: 400px; width: auto; max-width: 100%; object-fit: contain;
+  image-rendering: pixelated; margin-bottom: 8px; }  /* a margin under it: flush with the box, it read as cut off */
 /* more than 4 images (the run gives its stills the class "wide"): x_t above x0_hat, each the column's width */
 .ddpm-stills:has(> .wide) { flex-wrap: wrap; }
 .ddpm-stills > .wide { min-width: 100% !important; }
 .ddpm-stills > .wide img { height: 400px; width: auto; max-width: 100%; object-fit: contain; }
-#ddpm-mp4 video { height: 400px !important; max-height: 400px; }
+#ddpm-mp4 video { height: auto !important; max-height: 400px; width: auto; max-width: 100%; display: block;
+  margin: 0 auto 8px; }
 /* more than 4 images: the frames (x_t | x0_hat) take the column's width, ~1.5x (~96-px tiles; their own 64 keeps
    the encoding's cost as it was) */
 #ddpm-gif.wide img, #ddpm-mp4.wide video { height: auto !important; max-height: none; width: 100%; max-width: 100%;

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from trainers.core import captions
-from trainers.core.errors import UserError
+from trainers.core.errors import NothingGiven, UserError
 from trainers.core.images import grid, to_uint8, upscale
 from trainers.ddpm.diffusion import x0_from_eps
 from trainers.ddpm.samplers import guidance_limit, guided
@@ -188,7 +188,7 @@ def check_prompt(tokenizer, prompt, what: str = "prompt", required: bool = True)
         prompt = ""
     prompt = prompt.strip()
     if required and not prompt:
-        raise UserError(f"the {what} is empty: describe a garment, e.g. 'a small red sneaker'")
+        raise NothingGiven(f"the {what} is empty: describe a garment, e.g. 'a small red sneaker'")
     if len(prompt) > MAX_PROMPT_CHARS:
         raise UserError(f"the {what} has {len(prompt)} characters; at most {MAX_PROMPT_CHARS}")
     n = len(tokenizer(prompt).input_ids)

@@ -10,7 +10,7 @@ import torch
 
 from trainers.core import pairs
 from trainers.core.checkpoint import read_card, read_meta
-from trainers.core.errors import UserError
+from trainers.core.errors import NothingGiven, UserError
 from trainers.core.images import strip, upscale
 from trainers.cyclegan import train as C
 from trainers.pix2pix import train as P
@@ -61,7 +61,7 @@ def drawn_on(drawing) -> None:
         usable_image(drawing)
     except UserError as e:
         if str(e).startswith(("no image given", "the image is empty")):  # nothing drawn (or cleared)
-            raise UserError(EMPTY_PAD) from None
+            raise NothingGiven(EMPTY_PAD) from None
         raise
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trainers.core.errors import UserError
+from trainers.core.errors import NothingGiven, UserError
 
 from .errors import log, user_errors
 
@@ -298,7 +298,7 @@ def as_image(value):
         # the strokes alone: light strokes on a cleared editor (its canvas is white) flatten to plain white
         strokes = _strokes(layers)
         if strokes is None:
-            raise UserError("the image is empty (one flat colour, nothing drawn on it): upload a garment or draw one")
+            raise NothingGiven("the image is empty (one flat colour, nothing drawn on it): upload a garment or draw one")
         image = strokes
     return _square(image) if drawing else image
 

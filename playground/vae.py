@@ -90,7 +90,7 @@ def _to_model(model, image, name: str | None = None) -> torch.Tensor:
     except UserError as e:
         if name is None:
             raise
-        raise UserError(f"{name}: {e}") from None
+        raise type(e)(f"{name}: {e}") from None  # the same kind: "Nothing given yet" stays so
     x = torch.from_numpy(grey.copy()).view(1, 1, cfg.image_size, cfg.image_size)
     return x.expand(1, cfg.channels, -1, -1).contiguous()
 

@@ -652,6 +652,11 @@ def test_an_untouched_drawing_pad_is_said_to_be_empty(store):
         with pytest.raises(gr.Error) as e:
             classifier.classify_drawing(store, "fashion-classifier", empty)
         assert e.value.message.startswith("the drawing pad is empty")
+        # headed as what it is: "Error" over "draw a garment on it" read as if the app had failed
+        assert e.value.title == "Nothing given yet"
+    with pytest.raises(gr.Error) as e:  # a file that is not an image is an error
+        classifier.classify(store, "fashion-classifier", {"composite": None, "layers": [], "background": None})
+    assert e.value.title == "Error"
     shape = np.full((28, 28), 255, np.uint8)
     shape[4:24, 9:19] = 0  # a dark block drawn on white
     drawn = Image.fromarray(shape)

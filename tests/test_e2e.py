@@ -300,6 +300,8 @@ def _drive(page, tab: str, width: int) -> None:
         toast = page.locator("[data-testid=toast-body]").filter(has_text="the pad is empty").first
         toast.wait_for(state="visible", timeout=20_000)
         page.wait_for_timeout(1500)  # a clearing would land by now
+        # headed as what it is, not "Error" (nothing failed)
+        assert "Nothing given yet" in toast.inner_text() and "Error" not in toast.inner_text(), toast.inner_text()
         assert pair.is_visible() and pair.get_attribute("src") == shown, "the refusal cleared the example's result"
         page.locator("[data-testid=toast-close]").first.click()
         toast.wait_for(state="detached", timeout=10_000)

@@ -136,8 +136,9 @@ def test_an_empty_sketchpad_gets_one_clear_message(store):
         value = {"background": empty, "layers": [], "composite": empty}  # what an untouched Sketchpad sends
         with pytest.raises(gr.Error, match="the image is empty"):
             tab.pix2pix(store, "p2p-edges", value)
-        with pytest.raises(gr.Error, match="the pad is empty"):  # the pad's own button says which input
+        with pytest.raises(gr.Error, match="the pad is empty") as e:  # the pad's own button says which input
             tab.pix2pix_drawing(store, "p2p-edges", value)
+        assert e.value.title == "Nothing given yet"  # not "Error": nothing failed
 
 
 def test_cyclegan_round_trip(store):

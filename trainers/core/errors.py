@@ -4,6 +4,16 @@
 class UserError(Exception):
     """Bad input, missing data or a bad checkpoint: the message says what to do."""
 
+    title = "Error"  # the heading the app shows over the message
+
+
+class NothingGiven(UserError):
+    """An action asked for before its input was given (an empty pad, prompt or hole): no fault of the app nor of
+    the user's file, so the app heads the message "Nothing given yet" (headed "Error", "the pad is empty: draw a
+    garment ..." read as if the app had broken)."""
+
+    title = "Nothing given yet"
+
 
 class DataNotFound(UserError):
     """No data source could provide the requested dataset."""

@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..core.errors import UserError
+from ..core.errors import NothingGiven, UserError
 from ..core.images import from_uint8, to_uint8
 from ..ddpm.diffusion import q_sample
 from ..ddpm.inpaint import MASKS, make_mask
@@ -194,7 +194,7 @@ def _check(images: torch.Tensor, holes: torch.Tensor, prompts: list[str]) -> tor
         raise UserError(f"the hole must be (N, 1, {images.shape[-2]}, {images.shape[-1]}), got {tuple(holes.shape)}")
     holes = (holes.float() > 0.5).float().expand(len(images), -1, -1, -1)
     if not bool(holes.flatten(1).amax(1).all()):
-        raise UserError("the hole is empty: paint the part to fill in")
+        raise NothingGiven("the hole is empty: paint the part to fill in")
     if len(prompts) != len(images):
         raise UserError(f"{len(prompts)} prompts for {len(images)} images")
     return holes
