@@ -155,10 +155,11 @@ def render_warp(lab: toy2d.Lab) -> np.ndarray:
         # Pillow's default bitmap font was ~8 px tall: the label read as a smudge; on white, over the lines it
         # sat among
         font, label = font_at(LABEL_PX), f"ringed spot, x{2 * LIM / span:.0f}"
-        if draw.textlength(label, font=font) > box - 8:  # a smaller inset (no mode hidden) says it shorter
+        if draw.textlength(label, font=font) > box - 12:  # a smaller inset (no mode hidden) says it shorter
             label = f"x{2 * LIM / span:.0f}"
-        draw.rectangle(draw.textbbox((x0 + 4, y0 + 3), label, font=font), fill=(255, 255, 255))
-        draw.text((x0 + 4, y0 + 3), label, fill=(220, 40, 40), font=font)
+        # clear of the 2-px frame (at 4, 3 px in, "x125" touched it)
+        draw.rectangle(draw.textbbox((x0 + 6, y0 + 5), label, font=font), fill=(255, 255, 255))
+        draw.text((x0 + 6, y0 + 5), label, fill=(220, 40, 40), font=font)
     return np.asarray(img)
 
 
