@@ -349,6 +349,11 @@ def launch_kwargs(host: str, port: int, share: bool, checkpoints: str | Path, pu
         blocked_paths=[str(root), str(Path(".env").resolve()), str(Path(".git").resolve())],
         ssr_mode=False,
         footer_links=["api"],
+        # no run history (Gradio 6 keeps the last 100 runs, outputs included, in the browser's localStorage): the
+        # page parsed and rewrote that whole list on each message of each event (~5 ms a click, more as it grew;
+        # Chromium's profiler), kept a public Space's visitors' inputs in their browser, and exports already
+        # carry their settings (the Restore box)
+        run_history=False,
         max_threads=8,
         quiet=bool(os.environ.get("PLAYGROUND_QUIET")),
         css=CSS,

@@ -114,6 +114,7 @@ def test_launch_settings_are_safe(store):
     assert kw["server_name"] == "127.0.0.1" and kw["max_file_size"] == MAX_FILE_SIZE
     assert kw["allowed_paths"] == [] and str(store.root) in kw["blocked_paths"]
     assert kw["show_error"] is False and kw["ssr_mode"] is False
+    assert kw["run_history"] is False  # no copy of every run's inputs and outputs in the visitor's browser
     demo = create_app(store.root)
     assert demo._queue.max_size == QUEUE_MAX_SIZE
     assert demo.delete_cache == CACHE_CLEANUP and CACHE_CLEANUP[1] <= 3600  # Gradio's file cache is pruned
