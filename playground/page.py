@@ -178,8 +178,23 @@ JS = """() => {
   // once a burst of changes has settled, not on each change: run on every mutation of the page, the query and the
   // layout that offsetParent forces (the page half updated) took ~25 ms of each Classify click's main thread once
   // the tabs were opened (Chromium's profiler); 200 ms later the layout is clean and the check costs little
+  // a looping MP4 plays while it is on screen: those of the tabs left behind (a GAN walk's, the diffusion run's)
+  // played on, hidden, decoding and redrawing their players' clocks through every other tab's clicks. Paused
+  // here when out of view, they play again when back in view; one the user paused stays paused
+  const onScreen = new WeakMap(), watched = new WeakSet();
+  const holdOffscreen = (v) => { if (!v.paused) { v.dataset.offscreen = "1"; v.pause(); } };
+  const views = new IntersectionObserver((entries) => entries.forEach(({target: v, isIntersecting: on}) => {
+    onScreen.set(v, on);
+    if (!on) holdOffscreen(v);
+    else if (v.dataset.offscreen) { delete v.dataset.offscreen; v.play().catch(() => {}); }
+  }));
+  // a new run's MP4 that starts (autoplay) while its tab is hidden waits too
+  document.addEventListener('play', (e) => { if (e.target.tagName === 'VIDEO' && onScreen.get(e.target) === false)
+    holdOffscreen(e.target); }, true);
+  const watch = () => document.querySelectorAll('video').forEach(v => {
+    if (!watched.has(v)) { watched.add(v); views.observe(v); } });
   let queued = 0;
-  new MutationObserver(() => { if (!queued) queued = setTimeout(() => { queued = 0; pick(); }, 200); })
+  new MutationObserver(() => { if (!queued) queued = setTimeout(() => { queued = 0; pick(); watch(); }, 200); })
     .observe(document.body, {subtree: true, childList: true, attributes: true,
                              attributeFilter: ["class", "style", "hidden"]});
   document.addEventListener('click', (e) => {

@@ -811,6 +811,9 @@ def test_every_tab_as_a_user_sees_it_in_headless_chromium(server, tmp_path, widt
     with sync_playwright() as p:
         browser = _browser(p)
         page = browser.new_page(viewport={"width": width, "height": 900})
+        # the page's own script runs: a name declared twice in it stopped all of it (Gradio logs and goes on)
+        script_errors = []
+        page.on("console", lambda m: script_errors.append(m.text) if "custom JS" in m.text else None)
         page.goto(server, wait_until="load", timeout=60_000)
         page.get_by_text("The course, live").first.wait_for(state="visible", timeout=60_000)  # the first tab
         hidden = page.evaluate("() => [...document.querySelectorAll('.overflow-dropdown button')].map(b => b.innerText)")
@@ -844,6 +847,11 @@ def test_every_tab_as_a_user_sees_it_in_headless_chromium(server, tmp_path, widt
                 _readme_shot(page, readme / f"{slug(tab)}.png")
             if readme and width == 1400 and tab == "Compare":  # docs/metrics.md's picture of the loss table
                 _element_shot(page, ["#loss-table-steps", "#loss-table-minutes"], readme / "loss-table.png")
+        assert not script_errors, script_errors
+        # the looping MP4s of the tabs walked before (the GAN walk's, the diffusion run's) are paused out of view:
+        # they played on, hidden, through every later tab's clicks
+        videos = page.evaluate("() => [...document.querySelectorAll('video')].map(v => [v.paused, !!v.offsetParent])")
+        assert len(videos) >= 2 and not [v for v in videos if not v[0] and not v[1]], videos
         browser.close()
 
 
