@@ -22,7 +22,7 @@ from .errors import number, user_errors
 from .exports import export_file
 from .page import LATEX
 from .uploads import example_paths, image_to_grey, shipped_image
-from .views import LIVE_UPDATE_S, LiveUpdates, count, frames_view, titled_strip
+from .views import LIVE_UPDATE_S, LiveUpdates, alpha_bar_text, count, frames_view, titled_strip
 from .wiring import TabParts, stop_requested, wire
 from .models import ModelStore
 
@@ -96,9 +96,9 @@ def forward_process(image, t, schedule: str, seed=0) -> tuple[np.ndarray, np.nda
     x0 = from_uint8(torch.from_numpy(grey).view(1, 1, 32, 32))
     ts = torch.tensor([t, *FORWARD_TS])
     xt = q_sample(sched, x0.expand(len(ts), -1, -1, -1), ts, eps.expand(len(ts), -1, -1, -1))
-    a = float(sched.alpha_bar[t])  # below 1e-3 in two significant digits: at t = 999, "0.0000" beside sqrt's 0.006
+    a = float(sched.alpha_bar[t])
     snr = a / (1 - a)
-    text = (f"**t = {t}** ({schedule}): $\\beta_t$ = {float(sched.betas[t]):.5f}, $\\bar\\alpha_t$ = {a:{'.4f' if a >= 1e-3 else '.2e'}}, "
+    text = (f"**t = {t}** ({schedule}): $\\beta_t$ = {float(sched.betas[t]):.5f}, $\\bar\\alpha_t$ = {alpha_bar_text(a)}, "
             f"signal $\\sqrt{{\\bar\\alpha_t}}$ = {a ** 0.5:.3f}, noise $\\sqrt{{1-\\bar\\alpha_t}}$ = {(1 - a) ** 0.5:.3f}, "
             f"SNR $\\bar\\alpha_t/(1-\\bar\\alpha_t)$ = {snr:.3g} ({10 * np.log10(snr):+.1f} dB)")
     images = to_uint8(xt.clamp(-1, 1))

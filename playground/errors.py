@@ -64,4 +64,13 @@ def user_errors(fn):
 def _shown(gr, fn, e: UserError):
     """The gr.Error the user sees; the server logs one line for it, not a stack trace (it is no bug)."""
     log.warning("user error in %s: %s", getattr(fn, "__name__", "handler"), e)
-    return gr.Error(str(e), title=e.title, print_exception=False)
+    return refusal(e)
+
+
+def refusal(e: UserError | str, prefix: str = ""):
+    """The gr.Error that shows a refusal: headed by its title ("Nothing given yet" for an empty pad), and up
+    until closed or the next action's button (the page's script closes it then): at Gradio's 10 s, a user who
+    looked back at the page after a refused Generate saw no message, only the old images."""
+    import gradio as gr
+
+    return gr.Error(f"{prefix}{e}", title=getattr(e, "title", UserError.title), duration=None, print_exception=False)

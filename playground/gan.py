@@ -140,7 +140,9 @@ def sample_grid(store: ModelStore, name: str, seed, n, truncation, class_name: s
     label = _class_index(model, class_name)
     images = sample(model.cfg, model.modules, n, torch.Generator().manual_seed(seed), label=label, truncation=psi)["images"]
     # at most 6 a row, the rows balanced: 8 a row drew 16 or 64 samples at 84-90 px in the tab's column
-    return frames_view(images, per_row=6, width=GRID_WIDTH)
+    view = frames_view(images, per_row=6, width=GRID_WIDTH)
+    # 1 to 3 samples twice as large, where they fit the column (one sample was a 96-px image in a 700-px box)
+    return upscale(view, 2) if 2 * view.shape[1] <= GRID_WIDTH else view
 
 
 def _walk(store: ModelStore, name: str, seeds_text: str, frames, path: str, truncation, space: str,

@@ -20,9 +20,10 @@ from trainers.core.images import from_uint8, gif_bytes, to_uint8, upscale
 from trainers.ddpm import inpaint as I
 from trainers.ddpm import train as ddpm_train
 from trainers.latent_diffusion import inpaint as LI
+from trainers.latent_diffusion.sampling import guides
 
 from . import upscale as upscale_tab
-from .errors import number, user_errors
+from .errors import number, refusal, user_errors
 from .exports import export_file
 from .page import LATEX
 from .uploads import example_paths, image_to_grey, open_upload, shipped_image, uploaded_part, usable_image
@@ -213,7 +214,7 @@ def fill_latent(store: ModelStore, name: str | None, editor, mask_kind: str, ste
     gif = export_file(gif_bytes(frames, 80), "inpaint", ".gif")
     yield (hole, _view_rgb(decoded), _view_rgb(filled), result,
            f"done: {count(steps, 'step')}, latent inpainting ({model.name}) for \"{prompt}\" ({drawn}), "
-           f"{steps * (2 if guidance > 1 else 1)} network calls in {live.elapsed():.1f} s", gif)
+           f"{steps * (2 if guides(guidance) else 1)} network calls in {live.elapsed():.1f} s", gif)
 
 
 def cleared() -> tuple:
@@ -440,7 +441,7 @@ def build_inpaint(store: ModelStore, parts: TabParts) -> None:
         try:
             return picked(gallery, evt.index)
         except UserError as e:
-            raise gr.Error(str(e), print_exception=False) from None
+            raise refusal(e) from None
 
     shown = functools.partial(preview, store)
     # the editor's change fires for the user's strokes and uploads, not for a value set by the garment picker

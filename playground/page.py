@@ -68,6 +68,8 @@ button:disabled { opacity: 0.45; cursor: not-allowed; }
 .anim video { height: 224px !important; max-height: 224px; width: 100%; }
 /* an MP4 enlarged as crisply as the GIF beside it (smoothed, it read as a blurred copy of the same run) */
 .anim video, #ddpm-mp4 video { image-rendering: pixelated; }
+/* the guidance view's x0 and latent tiles, enlarged cell by cell as made (smoothed, their edges blurred) */
+#t2i-cfg img { image-rendering: pixelated; }
 /* About's table of models: whole cells, the metrics wrap, sideways scroll when the page is narrower */
 #about-models table { display: block; overflow-x: auto; }
 #about-models :is(th, td):not(:last-child) { white-space: nowrap; }
@@ -324,6 +326,9 @@ GRADIO_PAGE_EDITS = {
         ("async update_loading_stati_state(){await Promise.all(Object.entries(this.loading_stati.current).map(",
          "async update_loading_stati_state(){let w=this.__written??=new Map;await Promise.all(Object.entries("
          "this.loading_stati.current).filter(([e,t])=>w.get(e)!==t&&(w.set(e,t),!0)).map("),
+        # a gr.Error's title heads its message: the page read `_title`, which the client never sets, so every
+        # message was headed "Error" (an empty pad's "Nothing given yet" too)
+        ("throw this.log_cb(s?._title??`Error`,", "throw this.log_cb(s?.title??s?._title??`Error`,"),
     ],
 }
 

@@ -25,29 +25,27 @@ import numpy as np
 import torch
 
 from trainers.core import captions
-from trainers.core.errors import NothingGiven, UserError
+from trainers.core.captions import unknown_words
+from trainers.core.errors import UserError
 from trainers.core.images import grid, to_uint8, upscale
 from trainers.ddpm.diffusion import x0_from_eps
 from trainers.ddpm.samplers import guidance_limit, guided
-from trainers.latent_diffusion.sampling import (SCHEDULERS, CrossAttentionMaps, decode, denoise, make_scheduler,
-                                                resolve_lazy_imports)
+from trainers.latent_diffusion.sampling import (MAX_PROMPT_CHARS, SCHEDULERS, CrossAttentionMaps, check_prompt, decode,
+                                                denoise, guides, make_scheduler, resolve_lazy_imports)
 
 from . import unclip
 from .errors import number, user_errors
 from .page import LATEX
-from .views import LIVE_UPDATE_S, LiveUpdates, count, frame_scale
+from .views import LIVE_UPDATE_S, LiveUpdates, alpha_bar_text, count, frame_scale
 from .wiring import TabParts, said_stale, watch_prompt, wire
 from .models import ModelStore
 
 FAMILY = "latent_diffusion"
-# the words of the shipped model's captions (trainers/core/captions.py): it has seen no other
-VOCABULARY = frozenset({*(w for k in captions.CLASS_WORDS for w in k.split()), *captions.COLOURS, *captions.SIZES,
-                        *(w for t, _ in captions.TEMPLATES for w in re.findall(r"[a-z]+", re.sub(r"\{\w\}", "", t)))})
 EXAMPLE_PROMPTS = ["a small red sneaker", "a large blue dress", "a photo of a small green bag", "a yellow ankle boot",
                    "a large purple coat", "a cyan t-shirt", "a small pink sandal", "an orange pullover"]
 VOCABULARY_LINE = ("The shipped model knows only its captions' words: *small, large*; *"
                    + ", ".join(captions.COLOURS) + "*; *" + ", ".join(captions.CLASS_WORDS) + "*.")
-MAX_PROMPT_CHARS, MAX_BATCH, MAX_STEPS = 300, 8, 200
+MAX_BATCH, MAX_STEPS = 8, 200
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[\w.-]{1,95}$")
 NETWORK_TIMEOUT_S = 3.0
 UPDATE_S = LIVE_UPDATE_S  # the live view refreshes at most 5 times a second
@@ -132,14 +130,6 @@ def pipeline_for(store: ModelStore, name: str, other: str | None, scheduler: str
     return make_pipeline(model.cfg, model.modules, scheduler)
 
 
-def unknown_words(prompt) -> list[str]:
-    """The prompt's words that the shipped model never saw in a caption (it ignores them: "a cat wearing a hat"
-    gives garments), in order, once each."""
-    words = re.findall(r"[a-z]+(?:-[a-z]+)?", str(prompt or "").lower())
-    # "an" is not in the captions either, but an article changes nothing the model draws: not worth a warning
-    return list(dict.fromkeys(w for w in words if w not in VOCABULARY and w != "an"))
-
-
 def garment_words(prompt) -> list[str]:
     """The captions' garment words a prompt names, each matched as a whole word ("shirt" inside "t-shirt" is not a
     second garment), in the classes' order."""
@@ -150,8 +140,8 @@ def garment_words(prompt) -> list[str]:
 
 
 def vocabulary_note(other: str | None, prompt) -> str:
-    """What the tab says under the prompt as it is typed: the words the shipped model will ignore, if any, and
-    what it draws from the rest (with a garment named, that garment; with none, garments of its choosing)."""
+    """What the tab says under the prompt as it is typed: the words the shipped model never saw, if any, and what
+    they do (with a garment named, they pull the image off it; with none, garments of its choosing)."""
     if other and str(other).strip():
         return ""
     unknown = unknown_words(prompt)
@@ -164,9 +154,15 @@ def vocabulary_note(other: str | None, prompt) -> str:
     # "a red spaceship" was told "in a colour no word asked for", beside four red shapes
     colour = (f"in the colour asked for ({' or '.join(colours)})" if colours else "in a colour no word asked for")
     # "a large blue dress with a red sneaker" was told to expect coloured shapes, and drew blue dresses
-    rest = (f"It draws from the words it knows, here the garment{'s' if len(named) > 1 else ''} "
-            f"{' and '.join(named)}" + (" (it was trained on one garment a caption: expect one of them)"
-                                          if len(named) > 1 else "") + ". " if named else
+    # not "it draws from the words it knows": one unknown word in front of each of the 160 vocabulary prompts
+    # ("a nice small red t-shirt") made the garment asked for come out 0.51 of the time instead of 0.84 ("shiny":
+    # 0.44, "zindlewomp": 0.19) and its colour 0.72 / 0.46 / 0.27 instead of 0.98 (ldm-fashion-captions, 30 DDIM
+    # steps, w = 3; a walk's "a zindlewomp red sneaker" drew trousers)
+    rest = (f"It still aims at the garment{'s' if len(named) > 1 else ''} {' and '.join(named)}"
+            + (" (it was trained on one garment a caption: expect one of them)" if len(named) > 1 else "")
+            + ", but words it never saw pull the image off it: with one in front of each of its 160 vocabulary "
+              "prompts (\"a nice small red t-shirt\"), the garment asked for came out about half as often (0.44–0.51 "
+              "against 0.84) and its colour less often too. Leave them out to get what you ask for. " if named else
             "It draws from the words it knows; with no garment among them, it draws garment-like shapes of its "
             f"own choosing (every caption it learnt from named a garment), {colour}. ")
     return (f"**Note:** this model never saw the word{'s' if len(unknown) > 1 else ''} **{', '.join(unknown[:12])}**. "
@@ -179,31 +175,6 @@ def guidance_interval_for(store: ModelStore, name: str, other: str | None) -> fl
     if other and other.strip():
         return 1.0
     return store.get(name, family=FAMILY).cfg.guidance_interval
-
-
-def check_prompt(tokenizer, prompt, what: str = "prompt", required: bool = True) -> str:
-    """The prompt, stripped, or a UserError: empty, over MAX_PROMPT_CHARS, or more tokens than `tokenizer` reads
-    (it would be cut silently). One check for every page that takes a prompt: LDM, unCLIP and the lessons."""
-    if prompt is None or not isinstance(prompt, str):
-        prompt = ""
-    prompt = prompt.strip()
-    if required and not prompt:
-        raise NothingGiven(f"the {what} is empty: describe a garment, e.g. 'a small red sneaker'")
-    if len(prompt) > MAX_PROMPT_CHARS:
-        raise UserError(f"the {what} has {len(prompt)} characters; at most {MAX_PROMPT_CHARS}")
-    n = len(tokenizer(prompt).input_ids)
-    if n > tokenizer.model_max_length:
-        unknown = unknown_words(prompt)  # spelled out piece by piece, they may be what made it long
-        limit = tokenizer.model_max_length
-        known = " ".join(w for w in prompt.split() if w.strip(".,;:!?").lower() not in {u.lower() for u in unknown})
-        if unknown and len(tokenizer(known).input_ids) <= limit:  # four words can be too long: said first
-            raise UserError(f"this model never saw {', '.join(repr(w) for w in unknown[:6])}: it spells each unknown "
-                            f"word out in pieces, which makes the {what} {n} tokens long, over the {limit} it reads "
-                            "(start and end included). Drop those words or use ones from its vocabulary (under the "
-                            "prompt)")
-        raise UserError(f"the {what} is {n} tokens long ({len(prompt.split())} words); this model reads at most "
-                        f"{limit} (start and end included): shorten it")
-    return prompt
 
 
 def at_step_slider(steps, at):
@@ -283,14 +254,16 @@ def generate(store: ModelStore, name: str, other: str, prompt: str, negative: st
 
 
 def _latent_tiles(z: torch.Tensor) -> np.ndarray:
-    """A latent (C, h, w) as its C channels in a square grid (2 x 2 for 4), each scaled to [0, 255] (grey) and
-    upscaled to >= MIN_FRAME_PX: a gallery's square box showed a row of four at ~50 px each."""
-    tiles = []
+    """A latent (C, h, w) as its C channels in a square grid (2 x 2 for 4), each scaled to [0, 255] (grey),
+    upscaled to >= MIN_FRAME_PX (a gallery's square box showed a row of four at ~50 px each) and framed in grey:
+    on the white between them, a channel's white cells merged with the page and its corners looked cut off."""
+    scale, tiles = frame_scale(z.shape[-1]), []
     for c in z:
         lo, hi = float(c.min()), float(c.max())
-        tiles.append(((c - lo) / max(hi - lo, 1e-8) * 255).round().to(torch.uint8))
-    t = torch.stack(tiles).unsqueeze(1)  # (C, 1, h, w)
-    return upscale(grid(t, nrow=math.ceil(math.sqrt(len(t)))), frame_scale(z.shape[-1]))
+        tile = upscale(((c - lo) / max(hi - lo, 1e-8) * 255).round().to(torch.uint8).numpy(), scale)
+        tile[:2], tile[-2:], tile[:, :2], tile[:, -2:] = 128, 128, 128, 128
+        tiles.append(torch.from_numpy(tile))
+    return grid(torch.stack(tiles).unsqueeze(1), nrow=math.ceil(math.sqrt(len(tiles))), padding=8)
 
 
 @user_errors
@@ -298,9 +271,10 @@ def guidance_view(store: ModelStore, name: str, other: str, prompt: str, negativ
                   scheduler: str, seed, at_step):
     """At one step of the run: eps(z_t, ""), eps(z_t, y) and the guided eps_hat, each as latent channels and
     as the x0 it implies, x0 = (z_t - sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_bar_t), decoded."""
+    # w = 1 is run as 1.0001: the unconditional prediction is computed, to be shown (the guided row is w's)
+    w = number("guidance scale", guidance, 0, 20)
     pipe, prompt, negative, guidance, steps, seed, _ = _settings(store, name, other, prompt, negative,
-                                                                 max(number("guidance scale", guidance, 0, 20), 1.0001),
-                                                                 steps, scheduler, seed)
+                                                                 w if guides(w) else 1.0001, steps, scheduler, seed)
     at = int(number("step", at_step, 1, steps)) - 1
     from diffusers import DDIMScheduler
 
@@ -316,7 +290,7 @@ def guidance_view(store: ModelStore, name: str, other: str, prompt: str, negativ
     # above the interval the run took the conditional row: the guided one is what guiding would have given
     used, unused = (", what the run used", ", not used at this step") if above else ("", "")
     eps = {"unconditional ε(z_t, ∅)": s.eps_uncond, f"conditional ε(z_t, y){used}": s.eps_text,
-           f"guided ε̂ (w = {guidance:g}){unused}": guided(s.eps_uncond, s.eps_text, guidance)}
+           f"guided ε̂ (w = {w:g}){unused}": guided(s.eps_uncond, s.eps_text, w)}
     gallery = []
     for label, e in eps.items():
         x0 = x0_from_eps(s.z_t, e, torch.tensor(a))
@@ -324,7 +298,7 @@ def guidance_view(store: ModelStore, name: str, other: str, prompt: str, negativ
             x0 = x0.clamp(-pipe.scheduler.config.clip_sample_range, pipe.scheduler.config.clip_sample_range)
         gallery.append((upscale(grid(decode(pipe, x0), nrow=1), 6), f"x̂0 from {label}"))
         gallery.append((_latent_tiles(e[0]), f"{label}: the {e.shape[1]} latent channels"))
-    note = (f"step {at + 1}/{steps} (t = {s.t}, ᾱ_t = {a:.4f}): ε̂ = ε(z_t, ∅) + w (ε(z_t, y) − ε(z_t, ∅)); "
+    note = (f"step {at + 1}/{steps} (t = {s.t}, ᾱ_t = {alpha_bar_text(a)}): ε̂ = ε(z_t, ∅) + w (ε(z_t, y) − ε(z_t, ∅)); "
             f"‖ε(z_t, y) − ε(z_t, ∅)‖ = {float((s.eps_text - s.eps_uncond).norm()):.3f}")
     if above:
         note = (f"**This step is above the guidance interval (t < {t_max:g}): the run used ε(z_t, y) here**, "
@@ -346,7 +320,7 @@ def attention_maps(store: ModelStore, name: str, other: str, prompt: str, guidan
                            guidance_interval=guidance_interval_for(store, name, other))
     image = last.images[0].float() / 255  # (3, H, W)
     size = image.shape[-1]
-    maps = rec.token_maps(size, row=1 if guidance > 1 else 0)  # the conditional half of the guided batch
+    maps = rec.token_maps(size, row=1 if guides(guidance) else 0)  # the conditional half of the guided batch
     ids = pipe.tokenizer(prompt).input_ids
     tokens = pipe.tokenizer.convert_ids_to_tokens(ids)
     scale = max(1, 192 // size)
@@ -448,7 +422,8 @@ def build(store: ModelStore) -> TabParts:
             unknown = gr.Markdown()
             gr.Examples([[p] for p in EXAMPLE_PROMPTS], inputs=prompt, label="try a prompt (one click)")
             with gr.Row():
-                guidance = gr.Slider(0, 20, 3, step=0.5, label="guidance scale w")
+                # room for its 0-20 and its number box on one line (at ~100 px, exact values were hard to pick)
+                guidance = gr.Slider(0, 20, 3, step=0.5, label="guidance scale w", scale=2, min_width=240)
                 steps = gr.Slider(1, MAX_STEPS, 30, step=1, label="steps")
                 scheduler = gr.Dropdown(list(SCHEDULERS), value="ddim", label="scheduler")
                 seed = gr.Number(0, label="seed", precision=0, minimum=0)
@@ -470,7 +445,8 @@ def build(store: ModelStore) -> TabParts:
                 # two images a row ("unconditional | conditional | guided" read as three columns)
                 cfg_out = gr.Gallery(label="a row each: unconditional, conditional, guided (its x̂0 | its ε, channel "
                                            "by channel)", columns=2, height="auto",
-                                     elem_classes="full-gallery", object_fit="contain")  # "cover" cut the tiles
+                                     elem_classes="full-gallery", object_fit="contain",  # "cover" cut the tiles
+                                     elem_id="t2i-cfg")
             with gr.Tab("Cross-attention per token"):
                 att_go = gr.Button("Show where each token acts", variant="primary")
                 # the maps' key: without it a student could not tell which colour meant what

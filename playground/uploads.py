@@ -14,7 +14,7 @@ import numpy as np
 
 from trainers.core.errors import NothingGiven, UserError
 
-from .errors import log, user_errors
+from .errors import log, refusal, user_errors
 
 
 MAX_UPLOAD_PIXELS = 4096 * 4096
@@ -40,7 +40,7 @@ def quiet_validation(blocks) -> None:
                         check_upload(source)
                 except UserError as e:
                     log.warning("user error in %s: %s", name, e)
-                    raise gr.Error(f"{name}: {e}", print_exception=False) from None
+                    raise refusal(e, f"{name}: ") from None
             try:
                 return check(*args, **kwargs)
             except gr.Error as e:
@@ -55,9 +55,8 @@ def quiet_validation(blocks) -> None:
                 # its header passed our check above: Gradio failed decoding the data (an editor decodes every
                 # upload), which showed the user a bare "Error"
                 log.warning("user error in %s: undecodable image (%s)", name, type(e).__name__)
-                raise gr.Error(f"{name}: the image's data is damaged or truncated (it must be a whole PNG, JPEG, "
-                               f"GIF, WebP or BMP file of at most {pixel_cap():,} pixels)",
-                               print_exception=False) from None
+                raise refusal(f"{name}: the image's data is damaged or truncated (it must be a whole PNG, JPEG, "
+                              f"GIF, WebP or BMP file of at most {pixel_cap():,} pixels)") from None
         return run
 
     images = (gr.Image, gr.ImageEditor)  # a Sketchpad is an ImageEditor

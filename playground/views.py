@@ -95,6 +95,12 @@ def sheet_view(sheet: np.ndarray, px: int) -> np.ndarray:
     return upscale(sheet, frame_scale(px))
 
 
+def alpha_bar_text(a: float) -> str:
+    """ᾱ_t for a caption: four decimals, or two significant digits below 1e-3 (at t = 999 "0.0000" read as a
+    contradiction of √ᾱ_t's 0.006, and as a division by zero in x̂0 = (x_t − √(1−ᾱ_t) ε) / √ᾱ_t)."""
+    return f"{a:.4f}" if a >= 1e-3 else f"{a:.2e}"
+
+
 LABEL_PX = 14  # text drawn into images: a colour scale's labels, a strip's titles
 SCALE_BAND = 36  # the colour bar and its labels under a heat map
 

@@ -242,7 +242,7 @@ def said_also(e, sentence: str):
 
     said = str(e.message).rstrip()
     return gr.Error(f"{said}{'' if said.endswith(('.', '!', '?')) else '.'} {sentence}", title=e.title,
-                    print_exception=False)
+                    duration=e.duration, print_exception=False)
 
 
 def said_unchanged(fn):

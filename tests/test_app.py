@@ -32,6 +32,11 @@ def test_gan_sample_grid_is_seeded(store):
     c = gan.sample_grid(store, "tiny-gan", 6, 4, 1.0)
     assert a.dtype == np.uint8 and a.ndim == 3 and a.shape[2] == 3
     assert np.array_equal(a, b) and not np.array_equal(a, c)
+    # one sample is drawn at twice the frames' least size (it was a 96-px image in a 700-px box), within the column
+    from playground.views import GRID_WIDTH, MIN_FRAME_PX
+
+    one = gan.sample_grid(store, "tiny-gan", 5, 1, 1.0)
+    assert 2 * MIN_FRAME_PX <= one.shape[1] <= GRID_WIDTH, one.shape
 
 
 @pytest.mark.parametrize("name, seed, n", [("../../etc", 0, 4), ("fashion-classifier", 0, 4),

@@ -274,6 +274,28 @@ def test_guidance_combines_the_two_predictions(tiny_ldm):
     assert not torch.allclose(plain.latents, guided.latents)
 
 
+def test_guidance_below_one_is_the_equations_not_the_conditional_model(tiny_ldm):
+    """w = 0 is eps(z_t, "") alone and 0 < w < 1 a blend, as eq. 6 says: diffusers' pipeline (and this sampler,
+    before) skipped guidance for every w <= 1, so the tab's w = 0 drew w = 1's images (a walk found them
+    pixel-identical)."""
+    from trainers.latent_diffusion.sampling import denoise, make_pipeline
+
+    loaded = load_model(tiny_ldm["ldm"])
+
+    def first(w):
+        pipe = make_pipeline(loaded.cfg, loaded.modules, "ddim")
+        return next(denoise(pipe, ["a red bag"], torch.Generator().manual_seed(1), 3, w))
+    zero, half, one = first(0.0), first(0.5), first(1.0)
+    assert one.eps_uncond is None and zero.eps_uncond is not None
+    sched = make_pipeline(loaded.cfg, loaded.modules, "ddim").scheduler
+    sched.set_timesteps(3)
+    for s, w in ((zero, 0.0), (half, 0.5)):
+        eps_hat = s.eps_uncond + w * (s.eps_text - s.eps_uncond)  # w = 0: eps_u itself
+        by_hand = sched.step(eps_hat, sched.timesteps[0], s.z_t, use_clipped_model_output=True).prev_sample
+        assert torch.allclose(by_hand, s.latents, atol=1e-6)
+        assert not torch.allclose(s.latents, one.latents, atol=1e-4)
+
+
 def test_guidance_interval_leaves_the_noisiest_steps_unguided(tiny_ldm):
     """DDIM 3 steps (t = 999, 666, 332) with guidance_interval 0.5: the first two use eps(z_t, y) alone (as
     w = 1 does), the third is guided; every step still carries both predictions for the tab's view."""
@@ -313,7 +335,7 @@ def test_latent_ddim_converges_as_steps_grow(tiny_ldm):
     assert d_200_1000 <= d_50_200 + 1e-4, (d_50_200, d_200_1000)
 
 
-def test_cli_sample_and_evaluate(tiny_ldm, tmp_path, monkeypatch):
+def test_cli_sample_and_evaluate(tiny_ldm, tmp_path, monkeypatch, capsys):
     import numpy as np
 
     from trainers.__main__ import main
@@ -324,6 +346,14 @@ def test_cli_sample_and_evaluate(tiny_ldm, tmp_path, monkeypatch):
                  "--steps", "2", "--out", str(out)]) == 0
     with np.load(out) as f:
         assert f["images"].shape == (3, 32, 32, 3) and list(f["prompts"]) == ["a red bag"] * 3
+    assert "never saw" not in capsys.readouterr().err
+    # a word no caption holds is named (it pulls the images off the garment); a prompt too long is refused, not cut
+    assert main(["sample", str(tiny_ldm["ldm"]), "--n", "1", "--prompt", "a nice red bag", "--steps", "2",
+                 "--out", str(out)]) == 0
+    assert "never saw 'nice'" in capsys.readouterr().err
+    assert main(["sample", str(tiny_ldm["ldm"]), "--n", "1", "--prompt", "a red bag " * 12, "--steps", "2",
+                 "--out", str(out)]) != 0
+    assert "tokens long" in capsys.readouterr().err
     # evaluate scores with the classifier; a tiny stand-in keeps this offline test small
     from trainers.classifier.models import SmallCNN
 

@@ -171,6 +171,8 @@ def test_words_outside_the_vocabulary_are_flagged_before_generating():
     # a prompt that names garments is not told to expect shapes ("with" unknown, a dress and a sneaker named)
     two = tab.vocabulary_note("", "a large blue dress with a red sneaker")
     assert "**with**" in two and "shapes" not in two and "garments dress and sneaker" in two
+    # and it is not promised that the unknown words are harmless (one such word halved the garments asked for)
+    assert "Leave them out" in two and "draws from the words it knows" not in two
     assert tab.garment_words("a red t-shirt") == ["t-shirt"]  # not "shirt" as well
     assert all(not tab.unknown_words(p) for p in tab.EXAMPLE_PROMPTS)  # every example is in the vocabulary
 
@@ -185,7 +187,9 @@ def test_a_prompt_too_long_because_of_unknown_words_says_so(monkeypatch):
             return type("T", (), {"input_ids": list(range(4 * len(prompt.split())))})()
 
     pipe = type("P", (), {"tokenizer": Tok()})()
-    monkeypatch.setattr(tab, "VOCABULARY", {"a", "red", "large", "blue", "dress"})
+    from trainers.core import captions
+
+    monkeypatch.setattr(captions, "VOCABULARY", {"a", "red", "large", "blue", "dress"})
     from trainers.core.errors import UserError
 
     with pytest.raises(UserError, match=r"^this model never saw 'car', 'with', 'wheels'.*20 tokens long.*Drop those"):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import colorsys
 import functools
+import re
 
 import torch
 import torch.nn.functional as F
@@ -128,3 +129,16 @@ def vocabulary_prompts() -> list[tuple[str, int, int, int]]:
     """Every (prompt, label, colour, size) of the full template: 10 x 8 x 2 = 160 prompts."""
     return [(caption(k, c, s), k, c, s) for k in range(len(CLASS_WORDS)) for c in range(len(COLOURS))
             for s in range(len(SIZES))]
+
+
+# the words of the captions: a model trained on them has seen no other
+VOCABULARY = frozenset({*(w for k in CLASS_WORDS for w in k.split()), *COLOURS, *SIZES,
+                        *(w for t, _ in TEMPLATES for w in re.findall(r"[a-z]+", re.sub(r"\{\w\}", "", t)))})
+
+
+def unknown_words(prompt) -> list[str]:
+    """The prompt's words that no caption holds, in order, once each: a model trained on the captions never saw
+    them ("a cat wearing a hat" gives garments; one such word before a garment halves how often it is drawn)."""
+    words = re.findall(r"[a-z]+(?:-[a-z]+)?", str(prompt or "").lower())
+    # "an" is not in the captions either, but an article changes nothing the model draws: not worth a warning
+    return list(dict.fromkeys(w for w in words if w not in VOCABULARY and w != "an"))

@@ -33,7 +33,7 @@ from ..ddpm.inpaint import MASKS, make_mask
 from ..ddpm.samplers import guided
 from ..ddpm.train import optimise, schedule
 from . import train as L
-from .sampling import decode, encode_prompts
+from .sampling import decode, encode_prompts, guides
 
 BOX = "random box"
 HOLES = (*MASKS, BOX)  # what training draws (and "everything" with p_full)
@@ -212,7 +212,7 @@ def fill(pipe, images: torch.Tensor, holes: torch.Tensor, prompts: list[str], ge
         raise UserError(f"steps must be in [1, {pipe.scheduler.config.num_train_timesteps}], got {steps}")
     unet, vae, sched = pipe.unet, pipe.vae, pipe.scheduler
     device = unet.device
-    guided_run = guidance > 1
+    guided_run = guides(guidance)
     cond, uncond = encode_prompts(pipe, list(prompts), None, guidance)
     text = torch.cat([uncond, cond]) if guided_run else cond
     sched.set_timesteps(steps, device=device)

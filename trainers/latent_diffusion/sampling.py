@@ -4,7 +4,7 @@
 generator): encode the prompts with the frozen text encoder, draw z_T ~ N(0, I), then for each of the
 scheduler's timesteps predict the noise for the empty/negative prompt and for the prompt and combine them
 by classifier-free guidance (Ho & Salimans 2022, eq. 6, in the form diffusers uses):
-    eps_hat = eps(z_t, "") + w (eps(z_t, y) - eps(z_t, ""))        w = guidance scale; w <= 1: eps(z_t, y) alone
+    eps_hat = eps(z_t, "") + w (eps(z_t, y) - eps(z_t, ""))        w = guidance scale; w = 1: eps(z_t, y) alone
 and let the scheduler take its step z_t -> z_{t-1}. Finally x = D(z_0 / scaling_factor).
 `CrossAttentionMaps` records softmax(Q K^T / sqrt(d)) of every cross-attention layer (latent positions x
 prompt tokens), the "where does each word act" picture.
@@ -20,7 +20,8 @@ from typing import Iterator
 import torch
 import torch.nn.functional as F
 
-from ..core.errors import UserError
+from ..core.captions import unknown_words
+from ..core.errors import NothingGiven, UserError
 from ..core.images import to_uint8
 from ..ddpm.diffusion import eps_from_x0, x0_from_eps
 from ..ddpm.samplers import guidance_limit, guided
@@ -93,10 +94,46 @@ class Step:
 
 
 def encode_prompts(pipe, prompts: list[str], negative_prompt: str | None, guidance: float):
-    """(cond, uncond) hidden states as the pipeline makes them (uncond is None when w <= 1)."""
-    cond, uncond = pipe.encode_prompt(prompts, pipe.unet.device, 1, guidance > 1,
-                                      [negative_prompt or ""] * len(prompts) if guidance > 1 else None)
+    """(cond, uncond) hidden states as the pipeline makes them (uncond is None when w = 1: `guides`)."""
+    cond, uncond = pipe.encode_prompt(prompts, pipe.unet.device, 1, guides(guidance),
+                                      [negative_prompt or ""] * len(prompts) if guides(guidance) else None)
     return cond, uncond
+
+
+MAX_PROMPT_CHARS = 300
+
+
+def check_prompt(tokenizer, prompt, what: str = "prompt", required: bool = True) -> str:
+    """The prompt, stripped, or a UserError: empty, over MAX_PROMPT_CHARS, or more tokens than `tokenizer` reads
+    (it would be cut silently). One check for everything that takes a prompt: the CLI's `sample`, and the app's
+    text-to-image, unCLIP and lessons."""
+    if prompt is None or not isinstance(prompt, str):
+        prompt = ""
+    prompt = prompt.strip()
+    if required and not prompt:
+        raise NothingGiven(f"the {what} is empty: describe a garment, e.g. 'a small red sneaker'")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise UserError(f"the {what} has {len(prompt)} characters; at most {MAX_PROMPT_CHARS}")
+    n = len(tokenizer(prompt).input_ids)
+    if n > tokenizer.model_max_length:
+        unknown = unknown_words(prompt)  # spelled out piece by piece, they may be what made it long
+        limit = tokenizer.model_max_length
+        known = " ".join(w for w in prompt.split() if w.strip(".,;:!?").lower() not in {u.lower() for u in unknown})
+        if unknown and len(tokenizer(known).input_ids) <= limit:  # four words can be too long: said first
+            raise UserError(f"this model never saw {', '.join(repr(w) for w in unknown[:6])}: it spells each unknown "
+                            f"word out in pieces, which makes the {what} {n} tokens long, over the {limit} it reads "
+                            "(start and end included). Drop those words or use its captions' words (small, large, a "
+                            "colour, a garment)")
+        raise UserError(f"the {what} is {n} tokens long ({len(prompt.split())} words); this model reads at most "
+                        f"{limit} (start and end included): shorten it")
+    return prompt
+
+
+def guides(guidance: float) -> bool:
+    """Whether w calls for eps(z_t, ""): any w but 1. w = 0 is the unconditional model and 0 < w < 1 a blend, as
+    the equation says (diffusers' pipelines skip guidance for every w <= 1, so w = 0 drew w = 1's images: a walk
+    found the slider's low end did nothing). For w >= 1 the images are the pipeline's."""
+    return float(guidance) != 1.0
 
 
 @torch.no_grad()
@@ -134,7 +171,7 @@ def denoise(pipe, prompts: list[str], gen: torch.Generator, steps: int, guidance
     timesteps = sched.timesteps
     for i, t in enumerate(timesteps):
         z_t = sched.scale_model_input(latents, t)  # Euler keeps sigma-scaled latents; the U-Net sees z_t
-        if guidance > 1:
+        if guides(guidance):
             eps_u, eps_c = unet(torch.cat([z_t] * 2), t, encoder_hidden_states=torch.cat([uncond, cond])).sample.chunk(2)
             # eps_hat = eps(z_t, "") + w (eps(z_t, y) - eps(z_t, "")), inside the guidance interval
             eps = guided(eps_u, eps_c, guidance) if t_max is None or int(t) < t_max else eps_c

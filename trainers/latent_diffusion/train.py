@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 import weakref
 from pathlib import Path
 
@@ -275,9 +276,18 @@ def sample(cfg: Config, modules: dict, n: int, gen: torch.Generator, prompt: str
            negative_prompt: str = "", batch: int = 100, prompts: list[str] | None = None,
            guidance_interval: float | None = None) -> dict:
     """n images uint8 (n, 3, 32, 32) for `prompt` (or `prompts`, or the vocabulary's prompts in turn)."""
-    from .sampling import denoise, make_pipeline
+    from ..core.captions import unknown_words
+    from .sampling import check_prompt, denoise, make_pipeline
 
     pipe = make_pipeline(cfg, modules, scheduler)
+    if prompt is not None:  # a user's prompt (the CLI's --prompt): too long is refused, not cut; unknown words said
+        prompt = check_prompt(pipe.tokenizer, prompt)
+        negative_prompt = check_prompt(pipe.tokenizer, negative_prompt, "negative prompt", required=False)
+        unknown = unknown_words(f"{prompt} {negative_prompt}")
+        if unknown:
+            print(f"note: this model never saw {', '.join(repr(w) for w in unknown[:12])} in a caption; words it never "
+                  "saw pull its images off what the rest asks for (one before a garment drew that garment about half "
+                  "as often): leave them out to get what you ask for", file=sys.stderr)
     if prompts is None:
         prompts = [prompt] * n if prompt is not None else default_prompts(n)
     if len(prompts) != n:
