@@ -321,6 +321,11 @@ GRADIO_PAGE_EDITS = {
          "update(e){for(let[t,n]of Object.entries(this.current))n.fn_index!==e.fn_index&&(n.used_cache!=null||"
          "n.cache_duration!=null||n.avg_time!=null||n.cache_event_id!=null)&&(this.current[t]="),
         ("set_status(e,t){this.current[e].status=t}", "set_status(e,t){this.current[e]={...this.current[e],status:t}}"),
+        # a message's own title heads its toast ("Nothing given yet" over an empty pad's message): the toast showed
+        # its type, "Error", whatever title the server sent
+        ("S=n(()=>t.type.charAt(0).toUpperCase()+t.type.slice(1))",
+         "S=n(()=>{let e=w(x)?.title;return e&&![`Error`,`Warning`,`Info`,`Success`].includes(e)?e:"
+         "t.type.charAt(0).toUpperCase()+t.type.slice(1)})"),
     ],
     "Blocks-": [
         ("async update_loading_stati_state(){await Promise.all(Object.entries(this.loading_stati.current).map(",
