@@ -83,7 +83,9 @@ button:disabled { opacity: 0.45; cursor: not-allowed; }
 /* a picker gallery (small thumbnails to click) writes each caption under its thumbnail, not over the garment */
 .picker .thumbnail-item:has(> .caption-label) { display: flex; flex-direction: column; height: auto !important;
   aspect-ratio: auto !important; overflow: visible; }
-.picker .thumbnail-item:has(> .caption-label) > img { height: 100px; min-height: 100px; flex: none; }
+/* the whole garment in its thumbnail (cropped to the wide box, trousers and dresses lost their ends at 800 px) */
+.picker .thumbnail-item:has(> .caption-label) > img { height: 100px; min-height: 100px; flex: none;
+  object-fit: contain !important; background: #000; }
 .picker .thumbnail-item > .caption-label { position: static !important; max-width: 100%; margin: 2px auto 0; }
 /* a results gallery's caption (model name, ms/image) goes under its grid, not over its last row's samples */
 .full-gallery .thumbnail-item:has(> .caption-label) { display: flex; flex-direction: column; height: auto !important;

@@ -477,7 +477,10 @@ def build(store: ModelStore) -> TabParts:
     common = {"checkpoint": ckpt, "other model": other, "prompt": prompt}
     generated = wire(go.click, "text_to_image", {**common, "negative prompt": negative, "guidance": guidance,
                                                  "steps": steps, "scheduler": scheduler, "seed": seed, "batch": batch},
-                     lambda *a: (yield from generate(store, *a)), [out, progress], parts, opening=bool(first))
+                     lambda *a: (yield from generate(store, *a)), [out, progress], parts, opening=bool(first),
+                     # a press during a run is kept and runs next, its settings as they are then (pressed again
+                     # during a 12-s run with a new prompt, it was dropped without a word)
+                     trigger_mode="always_last")
     cfg_event = wire(cfg_go.click, "t2i_guidance", {**common, "negative prompt": negative, "guidance": guidance,
                                                     "steps": steps, "scheduler": scheduler, "seed": seed, "step": at},
                      lambda *a: guidance_view(store, *a), [cfg_out, cfg_note], parts, opening=bool(first))
