@@ -70,6 +70,14 @@ def test_compare_draws_every_model_from_one_seed(store):
         args = list(bad) + [0, 4, tab.ANY_CLASS, 5, 2.0][len(bad) - 1:]
         with pytest.raises(gr.Error):
             tab.compare(store, *args)
+        with pytest.raises(gr.Error):  # the page's, refused before any model is drawn
+            next(tab.compare_live(store, *args))
+    # the page shows each model as it is drawn (a 42-s comparison showed only a timer), the slider once two are in
+    live = list(tab.compare_live(store, ["tiny-gan", "tiny-gan", "tiny-ddpm"], 3, 4, "Trouser", 5, 2.0))
+    assert [len(g) for g, _, _ in live] == [1, 2, 3] and live[0][1] == gr.skip()
+    assert [len(t.columns) - 1 for _, _, t in live] == [1, 2, 3]
+    assert np.array_equal(live[-1][1][0], three[1][0]) and all(
+        np.array_equal(a[0], b[0]) for a, b in zip(live[-1][0], three[0]))
 
 
 def test_timeline_replays_snapshots_with_their_curves(store):
