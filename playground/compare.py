@@ -149,8 +149,14 @@ def compare_live(store: ModelStore, *settings):
     steps, w = 10 and 16 samples took 42 s with only a timer on screen), the slider once two are in."""
     import gradio as gr
 
-    for gallery, pair, table in compared(store, *settings):
-        yield gallery, gr.skip() if len(gallery) < 2 else pair, table
+    names = settings[0] if isinstance(settings[0], (list, tuple)) else [settings[0]]
+    # frames before the last only while a diffusion model is to come: a GAN or VAE draws in milliseconds, and each
+    # frame streamed costs the page a round of encoding and rendering
+    slow = {i for i, name in enumerate(names) if name in generative_names(store)
+            and store.get(name).family in ("ddpm", "latent_diffusion")}
+    for k, (gallery, pair, table) in enumerate(compared(store, *settings)):
+        if k == len(names) - 1 or any(i > k for i in slow):
+            yield gallery, gr.skip() if len(gallery) < 2 else pair, table
 
 
 def compared(store: ModelStore, names, seed, n, class_name, steps, guidance):
