@@ -182,7 +182,17 @@ def server_tracebacks(proc, limit: int = 3000) -> str:
     a module's last, passing test owns the output: a CI failure said only "the app raised an exception")."""
     log = server_log(proc)
     start = log.find("Traceback")
-    return "" if start < 0 else f"\nserver log from its first traceback:\n{log[start:start + limit]}"
+    if start < 0:
+        return ""
+    # the first traceback to its exception's line, its middle cut where it is long (cut at `limit` from its start,
+    # a CI failure's message ended inside the frames, before the exception it was about)
+    lines, end = log[start:].splitlines(), 1
+    while end < len(lines) and (lines[end].startswith((" ", "\t")) or not lines[end].strip()):
+        end += 1
+    text = "\n".join(lines[:end + 1])
+    if len(text) > limit:
+        text = text[:limit // 3] + "\n  [...]\n" + text[-(2 * limit // 3):]
+    return f"\nserver log from its first traceback:\n{text}"
 
 
 def wait_warm(proc, timeout: float = 600) -> None:
