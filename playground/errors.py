@@ -67,10 +67,13 @@ def _shown(gr, fn, e: UserError):
     return refusal(e)
 
 
-def refusal(e: UserError | str, prefix: str = ""):
-    """The gr.Error that shows a refusal: headed by its title ("Nothing given yet" for an empty pad), and up
-    until closed or the next action's button (the page's script closes it then): at Gradio's 10 s, a user who
-    looked back at the page after a refused Generate saw no message, only the old images."""
+def refusal(e, prefix: str = "", suffix: str = "", title: str | None = None):
+    """The gr.Error that shows a refusal (a UserError, a message, or a gr.Error: Gradio's own input checks make
+    those): headed by its title ("Nothing given yet" for an empty pad), and up until closed or the next action's
+    button (the page's script closes it then): at Gradio's 10 s, a user who looked back at the page after a
+    refused Generate saw no message, only the old images."""
     import gradio as gr
 
-    return gr.Error(f"{prefix}{e}", title=getattr(e, "title", UserError.title), duration=None, print_exception=False)
+    said = str(getattr(e, "message", e)) if isinstance(e, gr.Error) else str(e)
+    return gr.Error(f"{prefix}{said}{suffix}", title=title or getattr(e, "title", None) or UserError.title, duration=None,
+                    print_exception=False)

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from trainers.core import captions
-from trainers.core.captions import unknown_words
+from trainers.core.captions import UNKNOWN_WORDS_EFFECT, unknown_words
 from trainers.core.errors import UserError
 from trainers.core.images import grid, to_uint8, upscale
 from trainers.ddpm.diffusion import x0_from_eps
@@ -154,15 +154,10 @@ def vocabulary_note(other: str | None, prompt) -> str:
     # "a red spaceship" was told "in a colour no word asked for", beside four red shapes
     colour = (f"in the colour asked for ({' or '.join(colours)})" if colours else "in a colour no word asked for")
     # "a large blue dress with a red sneaker" was told to expect coloured shapes, and drew blue dresses
-    # not "it draws from the words it knows": one unknown word in front of each of the 160 vocabulary prompts
-    # ("a nice small red t-shirt") made the garment asked for come out 0.51 of the time instead of 0.84 ("shiny":
-    # 0.44, "zindlewomp": 0.19) and its colour 0.72 / 0.46 / 0.27 instead of 0.98 (ldm-fashion-captions, 30 DDIM
-    # steps, w = 3; a walk's "a zindlewomp red sneaker" drew trousers)
+    # not "it draws from the words it knows": a walk's "a zindlewomp red sneaker" drew trousers
     rest = (f"It still aims at the garment{'s' if len(named) > 1 else ''} {' and '.join(named)}"
             + (" (it was trained on one garment a caption: expect one of them)" if len(named) > 1 else "")
-            + ", but words it never saw pull the image off it: with one in front of each of its 160 vocabulary "
-              "prompts (\"a nice small red t-shirt\"), the garment asked for came out about half as often (0.44–0.51 "
-              "against 0.84) and its colour less often too. Leave them out to get what you ask for. " if named else
+            + f", but {UNKNOWN_WORDS_EFFECT} " if named else
             "It draws from the words it knows; with no garment among them, it draws garment-like shapes of its "
             f"own choosing (every caption it learnt from named a garment), {colour}. ")
     return (f"**Note:** this model never saw the word{'s' if len(unknown) > 1 else ''} **{', '.join(unknown[:12])}**. "
@@ -271,17 +266,17 @@ def guidance_view(store: ModelStore, name: str, other: str, prompt: str, negativ
                   scheduler: str, seed, at_step):
     """At one step of the run: eps(z_t, ""), eps(z_t, y) and the guided eps_hat, each as latent channels and
     as the x0 it implies, x0 = (z_t - sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_bar_t), decoded."""
-    # w = 1 is run as 1.0001: the unconditional prediction is computed, to be shown (the guided row is w's)
     w = number("guidance scale", guidance, 0, 20)
-    pipe, prompt, negative, guidance, steps, seed, _ = _settings(store, name, other, prompt, negative,
-                                                                 w if guides(w) else 1.0001, steps, scheduler, seed)
+    pipe, prompt, negative, guidance, steps, seed, _ = _settings(store, name, other, prompt, negative, w, steps,
+                                                                 scheduler, seed)
     at = int(number("step", at_step, 1, steps)) - 1
     from diffusers import DDIMScheduler
 
     alphas = DDIMScheduler.from_config(pipe.scheduler.config).alphas_cumprod  # the training schedule's alpha_bar
     gen = torch.Generator().manual_seed(seed)
     interval = guidance_interval_for(store, name, other)
-    for s in denoise(pipe, [prompt], gen, steps, guidance, negative, guidance_interval=interval):
+    # both: at w = 1 too, the unconditional prediction is computed, to be shown
+    for s in denoise(pipe, [prompt], gen, steps, guidance, negative, guidance_interval=interval, both=True):
         if s.i == at:
             break
     a = float(alphas[s.t])

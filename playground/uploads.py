@@ -47,8 +47,7 @@ def quiet_validation(blocks) -> None:
                 if not e.print_exception:
                     raise
                 log.warning("user error in %s: %s", name, e.message)
-                raise gr.Error(e.message, duration=e.duration, visible=e.visible, title=e.title,
-                               print_exception=False) from None
+                raise refusal(e) from None  # up until closed, as ours: Gradio's closed after 10 s
             except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
                 if not decodes:
                     raise

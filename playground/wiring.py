@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 
 from . import exports
-from .errors import log
+from .errors import log, refusal
 from .exports import tagged
 
 
@@ -238,11 +238,8 @@ UNCHANGED = "Nothing on screen was changed."
 
 def said_also(e, sentence: str):
     """The gr.Error `e` with a sentence after its message (what the refusal left on screen, or took off it)."""
-    import gradio as gr
-
     said = str(e.message).rstrip()
-    return gr.Error(f"{said}{'' if said.endswith(('.', '!', '?')) else '.'} {sentence}", title=e.title,
-                    duration=e.duration, print_exception=False)
+    return refusal(said, suffix=f"{'' if said.endswith(('.', '!', '?')) else '.'} {sentence}", title=e.title)
 
 
 def said_unchanged(fn):

@@ -296,6 +296,23 @@ def test_guidance_below_one_is_the_equations_not_the_conditional_model(tiny_ldm)
         assert not torch.allclose(s.latents, one.latents, atol=1e-4)
 
 
+def test_both_predictions_at_w_one_leave_the_run_unguided(tiny_ldm):
+    """The guidance view shows eps(z_t, "") at w = 1 too (`both`): the run is still w = 1's, eps(z_t, y) alone
+    (it was run as w = 1.0001 before)."""
+    from trainers.latent_diffusion.sampling import denoise, make_pipeline
+
+    loaded = load_model(tiny_ldm["ldm"])
+
+    def run(**kw):
+        pipe = make_pipeline(loaded.cfg, loaded.modules, "ddim")
+        return list(denoise(pipe, ["a red bag"], torch.Generator().manual_seed(1), 3, 1.0, **kw))
+    plain, both = run(), run(both=True)
+    assert all(s.eps_uncond is None for s in plain[:-1]) and all(s.eps_uncond is not None for s in both[:-1])
+    assert not torch.allclose(both[0].eps_uncond, both[0].eps_text, atol=1e-4)  # a prediction of its own
+    for a, b in zip(plain, both):  # equal but for the batched call's float rounding (latents up to ~5)
+        assert torch.allclose(a.eps_text, b.eps_text, atol=1e-5) and torch.allclose(a.latents, b.latents, atol=1e-4)
+
+
 def test_guidance_interval_leaves_the_noisiest_steps_unguided(tiny_ldm):
     """DDIM 3 steps (t = 999, 666, 332) with guidance_interval 0.5: the first two use eps(z_t, y) alone (as
     w = 1 does), the third is guided; every step still carries both predictions for the tab's view."""

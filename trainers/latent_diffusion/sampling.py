@@ -93,11 +93,12 @@ class Step:
     images: torch.Tensor | None = None  # uint8 (N, 3, H, W), at the end only
 
 
-def encode_prompts(pipe, prompts: list[str], negative_prompt: str | None, guidance: float):
-    """(cond, uncond) hidden states as the pipeline makes them (uncond is None when w = 1: `guides`)."""
-    cond, uncond = pipe.encode_prompt(prompts, pipe.unet.device, 1, guides(guidance),
-                                      [negative_prompt or ""] * len(prompts) if guides(guidance) else None)
-    return cond, uncond
+def encode_prompts(pipe, prompts: list[str], negative_prompt: str | None, guidance: float, both: bool = False):
+    """(cond, uncond) hidden states as the pipeline makes them (uncond is None when w = 1, `guides`, unless
+    `both`)."""
+    two = guides(guidance) or both
+    return pipe.encode_prompt(prompts, pipe.unet.device, 1, two, [negative_prompt or ""] * len(prompts) if two
+                              else None)
 
 
 MAX_PROMPT_CHARS = 300
@@ -139,11 +140,12 @@ def guides(guidance: float) -> bool:
 @torch.no_grad()
 def denoise(pipe, prompts: list[str], gen: torch.Generator, steps: int, guidance: float,
             negative_prompt: str | None = "", latents: torch.Tensor | None = None,
-            guidance_interval: float = 1.0) -> Iterator[Step]:
+            guidance_interval: float = 1.0, both: bool = False) -> Iterator[Step]:
     """Yield a `Step` per scheduler step, then one with the decoded images (see the module docstring).
     Guidance applies where t < guidance_interval * T (1: every step, as the diffusers pipeline); the steps
     above it use eps(z_t, y) alone (guidance in a limited interval, Kynkaenniemi et al. 2024; see the DDPM's
-    `guided_eps`). Both predictions are still computed there, so every `Step` can show them."""
+    `guided_eps`). Both predictions are still computed there, so every `Step` can show them; `both` computes
+    eps(z_t, "") at w = 1 too, to be shown (the run is still w = 1's: eps(z_t, y) alone)."""
     t_max = guidance_limit(guidance_interval, pipe.scheduler.config.num_train_timesteps)
     if not prompts:
         raise UserError("no prompt given")
@@ -151,7 +153,8 @@ def denoise(pipe, prompts: list[str], gen: torch.Generator, steps: int, guidance
         raise UserError(f"steps must be in [1, {pipe.scheduler.config.num_train_timesteps}], got {steps}")
     unet, sched = pipe.unet, pipe.scheduler
     device = unet.device
-    cond, uncond = encode_prompts(pipe, prompts, negative_prompt, guidance)
+    two = guides(guidance) or both
+    cond, uncond = encode_prompts(pipe, prompts, negative_prompt, guidance, both)
     sched.set_timesteps(steps, device=device)
     size = unet.config.sample_size
     if latents is None:  # z_T ~ N(0, I), drawn as the pipeline's prepare_latents draws it
@@ -171,10 +174,11 @@ def denoise(pipe, prompts: list[str], gen: torch.Generator, steps: int, guidance
     timesteps = sched.timesteps
     for i, t in enumerate(timesteps):
         z_t = sched.scale_model_input(latents, t)  # Euler keeps sigma-scaled latents; the U-Net sees z_t
-        if guides(guidance):
+        if two:
             eps_u, eps_c = unet(torch.cat([z_t] * 2), t, encoder_hidden_states=torch.cat([uncond, cond])).sample.chunk(2)
             # eps_hat = eps(z_t, "") + w (eps(z_t, y) - eps(z_t, "")), inside the guidance interval
-            eps = guided(eps_u, eps_c, guidance) if t_max is None or int(t) < t_max else eps_c
+            eps = (guided(eps_u, eps_c, guidance) if guides(guidance) and (t_max is None or int(t) < t_max)
+                   else eps_c)
         else:
             eps_u, eps_c = None, unet(z_t, t, encoder_hidden_states=cond).sample
             eps = eps_c

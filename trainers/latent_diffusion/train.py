@@ -276,7 +276,7 @@ def sample(cfg: Config, modules: dict, n: int, gen: torch.Generator, prompt: str
            negative_prompt: str = "", batch: int = 100, prompts: list[str] | None = None,
            guidance_interval: float | None = None) -> dict:
     """n images uint8 (n, 3, 32, 32) for `prompt` (or `prompts`, or the vocabulary's prompts in turn)."""
-    from ..core.captions import unknown_words
+    from ..core.captions import UNKNOWN_WORDS_EFFECT, unknown_words
     from .sampling import check_prompt, denoise, make_pipeline
 
     pipe = make_pipeline(cfg, modules, scheduler)
@@ -285,9 +285,8 @@ def sample(cfg: Config, modules: dict, n: int, gen: torch.Generator, prompt: str
         negative_prompt = check_prompt(pipe.tokenizer, negative_prompt, "negative prompt", required=False)
         unknown = unknown_words(f"{prompt} {negative_prompt}")
         if unknown:
-            print(f"note: this model never saw {', '.join(repr(w) for w in unknown[:12])} in a caption; words it never "
-                  "saw pull its images off what the rest asks for (one before a garment drew that garment about half "
-                  "as often): leave them out to get what you ask for", file=sys.stderr)
+            print(f"note: this model never saw {', '.join(repr(w) for w in unknown[:12])} in a caption; "
+                  f"{UNKNOWN_WORDS_EFFECT}", file=sys.stderr)
     if prompts is None:
         prompts = [prompt] * n if prompt is not None else default_prompts(n)
     if len(prompts) != n:
