@@ -23,7 +23,9 @@ CSS = """
 .image-container:has(canvas) .icon-button-wrapper.top-panel { position: absolute !important; top: 2px !important;
   bottom: auto !important; left: auto !important; right: 2px !important; margin: 0; }
 .block:has(.pixi-target) > label[data-testid="block-label"] { position: relative; z-index: 3; }
-.narrow-editor .image-container:has(canvas) .icon-button-wrapper.top-panel { top: 30px !important; }  /* too narrow for both in a line */
+/* too narrow for name and bar in a line: the bar goes under the picture (at 30 px, under the name, it covered the
+   inpaint picture's top right corner at 1400 px) */
+.narrow-editor .image-container:has(canvas) .icon-button-wrapper.top-panel { top: auto !important; bottom: 2px !important; }
 .image-container:has(.pixi-target) .toolbar-wrap { left: 0 !important; }
 /* a user error is said once, in its toast; the outputs keep what they showed instead of an "Error" badge each */
 [data-testid="status-tracker"]:has(> span.error) { display: none; }

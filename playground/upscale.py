@@ -235,8 +235,9 @@ def build(store: ModelStore, parts: TabParts) -> None:
                     factor = gr.Radio(offered, value=first, label="upscaling factor")
                     seed = gr.Number(0, label="seed (the diffusion's noise)", precision=0, minimum=0)
                     go = gr.Button("Upscale", variant="primary")
-            strip = gr.Image(label="input | bicubic | SRResNet | SRGAN | ILVR | SR3 | original", interactive=False,
-                             format="png", elem_id="sr-strip", show_label=False)
+            # its name shown: with none, the strip sat under an empty bar of icons (a walk)
+            strip = gr.Image(label="the small input, each method's answer at 32 px, and the original",
+                             interactive=False, format="png", elem_id="sr-strip")
             table = gr.Markdown(elem_id="sr-table")
             gr.Markdown(held_out(store) if offered else "No super-resolution model is shipped: train one with "
                         "`python -m trainers train srgan`.", elem_id="sr-held-out")

@@ -171,21 +171,23 @@ def _to_px(z: np.ndarray, r: float) -> np.ndarray:
 
 
 def _axes(draw, r: float) -> None:
-    """Tick marks and their values on the map's two axes, and the axes' names, over the points (a halo keeps
-    them readable): the map had a corner note "z1, z2 in [-5, 5]" and no number on either axis. The ticks are at
-    half and all of the square's half-width r: at every 2 (r = 5) the last, 4, read as the axis's end, and a 5
-    added at the edge sat crammed beside it."""
+    """Tick marks on the map's two axes, their values along the square's bottom (z1) and left (z2) edges where
+    few points fall (on the axes, through the densest part of the map, they sat over the points), and the axes'
+    names at their ends. The ticks are at half and all of the square's half-width r: at every 2 (r = 5) the last,
+    4, read as the axis's end. The bottom left corner's -r serves both axes."""
     halo = {"stroke_width": 2, "stroke_fill": "white", "font": font_at(14)}
-    centre = MAP_PX // 2
+    centre, last, grey = MAP_PX // 2, MAP_PX - 1, (90, 90, 90)
     for v in (-r, -r / 2, r / 2, r):
-        px, py = np.clip(_to_px(np.array([[v, v]], dtype=float), r)[0], 0, MAP_PX - 1)
-        edge = abs(v) == r  # its value inside the square, against the edge it names
-        draw.line([(px, centre - 4), (px, centre + 4)], fill=(90, 90, 90), width=1)
-        draw.text((px - 3 if v > 0 and edge else px + 3 if edge else px, centre + 7), f"{v:g}", fill="black",
-                  anchor="rt" if v > 0 and edge else "lt" if edge else "mt", **halo)
-        draw.line([(centre - 4, py), (centre + 4, py)], fill=(90, 90, 90), width=1)
-        draw.text((centre - 8, py + 3 if v > 0 and edge else py - 3 if edge else py), f"{v:g}", fill="black",
-                  anchor="rt" if v > 0 and edge else "rb" if edge else "rm", **halo)
+        px, py = np.clip(_to_px(np.array([[v, v]], dtype=float), r)[0], 0, last)
+        draw.line([(px, centre - 4), (px, centre + 4)], fill=grey, width=1)  # on the axes
+        draw.line([(centre - 4, py), (centre + 4, py)], fill=grey, width=1)
+        draw.line([(px, last - 5), (px, last)], fill=grey, width=1)  # and at the edges, beside the values
+        draw.line([(0, py), (5, py)], fill=grey, width=1)
+        # z1 along the bottom: the edges' values inside the square, against the edge they name
+        draw.text((px - 3 if v == r else px + 3 if v == -r else px, last - 7), f"{v:g}", fill="black",
+                  anchor="rb" if v == r else "lb" if v == -r else "mb", **halo)
+        if v != -r:  # z2 along the left edge
+            draw.text((8, py + 3 if v == r else py), f"{v:g}", fill="black", anchor="lt" if v == r else "lm", **halo)
     draw.text((MAP_PX - 4, centre - 6), "z1", fill="black", anchor="rb", **halo)
     draw.text((centre + 7, 4), "z2", fill="black", anchor="lt", **halo)
 

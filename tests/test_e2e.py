@@ -381,6 +381,14 @@ def _drive(page, tab: str, width: int) -> None:
         canvas.scroll_into_view_if_needed()  # below the fold under the take row: a user scrolls to it to paint
         page.wait_for_timeout(300)
         box = canvas.bounding_box()
+        # the zoom / undo bar covers none of the picture (under the name, it hid the picture's top right at
+        # 1400 px): the picture is dark, so the page under the bar, the bar hidden, is light
+        bar = page.locator("#inpaint-editor .top-panel").first
+        bar_box = bar.bounding_box()
+        bar.evaluate("b => b.style.visibility = 'hidden'")
+        under = np.asarray(Image.open(io.BytesIO(page.screenshot(clip=bar_box))).convert("L"))
+        bar.evaluate("b => b.style.visibility = ''")
+        assert (under < 60).mean() < 0.02, f"{width}px: {(under < 60).mean():.0%} of the bar is over the picture"
         # within the garment's picture (centred in the editor; Gradio drops a stroke that starts beside it)
         page.mouse.move(box["x"] + box["width"] * 0.38, box["y"] + box["height"] * 0.5)
         page.mouse.down()
