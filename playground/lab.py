@@ -369,7 +369,9 @@ def build_2d() -> list:
                 play_btn = gr.Button("▶ Play", variant="primary", scale=2)
                 pause_btn = gr.Button("Pause", scale=2)
                 step_btn = gr.Button("Step ×", scale=1, min_width=80)
-                n_steps = gr.Number(1, show_label=False, container=False, precision=0, minimum=1, maximum=1000,
+                # its name unshown ("Step ×" before it says it) but given: a screen reader read "Number"
+                n_steps = gr.Number(1, label="steps a Step press takes", show_label=False, container=False,
+                                    precision=0, minimum=1, maximum=1000,
                                     scale=1, min_width=70, elem_id="lab-n-steps")
                 reset_btn = gr.Button("Reset", scale=1, min_width=80)
             status = gr.Markdown()

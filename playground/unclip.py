@@ -9,10 +9,14 @@ Handlers are plain functions (store, strings, numbers) -> arrays; `text2image.bu
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
+from PIL import Image
 
 from trainers.core.captions import COLOURS, IMAGE_SIZE, SIZES, render
+from trainers.core.data import FASHION_MNIST_CLASSES
 from trainers.core.errors import UserError
 from trainers.core.images import from_uint8, grid, upscale
 from trainers.unclip.embeddings import image_embeddings, same_weights, text_conditioning
@@ -138,6 +142,183 @@ def variations(store: ModelStore, decoder: str, image, colour: str, size: str, s
     return strip, note
 
 
+PATH_SCALE = 3  # a path's frames in one row (A, the frames, B: up to 8 x 96 px fit the column at 800 px)
+MAX_FRAMES = 6
+
+
+def _embedded(dec, images: list) -> tuple[torch.Tensor, torch.Tensor]:
+    """Garments (uint8 (1, 3, 32, 32) each, as `garment` draws them) -> (them, their z_i (N, D))."""
+    x = torch.cat(images)
+    device = next(dec.modules["unet_ema"].parameters()).device
+    return x, image_embeddings(dec.modules["image_encoder"], from_uint8(x).to(device))
+
+
+def _path_strip(ends: tuple[torch.Tensor, torch.Tensor], made: torch.Tensor, titles: list[str]) -> np.ndarray:
+    """One row: the first image, the path's decodings, the last (or the target) image, each titled."""
+    tiles = [upscale(x.permute(1, 2, 0).numpy(), PATH_SCALE) for x in (ends[0][0], *made, ends[1][0])]
+    return titled_strip(tiles, titles, gap=6)
+
+
+def _frames(frames) -> int:
+    return int(number("frames", frames, 2, MAX_FRAMES))
+
+
+@user_errors
+def interpolate(store: ModelStore, decoder: str, image_a, image_b, colour: str, size: str, seed, frames, guidance,
+                steps):
+    """Two garments -> (A, the decodings of slerp(z_A, z_B, t) for t from 0 to 1 from one noise, B; a note).
+    DALL·E 2's interpolations (Ramesh et al. 2022, sec. 3.2), here with the DDIM noise fixed instead of varied."""
+    from trainers.core.latent import slerp
+    from trainers.unclip import decoder as D
+
+    seed, _, guidance, steps = _settings(seed, 1, guidance, steps)
+    k = _frames(frames)
+    dec, _ = _pair(store, decoder)
+    x, z = _embedded(dec, [garment(image_to_grey(im, IMAGE_SIZE), colour, size) for im in (image_a, image_b)])
+    ts = torch.linspace(0, 1, k)
+    path = torch.nn.functional.normalize(slerp(z[0], z[1], ts), dim=-1)
+    made = D.decode(dec.cfg, dec.modules, path, torch.Generator().manual_seed(seed), steps, guidance,
+                    one_noise=True).cpu()
+    strip = _path_strip((x[:1], x[1:]), made, ["A", *(f"t = {t:.2g}" for t in ts.tolist()), "B"])
+    note = (f"z_A and z_B sit at cosine **{float(z[0] @ z[1]):.2f}**; each frame decodes "
+            "slerp(z_A, z_B, t) = [sin((1 − t)Ω) z_A + sin(tΩ) z_B] / sin Ω, cos Ω = z_A·z_B, from the same noise "
+            "z_T, so only the embedding changes along the row. The ends are the decoder's reading of A and B, "
+            "not the images themselves.")
+    return strip, note
+
+
+@user_errors
+def apply_text_diff(store: ModelStore, decoder: str, image, colour: str, size: str, source, target, seed, frames,
+                    guidance, steps):
+    """A garment and two captions -> (it, the decodings of z_i turned towards z_d = norm(z_t(target) -
+    z_t(source)) by slerp with theta from 0 to 0.5, from one noise; a note): DALL·E 2's text diffs (sec. 3.3)."""
+    from trainers.unclip import decoder as D
+    from trainers.unclip.embeddings import text_diff
+
+    from .text2image import check_prompt
+
+    seed, _, guidance, steps = _settings(seed, 1, guidance, steps)
+    k = _frames(frames)
+    dec, _ = _pair(store, decoder)
+    tok = dec.modules["text_encoder"].pipeline_tokenizer
+    source = check_prompt(tok, " ".join(str(source or "").split()), "caption of the image")
+    target = check_prompt(tok, " ".join(str(target or "").split()), "caption it should become")
+    if source == target:
+        raise UserError("the two captions are the same: their difference is no direction; change the second one "
+                        "(e.g. 'a red dress' -> 'a red coat')")
+    x, z_i = _embedded(dec, [garment(image_to_grey(image, IMAGE_SIZE), colour, size)])
+    z_from, z_to = text_conditioning(dec.modules["text_encoder"], [source, target])[0]
+    thetas = torch.linspace(0, 0.5, k)
+    path = text_diff(z_i[0], z_from, z_to, thetas)
+    made = D.decode(dec.cfg, dec.modules, path, torch.Generator().manual_seed(seed), steps, guidance,
+                    one_noise=True).cpu()
+    # no end image: the last frame is the edit (the image stands first)
+    tiles = [upscale(t.permute(1, 2, 0).numpy(), PATH_SCALE) for t in (x[0], *made)]
+    # "theta" spelt out: the strip's font has no θ (it drew a box)
+    strip = titled_strip(tiles, ["the image", *(f"theta = {t:.2g}" for t in thetas.tolist())], gap=6)
+    note = (f"z_d = (z_t(“{target}”) − z_t(“{source}”)) / ‖·‖; each frame decodes slerp(z_i, z_d, θ) from the same "
+            f"noise (θ = 0: z_i itself). The captions sit at cosine **{float(z_from @ z_to):.2f}** to each other; "
+            f"the last frame's embedding is at cosine **{float(path[-1] @ z_i[0]):.2f}** to the image's.")
+    return strip, note
+
+
+MAP_PX, MAP_REAL = 420, 500  # the embedding map: its square, and how many held-out garments it places
+
+
+@functools.lru_cache(maxsize=2)
+def _real_embeddings(store: ModelStore, decoder: str, version: float):
+    """z_i of MAP_REAL test garments (tinted and sized as the captioned test set draws them), their classes, and
+    z_t of the 160 vocabulary captions, on the decoder's CLIP."""
+    from trainers.core.captions import attributes, vocabulary_prompts
+
+    from .vae import test_images
+
+    dec, _ = _pair(store, decoder)
+    images, labels = test_images()
+    pick = np.arange(min(MAP_REAL, len(images)))  # the first: every class alike (the file cycles through them)
+    attr = attributes(len(pick), seed=2)
+    grey = torch.stack([torch.from_numpy(image_to_grey(Image.fromarray(images[i]), IMAGE_SIZE, invert="no"))
+                        for i in pick]).float().div(255).unsqueeze(1)
+    x = (render(grey, attr["colour"], attr["size"]) * 255).round().to(torch.uint8)
+    _, z = _embedded(dec, [x])
+    z_vocab = text_conditioning(dec.modules["text_encoder"], [p for p, *_ in vocabulary_prompts()])[0]
+    return z.cpu(), labels[pick], z_vocab.cpu()
+
+
+@user_errors
+def embedding_map(store: ModelStore, decoder: str, prior: str, prompt, seed, n):
+    """CLIP's embedding space drawn in 2-D by PCA: held-out garments' z_i by class, the 160 captions' z_t, the
+    prompt's z_t and the prior's z_i for it -> (the map, a note). The two modalities sit apart (the modality gap,
+    Liang et al. 2022): the prior's job is to carry a caption's z_t over to where images' z_i are."""
+    from PIL import ImageDraw
+
+    from trainers.unclip import prior as P
+
+    from .text2image import check_prompt
+    from .vae import PALETTE
+    from .views import font_at
+
+    seed, n, *_ = _settings(seed, n, 1, 1)
+    dec, pri = _pair(store, decoder, prior)
+    prompt = check_prompt(dec.modules["text_encoder"].pipeline_tokenizer, " ".join(str(prompt or "").split()))
+    z_real, labels, z_vocab = _real_embeddings(store, decoder, store.version(decoder))
+    z_t = text_conditioning(dec.modules["text_encoder"], [prompt])[0].cpu()
+    z_prior = P.generate(pri.cfg, pri.modules, [prompt] * n, torch.Generator().manual_seed(seed),
+                         guidance=PRIOR_GUIDANCE).cpu()
+    # the axes: the two largest principal components of the images' and captions' embeddings together
+    both = torch.cat([z_real, z_vocab])
+    mean = both.mean(0)
+    _, sv, v = torch.linalg.svd(both - mean, full_matrices=False)
+    axes = v[:2].T
+    share = float((sv[:2] ** 2).sum() / (sv ** 2).sum())
+    pts = {k: ((z - mean) @ axes).numpy() for k, z in
+           (("real", z_real), ("vocab", z_vocab), ("text", z_t), ("prior", z_prior))}
+    allp = np.concatenate(list(pts.values()))
+    lo, hi = allp.min(0), allp.max(0)
+    pad = 18
+
+    def px(p):
+        return (pad + (p[..., 0] - lo[0]) / max(hi[0] - lo[0], 1e-8) * (MAP_PX - 2 * pad),
+                MAP_PX - pad - (p[..., 1] - lo[1]) / max(hi[1] - lo[1], 1e-8) * (MAP_PX - 2 * pad))
+
+    legend_px = 84
+    canvas = Image.new("RGB", (MAP_PX, MAP_PX + legend_px), "white")
+    draw = ImageDraw.Draw(canvas)
+    draw.rectangle([0, 0, MAP_PX - 1, MAP_PX - 1], outline=(200, 200, 200))
+    for (x, y), k in zip(zip(*px(pts["real"])), labels):
+        draw.ellipse([x - 2, y - 2, x + 2, y + 2], fill=tuple(int(c) for c in PALETTE[k]))
+    for x, y in zip(*px(pts["vocab"])):  # the captions: hollow grey squares
+        draw.rectangle([x - 3, y - 3, x + 3, y + 3], outline=(120, 120, 120))
+    for x, y in zip(*px(pts["prior"])):  # the prior's z_i: black rings
+        draw.ellipse([x - 6, y - 6, x + 6, y + 6], outline="black", width=2)
+    (x, y), = zip(*px(pts["text"]))  # the prompt's z_t: a black star (a cross of two bars)
+    draw.line([(x - 8, y), (x + 8, y)], fill="black", width=3)
+    draw.line([(x, y - 8), (x, y + 8)], fill="black", width=3)
+    font = font_at(12)
+    for k, name in enumerate(FASHION_MNIST_CLASSES):  # legend: two rows of five, then the marks
+        x0, y0 = 4 + (k % 5) * (MAP_PX // 5), MAP_PX + 6 + (k // 5) * 18
+        draw.rectangle([x0, y0 + 3, x0 + 9, y0 + 12], fill=tuple(int(c) for c in PALETTE[k]))
+        draw.text((x0 + 13, y0 + 1), name, fill="black", font=font)
+    y0 = MAP_PX + 46
+    draw.rectangle([6, y0 + 4, 12, y0 + 10], outline=(120, 120, 120))
+    draw.text((18, y0 + 1), "the 160 captions' z_txt", fill="black", font=font)
+    draw.line([(180, y0 + 7), (192, y0 + 7)], fill="black", width=3)
+    draw.line([(186, y0 + 1), (186, y0 + 13)], fill="black", width=3)
+    draw.text((198, y0 + 1), "the prompt's z_txt", fill="black", font=font)
+    draw.ellipse([306, y0 + 1, 318, y0 + 13], outline="black", width=2)
+    draw.text((322, y0 + 1), "the prior's z_i", fill="black", font=font)
+    draw.text((4, y0 + 20), f"dots: {len(z_real)} held-out garments' z_i · PC 1, 2: {share:.0%} of the variance",
+              fill=(80, 80, 80), font=font)
+    gap = float((z_real.mean(0) - z_vocab.mean(0)).norm())
+    cos_prior = float((z_prior @ z_real.T).max(1).values.mean())
+    note = (f"The captions' embeddings (squares) and the garments' (dots) sit apart, {gap:.2f} between their means "
+            "(unit vectors): the *modality gap* of CLIP (Liang et al. 2022). The prompt's z_txt (the cross) sits "
+            "among the captions; the prior's z_i (rings) should land among the garments of what it asks for: "
+            f"each is at cosine {cos_prior:.2f} to its nearest garment on average. The decoder was trained on z_i, "
+            "which is why the prior helps (sec. 5.1).")
+    return np.asarray(canvas), note
+
+
 def build_section(store: ModelStore, prompt, guidance, steps, seed, batch, parts) -> None:
     """The "DALL·E 2 (unCLIP)" page of the Text to image tab: the tab's prompt, guidance, steps, seed and batch
     drive it too, so one prompt is compared across the two ways of conditioning on text."""
@@ -160,6 +341,10 @@ def build_section(store: ModelStore, prompt, guidance, steps, seed, batch, parts
                    elem_classes="sheet")
     stale = gr.Markdown(elem_id="unclip-stale")
     note = gr.Markdown()
+    with gr.Row():
+        emb_map = gr.Image(label="CLIP's embedding space (PCA): garments, captions, the prompt, the prior's z_i",
+                           interactive=False, format="png", elem_id="unclip-map", scale=3)
+        emb_note = gr.Markdown()
     gr.Markdown("#### Variations of an image\nThe image's own CLIP embedding z_i, decoded from new noise: what "
                 "the embedding holds (class, colour, size) should stay, the rest is drawn anew.")
     examples = example_paths()
@@ -174,11 +359,46 @@ def build_section(store: ModelStore, prompt, guidance, steps, seed, batch, parts
     var_out = gr.Image(label="the image | its variations", interactive=False, format="png", elem_id="unclip-var",
                        elem_classes="sheet")
     var_note = gr.Markdown()
-    parts.pictures.update({"unCLIP: prior | no prior": out, "unCLIP: variations": var_out})
+    gr.Markdown("#### Interpolation and text diffs\nDALL·E 2's two edits of an image embedding (Ramesh et al. "
+                "2022, sec. 3.2-3.3), each frame decoded from the same noise: a path from the garment above (A) to "
+                "another (B), slerp(z_A, z_B, t); and a turn of its z_i towards the difference of two captions, "
+                "z_d = norm(z_txt(to) − z_txt(from)), by slerp(z_i, z_d, θ) for θ from 0 to 0.5. Colour and size "
+                "above apply to both garments.")
+    with gr.Row():
+        image_b = gr.Image(examples[9] if len(examples) > 9 else None, type="pil", label="B", height=200,
+                           sources=["upload", "clipboard"], image_mode=None)
+        with gr.Column():
+            frames = gr.Slider(2, MAX_FRAMES, 5, step=1, label="frames")
+            path_go = gr.Button("Interpolate A → B", variant="primary")
+    path_out = gr.Image(label="A | slerp(z_A, z_B, t) | B (one noise)", interactive=False, format="png",
+                        elem_id="unclip-path", elem_classes="sheet")
+    path_note = gr.Markdown()
+    with gr.Row():
+        source = gr.Textbox("a large blue sneaker", label="from: what the garment above is", max_length=300)
+        target = gr.Textbox("a large blue ankle boot", label="to: what it should become", max_length=300)
+    diff_go = gr.Button("Turn it towards the text diff", variant="primary")
+    diff_out = gr.Image(label="the image | slerp(z_i, z_d, θ) (one noise)", interactive=False, format="png",
+                        elem_id="unclip-diff", elem_classes="sheet")
+    diff_note = gr.Markdown()
+    parts.pictures.update({"unCLIP: prior | no prior": out, "unCLIP: variations": var_out,
+                           "unCLIP: interpolation": path_out, "unCLIP: text diff": diff_out})
+    starts = len(examples) > 9 and {"image A": shipped_image(examples[7]), "image B": shipped_image(examples[9])}
+    wire(path_go.click, "unclip_interpolate", {"decoder": decoder, "image A": image, "image B": image_b,
+                                               "colour": colour, "size": size, "seed": seed, "frames": frames,
+                                               "guidance": guidance, "steps": steps},
+         lambda *a: interpolate(store, *a), [path_out, path_note], parts, opening=bool(decoders) and starts)
+    wire(diff_go.click, "unclip_text_diff", {"decoder": decoder, "image": image, "colour": colour, "size": size,
+                                             "from": source, "to": target, "seed": seed, "frames": frames,
+                                             "guidance": guidance, "steps": steps},
+         lambda *a: apply_text_diff(store, *a), [diff_out, diff_note], parts,
+         opening=bool(decoders) and len(examples) > 7 and {"image": shipped_image(examples[7])})
     made = wire(go.click, "unclip", {"decoder": decoder, "prior": prior, "prompt": prompt, "seed": seed,
                                      "images": batch, "guidance": guidance, "steps": steps},
                 lambda *a: text_to_image(store, *a), [out, note], parts, opening=bool(decoders and priors))
     said_stale(made, prompt, stale, go.value, prompt.value if decoders and priors else None)  # the images above are of the prompt they were made for
+    wire(go.click, "unclip_embeddings", {"decoder": decoder, "prior": prior, "prompt": prompt, "seed": seed,
+                                         "images": batch},
+         lambda *a: embedding_map(store, *a), [emb_map, emb_note], parts, opening=bool(decoders and priors))
     wire(var_go.click, "unclip_variations", {"decoder": decoder, "image": image, "colour": colour, "size": size,
                                              "seed": seed, "images": batch, "guidance": guidance, "steps": steps},
          lambda *a: variations(store, *a), [var_out, var_note], parts,

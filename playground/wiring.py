@@ -326,14 +326,20 @@ def busy_while_running(button):
     a run was silently dropped (Gradio runs one of an event at a time per page), and a new user pressed it again
     and again. Called before the run's event is wired (the page sends a click's events in the order they were
     wired, each once the one before has ended: wired after, "running" came when the run had ended); returns
-    what wires the button's return once the run, `dep`, ends, whatever its outcome."""
+    what wires the button's return once the run, `dep`, ends, whatever its outcome: `.then` and `.failure`, as
+    Gradio 6.31's page runs a `.then` only after a success (after a refusal the button stayed "running" for good:
+    an empty brush hole in Inpaint, a walk)."""
     import gradio as gr
 
     label = str(button.value)
     button.click(lambda: gr.Button(f"{label}: running ... (Stop ends it)", interactive=False), None, button,
                  queue=False, api_name=False, show_progress="hidden")
-    return lambda dep: dep.then(lambda: gr.Button(label, interactive=True), None, button, queue=False,
-                                api_name=False, show_progress="hidden")
+
+    def back(dep):
+        for after in (dep.then, dep.failure):
+            after(lambda: gr.Button(label, interactive=True), None, button, queue=False, api_name=False,
+                  show_progress="hidden")
+    return back
 
 
 def quietly(fn, n_outputs: int):

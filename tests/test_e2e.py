@@ -376,6 +376,13 @@ def _drive(page, tab: str, width: int) -> None:
             page.screenshot(path=str(Path(os.environ["PLAYGROUND_SCREENSHOTS"]) / f"tab-{width}-upscale.png"),
                             full_page=True)
         page.get_by_role("tab", name="Inpaint", exact=True).click()  # the tab's picture shows inpainting
+        # a brush hole with nothing painted is refused, and the button comes back (it stayed "running" for good)
+        page.get_by_label("painted with the brush").check()
+        page.get_by_role("button", name="Fill the hole", exact=True).click()
+        page.locator("[data-testid=toast-body]").filter(has_text="nothing painted").first.wait_for(
+            state="visible", timeout=20_000)
+        page.get_by_role("button", name="Fill the hole", exact=True).wait_for(state="visible", timeout=5_000)
+        assert page.get_by_role("button", name="Fill the hole", exact=True).is_enabled()
         canvas = page.locator("#inpaint-editor canvas").first
         canvas.wait_for(state="visible", timeout=10_000)
         canvas.scroll_into_view_if_needed()  # below the fold under the take row: a user scrolls to it to paint

@@ -177,12 +177,55 @@ def test_decoder_evaluate_scores_variations(tiny_ldm, tiny_fashion, tmp_path, mo
     from trainers import fit
     from trainers.latent_diffusion import metrics as M
 
-    monkeypatch.setattr(M.metrics, "load_classifier", lambda path=None: SmallCNN(1, 8, 16, 10, 0.0).eval())
+    judge = SmallCNN(1, 8, 16, 10, 0.0).eval()  # one judge: it reads the decodings and their sources
+    monkeypatch.setattr(M.metrics, "load_classifier", lambda path=None: judge)
     out = tmp_path / "decoder"
     fit("unclip_decoder", {**LOOP, **_decoder_opts(tiny_fashion, tiny_ldm), "steps": "1", "out": str(out)})
     metrics = D.evaluate(load_model(out), n=6, steps=2)
     assert metrics["mode"] == "variations" and metrics["n"] == 6
     assert -1 <= metrics["clip_image_cos"] <= 1 and 0 <= metrics["class_accuracy"] <= 1
+    # class_kept: the judge reads each decoding as it reads its source (not the label, which the judge itself
+    # misreads on some sources): a decoder that gave the sources back keeps every class, at the judge's accuracy
+    monkeypatch.setattr(D, "sample", lambda cfg, modules, n, gen, images=None, **_: {"images": images})
+    echo = D.evaluate(load_model(out), n=6, steps=2)
+    assert echo["class_kept"] == 1.0 and echo["class_accuracy"] == echo["real_class_accuracy"]
+    assert echo["clip_image_cos"] > 0.999
+
+
+def test_text_diff_turns_the_image_embedding_towards_the_caption_difference():
+    """DALL·E 2 sec. 3.3: z_d = norm(z_t1 - z_t0); slerp(z_i, z_d, theta), by hand: theta = 0 is z_i, and every
+    row is a unit vector in the plane of z_i and z_d at angle theta * Omega from z_i."""
+    import torch.nn.functional as F
+
+    from trainers.unclip.embeddings import text_diff
+
+    gen = torch.Generator().manual_seed(0)
+    z_i, z_from, z_to = (F.normalize(torch.randn(16, generator=gen, dtype=torch.float64), dim=0) for _ in range(3))
+    thetas = torch.tensor([0.0, 0.25, 0.5], dtype=torch.float64)
+    rows = text_diff(z_i, z_from, z_to, thetas)
+    z_d = (z_to - z_from) / (z_to - z_from).norm()
+    omega = torch.arccos(z_i @ z_d)
+    for row, theta in zip(rows, thetas):
+        by_hand = (torch.sin((1 - theta) * omega) * z_i + torch.sin(theta * omega) * z_d) / torch.sin(omega)
+        assert torch.allclose(row, by_hand, atol=1e-12) and abs(float(row.norm()) - 1) < 1e-12
+        assert torch.allclose(torch.arccos((row @ z_i).clamp(-1, 1)), theta * omega, atol=1e-6)
+
+
+def test_one_noise_decodes_equal_embeddings_alike(tiny_fashion, tiny_ldm, tmp_path):
+    """decode(one_noise=True): every row from the same z_T, so equal z_i give equal images (without it, each row
+    has its own noise)."""
+    import torch.nn.functional as F
+
+    from trainers import fit
+
+    out = tmp_path / "decoder"
+    fit("unclip_decoder", {**LOOP, **_decoder_opts(tiny_fashion, tiny_ldm), "steps": "1", "out": str(out)})
+    loaded = load_model(out)
+    z = F.normalize(torch.randn(1, loaded.modules["image_encoder"].config.projection_dim), dim=-1).expand(3, -1)
+    one = D.decode(loaded.cfg, loaded.modules, z, torch.Generator().manual_seed(0), 2, 2.0, one_noise=True)
+    each = D.decode(loaded.cfg, loaded.modules, z, torch.Generator().manual_seed(0), 2, 2.0)
+    assert torch.equal(one[0], one[1]) and torch.equal(one[1], one[2])
+    assert torch.equal(one[0], each[0]) and not torch.equal(each[0], each[1])  # row 0 from the same first draw
 
 
 def test_prior_forward_process_and_standardisation_by_hand_in_float64():
@@ -218,6 +261,7 @@ def test_the_tabs_unclip_page_compares_prior_and_no_prior_and_makes_variations(t
     from playground import unclip as U
     from playground.models import ModelStore
     from trainers import fit
+    from trainers.core.images import from_uint8, upscale
 
     root = tmp_path / "store"
     fit("unclip_decoder", {**LOOP, **_decoder_opts(tiny_fashion, tiny_ldm), "steps": "2", "out": str(root / "dec")})
@@ -254,6 +298,36 @@ def test_the_tabs_unclip_page_compares_prior_and_no_prior_and_makes_variations(t
             U.text_to_image(store, *bad)
     with pytest.raises(gr.Error, match="colour must be one of"):
         U.variations(store, "dec", garment, "teal", "large", 0, 2, 2.0, 3)
+
+    # interpolation: A, then 4 frames of slerp(z_A, z_B, t) from one noise, then B, one titled row
+    other = Image.new("L", (28, 28))
+    other.paste(200, (2, 12, 26, 20))
+    strip, note = U.interpolate(store, "dec", garment, other, "green", "large", 0, 4, 2.0, 3)
+    cell = 32 * U.PATH_SCALE
+    assert strip.shape[1] == 6 * cell + 5 * 6 and strip.shape[0] > cell and "slerp" in note
+    dec = store.get("dec", family="unclip_decoder")
+    z = image_embeddings(dec.modules["image_encoder"], from_uint8(torch.cat(
+        [U.garment(garment, "green", "large"), U.garment(other, "green", "large")])))
+    first = D.decode(dec.cfg, dec.modules, z[:1], torch.Generator().manual_seed(0), 3, 2.0, one_noise=True)
+    tile = strip[-cell:, cell + 6:2 * cell + 6]  # the t = 0 frame: z_A decoded from the seed's noise
+    assert np.array_equal(tile, upscale(first[0].permute(1, 2, 0).numpy(), U.PATH_SCALE))
+    assert np.array_equal(strip, U.interpolate(store, "dec", garment, other, "green", "large", 0, 4, 2.0, 3)[0])
+    # text diff: the image, then theta = 0 ... 0.5
+    strip, note = U.apply_text_diff(store, "dec", garment, "green", "large", "a green dress", "a green bag", 0, 3,
+                                    2.0, 3)
+    assert strip.shape[1] == 4 * cell + 3 * 6 and "z_d" in note
+    for bad, match in [(("a bag", " a  bag"), "the two captions are the same"), (("", "a bag"), "is empty")]:
+        with pytest.raises(gr.Error, match=match):
+            U.apply_text_diff(store, "dec", garment, "green", "large", *bad, 0, 3, 2.0, 3)
+    with pytest.raises(gr.Error, match="frames"):
+        U.interpolate(store, "dec", garment, other, "green", "large", 0, 40, 2.0, 3)
+    # the embedding map: garments, captions, the prompt and the prior's z_i placed by PCA, with a note
+    chart, note = U.embedding_map(store, "dec", "prior", "a red bag", 0, 3)
+    assert chart.shape == (U.MAP_PX + 84, U.MAP_PX, 3) and "modality gap" in note
+    square = chart[:U.MAP_PX, :U.MAP_PX]
+    assert len(np.unique(square.reshape(-1, 3), axis=0)) > 10  # the classes' colours and the black marks drawn
+    with pytest.raises(gr.Error, match="the prompt is empty"):
+        U.embedding_map(store, "dec", "prior", " ", 0, 3)
 
 
 def test_the_apps_first_unclip_load_prints_no_progress_bars():

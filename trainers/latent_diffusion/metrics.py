@@ -46,7 +46,8 @@ def clip_score(clip_loaded, images: torch.Tensor, prompts: list[str]) -> torch.T
 def attribute_scores(images: torch.Tensor, label: torch.Tensor, colour: torch.Tensor, size: torch.Tensor,
                      per_image: bool = False) -> dict:
     """Shares of uint8 RGB images (N, 3, 32, 32) whose class / colour / size match what was asked (with
-    `per_image`: the hits themselves, bool (N,) each, under "class", "colour" and "size")."""
+    `per_image`: the hits themselves, bool (N,) each, under "class", "colour" and "size"; also the judge's
+    grey inputs under "_grey" and its readings under "_pred")."""
     rgb01 = images.float() / 255
     grey = to_uint8(as_large(intensity(rgb01), size) * 2 - 1)
     pred = metrics.class_probs(grey, metrics.load_classifier()).argmax(1)
@@ -58,7 +59,7 @@ def attribute_scores(images: torch.Tensor, label: torch.Tensor, colour: torch.Te
             "colour_accuracy": round(float(hit_colour.float().mean()), 4),
             "size_accuracy": round(float(hit_size.float().mean()), 4),
             "class_and_colour_accuracy": round(float((hit_class & hit_colour).float().mean()), 4),
-            "_grey": grey}
+            "_grey": grey, "_pred": pred}
 
 
 def prompt_fidelity(loaded, n: int = 1000, seed: int = 0, steps=None, guidance=None, scheduler: str = "ddim",
@@ -77,7 +78,7 @@ def prompt_fidelity(loaded, n: int = 1000, seed: int = 0, steps=None, guidance=N
                                prompts=prompts[i:i + 100], guidance_interval=guidance_interval)["images"] for i in range(0, n, 100)])
     seconds = time.perf_counter() - t0
     out = attribute_scores(images, label, colour, size)
-    grey = out.pop("_grey")
+    grey, _ = out.pop("_grey"), out.pop("_pred")
     real = captioned("test", cfg.data_dir)
     fm = real.gray[: max(n, 1000)]
     out["grey_fid_vs_fashion_mnist"] = metrics.fid_kid(fm, grey, metrics.load_classifier(), kid=False)["fid"]
@@ -88,7 +89,7 @@ def prompt_fidelity(loaded, n: int = 1000, seed: int = 0, steps=None, guidance=N
     idx = torch.arange(min(n, len(real)))
     real_images = to_uint8(real.images(idx) * 2 - 1)
     ceiling = attribute_scores(real_images, real.labels[idx], real.attr["colour"][idx], real.attr["size"][idx])
-    ceiling.pop("_grey")
+    ceiling.pop("_grey"), ceiling.pop("_pred")
     out.update({f"real_{k}": v for k, v in ceiling.items()})
     if clip_loaded is not None:
         real_prompts = [real.captions(int(i)) for i in idx]

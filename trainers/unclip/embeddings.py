@@ -100,6 +100,17 @@ def text_conditioning(text_encoder, captions: list[str]) -> tuple[torch.Tensor, 
     return F.normalize(out.text_embeds, dim=-1), text_encoder.text_projection(out.last_hidden_state), mask.bool()
 
 
+def text_diff(z_i: torch.Tensor, z_from: torch.Tensor, z_to: torch.Tensor, thetas: torch.Tensor) -> torch.Tensor:
+    """DALL·E 2's text diffs (Ramesh et al. 2022, sec. 3.3): z_d = (z_to - z_from) / ||z_to - z_from||, the
+    direction from a caption of what the image is to a caption of what it should become, and the image's z_i
+    turned towards it, slerp(z_i, z_d, theta) (theta from 0 to 0.5 in the paper), normalised as CLIP's
+    embeddings are. (D,), (D,), (D,), (T,) -> (T, D)."""
+    from ..core.latent import slerp
+
+    z_d = F.normalize(z_to - z_from, dim=-1)
+    return F.normalize(slerp(z_i, z_d, thetas), dim=-1)
+
+
 class FrozenEmbeddings:
     """The frozen CLIP's outputs for the training data, computed once per image (its dataset index) and once per
     caption, as the latent diffusion trainer keeps its frozen parts' (`latent_diffusion.train.FrozenOutputs`): a
