@@ -449,7 +449,10 @@ def unclip_decoder_table(entries):
             mode = {"variations": "variations of test images", "prior": "text → prior → decoder",
                     "text_embedding": "text embedding decoded (no prior)"}.get(m.get("mode"), str(m.get("mode")))
             rows.append((_base(c) if i == 0 else ["", "", "", ""])
-                        + [mode, sampling_cell({"sampler": "ddim", **m}), _vs(m, "class_accuracy"), _vs(m, "colour_accuracy"),
+                        + [mode, sampling_cell({"sampler": "ddim", **m}),
+                           # a variation's class beside its source's, as the judge reads both
+                           _vs(m, "class_accuracy") + (f"; as its source's {num(m['class_kept'])}"
+                                                       if "class_kept" in m else ""), _vs(m, "colour_accuracy"),
                            _vs(m, "size_accuracy"), num(m.get("clip_image_cos")), _vs(m, "clip_score")])
     return table(BASE + ["from", "sampling", "class right", "colour right", "size right", "CLIP image cosine",
                          "CLIP score"], rows)

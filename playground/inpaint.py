@@ -7,6 +7,7 @@ Gradio streams."""
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 import gradio as gr  # at module level: the gallery handler's gr.SelectData annotation must resolve
@@ -179,7 +180,8 @@ def fill_latent(store: ModelStore, name: str | None, editor, mask_kind: str, ste
     model = latent_model(store, name)
     prompt = str(prompt or "").strip()[:200]
     if not prompt:  # unprompted, the model filled a red sneaker's centre with a blue square
-        raise UserError("write what fills the hole, e.g. \"a red bag\": the latent method follows a prompt")
+        raise UserError("name the garment the picture should be once filled, e.g. \"a red sneaker\": the latent "
+                        "method follows a prompt")
     x0, mask = read_editor(editor, mask_kind, seed, model.cfg.image_size)
     image = colour_picture(editor, model.cfg.image_size)
     if image is None:  # a grey garment: drawn in the prompt's colour, as the model's training images were
@@ -229,6 +231,23 @@ def picked(gallery, index) -> np.ndarray:
         raise UserError("that picture is gone from the picker: click another")
     item = gallery[int(index)][0]  # the file Gradio keeps for it (an array where a test hands one)
     return np.asarray(usable_image(open_upload(item) if isinstance(item, (str, Path)) else item).convert("RGB"))
+
+
+def prompt_for(prompt, caption) -> str | None:
+    """The latent method's prompt once a garment captioned `caption` (a class name) is picked: its garment word
+    swapped for the picked one's ("a red sneaker" -> "a red dress"), None where there is nothing to swap. The model
+    learnt captions of whole garments; "a red bag" over a sneaker drew a bag's part in the sneaker (a walk)."""
+    from trainers.core.captions import CLASS_WORDS
+
+    from .text2image import garment_words
+
+    if caption not in FASHION_MNIST_CLASSES:
+        return None
+    named = garment_words(prompt)
+    word = CLASS_WORDS[FASHION_MNIST_CLASSES.index(caption)]
+    if len(named) != 1 or named[0] == word:
+        return None
+    return re.sub(rf"(?<![\w-]){re.escape(named[0])}(?![\w-])", word, str(prompt), count=1, flags=re.IGNORECASE)
 
 
 EXAMPLES = "Fashion-MNIST: the ten garments the picker opens with"
@@ -291,7 +310,7 @@ def brush_used(editor, mask_kind: str):
 
 @user_errors
 def fill(store: ModelStore, name: str, editor, mask_kind: str, method: str, resample, steps, class_name,
-         guidance, seed, prompt: str = "a red bag"):
+         guidance, seed, prompt: str = "a red sneaker"):
     """Stream the fill: yields (hole shown, x_t, x0_hat, before | after, progress, GIF path); the last yield has
     the result and the run's GIF (x_t | x0_hat per frame). No MP4: libx264 gave these frames files that differ in
     a few bytes from one encode to the next (1 in 5), and every export here is reproducible bit for bit.
@@ -417,8 +436,12 @@ def build_inpaint(store: ModelStore, parts: TabParts) -> None:
                 guidance = gr.Slider(0, 10, 3, step=0.5, label="guidance scale w",
                                      info="with a class or a prompt")  # in the label it wrapped on 3 lines
                 seed = gr.Number(0, label="seed", precision=0, minimum=0)
-            prompt = gr.Textbox("a red bag", label="prompt: what fills the hole", max_length=200,
-                                elem_id="inpaint-prompt", visible=False)  # for latent + prompt (`method_view`)
+            # the whole garment, as the model's training captions named it: "what fills the hole" had a walker write
+            # "a blue shirt" over a sneaker's centre, and got a shirt's flat middle pasted in
+            prompt = gr.Textbox("a red sneaker", label="prompt: the garment it should be, hole filled", max_length=200,
+                                info="the model learnt captions of whole garments ('a red sneaker'); picking a "
+                                     "garment swaps the garment word", elem_id="inpaint-prompt",
+                                visible=False)  # for latent + prompt (`method_view`)
             with gr.Row():  # RePaint at 250 steps and r = 10 is 2500 network calls, minutes: it can be stopped
                 go = gr.Button("Fill the hole", variant="primary", scale=3)
                 stop = gr.Button("Stop", scale=1)
@@ -437,15 +460,17 @@ def build_inpaint(store: ModelStore, parts: TabParts) -> None:
         with gr.Column(scale=2):
             gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
 
-    def pick(gallery, evt: gr.SelectData):  # not wrapped: Gradio reads the annotation of the function it is given
+    def pick(gallery, words, evt: gr.SelectData):  # not wrapped: Gradio reads the annotation of the function
         try:
-            return picked(gallery, evt.index)
+            image = picked(gallery, evt.index)
         except UserError as e:
             raise refusal(e) from None
+        swapped = prompt_for(words, gallery[int(evt.index)][1])
+        return image, gr.skip() if swapped is None else swapped
 
     shown = functools.partial(preview, store)
     # the editor's change fires for the user's strokes and uploads, not for a value set by the garment picker
-    picks.select(pick, picks, editor, api_name=False, show_progress="hidden").success(
+    picks.select(pick, [picks, prompt], [editor, prompt], api_name=False, show_progress="hidden").success(
         shown, [ckpt, editor, mask, seed], kept, api_name=False, show_progress="hidden").then(
         cleared, None, [xt, x0, result, progress, gif], api_name=False, show_progress="hidden")
 

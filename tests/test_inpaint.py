@@ -314,3 +314,15 @@ def test_painting_on_the_editor_chooses_the_brushs_hole():
     assert tab.brush_used(_editor(garment, [empty]), "centre box") == gr.skip()
     assert tab.brush_used(_editor(garment, [paint]), tab.PAINTED) == gr.skip()
     assert tab.brush_used(None, "centre box") == gr.skip()
+
+
+def test_picking_a_garment_swaps_the_prompts_garment_word():
+    """The latent inpainting model learnt captions of whole garments: its prompt names the garment the picture
+    should be, and picking another garment swaps the word (a walk kept "a red bag" over a sneaker and got a bag's
+    part in the sneaker's middle). Nothing to swap: left as written."""
+    assert tab.prompt_for("a red sneaker", "Dress") == "a red dress"
+    assert tab.prompt_for("a small blue T-shirt", "Ankle boot") == "a small blue ankle boot"
+    assert tab.prompt_for("a shirt in green", "T-shirt/top") == "a t-shirt in green"  # "shirt" alone, not in t-shirt
+    for prompt, caption in [("a red sneaker", "Sneaker"), ("a bag and a coat", "Dress"), ("blue", "Coat"),
+                            ("a red sneaker", "GAN: samples 3")]:  # the same, two garments, none, not a class
+        assert tab.prompt_for(prompt, caption) is None
