@@ -216,9 +216,9 @@ def apply_text_diff(store: ModelStore, decoder: str, image, colour: str, size: s
     tiles = [upscale(t.permute(1, 2, 0).numpy(), PATH_SCALE) for t in (x[0], *made)]
     # "theta" spelt out: the strip's font has no θ (it drew a box)
     strip = titled_strip(tiles, ["the image", *(f"theta = {t:.2g}" for t in thetas.tolist())], gap=6)
-    note = (f"z_d = (z_t(“{target}”) − z_t(“{source}”)) / ‖·‖; each frame decodes slerp(z_i, z_d, θ) from the same "
-            f"noise (θ = 0: z_i itself). The captions sit at cosine **{float(z_from @ z_to):.2f}** to each other; "
-            f"the last frame's embedding is at cosine **{float(path[-1] @ z_i[0]):.2f}** to the image's.")
+    note = (f"z_d = (z_txt(“{target}”) − z_txt(“{source}”)) / ‖·‖; each frame decodes slerp(z_i, z_d, θ) from the "
+            f"same noise (θ = 0: z_i itself). The captions sit at cosine **{float(z_from @ z_to):.2f}** to each "
+            f"other; the last frame's embedding is at cosine **{float(path[-1] @ z_i[0]):.2f}** to the image's.")
     return strip, note
 
 
