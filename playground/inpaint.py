@@ -398,7 +398,7 @@ def build_inpaint(store: ModelStore, parts: TabParts) -> None:
         with gr.Column(scale=3):
             gr.Markdown("### Inpaint: fill a hole with a diffusion model\n**Try first:** press *Fill the hole* "
                         "(the centre box of a sneaker), then choose *replace* and compare the seams; choose "
-                        "*latent + prompt* and write what fills it; paint your own hole with the brush and choose "
+                        "*latent + prompt* and name the garment it should be; paint your own hole with the brush and choose "
                         "*painted with the brush*. Pictures are read in grey, as the pixel models learned Fashion-MNIST; "
                         "the latent model redraws a grey garment in the prompt's colour.")
             # captioned by class name, as the other tabs' galleries are (the files' "t-shirt-top" read oddly)
