@@ -47,6 +47,7 @@ def cases(garments, drawing):
     g0, g1, g2 = garments
     lab = ["ring", "non-saturating", "adam", 1e-3, 1e-3, 1, 2]
     t2i = ["ldm-fashion-captions", "", "a small red sneaker", ""]
+    uc = ["unclip-decoder-fashion"]
     return {
         "gan_samples": (["dcgan-ns-fashion", 5, 4, 0.8, NO_CLASS], ["dcgan-ns-fashion", 6, 4, 0.8, NO_CLASS]),
         "gan_walk": (["dcgan-mapping-fashion", "1, 2", 4, "slerp", 1.0, "w", NO_CLASS, NO_CLASS],
@@ -84,6 +85,14 @@ def cases(garments, drawing):
         "timeline": (["dcgan-ns-fashion", 2], ["dcgan-ns-fashion", 3]),
         "lab_reset": ([None, None, *lab, 5], [None, None, *lab, 6]),
         "lab_step": ([None, None, 20, *lab, 5], [None, None, 20, *lab, 6]),
+        "unclip": ([*uc, "unclip-prior-fashion", "a small red sneaker", 5, 2, 3.0, 5],
+                   [*uc, "unclip-prior-fashion", "a small red sneaker", 6, 2, 3.0, 5]),
+        "unclip_embeddings": ([*uc, "unclip-prior-fashion", "a small red sneaker", 5, 2],
+                              [*uc, "unclip-prior-fashion", "a small red sneaker", 6, 2]),
+        "unclip_variations": ([*uc, g0, "blue", "large", 5, 2, 3.0, 5], [*uc, g0, "blue", "large", 6, 2, 3.0, 5]),
+        "unclip_interpolate": ([*uc, g0, g1, "blue", "large", 5, 3, 3.0, 5], [*uc, g0, g1, "blue", "large", 6, 3, 3.0, 5]),
+        "unclip_text_diff": ([*uc, g0, "blue", "large", "a large blue sneaker", "a large blue bag", 5, 3, 3.0, 5],
+                             [*uc, g0, "blue", "large", "a large blue sneaker", "a large blue bag", 6, 3, 3.0, 5]),
         "classify": (["fashion-classifier", g0, "auto"], ["fashion-classifier", g1, "auto"]),
         "classify_drawing": (["fashion-classifier", _sketch(drawing), "auto"],
                              ["fashion-classifier", _sketch(drawing.rotate(90)), "auto"]),
@@ -104,6 +113,12 @@ def _leaves(out) -> list:
 
     found = []
 
+    def is_file(v: str) -> bool:
+        try:
+            return "\n" not in v and len(v) < 1024 and Path(v).is_file()
+        except OSError:  # a note's sentence of over 255 characters: no file name
+            return False
+
     def walk(v):
         if isinstance(v, Image.Image):
             found.append(np.asarray(v))
@@ -118,7 +133,7 @@ def _leaves(out) -> list:
             for k in sorted(v, key=str):
                 walk(k)
                 walk(v[k])
-        elif isinstance(v, str) and "\n" not in v and len(v) < 1024 and Path(v).is_file():  # an export's path: its bytes, and its (first) frame
+        elif isinstance(v, str) and is_file(v):  # an export's path: its bytes, and its (first) frame
             found.append(Path(v).read_bytes())
             if Path(v).suffix in (".png", ".gif"):
                 found.append(np.asarray(Image.open(v).convert("RGB")))

@@ -74,6 +74,8 @@ def calls(garment: str) -> dict[str, tuple[str, callable]]:
         "Inpaint & upscale": ("/upscale", lambda s: (handle_file(garment), "×4: 8 → 32 px", s)),  # ILVR: 50 steps
         "Text to image": ("/text_to_image", lambda s: ("ldm-fashion-captions", "", "a red sneaker", "", 3.0, 2, "ddim",
                                                        s, 1)),
+        "Text to image → unCLIP": ("/unclip_variations", lambda s: ("unclip-decoder-fashion", handle_file(garment),
+                                                                    "blue", "large", s, 1, 3.0, 2)),
         "Compare": ("/compare", lambda s: (["dcgan-ns-fashion", "vae-conv16-fashion"], s, 1, "(any)", 5, 1.0)),
         "Train live": ("/lab_step", lambda s: (None, 1, "ring", "non-saturating", "adam", 1e-3, 1e-3, 1, 2, s)),
         "Classifier": ("/classify", lambda s: ("fashion-classifier", handle_file(garment), "auto")),

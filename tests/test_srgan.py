@@ -158,6 +158,8 @@ def store(request, tmp_path_factory, tiny_fashion, tiny_ddpm):
 
 
 def test_the_upscale_tab_puts_every_method_beside_the_original_and_measures_each(store, monkeypatch):
+    from PIL import Image
+
     from playground import upscale as U
 
     monkeypatch.setattr(U, "DIFFUSION_STEPS", 3)
@@ -173,7 +175,10 @@ def test_the_upscale_tab_puts_every_method_beside_the_original_and_measures_each
     for row in rows[1:]:  # each method measured against the original, and read by both judges
         db = float(row.split("|")[2].split()[0])
         assert 5 < db < 60 and row.count("%") == 2
-    assert "shrunk 2x" in table and "No SR3 tile" not in table
+    assert "shrunk 2x" in table and "No SR3 tile" not in table and "unlike the data" not in table
+    # a fully transparent upload scored 100 dB and "Bag 83%" with no word: said, as the classifier says it
+    empty = U.upscale(store, Image.new("RGBA", (64, 64), (0, 0, 0, 0)), factor)[1]
+    assert "unlike the data: it is (nearly) empty" in empty
     with monkeypatch.context() as m:  # no SR3 for this factor (the shipped ones at x2): the tile is gone, and said so
         m.setattr(U, "sr3_for", lambda *a: [])
         without = U.upscale(store, U.example(7), factor)[1]
@@ -185,8 +190,6 @@ def test_the_upscale_tab_puts_every_method_beside_the_original_and_measures_each
     x = slice(2 * (U.TILE + 8), 2 * (U.TILE + 8) + U.TILE)
     assert np.array_equal(strip[-U.TILE:, x], other[-U.TILE:, x])
     # an image no larger than the input is upscaled as it is: nothing to measure against
-    from PIL import Image
-
     small_strip, small_table = U.upscale(store, Image.new("L", (8, 8), 200), factor)
     assert small_strip.shape[1] == 6 * U.TILE + 5 * 8 and "no original" in small_table and "dB" not in small_table
     with pytest.raises(Exception, match="no super-resolution model upscales"):
