@@ -404,8 +404,9 @@ def build(store: ModelStore) -> TabParts:
                 "just below. **Try first:** add a third model and press *Compare*; then replay a run in the training "
                 "timeline below.")
     with gr.Row():  # the models get room for their names (at 800 px they wrapped over 3 lines), the row wraps
+        # the limit said: a fifth model was refused without a word (a walk)
         chosen = gr.Dropdown(names, value=default, multiselect=True, max_choices=MAX_MODELS, label="models (2 to 4)",
-                             scale=3, min_width=420)
+                             info=f"at most {MAX_MODELS}: remove one to add another", scale=3, min_width=420)
         seed = gr.Number(0, label="seed", precision=0, minimum=0)
         n = gr.Slider(1, MAX_SAMPLES, 16, step=1, label="samples per model", min_width=200)  # its name on one line
         cls = gr.Dropdown([ANY_CLASS, *FASHION_MNIST_CLASSES], value=ANY_CLASS, label="class (conditional models)")
@@ -441,7 +442,9 @@ def build(store: ModelStore) -> TabParts:
     defaults = {**XY_EXAMPLES, "checkpoint": ", ".join(default)}
     # a new axis gets values of its own kind (the checkpoint names stayed when X became "steps")
     with gr.Row():
-        base_ckpt = gr.Dropdown(names, value=names[0] if names else None, label="checkpoint (when not an axis)")
+        # the first of the models compared above, and it follows them (it opened on the list's first, a model
+        # none had picked: a walk)
+        base_ckpt = gr.Dropdown(names, value=(default or names or [None])[0], label="checkpoint (when not an axis)")
         trunc = gr.Slider(0.05, 1.0, 1.0, step=0.05, label="truncation ψ (GANs)")
         sampler = gr.Radio(["ddim", "ddpm"], value="ddim", label="sampler (diffusion)")
     # the grid's own controls greyed while an axis sets them (a walk dragged ψ with truncation on an axis, and
@@ -455,6 +458,8 @@ def build(store: ModelStore) -> TabParts:
         param.change(lambda p: defaults.get(p, ""), param, values, api_name=False, show_progress="hidden").then(
             lambda x, y: axis_controls(list(own), x, y), [x_param, y_param], list(own.values()), api_name=False,
             show_progress="hidden")
+    chosen.change(lambda picked, current: picked[0] if picked and current not in picked else gr.skip(),
+                  [chosen, base_ckpt], base_ckpt, api_name=False, show_progress="hidden", queue=False)
     xy_go = gr.Button("Make the grid", variant="primary")
     xy_image = gr.Image(label="X/Y grid", interactive=False, format="png",  # 128-px cells, never shrunk:
                         elem_classes="sheet")  # a wide grid scrolls sideways in a narrow column

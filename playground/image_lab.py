@@ -281,6 +281,9 @@ def _train(family: str, minutes, uploads=None):
             elif stopping:  # the seconds it has been stopping, so that a wait of seconds reads as work, not a hang
                 yield (gr.skip(), gr.skip(), f"stopping at step {step}: the trainer is saving a checkpoint "
                        f"({time.monotonic() - stop_t:.0f} s so far); Save turns on once it is saved", gr.skip())
+            elif not rows:  # its seconds count while the trainer loads (a walk saw "0 s" for 19 s, as if hung)
+                yield (gr.skip(), gr.skip(), "starting the trainer (loading torch and the data) · "
+                       f"{time.monotonic() - t0:.0f} s", gr.skip())
             if done:
                 break
             time.sleep(0.5)

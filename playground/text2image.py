@@ -452,8 +452,8 @@ def build(store: ModelStore) -> TabParts:
                                      height="auto", elem_classes="full-gallery")
             parts = TabParts(refresh=[(ckpt, lambda: store.names(FAMILY))])
             parts.pictures["Text to image: the images"] = out
-            with gr.Tab("DALL·E 2 (unCLIP)"):
-                unclip.build_section(store, prompt, guidance, steps, seed, batch, parts)
+            with gr.Tab("DALL·E 2 (unCLIP)") as unclip_tab:
+                unclip.build_section(store, prompt, guidance, steps, seed, batch, parts, unclip_tab)
         with gr.Column(scale=2):
             gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
 

@@ -319,7 +319,7 @@ def embedding_map(store: ModelStore, decoder: str, prior: str, prompt, seed, n):
     return np.asarray(canvas), note
 
 
-def build_section(store: ModelStore, prompt, guidance, steps, seed, batch, parts) -> None:
+def build_section(store: ModelStore, prompt, guidance, steps, seed, batch, parts, tab=None) -> None:
     """The "DALL·E 2 (unCLIP)" page of the Text to image tab: the tab's prompt, guidance, steps, seed and batch
     drive it too, so one prompt is compared across the two ways of conditioning on text."""
     import gradio as gr
@@ -382,23 +382,25 @@ def build_section(store: ModelStore, prompt, guidance, steps, seed, batch, parts
     diff_note = gr.Markdown()
     parts.pictures.update({"unCLIP: prior | no prior": out, "unCLIP: variations": var_out,
                            "unCLIP: interpolation": path_out, "unCLIP: text diff": diff_out})
-    starts = len(examples) > 9 and {"image A": shipped_image(examples[7]), "image B": shipped_image(examples[9])}
+    # no openings: the page's load events are at their budget of outputs (see the map's above)
     wire(path_go.click, "unclip_interpolate", {"decoder": decoder, "image A": image, "image B": image_b,
                                                "colour": colour, "size": size, "seed": seed, "frames": frames,
                                                "guidance": guidance, "steps": steps},
-         lambda *a: interpolate(store, *a), [path_out, path_note], parts, opening=bool(decoders) and starts)
+         lambda *a: interpolate(store, *a), [path_out, path_note], parts)
     wire(diff_go.click, "unclip_text_diff", {"decoder": decoder, "image": image, "colour": colour, "size": size,
                                              "from": source, "to": target, "seed": seed, "frames": frames,
                                              "guidance": guidance, "steps": steps},
-         lambda *a: apply_text_diff(store, *a), [diff_out, diff_note], parts,
-         opening=bool(decoders) and len(examples) > 7 and {"image": shipped_image(examples[7])})
+         lambda *a: apply_text_diff(store, *a), [diff_out, diff_note], parts)
     made = wire(go.click, "unclip", {"decoder": decoder, "prior": prior, "prompt": prompt, "seed": seed,
                                      "images": batch, "guidance": guidance, "steps": steps},
                 lambda *a: text_to_image(store, *a), [out, note], parts, opening=bool(decoders and priors))
     said_stale(made, prompt, stale, go.value, prompt.value if decoders and priors else None)  # the images above are of the prompt they were made for
     wire(go.click, "unclip_embeddings", {"decoder": decoder, "prior": prior, "prompt": prompt, "seed": seed,
                                          "images": batch},
-         lambda *a: embedding_map(store, *a), [emb_map, emb_note], parts, opening=bool(decoders and priors))
+         # seconds of compute: by the start-up work, shown when the page is opened (the page's load events stay
+         # within their budget of outputs: each costs every later click a loading status, tests/test_e2e.py)
+         lambda *a: embedding_map(store, *a), [emb_map, emb_note], parts, opening=bool(decoders and priors),
+         opened_by=tab)
     wire(var_go.click, "unclip_variations", {"decoder": decoder, "image": image, "colour": colour, "size": size,
                                              "seed": seed, "images": batch, "guidance": guidance, "steps": steps},
          lambda *a: variations(store, *a), [var_out, var_note], parts,

@@ -168,6 +168,9 @@ NOT_OPENED = {
     "lab_save": "saves a user's run", "lesson_run": "a lesson step's view opens with the step",
     "model_card": "About opens on the first card, rendered as it is built", "timeline": "Compare's own opening",
     "restore_settings": "an export dropped by the user",
+    # the page's load events are at their budget of outputs (test_e2e's plain page): the unCLIP page opens on its
+    # prompt's images, the embedding map and variations; these two sections below them wait for their buttons
+    "unclip_interpolate": "the load events' budget", "unclip_text_diff": "the load events' budget",
 }
 
 
@@ -183,7 +186,8 @@ def test_every_public_endpoint_is_named_on_purpose():
 
 def test_every_action_opens_with_its_result_or_says_why_not():
     """Every sub-tab opens on its main action's result (a walk opened six of them on empty boxes); the costly
-    "Why so many steps" comparison (seconds) is computed by the start-up work and shown when its tab is opened."""
+    "Why so many steps" comparison and unCLIP's embedding map (seconds) are computed by the start-up work and
+    shown when their tabs are opened."""
     from playground.wiring import Opening
 
     demo = create_app()
@@ -191,7 +195,7 @@ def test_every_action_opens_with_its_result_or_says_why_not():
     opened = {o.api for o in demo.openings} | set(late)
     public = {d.api_name for d in demo.fns.values() if d.api_visibility == "public"}
     assert public - opened - {n for n in public if n.startswith("load_example")} == set(NOT_OPENED)
-    assert late == ["ddpm_steps"]
+    assert late == ["ddpm_steps", "unclip_embeddings"]
 
 
 def test_an_opening_shown_when_its_tab_opens_never_replaces_a_users_result():

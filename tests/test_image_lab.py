@@ -32,6 +32,9 @@ def test_a_live_run_streams_and_its_saved_checkpoint_loads_in_the_gan_tab(tiny_o
     frames = list(tab.train("gan", 0.05))
     grid, losses, status, run_dir = frames[-1]
     assert len(frames) >= 3 and status.startswith("done:")
+    # while the trainer loads torch and the data (seconds), the seconds count on screen (they stood at "0 s")
+    starting = [int(s.split("· ")[1].split()[0]) for _, _, s, _ in frames if str(s).startswith("starting the trainer")]
+    assert len(starting) >= 2 and starting == sorted(starting) and starting[-1] >= 1, starting
     assert grid is not None and grid.ndim == 3
     series = {row[losses.value["columns"].index("series")] for row in losses.value["data"]}  # the plot's update
     assert {"loss_d", "loss_g"} <= series and losses.y_lim is not None

@@ -150,7 +150,7 @@ def test_the_inpaint_tab_fills_for_a_prompt_step_by_step(tmp_path, tiny_inpaint,
     kept = ~P.in_hole(hole)  # outside the checked hole
     assert np.array_equal(filled[kept], original[kept]) and not np.array_equal(filled[~kept], original[~kept])
     assert P.tint("A Green, small dress") == "green" and P.tint("a bag") == "red"
-    with pytest.raises(gr.Error, match="write what fills the hole"):
+    with pytest.raises(gr.Error, match="name the garment the picture should be"):
         list(P.fill(store, "tiny-ddpm", editor, "centre box", P.LATENT, 1, 4, P.ANY_CLASS, 2.0, 0, "  "))
 
 
