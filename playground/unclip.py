@@ -153,10 +153,9 @@ def _embedded(dec, images: list) -> tuple[torch.Tensor, torch.Tensor]:
     return x, image_embeddings(dec.modules["image_encoder"], from_uint8(x).to(device))
 
 
-def _path_strip(ends: tuple[torch.Tensor, torch.Tensor], made: torch.Tensor, titles: list[str]) -> np.ndarray:
-    """One row: the first image, the path's decodings, the last (or the target) image, each titled."""
-    tiles = [upscale(x.permute(1, 2, 0).numpy(), PATH_SCALE) for x in (ends[0][0], *made, ends[1][0])]
-    return titled_strip(tiles, titles, gap=6)
+def _path_strip(images, titles: list[str]) -> np.ndarray:
+    """One row of uint8 (3, 32, 32) images (a path's ends and its decodings), each titled, at PATH_SCALE."""
+    return titled_strip([upscale(x.permute(1, 2, 0).numpy(), PATH_SCALE) for x in images], titles, gap=6)
 
 
 def _frames(frames) -> int:
@@ -179,7 +178,7 @@ def interpolate(store: ModelStore, decoder: str, image_a, image_b, colour: str, 
     path = torch.nn.functional.normalize(slerp(z[0], z[1], ts), dim=-1)
     made = D.decode(dec.cfg, dec.modules, path, torch.Generator().manual_seed(seed), steps, guidance,
                     one_noise=True).cpu()
-    strip = _path_strip((x[:1], x[1:]), made, ["A", *(f"t = {t:.2g}" for t in ts.tolist()), "B"])
+    strip = _path_strip([x[0], *made, x[1]], ["A", *(f"t = {t:.2g}" for t in ts.tolist()), "B"])
     note = (f"z_A and z_B sit at cosine **{float(z[0] @ z[1]):.2f}**; each frame decodes "
             "slerp(z_A, z_B, t) = [sin((1 − t)Ω) z_A + sin(tΩ) z_B] / sin Ω, cos Ω = z_A·z_B, from the same noise "
             "z_T, so only the embedding changes along the row. The ends are the decoder's reading of A and B, "
@@ -212,10 +211,9 @@ def apply_text_diff(store: ModelStore, decoder: str, image, colour: str, size: s
     path = text_diff(z_i[0], z_from, z_to, thetas)
     made = D.decode(dec.cfg, dec.modules, path, torch.Generator().manual_seed(seed), steps, guidance,
                     one_noise=True).cpu()
-    # no end image: the last frame is the edit (the image stands first)
-    tiles = [upscale(t.permute(1, 2, 0).numpy(), PATH_SCALE) for t in (x[0], *made)]
-    # "theta" spelt out: the strip's font has no θ (it drew a box)
-    strip = titled_strip(tiles, ["the image", *(f"theta = {t:.2g}" for t in thetas.tolist())], gap=6)
+    # no end image: the last frame is the edit (the image stands first); "theta" spelt out: the strip's font has
+    # no θ (it drew a box)
+    strip = _path_strip([x[0], *made], ["the image", *(f"theta = {t:.2g}" for t in thetas.tolist())])
     note = (f"z_d = (z_txt(“{target}”) − z_txt(“{source}”)) / ‖·‖; each frame decodes slerp(z_i, z_d, θ) from the "
             f"same noise (θ = 0: z_i itself). The captions sit at cosine **{float(z_from @ z_to):.2f}** to each "
             f"other; the last frame's embedding is at cosine **{float(path[-1] @ z_i[0]):.2f}** to the image's.")
