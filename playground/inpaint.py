@@ -27,7 +27,8 @@ from . import upscale as upscale_tab
 from .errors import number, refusal, user_errors
 from .exports import export_file
 from .page import LATEX
-from .uploads import example_paths, image_to_grey, open_upload, shipped_image, uploaded_part, usable_image
+from .uploads import (example_paths, image_to_grey, open_upload, picture, shipped_image, unlike_data, upload_button,
+                      uploaded_part, usable_image)
 from .views import LIVE_UPDATE_S, LiveUpdates, count, tiles, titled_strip
 from .wiring import TabParts, wire
 from .models import ModelStore
@@ -215,8 +216,15 @@ def fill_latent(store: ModelStore, name: str | None, editor, mask_kind: str, ste
                           [title, "kept (the hole: red checks)", f"filled: {prompt}"[:40]])
     gif = export_file(gif_bytes(frames, 80), "inpaint", ".gif")
     yield (hole, _view_rgb(decoded), _view_rgb(filled), result,
-           f"done: {count(steps, 'step')}, latent inpainting ({model.name}) for \"{prompt}\" ({drawn}), "
+           unlike(x0) + f"done: {count(steps, 'step')}, latent inpainting ({model.name}) for \"{prompt}\" ({drawn}), "
            f"{steps * (2 if guides(guidance) else 1)} network calls in {live.elapsed():.1f} s", gif)
+
+
+def unlike(x0: torch.Tensor) -> str:
+    """The note, over a fill's last line, on a picture unlike the data (`unlike_data`: a photo on a busy ground, an
+    empty one), "" for a garment: the models fill anything as if it were one."""
+    why = unlike_data(to_uint8(x0)[0, 0].numpy())
+    return f"{why} The model fills it as a garment all the same.\n\n" if why else ""
 
 
 def cleared() -> tuple:
@@ -358,7 +366,7 @@ def fill(store: ModelStore, name: str, editor, mask_kind: str, method: str, resa
     gif = export_file(gif_bytes(frames, 80), "inpaint", ".gif")
     calls = steps * r if method == "RePaint" else steps
     yield (hole, _view(x), _view(x0_hat), result,
-           f"done: {count(steps, 'step')}, {method}" + (f" r = {r}" if method == "RePaint" else "")
+           unlike(x0) + f"done: {count(steps, 'step')}, {method}" + (f" r = {r}" if method == "RePaint" else "")
            + f", {calls} network calls in {live.elapsed():.1f} s", gif)
 
 
@@ -413,6 +421,7 @@ def build_inpaint(store: ModelStore, parts: TabParts) -> None:
                 source = gr.Dropdown([], label="or take the images another tab shows", scale=3,
                                      elem_id="inpaint-take-from")
                 take_go = gr.Button("Take them", scale=1, elem_id="inpaint-take")
+                own = upload_button("inpaint-upload")  # the editor's own upload hides while it holds a picture
             taken = gr.Markdown(elem_id="inpaint-taken")
             with gr.Row():
                 with gr.Column(min_width=300):  # its own column: stacked below 900 px, a bare editor was 30 px tall
@@ -483,6 +492,11 @@ def build_inpaint(store: ModelStore, parts: TabParts) -> None:
             cleared, None, [xt, x0, result, progress, gif], api_name=False, show_progress="hidden")
 
     parts.takes.append(offer)
+    # the user's own picture into the editor, as a picked garment goes (its hole shown, the last run cleared)
+    own.upload(user_errors(lambda path: (picture(path), "")), own, [editor, taken], api_name=False,
+               show_progress="hidden").success(
+        shown, [ckpt, editor, mask, seed], kept, api_name=False, show_progress="hidden").then(
+        cleared, None, [xt, x0, result, progress, gif], api_name=False, show_progress="hidden")
     # painting chooses the brush's hole: a walk painted a stroke, left "centre box" chosen, and got the centre
     # box filled with no word about its stroke
     editor.input(brush_used, [editor, mask], mask, api_name=False, show_progress="hidden", queue=False)

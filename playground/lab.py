@@ -60,6 +60,9 @@ def mode_circles(plane: np.ndarray) -> np.ndarray:
     return np.asarray(canvas)
 
 
+REAL_COLOUR, FAKE_COLOUR = (0, 150, 60), (142, 68, 173)  # the data's points, G's
+
+
 def _heat(values: np.ndarray) -> np.ndarray:
     """Values in [0, 1] -> RGB, blue (fake) through white to orange (real), as GAN Lab colours D."""
     blue, white, orange = np.array([66, 133, 244.0]), np.array([250, 250, 250.0]), np.array([244, 160, 66.0])
@@ -70,7 +73,7 @@ def _heat(values: np.ndarray) -> np.ndarray:
 
 
 def render_plane(lab: toy2d.Lab, arrows: bool = True, shown: int | None = 300) -> np.ndarray:
-    """Real points (dark), generated points (purple; the first `shown`, all with None), D's output as the
+    """Real points (green, as GAN Lab draws them), generated points (purple; the first `shown`, all with None), D's output as the
     background, G's gradient arrows."""
     from PIL import Image, ImageDraw
 
@@ -82,9 +85,10 @@ def render_plane(lab: toy2d.Lab, arrows: bool = True, shown: int | None = 300) -
     img = Image.fromarray(_heat(v)).resize((SIZE, SIZE), Image.Resampling.BILINEAR)
     draw = ImageDraw.Draw(img)
     for p in _px(lab.x_fixed.numpy()[:300]):
-        draw.ellipse([p[0] - 2, p[1] - 2, p[0] + 2, p[1] + 2], fill=(40, 40, 40))
+        # green, not dark grey: on D's blue field a learner could not tell the data's dots from G's purple ones
+        draw.ellipse([p[0] - 2, p[1] - 2, p[0] + 2, p[1] + 2], fill=REAL_COLOUR)
     for p in _px(lab.generated().numpy()[:shown]):
-        draw.ellipse([p[0] - 2.5, p[1] - 2.5, p[0] + 2.5, p[1] + 2.5], fill=(142, 68, 173))
+        draw.ellipse([p[0] - 2.5, p[1] - 2.5, p[0] + 2.5, p[1] + 2.5], fill=FAKE_COLOUR)
     if arrows:
         pts, grad = lab.generator_gradients(48)
         g = grad.numpy()
@@ -134,7 +138,7 @@ def render_warp(lab: toy2d.Lab) -> np.ndarray:
     for p in _px(lab.x_fixed.numpy()[:300]):
         draw.ellipse([p[0] - 1.5, p[1] - 1.5, p[0] + 1.5, p[1] + 1.5], fill=(200, 200, 200))
     rows, cols = lab.warped_grid()
-    grid = [(lines.numpy(), colour) for lines, colour in ((rows, (142, 68, 173)), (cols, (66, 133, 244)))]
+    grid = [(lines.numpy(), colour) for lines, colour in ((rows, FAKE_COLOUR), (cols, (66, 133, 244)))]
     for lines, colour in grid:
         for line in lines:
             draw.line([tuple(p) for p in _px(line)], fill=colour, width=1)
@@ -304,18 +308,18 @@ PRESETS = {
 
 
 INTRO = r"""
-The generator $G$ maps noise $z$ to points; the discriminator $D$ scores points (background: orange where it
-says *real*, blue where it says *fake*). Arrows show $-\nabla_{G(z)} L_G$: where each generated point is
-being pushed. The right view is $G$ applied to a regular grid of noise. Try the preset **mode collapse**: within
-about 30 s G's points crowd into one stretch of the ring, onto one or two of the eight modes, while D's field
-bends around them; its warp of the noise grid folds onto that spot. Play on: near step 5,500 (about a minute) G
-breaks out onto three or four modes, and by step 8,000 it has crowded onto one or two again (the preset's seed, 1). That is
-*mode hopping*: G chases where D is weak, D follows, and the ring is never covered at once. Then the preset **the cure**
-(WGAN-GP, 5 D steps): within 30 s its points spread around the whole ring, filling the gaps between the
-modes too, so "modes covered" first counts only the modes already dense, and swings while the points move (the
-line gives its range); they sharpen as it plays on (seed 0: 6 or 7 of 8 at step 500, as CPUs round differently, 4 to 8
-over the 100 steps before; all 8 at step 1000, 6 to 8 before; all 8 with 76% of the points on them at step 3000).
-"""
+The generator $G$ maps noise $z$ to points (purple; the data's points are green); the discriminator $D$ scores
+points (background: orange where it says *real*, blue where it says *fake*). Arrows show $-\nabla_{G(z)} L_G$:
+where each generated point is being pushed. The right view is $G$ applied to a regular grid of noise. Try the
+preset **mode collapse**: within about 30 s G's points crowd into one stretch of the ring, onto one or two of the
+eight modes, while D's field bends around them; its warp of the noise grid folds onto that spot. Play on: near step
+5,500 (about a minute) G breaks out onto three or four modes, and by step 8,000 it has crowded onto one or two
+again (the preset's seed, 1). That is *mode hopping*: G chases where D is weak, D follows, and the ring is never
+covered at once. Then the preset **the cure** (WGAN-GP, 5 D steps): within 30 s its points spread around the whole
+ring, filling the gaps between the modes too, so "modes covered" first counts only the modes already dense, and
+swings while the points move (the line gives its range); they sharpen as it plays on (seed 0: 6 or 7 of 8 at step
+500, as CPUs round differently, 4 to 8 over the 100 steps before; all 8 at step 1000, 6 to 8 before; all 8 with 76%
+of the points on them at step 3000)."""
 
 
 def build(store) -> TabParts:

@@ -308,7 +308,7 @@ def gan_2d(store, loss, steps):
     # 300 of 512 drawn, a circle the measure counts (10 samples) showed about 6 purple points
     return Shown(titled_strip([lab.mode_circles(lab.render_plane(game, shown=None))],
                               [f"after {steps} steps ({loss})"]),
-                 "Dark dots: real data; purple: G(z); the background is D's score (blue: fake, orange: real); "
+                 "Green dots: real data; purple: G(z); the background is D's score (blue: fake, orange: real); "
                  f"purple lines: where G's loss pushes each sample. **{modes} of 8** circles hold at least 2% of G's "
                  "512 samples.", {"modes": bucket})
 

@@ -16,7 +16,8 @@ CSS = """
 .image-container .icon-button-wrapper.top-panel { position: static; justify-content: flex-end; margin-bottom: 2px; }
 .image-container img, .image-frame img { image-rendering: pixelated; }
 /* an upload smaller than its box is shown enlarged, like the examples (a 64-px upload sat at 64 px) */
-.block:has(input[type=file]) .image-frame img { min-width: 128px; min-height: 128px; object-fit: contain; }
+.block:has(input[type=file]) .image-frame img { min-width: 128px; min-height: 128px; object-fit: contain;
+  max-height: 400px; }  /* and a tall one no taller: a 100 x 2000 strip stood 2,560 px high at 800 px */
 /* a drawing canvas's zoom / undo / clear bar sits on the canvas's top right, not across the middle of it nor
    over its name (the name of each VAE editor, A, B or C, was hidden under the canvas); its tools sit at the
    block's left edge, beside the image rather than over the garment's left side */
@@ -111,11 +112,10 @@ video { object-fit: contain !important; }
 #clf-seen .image-container, #clf-seen .image-frame { min-height: 200px; }
 #clf-seen img { width: 192px !important; height: 192px !important; max-width: none !important;
                 max-height: none !important; object-fit: contain !important; }
-/* a table wider than the page scrolls sideways: say so where its columns are cut */
-@media (max-width: 1500px) {  /* Compare's four models cut the last column at 1400 px too */
-  .wide-table::before { content: "scroll the table sideways for every column →"; display: block; font-size: 14px;
-                        color: var(--body-text-color); padding: 2px 4px; }  /* the subdued grey was hardly seen */
-}
+/* a table wider than its column scrolls sideways: say so where its columns are cut (data-cut, set by the page's
+   script when they are; by the page's width alone the hint showed at 1400 px over a table that fit) */
+:is(.wide-table, #about-models)[data-cut]::before { content: "scroll the table sideways for every column →";
+  display: block; font-size: 14px; color: var(--body-text-color); padding: 2px 4px; }  /* subdued grey: unseen */
 @media (max-width: 900px) {
   .row:has(> .column) { flex-direction: column; }
   .row:has(> .column) > .column, .row:has(> .column) > .tabs { width: 100%; min-width: 0 !important; }
@@ -125,8 +125,6 @@ video { object-fit: contain !important; }
   /* a sample sheet fits the column (its last column was cut off, the sideways scroll unseen): 8 samples of
      ~88 px in the 702-px column of an 800-px page */
   .sheet img { max-width: 100% !important; height: auto !important; }
-  #about-models::before { content: "scroll the table sideways for every column →"; display: block; font-size: 13px;
-                          color: var(--body-text-color-subdued); padding: 2px 4px; }
 }
 """
 
@@ -199,8 +197,16 @@ JS = """() => {
     holdOffscreen(e.target); }, true);
   const watch = () => document.querySelectorAll('video').forEach(v => {
     if (!watched.has(v)) { watched.add(v); views.observe(v); } });
+  // a wide table says it scrolls sideways only while its columns are cut (its table wider than the room it has)
+  const cut = () => document.querySelectorAll('.wide-table, #about-models').forEach(el => {
+    const t = el.querySelector('table');
+    const over = !!t && el.offsetParent !== null &&
+      (t.scrollWidth > t.clientWidth + 1 || t.getBoundingClientRect().width > el.clientWidth + 1);
+    if (over !== el.hasAttribute('data-cut')) el.toggleAttribute('data-cut', over);
+  });
   let queued = 0;
-  new MutationObserver(() => { if (!queued) queued = setTimeout(() => { queued = 0; pick(); watch(); }, 200); })
+  window.addEventListener('resize', () => setTimeout(cut, 100));
+  new MutationObserver(() => { if (!queued) queued = setTimeout(() => { queued = 0; pick(); watch(); cut(); }, 200); })
     .observe(document.body, {subtree: true, childList: true, attributes: true,
                              attributeFilter: ["class", "style", "hidden"]});
   document.addEventListener('click', (e) => {

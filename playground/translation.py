@@ -192,7 +192,14 @@ def cyclegan(store: ModelStore, name: str, image, domain: str = "A", invert: str
             f"(max {err.max():.2f}) on [0, 1] pixels; the last frame is the identity check: the {other} → {domain} "
             f"generator given x itself, which should leave it as it is.")
     note, judged = judge(store, x, y, names, domain)
-    return frames, heat, (note + "\n\n" if note else "") + judged + "\n\n" + text
+    return frames, heat, unlike(x) + (note + "\n\n" if note else "") + judged + "\n\n" + text
+
+
+def unlike(x: torch.Tensor) -> str:
+    """The note on an input unlike the data (`unlike_data`), "" for a garment: a noise strip was translated, and
+    its flat grey x read as a failed translation with no word on what went in."""
+    why = unlike_data(x[0, 0].numpy())
+    return f"{why} The generators only saw garments, so their output is no garment's.\n\n" if why else ""
 
 
 def judge(store: ModelStore, x: torch.Tensor, y: torch.Tensor, names: dict, domain: str) -> tuple[str, str]:
@@ -266,6 +273,7 @@ def side_by_side(store: ModelStore, cyclegan_name: str, dualgan_name: str, image
         names = {"A": model.cfg.domain_a, "B": model.cfg.domain_b}
         note, judged = judge(store, x, y, names, domain)
         notes.add(note)
+        notes.add(unlike(x).strip())
         cells.append([f"**{OBJECTIVES.get(model.cfg.loss, model.cfg.loss)}** · `{name}`", judged.replace("\n", " "),
                       _held_out(store, name, domain, names)])
     gap = np.full((strips[0].shape[0], GAP, 3), 255, np.uint8)

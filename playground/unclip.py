@@ -253,8 +253,7 @@ def embedding_map(store: ModelStore, decoder: str, prior: str, prompt, seed, n):
     from trainers.unclip import prior as P
 
     from .text2image import check_prompt
-    from .vae import PALETTE
-    from .views import font_at
+    from .views import PALETTE, class_legend, font_at
 
     seed, n, *_ = _settings(seed, n, 1, 1)
     dec, pri = _pair(store, decoder, prior)
@@ -293,10 +292,7 @@ def embedding_map(store: ModelStore, decoder: str, prior: str, prompt, seed, n):
     draw.line([(x - 8, y), (x + 8, y)], fill="black", width=3)
     draw.line([(x, y - 8), (x, y + 8)], fill="black", width=3)
     font = font_at(12)
-    for k, name in enumerate(FASHION_MNIST_CLASSES):  # legend: two rows of five, then the marks
-        x0, y0 = 4 + (k % 5) * (MAP_PX // 5), MAP_PX + 6 + (k // 5) * 18
-        draw.rectangle([x0, y0 + 3, x0 + 9, y0 + 12], fill=tuple(int(c) for c in PALETTE[k]))
-        draw.text((x0 + 13, y0 + 1), name, fill="black", font=font)
+    class_legend(draw, FASHION_MNIST_CLASSES, MAP_PX + 6, MAP_PX, row_px=18)  # two rows of five, then the marks
     y0 = MAP_PX + 46
     draw.rectangle([6, y0 + 4, 12, y0 + 10], outline=(120, 120, 120))
     draw.text((18, y0 + 1), "the 160 captions' z_txt", fill="black", font=font)

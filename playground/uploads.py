@@ -281,8 +281,9 @@ def as_image(value):
         value = value.get("composite")
     if value is None:  # a file the browser could not show as an image never reaches the server either
         # (a text file renamed .png reads as nothing given: the message says it may have been such a file)
-        raise UserError(f"no image given, or a file that is not an image: upload one ({', '.join(UPLOAD_FORMATS)}) "
-                        "or draw one")
+        # "or draw one" where there is a pad to draw on: Upscale's upload box said it too
+        raise NothingGiven(f"no image given, or a file that is not an image: upload one ({', '.join(UPLOAD_FORMATS)})"
+                        + (" or draw one" if drawing else ""))
     if not isinstance(value, Image.Image):
         if not isinstance(value, (np.ndarray, list, tuple)):
             raise UserError(f"expected an image, got a {type(value).__name__}")
@@ -352,6 +353,33 @@ def usable_image(value):
         raise UserError(f"the image is {image.width}x{image.height} px: too small to show a garment "
                         f"(at least {MIN_SIDE}x{MIN_SIDE})")
     return image
+
+
+def upload_button(elem_id: str, label: str = "Upload your own picture"):
+    """A button that opens the file chooser for an image editor: an editor holding a picture offers no upload of
+    its own (Gradio 6.31's image tool lists upload and paste only while the canvas is empty), and a walk found
+    no way to inpaint its own photo. Its file goes through `picture`."""
+    import gradio as gr
+
+    return gr.UploadButton(label, file_types=["image"], file_count="single", type="filepath", elem_id=elem_id,
+                           size="md")
+
+
+def picture(path):
+    """An upload button's file -> the picture for an image editor: checked from its header, decoded, upright,
+    big enough (`usable_image`), and centred on a transparent square when it is not one, as the editor's own
+    upload fits a picture into its square canvas (a 2000 x 100 strip set as the picture was stretched to the
+    square; `uploaded_part` cuts the margin off again)."""
+    from PIL import Image
+
+    image = usable_image(open_upload(path))
+    w, h = image.size
+    if w == h:
+        return image
+    side = max(w, h)
+    canvas = Image.new("RGBA", (side, side), (0, 0, 0, 0))
+    canvas.paste(image.convert("RGBA"), ((side - w) // 2, (side - h) // 2))
+    return canvas
 
 
 def check_uploads(*boxes) -> list:

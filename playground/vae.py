@@ -22,8 +22,8 @@ from trainers.vae.train import add_noise, decode, encode, translate
 from .errors import choice, number, user_errors
 from .exports import export_file
 from .page import LATEX
-from .uploads import image_to_grey, unlike_data, uploaded_part
-from .views import GRID_WIDTH, font_at, frames_view
+from .uploads import image_to_grey, picture, unlike_data, upload_button, uploaded_part
+from .views import GRID_WIDTH, PALETTE, class_legend, font_at, frames_view
 from .wiring import TabParts, wire
 from .models import ModelStore
 
@@ -31,9 +31,6 @@ ASSETS = Path(__file__).resolve().parent / "assets"
 GALLERY_SIZE = 20
 MAX_STEPS = 32
 MAP_PX = 420  # the 2-D map shows [-r, r]^2: r = 3 (3 sigma of the prior) or wider if the codes spread wider
-# ten colours that stay apart (Tableau 10)
-PALETTE = np.array([[78, 121, 167], [242, 142, 43], [225, 87, 89], [118, 183, 178], [89, 161, 79],
-                    [237, 201, 72], [176, 122, 161], [255, 157, 167], [156, 117, 95], [186, 176, 172]], np.uint8)
 
 
 @functools.lru_cache(maxsize=1)
@@ -214,10 +211,7 @@ def latent_map(store: ModelStore, name: str) -> tuple[np.ndarray, np.ndarray]:
     # under the square, above the legend: in its corner it covered points (and at the top, the z2 axis's name)
     draw.line([(0, MAP_PX), (MAP_PX, MAP_PX)], fill=(200, 200, 200))
     draw.text((4, MAP_PX + 4), note, fill="black", anchor="lt", font=font_at(13))
-    for k, cls in enumerate(FASHION_MNIST_CLASSES):  # legend: two rows of five
-        x0, y0 = 4 + (k % 5) * (MAP_PX // 5), MAP_PX + 24 + (k // 5) * 20
-        draw.rectangle([x0, y0 + 3, x0 + 10, y0 + 13], fill=tuple(int(c) for c in PALETTE[k]))
-        draw.text((x0 + 14, y0 + 1), cls, fill="black", font=font_at(12))  # Pillow's default font was ~10 px
+    class_legend(draw, FASHION_MNIST_CLASSES, MAP_PX + 24, MAP_PX)
     n = 15
     ticks = torch.linspace(-r, r, n + 2)[1:-1]  # cell centres of the map's square
     zs = torch.stack([torch.stack([x, y]) for y in ticks.flip(0) for x in ticks])  # top row: z2 high
@@ -331,7 +325,10 @@ def build(store: ModelStore) -> TabParts:
             gal = gr.Gallery(gallery(), columns=5, height=335,
                              label="Fashion-MNIST test images",
                              allow_preview=False, elem_id="vae-gallery", elem_classes="picker")
-            target = gr.Radio(["A", "B", "C"], value="A", label="a click on the gallery sets image")
+            with gr.Row():
+                target = gr.Radio(["A", "B", "C"], value="A", label="a click on the gallery or an upload sets image",
+                                  scale=2)
+                own = upload_button("vae-upload")  # an editor holding a picture offers no upload of its own
             # the tab opens on A and B interpolated; C is filled too, so that A + (B - C) works at once
             starts = [gallery_image(0), gallery_image(7), gallery_image(9)]
             with gr.Row():
@@ -368,6 +365,8 @@ def build(store: ModelStore) -> TabParts:
         return [image if k == which else gr.update() for k in "ABC"]
 
     gal.select(set_image, target, editors, api_name=False)
+    own.upload(user_errors(lambda path, which: [picture(path) if k == which else gr.skip() for k in "ABC"]),
+               [own, target], editors, api_name=False, show_progress="hidden")
     parts = TabParts()  # images are inputs but not settings: an exported PNG restores the rest
     wire(go.click, "vae_interpolate", {"autoencoder": ae, "VAE": vae, "image A": editors[0], "image B": editors[1],
                                        "steps": steps, "path": path},

@@ -122,6 +122,21 @@ def with_scale(heat: np.ndarray, low: str, high: str, colours) -> np.ndarray:
     return np.asarray(canvas)
 
 
+# ten colours that stay apart (Tableau 10), one per class on the maps of codes and embeddings
+PALETTE = np.array([[78, 121, 167], [242, 142, 43], [225, 87, 89], [118, 183, 178], [89, 161, 79],
+                    [237, 201, 72], [176, 122, 161], [255, 157, 167], [156, 117, 95], [186, 176, 172]], np.uint8)
+
+
+def class_legend(draw, names, top: int, width: int, row_px: int = 20, per_row: int = 5) -> None:
+    """The classes' colours (PALETTE) and names drawn with `draw` in rows of `per_row` across `width` pixels,
+    the first row `top` pixels down (a map's legend, under its square)."""
+    font = font_at(12)  # Pillow's default bitmap font was ~10 px
+    for k, name in enumerate(names):
+        x0, y0 = 4 + (k % per_row) * (width // per_row), top + (k // per_row) * row_px
+        draw.rectangle([x0, y0 + 3, x0 + 10, y0 + 13], fill=tuple(int(c) for c in PALETTE[k]))
+        draw.text((x0 + 14, y0 + 1), name, fill="black", font=font)
+
+
 @functools.lru_cache(maxsize=64)
 def font_at(px: int):
     """Pillow's default (FreeType) font at px pixels, loaded once per size."""

@@ -157,6 +157,11 @@ def _coloured_pixels(png: bytes) -> int:
     return int(((rgb.max(-1) - rgb.min(-1)) > 60).sum())
 
 
+_WIDE_TABLES_JS = """() => [...document.querySelectorAll('.wide-table, #about-models')].filter(e => e.offsetParent)
+  .map(e => ({id: e.id, wider: e.querySelector('table').scrollWidth > e.clientWidth + 2,
+              hint: !['none', 'normal'].includes(getComputedStyle(e, '::before').content)}))"""
+
+
 def _look(page, tab: str, width: int) -> None:
     """Assert on what the page shows now: no error toast, no label over an image, frames at full size."""
     toasts = page.evaluate(_TOASTS_JS)
@@ -165,6 +170,13 @@ def _look(page, tab: str, width: int) -> None:
     for im in images:
         assert not im["overlap"], f"{tab} at {width} px: a label covers image {im}"
         assert not im["clipped"], f"{tab} at {width} px: an image is cut off by its box {im}"
+    # a wide table says "scroll the table sideways" exactly when its columns run past its box (the hint showed at
+    # 1400 px over About's table, which fit)
+    tables = page.evaluate(_WIDE_TABLES_JS)
+    for t in tables:
+        assert t["hint"] == t["wider"], f"{tab} at {width} px: a table's sideways-scroll hint {t}"
+    if tab == "About":  # its table of models fits at 1400 px and not at 800
+        assert [t["hint"] for t in tables if t["id"] == "about-models"] == [width < 900], tables
     for video in page.evaluate(_VIDEOS_JS):
         assert video["bottom"] <= video["box"] + 1, f"{tab} at {width} px: a video runs out of its box {video}"
     if width < 900:  # controls above outputs: every row of columns stacked (at 800 px two columns drew 85-px outputs)

@@ -811,3 +811,33 @@ def test_a_public_deployment_caps_each_visitors_uploads(tmp_path):
         refused = http.post(f"{url}gradio_api/upload", files={"files": ("g.png", png, "image/png")})
     assert codes == [200] * uploads.UPLOADS_PER_HOUR
     assert refused.status_code == 429 and f"takes {uploads.UPLOADS_PER_HOUR} uploads" in refused.text
+
+
+@pytest.mark.parametrize("case", [c for c, u in UPLOADS.items() if u.pillow == "app"])
+def test_an_upload_buttons_file_becomes_an_editors_picture_or_a_clear_refusal(case, upload_files, big_decodes):
+    """Inpaint's and the VAE's "Upload your own picture" (an editor holding a picture offers no upload of its
+    own): a hostile file is refused with the same reason as everywhere, an odd one becomes a square picture."""
+    upload, path = UPLOADS[case], upload_files[case]
+    big_decodes.clear()
+    t0 = time.monotonic()
+    if upload.refusal:
+        with pytest.raises(UserError, match=upload.refusal):
+            uploads.picture(path)
+    else:
+        image = uploads.picture(path)
+        assert image.format is None and image.width == image.height >= uploads.MIN_SIDE
+    assert time.monotonic() - t0 < TIME_LIMIT_S and big_decodes == []
+
+
+def test_an_uploaded_strip_keeps_its_shape_in_the_editor_and_comes_back_whole(tmp_path):
+    """A 2000 x 100 strip set as the editor's picture was stretched to its square canvas: it sits centred on a
+    transparent square, and what the tabs read back from the editor (`uploaded_part`) is the strip itself."""
+    strip = np.random.default_rng(0).integers(0, 256, (100, 2000, 3), dtype=np.uint8)
+    Image.fromarray(strip).save(tmp_path / "strip.png")
+    picture = uploads.picture(tmp_path / "strip.png")
+    assert picture.size == (2000, 2000) and picture.getchannel("A").getbbox() == (0, 950, 2000, 1050)
+    back = uploads.uploaded_part({"background": picture, "layers": [], "composite": picture})
+    assert np.array_equal(np.asarray(back.convert("RGB")), strip)
+    with pytest.raises(UserError, match="too small"):
+        Image.new("RGB", (4, 4)).save(tmp_path / "tiny.png")
+        uploads.picture(tmp_path / "tiny.png")

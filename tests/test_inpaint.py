@@ -135,6 +135,16 @@ def test_the_tab_fills_a_painted_hole_and_streams_the_run(store):
     assert np.array_equal(again[1], xt)  # the seed fixes the run
 
 
+def test_a_picture_unlike_the_data_is_filled_with_a_word_about_it(store):
+    """An upload of noise (a photo on a busy ground reads the same) was filled with no word, as if it were a
+    garment: the last line says it is unlike the data; a shipped garment's does not."""
+    noise = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    notes = [list(tab.fill(store, "tiny-ddpm", _editor(picture), "centre box", "replace", 1, 2, tab.ANY_CLASS, 0.0,
+                           0))[-1][4] for picture in (noise, tab.example(7))]
+    assert "unlike the data" in notes[0] and "done: 2 steps" in notes[0]
+    assert "unlike" not in notes[1] and notes[1].startswith("done: 2 steps")
+
+
 def test_the_tab_refuses_what_it_cannot_fill(store):
     garment = tab.example(0)
     for args, message in [((_editor(garment), tab.PAINTED, "RePaint", 2, 5), "nothing painted"),

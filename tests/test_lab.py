@@ -207,8 +207,20 @@ def test_the_plane_can_draw_every_sample_its_measure_counts():
     """The lesson asks which circles hold 2% of G's 512 samples (about 10) while the plane drew 300 of them (about
     6 a circle): drawn with shown=None, every sample is on it."""
     lab = toy2d.Lab(toy2d.LabConfig())
-    purple = [int(np.all(tab.render_plane(lab, arrows=False, shown=n) == (142, 68, 173), -1).sum()) for n in (300, None)]
+    purple = [int(np.all(tab.render_plane(lab, arrows=False, shown=n) == tab.FAKE_COLOUR, -1).sum()) for n in (300, None)]
     assert purple[1] > purple[0] > 0
+
+
+def test_the_datas_points_and_gs_are_drawn_in_colours_apart():
+    """The data's dots were dark grey, and on D's blue field a learner could not tell them from G's purple ones:
+    both are drawn, in colours far apart from each other and from every colour of D's field."""
+    lab = toy2d.Lab(toy2d.LabConfig())
+    plane = tab.render_plane(lab, arrows=False, shown=None)
+    real, fake = np.array(tab.REAL_COLOUR, float), np.array(tab.FAKE_COLOUR, float)
+    assert np.all(plane == tab.REAL_COLOUR, -1).sum() > 300 and np.all(plane == tab.FAKE_COLOUR, -1).sum() > 100
+    field = tab._heat(np.linspace(0, 1, 101)).astype(float)
+    assert np.linalg.norm(real - fake) > 150
+    assert min(np.linalg.norm(field - c, axis=1).min() for c in (real, fake)) > 90
 
 
 def test_the_status_says_how_far_the_mode_count_swings():

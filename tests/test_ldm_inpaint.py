@@ -187,3 +187,23 @@ def test_a_coloured_garment_goes_into_the_latent_fill_in_its_own_colours(tmp_pat
     assert first[..., 0].max() > 180 and first[..., 2].max() < 60  # still red, not redrawn blue or grey
     kept = ~P.in_hole(hole)
     assert kept[0, 0] and not kept[P.CANVAS // 2, P.CANVAS // 2]
+
+
+def test_the_fill_is_brought_to_the_originals_colours_before_it_is_pasted():
+    """The sampler redrew a red dress at a third of its level, and its filled hole showed as a dark band among the
+    original's pixels: each channel of the fill is scaled by the gain that maps its kept pixels onto the
+    original's, so a fill that is the original dimmed comes back as the original; black stays black, and a channel
+    the fill left dark everywhere is not blown up."""
+    gen = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (2, 3, 32, 32), generator=gen, dtype=torch.uint8)
+    images[:, 2] = 0  # a red-green garment: no blue at all
+    holes = 1 - I.make_mask("centre box", 2, 32, torch.Generator())
+    dim = (images.float() * torch.tensor([0.35, 0.7, 1.0]).view(1, 3, 1, 1)).round().clamp(0, 255).to(torch.uint8)
+    matched = I.colour_matched(dim, images, holes)
+    assert (matched.float() - images.float())[:, 0].abs().mean() < 2.5  # the red gain found (dimmed to 0.35)
+    assert (matched.float() - images.float())[:, 1].abs().mean() < 1.5  # and the green one (0.7)
+    assert torch.equal(matched[:, 2], dim[:, 2])  # no blue: left as it is
+    pasted = I.paste(dim, images, holes)
+    hole = (holes > 0.5).expand_as(images)
+    assert torch.equal(pasted[~hole], images[~hole])  # the kept pixels are the originals'
+    assert (pasted[hole].float() - images[hole].float()).abs().mean() < (dim[hole].float() - images[hole].float()).abs().mean() / 3

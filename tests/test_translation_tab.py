@@ -167,6 +167,17 @@ def test_cyclegan_round_trip(store):
     assert "G_" not in as_b and "identity check" in as_b  # plain words, not raw subscripts
 
 
+def test_a_translation_of_something_unlike_a_garment_says_so(store):
+    """A noise strip went through CycleGAN with no word (Pix2Pix and Upscale say it): both views say the input is
+    unlike the data, once; a garment's do not."""
+    noise = Image.fromarray(np.random.default_rng(0).integers(0, 256, (100, 400), dtype=np.uint8))
+    garment = Image.open(tab.__file__.replace("translation.py", "examples/7-sneaker.png"))
+    text, table = tab.cyclegan(store, "cyc", noise, "A")[2], tab.side_by_side(store, "cyc", "dual", noise, "A")[1]
+    assert text.startswith("**This image is unlike the data") and table.count("unlike the data") == 1
+    assert "unlike" not in tab.cyclegan(store, "cyc", garment, "A")[2]
+    assert "unlike" not in tab.side_by_side(store, "cyc", "dual", garment, "A")[1]
+
+
 def test_cyclegan_and_dualgan_side_by_side_with_their_cards_numbers(store):
     image = Image.open(tab.__file__.replace("translation.py", "examples/7-sneaker.png"))
     picture, table = tab.side_by_side(store, "cyc", "dual", image, "A")
