@@ -47,7 +47,9 @@ def quiet_validation(blocks) -> None:
                 if not e.print_exception:
                     raise
                 log.warning("user error in %s: %s", name, e.message)
-                raise refusal(e) from None  # up until closed, as ours: Gradio's closed after 10 s
+                # up until closed, as ours (Gradio's closed after 10 s), and naming its input: "Value -5 is less
+                # than minimum value 0." did not say which of the tab's numbers it was
+                raise refusal(e, f"{name}: ") from None
             except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
                 if not decodes:
                     raise

@@ -419,6 +419,7 @@ def _drive(page, tab: str, width: int) -> None:
         page.get_by_role("button", name="Fill the hole").click()
         page.get_by_text("done: 50 steps, replace").wait_for(state="visible", timeout=90_000)
         page.locator("#inpaint-result img").first.wait_for(state="visible", timeout=10_000)
+        _upload_own_picture(page)
     if tab == "Text to image":  # a prompt's images stream in, then come with their CLIP scores
         _set_number(page, "steps", 20)
         # an empty prompt is refused; the next action closes that message (it stayed beside the next images)
@@ -880,6 +881,33 @@ def test_every_tab_as_a_user_sees_it_in_headless_chromium(server, tmp_path, widt
         videos = page.evaluate("() => [...document.querySelectorAll('video')].map(v => [v.paused, !!v.offsetParent])")
         assert len(videos) >= 2 and not [v for v in videos if not v[0] and not v[1]], videos
         browser.close()
+
+
+def _upload_own_picture(page) -> None:
+    """Inpaint's "Upload your own picture" (the editor, holding a picture, offers no upload of its own): a text file
+    named .png is refused with the reason and the editor keeps its picture; a photo goes into the editor, its hole
+    is shown and the last fill's views are cleared."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp())
+    (folder / "notes.png").write_text("not an image")
+    photo = Image.new("RGB", (300, 200), (230, 225, 215))
+    photo.paste((40, 60, 150), (90, 60, 210, 150))  # a blue block on a light ground
+    photo.save(folder / "photo.png")
+    hole = page.locator("#inpaint-hole img").first
+    before = hole.get_attribute("src")
+    for name in ("notes.png", "photo.png"):
+        with page.expect_file_chooser() as chooser:
+            page.locator("#inpaint-upload").click()
+        chooser.value.set_files(str(folder / name))
+        if name == "notes.png":
+            page.locator("[data-testid=toast-body]").filter(has_text="not an image this app reads").first.wait_for(
+                state="visible", timeout=20_000)
+            assert hole.get_attribute("src") == before
+    page.get_by_text("A new image: press Fill the hole").wait_for(state="visible", timeout=20_000)
+    page.wait_for_function("([e, old]) => { const i = document.querySelector(e); return i && i.src !== old; }",
+                           arg=["#inpaint-hole img", before], timeout=20_000)
+    page.locator("[data-testid=toast-close]").first.click()  # the refusal read, closed
 
 
 def _readme_shot(page, path: Path) -> None:
