@@ -250,13 +250,23 @@ def _short(value, width: int) -> str:
     return text if len(lines) <= 2 else text[:-1] + "…"
 
 
+def cell_class(settings: dict) -> int:
+    """The class a conditional model draws an X/Y cell in: the chosen one, or with "(any)" one drawn from the cell's
+    seed. A cell is one sample, and a conditional model given no class cycles through the classes from 0: every
+    "(any)" cell was class 0, and a walk took ddpm-fashion and cdcgan-ac-fashion for models of tops only."""
+    if settings["class"] != ANY_CLASS:
+        return FASHION_MNIST_CLASSES.index(settings["class"])
+    gen = torch.Generator().manual_seed(int(settings["seed"]))
+    return int(torch.randint(len(FASHION_MNIST_CLASSES), (1,), generator=gen))
+
+
 def _cell(store: ModelStore, settings: dict) -> torch.Tensor:
     """One sample under `settings` -> uint8 (3, H, W); settings a model does not have are ignored."""
     model = store.get(settings["checkpoint"])
     cfg, fam = model.cfg, get_family(model.family)
     kwargs = {}
-    if (getattr(cfg, "n_classes", 0) or model.family == "latent_diffusion") and settings["class"] != ANY_CLASS:
-        kwargs.update(_condition(model.family, FASHION_MNIST_CLASSES.index(settings["class"])))
+    if getattr(cfg, "n_classes", 0) or model.family == "latent_diffusion":
+        kwargs.update(_condition(model.family, cell_class(settings)))
     if model.family == "gan":
         kwargs["truncation"] = settings["truncation"]
     if model.family == "ddpm":
@@ -289,8 +299,7 @@ def _cells(store: ModelStore, cells: list[dict]) -> list[torch.Tensor]:
         x = torch.cat([initial_noise(cfg, 1, torch.Generator().manual_seed(cells[k]["seed"])) for k in ks])
         y = None
         if cfg.n_classes:
-            y = torch.cat([class_labels(cfg.n_classes, 1, None if cells[k]["class"] == ANY_CLASS else
-                                        FASHION_MNIST_CLASSES.index(cells[k]["class"])) for k in ks])
+            y = torch.cat([class_labels(cfg.n_classes, 1, cell_class(cells[k])) for k in ks])
         for _, _, x, _ in reverse(cfg, model.modules, x, torch.Generator(), y, "ddim", steps, 0.0, guidance):
             pass
         for k, image in zip(ks, to_uint8(x)):

@@ -284,7 +284,7 @@ def as_image(value):
     if value is None:  # a file the browser could not show as an image never reaches the server either
         # (a text file renamed .png reads as nothing given: the message says it may have been such a file)
         # "or draw one" where there is a pad to draw on: Upscale's upload box said it too
-        raise NothingGiven(f"no image given, or a file that is not an image: upload one ({', '.join(UPLOAD_FORMATS)})"
+        raise UserError(f"no image given, or a file that is not an image: upload one ({', '.join(UPLOAD_FORMATS)})"
                         + (" or draw one" if drawing else ""))
     if not isinstance(value, Image.Image):
         if not isinstance(value, (np.ndarray, list, tuple)):

@@ -8,6 +8,7 @@ import shutil
 import gradio as gr
 import numpy as np
 import pytest
+import torch
 
 from playground import compare as tab
 from playground import records
@@ -178,6 +179,20 @@ def test_xy_grid_batches_ddim_cells_into_the_same_samples_each_draws_alone(store
     assert all(a.shape == b.shape == (3, 16, 16) for a, b in zip(alone, batched))
     assert max((a.int() - b.int()).abs().max().item() for a, b in zip(alone, batched)) <= 1
     assert not (batched[0] == batched[1]).all() and not (batched[0] == batched[4]).all()  # class and seed matter
+
+
+def test_an_any_class_cell_of_a_conditional_model_draws_its_class_from_its_seed(store):
+    """Every "(any)" cell of a conditional model was class 0 (a cell is one sample, and the classes cycle from 0):
+    a walk's X/Y grid of ddpm-fashion over eight seeds showed eight tops. Each cell now draws its class from its
+    seed, the classes vary over seeds, and a cell is the sample of that class chosen by name."""
+    cells = [{"checkpoint": "tiny-ddpm", "seed": seed, "steps": 3, "guidance": 2.0, "truncation": 1.0,
+              "sampler": "ddim", "class": tab.ANY_CLASS} for seed in range(8)]
+    drawn = [tab.cell_class(c) for c in cells]
+    assert len(set(drawn)) >= 4 and drawn == [tab.cell_class(c) for c in cells]
+    named = [{**c, "class": tab.FASHION_MNIST_CLASSES[k]} for c, k in zip(cells, drawn)]
+    for a, b in zip(tab._cells(store, cells), tab._cells(store, named)):
+        assert torch.equal(a, b)
+    assert torch.equal(tab._cell(store, {**cells[1], "sampler": "ddpm"}), tab._cell(store, {**named[1], "sampler": "ddpm"}))
 
 
 def test_the_loss_table_plots_each_shipped_loss_run_from_its_own_logs():
