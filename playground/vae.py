@@ -180,11 +180,12 @@ def _axes(draw, r: float) -> None:
         draw.line([(centre - 4, py), (centre + 4, py)], fill=grey, width=1)
         draw.line([(px, last - 5), (px, last)], fill=grey, width=1)  # and at the edges, beside the values
         draw.line([(0, py), (5, py)], fill=grey, width=1)
-        # z1 along the bottom: the edges' values inside the square, against the edge they name
-        draw.text((px - 3 if v == r else px + 3 if v == -r else px, last - 7), f"{v:g}", fill="black",
-                  anchor="rb" if v == r else "lb" if v == -r else "mb", **halo)
-        if v != -r:  # z2 along the left edge
-            draw.text((8, py + 3 if v == r else py), f"{v:g}", fill="black", anchor="lt" if v == r else "lm", **halo)
+        # z1 along the bottom, each value beside its tick (centred on it, the tick ran into it), inside the square
+        draw.text((px - 4 if v == r else px + 4, last - 1), f"{v:g}", fill="black",
+                  anchor="rb" if v == r else "lb", **halo)
+        if v != -r:  # z2 along the left edge, each value above its tick (beside it, the tick read as a minus)
+            draw.text((4, py + 5 if v == r else py - 3), f"{v:g}", fill="black", anchor="lt" if v == r else "lb",
+                      **halo)
     draw.text((MAP_PX - 4, centre - 6), "z1", fill="black", anchor="rb", **halo)
     draw.text((centre + 7, 4), "z2", fill="black", anchor="lt", **halo)
 

@@ -103,19 +103,23 @@ def test_latent_map_click_arithmetic_prior_and_denoise(store):
 def test_the_latent_map_numbers_its_axes(store):
     """The map said only "z1, z2 in [-3, 3]" in a corner: its axes carry tick marks, with their values (black, over
     a white halo) at ±1.5 (r = 3) and the square's edges ±3 along the bottom (z1) and left (z2) edges, not on the
-    axes, where they sat over the densest points (a walk), and the axes' names at their ends."""
+    axes, where they sat over the densest points (a walk), each beside its tick mark, and the axes' names at their
+    ends."""
     scatter, _ = tab.latent_map(store, "vae2d")
     centre, end = tab.MAP_PX // 2, tab.MAP_PX
     dark = (scatter[..., :3] < 60).all(-1)
     for v in (-1.5, 1.5):
         px, py = tab._to_px(np.array([[v, v]], dtype=float), 3.0)[0]
-        assert dark[end - 26:end - 6, px - 14:px + 15].sum() > 8, f"no z1 value at the bottom under {v}"
-        assert dark[py - 8:py + 9, 7:40].sum() > 8, f"no z2 value at the left edge beside {v}"
+        # each beside its tick, not run through by it (the left ticks read as minus signs, "--1.5")
+        assert dark[end - 20:end, px + 3:px + 36].sum() > 8, f"no z1 value at the bottom right of {v}"
+        assert dark[end - 20:end, px - 1:px + 2].sum() == 0, f"the z1 value at {v} sits on its tick"
+        assert dark[py - 20:py - 1, 2:40].sum() > 8, f"no z2 value at the left edge above {v}"
+        assert dark[py - 1:py + 2, 0:40].sum() == 0, f"the z2 value at {v} sits on its tick"
         # the axes themselves carry no value: at most the grey tick
         assert dark[centre + 7:centre + 24, px - 14:px + 15].sum() == 0, f"a value on the z1 axis at {v}"
         assert dark[py - 8:py + 9, centre - 40:centre - 7].sum() == 0, f"a value on the z2 axis at {v}"
-    assert dark[end - 26:end - 6, 2:30].sum() > 8 and dark[end - 26:end - 6, end - 30:end - 2].sum() > 8  # -3, 3
-    assert dark[2:22, 7:35].sum() > 8  # z2's 3 at the top of the left edge
+    assert dark[end - 20:end, 2:30].sum() > 8 and dark[end - 20:end, end - 30:end - 2].sum() > 8  # -3, 3
+    assert dark[4:24, 2:35].sum() > 8  # z2's 3 at the top of the left edge
     assert dark[centre - 22:centre - 5, tab.MAP_PX - 24:tab.MAP_PX - 3].sum() > 8  # "z1" at the right end
     assert dark[3:22, centre + 6:centre + 28].sum() > 8  # "z2" at the top
 
