@@ -198,6 +198,9 @@ def test_a_prompt_too_long_because_of_unknown_words_says_so(monkeypatch):
     # too long even without its unknown words: said so, not blamed on a word
     with pytest.raises(UserError, match=r"^the prompt is 28 tokens long \(7 words\).*shorten it"):
         tab.check_prompt(pipe.tokenizer, "a large blue dress a large nope")
+    # with symbols in it, it says why a few words are many tokens ("41 tokens long (4 words)" left a walk asking)
+    with pytest.raises(UserError, match=r"^the prompt is 28 tokens long \(7 words: symbols, emoji and words it never"):
+        tab.check_prompt(pipe.tokenizer, "a large blue dress a large !!!")
 
 
 def test_the_guidance_views_step_slider_follows_the_runs_steps():

@@ -125,8 +125,11 @@ def check_prompt(tokenizer, prompt, what: str = "prompt", required: bool = True)
                             f"word out in pieces, which makes the {what} {n} tokens long, over the {limit} it reads "
                             "(start and end included). Drop those words or use its captions' words (small, large, a "
                             "colour, a garment)")
-        raise UserError(f"the {what} is {n} tokens long ({len(prompt.split())} words); this model reads at most "
-                        f"{limit} (start and end included): shorten it")
+        # "41 tokens long (4 words)" left a walk asking why: emoji and symbols are spelled out byte by byte
+        pieces = "" if prompt.isascii() and prompt.replace(" ", "").isalpha() else (
+            ": symbols, emoji and words it never saw are spelled out in pieces, a token or more each")
+        raise UserError(f"the {what} is {n} tokens long ({len(prompt.split())} words{pieces}); this model reads at "
+                        f"most {limit} (start and end included): shorten it")
     return prompt
 
 
