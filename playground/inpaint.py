@@ -442,7 +442,7 @@ def build_inpaint(store: ModelStore, parts: TabParts) -> None:
                 steps = gr.Slider(10, 250, 50, step=10, label="steps")
                 cls = gr.Dropdown([ANY_CLASS, *FASHION_MNIST_CLASSES], value=ANY_CLASS, label="class of the fill",
                                   min_width=240)
-                guidance = gr.Slider(0, 10, 3, step=0.5, label="guidance scale w", min_width=200,
+                guidance = gr.Slider(0, 10, 3, step=0.5, label="guidance scale w", min_width=260,
                                      info="with a class or a prompt")  # in the label it wrapped on 3 lines
                 seed = gr.Number(0, label="seed", precision=0, minimum=0)
             # the whole garment, as the model's training captions named it: "what fills the hole" had a walker write
