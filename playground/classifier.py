@@ -120,10 +120,12 @@ def build(store: ModelStore) -> TabParts:
                                           layers=False)
                     draw = gr.Button("Classify drawing", variant="primary")
         with gr.Column():
+            # the note over the bars it qualifies: under them, "Bag 100%" for a yellow ellipse read first, and its
+            # "This image is unlike the data" came after
+            note = gr.Markdown(doubt(*start) if start else "", elem_id="clf-doubt")
             label = gr.Label(start[0] if start else None, num_top_classes=5, label="prediction")
             seen = gr.Image(start[1] if start else None, label="what the network sees (32×32, shown 6× larger)",
                             type="numpy", interactive=False, format="png", elem_id="clf-seen")
-            note = gr.Markdown(doubt(*start) if start else "", elem_id="clf-doubt")
     # a refused image leaves no prediction behind (the last one stayed, as if it were this image's), and a
     # refused upload leaves the box empty rather than a 1-px strip; each sub-tab shows its own source's prediction
     def note_of(c, s):
