@@ -45,13 +45,8 @@ def generative_names(store: ModelStore) -> list[str]:
 
 
 def _prompt_drawn(store: ModelStore, settings: dict) -> str:
-    """The prompt a text-to-image model draws for a grid cell's settings."""
-    from trainers.latent_diffusion.train import default_prompts
-
-    cls = settings.get("class")
-    if cls not in (None, "", ANY_CLASS):
-        return _condition("latent_diffusion", FASHION_MNIST_CLASSES.index(cls))["prompt"]
-    return default_prompts(1)[0]
+    """The prompt a text-to-image model draws for a grid cell's settings: "a <class>", the class `cell_class`'s."""
+    return _condition("latent_diffusion", cell_class(settings))["prompt"]
 
 
 def _condition(family: str, label: int) -> dict:
@@ -352,7 +347,10 @@ def xy_grid(store: ModelStore, checkpoint, x_param, x_text, y_param, y_text, see
     # it: its copies along that axis read as a broken grid
     # and a text-to-image cell names the prompt it drew (Compare has no prompt box: "a <class>", else the
     # captions' first prompt)
-    notes = [[([f"“{_prompt_drawn(store, c)}”"] if store.get(c["checkpoint"]).family == "latent_diffusion" else [])
+    # and a conditional model's "(any)" cell names the class its seed drew (a row of one garment read as chosen)
+    notes = [[([f"“{_prompt_drawn(store, c)}”"] if store.get(c["checkpoint"]).family == "latent_diffusion" else
+               [f"class {FASHION_MNIST_CLASSES[cell_class(c)]}"]
+               if getattr(store.get(c["checkpoint"]).cfg, "n_classes", 0) and c["class"] == ANY_CLASS else [])
               + [f"{p} unused" for p in (x_param, y_param) if p != "checkpoint" and p not in idle
                  and _ignores(store, c["checkpoint"], p)] for c in row] for row in cells]
     pitch = CELL + (14 if any(any(row) for row in notes) else 0)  # a row's height, with a line for such notes

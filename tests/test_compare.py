@@ -145,7 +145,7 @@ def test_xy_grid_cells_and_png_metadata(store):
     from PIL import Image
 
     image, path = tab.xy_grid(store, "tiny-gan", "checkpoint", "tiny-gan, tiny-ddpm", "seed", "0, 1, 2", 0, 5, 2.0,
-                              1.0, "ddim", tab.ANY_CLASS)
+                              1.0, "ddim", "Bag")  # a class: with "(any)" the DDPM's cells name theirs on a line more
     my = tab.XY_MARGINS[1]
     mx = image.shape[1] - 2 * tab.CELL  # the row headers' column: at least XY_MARGINS[0], wider for long names
     assert image.shape[0] == my + 3 * tab.CELL and mx >= tab.XY_MARGINS[0]
@@ -193,6 +193,10 @@ def test_an_any_class_cell_of_a_conditional_model_draws_its_class_from_its_seed(
     for a, b in zip(tab._cells(store, cells), tab._cells(store, named)):
         assert torch.equal(a, b)
     assert torch.equal(tab._cell(store, {**cells[1], "sampler": "ddpm"}), tab._cell(store, {**named[1], "sampler": "ddpm"}))
+    # and each such cell names its class under it (a line more a row); a chosen class needs none
+    grids = [tab.xy_grid(store, "tiny-ddpm", "checkpoint", "tiny-ddpm", "seed", "0, 1", 0, 3, 2.0, 1.0, "ddim", c)[0]
+             for c in (tab.ANY_CLASS, "Bag")]
+    assert grids[0].shape[0] - grids[1].shape[0] == 2 * 14
 
 
 def test_the_loss_table_plots_each_shipped_loss_run_from_its_own_logs():
@@ -323,9 +327,9 @@ def test_a_cell_whose_model_ignores_an_axis_says_so_under_it(store):
     """A GAN beside a DDPM with steps on an axis: the GAN's cells repeat down the steps, which read as a broken
     grid; each says "steps unused" on a line under it, and the DDPM's cells, which use the steps, say nothing."""
     image, _ = tab.xy_grid(store, "tiny-gan", "checkpoint", "tiny-gan, tiny-ddpm", "steps", "2, 4", 0, 2, 1.0, 1.0,
-                           "ddim", tab.ANY_CLASS)
+                           "ddim", "Bag")  # a class chosen: no "(any)" cell names the class it drew
     plain, _ = tab.xy_grid(store, "tiny-ddpm", "checkpoint", "tiny-ddpm", "steps", "2, 4", 0, 2, 1.0, 1.0, "ddim",
-                           tab.ANY_CLASS)
+                           "Bag")
     rows = (image.shape[0] - tab.XY_MARGINS[1]) // 2
     assert rows == tab.CELL + 14 and plain.shape[0] == tab.XY_MARGINS[1] + 2 * tab.CELL  # a line only when needed
     left = image.shape[1] - 2 * tab.CELL  # the first column (the GAN's), then the DDPM's
@@ -365,9 +369,10 @@ def test_the_timeline_of_a_run_that_went_on_from_a_checkpoint_says_it_shows_the_
 
 def test_a_text_to_image_cell_names_the_prompt_it_drew(store):
     """Compare has no prompt box: a walk saw the text-to-image column draw purple garments and nothing said what
-    was asked. Each such cell says its prompt: "a <class>" with a class, else the captions' first prompt."""
-    from trainers.latent_diffusion.train import default_prompts
-
-    assert tab._prompt_drawn(store, {"class": "Bag"}) == "a bag"
-    assert tab._prompt_drawn(store, {"class": "Ankle boot"}) == tab._condition("latent_diffusion", 9)["prompt"]
-    assert tab._prompt_drawn(store, {"class": tab.ANY_CLASS}) == default_prompts(1)[0]
+    was asked. Each such cell says its prompt: "a <class>", with "(any)" the class its seed drew (as a conditional
+    model's cell draws it; the captions' first prompt, "a small purple pullover", made every such cell one)."""
+    assert tab._prompt_drawn(store, {"class": "Bag", "seed": 0}) == "a bag"
+    assert tab._prompt_drawn(store, {"class": "Ankle boot", "seed": 0}) == tab._condition("latent_diffusion", 9)["prompt"]
+    drawn = [tab._prompt_drawn(store, {"class": tab.ANY_CLASS, "seed": s}) for s in range(8)]
+    assert drawn[3] == tab._condition("latent_diffusion", tab.cell_class({"class": tab.ANY_CLASS, "seed": 3}))["prompt"]
+    assert len(set(drawn)) >= 4
