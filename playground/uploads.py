@@ -320,11 +320,17 @@ def _square(image):
     """A drawing on a transparent canvas, centred on a transparent square. Gradio's editor sends only the
     strokes' bounding box: a tall, narrow trouser was stretched into a square block, and with thick strokes
     its border was all ink, so the light-background test took it for a dark one."""
-    from PIL import Image
-
     w, h = image.size
     if w == h or image.mode not in ("RGBA", "LA", "PA") or image.getchannel("A").getextrema()[0] == 255:
         return image
+    return _on_square(image)
+
+
+def _on_square(image):
+    """An image centred on a transparent square of its longer side."""
+    from PIL import Image
+
+    w, h = image.size
     side = max(w, h)
     canvas = Image.new("RGBA", (side, side), (0, 0, 0, 0))
     canvas.paste(image.convert("RGBA"), ((side - w) // 2, (side - h) // 2))
@@ -372,16 +378,8 @@ def picture(path):
     big enough (`usable_image`), and centred on a transparent square when it is not one, as the editor's own
     upload fits a picture into its square canvas (a 2000 x 100 strip set as the picture was stretched to the
     square; `uploaded_part` cuts the margin off again)."""
-    from PIL import Image
-
     image = usable_image(open_upload(path))
-    w, h = image.size
-    if w == h:
-        return image
-    side = max(w, h)
-    canvas = Image.new("RGBA", (side, side), (0, 0, 0, 0))
-    canvas.paste(image.convert("RGBA"), ((side - w) // 2, (side - h) // 2))
-    return canvas
+    return image if image.width == image.height else _on_square(image)
 
 
 def check_uploads(*boxes) -> list:
