@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from trainers.clip.tokenizer import tokenized
 from trainers.core import captions
 from trainers.core.captions import UNKNOWN_WORDS_EFFECT, unknown_words
 from trainers.core.errors import UserError
@@ -316,7 +317,7 @@ def attention_maps(store: ModelStore, name: str, other: str, prompt: str, guidan
     image = last.images[0].float() / 255  # (3, H, W)
     size = image.shape[-1]
     maps = rec.token_maps(size, row=1 if guides(guidance) else 0)  # the conditional half of the guided batch
-    ids = pipe.tokenizer(prompt).input_ids
+    ids = tokenized(pipe.tokenizer, prompt).input_ids
     tokens = pipe.tokenizer.convert_ids_to_tokens(ids)
     scale = max(1, 192 // size)
     shown_image = upscale(to_uint8(image[None] * 2 - 1).permute(0, 2, 3, 1)[0].numpy(), scale)
@@ -344,7 +345,7 @@ def _pieces_named(tokenizer, prompt: str, labels: list[str]) -> list[str]:
     unknown = set(unknown_words(prompt))
     named = [labels[0]]
     for word in re.findall(r"\S+", prompt):
-        pieces = tokenizer(word, add_special_tokens=False).input_ids
+        pieces = tokenized(tokenizer, word, add_special_tokens=False).input_ids
         bare = re.sub(r"[^a-z-]", "", word.lower())
         for _ in pieces:
             k = len(named)

@@ -419,3 +419,34 @@ def test_the_autoencoders_evaluate_reads_the_class_in_its_reconstructions(tiny_f
     for key in ("real", "recon"):  # the overall share is the two sizes' shares weighted by their counts
         small, large = trained[f"{key}_class_accuracy_small"], trained[f"{key}_class_accuracy_large"]
         assert min(small, large) - 1e-3 <= trained[f"{key}_class_accuracy"] <= max(small, large) + 1e-3
+
+
+def test_a_shared_tokenizer_pads_every_call_while_other_threads_count_tokens():
+    """transformers 5's tokenizer keeps padding and truncation as its backend's state, set on each call: one
+    request counting a prompt's tokens left another's "" unpadded (2 tokens against 16), and 25 concurrent
+    text-to-image clients failed. Through `tokenized` (and check_prompt, which uses it), 8 threads for a second
+    give no unpadded result (without the lock: about 340 a second)."""
+    import threading
+    import time
+
+    from trainers.clip.tokenizer import build_tokenizer, tokenized
+    from trainers.latent_diffusion.sampling import check_prompt
+
+    tok, wrong, until = build_tokenizer(), [], time.monotonic() + 1.0
+
+    def padded():
+        while time.monotonic() < until:
+            ids = tokenized(tok, [""], padding="max_length", max_length=tok.model_max_length, truncation=True).input_ids
+            if len(ids[0]) != tok.model_max_length:
+                wrong.append(len(ids[0]))
+
+    def counting():
+        while time.monotonic() < until:
+            check_prompt(tok, "a small red bag")
+
+    threads = [threading.Thread(target=f) for f in (padded, counting) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wrong == []

@@ -17,6 +17,7 @@ import functools
 import json
 import re
 import tempfile
+import threading
 from pathlib import Path
 
 CONTEXT = 16  # tokens per prompt, <|startoftext|> and <|endoftext|> included
@@ -104,3 +105,17 @@ def build_tokenizer(context: int = CONTEXT):
 
     with tempfile.TemporaryDirectory() as tmp:
         return CLIPTokenizer.from_pretrained(write_tokenizer_files(tmp, context))
+
+
+# A transformers 5 tokenizer keeps its padding and truncation as state of its `tokenizers` backend, set on every
+# call: a plain call (counting a prompt's tokens) in one request's thread, between another request's padded call
+# setting them and encoding, left that one's "" unpadded (2 tokens against 16) and its U-Net batch failed (25
+# concurrent text-to-image clients; 8 threads calling one tokenizer got 2712 unpadded results in 8 s). Every call of
+# a tokenizer the app shares goes through this lock.
+LOCK = threading.RLock()
+
+
+def tokenized(tokenizer, *args, **kwargs):
+    """`tokenizer(*args, **kwargs)` with no other call of a shared tokenizer in between (`LOCK`)."""
+    with LOCK:
+        return tokenizer(*args, **kwargs)

@@ -20,6 +20,7 @@ from typing import Iterator
 import torch
 import torch.nn.functional as F
 
+from ..clip.tokenizer import LOCK, tokenized
 from ..core.captions import unknown_words
 from ..core.errors import NothingGiven, UserError
 from ..core.images import to_uint8
@@ -97,8 +98,9 @@ def encode_prompts(pipe, prompts: list[str], negative_prompt: str | None, guidan
     """(cond, uncond) hidden states as the pipeline makes them (uncond is None when w = 1, `guides`, unless
     `both`)."""
     two = guides(guidance) or both
-    return pipe.encode_prompt(prompts, pipe.unet.device, 1, two, [negative_prompt or ""] * len(prompts) if two
-                              else None)
+    with LOCK:  # the pipeline's tokenizer, shared by every request (see `tokenized`)
+        return pipe.encode_prompt(prompts, pipe.unet.device, 1, two, [negative_prompt or ""] * len(prompts) if two
+                                  else None)
 
 
 MAX_PROMPT_CHARS = 300
@@ -115,12 +117,12 @@ def check_prompt(tokenizer, prompt, what: str = "prompt", required: bool = True)
         raise NothingGiven(f"the {what} is empty: describe a garment, e.g. 'a small red sneaker'")
     if len(prompt) > MAX_PROMPT_CHARS:
         raise UserError(f"the {what} has {len(prompt)} characters; at most {MAX_PROMPT_CHARS}")
-    n = len(tokenizer(prompt).input_ids)
+    n = len(tokenized(tokenizer, prompt).input_ids)
     if n > tokenizer.model_max_length:
         unknown = unknown_words(prompt)  # spelled out piece by piece, they may be what made it long
         limit = tokenizer.model_max_length
         known = " ".join(w for w in prompt.split() if w.strip(".,;:!?").lower() not in {u.lower() for u in unknown})
-        if unknown and len(tokenizer(known).input_ids) <= limit:  # four words can be too long: said first
+        if unknown and len(tokenized(tokenizer, known).input_ids) <= limit:  # four words can be too long: said first
             raise UserError(f"this model never saw {', '.join(repr(w) for w in unknown[:6])}: it spells each unknown "
                             f"word out in pieces, which makes the {what} {n} tokens long, over the {limit} it reads "
                             "(start and end included). Drop those words or use its captions' words (small, large, a "

@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from ..clip.tokenizer import tokenized
 from ..core.captions import captioned, vocabulary_prompts
 from ..core.data import DataConfig
 from ..core.errors import UserError
@@ -149,8 +150,8 @@ def tokenizer(cfg: Config):
 @torch.no_grad()
 def encode_text(tok, text_encoder, prompts: list[str]) -> torch.Tensor:
     """tau_theta(y): (N, L, width) hidden states, exactly as `StableDiffusionPipeline.encode_prompt` makes them."""
-    ids = tok(list(prompts), padding="max_length", max_length=tok.model_max_length, truncation=True,
-              return_tensors="pt").input_ids
+    ids = tokenized(tok, list(prompts), padding="max_length", max_length=tok.model_max_length, truncation=True,
+                    return_tensors="pt").input_ids
     return text_encoder(ids.to(text_encoder.device))[0]
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from ..clip.tokenizer import tokenized
 from ..core.errors import UserError
 
 
@@ -92,8 +93,8 @@ def text_conditioning(text_encoder, captions: list[str]) -> tuple[torch.Tensor, 
     embedding's width). Deviation: the paper's prior reads "the encoded text" (sec. 2.2) as the text encoder gives
     it; `PriorTransformer` needs the tokens at the embedding's width, which our CLIP's projection (128 -> 64) gives."""
     tok = text_encoder.pipeline_tokenizer
-    enc = tok(list(captions), padding="max_length", max_length=tok.model_max_length, truncation=True,
-              return_tensors="pt")
+    enc = tokenized(tok, list(captions), padding="max_length", max_length=tok.model_max_length, truncation=True,
+                    return_tensors="pt")
     device = next(text_encoder.parameters()).device
     ids, mask = enc.input_ids.to(device), enc.attention_mask.to(device)
     out = text_encoder(input_ids=ids, attention_mask=mask)
