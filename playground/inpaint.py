@@ -27,7 +27,7 @@ from . import upscale as upscale_tab
 from .errors import number, refusal, user_errors
 from .exports import export_file
 from .page import LATEX
-from .uploads import (example_paths, image_to_grey, open_upload, picture, shipped_image, unlike_data, upload_button,
+from .uploads import (example_paths, image_to_grey, open_upload, picture, shipped_image, unlike_note, upload_button,
                       uploaded_part, usable_image)
 from .views import LIVE_UPDATE_S, LiveUpdates, count, tiles, titled_strip
 from .wiring import TabParts, wire
@@ -223,8 +223,7 @@ def fill_latent(store: ModelStore, name: str | None, editor, mask_kind: str, ste
 def unlike(x0: torch.Tensor) -> str:
     """The note, over a fill's last line, on a picture unlike the data (`unlike_data`: a photo on a busy ground, an
     empty one), "" for a garment: the models fill anything as if it were one."""
-    why = unlike_data(to_uint8(x0)[0, 0].numpy())
-    return f"{why} The model fills it as a garment all the same.\n\n" if why else ""
+    return unlike_note(to_uint8(x0)[0, 0].numpy(), "The model fills it as a garment all the same.")
 
 
 def cleared() -> tuple:

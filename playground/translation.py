@@ -17,7 +17,7 @@ from trainers.pix2pix import train as P
 
 from .errors import number, user_errors
 from .page import LATEX
-from .uploads import check_uploads, example_paths, image_to_grey, shipped_image, unlike_data, usable_image
+from .uploads import check_uploads, example_paths, image_to_grey, shipped_image, unlike_note, usable_image
 from .views import with_scale
 from .wiring import TabParts, wire
 from .models import ModelStore
@@ -147,14 +147,15 @@ def pix2pix_shown(store: ModelStore, image, from_garment, model, x, y, scores):
     seen = _read(store, y) if model.cfg.pairing != "aligned" else None
     if seen:
         text = f"The classifier reads the output as **{seen[0]}** ({seen[1]:.0%}).\n\n" + text
-    unlike = unlike_data(image_to_grey(image, 32)) if from_garment and model.cfg.pairing != "aligned" else ""
+    unlike = (unlike_note(image_to_grey(image, 32), "The model only saw garments' outlines, so its output is no "
+                          "garment's.") if from_garment and model.cfg.pairing != "aligned" else "")
     if from_garment and model.cfg.pairing in ("edges", "sketches") and float((x < 128).float().mean()) < BLANK_INK:
         # a photo of noise, shrunk to 32 px, is an even grey: no edge, a white input, and a walk read it as missing
         text = ("**Its outline came out blank**: at 32 px the edge operator found no edge in this image, so the "
                 "input shown left is plain white paper and the output is what the model draws from nothing.\n\n"
                 + text)
     if unlike:  # a photo or a plain colour outlined as if a garment: its "Sneaker (42%)" read as a result
-        text = (unlike + " The model only saw garments' outlines, so its output is no garment's.\n\n" + text)
+        text = unlike + text
     if from_garment and model.cfg.pairing != "aligned" and looks_like_outline(image):
         text = ("**Your image looks like an outline already**, and *it is a garment* outlined it again (the input "
                 "shown left has double lines): untick *it is a garment* to translate it as drawn.\n\n" + text)
@@ -198,8 +199,7 @@ def cyclegan(store: ModelStore, name: str, image, domain: str = "A", invert: str
 def unlike(x: torch.Tensor) -> str:
     """The note on an input unlike the data (`unlike_data`), "" for a garment: a noise strip was translated, and
     its flat grey x read as a failed translation with no word on what went in."""
-    why = unlike_data(x[0, 0].numpy())
-    return f"{why} The generators only saw garments, so their output is no garment's.\n\n" if why else ""
+    return unlike_note(x[0, 0].numpy(), "The generators only saw garments, so their output is no garment's.")
 
 
 def judge(store: ModelStore, x: torch.Tensor, y: torch.Tensor, names: dict, domain: str) -> tuple[str, str]:

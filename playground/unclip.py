@@ -23,7 +23,7 @@ from trainers.unclip.embeddings import image_embeddings, same_weights, text_cond
 
 from .errors import number, user_errors
 from .models import ModelStore
-from .uploads import image_to_grey, unlike_data
+from .uploads import image_to_grey, unlike_note
 from .views import titled_strip
 
 MAX_IMAGES, MAX_STEPS = 8, 100
@@ -133,9 +133,8 @@ def variations(store: ModelStore, decoder: str, image, colour: str, size: str, s
     strip = titled_strip([_row(x), _row(made)], ["the image", f"{n} variations: its z_i, new noise"], gap=16)
     note = (f"Mean pairwise RMS distance between the variations: **{spread:.2f}** (pixels in [-1, 1]). Their own "
             f"embeddings sit at cosine **{cos:.2f}** to the image's z_i: what CLIP sees stays, the rest is redrawn.")
-    unlike = unlike_data(grey)  # a photo, a busy background, nothing: variations of *that*
-    if unlike:
-        note = unlike + " CLIP and the decoder saw only garments, so the variations may look like none.\n\n" + note
+    # a photo, a busy background, nothing: variations of *that*
+    note = unlike_note(grey, "CLIP and the decoder saw only garments, so the variations may look like none.") + note
     if not np.array_equal(grey, image_to_grey(image, IMAGE_SIZE, invert="no")):  # a plain white upload showed black
         note = ("Its light background was turned dark, as garments are light on black in the data: the first "
                 "image is what the model was given. " + note)

@@ -421,6 +421,13 @@ def unlike_data(grey: np.ndarray) -> str:
     return ""
 
 
+def unlike_note(grey, consequence: str) -> str:
+    """`unlike_data`'s sentence and what it means for this tab's model (`consequence`), as a paragraph to put
+    first in a result's note; "" for an input like the data."""
+    why = unlike_data(grey)
+    return f"{why} {consequence}\n\n" if why else ""
+
+
 def letterbox(grey):
     """A grey PIL image made square by bands of its border's median level on the short sides, centred (as an image
     editor fits a picture into its square canvas): a wide photo keeps its shape instead of being squashed, as

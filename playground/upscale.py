@@ -24,7 +24,7 @@ from trainers.srgan import train as S
 from .errors import number, user_errors
 from .models import ModelStore
 from .page import LATEX
-from .uploads import check_uploads, example_paths, image_to_grey, shipped_image, unlike_data, usable_image
+from .uploads import check_uploads, example_paths, image_to_grey, shipped_image, unlike_note, usable_image
 from .views import titled_strip
 from .wiring import TabParts, wire
 
@@ -144,9 +144,9 @@ def upscale(store: ModelStore, image, factor: str, seed=0) -> tuple[np.ndarray, 
             "the MLP judge's are not.")
     note += (" As in every tab, a picture on a light background is made light on black first, as Fashion-MNIST's "
              "garments are.")
-    unlike = unlike_data((hr if hr is not None else lr)[0, 0].numpy())
-    if unlike:  # a transparent upload scored 100 dB and "Bag 83%" with no word (a walk): the classifier's note
-        note = f"{unlike} The models and the judges read it as a garment all the same.\n\n{note}"
+    # a transparent upload scored 100 dB and "Bag 83%" with no word (a walk): the classifier's note
+    note = unlike_note((hr if hr is not None else lr)[0, 0].numpy(),
+                       "The models and the judges read it as a garment all the same.") + note
     if not any(name == SR3 for name, _ in outputs):  # a walk at x2 looked for the SR3 tile and found no word why
         note += (f" No SR3 tile: no SR3 model for ×{cfg.scale} is shipped "
                  f"(`python -m trainers train sr3 --scale {cfg.scale}` trains one).")
