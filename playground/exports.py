@@ -302,6 +302,8 @@ def read_settings(path) -> dict:
     """The settings an exported PNG, GIF or MP4 carries, or a UserError saying why there are none."""
     if not path:
         raise UserError("drop a PNG, GIF or MP4 exported by this app")
+    if os.path.getsize(path) == 0:  # it was told "its content is not an image or a video", as a text file is
+        raise UserError("this file is empty (0 bytes): drop a PNG, GIF or MP4 exported by this app")
     if str(path).lower().endswith(".mp4"):
         raw = _mp4_comment(path)
     else:

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from trainers.core.data import FASHION_MNIST_CLASSES
+from trainers.core.checkpoint import read_card
 from trainers.core.errors import UserError
 from trainers.core.images import grid, strip, to_uint8, upscale
 
@@ -349,6 +350,20 @@ LOSS_RUNS = {"minimax": "dcgan-minimax-20min-fashion", "non-saturating": "dcgan-
              "wgan-gp": "dcgan-wgangp-20min-fashion", "hinge": "dcgan-hinge-20min-fashion",
              "dragan": "dcgan-dragan-20min-fashion", "began": "dcgan-began-20min-fashion"}
 
+# why a 20-minute run's samples cover few classes (docs/metrics.md, "the loss table", from the runs' logs and curves):
+# a student saw BEGAN's 16 flat grey squares with no word why
+FAILED_WHY = {
+    "minimax": "the saturating loss: D rejected the early fakes with near certainty, and log(1 − D(G(z))) gave G "
+               "almost no gradient (at 9,400 steps too)",
+    "began": "its balance variable k_t stayed near 0, so D's autoencoder only learned to rebuild real images and "
+             "never pushed back on the fakes: G settled on one image (at 9,400 steps too)",
+    "wgan": "weight clipping learns slowly (Gulrajani et al. 2017), and its 5 critic steps per generator step left "
+            "it {steps:,} generator steps in 20 minutes",
+    "wgan-gp": "its gradient penalty and 5 critic steps per generator step made each step ~5x dearer: {steps:,} "
+               "generator steps in 20 minutes, still early in training",
+}
+FAILED_BITS = 2.0  # below this, a run's samples cover the classes too unevenly to be called a working GAN
+
 
 @view("loss_pair", "two losses of the loss table, each trained for the same 20 minutes",
       {"loss_a": Param("choice", "loss A", "minimax", choices=tuple(LOSS_RUNS)),
@@ -365,20 +380,26 @@ def loss_pair(store, loss_a, loss_b):
         rows.append(titled_strip([_big(x[:16])], [f"{which}: {loss}"]))
     diff = bits["loss A"] - bits["loss B"]
     more = "the same" if abs(diff) < 0.05 else "loss A" if diff > 0 else "loss B"
+    failed = [f" **{loss} fell short in its 20 minutes** ({bits[which]:.2f} bits): "
+              + FAILED_WHY[loss].format(steps=int(read_card(store.path(LOSS_RUNS[loss])).get("steps") or 0)) + "."
+              for which, loss in (("loss A", loss_a), ("loss B", loss_b)) if bits[which] < FAILED_BITS
+              and loss in FAILED_WHY and not (which == "loss B" and loss == loss_a)]
     return Shown(_stack(rows), "16 of 256 samples each; the entropy of the classifier's mean reading of all 256 "
                  "measures how evenly they cover the 10 classes (3.32 bits: all equally): "
                  f"**{bits['loss A']:.2f} bits** for loss A ({loss_a}), **{bits['loss B']:.2f} bits** for loss B "
-                 f"({loss_b}).", {"more_classes": more})
+                 f"({loss_b})." + "".join(failed), {"more_classes": more})
 
 
 @view("cgan_class", "a conditional GAN asked for one class",
       {"model": Param("choice", "model", "cdcgan-ns-fashion", choices=("cdcgan-ns-fashion", "cdcgan-ac-fashion")),
-       "garment": Param("choice", "class", "Dress", choices=CLASSES)},
+       "garment": Param("choice", "class", "Dress", choices=CLASSES),
+       "seed": Param("slider", "seed", 0, 0, 999, 1)},  # Run again drew the same 32 with no way to draw others
       {"share_right": SHARES})
-def cgan_class(store, model, garment):
-    x = _gan_samples(store, model, 32, 0, label=CLASSES.index(garment))
+def cgan_class(store, model, garment, seed):
+    x = _gan_samples(store, model, 32, seed, label=CLASSES.index(garment))
     share, rest = agreement(reads(store, x), garment)
-    return Shown(_big(x), f"32 samples of {model} asked for **{garment}**: the classifier agrees on **{share:.0%}**"
+    return Shown(_big(x), f"32 samples of {model} (seed {seed}) asked for **{garment}**: the classifier agrees on "
+                 f"**{share:.0%}**"
                  f"{rest}.",
                  {"share_right": share_bucket(share)})
 
@@ -406,7 +427,6 @@ def truncation(store, psi):
 def _path_lengths(store, name: str) -> dict:
     """The model's perceptual path length in Z and in W: its card's (`evaluate`, 2000 walks), the figures the GAN tab
     quotes; else measured here (500 random walks, the shipped judge). Cached per model."""
-    from trainers.core.checkpoint import read_card
     from trainers.gan.walk import path_length
 
     m = read_card(store.root / name).get("metrics", {})
@@ -497,8 +517,11 @@ def ddpm_forward(store, t, schedule):
     # the curve the question is read from (a walk saw pure noise at cosine t = 450, where abar_t is 0.57, and had
     # no way to tell from the images alone)
     plot = _curve_at(alpha_bar.numpy(), t, np.asarray(xt).shape[0])
-    return Shown(titled_strip([xt, plot, row], [f"x_t at t = {t}", f"abar_t ({schedule}), line at 1/2",
-                                                "t = " + ", ".join(map(str, diffusion.FORWARD_TS))]),
+    # short titles (the plot's ran into the row's "t = 0, 50, ..." as one line), and white after the row, whose
+    # last tile met the picture's edge and read as cut off
+    row = np.pad(np.asarray(row), ((0, 0), (0, 12), (0, 0)), constant_values=255)
+    return Shown(titled_strip([xt, plot, row], [f"x_t at t = {t}", f"abar_t ({schedule})", "the same noise at other t"],
+                              gap=16),
                  text, {"more_of": "signal" if abar >= 0.5 else "noise"})
 
 
@@ -507,7 +530,7 @@ def _curve_at(values: np.ndarray, t: int, size: int) -> np.ndarray:
     from PIL import Image, ImageDraw
 
     im = Image.new("RGB", (size, size), "white")
-    draw, pad = ImageDraw.Draw(im), 24
+    draw, pad = ImageDraw.Draw(im), 38  # room for 20-px labels: at 13 px they were ~8 px on a 1400-px screen
     span = size - 2 * pad
     x = lambda i: pad + span * i / (len(values) - 1)  # noqa: E731
     y = lambda v: pad + span * (1 - float(v))  # noqa: E731
@@ -518,7 +541,7 @@ def _curve_at(values: np.ndarray, t: int, size: int) -> np.ndarray:
     draw.line([(x(t), pad), (x(t), pad + span)], fill=(245, 133, 24))
     r = 5
     draw.ellipse([x(t) - r, y(values[t]) - r, x(t) + r, y(values[t]) + r], fill=(245, 133, 24))
-    font = font_at(13)
+    font = font_at(20)
     for v in (0, 0.5, 1):
         draw.text((pad - 4, y(v)), f"{v:g}", fill="black", anchor="rm", font=font)
     draw.text((pad, pad + span + 4), "0", fill="black", anchor="lt", font=font)
@@ -626,7 +649,9 @@ def clip_match(store, garment, colour):
     scores = clip_score(clip, image.expand(len(texts), -1, -1, -1), texts)
     best = CLASSES[int(scores.argmax())]
     ranked = sorted(zip(captions.CLASS_WORDS, scores.tolist()), key=lambda p: -p[1])
-    table = " · ".join(f"{word} {s:.0f}" for word, s in ranked[:4])
+    # as many decimals as part the best two: "shirt 67 · coat 67" read as a tie that marked "coat" wrong
+    digits = next((d for d in range(4) if f"{ranked[0][1]:.{d}f}" != f"{ranked[1][1]:.{d}f}"), 3)
+    table = " · ".join(f"{word} {s:.{digits}f}" for word, s in ranked[:4])
     return Shown(titled_strip([upscale(strip(image, padding=0), 8)], [f"a {colour} {garment.lower()}"]),
                  f"CLIP scores (100 cos): {table} … The best caption names **{best}**.", {"best": best})
 
@@ -727,17 +752,28 @@ def superres(store, garment, factor):
 
     _, lr, hr, outputs = U.upscaled(store, Image.fromarray(example(garment)), factor, 0)
     named = {name.split()[0]: out for name, out in outputs}
-    if set(named) != set(METHODS):
-        raise UserError("this lesson needs a SRResNet, a SRGAN, a DDPM of the same size and an SR3 for the factor; "
+    # SR3 is trained for one factor (sr3-x4-fashion: x4): at x2 the lesson compares the four others, and says so
+    # (it refused x2 with a toast, though its own "Try this" asks for x2)
+    methods = [m for m in METHODS if m in named]
+    if set(METHODS[:4]) - set(named):
+        raise UserError("this lesson needs a SRResNet, a SRGAN and a DDPM of the same size for the factor; "
                         f"found {', '.join(named)}")
-    scores = {m: psnr(named[m], hr) for m in METHODS}
+    scores = {m: psnr(named[m], hr) for m in methods}
     # detail closest to the original's: too little is a blur, too much is noise
-    edges = {m: abs(detail(named[m]) - detail(hr)) for m in METHODS}
+    edges = {m: abs(detail(named[m]) - detail(hr)) for m in methods}
     closest, richest = max(scores, key=scores.get), min(edges, key=edges.get)
-    strip = titled_strip([U.tile(x) for x in [lr, *(named[m] for m in METHODS), hr]], ["input", *METHODS, "original"])
-    return Shown(strip, "PSNR against the original: " + ", ".join(f"{m} **{scores[m]:.1f} dB**" for m in METHODS)
+    # two rows of 128-px tiles: one row of seven was 96 px each, small for judging invented detail
+    shown = [("input", lr), *((m, named[m]) for m in methods), ("original", hr)]
+    figure = _stack([titled_strip([upscale(strip(x, padding=0), 128 // x.shape[-1]) for _, x in part],
+                                  [t for t, _ in part]) for part in (shown[:4], shown[4:])])
+    sr3_factors = sorted({U.scale_label(store.get(n, family="sr3").cfg).split(":")[0] for n in store.names("sr3")})
+    no_sr3 = "" if "SR3" in named else (f"No SR3 at this factor: the shipped SR3 upscales {' and '.join(sr3_factors)} "
+                                        "only, so the other four are compared. " if sr3_factors else
+                                        "No SR3 is shipped, so the other four are compared. ")
+    return Shown(figure, no_sr3 + "PSNR against the original: "
+                 + ", ".join(f"{m} **{scores[m]:.1f} dB**" for m in methods)
                  + f". Fine detail (the mean difference between neighbouring pixels) {detail(hr):.3f} in the original; "
-                 + ", ".join(f"{m} {detail(named[m]):.3f}" for m in METHODS) + ".",
+                 + ", ".join(f"{m} {detail(named[m]):.3f}" for m in methods) + ".",
                  {"closest": closest, "most_detail": richest})
 
 

@@ -237,7 +237,9 @@ def lesson_choices(lessons: list[Lesson], progress: dict | None) -> list[tuple[s
     out = []
     for k, lesson in enumerate(lessons, 1):
         done, retry = done_count(progress, lesson), retry_count(progress, lesson)
-        mark = " ✓" if done == len(lesson.steps) else f" ({done}/{len(lesson.steps)}" + (
+        # "(done)", not a tick: the open list marks the chosen entry with its own tick, and a finished lesson,
+        # chosen, read "✓ 10. DDIM and guidance ✓"
+        mark = " (done)" if done == len(lesson.steps) else f" ({done}/{len(lesson.steps)}" + (
             f", {retry} to retry)" if retry else ")") if done or retry else ""
         out.append((f"{k}. {lesson.title}{mark}", lesson.id))
     return out
@@ -357,10 +359,7 @@ def _changed(step: Step, facts: dict, where, pool: list) -> str:
     """"" when the controls hold the settings of the run that made `facts`, else the settings that differ
     ("t: 50 → 900"). After a refused run, or a setting moved without Run, the last run answers another question."""
     view = VIEWS[step.view]
-    try:
-        now = view.settings(pool_values(step, pool))
-    except UserError as e:
-        return str(e)
+    now = view.settings(pool_values(step, pool))  # UserError: settings no run takes (`check` says so)
     if facts.get(RAN_ON) == _ran_on(where, now):
         return ""
     before = dict(map(tuple, facts.get(RAN_ON, [None, []])[1]))
@@ -384,19 +383,22 @@ def check(lessons: list[Lesson], where, facts: dict, answer, progress: dict | No
     if not facts or step.fact not in facts:
         return ("Run the view first: the answer is what the model does on your settings.", progress, gr.skip(),
                 gr.skip(), gr.skip())
-    changed = _changed(step, facts, where, list(pool))
+    try:
+        changed = _changed(step, facts, where, list(pool))
+    except UserError as e:  # an empty prompt was listed as a changed setting: "(prompt: give a text of 1 to 300 ...)"
+        return (f"**These settings cannot run:** {e}. The image shows your last run; change the setting and press "
+                "Run, then answer.", progress, gr.skip(), gr.skip(), gr.skip())
     if changed:
         return (f"**Press Run first.** The image shows your last run, and your settings have changed since "
                 f"({changed}): the answer is what the model does on the settings you have now.", progress,
                 gr.skip(), gr.skip(), gr.skip())
     if answer in (None, ""):
         return "Pick an answer first.", progress, gr.skip(), gr.skip(), gr.skip()
-    if facts.get(SPENT):
-        return ("**Run it again first**, with a setting changed: this run has had its answer, and its measurement "
-                "is shown above. Look at the new view before you choose.", progress, gr.skip(), gr.skip(),
-                gr.skip())
     truth = facts[step.fact]
     measured = facts.get(CAPTION, "")
+    if facts.get(SPENT):  # the measurement again: this message takes the place of the one that showed it
+        return (f"**Run it again first**, with a setting changed: this run has had its answer (*{truth}*). "
+                f"{measured}\n\nLook at the new view before you choose.", progress, gr.skip(), gr.skip(), gr.skip())
     revealed = [list(r) for r in progress.get(REVEALED, [])]
     if answer != truth:
         progress[REVEALED] = (revealed + [facts[RAN_ON]])[-MAX_REVEALED:]

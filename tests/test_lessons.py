@@ -54,6 +54,7 @@ def test_every_step_runs_its_live_view_and_checks_the_answer_against_it(store, l
     # time" under a step marked answered
     after = L.check(LESSONS, where, answered, wrong, progress, *pool)
     assert after[0].startswith("**Run it again first") and after[1] == progress
+    assert facts[L.CAPTION] in after[0] and f"*{truth}*" in after[0]  # it takes the place of the measurement
     said, progress, picker, _, spent = L.check(LESSONS, where, facts, wrong, {}, *pool)
     assert said.startswith("**Not this time") and lesson.id not in progress
     assert dict((v, k) for k, v in picker["choices"])[lesson.id].endswith("(0/%d, 1 to retry)" % len(lesson.steps))
@@ -107,6 +108,45 @@ def test_the_answer_is_not_graded_on_a_run_of_other_settings(store):
     assert said[0].startswith("**Press Run first") and "50 → 900" in said[0] and said[1] == {}  # not marked done
     assert L.check(LESSONS, where, facts, facts[fact], {}, *early)[0].startswith("**Right")
     assert L.check(LESSONS, (lesson.id, 1), facts, facts[fact], {}, *early)[0].startswith(("**Press Run", "Run the"))
+
+
+def test_settings_no_run_takes_are_said_so_not_listed_as_changed(store):
+    """After an empty prompt was refused, Check said "Press Run first ... your settings have changed since (prompt:
+    give a text of 1 to 300 characters)": the refusal read as a setting."""
+    lesson = next(x for x in LESSONS if x.id == "latent-diffusion")
+    where, pool = (lesson.id, 0), _pool_values(L.open_step(LESSONS, lesson.id, 0))
+    facts = L.run(store, LESSONS, where, *pool)[2]
+    flat = [(kind, i) for kind, n in L.POOL.items() for i in range(n)]
+    emptied = list(pool)
+    emptied[flat.index(L.slots("text_to_image")["prompt"])] = "  "
+    said = L.check(LESSONS, where, facts, facts[lesson.steps[0].fact], {}, *emptied)
+    assert said[0].startswith("**These settings cannot run:**") and "prompt" in said[0] and said[1] == {}
+    assert "have changed since" not in said[0]
+
+
+def test_clips_best_two_captions_are_shown_apart(store):
+    """A yellow coat's check read "shirt 67 · coat 67 ...", "the best caption names Shirt", and marked Coat wrong:
+    the scores are shown with as many decimals as part the best two."""
+    import re
+
+    view = L.VIEWS["clip_match"]
+    for garment in ("Coat", "Shirt", "Pullover"):
+        shown = view(store, view.settings({"garment": garment, "colour": "yellow"}))
+        first, second = re.findall(r"[a-z-]+ (\d+(?:\.\d+)?)", shown.caption.split(": ", 1)[1])[:2]
+        assert first != second and float(first) > float(second), shown.caption
+
+
+def test_super_resolution_runs_at_x2_as_its_try_this_asks(store):
+    """Step 1's "Try this" says "choose x2 (16 px)", and x2 was refused with a toast naming a missing SR3."""
+    from playground.views import tiles
+
+    view = L.VIEWS["superres"]
+    shown = view(store, view.settings({"garment": "Dress", "factor": "×2: 16 → 32 px"}))
+    assert shown.caption.startswith("No SR3 at this factor: the shipped SR3 upscales ×4 only")
+    assert "SR3" not in shown.caption.split("compared. ")[1] and shown.facts["closest"] != "SR3"
+    assert len(tiles(shown.image)) == 6  # input, bicubic, SRResNet, SRGAN, ILVR, original
+    four = view(store, view.settings({"garment": "Dress", "factor": "×4: 8 → 32 px"}))
+    assert "SR3 **" in four.caption and len(tiles(four.image)) == 7
 
 
 def _pool_values(shown) -> list:
@@ -198,7 +238,7 @@ def test_a_teacher_adds_a_lesson_without_python(tmp_path):
     lessons, errors = L.load(tmp_path)
     assert errors == [] and lessons[0].id == "noise" and [s.title for s in lessons[0].steps] == ["A step", "Another"]
     assert L.lesson_choices(lessons, {"noise": [0]}) == [("1. My lesson (1/2)", "noise")]
-    assert L.lesson_choices(lessons, {"noise": [0, 1]}) == [("1. My lesson ✓", "noise")]
+    assert L.lesson_choices(lessons, {"noise": [0, 1]}) == [("1. My lesson (done)", "noise")]
     # a wrong answer leaves a trace until the step is answered right (on a run not measured before)
     wrong = lambda i: [["noise", i], [["t", 50]]]  # noqa: E731 - a run's record, as check() keeps it
     assert L.lesson_choices(lessons, {L.REVEALED: [wrong(1)]}) == [("1. My lesson (0/2, 1 to retry)", "noise")]

@@ -45,7 +45,10 @@ def test_read_settings_refuses_foreign_files(tmp_path):
     Image.new("L", (4, 4)).save(plain)
     junk = tmp_path / "junk.png"
     junk.write_bytes(b"not an image")
-    for path, message in [(plain, "no playground settings"), (junk, "not an image"), (None, "drop a PNG")]:
+    empty = tmp_path / "empty.gif"
+    empty.write_bytes(b"")
+    for path, message in [(plain, "no playground settings"), (junk, "not an image"), (None, "drop a PNG"),
+                          (empty, r"empty \(0 bytes\)")]:
         with pytest.raises(UserError, match=message):
             exports.read_settings(path)
 
