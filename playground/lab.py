@@ -170,7 +170,10 @@ def render_warp(lab: toy2d.Lab) -> np.ndarray:
 def curves(lab: toy2d.Lab):
     rows = lab.history[-2000:]
     every = max(1, len(rows) // PLOT_POINTS)
-    return series_table(rows[::every], keep=("loss_d", "loss_g"), y="loss")
+    kept = rows[::every]
+    if rows and kept[-1] is not rows[-1]:  # the last step always: the stride dropped it (the axis ended short)
+        kept.append(rows[-1])
+    return series_table(kept, keep=("loss_d", "loss_g"), y="loss")
 
 
 COVERAGE_STEPS = 100  # the steps whose mode counts the status line spans
@@ -184,6 +187,11 @@ def _status(lab: toy2d.Lab) -> str:
         lo, hi = lab.coverage_range(COVERAGE_STEPS)
         spread = f" ({lo} to {hi} over the last {COVERAGE_STEPS} steps)" if lo != hi else ""
         text += f" · modes covered {m['modes_covered']}/8{spread} · {m['share_near_modes']:.0%} of samples on a mode"
+    # at learning rates of 1 every sample left the plane, which then showed the data alone with no word why
+    with torch.no_grad():
+        off = float((lab.generated().abs() > LIM).any(1).float().mean())
+    if off > 0:
+        text += f" · **{off:.0%} of G's samples lie outside the plane shown** ([−{LIM:g}, {LIM:g}]², not drawn)"
     return text
 
 
@@ -387,7 +395,9 @@ def build_2d() -> list:
             # it will draw, as it is empty until the first step (it opened as bare axes; a caption under it was
             # hidden behind the plot; a plot's title shows only with data, so the box's label says it)
             # the colours fixed and named in the label: the legend under the axis was cut off by the box
+            # ".3~g": at learning rate 1 the losses reached millions, and their full digits were cut (",000,000")
             plot = gr.LinePlot(x="step", y="loss", color="series", height=270, x_axis_format="~s", show_label=True,
+                               y_axis_format=".3~g",
                                color_map={"loss_d": "#4c78a8", "loss_g": "#f58518"},
                                colors_in_legend=[],  # no legend: its title showed alone, its entries cut off
                                label="losses of D (blue) and G (orange), drawn as the game runs (press Play or Step)")

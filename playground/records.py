@@ -202,7 +202,8 @@ def build_section(store: ModelStore, with_snapshots: list[str]):
                 "mode-collapse signal (class entropy, small-sample FID). The monitored curves are the trainer's own "
                 "checks while it trained, on 200-1000 samples with its sampler settings of the time: they compare "
                 "the snapshots of one run, and are not the card's figures (10,000 samples, `python -m trainers "
-                "evaluate`, with the final settings). A small sample's FID reads far higher than 10,000's.")
+                "evaluate`, with the final settings). FID is biased upward on a small sample, a little on these "
+                "runs: the loss table below has each run's best monitored FID beside its card's.")
     monitored = [n for n in with_snapshots if (store.root / n / "metrics.csv").is_file()]
     first_run = (monitored or with_snapshots or [None])[0]
     count = len(snapshots(store, first_run)) if first_run else 0

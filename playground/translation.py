@@ -147,8 +147,11 @@ def pix2pix_shown(store: ModelStore, image, from_garment, model, x, y, scores):
     seen = _read(store, y) if model.cfg.pairing != "aligned" else None
     if seen:
         text = f"The classifier reads the output as **{seen[0]}** ({seen[1]:.0%}).\n\n" + text
-    unlike = (unlike_note(image_to_grey(image, 32), "The model only saw garments' outlines, so its output is no "
-                          "garment's.") if from_garment and model.cfg.pairing != "aligned" else "")
+    # the model translates the outline drawn from the picture (left), which can be a garment's even when the
+    # picture is not like the data: "its output is no garment's" sat above a boot outline turned into a boot
+    unlike = (unlike_note(image_to_grey(image, 32), "The model translates the outline drawn from it (left): "
+                          "check that the outline is a garment's before trusting the output.")
+              if from_garment and model.cfg.pairing != "aligned" else "")
     if from_garment and model.cfg.pairing in ("edges", "sketches") and float((x < 128).float().mean()) < BLANK_INK:
         # a photo of noise, shrunk to 32 px, is an even grey: no edge, a white input, and a walk read it as missing
         text = ("**Its outline came out blank**: at 32 px the edge operator found no edge in this image, so the "

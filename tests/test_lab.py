@@ -236,6 +236,19 @@ def test_the_status_says_how_far_the_mode_count_swings():
     assert "over the last" not in tab._status(lab)  # one reading: no range
 
 
+def test_samples_off_the_plane_are_said_so_and_the_plot_ends_at_the_last_step():
+    """At learning rates of 1 every sample left the plane, which showed the data alone with no word; the loss plot
+    ended at step 197 of 244 (its stride dropped the last steps)."""
+    lab = toy2d.Lab(toy2d.LabConfig(batch=64, hidden=32, layers=2))
+    lab.run(30)
+    assert "outside the plane shown" not in tab._status(lab)
+    with torch.no_grad():
+        lab.G[-1].bias += 10 * tab.LIM  # every sample moved off the plane, as a diverged run moves them
+    assert "**100% of G's samples lie outside the plane shown**" in tab._status(lab)
+    lab.run(3 * tab.PLOT_POINTS + 1)
+    assert tab.curves(lab)["step"].max() == lab.step_count
+
+
 def test_a_short_runs_loss_table_spans_whole_steps_and_a_reset_one_is_empty():
     """Over its first 1-2 steps the plot's axis read 1, 1.05, 1.1, ... 2 (a step is whole, seen in Chromium): a
     table over fewer than MIN_STEP_SPAN steps ends in a NaN row a series at first + MIN_STEP_SPAN (drawn as

@@ -245,7 +245,7 @@ def test_pix2pix_says_when_an_uploaded_garment_is_unlike_the_data(store):
     tab warned about the same image: Pix2Pix's upload now says it too; a test garment gets no such note."""
     red = Image.new("RGB", (400, 300), (200, 30, 30))
     *_, text = tab.pix2pix(store, "p2p-edges", red, from_garment=True)
-    assert text.startswith("**This image is unlike the data") and "no garment's" in text
+    assert text.startswith("**This image is unlike the data") and "check that the outline is a garment's" in text
     assert "**Its outline came out blank**" in text  # an even colour has no edge: the input shown is white paper
     sneaker = Image.open(tab.__file__.replace("translation.py", "examples/7-sneaker.png"))
     *_, text = tab.pix2pix(store, "p2p-edges", sneaker, from_garment=True)
