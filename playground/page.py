@@ -169,8 +169,9 @@ JS = """() => {
     [...(n.matches(TOAST) ? [n] : []), ...n.querySelectorAll(TOAST)]
       .forEach(t => { if (!t.dataset.born) t.dataset.born = Date.now(); });
   }))).observe(document.body, {subtree: true, childList: true});
+  // a tab too: a refusal followed the user from lesson 14 onto the Diffusion tab, over its notes
   document.addEventListener('click', (e) => {
-    if (!(e.target.closest && e.target.closest('button.lg'))) return;
+    if (!(e.target.closest && e.target.closest('button.lg, button[role="tab"]'))) return;
     document.querySelectorAll('[data-testid="toast-body"]').forEach(t => {
       const close = t.querySelector('[data-testid="toast-close"]');
       if (close && Date.now() - Number(t.dataset.born || 0) >= 3000) close.click();

@@ -420,7 +420,8 @@ def build(store: ModelStore) -> TabParts:
             with gr.Row():
                 # room for its 0-20 and its number box on one line (at ~100 px, exact values were hard to pick)
                 guidance = gr.Slider(0, 20, 3, step=0.5, label="guidance scale w", scale=2, min_width=240)
-                steps = gr.Slider(1, MAX_STEPS, 30, step=1, label="steps", info=f"1 to {MAX_STEPS}")  # 1000 typed became 200 with no word
+                # its range said: 1000 typed became 200 with no word
+                steps = gr.Slider(1, MAX_STEPS, 30, step=1, label="steps", info=f"1 to {MAX_STEPS}")
                 scheduler = gr.Dropdown(list(SCHEDULERS), value="ddim", label="scheduler")
                 seed = gr.Number(0, label="seed", precision=0, minimum=0)
                 batch = gr.Slider(1, MAX_BATCH, 4, step=1, label="batch size")
