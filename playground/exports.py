@@ -303,7 +303,8 @@ def read_settings(path) -> dict:
     if not path:
         raise UserError("drop a PNG, GIF or MP4 exported by this app")
     if os.path.getsize(path) == 0:  # it was told "its content is not an image or a video", as a text file is
-        raise UserError("this file is empty (0 bytes): drop a PNG, GIF or MP4 exported by this app")
+        raise UserError("this file is empty (0 bytes), not an image or a video: drop a PNG, GIF or MP4 exported by "
+                        "this app")
     if str(path).lower().endswith(".mp4"):
         raw = _mp4_comment(path)
     else:
