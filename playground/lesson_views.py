@@ -359,8 +359,6 @@ FAILED_WHY = {
              "never pushed back on the fakes: G settled on one image (at 9,400 steps too)",
     "wgan": "weight clipping learns slowly (Gulrajani et al. 2017), and its 5 critic steps per generator step left "
             "it {steps:,} generator steps in 20 minutes",
-    "wgan-gp": "its gradient penalty and 5 critic steps per generator step made each step ~5x dearer: {steps:,} "
-               "generator steps in 20 minutes, still early in training",
 }
 FAILED_BITS = 2.0  # below this, a run's samples cover the classes too unevenly to be called a working GAN
 
