@@ -230,7 +230,13 @@ def _axis(store: ModelStore, param: str, text: str) -> list:
             return items
         lo, hi, cast = {"seed": (0, 2**63 - 1, int), "steps": (1, 1000, int), "guidance": (0, 20, float),
                         "truncation": (0.05, 1.0, float)}[param]
-        return [cast(number(param, float(v), lo, hi)) for v in items]
+        values = [number(param, v, lo, hi) for v in items]  # the text as typed in its message: "-5", not "-5.0"
+        if cast is int:
+            bad = [v for v, x in zip(items, values) if not x.is_integer()]
+            if bad:
+                raise UserError(f"{param} values must be whole numbers, got {bad[0][:40]!r}")
+            return [int(v) if v.lstrip("+-").isdigit() else int(x) for v, x in zip(items, values)]  # a seed of 2^62 exact
+        return values
     except ValueError:
         raise UserError(f"{param} values must be numbers, got {str(text)[:60]!r}") from None
 

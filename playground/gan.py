@@ -281,7 +281,7 @@ def build(store: ModelStore) -> TabParts:
                                       interactive=False, info=PICK_A_START if cond else None)
             with gr.Tab("Walk"):
                 with gr.Row():
-                    seeds = gr.Textbox("0, 1, 2", label="keyframe seeds (comma-separated, or 'random')")
+                    seeds = gr.Textbox("0, 1, 2", label="keyframe seeds (comma-separated; empty or 'random' draws three)")
                     frames = gr.Slider(2, MAX_FRAMES, 16, step=1, label="frames")
                     path = gr.Radio(list(PATHS), value="slerp", label="path")
                 walk_go = gr.Button("Walk", variant="primary")

@@ -13,7 +13,7 @@ import dataclasses
 import functools
 import re
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import unquote_plus, urlencode
 
 import gradio as gr  # at module level: the handlers' gr.Request annotations must resolve
 from trainers.core.errors import UserError
@@ -307,8 +307,8 @@ def neighbour(lessons: list[Lesson], where, delta: int) -> tuple[str, int]:
 
 
 def _link_md(lesson: Lesson, index: int, values: dict) -> str:
-    q = link(lesson, index, values)
-    return f"[Link to this step with these settings]({q}) · `{q}`"
+    q = link(lesson, index, values)  # the link encoded; its text as typed ("×2: 16 → 32 px", not "%C3%972%3A+16")
+    return f"[Link to this step with these settings]({q}) · `{unquote_plus(q)}`"
 
 
 # a prediction, then the measurement: where the question names a measure (the classifier's reading, a distance),

@@ -13,6 +13,7 @@ import torch
 from playground import compare as tab
 from playground import records
 from playground.models import ModelStore
+from trainers.core.errors import UserError
 
 
 @pytest.fixture(scope="module")
@@ -166,6 +167,16 @@ def test_xy_grid_cells_and_png_metadata(store):
                 ("checkpoint", "../x", "seed", "0"), ("colour", "red", "seed", "0")]:
         with pytest.raises(gr.Error):
             tab.xy_grid(store, "tiny-ddpm", *bad, 0, 5, 2.0, 1.0, "ddim", tab.ANY_CLASS)
+
+
+def test_an_xy_axis_refusal_quotes_the_value_as_typed(store):
+    """A walk typed guidance "-5" and read "got '-5.0'"; a seed of 1.5 was drawn as seed 1 without a word."""
+    with pytest.raises(UserError, match=r"guidance must be a number in \[0, 20\], got '-5'"):
+        tab._axis(store, "guidance", "1, -5")
+    with pytest.raises(UserError, match="whole numbers, got '1.5'"):
+        tab._axis(store, "seed", "0, 1.5")
+    assert tab._axis(store, "seed", "0, 3, 4611686018427387905") == [0, 3, 2**62 + 1]  # exact, not through a float
+    assert tab._axis(store, "guidance", "0, 2.5") == [0.0, 2.5]
 
 
 def test_xy_grid_batches_ddim_cells_into_the_same_samples_each_draws_alone(store):

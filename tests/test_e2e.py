@@ -232,7 +232,7 @@ def _drive(page, tab: str, width: int) -> None:
                                " return i && i.src.includes('dcgan-mapping-fashion'); }", timeout=20_000)
         page.wait_for_timeout(500)
         shown = page.locator("#gan-walk img").first.get_attribute("src")
-        seeds = page.get_by_label("keyframe seeds (comma-separated, or 'random')")
+        seeds = page.get_by_label("keyframe seeds (comma-separated; empty or 'random' draws three)")
         seeds.fill("abc, 1.5")
         page.get_by_role("button", name="Walk", exact=True).click()
         toast = page.locator("[data-testid=toast-body]").first

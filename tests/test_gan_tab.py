@@ -194,8 +194,8 @@ def test_a_redraw_for_another_control_never_toasts_about_a_bad_seed_elsewhere(ti
     with gr.Blocks() as demo:
         tab.build(ModelStore(root))
     walk = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "gan-walk")
-    seeds = next(b for b in demo.blocks.values() if getattr(b, "label", None) == "keyframe seeds (comma-separated, "
-                                                                              "or 'random')")
+    seeds = next(b for b in demo.blocks.values() if getattr(b, "label", None) == "keyframe seeds (comma-separated; "
+                                                                              "empty or 'random' draws three)")
     redraws = [d for d in demo.fns.values() if walk in d.outputs and d.api_visibility == "private"]
     assert len(redraws) == 2  # after a checkpoint change, after a class picked
     for d in redraws:

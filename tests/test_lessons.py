@@ -168,6 +168,17 @@ def test_every_steps_link_opens_it_with_its_settings(lesson, index):
     assert view.settings(L.pool_values(step, _pool_values(shown))) == changed
 
 
+def test_a_steps_link_reads_as_typed_and_opens_as_encoded():
+    """The shown link read "factor=%C3%972%3A+16+%E2%86%92+32+px"; its text is now the settings as typed."""
+    lesson = next(x for x in LESSONS if any("factor" in VIEWS[s.view].params for s in x.steps))
+    index = next(i for i, s in enumerate(lesson.steps) if "factor" in VIEWS[s.view].params)
+    settings = {**VIEWS[lesson.steps[index].view].settings(lesson.steps[index].settings), "factor": "×2: 16 → 32 px"}
+    md = L._link_md(lesson, index, settings)
+    assert "`?lesson=" in md and "factor=×2: 16 → 32 px" in md
+    href = md[md.index("](") + 2: md.index(")")]
+    assert " " not in href and dict(parse_qsl(href[1:]))["factor"] == "×2: 16 → 32 px"
+
+
 def test_next_and_previous_read_on_across_lessons():
     first, second = LESSONS[0], LESSONS[1]
     assert L.neighbour(LESSONS, (first.id, len(first.steps) - 1), +1) == (second.id, 0)
