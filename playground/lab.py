@@ -43,20 +43,28 @@ def _px(points: np.ndarray) -> np.ndarray:
     return np.stack([(points[:, 0] + LIM) / (2 * LIM) * SIZE, (LIM - points[:, 1]) / (2 * LIM) * SIZE], 1)
 
 
-def mode_circles(plane: np.ndarray) -> np.ndarray:
+def mode_circles(plane: np.ndarray, counts=None) -> np.ndarray:
     """The lab's plane with a circle round each of the ring's modes, of the radius within which a generated
-    point counts for that mode (`toy2d.ring_coverage`: 4 standard deviations): the question's "covered" made
-    visible (a learner saw purple points touch all eight clusters, answered 8, and was told 5)."""
+    point counts for that mode (`toy2d.ring_counts`: 4 standard deviations): the question's "covered" made
+    visible (a learner saw purple points touch all eight clusters, answered 8, and was told 5). With `counts`,
+    each circle's number of G's samples is written outside it: overlapping dots, and the data's drawn under
+    them, could not be counted (a walk read 7-8 circles covered where the measure counted 5)."""
     from PIL import Image, ImageDraw
 
     canvas = Image.fromarray(np.ascontiguousarray(plane[..., :3]))
     draw = ImageDraw.Draw(canvas)
     angle = 2 * np.pi * np.arange(toy2d.RING_MODES) / toy2d.RING_MODES
-    centres = _px(toy2d.RING_RADIUS * np.stack([np.cos(angle), np.sin(angle)], 1))
+    unit = np.stack([np.cos(angle), np.sin(angle)], 1)
+    centres = _px(toy2d.RING_RADIUS * unit)
     r = 4 * toy2d.RING_STD / (2 * LIM) * SIZE
     for cx, cy in centres:
         draw.ellipse([cx - r - 1, cy - r - 1, cx + r + 1, cy + r + 1], outline=(255, 255, 255), width=3)
         draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=(20, 20, 20), width=1)
+    if counts is not None:  # outside the ring, clear of G's samples along it
+        font = font_at(LABEL_PX)
+        for (x, y), n in zip(_px((toy2d.RING_RADIUS + 0.55) * unit), counts):
+            draw.text((x, y), str(int(n)), font=font, fill=(0, 0, 0), anchor="mm", stroke_width=3,
+                      stroke_fill=(255, 255, 255))
     return np.asarray(canvas)
 
 

@@ -300,6 +300,8 @@ def _gan_samples(store, name: str, n: int, seed: int, label=None, truncation: fl
        "steps": Param("slider", "training steps", 300, 0, 1500, 50)},
       {"modes": ("0-3", "4-6", "7-8")})
 def gan_2d(store, loss, steps):
+    from trainers.gan import toy2d
+
     from . import lab
 
     game = _trained_2d(loss, steps)
@@ -307,11 +309,13 @@ def gan_2d(store, loss, steps):
     bucket = "0-3" if modes <= 3 else "4-6" if modes <= 6 else "7-8"
     # every one of the samples the measure counts drawn (Train live draws 300 of them, for its frame rate): with
     # 300 of 512 drawn, a circle the measure counts (10 samples) showed about 6 purple points
-    return Shown(titled_strip([lab.mode_circles(lab.render_plane(game, shown=None))],
+    with torch.no_grad():
+        counts = toy2d.ring_counts(game.generated()).tolist()
+    return Shown(titled_strip([lab.mode_circles(lab.render_plane(game, shown=None), counts)],
                               [f"after {steps} steps ({loss})"]),
                  "Green dots: real data; purple: G(z); the background is D's score (blue: fake, orange: real); "
-                 f"purple lines: where G's loss pushes each sample. **{modes} of 8** circles hold at least 2% of G's "
-                 "512 samples.", {"modes": bucket})
+                 "purple lines: where G's loss pushes each sample; the number beside each circle: G's samples in "
+                 f"it. **{modes} of 8** circles hold at least 2% of G's 512 samples (11 or more).", {"modes": bucket})
 
 
 _LABS: dict = {}  # (loss, steps) -> a trained 2-D lab: a longer run continues the longest shorter one

@@ -165,6 +165,20 @@ def vocabulary_note(other: str | None, prompt) -> str:
             + rest + "(Unknown words are split into many tokens: a prompt longer than the model reads is refused.)")
 
 
+def prompt_note(store: ModelStore, name: str, other: str | None, prompt) -> str:
+    """`vocabulary_note`, or for a prompt the shipped model would refuse, the refusal: "xqzv blorf 12345 !!!" was told
+    what the model would draw from it while Generate's message refused it as too long."""
+    if other and str(other).strip() or not name or not str(prompt or "").strip():
+        return vocabulary_note(other, prompt)
+    from trainers.latent_diffusion.train import text_tokenizer
+
+    try:
+        check_prompt(text_tokenizer(store.get(name, family=FAMILY).modules), prompt)
+    except UserError as e:
+        return f"**Generate will refuse this prompt:** {e}."
+    return vocabulary_note(other, prompt)
+
+
 def guidance_interval_for(store: ModelStore, name: str, other: str | None) -> float:
     """Guidance applies for t < this x T: the model's `guidance_interval`, 1 (every step, as diffusers) for a
     pipeline given by folder or Hub id."""
@@ -492,7 +506,8 @@ def build(store: ModelStore) -> TabParts:
                                  (att_event, att_go, att_stale)):
         said_stale(event, prompt, stale, button.value, opened)
     # under the prompt as it is typed: the words the model never saw, and which views are of another prompt
-    watch_prompt(prompt, [prompt.change, other.change], vocabulary_note, [other, prompt], unknown)
+    watch_prompt(prompt, [prompt.change, other.change], lambda name, other, text:
+                 prompt_note(store, name, other, text), [ckpt, other, prompt], unknown)
     return parts
 
 

@@ -57,6 +57,9 @@ def test_targets_and_metrics():
     assert toy2d.ring_coverage(ring) == (8, pytest.approx(1.0, abs=0.01))
     one_mode = ring[(ring[:, 0] > 1.5) & (ring[:, 1].abs() < 0.5)]
     assert toy2d.ring_coverage(one_mode)[0] == 1  # a collapsed generator covers one mode
+    counts = toy2d.ring_counts(one_mode)  # the numbers lesson 3 writes beside its circles
+    assert counts[0] == len(one_mode) and counts[1:].sum() == 0
+    assert toy2d.ring_counts(ring).sum() == pytest.approx(4000, abs=40) and (toy2d.ring_counts(ring) > 400).all()
     assert toy2d.energy_distance(ring[:2000], ring[2000:]) < 0.02
     assert toy2d.energy_distance(ring[:2000], one_mode) > 0.5
     for name in toy2d.TARGETS:

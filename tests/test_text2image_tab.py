@@ -177,6 +177,20 @@ def test_words_outside_the_vocabulary_are_flagged_before_generating():
     assert all(not tab.unknown_words(p) for p in tab.EXAMPLE_PROMPTS)  # every example is in the vocabulary
 
 
+def test_the_note_under_the_prompt_says_what_generate_will_refuse(store):
+    """"xqzv blorf 12345 !!!" was told, under the prompt, what the model would draw from it, while Generate
+    refused it as too long: the note now gives Generate's own refusal, and the vocabulary note otherwise."""
+    nonsense = "xqzv blorf 12345 !!! " * 4
+    with pytest.raises(gr.Error) as refused:
+        _run(store, prompt=nonsense)
+    note = tab.prompt_note(store, "tiny-ldm", "", nonsense)
+    assert note.startswith("**Generate will refuse this prompt:**") and "tokens long" in note
+    assert str(refused.value.message if hasattr(refused.value, "message") else refused.value) in note
+    assert tab.prompt_note(store, "tiny-ldm", "", "a cat wearing a hat") == tab.vocabulary_note("", "a cat wearing a hat")
+    assert tab.prompt_note(store, "tiny-ldm", "", "a small red sneaker") == ""
+    assert tab.prompt_note(store, "tiny-ldm", "", "") == ""  # an empty box is said so by Generate, not while typing
+
+
 def test_a_prompt_too_long_because_of_unknown_words_says_so(monkeypatch):
     """Words the model never saw are spelled out in many tokens: the refusal names them, and the note under the
     prompt does not promise that they are ignored."""

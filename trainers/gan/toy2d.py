@@ -54,15 +54,18 @@ def sample_target(name: str, n: int, gen: torch.Generator, points: torch.Tensor 
     raise UserError(f"target must be one of {', '.join(TARGETS)} or drawn, got {name!r}")
 
 
-def ring_coverage(points: torch.Tensor) -> tuple[int, float]:
-    """(modes with at least 2% of the points within 4 std of their centre, share of such points)."""
+def ring_counts(points: torch.Tensor) -> torch.Tensor:
+    """How many of the points lie within 4 std of each mode's centre: (RING_MODES,) int64."""
     angle = 2 * math.pi * torch.arange(RING_MODES) / RING_MODES
     centres = RING_RADIUS * torch.stack([angle.cos(), angle.sin()], 1)
-    dist = torch.cdist(points, centres)  # (n, modes)
-    near, which = dist.min(1)
-    good = near < 4 * RING_STD
-    counts = torch.bincount(which[good], minlength=RING_MODES)
-    return int((counts >= 0.02 * len(points)).sum()), float(good.float().mean())
+    near, which = torch.cdist(points, centres).min(1)  # (n,): the nearest mode and how far
+    return torch.bincount(which[near < 4 * RING_STD], minlength=RING_MODES)
+
+
+def ring_coverage(points: torch.Tensor) -> tuple[int, float]:
+    """(modes with at least 2% of the points within 4 std of their centre, share of such points)."""
+    counts = ring_counts(points)
+    return int((counts >= 0.02 * len(points)).sum()), float(counts.sum()) / len(points)
 
 
 def energy_distance(a: torch.Tensor, b: torch.Tensor) -> float:
