@@ -3,6 +3,8 @@ delimiters, and the edits to Gradio's own page scripts that the server applies a
 
 from __future__ import annotations
 
+from .uploads import MIN_SIDE
+
 
 # gr.Markdown renders only $$...$$ by default; the explanations use inline $...$ too
 LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
@@ -255,19 +257,27 @@ JS = """() => {
       block.appendChild(note);
       notes.set(block, note);
     }
-    createImageBitmap(file).then((bitmap) => { bitmap.close(); hide(note); pass(); }, () => {
+    const refuse = (why) => {
       // "kept" only when there was something to keep (an emptied box was told its image was kept)
       const held = block.querySelector('button[aria-label="Clear canvas"]') ? ' What it held is kept.'
         : block.querySelector('img') ? ' The image it held is kept.' : ' The box stays empty.';
-      note.textContent = '"' + file.name + '" is not an image this box can open: choose a PNG, JPEG, GIF, ' +
-                         'WEBP or BMP file.' + held;
+      note.textContent = '"' + file.name + '" ' + why + held;
       note.hidden = false;
       block.style.marginBottom = (note.offsetHeight + 4) + 'px';
       // brought into view: under a tall editor it sat below the window's edge, and a walk saw nothing happen
       note.scrollIntoView({block: 'nearest', behavior: 'smooth'});
       clearTimeout(note.timer);  // it goes after a while, as a toast does (it read as a current problem later)
       note.timer = setTimeout(() => hide(note), 12000);
-    });
+    };
+    createImageBitmap(file).then((bitmap) => {
+      const w = bitmap.width, h = bitmap.height;
+      bitmap.close();
+      // too small for a garment (the server's MIN_SIDE): refused here too, or the box emptied beside its message
+      if (Math.min(w, h) < __MIN_SIDE__)
+        return refuse('is ' + w + 'x' + h + ' px: too small to show a garment (at least __MIN_SIDE__x__MIN_SIDE__).');
+      hide(note);
+      pass();
+    }, () => refuse('is not an image this box can open: choose a PNG, JPEG, GIF, WEBP or BMP file.'));
   };
   // an action pressed after the refusal: the note is old news (it stayed after a successful Interpolate)
   document.addEventListener('click', (e) => {
@@ -301,6 +311,8 @@ JS = """() => {
   }, true);
   pick();
 }"""
+JS = JS.replace("__MIN_SIDE__", str(MIN_SIDE))  # the size the server refuses below, said the same way
+
 
 
 # Gradio 6.31's page keeps a loading status for every input and output of every event that has run

@@ -188,8 +188,9 @@ def guidance_interval_for(store: ModelStore, name: str, other: str | None) -> fl
 
 
 def at_step_slider(steps, at):
-    """The "step" slider of the guidance view follows the run's steps: its maximum is the steps (a slider needs
-    two values: at 1 step it shows 1 and is locked), and a value past them comes back to the last step."""
+    """The "step" slider of the guidance view follows the run's steps: its maximum is the steps, and a value past
+    them comes back to the last step. At 1 step it is hidden (a slider needs two values: locked at 1, it showed a
+    range of 1 to 2 beside "step 1/1")."""
     import gradio as gr
 
     try:
@@ -197,7 +198,7 @@ def at_step_slider(steps, at):
         at = int(float(at))
     except (TypeError, ValueError):
         return gr.skip()
-    return gr.Slider(maximum=max(n, 2), value=min(max(at, 1), n), interactive=n > 1)
+    return gr.Slider(maximum=max(n, 2), value=min(max(at, 1), n), interactive=n > 1, visible=n > 1)
 
 
 def _settings(store, name, other, prompt, negative, guidance, steps, scheduler, seed, batch=1):

@@ -9,6 +9,7 @@ Handlers are plain functions (store, strings, numbers) -> arrays; `text2image.bu
 
 from __future__ import annotations
 
+import collections
 import functools
 
 import numpy as np
@@ -161,6 +162,15 @@ def _frames(frames) -> int:
     return int(number("frames", frames, 2, MAX_FRAMES))
 
 
+def _grey(image, which: str) -> np.ndarray:
+    """`image_to_grey` at the decoder's size, its refusal naming the box (with two boxes, "no image given" left the
+    user to guess which)."""
+    try:
+        return image_to_grey(image, IMAGE_SIZE)
+    except UserError as e:
+        raise type(e)(f"{which}: {e}") from None
+
+
 @user_errors
 def interpolate(store: ModelStore, decoder: str, image_a, image_b, colour: str, size: str, seed, frames, guidance,
                 steps):
@@ -172,7 +182,8 @@ def interpolate(store: ModelStore, decoder: str, image_a, image_b, colour: str, 
     seed, _, guidance, steps = _settings(seed, 1, guidance, steps)
     k = _frames(frames)
     dec, _ = _pair(store, decoder)
-    x, z = _embedded(dec, [garment(image_to_grey(im, IMAGE_SIZE), colour, size) for im in (image_a, image_b)])
+    x, z = _embedded(dec, [garment(_grey(im, which), colour, size)
+                           for im, which in ((image_a, "image A (the garment above)"), (image_b, "image B"))])
     ts = torch.linspace(0, 1, k)
     path = torch.nn.functional.normalize(slerp(z[0], z[1], ts), dim=-1)
     made = D.decode(dec.cfg, dec.modules, path, torch.Generator().manual_seed(seed), steps, guidance,
@@ -304,11 +315,18 @@ def embedding_map(store: ModelStore, decoder: str, prior: str, prompt, seed, n):
               fill=(80, 80, 80), font=font)
     gap = float((z_real.mean(0) - z_vocab.mean(0)).norm())
     cos_prior = float((z_prior @ z_real.T).max(1).values.mean())
+    # where the rings landed, in CLIP's space rather than in the plot: the class most of each one's 10 nearest
+    # garments are ("should land among the garments asked for" sat beside rings drawn among the sandals)
+    near = torch.as_tensor(labels)[(z_prior @ z_real.T).topk(min(10, len(z_real)), dim=1).indices]
+    landed = collections.Counter(FASHION_MNIST_CLASSES[int(row.mode().values)] for row in near)
+    landed_text = ", ".join(f"{name} ({k})" if k > 1 else name for name, k in landed.most_common())
     note = (f"The captions' embeddings (squares) and the garments' (dots) sit apart, {gap:.2f} between their means "
             "(unit vectors): the *modality gap* of CLIP (Liang et al. 2022). The prompt's z_txt (the cross) sits "
-            "among the captions; the prior's z_i (rings) should land among the garments of what it asks for: "
-            f"each is at cosine {cos_prior:.2f} to its nearest garment on average. The decoder was trained on z_i, "
-            "which is why the prior helps (sec. 5.1).")
+            "among the captions; the prior's job is to put its z_i (rings) among the garments of what the prompt "
+            f"asks for. Here, in CLIP's {z_real.shape[1]} dimensions, most of each ring's 10 nearest garments are: "
+            f"**{landed_text}**, at cosine {cos_prior:.2f} to its nearest garment on average (the plot keeps "
+            f"{share:.0%} of the variance, so a ring can look nearer other garments than it is). The decoder was "
+            "trained on z_i, which is why the prior helps (sec. 5.1).")
     return np.asarray(canvas), note
 
 

@@ -153,6 +153,16 @@ def upscale(store: ModelStore, image, factor: str, seed=0) -> tuple[np.ndarray, 
     return strip, note + "\n\n" + head + "\n" + "\n".join(lines)
 
 
+def input_label(store: ModelStore, factor: str | None) -> str:
+    """The image box's name, with the size below which an upload is enlarged as it is at this factor: a walk gave a
+    16-px image at ×4, "a small image to enlarge", and saw it taken as an original and shrunk to 8 px."""
+    if not factor or factor not in scales(store):
+        return "the original (or a small image to enlarge)"
+    cfg = store.get(models_for(store, factor)[0], family="srgan").cfg
+    return (f"the original, shrunk to {cfg.input_size} px first (or a small image of at most {cfg.input_size} px, "
+            "enlarged as it is)")
+
+
 def stale() -> tuple[None, str]:
     """What the strip and its table show once the image or the factor changed: nothing, until Upscale is pressed."""
     return None, "*Press **Upscale** for this image and factor.*"
@@ -231,7 +241,7 @@ def build(store: ModelStore, parts: TabParts) -> None:
                 # PNG both ways and the upload's own mode: the default WebP changed a garment's pixels on its way back
                 # (the same settings gave 21.6 dB at the opening and 21.5 after a press), and RGB flattened a drawing
                 # on a transparent canvas onto black
-                image = gr.Image(start, type="pil", label="the original (or a small image to enlarge)",
+                image = gr.Image(start, type="pil", label=input_label(store, first),
                                  sources=["upload", "clipboard"], height=220, elem_id="sr-input", format="png",
                                  image_mode=None)
                 with gr.Column():
@@ -254,7 +264,9 @@ def build(store: ModelStore, parts: TabParts) -> None:
     check_uploads(image)
     # the strip and its table were made for the image and factor before: a walk uploaded a boot and read the
     # sneaker's numbers under it
-    gr.on([image.change, factor.change], stale, None, [strip, table], api_name=False, show_progress="hidden")
+    image.change(stale, None, [strip, table], api_name=False, show_progress="hidden")
+    factor.change(lambda f: (*stale(), gr.Image(label=input_label(store, f))), factor, [strip, table, image],
+                  api_name=False, show_progress="hidden")
     if first:
         wire(go.click, "upscale", {"image": image, "factor": factor, "seed": seed},
              lambda *a: upscale(store, *a), [strip, table], parts, opening={"image": start})

@@ -327,6 +327,14 @@ def _drive(page, tab: str, width: int) -> None:
         note = page.locator(".upload-refused").locator("visible=true").first
         note.wait_for(state="visible", timeout=10_000)
         assert "boot.png" in note.inner_text() and box.locator("img").first.is_visible(), "the box lost its image"
+        # and one too small to hold a garment (3x3): Upscale's box emptied, then said "no image given"
+        tiny = io.BytesIO()
+        Image.new("RGB", (3, 3), "white").save(tiny, "PNG")
+        box.locator("input[type=file]").set_input_files(files=[{"name": "dot.png", "mimeType": "image/png",
+                                                                "buffer": tiny.getvalue()}])
+        page.wait_for_function("() => [...document.querySelectorAll('.upload-refused')].some("
+                               "n => !n.hidden && n.textContent.includes('dot.png'))", timeout=10_000)
+        assert "3x3 px: too small" in note.inner_text() and box.locator("img").first.is_visible(), note.inner_text()
         page.get_by_role("tab", name="Pix2Pix", exact=True).click()  # the tab's picture shows Pix2Pix
     # the tabs open on a result of their defaults: change a setting first, so that what is waited for is new
     if tab == "Diffusion":  # watch a short DDIM run stream in

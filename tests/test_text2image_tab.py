@@ -218,8 +218,9 @@ def test_a_prompt_too_long_because_of_unknown_words_says_so(monkeypatch):
 
 
 def test_the_guidance_views_step_slider_follows_the_runs_steps():
-    one = tab.at_step_slider(1, 5)  # a slider needs two values: at 1 step it shows 1, locked
-    assert (one.maximum, one.value, one.interactive) == (2, 1, False)
+    one = tab.at_step_slider(1, 5)  # a slider needs two values: at 1 step it is 1, locked, and hidden
+    assert (one.maximum, one.value, one.interactive, one.visible) == (2, 1, False, False)
+    assert tab.at_step_slider(30, 12).visible
     assert (tab.at_step_slider(30, 50).maximum, tab.at_step_slider(30, 50).value) == (30, 30)
     assert tab.at_step_slider(30, 12).value == 12 and tab.at_step_slider(30, 12).interactive
 

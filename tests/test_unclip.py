@@ -11,6 +11,7 @@ import torch
 
 from trainers.core.checkpoint import load_model
 from trainers.core.config import build_config
+from trainers.core.data import FASHION_MNIST_CLASSES
 from trainers.core.errors import UserError
 from trainers.unclip import decoder as D
 from trainers.unclip import prior as P
@@ -321,9 +322,18 @@ def test_the_tabs_unclip_page_compares_prior_and_no_prior_and_makes_variations(t
             U.apply_text_diff(store, "dec", garment, "green", "large", *bad, 0, 3, 2.0, 3)
     with pytest.raises(gr.Error, match="frames"):
         U.interpolate(store, "dec", garment, other, "green", "large", 0, 40, 2.0, 3)
+    # which box is empty, said (two boxes' "no image given" left the user to guess)
+    for a, b, which in ((None, other, r"image A \(the garment above\): no image"),
+                        (garment, None, "image B: no image")):
+        with pytest.raises(gr.Error, match=which):
+            U.interpolate(store, "dec", a, b, "green", "large", 0, 3, 2.0, 3)
     # the embedding map: garments, captions, the prompt and the prior's z_i placed by PCA, with a note
     chart, note = U.embedding_map(store, "dec", "prior", "a red bag", 0, 3)
     assert chart.shape == (U.MAP_PX + 84, U.MAP_PX, 3) and "modality gap" in note
+    # where the rings landed is measured in CLIP's space, one class per ring (3 rings), not left to the plot
+    landed = note.split("nearest garments are: **")[1].split("**")[0]
+    counts = [int(c.rsplit("(", 1)[1][:-1]) if "(" in c else 1 for c in landed.split(", ")]
+    assert sum(counts) == 3 and all(c.split(" (")[0] in FASHION_MNIST_CLASSES for c in landed.split(", ")), landed
     square = chart[:U.MAP_PX, :U.MAP_PX]
     assert len(np.unique(square.reshape(-1, 3), axis=0)) > 10  # the classes' colours and the black marks drawn
     with pytest.raises(gr.Error, match="the prompt is empty"):
