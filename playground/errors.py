@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import math
 
 import numpy as np
 
@@ -22,8 +23,18 @@ def number(label: str, v, lo: float, hi: float) -> float:
     except (TypeError, ValueError, OverflowError):  # OverflowError: an int too large for a float
         ok = False
     if not ok:
-        raise UserError(f"{label} must be a number in [{lo}, {hi}], got {str(v)[:40]!r}")
+        bounds = f"[{_bound(lo)}, {_bound(hi)}]"
+        if v is None or (isinstance(v, str) and not v.strip()):  # an emptied box: "got 'None'" named nothing typed
+            raise UserError(f"{label} is empty: give a number in {bounds}")
+        raise UserError(f"{label} must be a number in {bounds}, got {str(v)[:40]!r}")
     return float(v)
+
+
+def _bound(x: float) -> str:
+    """A bound as a reader takes it in: 2^63 − 1, not 9223372036854775807 (a seed's upper bound)."""
+    if abs(x) >= 2**31 and float(x + 1).is_integer() and math.log2(abs(x) + 1).is_integer():
+        return f"2^{int(math.log2(abs(x) + 1))} − 1"
+    return f"{x:g}" if isinstance(x, float) else str(x)
 
 
 def choice(label: str, v, options) -> str:

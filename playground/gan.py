@@ -45,13 +45,15 @@ def parse_seeds(text: str) -> list[int]:
     if text in ("", "random"):
         rng = random.SystemRandom()
         return [rng.randrange(0, 2**31) for _ in range(3)]
-    try:
-        seeds = [int(s) for s in text.replace(";", ",").split(",") if s.strip()]
-    except ValueError:
-        raise UserError(f"keyframe seeds must be integers separated by commas, or 'random'; got {text[:60]!r}") from None
-    if not 2 <= len(seeds) <= MAX_KEYS or any(not 0 <= s < 2**63 for s in seeds):
-        raise UserError(f"give 2 to {MAX_KEYS} seeds in [0, 2^63)")
-    return seeds
+    items = [s.strip() for s in text.replace(";", ",").split(",") if s.strip()]
+    # the value at fault named ("-5, 1.5, 99" was told "must be integers", and -5 is one)
+    bad = next((s for s in items if not (s.isascii() and s.isdigit()) or not 0 <= int(s) < 2**63), None)
+    if bad is not None:
+        raise UserError(f"keyframe seeds are whole numbers from 0 to 2^63 − 1 separated by commas, or 'random'; "
+                        f"{bad[:30]!r} is not one")
+    if not 2 <= len(items) <= MAX_KEYS:
+        raise UserError(f"give 2 to {MAX_KEYS} seeds, got {len(items)}")
+    return [int(s) for s in items]
 
 
 def _class_index(model, name: str | None) -> int | None:

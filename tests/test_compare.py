@@ -177,6 +177,13 @@ def test_an_xy_axis_refusal_quotes_the_value_as_typed(store):
         tab._axis(store, "seed", "0, 1.5")
     assert tab._axis(store, "seed", "0, 3, 4611686018427387905") == [0, 3, 2**62 + 1]  # exact, not through a float
     assert tab._axis(store, "guidance", "0, 2.5") == [0.0, 2.5]
+    from playground.errors import number
+
+    # an emptied seed box read "got 'None'", its bound as 9223372036854775807
+    with pytest.raises(UserError, match=r"^seed is empty: give a number in \[0, 2\^63 − 1\]$"):
+        number("seed", None, 0, 2**63 - 1)
+    with pytest.raises(UserError, match=r"^truncation must be a number in \[0.05, 1\], got 'x'$"):
+        number("truncation", "x", 0.05, 1.0)
 
 
 def test_xy_grid_batches_ddim_cells_into_the_same_samples_each_draws_alone(store):

@@ -47,6 +47,19 @@ def test_walk_passes_through_the_keyframes():
     assert torch.allclose(loop[0], keys[0]) and torch.allclose(loop[2], keys[1], atol=1e-5)
 
 
+def test_keyframe_seeds_name_the_value_at_fault():
+    """"-5, 1.5, 99" was told the seeds "must be integers", and -5 is one: the refusal names the value."""
+    from trainers.core.errors import UserError
+
+    assert tab.parse_seeds(" 3; 17 ,42 ") == [3, 17, 42]
+    assert len(tab.parse_seeds("")) == len(tab.parse_seeds("random")) == 3
+    for text, bad in (("-5, 1.5, 99", "'-5'"), ("0, 1.5", "'1.5'"), ("0, ²", "'²'"), (f"0, {2**63}", f"'{2**63}'")):
+        with pytest.raises(UserError, match=f"{bad} is not one"):
+            tab.parse_seeds(text)
+    with pytest.raises(UserError, match="give 2 to .* seeds, got 1"):
+        tab.parse_seeds("7")
+
+
 def test_latent_walk_outputs_strip_gif_mp4(store):
     strip_, gif, mp4, used = tab.latent_walk(store, "plain", "3, 4, 5", 8, "slerp", 0.8, "z")
     assert used == "3, 4, 5"
