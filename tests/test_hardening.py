@@ -573,7 +573,7 @@ BAD_PARAMETERS = [
         (("C",), "domain"), ((None,), "domain"), ((["A"],), "domain"), (("A", "maybe"), "invert")]),
     *_cases("forward", lambda s, *a: diffusion.forward_process(Image.open(EXAMPLE), *a), [
         ((10**9, "linear"), "t must"), ((-1, "linear"), "t must"), ((NAN, "linear"), "t must"),
-        (("x", "linear"), "t must"), ((None, "linear"), "t must"), ((HUGE, "linear"), "t must"),
+        (("x", "linear"), "t must"), ((None, "linear"), "t is empty"), ((HUGE, "linear"), "t must"),
         ((10, "sigmoid"), "schedule"), ((10, None), "schedule"), ((10, ["linear"]), "schedule"),
         ((10, "linear", NAN), "seed"), ((10, "linear", INF), "seed"), ((10, "linear", -1), "seed"),
         ((10, "linear", "x"), "seed")]),
