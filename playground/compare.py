@@ -334,6 +334,11 @@ def xy_grid(store: ModelStore, checkpoint, x_param, x_text, y_param, y_text, see
     if "checkpoint" not in (x_param, y_param):
         base["checkpoint"] = _axis(store, "checkpoint", checkpoint)[0]
     cells = [[{**base, x_param: x, y_param: y} for x in xs] for y in ys]
+    # the download's name: without the fixed settings an axis replaces or no model of the grid uses (a GAN grid's
+    # file was "…_seed_0+1+2+3_seed-0_steps-50_guidance-1_ddim_any.png")
+    for param in ("seed", "steps", "guidance", "truncation", "sampler", "class"):
+        if param in (x_param, y_param) or all(_ignores(store, c["checkpoint"], param) for row in cells for c in row):
+            skip_setting(param)
     calls = sum(c["steps"] * 2 for row in cells for c in row if store.get(c["checkpoint"]).family == "ddpm")
     if calls > MAX_DIFFUSION_CALLS:
         raise UserError(f"this grid needs about {calls} diffusion network calls (limit {MAX_DIFFUSION_CALLS}): "

@@ -285,6 +285,14 @@ def test_the_xy_grids_image_and_file_have_one_name(store, tmp_path, monkeypatch)
     _, path = exports.tagged("xy_grid", names, lambda *a: tab.xy_grid(store, *a))(
         "tiny-ddpm", "seed", "0, 1", "steps", "2, 4", 0, 5, 2.0, 1.0, "ddim", tab.ANY_CLASS)
     assert "tiny-ddpm" in Path(path).name
+    # nor the settings an axis replaces or no model of the grid uses (a GAN grid named "seed" twice, and its
+    # diffusion steps, guidance and sampler)
+    name = Path(path).name
+    assert "_seed-" not in name and "_steps-" not in name and "truncation" not in name and "guidance-2" in name
+    _, path = exports.tagged("xy_grid", names, lambda *a: tab.xy_grid(store, *a))(
+        "tiny-gan", "seed", "0, 1", "truncation", "0.5, 1", 0, 5, 2.0, 1.0, "ddim", tab.ANY_CLASS)
+    assert Path(path).name.startswith("xy-grid_seed_0+1_truncation_0.5+1_tiny-gan") and "steps" not in Path(path).name
+    assert "guidance" not in Path(path).name and "ddim" not in Path(path).name, Path(path).name
 
 
 def test_the_time_per_image_is_not_a_first_calls_setup(store, monkeypatch):
