@@ -159,8 +159,8 @@ def input_label(store: ModelStore, factor: str | None) -> str:
     if not factor or factor not in scales(store):
         return "the original (or a small image to enlarge)"
     cfg = store.get(models_for(store, factor)[0], family="srgan").cfg
-    return (f"the original, shrunk to {cfg.input_size} px first (or a small image of at most {cfg.input_size} px, "
-            "enlarged as it is)")
+    # one line: on two, the box's fixed height cut the image's foot off at 1400 px
+    return f"the original (or ≤ {cfg.input_size} px: enlarged as it is)"
 
 
 def stale() -> tuple[None, str]:
