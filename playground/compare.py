@@ -163,9 +163,9 @@ def compared(store: ModelStore, names, seed, n, class_name, steps, guidance):
     for name in names:  # every model checked before the first is drawn: the page shows each as it comes
         if name not in known:
             raise UserError(f"{str(name)[:80]!r} is not a generative checkpoint here")
-    seed = int(number("seed", seed, 0, 2**63 - 1))
-    n = int(number("samples", n, 1, MAX_SAMPLES))
-    steps = int(number("diffusion steps", steps, 1, 1000))
+    seed = number("seed", seed, 0, 2**63 - 1, integer=True)
+    n = number("samples", n, 1, MAX_SAMPLES, integer=True)
+    steps = number("diffusion steps", steps, 1, 1000, integer=True)
     guidance = number("guidance scale", guidance, 0, 20)
     label = None
     if class_name not in (None, "", ANY_CLASS):
@@ -214,31 +214,22 @@ def _axis(store: ModelStore, param: str, text: str) -> list:
     items = [v.strip() for v in str(text or "").split(",") if v.strip()]
     if not 1 <= len(items) <= MAX_AXIS:
         raise UserError(f"give 1 to {MAX_AXIS} comma-separated values for {param}")
-    try:
-        if param == "checkpoint":
-            bad = [v for v in items if v not in generative_names(store)]
-            if bad:
-                raise UserError(f"not a generative checkpoint: {bad[0][:60]!r}")
-            return items
-        if param == "sampler":
-            if any(v not in SAMPLERS for v in items):
-                raise UserError(f"sampler must be one of {', '.join(SAMPLERS)}")
-            return items
-        if param == "class":
-            if any(v not in (ANY_CLASS, *FASHION_MNIST_CLASSES) for v in items):
-                raise UserError(f"class must be {ANY_CLASS} or one of {', '.join(FASHION_MNIST_CLASSES)}")
-            return items
-        lo, hi, cast = {"seed": (0, 2**63 - 1, int), "steps": (1, 1000, int), "guidance": (0, 20, float),
-                        "truncation": (0.05, 1.0, float)}[param]
-        values = [number(param, v, lo, hi) for v in items]  # the text as typed in its message: "-5", not "-5.0"
-        if cast is int:
-            bad = [v for v, x in zip(items, values) if not x.is_integer()]
-            if bad:
-                raise UserError(f"{param} values must be whole numbers, got {bad[0][:40]!r}")
-            return [int(v) if v.lstrip("+-").isdigit() else int(x) for v, x in zip(items, values)]  # a seed of 2^62 exact
-        return values
-    except ValueError:
-        raise UserError(f"{param} values must be numbers, got {str(text)[:60]!r}") from None
+    if param == "checkpoint":
+        bad = [v for v in items if v not in generative_names(store)]
+        if bad:
+            raise UserError(f"not a generative checkpoint: {bad[0][:60]!r}")
+        return items
+    if param == "sampler":
+        if any(v not in SAMPLERS for v in items):
+            raise UserError(f"sampler must be one of {', '.join(SAMPLERS)}")
+        return items
+    if param == "class":
+        if any(v not in (ANY_CLASS, *FASHION_MNIST_CLASSES) for v in items):
+            raise UserError(f"class must be {ANY_CLASS} or one of {', '.join(FASHION_MNIST_CLASSES)}")
+        return items
+    lo, hi, whole = {"seed": (0, 2**63 - 1, True), "steps": (1, 1000, True), "guidance": (0, 20, False),
+                     "truncation": (0.05, 1.0, False)}[param]
+    return [number(param, v, lo, hi, integer=whole) for v in items]  # the text as typed in its message
 
 
 def _short(value, width: int) -> str:

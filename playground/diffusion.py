@@ -83,7 +83,7 @@ def curves_at(t, schedule: str = "linear"):
 
 def _forward_terms(image, schedule: str, seed) -> tuple[Schedule, np.ndarray, torch.Tensor]:
     """What x_t is made of at every t: the schedule, x0's uint8 levels (32, 32) and the noise eps of `seed`."""
-    seed = int(number("seed", seed, 0, 2**63 - 1))
+    seed = number("seed", seed, 0, 2**63 - 1, integer=True)
     sched = _schedule(schedule)
     return sched, image_to_grey(image, 32), torch.randn(1, 1, 32, 32, generator=torch.Generator().manual_seed(seed))
 
@@ -91,7 +91,7 @@ def _forward_terms(image, schedule: str, seed) -> tuple[Schedule, np.ndarray, to
 @user_errors
 def forward_process(image, t, schedule: str, seed=0) -> tuple[np.ndarray, np.ndarray, str]:
     """x_t = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps for an image -> (x_t, strip over t, numbers)."""
-    t = int(number("t", t, 0, 999))
+    t = number("t", t, 0, 999, integer=True)
     sched, grey, eps = _forward_terms(image, schedule, seed)
     x0 = from_uint8(torch.from_numpy(grey).view(1, 1, 32, 32))
     ts = torch.tensor([t, *FORWARD_TS])
@@ -213,9 +213,9 @@ def _run_settings(store, name, seed, n, sampler, steps, eta, class_name, guidanc
     model = store.get(name, family="ddpm")
     if sampler not in SAMPLERS:
         raise UserError(f"sampler must be one of {', '.join(SAMPLERS)}")
-    steps = int(number("steps", steps, 1, model.cfg.T))
-    seed = int(number("seed", seed, 0, 2**63 - 1))
-    n = int(number("images", n, 1, MAX_IMAGES))
+    steps = number("steps", steps, 1, model.cfg.T, integer=True)
+    seed = number("seed", seed, 0, 2**63 - 1, integer=True)
+    n = number("images", n, 1, MAX_IMAGES, integer=True)
     eta = number("eta", eta, 0, 1)
     guidance = number("guidance scale", guidance, 0, 20)
     label = _class(model, class_name)

@@ -7,6 +7,7 @@ import functools
 import inspect
 import logging
 import math
+import numbers
 
 import numpy as np
 
@@ -16,18 +17,36 @@ from trainers.core.errors import UserError
 log = logging.getLogger("playground")
 
 
-def number(label: str, v, lo: float, hi: float) -> float:
-    """A finite number in [lo, hi], or a UserError naming the control (API callers can send anything)."""
-    try:
-        ok = v is not None and not isinstance(v, bool) and np.isfinite(float(v)) and lo <= float(v) <= hi
-    except (TypeError, ValueError, OverflowError):  # OverflowError: an int too large for a float
-        ok = False
-    if not ok:
+def number(label: str, v, lo: float, hi: float, integer: bool = False):
+    """A finite number in [lo, hi], or a UserError naming the control (API callers can send anything).
+    With `integer`, a whole number, kept exact: a seed of 2^63 − 1 or 2^62 + 1 does not pass through a float."""
+    x = _whole(v) if integer else _finite(v)
+    if x is None or not lo <= x <= hi:
         bounds = f"[{_bound(lo)}, {_bound(hi)}]"
         if v is None or (isinstance(v, str) and not v.strip()):  # an emptied box: "got 'None'" named nothing typed
-            raise UserError(f"{label} is empty: give a number in {bounds}")
-        raise UserError(f"{label} must be a number in {bounds}, got {str(v)[:40]!r}")
-    return float(v)
+            raise UserError(f"{label} is empty: give a{' whole' if integer else ''} number in {bounds}")
+        raise UserError(f"{label} must be a {'whole ' if integer else ''}number in {bounds}, got {str(v)[:40]!r}")
+    return x
+
+
+def _finite(v) -> float | None:
+    try:
+        x = float(v)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int too large for a float
+        return None
+    return x if v is not None and not isinstance(v, bool) and np.isfinite(x) else None
+
+
+def _whole(v) -> int | None:
+    """An int, an integer string ("+12", " 7 ") or a float with no fraction (12.0), as an exact int."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, numbers.Integral):
+        return int(v)
+    if isinstance(v, str) and v.strip().lstrip("+-").isdigit():
+        return int(v)
+    x = _finite(v)
+    return int(x) if x is not None and x.is_integer() else None
 
 
 def _bound(x: float) -> str:

@@ -135,8 +135,8 @@ def _files(frames: list[np.ndarray], stem: str) -> tuple[str, str]:
 @user_errors
 def sample_grid(store: ModelStore, name: str, seed, n, truncation, class_name: str | None = None) -> np.ndarray:
     """`n` samples of checkpoint `name` drawn with `seed`, as one grid image (H, W, 3) uint8."""
-    seed = int(number("seed", seed, 0, 2**63 - 1))
-    n = int(number("samples", n, 1, MAX_SAMPLES))
+    seed = number("seed", seed, 0, 2**63 - 1, integer=True)
+    n = number("samples", n, 1, MAX_SAMPLES, integer=True)
     psi = number("truncation", truncation, 0.05, 1.0)
     model = store.get(name, family="gan")
     label = _class_index(model, class_name)
@@ -150,7 +150,7 @@ def sample_grid(store: ModelStore, name: str, seed, n, truncation, class_name: s
 def _walk(store: ModelStore, name: str, seeds_text: str, frames, path: str, truncation, space: str,
           class_a: str | None = None, class_b: str | None = None) -> tuple[torch.Tensor, str]:
     """Walk through the keyframe seeds' codes -> (the frames, uint8 (F, C, H, W); the seeds used)."""
-    frames = int(number("frames", frames, 2, MAX_FRAMES))
+    frames = number("frames", frames, 2, MAX_FRAMES, integer=True)
     psi = number("truncation", truncation, 0.05, 1.0)
     path, space = choice("path", path, list(PATHS)), choice("space", space, ("z", "w"))
     seeds = parse_seeds(seeds_text)
@@ -186,8 +186,8 @@ def latent_walk_shown_first(store: ModelStore, *args):
 def random_loop(store: ModelStore, name: str, seed, frames, truncation, space: str,
                 class_a: str | None = None) -> tuple[str, str]:
     """A seamless loop through four codes drawn from `seed` (slerp, back to the start): GIF and MP4."""
-    seed = int(number("seed", seed, 0, 2**63 - 4))
-    frames = int(number("frames", frames, 4, MAX_FRAMES))
+    seed = number("seed", seed, 0, 2**63 - 4, integer=True)
+    frames = number("frames", frames, 4, MAX_FRAMES, integer=True)
     psi = number("truncation", truncation, 0.05, 1.0)
     space = choice("space", space, ("z", "w"))
     model = store.get(name, family="gan")
@@ -206,7 +206,7 @@ def _directions(store: ModelStore, name: str, space: str, mtime: float):
 @user_errors
 def edit(store: ModelStore, name: str, seed, truncation, space: str, class_a: str | None, *amounts) -> np.ndarray:
     """Move the seed's code along the principal directions: code + sum_k a_k sigma_k v_k."""
-    seed = int(number("seed", seed, 0, 2**63 - 1))
+    seed = number("seed", seed, 0, 2**63 - 1, integer=True)
     psi = number("truncation", truncation, 0.05, 1.0)
     amounts = [number("direction", a, -5, 5) for a in amounts]
     space = choice("space", space, ("z", "w"))  # before the cache, which needs a hashable key

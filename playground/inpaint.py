@@ -292,7 +292,7 @@ def preview(store: ModelStore, name: str, editor, mask_kind: str, seed):
     the settings cannot make a hole (no image yet, a seed being typed): Fill says why. With the brush chosen and
     nothing (or everything) painted, the picture shows with no hole: the centre box stayed, as if it would be filled."""
     try:
-        seed = int(number("seed", seed, 0, 2**63 - 1))
+        seed = number("seed", seed, 0, 2**63 - 1, integer=True)
         size = store.get(name).cfg.image_size
         try:
             return shown_hole(*read_editor(editor, mask_kind, seed, size))
@@ -327,15 +327,15 @@ def fill(store: ModelStore, name: str, editor, mask_kind: str, method: str, resa
         raise UserError(f"mask must be one of: {PAINTED}, {', '.join(I.MASKS)}")
     if method not in METHODS:
         raise UserError(f"method must be one of {', '.join(METHODS)}")
-    seed = int(number("seed", seed, 0, 2**63 - 1))
+    seed = number("seed", seed, 0, 2**63 - 1, integer=True)
     guidance = number("guidance scale", guidance, 0, 20)
     if method == LATENT:
-        yield from fill_latent(store, name, editor, mask_kind, int(number("steps", steps, 1, 1000)), guidance, seed,
-                               prompt)
+        steps = number("steps", steps, 1, 1000, integer=True)
+        yield from fill_latent(store, name, editor, mask_kind, steps, guidance, seed, prompt)
         return
     model = store.get(name, family="ddpm")
-    steps = int(number("steps", steps, 1, model.cfg.T))
-    r = int(number("resampling r", resample, 1, I.MAX_RESAMPLE)) if method == "RePaint" else 1
+    steps = number("steps", steps, 1, model.cfg.T, integer=True)
+    r = number("resampling r", resample, 1, I.MAX_RESAMPLE, integer=True) if method == "RePaint" else 1
     if model.cfg.channels != 1:
         raise UserError(f"this tab fills grey images; {name} makes colour ones")
     label = None

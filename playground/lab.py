@@ -188,7 +188,8 @@ COVERAGE_STEPS = 100  # the steps whose mode counts the status line spans
 
 
 def _status(lab: toy2d.Lab) -> str:
-    m = lab.metrics()
+    fake = lab.generated()
+    m = lab.metrics(fake)
     text = f"step {lab.step_count} · energy distance to the target {m['energy_distance']:.3f}"
     if "modes_covered" in m:
         # with its range: paused at one frame, the count read 2/8 where the frame before read 7/8
@@ -196,8 +197,7 @@ def _status(lab: toy2d.Lab) -> str:
         spread = f" ({lo} to {hi} over the last {COVERAGE_STEPS} steps)" if lo != hi else ""
         text += f" · modes covered {m['modes_covered']}/8{spread} · {m['share_near_modes']:.0%} of samples on a mode"
     # at learning rates of 1 every sample left the plane, which then showed the data alone with no word why
-    with torch.no_grad():
-        off = float((lab.generated().abs() > LIM).any(1).float().mean())
+    off = float((fake.abs() > LIM).any(1).float().mean())
     if off > 0:
         text += f" · **{off:.0%} of G's samples lie outside the plane shown** ([−{LIM:g}, {LIM:g}]², not drawn)"
     return text
@@ -229,8 +229,8 @@ def drawn_points(drawing) -> torch.Tensor | None:
 def settings(target, loss, optimizer, lr_g, lr_d, n_critic, z_dim, seed) -> toy2d.LabConfig:
     cfg = toy2d.LabConfig(target=target, loss=loss, optimizer=optimizer, lr_g=number("learning rate of G", lr_g, 1e-6, 1),
                           lr_d=number("learning rate of D", lr_d, 1e-6, 1),
-                          n_critic=int(number("D steps per G step", n_critic, 1, 10)),
-                          z_dim=int(number("noise dimensions", z_dim, 2, 64)), seed=int(number("seed", seed, 0, 2**31 - 1)))
+                          n_critic=number("D steps per G step", n_critic, 1, 10, integer=True),
+                          z_dim=number("noise dimensions", z_dim, 2, 64, integer=True), seed=number("seed", seed, 0, 2**31 - 1, integer=True))
     cfg.validate()
     return cfg
 
@@ -273,7 +273,7 @@ def retarget(lab, drawing, *options) -> tuple:
 @user_errors
 def step(lab, drawing, steps, *options) -> tuple:
     lab = _current(lab, settings(*options), drawing)
-    lab.run(int(number("steps", steps, 1, 1000)))
+    lab.run(number("steps", steps, 1, 1000, integer=True))
     return views(lab)
 
 

@@ -305,12 +305,12 @@ def gan_2d(store, loss, steps):
     from . import lab
 
     game = _trained_2d(loss, steps)
-    modes = game.metrics()["modes_covered"]
+    fake = game.generated()
+    modes = game.metrics(fake)["modes_covered"]
     bucket = "0-3" if modes <= 3 else "4-6" if modes <= 6 else "7-8"
     # every one of the samples the measure counts drawn (Train live draws 300 of them, for its frame rate): with
     # 300 of 512 drawn, a circle the measure counts (10 samples) showed about 6 purple points
-    with torch.no_grad():
-        counts = toy2d.ring_counts(game.generated()).tolist()
+    counts = toy2d.ring_counts(fake).tolist()
     return Shown(titled_strip([lab.mode_circles(lab.render_plane(game, shown=None), counts)],
                               [f"after {steps} steps ({loss})"]),
                  "Green dots: real data; purple: G(z); the background is D's score (blue: fake, orange: real); "

@@ -53,7 +53,7 @@ def timeline(store: ModelStore, name: str, index):
     shots = snapshots(store, name)
     if not shots:
         raise UserError(f"{name} kept no snapshots")
-    index = int(number("snapshot", index, 0, len(shots) - 1))
+    index = number("snapshot", index, 0, len(shots) - 1, integer=True)
     step, path = shots[index]
     with Image.open(path) as im:
         image = np.asarray(im.convert("RGB"))

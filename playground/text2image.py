@@ -204,9 +204,9 @@ def at_step_slider(steps, at):
 def _settings(store, name, other, prompt, negative, guidance, steps, scheduler, seed, batch=1):
     # the numbers first: a wrong one is refused before any model is loaded (or a Hub id tried)
     guidance = number("guidance scale", guidance, 0, 20)
-    steps = int(number("steps", steps, 1, MAX_STEPS))
-    seed = int(number("seed", seed, 0, 2**63 - 1))
-    batch = int(number("batch size", batch, 1, MAX_BATCH))
+    steps = number("steps", steps, 1, MAX_STEPS, integer=True)
+    seed = number("seed", seed, 0, 2**63 - 1, integer=True)
+    batch = number("batch size", batch, 1, MAX_BATCH, integer=True)
     pipe = pipeline_for(store, name, other, scheduler)
     prompt = check_prompt(pipe.tokenizer, prompt)
     negative = check_prompt(pipe.tokenizer, negative, "negative prompt", required=False)
@@ -285,7 +285,7 @@ def guidance_view(store: ModelStore, name: str, other: str, prompt: str, negativ
     w = number("guidance scale", guidance, 0, 20)
     pipe, prompt, negative, guidance, steps, seed, _ = _settings(store, name, other, prompt, negative, w, steps,
                                                                  scheduler, seed)
-    at = int(number("step", at_step, 1, steps)) - 1
+    at = number("step", at_step, 1, steps, integer=True) - 1
     from diffusers import DDIMScheduler
 
     alphas = DDIMScheduler.from_config(pipe.scheduler.config).alphas_cumprod  # the training schedule's alpha_bar

@@ -120,7 +120,7 @@ def pix2pix_run(store: ModelStore, name: str, image, invert: str = "auto", noise
                 from_garment: bool = False):
     """An image -> (the model, its input as the model sees it, G's output, D's patch scores (P, P) in [0, 1])."""
     model = store.get(name, family="pix2pix")
-    seed = int(number("seed", seed, 0, 2**31 - 1))
+    seed = number("seed", seed, 0, 2**31 - 1, integer=True)
     for label, flag in (("dropout", noise), ("from garment", from_garment)):
         if not isinstance(flag, (bool, np.bool_)):  # bool("false") is True: take no strings for a checkbox
             raise UserError(f"{label} must be true or false, got {str(flag)[:40]!r}")

@@ -52,8 +52,8 @@ def _row(images: torch.Tensor) -> np.ndarray:
 
 
 def _settings(seed, n, guidance, steps) -> tuple[int, int, float, int]:
-    return (int(number("seed", seed, 0, 2**31 - 1)), int(number("images", n, 1, MAX_IMAGES)),
-            number("guidance", guidance, 0, 20), int(number("steps", steps, 1, MAX_STEPS)))
+    return (number("seed", seed, 0, 2**31 - 1, integer=True), number("images", n, 1, MAX_IMAGES, integer=True),
+            number("guidance", guidance, 0, 20), number("steps", steps, 1, MAX_STEPS, integer=True))
 
 
 def through_prior(store: ModelStore, decoder: str, prior: str, prompt, seed, n, guidance, steps):
@@ -159,7 +159,7 @@ def _path_strip(images, titles: list[str]) -> np.ndarray:
 
 
 def _frames(frames) -> int:
-    return int(number("frames", frames, 2, MAX_FRAMES))
+    return number("frames", frames, 2, MAX_FRAMES, integer=True)
 
 
 def _grey(image, which: str) -> np.ndarray:

@@ -117,7 +117,7 @@ def upscaled(store: ModelStore, image, factor: str, seed: int = 0) -> tuple:
 def upscale(store: ModelStore, image, factor: str, seed=0) -> tuple[np.ndarray, str]:
     """An image -> (the strip: small input | bicubic | each model | ILVR with a DDPM | SR3 | original, a Markdown table
     of each method's PSNR and SSIM against the original and both judges' readings); see `upscaled`."""
-    seed = int(number("seed", seed, 0, 2**63 - 1))
+    seed = number("seed", seed, 0, 2**63 - 1, integer=True)
     cfg, lr, hr, outputs = upscaled(store, image, factor, seed)
     tiles = [tile(lr)] + [tile(out) for _, out in outputs] + ([tile(hr)] if hr is not None else [])
     # the methods' short names over the tiles (the table under them says what each is): long ones shrank every title

@@ -93,7 +93,7 @@ def _to_model(model, image, name: str | None = None) -> torch.Tensor:
 
 
 def _steps(steps) -> int:
-    return int(number("steps", steps, 2, MAX_STEPS))
+    return number("steps", steps, 2, MAX_STEPS, integer=True)
 
 
 def walk(model, image_a, image_b, steps: int, path: str) -> torch.Tensor:
@@ -274,7 +274,7 @@ def prior_samples(store: ModelStore, name: str, seed, n) -> np.ndarray:
     """Decode z ~ N(0, I): the VAE's decoder used as a generator."""
     from trainers.vae.train import sample
 
-    seed, n = int(number("seed", seed, 0, 2**63 - 1)), int(number("samples", n, 1, 64))
+    seed, n = number("seed", seed, 0, 2**63 - 1, integer=True), number("samples", n, 1, 64, integer=True)
     model = store.get(name, "vae")
     images = sample(model.cfg, model.modules, n, torch.Generator().manual_seed(seed))["images"]
     return frames_view(images, per_row=6, width=GRID_WIDTH)  # (8 a row: ~70-px samples in the column)
@@ -283,7 +283,7 @@ def prior_samples(store: ModelStore, name: str, seed, n) -> np.ndarray:
 @user_errors
 def denoise(store: ModelStore, name: str, image, noise_std, seed) -> tuple[np.ndarray, np.ndarray]:
     """Add Gaussian noise of `noise_std` (pixels in [0, 1]) to the image, then reconstruct it."""
-    noise_std, seed = number("noise std", noise_std, 0, 1), int(number("seed", seed, 0, 2**63 - 1))
+    noise_std, seed = number("noise std", noise_std, 0, 1), number("seed", seed, 0, 2**63 - 1, integer=True)
     model = store.get(name, "vae")
     x = _to_model(model, image)
     noisy = to_uint8(add_noise(from_uint8(x), float(noise_std), torch.Generator().manual_seed(seed)))

@@ -173,9 +173,10 @@ def test_an_xy_axis_refusal_quotes_the_value_as_typed(store):
     """A walk typed guidance "-5" and read "got '-5.0'"; a seed of 1.5 was drawn as seed 1 without a word."""
     with pytest.raises(UserError, match=r"guidance must be a number in \[0, 20\], got '-5'"):
         tab._axis(store, "guidance", "1, -5")
-    with pytest.raises(UserError, match="whole numbers, got '1.5'"):
+    with pytest.raises(UserError, match=r"^seed must be a whole number in \[0, 2\^63 − 1\], got '1.5'$"):
         tab._axis(store, "seed", "0, 1.5")
     assert tab._axis(store, "seed", "0, 3, 4611686018427387905") == [0, 3, 2**62 + 1]  # exact, not through a float
+    assert tab._axis(store, "seed", "9223372036854775807, +7") == [2**63 - 1, 7]  # the bound its message quotes
     assert tab._axis(store, "guidance", "0, 2.5") == [0.0, 2.5]
     from playground.errors import number
 
@@ -184,6 +185,14 @@ def test_an_xy_axis_refusal_quotes_the_value_as_typed(store):
         number("seed", None, 0, 2**63 - 1)
     with pytest.raises(UserError, match=r"^truncation must be a number in \[0.05, 1\], got 'x'$"):
         number("truncation", "x", 0.05, 1.0)
+    # whole numbers are whole and exact: 2^63 − 1 went through a float as 2^63 and was refused as out of bounds
+    assert number("seed", 2**63 - 1, 0, 2**63 - 1, integer=True) == 2**63 - 1
+    assert number("seed", np.int64(5), 0, 9, integer=True) == 5 and number("steps", 30.0, 1, 50, integer=True) == 30
+    for bad in (1.5, "1.5", True, float("nan"), "1e400", "x"):
+        with pytest.raises(UserError, match=r"^steps must be a whole number in \[1, 50\], got "):
+            number("steps", bad, 1, 50, integer=True)
+    with pytest.raises(UserError, match=r"^steps is empty: give a whole number in \[1, 50\]$"):
+        number("steps", " ", 1, 50, integer=True)
 
 
 def test_xy_grid_batches_ddim_cells_into_the_same_samples_each_draws_alone(store):

@@ -200,8 +200,9 @@ class Lab:
         pad = lambda a: torch.cat([a, torch.zeros(*a.shape[:-1], self.cfg.z_dim - 2)], -1)  # noqa: E731
         return self.G(pad(rows)), self.G(pad(cols))
 
-    def metrics(self) -> dict:
-        fake = self.generated()
+    def metrics(self, fake: torch.Tensor | None = None) -> dict:
+        """Energy distance and ring coverage of G's points on the fixed z (`fake`: those points, drawn already)."""
+        fake = self.generated() if fake is None else fake
         out = {"energy_distance": round(energy_distance(fake, self.x_fixed), 4)}
         if self.cfg.target == "ring":
             modes, share = ring_coverage(fake)
