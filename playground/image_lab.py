@@ -12,6 +12,7 @@ runs are kept, the oldest removed first.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import re
 import shutil
@@ -65,6 +66,7 @@ GRID_NOTE = {"gan": "the grid: 64 samples from fixed noise",
              "ddpm": "the grid: samples from fixed noise, one row per class (T-shirt/top first)"}
 COMMON = {"epochs": "50", "log_every": "10", "sample_every": "100", "ckpt_every": "100000", "monitor_n": "200",
           "device": "cpu"}
+FASHION_TRAIN = 60_000  # Fashion-MNIST's training images
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
 
@@ -92,6 +94,11 @@ def _options(family: str, minutes, uploads: list[str] | None, out: Path) -> dict
         for i, f in enumerate(uploads):
             shutil.copy(f, data / f"{i:05d}{Path(f).suffix.lower()}")
         opts.update(dataset="folder", data_dir=str(data), monitor_n="0")  # the classifier knows garments only
+        # the time budget ends the run, as on Fashion-MNIST: 50 epochs of 40 uploads were 50 steps, and a 2-minute
+        # run said "done" after 13 s of grey noise. As many steps as 50 epochs of Fashion-MNIST's 60,000 images
+        # (whole batches: 40 uploads are one batch of 32 an epoch)
+        steps = int(COMMON["epochs"]) * (FASHION_TRAIN // batch)
+        opts["epochs"] = str(math.ceil(steps / (len(uploads) // batch)))
         if "n_classes" in opts:
             opts["n_classes"] = "0"
     return opts
@@ -341,7 +348,11 @@ def build(store: ModelStore) -> None:
             minutes = gr.Slider(0.1, MAX_MINUTES, 1.0, step=0.1, label="time budget (minutes)",
                                 info=f"this public deployment: {PUBLIC_MINUTES_PER_HOUR:g} minutes of live training "
                                      f"per visitor an hour" if store.read_only else None)
-            uploads = gr.File(file_count="multiple", file_types=["image"], label="your images (optional)")
+            least = sorted({int(o["batch_size"]) for o in LIVE_OPTIONS.values()})
+            # the rule said up front (it came as an error after Train), and a long list scrolls in the box: 40
+            # files pushed ▶ Train below the fold
+            uploads = gr.File(file_count="multiple", file_types=["image"], height=150,
+                              label=f"your images (optional: {least[0]} to {MAX_UPLOADS}, the VAE {least[-1]} or more)")
             with gr.Row():
                 go = gr.Button("▶ Train", variant="primary")
                 stop = gr.Button("■ Stop")

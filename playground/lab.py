@@ -199,7 +199,9 @@ def _status(lab: toy2d.Lab) -> str:
     # at learning rates of 1 every sample left the plane, which then showed the data alone with no word why
     off = float((fake.abs() > LIM).any(1).float().mean())
     if off > 0:
-        text += f" · **{off:.0%} of G's samples lie outside the plane shown** ([−{LIM:g}, {LIM:g}]², not drawn)"
+        # "0%" said none was out while some were: under 1% it is said as a count of the 512
+        share = f"{off:.0%}" if off >= 0.01 else f"{round(off * len(fake))} of {len(fake)}"
+        text += f" · **{share} of G's samples lie outside the plane shown** ([−{LIM:g}, {LIM:g}]², not drawn)"
     return text
 
 

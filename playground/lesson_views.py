@@ -420,7 +420,7 @@ def truncation(store, psi):
         rows.append(titled_strip([_big(x[:16])], [f"psi = {p:g}"]))
     diff = bits[psi] - bits[1.0]
     variety = "about the same" if abs(diff) < 0.1 else "more varied" if diff > 0 else "less varied"
-    return Shown(_stack(rows), "The same 256 codes z; each row shows 16 of them. The entropy measures how evenly all "
+    return Shown(_stack(rows), "The same 256 codes z at each ψ; each block shows the first 16 of them. The entropy measures how evenly all "
                  f"256 cover the classes (3.32 bits: all equally): **{bits[1.0]:.2f} bits** at ψ = 1, "
                  f"**{bits[psi]:.2f} bits** at ψ = {psi:g}.", {"variety": variety})
 

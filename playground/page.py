@@ -104,6 +104,8 @@ video { object-fit: contain !important; }
 #lesson-eq .katex-display > .katex { font-size: 1.05em; }  /* KaTeX's 1.21em cut Pix2Pix's loss at 1400 px */
 /* a lesson's live view fits its column whole (a wide strip was centred and cut at both edges) */
 #lesson-image img { max-width: 100% !important; height: auto !important; object-fit: contain !important; }
+/* ... inside the box's rounded corners (a heat map's scale label at the right edge was cut by the corner) */
+#lesson-image .image-frame { padding: 0 6px 6px 0; box-sizing: border-box; }
 #vae-point img { width: 192px; height: 192px; object-fit: contain; }
 /* a dropdown's value stops short of its arrow (long model names ran under it) */
 .secondary-wrap input { padding-right: 22px !important; text-overflow: ellipsis; }

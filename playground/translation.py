@@ -301,11 +301,24 @@ STALE_TRANSLATION = ("*The image, domain or invert changed since this translatio
                      "translate the new one.*")
 
 
-def stale_translation(shown) -> tuple:
-    """The round trip's update when its input changes: (strip and heat map cleared, a note) if it showed one."""
+STALE_MODEL = ("*The checkpoint changed, and its translation went with it: press "
+               "**{button}** to run the new one.*")
+
+
+def stale_pix2pix_model(shown) -> tuple:
+    return stale_translation(shown, STALE_MODEL.format(button="Translate the drawing** or **Translate the image"))
+
+
+def stale_cyclegan_model(shown) -> tuple:
+    return stale_translation(shown, STALE_MODEL.format(button="Translate, and back"))
+
+
+def stale_translation(shown, note: str = STALE_TRANSLATION) -> tuple:
+    """A translation's update when its input or model changes: (picture and heat map cleared, a note) if it
+    showed one (a walk switched CycleGAN to DualGAN and read CycleGAN's round trip under DualGAN's name)."""
     import gradio as gr
 
-    return (None, None, STALE_TRANSLATION) if shown is not None else (gr.skip(),) * 3
+    return (None, None, note) if shown is not None else (gr.skip(),) * 3
 
 
 def stale_views(pair, shown) -> tuple:
@@ -452,6 +465,8 @@ def build(store: ModelStore) -> TabParts:
     # (Gradio's page re-dispatches a deferred change to every event on it; wiring.one_event_per_change)
     gr.on([c_image.change, c_domain.change, c_invert.change], stale_views, [s_pair, c_strip],
           [s_pair, s_text, c_strip, c_heat, c_text], api_name=False, show_progress="hidden")
+    c_ckpt.change(stale_cyclegan_model, c_strip, [c_strip, c_heat, c_text], api_name=False, show_progress="hidden")
+    p_ckpt.change(stale_pix2pix_model, p_pair, p_out, api_name=False, show_progress="hidden")
     parts.refresh = [(p_ckpt, lambda: store.names("pix2pix")), (c_ckpt, lambda: cyclegan_choices(store)),
                      (s_cyc, lambda: objective_names(store, "lsgan")), (s_dual, lambda: objective_names(store, "dualgan"))]
     return parts

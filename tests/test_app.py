@@ -553,6 +553,25 @@ def test_the_side_by_side_goes_when_its_image_changes(store):
     assert translation.stale_side_by_side(None) == (gr.skip(), gr.skip())  # nothing shown: nothing to clear
 
 
+def test_a_translation_goes_when_its_checkpoint_changes(store):
+    """Translation: a walk switched CycleGAN's checkpoint to DualGAN and read CycleGAN's round trip and cycle error
+    under DualGAN's name; Pix2Pix kept the sketch model's output under the silhouette model's."""
+    import gradio as gr
+
+    from playground import translation
+
+    demo = create_app(store.root)
+    for fn, shown in ((translation.stale_cyclegan_model, "cyc-strip"), (translation.stale_pix2pix_model, "p2p-pair")):
+        deps = [d for d in demo.fns.values() if d.fn is not None and inspect.unwrap(d.fn) is fn]
+        assert len(deps) == 1 and [e for _, e in deps[0].targets] == ["change"]
+        trigger = demo.blocks[deps[0].targets[0][0]]
+        assert isinstance(trigger, gr.Dropdown) and trigger.label.startswith("checkpoint")
+        assert next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == shown) in deps[0].outputs
+        picture, heat, note = fn(np.zeros((4, 4, 3), np.uint8))
+        assert picture is None and heat is None and "checkpoint changed" in note
+        assert fn(None) == (gr.skip(),) * 3  # nothing shown: nothing to clear
+
+
 def test_a_refusal_says_the_results_on_screen_are_from_before(store):
     """A refused action leaves the last results on screen (`wire`); beside the new error they read as its own,
     unless the message says they are from before. Said for a refusal, not for an error after a run's frames."""

@@ -236,3 +236,17 @@ def test_an_early_peak_does_not_flatten_the_losses_plot():
     assert low == 0 and 700 < high < 800 and "2,500 is above the top" in plot.title
     calm = tab.losses_plot([{"step": float(s), "loss_d": 1.4 - s / 1000, "loss_g": 0.7 + s / 1000} for s in range(10, 300, 10)])
     assert calm.title == "losses" and calm.y_lim[1] >= 0.7 + 290 / 1000  # nothing left out
+
+
+def test_a_run_on_a_few_uploads_lasts_its_time_budget(tmp_path):
+    """40 uploaded images at the default 50 epochs were 50 steps: a 2-minute run said "done" after 13 s of grey
+    noise. Uploads train as many steps as Fashion-MNIST's 50 epochs would, so the time budget ends the run."""
+    from playground.uploads import EXAMPLES
+
+    files = [str(EXAMPLES / "7-sneaker.png")] * 40
+    opts = tab._options("gan", 2.0, files, tmp_path / "run")
+    batch = int(opts["batch_size"])
+    steps = float(opts["epochs"]) * (40 // batch)  # whole batches an epoch, the fewest the loader can give
+    assert opts["dataset"] == "folder" and steps >= int(tab.COMMON["epochs"]) * tab.FASHION_TRAIN / batch
+    fashion = tab._options("gan", 2.0, None, tmp_path / "fashion")
+    assert fashion["epochs"] == tab.COMMON["epochs"]
