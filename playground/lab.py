@@ -376,8 +376,10 @@ def build_2d() -> list:
             loss = gr.Dropdown(list(toy2d.LAB_LOSSES), value="non-saturating", label="loss")
             optimizer = gr.Radio(list(toy2d.OPTIMIZERS), value="adam", label="optimiser")
             with gr.Row():
-                lr_g = gr.Number(1e-3, label="learning rate G", minimum=1e-6, maximum=1)
-                lr_d = gr.Number(1e-3, label="learning rate D", minimum=1e-6, maximum=1)
+                # the arrow keys step by 1e-4 from 0 (at step 1 from 1e-6, ArrowUp on 0.001 gave 0.000001); the
+                # handler refuses a rate under 1e-6 with its range
+                lr_g = gr.Number(1e-3, label="learning rate G", minimum=0, maximum=1, step=1e-4)
+                lr_d = gr.Number(1e-3, label="learning rate D", minimum=0, maximum=1, step=1e-4)
             n_critic = gr.Slider(1, 10, 1, step=1, label="D steps per G step")
             z_dim = gr.Slider(2, 64, 2, step=1, label="noise dimensions")
             seed = gr.Number(0, label="seed", precision=0, minimum=0)
