@@ -159,6 +159,11 @@ def pix2pix_shown(store: ModelStore, image, from_garment, model, x, y, scores):
                 + text)
     if unlike:  # a photo or a plain colour outlined as if a garment: its "Sneaker (42%)" read as a result
         text = unlike + text
+    if not from_garment and model.cfg.pairing == "silhouette" and looks_like_outline(image):
+        # a walk drew an outline for the silhouette model and got a near-black garment, read as a fair one
+        text = ("**This model was trained on filled silhouettes, and your drawing is an outline**: it sees a thin "
+                "shape and draws one. Fill the shape in, or pick a checkpoint with *sketches* or *edges* in its "
+                "name.\n\n" + text)
     if from_garment and model.cfg.pairing != "aligned" and looks_like_outline(image):
         text = ("**Your image looks like an outline already**, and *it is a garment* outlined it again (the input "
                 "shown left has double lines): untick *it is a garment* to translate it as drawn.\n\n" + text)

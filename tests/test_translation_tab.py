@@ -76,6 +76,18 @@ def test_pix2pix_on_a_drawing_and_on_a_garment(store):
     assert not np.array_equal(noisy_a, noisy_b)  # dropout as noise: another seed, another output
 
 
+def test_an_outline_drawn_for_the_silhouette_model_is_said_to_be_one(store):
+    """A walk drew a T-shirt's outline for pix2pix-silhouette and got a near-black garment, with a fair verdict
+    and D's score above it, and no word that this model reads filled shapes."""
+    outline = tab.drawn_outline(Path(tab.__file__).parent / "examples" / "0-t-shirt-top.png")
+    said = "trained on filled silhouettes, and your drawing is an outline"
+    assert said in tab.pix2pix_drawing(store, "p2p-silhouette", np.asarray(outline), "auto", False, 0)[2]
+    assert said not in tab.pix2pix_drawing(store, "p2p-edges", np.asarray(outline), "auto", False, 0)[2]
+    filled = Image.new("RGB", (280, 280), "white")
+    ImageDraw.Draw(filled).rectangle([70, 40, 210, 240], fill="black")
+    assert said not in tab.pix2pix_drawing(store, "p2p-silhouette", np.asarray(filled), "auto", False, 0)[2]
+
+
 def test_an_uploaded_outline_is_not_outlined_again_unnoticed(store):
     """An outline uploaded with "it is a garment" ticked became a double outline, with nothing said. Outlines
     (drawn, or an edge map) untick the box on upload and are named in the result if it is ticked again; the
