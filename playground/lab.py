@@ -36,6 +36,9 @@ ZOOM_BELOW, INSET, INSET_MIN = 0.1, 130, 70  # the warp view zooms in (an inset)
 BCE_LOSSES = ("minimax", "non-saturating", "dragan")
 # reset-only settings change the networks or the data; the rest apply to a running lab
 RESET_FIELDS = ("target", "optimizer", "z_dim", "hidden", "layers", "seed")
+FIELD_NAMES = {"optimizer": "the optimiser", "z_dim": "the noise dimensions", "hidden": "the width",
+               "layers": "the depth"}
+_STARTED_OVER: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # a lab restarted by a change -> why
 
 
 def _px(points: np.ndarray) -> np.ndarray:
@@ -198,6 +201,8 @@ def _status(lab: toy2d.Lab) -> str:
         text += f" · modes covered {m['modes_covered']}/8{spread} · {m['share_near_modes']:.0%} of samples on a mode"
     # at learning rates of 1 every sample left the plane, which then showed the data alone with no word why
     off = float((fake.abs() > LIM).any(1).float().mean())
+    if lab in _STARTED_OVER:
+        text = f"{_STARTED_OVER[lab]} · {text}"
     if off > 0:
         # "0%" said none was out while some were: under 1% it is said as a count of the 512
         share = f"{off:.0%}" if off >= 0.01 else f"{round(off * len(fake))} of {len(fake)}"
@@ -242,9 +247,15 @@ def _current(lab, cfg: toy2d.LabConfig, drawing) -> toy2d.Lab:
     points = drawn_points(drawing) if cfg.target == "drawn" else None
     if cfg.target == "drawn" and points is None:
         raise UserError("draw the target distribution on the canvas first")
-    if lab is None or any(getattr(lab.cfg, f) != getattr(cfg, f) for f in RESET_FIELDS) or (
-            cfg.target == "drawn" and (lab.points is None or not torch.equal(lab.points, points))):
-        return toy2d.Lab(cfg, points)
+    changed = [] if lab is None else [FIELD_NAMES.get(f, f) for f in RESET_FIELDS if getattr(lab.cfg, f) != getattr(cfg, f)]
+    if cfg.target == "drawn" and lab is not None and (lab.points is None or not torch.equal(lab.points, points)):
+        changed.append("the drawn target")
+    if lab is None or changed:
+        fresh = toy2d.Lab(cfg, points)
+        if lab is not None and lab.step_count:  # the step count and curves went back to 0 with no word why
+            _STARTED_OVER[fresh] = (f"**started over at step 0**: {' and '.join(changed)} changed, which build G, D "
+                                    "or their optimisers anew (the loss and learning rates change in place)")
+        return fresh
     lab.cfg = dataclasses.replace(lab.cfg, loss=cfg.loss, lr_g=cfg.lr_g, lr_d=cfg.lr_d, n_critic=cfg.n_critic)
     for opt, lr in ((lab.opt_g, cfg.lr_g), (lab.opt_d, cfg.lr_d)):
         for group in opt.param_groups:

@@ -85,8 +85,12 @@ def test_views_render_and_play_is_a_bounded_stream(monkeypatch):
     # a live setting (the loss) keeps the run; a reset-only one (the target) starts over
     lab2 = tab.step(frames[-1][0], None, 5, "ring", "wgan-gp", "adam", 1e-3, 1e-3, 1, 2, 0)[0]
     assert lab2 is lab and lab2.step_count == 35 and lab2.cfg.loss == "wgan-gp"
+    assert "started over" not in tab.step(lab2, None, 1, "ring", "wgan-gp", "adam", 1e-3, 1e-3, 1, 2, 0)[4]
     lab3 = tab.step(lab2, None, 1, "spiral", "wgan-gp", "adam", 1e-3, 1e-3, 1, 2, 0)[0]
     assert lab3 is not lab2 and lab3.step_count == 1
+    # ... and says so: the optimiser switched to sgd sent the step count and curves back to 0 without a word
+    lab4, *_, status = tab.step(lab3, None, 1, "spiral", "wgan-gp", "sgd", 1e-3, 1e-3, 1, 2, 0)
+    assert lab4.step_count == 1 and status.startswith("**started over at step 0**: the optimiser changed"), status
 
 
 def test_a_pause_ends_play_with_a_frame_of_the_lab_as_it_stopped(monkeypatch):
