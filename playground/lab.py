@@ -234,10 +234,12 @@ def drawn_points(drawing) -> torch.Tensor | None:
 
 
 def settings(target, loss, optimizer, lr_g, lr_d, n_critic, z_dim, seed) -> toy2d.LabConfig:
-    cfg = toy2d.LabConfig(target=target, loss=loss, optimizer=optimizer, lr_g=number("learning rate of G", lr_g, 1e-6, 1),
+    cfg = toy2d.LabConfig(target=target, loss=loss, optimizer=optimizer,
+                          lr_g=number("learning rate of G", lr_g, 1e-6, 1),
                           lr_d=number("learning rate of D", lr_d, 1e-6, 1),
                           n_critic=number("D steps per G step", n_critic, 1, 10, integer=True),
-                          z_dim=number("noise dimensions", z_dim, 2, 64, integer=True), seed=number("seed", seed, 0, 2**31 - 1, integer=True))
+                          z_dim=number("noise dimensions", z_dim, 2, 64, integer=True),
+                          seed=number("seed", seed, 0, 2**31 - 1, integer=True))
     cfg.validate()
     return cfg
 
@@ -247,7 +249,8 @@ def _current(lab, cfg: toy2d.LabConfig, drawing) -> toy2d.Lab:
     points = drawn_points(drawing) if cfg.target == "drawn" else None
     if cfg.target == "drawn" and points is None:
         raise UserError("draw the target distribution on the canvas first")
-    changed = [] if lab is None else [FIELD_NAMES.get(f, f) for f in RESET_FIELDS if getattr(lab.cfg, f) != getattr(cfg, f)]
+    changed = [] if lab is None else [FIELD_NAMES.get(f, f) for f in RESET_FIELDS
+                                      if getattr(lab.cfg, f) != getattr(cfg, f)]
     if cfg.target == "drawn" and lab is not None and (lab.points is None or not torch.equal(lab.points, points)):
         changed.append("the drawn target")
     if lab is None or changed:
