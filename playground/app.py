@@ -17,13 +17,12 @@ from trainers.latent_diffusion.sampling import resolve_lazy_imports
 from .errors import log, user_errors
 from .exports import SETTINGS_FILES, read_settings
 from .page import CSS, JS, OPENED_JS, RERUN_JS, serve_edited_gradio_page
-from .uploads import harden_gradio_cache, harden_pillow, quiet_validation
+from .uploads import MAX_FILE_SIZE, harden_gradio_cache, harden_pillow, quiet_validation
 from .models import ModelStore
 
 TITLE = "Generative models playground"
 QUEUE_MAX_SIZE = 32  # requests waiting beyond this get a "queue full" answer instead of a hang
 CONCURRENCY = 2  # per event: this many run at once on 2 cores
-MAX_FILE_SIZE = 10 * 2**20  # bytes, one upload (Gradio's limit, and the per-visitor cap's unit)
 CACHE_CLEANUP = (600, 1800)  # Gradio's own file cache: every 10 min, files older than 30 min are deleted
 
 # (tab title, module) in display order; each family issue adds its tab here.

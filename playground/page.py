@@ -3,7 +3,7 @@ delimiters, and the edits to Gradio's own page scripts that the server applies a
 
 from __future__ import annotations
 
-from .uploads import MIN_SIDE
+from .uploads import MAX_FILE_SIZE, MIN_SIDE
 
 
 # gr.Markdown renders only $$...$$ by default; the explanations use inline $...$ too
@@ -271,6 +271,9 @@ JS = """() => {
       clearTimeout(note.timer);  // it goes after a while, as a toast does (it read as a current problem later)
       note.timer = setTimeout(() => hide(note), 12000);
     };
+    // over the upload limit: Gradio's own refusal emptied the box, and the next press said "no image given"
+    if (file.size > __MAX_BYTES__)
+      return refuse('is ' + (file.size / 1048576).toFixed(1) + ' MB: over the __MAX_MB__ MB an upload may be.');
     createImageBitmap(file).then((bitmap) => {
       const w = bitmap.width, h = bitmap.height;
       bitmap.close();
@@ -313,7 +316,8 @@ JS = """() => {
   }, true);
   pick();
 }"""
-JS = JS.replace("__MIN_SIDE__", str(MIN_SIDE))  # the size the server refuses below, said the same way
+JS = (JS.replace("__MIN_SIDE__", str(MIN_SIDE))  # the size the server refuses below, said the same way
+      .replace("__MAX_BYTES__", str(MAX_FILE_SIZE)).replace("__MAX_MB__", f"{MAX_FILE_SIZE / 2**20:g}"))
 
 
 

@@ -85,6 +85,7 @@ def quiet_validation(blocks) -> None:
 # the raster formats an upload may be in. Everything else is refused before a plugin decodes it: EPS (a
 # PostScript program, which Pillow renders by running Ghostscript), TIFF, PSD, ICO...
 MIN_SIDE = 8  # a smaller image holds no garment: a 1x1 upload was stretched into a noise blob
+MAX_FILE_SIZE = 10 * 2**20  # bytes, one upload (Gradio's limit, the page's, and the per-visitor cap's unit)
 
 
 UPLOAD_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP")

@@ -335,6 +335,14 @@ def _drive(page, tab: str, width: int) -> None:
         page.wait_for_function("() => [...document.querySelectorAll('.upload-refused')].some("
                                "n => !n.hidden && n.textContent.includes('dot.png'))", timeout=10_000)
         assert "3x3 px: too small" in note.inner_text() and box.locator("img").first.is_visible(), note.inner_text()
+        # and one over the upload limit: Gradio's refusal emptied the box, and the next press said "no image given"
+        from playground.uploads import MAX_FILE_SIZE
+
+        box.locator("input[type=file]").set_input_files(files=[{"name": "huge.png", "mimeType": "image/png",
+                                                                "buffer": bytes(MAX_FILE_SIZE + 1)}])
+        page.wait_for_function("() => [...document.querySelectorAll('.upload-refused')].some("
+                               "n => !n.hidden && n.textContent.includes('huge.png'))", timeout=10_000)
+        assert "MB: over the 10 MB" in note.inner_text() and box.locator("img").first.is_visible(), note.inner_text()
         page.get_by_role("tab", name="Pix2Pix", exact=True).click()  # the tab's picture shows Pix2Pix
     # the tabs open on a result of their defaults: change a setting first, so that what is waited for is new
     if tab == "Diffusion":  # watch a short DDIM run stream in
