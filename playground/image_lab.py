@@ -133,9 +133,10 @@ def losses_plot(rows: list[dict]):
     return gr.LinePlot(table, y_lim=[low, top + 0.05 * (top - low) or 1.0], title="losses")
 
 
-def said_metrics(row: dict) -> str:
+def said_metrics(row: dict, step: int | None = None) -> str:
     """A monitor row (`trainers.core.metrics.monitor`) in words: the status line showed "class_entropy 2.0576,
-    fid_200 29.4283", the trainer's column names, where the other tabs say what a number is."""
+    fid_200 29.4283", the trainer's column names, where the other tabs say what a number is. Measured at another
+    step than `step` (the monitor runs every few hundred), it says at which: "step 350 · FID 29" read as step 350's."""
     said = []
     for key, value in row.items():
         if key == "class_entropy":
@@ -145,7 +146,8 @@ def said_metrics(row: dict) -> str:
             said.append(f"FID of {m.group(1)} samples {value:.1f} (lower is better)")
         elif key != "step":
             said.append(f"{key.replace('_', ' ')} {value:.3g}")
-    return ", ".join(said)
+    at = int(row.get("step", -1))
+    return f"at step {at}: {', '.join(said)}" if step is not None and at != step else ", ".join(said)
 
 
 def _read_rows(path: Path) -> list[dict]:
@@ -250,44 +252,55 @@ def _train(family: str, minutes, uploads=None):
     log_path = run_dir / "trainer.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    seen, t0, stopping = None, time.monotonic(), False
+    seen, t0, stopping, by_budget = None, time.monotonic(), False, False
+    # the budget counts from the press: the trainer's own clock starts once it has loaded torch and the data, and
+    # a 1-minute run took 75 s. (Its --max_minutes stays, for a run whose loading outlasts the budget.)
+    budget_s = 60 * float(opts["max_minutes"])
     stop_clear("lab_train")
+
+    def stopping_line() -> str:
+        why = f"time budget of {float(opts['max_minutes']):g} min reached" if by_budget else "stopping"
+        return (f"{why} at step {step}: the trainer is saving a checkpoint ({time.monotonic() - stop_t:.0f} s so "
+                "far); Save turns on once it is saved")
+
+    step = 0
     try:
         while True:
-            if not stopping and stop_requested("lab_train"):  # the page's Stop: checkpoint, exit, then say so
-                stopping = True
-                stop_file.touch()
-                seen, stop_t = None, time.monotonic()  # show "stopping" at once
             done = proc.poll() is not None
             rows = _read_rows(run_dir / "log.csv")
+            asked = not stopping and not done and stop_requested("lab_train")
+            if asked or (not stopping and not done and rows and time.monotonic() - t0 >= budget_s):
+                # the page's Stop or the budget: checkpoint, exit, then say so
+                stopping, by_budget = True, not asked
+                stop_file.touch()
+                seen, stop_t = None, time.monotonic()  # show "stopping" at once
             metrics = _read_rows(run_dir / "metrics.csv")
             samples = run_dir / "samples.png"
             stamp = (len(rows), len(metrics), samples.stat().st_mtime if samples.exists() else 0)
             if stamp != seen or done:
                 seen = stamp
                 step = int(rows[-1]["step"]) if rows else 0
-                extra = said_metrics(metrics[-1]) if metrics else ""
+                extra = said_metrics(metrics[-1], step) if metrics else ""
                 status = (f"step {step} · {time.monotonic() - t0:.0f} s" + (f" · {extra}" if extra else "")
                           + f"  \n{note}")
                 if not rows:  # the trainer loads torch and the data first: about 10 s of nothing to show
                     status = f"starting the trainer (loading torch and the data) · {time.monotonic() - t0:.0f} s"
                 if stopping and not done:
-                    status = (f"stopping at step {step}: the trainer is saving a checkpoint "
-                              f"({time.monotonic() - stop_t:.0f} s so far); Save turns on once it is saved")
+                    status = stopping_line()
                 if done:
                     lines = log_path.read_text()[-400:].strip().splitlines()
-                    ended = "stopped" if stopping else "done"
+                    ended = "stopped" if stopping and not by_budget else "done"
+                    within = f" in the time budget of {float(opts['max_minutes']):g} min" if by_budget else ""
                     # the last metrics and what the grid's rows are stay said: the grid's label points at this
                     # line, which said only "done" once the run ended
-                    status = (f"{ended}: {step} steps" + (f" · {extra}" if extra else "")
+                    status = (f"{ended}: {step} steps{within}" + (f" · {extra}" if extra else "")
                               + f"; save it to use it in the other tabs  \n{note}") if proc.returncode == 0 \
                         else "the run failed: " + (lines[-1] if lines else f"exit code {proc.returncode}")
                 # no table before the first log row: the plot fixes its series (colours, legend) from the first
                 # table it gets, and an empty one left it with none, drawing no line all run
                 yield _read_grid(samples), losses_plot(rows) if rows else None, status, str(run_dir)
             elif stopping:  # the seconds it has been stopping, so that a wait of seconds reads as work, not a hang
-                yield (gr.skip(), gr.skip(), f"stopping at step {step}: the trainer is saving a checkpoint "
-                       f"({time.monotonic() - stop_t:.0f} s so far); Save turns on once it is saved", gr.skip())
+                yield gr.skip(), gr.skip(), stopping_line(), gr.skip()
             elif not rows:  # its seconds count while the trainer loads (a walk saw "0 s" for 19 s, as if hung)
                 yield (gr.skip(), gr.skip(), "starting the trainer (loading torch and the data) · "
                        f"{time.monotonic() - t0:.0f} s", gr.skip())
@@ -380,6 +393,8 @@ def build(store: ModelStore) -> None:
     run.then(lambda r: gr.update(interactive=bool(r) and not store.read_only), run_dir, save_btn, api_name=False,
              show_progress="hidden")
     stop_button(stop, "lab_train")
-    run_dir.change(lambda r: gr.update(interactive=False), run_dir, save_btn, api_name=False, show_progress="hidden")
+    # and the last run's "saved as" line goes (it stayed under the next run)
+    run_dir.change(lambda r: (gr.update(interactive=False), gr.skip() if store.read_only else ""), run_dir,
+                   [save_btn, saved], api_name=False, show_progress="hidden")
     save_btn.click(lambda r, n: f"saved as `{save(store, r, n)}`: pick it in the other tabs", [run_dir, name], saved,
                    api_name="lab_save")

@@ -178,8 +178,9 @@ def render_warp(lab: toy2d.Lab) -> np.ndarray:
     return np.asarray(img)
 
 
-def curves(lab: toy2d.Lab):
-    rows = lab.history[-2000:]
+def curves(lab: toy2d.Lab | None):
+    """The losses' table (at most PLOT_POINTS steps of the last 2000, the last always); empty axes for no lab."""
+    rows = lab.history[-2000:] if lab is not None else []
     every = max(1, len(rows) // PLOT_POINTS)
     kept = rows[::every]
     if rows and kept[-1] is not rows[-1]:  # the last step always: the stride dropped it (the axis ended short)
@@ -282,7 +283,8 @@ def retarget(lab, drawing, *options) -> tuple:
     import gradio as gr
 
     if options[0] == "drawn" and drawn_points(drawing) is None:
-        return lab, gr.skip(), gr.skip(), gr.skip(), DRAW_FIRST, gr.Accordion(open=True)
+        # the old target's views go with it (the ring's points, D's field and curves stayed under "draw first")
+        return None, None, None, curves(None), DRAW_FIRST, gr.Accordion(open=True)
     return (*reset(lab, drawing, *options), gr.skip())
 
 
@@ -337,6 +339,28 @@ PRESETS = {
     "the cure (WGAN-GP)": ("ring", "wgan-gp", "adam", 1e-3, 1e-3, 5, 2, 0),
     "default (non-saturating)": ("ring", "non-saturating", "adam", 1e-3, 1e-3, 1, 2, 0),
 }
+CUSTOM = "your own settings"  # what the preset box says once a setting no longer matches the preset it named
+
+
+def preset_of(*options) -> str:
+    """The preset whose settings these are, or CUSTOM: the box went on naming "mode collapse" after its loss was
+    changed to WGAN-GP."""
+    for name, values in PRESETS.items():
+        if all(a == b if isinstance(b, str) else a is not None and not isinstance(a, str) and abs(float(a) - b)
+               <= 1e-9 * max(1.0, abs(b)) for a, b in zip(options, values)):
+            return name
+    return CUSTOM
+
+
+def apply_preset(name, lab, drawing, *options) -> tuple:
+    """A preset's settings, and the lab reset on them from step 0 (it carried on from whatever state the lab was
+    in); CUSTOM keeps both."""
+    import gradio as gr
+
+    if name not in PRESETS:
+        return (gr.skip(),) * (len(options) + 5)
+    values = PRESETS[name]
+    return (*values, *reset(lab, drawing, *values))
 
 
 INTRO = r"""
@@ -379,7 +403,7 @@ def build_2d() -> list:
         with gr.Column(scale=3):
             gr.Markdown("### Train live: a GAN on 2-D points\n**Try first:** pick the preset *mode collapse* "
                         "and press Play; after ~30 s, the preset *the cure*.")
-        preset = gr.Dropdown(list(PRESETS), value="default (non-saturating)",  # what the settings below start as
+        preset = gr.Dropdown([*PRESETS, CUSTOM], value="default (non-saturating)",  # the settings below at start
                              label="preset (pick one: it sets the settings)",
                              info="mode collapse: D learns 3x faster than G, 64-d noise · the cure: WGAN-GP, 5 D "
                                   "steps a G step · default: non-saturating",
@@ -452,9 +476,12 @@ def build_2d() -> list:
     drawing.change(lambda lab_, d, *o: retarget(lab_, d, *o) if o[0] == "drawn" else (gr.skip(),) * 6,
                    [lab, drawing, *options], [*outputs, draw_box], api_name=False,
                    show_progress="hidden", trigger_mode="always_last")
-    # a preset starts its lesson from step 0 (it carried on from whatever state the lab was in)
-    preset.change(lambda p: PRESETS.get(p, [gr.skip()] * len(options)), preset, options, api_name=False,
-                  cancels=[playing]).then(reset, [lab, drawing, *options], outputs, api_name=False)
+    # a preset starts its lesson from step 0; picked by the user only (`input`): set to CUSTOM below, it must not reset
+    preset.input(apply_preset, [preset, lab, drawing, *options], [*options, *outputs], api_name=False,
+                 cancels=[playing])
+    # a setting the user changes that leaves the preset's values renames the box (it named "mode collapse" still)
+    gr.on([o.input for o in options], preset_of, options, preset, api_name=False, queue=False,
+          show_progress="hidden")
     # outputs without the session's State (the opening is shared by every visitor, their networks are not) and
     # without the plot: its step-0 table is empty, and a plot fixes its series from the first table it gets
     def opening():

@@ -249,7 +249,7 @@ JS = """() => {
   // the note hangs under the editor (absolute, top: 100%), in a margin the editor's block grows by while it shows:
   // over the image it hid the garment it said was kept; in the block's flow it collapsed the fixed-height editor
   const hide = (note) => { note.hidden = true; note.parentElement.style.marginBottom = ''; };
-  const vet = (block, file, pass) => {
+  const say = (block, text) => {
     let note = notes.get(block);
     if (!note) {
       note = document.createElement('div');
@@ -259,30 +259,51 @@ JS = """() => {
       block.appendChild(note);
       notes.set(block, note);
     }
+    if (text === null) return hide(note);
+    note.textContent = text;
+    note.hidden = false;
+    block.style.marginBottom = (note.offsetHeight + 4) + 'px';
+    // brought into view: under a tall editor it sat below the window's edge, and a walk saw nothing happen
+    note.scrollIntoView({block: 'nearest', behavior: 'smooth'});
+    clearTimeout(note.timer);  // it goes after a while, as a toast does (it read as a current problem later)
+    note.timer = setTimeout(() => hide(note), 12000);
+  };
+  const tooBig = (file) => file.size > __MAX_BYTES__ &&
+    '"' + file.name + '" is ' + (file.size / 1048576).toFixed(1) + ' MB: over the __MAX_MB__ MB an upload may be.';
+  const vet = (block, file, pass) => {
     const refuse = (why) => {
       // "kept" only when there was something to keep (an emptied box was told its image was kept)
       const held = block.querySelector('button[aria-label="Clear canvas"]') ? ' What it held is kept.'
         : block.querySelector('img') ? ' The image it held is kept.' : ' The box stays empty.';
-      note.textContent = '"' + file.name + '" ' + why + held;
-      note.hidden = false;
-      block.style.marginBottom = (note.offsetHeight + 4) + 'px';
-      // brought into view: under a tall editor it sat below the window's edge, and a walk saw nothing happen
-      note.scrollIntoView({block: 'nearest', behavior: 'smooth'});
-      clearTimeout(note.timer);  // it goes after a while, as a toast does (it read as a current problem later)
-      note.timer = setTimeout(() => hide(note), 12000);
+      say(block, why + held);
     };
     // over the upload limit: Gradio's own refusal emptied the box, and the next press said "no image given"
-    if (file.size > __MAX_BYTES__)
-      return refuse('is ' + (file.size / 1048576).toFixed(1) + ' MB: over the __MAX_MB__ MB an upload may be.');
+    if (tooBig(file)) return refuse(tooBig(file));
     createImageBitmap(file).then((bitmap) => {
       const w = bitmap.width, h = bitmap.height;
       bitmap.close();
       // too small for a garment (the server's MIN_SIDE): refused here too, or the box emptied beside its message
       if (Math.min(w, h) < __MIN_SIDE__)
-        return refuse('is ' + w + 'x' + h + ' px: too small to show a garment (at least __MIN_SIDE__x__MIN_SIDE__).');
-      hide(note);
+        return refuse('"' + file.name + '" is ' + w + 'x' + h +
+                      ' px: too small to show a garment (at least __MIN_SIDE__x__MIN_SIDE__).');
+      say(block, null);
       pass();
-    }, () => refuse('is not an image this box can open: choose a PNG, JPEG, GIF, WEBP or BMP file.'));
+    }, () => refuse('"' + file.name + '" is not an image this box can open: choose a PNG, JPEG, GIF, WEBP or BMP file.'));
+  };
+  // a box of several files (Train live's images): one over the limit made Gradio refuse them all, with a toast;
+  // it is left out, said under the box, and the rest go on
+  const withoutTooBig = (block, files, pass) => {
+    const big = [...files].filter(tooBig), rest = [...files].filter((f) => !tooBig(f));
+    if (!big.length) return false;
+    say(block, tooBig(big[0]) + (big.length > 1 ? ' So are ' + (big.length - 1) + ' more.' : '') +
+        (rest.length ? ' Left out; ' + (rest.length === 1 ? 'the other one is' : 'the other ' + rest.length + ' are') +
+         ' added.' : ' Nothing was added.'));
+    if (rest.length) {
+      const dt = new DataTransfer();
+      rest.forEach((f) => dt.items.add(f));
+      pass(dt);
+    }
+    return true;
   };
   // an action pressed after the refusal: the note is old news (it stayed after a successful Interpolate)
   document.addEventListener('click', (e) => {
@@ -291,7 +312,17 @@ JS = """() => {
   }, true);
   document.addEventListener('change', (e) => {
     const input = e.target, block = input.closest && input.closest('.block');
-    if (input.type !== 'file' || !isEditor(block) || !input.files || !input.files.length || vetted.has(e)) return;
+    if (input.type !== 'file' || !input.files || !input.files.length || vetted.has(e)) return;
+    if (input.multiple && block && !isEditor(block)) {
+      if (withoutTooBig(block, input.files, (dt) => {
+        input.files = dt.files;
+        const again = new Event('change', {bubbles: true});
+        vetted.add(again);
+        input.dispatchEvent(again);
+      })) e.stopImmediatePropagation();
+      return;
+    }
+    if (!isEditor(block)) return;
     e.stopImmediatePropagation();
     vet(block, input.files[0], () => {
       const again = new Event('change', {bubbles: true});
@@ -302,16 +333,28 @@ JS = """() => {
   document.addEventListener('drop', (e) => {
     const block = e.target.closest && e.target.closest('.block');
     const files = e.dataTransfer && e.dataTransfer.files;
-    if (!isEditor(block) || !files || !files.length || vetted.has(e)) return;
-    e.preventDefault();
-    e.stopImmediatePropagation();
-    const target = e.target, file = files[0];
-    vet(block, file, () => {
-      const dt = new DataTransfer();
-      dt.items.add(file);
+    if (!block || !files || !files.length || vetted.has(e)) return;
+    const target = e.target;
+    const dropAgain = (dt) => {
       const again = new DragEvent('drop', {bubbles: true, cancelable: true, dataTransfer: dt});
       vetted.add(again);
       target.dispatchEvent(again);
+    };
+    if (!isEditor(block)) {
+      const input = block.querySelector('input[type=file]');
+      if (input && input.multiple && withoutTooBig(block, files, dropAgain)) {
+        e.preventDefault();
+        e.stopImmediatePropagation();
+      }
+      return;
+    }
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    const file = files[0];
+    vet(block, file, () => {
+      const dt = new DataTransfer();
+      dt.items.add(file);
+      dropAgain(dt);
     });
   }, true);
   pick();

@@ -562,6 +562,13 @@ def _drive(page, tab: str, width: int) -> None:
         labels = plot.evaluate("e => [...e.querySelectorAll('svg text')].map(t => t.textContent)")
         steps = labels[:labels.index("step")]  # the x axis's tick labels come before its title
         assert len(steps) >= 3 and all(v.replace(",", "").isdigit() for v in steps), labels
+        # and lines already, from step 0's losses to step 1's: one value per series drew empty axes
+        page.wait_for_timeout(1000)
+        assert _coloured_pixels(plot.screenshot()) > 40, "one step drew no line"
+        # a setting changed by hand: the preset box no longer names the preset (it said "mode collapse" still)
+        _set_number(page, "D steps per G step", 3)
+        page.wait_for_function("() => [...document.querySelectorAll('input')].some(i => i.value === "
+                               f"{lab_tab.CUSTOM!r})", timeout=10_000)
         page.get_by_role("button", name="▶ Play").click()
         page.get_by_text("modes covered").first.wait_for(state="visible", timeout=30_000)
         for _ in range(60):  # let it train past 10 steps (a loaded machine streams fewer per second)
@@ -587,6 +594,20 @@ def _drive(page, tab: str, width: int) -> None:
         page.get_by_text(f"step {n + 1} ·").first.wait_for(state="visible", timeout=30_000)
         plot = page.locator(".block:has-text('losses')").filter(has=page.locator("canvas, svg")).last
         assert _coloured_pixels(plot.screenshot()) > 200, "the loss plot drew no lines"
+        # Images: a file over the upload limit among good ones is left out, said under the box, and the rest are
+        # added (Gradio refused the whole lot with a toast)
+        from playground.uploads import MAX_FILE_SIZE
+
+        page.get_by_role("tab", name="Images", exact=True).click()
+        box = page.locator(".block").filter(has=page.get_by_text("your images (optional", exact=False)).last
+        box.locator("input[type=file]").set_input_files(files=[
+            {"name": "huge.png", "mimeType": "image/png", "buffer": bytes(MAX_FILE_SIZE + 1)},
+            {"name": "sneaker.png", "mimeType": "image/png", "buffer": (EXAMPLES / "7-sneaker.png").read_bytes()}])
+        page.wait_for_function("() => [...document.querySelectorAll('.upload-refused')].some("
+                               "n => !n.hidden && n.textContent.includes('huge.png'))", timeout=10_000)
+        assert "the other one is added" in box.locator(".upload-refused").inner_text()
+        box.get_by_text("sneaker.png").first.wait_for(state="visible", timeout=10_000)
+        assert not page.evaluate(_TOASTS_JS), "an error toast besides the note"
 
 
 def _browser(p):

@@ -143,7 +143,10 @@ def test_a_new_target_is_shown_at_once_and_drawn_asks_for_a_drawing():
     assert grid[0].cfg.target == "grid" and grid[0].step_count == 0
     assert not np.array_equal(grid[1], ring[1])  # the plane shows the new data
     waiting = tab.retarget(grid[0], None, "drawn", *options)
-    assert waiting[0] is grid[0] and waiting[4] == tab.DRAW_FIRST  # nothing drawn: says what to do
+    assert waiting[4] == tab.DRAW_FIRST  # nothing drawn: says what to do
+    # and the old target's views go (the grid's points, D's field and curves stayed under "draw first")
+    assert waiting[0] is None and waiting[1] is None and waiting[2] is None
+    assert waiting[3]["loss"].isna().all() and set(waiting[3]["series"]) == {"loss_d", "loss_g"}  # empty axes
     assert isinstance(waiting[5], gr.Accordion) and waiting[5].open
     canvas = Image.new("RGBA", (tab.SIZE, tab.SIZE), (0, 0, 0, 0))
     ImageDraw.Draw(canvas).line([(40, 180), (320, 180)], fill=(0, 0, 0, 255), width=6)
@@ -180,7 +183,10 @@ def test_the_2d_lab_plot_names_both_series_before_the_first_step():
     lab.run(3)
     table = tab.curves(lab)
     drawn = table.dropna()  # (a NaN row a series at the far end of a short run's step axis: MIN_STEP_SPAN)
-    assert set(drawn["series"]) == {"loss_d", "loss_g"} and sorted(set(drawn["step"])) == [1, 2, 3]
+    # from step 0, the losses before any update: one step drew no line (a plot marks no single value)
+    assert set(drawn["series"]) == {"loss_d", "loss_g"} and sorted(set(drawn["step"])) == [0, 1, 2, 3]
+    for loss in ("wgan-gp", "minimax"):
+        assert np.isfinite(list(toy2d.Lab(toy2d.LabConfig(loss=loss)).history[0].values())).all()
 
 
 def test_a_collapsed_generators_warp_is_ringed_and_shown_enlarged():
@@ -263,14 +269,32 @@ def test_a_short_runs_loss_table_spans_whole_steps_and_a_reset_one_is_empty():
     from playground import image_lab
     from playground.views import MIN_STEP_SPAN
 
+    empty = tab.curves(None)  # no lab (the drawn target not drawn yet): nothing to draw, over 0 .. MIN_STEP_SPAN
+    assert empty["loss"].isna().all() and set(empty["step"]) == {0, MIN_STEP_SPAN}
     lab = toy2d.Lab(toy2d.LabConfig())
-    fresh = tab.curves(lab)  # a reset lab: nothing to draw, over 0 .. MIN_STEP_SPAN
-    assert fresh["loss"].isna().all() and set(fresh["step"]) == {0, MIN_STEP_SPAN}
+    fresh = tab.curves(lab)  # a reset lab: its losses before the first step, over 0 .. MIN_STEP_SPAN
+    assert len(fresh.dropna()) == 2 and set(fresh["step"]) == {0, MIN_STEP_SPAN}
     lab.run(2)
     table = tab.curves(lab)
-    assert table["step"].max() == 1 + MIN_STEP_SPAN and table[table["step"] > 2]["loss"].isna().all()
-    assert len(table.dropna()) == 4  # two steps of two losses
+    assert table["step"].max() == MIN_STEP_SPAN and table[table["step"] > 2]["loss"].isna().all()
+    assert len(table.dropna()) == 6  # steps 0, 1 and 2 of two losses
     lab.run(MIN_STEP_SPAN + 5)
     assert not tab.curves(lab)["loss"].isna().any()
     rows = [{"step": float(s), "loss_d": 1.4, "loss_g": 0.7} for s in (100, 101)]
     assert image_lab._losses_table(rows)["step"].max() == 100 + MIN_STEP_SPAN
+
+
+def test_the_preset_box_names_the_settings_it_shows():
+    """After a preset, changing its loss left the box naming "mode collapse (fast D)": it says CUSTOM then, and
+    back on a preset's values it names that preset. Picking CUSTOM changes nothing; a preset resets to step 0."""
+    collapse = tab.PRESETS["mode collapse (fast D)"]
+    assert tab.preset_of(*collapse) == "mode collapse (fast D)"
+    assert tab.preset_of(*collapse[:1], "wgan-gp", *collapse[2:]) == tab.CUSTOM
+    assert tab.preset_of(*collapse[:3], 0.002, 0.006, 1.0, 64.0, 1.0) == "mode collapse (fast D)"  # as the page sends
+    assert tab.preset_of(*collapse[:3], None, *collapse[4:]) == tab.CUSTOM  # an emptied box
+    kept = tab.apply_preset(tab.CUSTOM, None, None, *collapse)
+    assert len(kept) == len(collapse) + 5 and all(isinstance(k, dict) and k.get("__type__") == "update" for k in kept)
+    picked = tab.apply_preset("the cure (WGAN-GP)", None, None, *collapse)
+    assert tuple(picked[:8]) == tab.PRESETS["the cure (WGAN-GP)"] and picked[8].step_count == 0
+    assert picked[8].cfg.loss == "wgan-gp"
+

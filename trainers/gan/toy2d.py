@@ -132,7 +132,9 @@ class Lab:
         self.z_fixed = torch.randn(512, cfg.z_dim, generator=torch.Generator().manual_seed(cfg.seed + 1))
         self.x_fixed = sample_target(cfg.target, 512, torch.Generator().manual_seed(cfg.seed + 2), points)
         self.step_count = 0
-        self.history: list[dict] = []
+        # the losses before the first update, on the fixed points: with them the curves have a line from the first
+        # step on (a plot draws no mark for one value, and after a restart Step x 1 showed empty axes)
+        self.history: list[dict] = [self.losses(self.x_fixed, self.z_fixed)]
         self.coverage: list[tuple[int, int]] = []  # (step, modes covered) at each `metrics` on the ring, the latest
 
     def real(self, n: int) -> torch.Tensor:
@@ -165,6 +167,19 @@ class Lab:
         row = {"step": self.step_count, "loss_d": loss_d.item(), "loss_g": loss_g.item()}
         self.history.append(row)
         return row
+
+    def losses(self, x: torch.Tensor, z: torch.Tensor) -> dict:
+        """L_D (with its penalty, from a generator of its own) and L_G on the points x and noise z, without an
+        update: the history's row for the current step."""
+        spec = L.LOSSES[self.cfg.loss]
+        fake = self.G(z).detach()
+        loss_d = spec.d(self.D(x), self.D(fake))
+        gp = L.penalty(spec.penalty, self.D, x, fake, torch.Generator().manual_seed(self.cfg.seed), DRAGAN_STD)
+        if gp is not None:
+            loss_d = loss_d + self.cfg.gp_lambda * gp
+        with torch.no_grad():
+            loss_g = spec.g(self.D(fake))
+        return {"step": self.step_count, "loss_d": loss_d.item(), "loss_g": loss_g.item()}
 
     def run(self, steps: int) -> dict:
         for _ in range(steps):
