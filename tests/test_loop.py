@@ -217,3 +217,30 @@ def test_init_from_refuses_resume_and_another_family(tmp_path, tiny_fashion, tin
         fit("gan", {**base, "steps": "3", "resume": "true", "init_from": str(tiny_ddpm)})
     with pytest.raises(UserError, match="'ddpm' model, not 'gan'"):
         fit("gan", {**base, "init_from": str(tiny_ddpm)})
+
+
+def test_lr_decay_after_falls_linearly_to_zero_and_resumes_on_the_same_line(tmp_path, tiny_fashion, monkeypatch):
+    """--lr_decay_after=N: the family's rates up to step N, then linearly to 0 at the run's total (CycleGAN's
+    schedule); a resumed run goes on from the family's rates, not the decayed ones its optimiser state saved."""
+    import trainers.gan.train as gan
+
+    seen = []
+    real_step = gan.train_step
+
+    def recording(cfg, modules, opts, *rest):
+        seen.append((opts["G"].param_groups[0]["lr"], opts["D"].param_groups[0]["lr"]))
+        return real_step(cfg, modules, opts, *rest)
+
+    monkeypatch.setattr(gan, "train_step", recording)
+    base = {**GAN, "data_dir": str(tiny_fashion), "lr_g": "0.0004", "lr_d": "0.0002"}
+    fit("gan", {**base, "out": str(tmp_path / "a"), "steps": "4", "lr_decay_after": "2"})
+    assert np.allclose(seen, [(4e-4, 2e-4)] * 3 + [(2e-4, 1e-4)])  # steps 0-2 as set, step 3 halfway down
+    seen.clear()
+    fit("gan", {**base, "out": str(tmp_path / "b"), "steps": "4", "lr_decay_after": "0"})
+    assert np.allclose([g for g, _ in seen], [4e-4, 3e-4, 2e-4, 1e-4])
+    seen.clear()
+    fit("gan", {**base, "out": str(tmp_path / "c"), "steps": "2", "lr_decay_after": "0"})  # its own line: total 2
+    fit("gan", {**base, "out": str(tmp_path / "c"), "steps": "4", "lr_decay_after": "0", "resume": "true"})
+    assert np.allclose([g for g, _ in seen], [4e-4, 2e-4, 2e-4, 1e-4])
+    with pytest.raises(UserError, match="lr_decay_after"):
+        fit("gan", {**base, "out": str(tmp_path / "d"), "steps": "4", "lr_decay_after": "-2"})

@@ -56,6 +56,10 @@ class LoopConfig:
     num_workers: int = 0
     monitor_n: int = 1000  # samples scored (class entropy, FID) at each snapshot; 0 turns it off
     stop_file: str = ""  # when this file appears, stop with a checkpoint (how the app's live lab stops a run)
+    # >= 0: every optimiser's learning rate stays as the family set it up to this step, then falls linearly to 0 at
+    # the run's total (CycleGAN's schedule: constant, then linear decay to zero; Zhu et al. 2017, sec. 4 and
+    # appendix 7.1). 0 decays over the whole run, as a cool-down from --init_from weights. -1: off
+    lr_decay_after: int = -1
 
     def validate(self) -> None:
         for k in ("batch_size", "log_every", "sample_every", "ckpt_every"):
@@ -63,6 +67,8 @@ class LoopConfig:
                 raise UserError(f"--{k} must be >= 1, got {getattr(self, k)}")
         if self.steps < 0 or self.epochs <= 0 or self.max_minutes < 0:
             raise UserError("--steps must be >= 0, --epochs > 0 and --max_minutes >= 0")
+        if self.lr_decay_after < -1:
+            raise UserError(f"--lr_decay_after must be a step >= 0, or -1 (no decay), got {self.lr_decay_after}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise UserError(f"--device must be auto, cpu or cuda, got {self.device!r}")
 
@@ -268,6 +274,8 @@ class _Run:
             if parent is not None else \
             read_card(out).get("init_from") if state is not None else None
         opts = fam.optimizers(cfg, modules)
+        # the rates the family set, before a resumed state's (decayed) ones replace them: --lr_decay_after's base
+        self.base_lrs = {n: [g["lr"] for g in o.param_groups] for n, o in opts.items()}
         dataset = fam.dataset(cfg, "train") if isinstance(fam, HasDataset) else load_dataset(
             cfg.dataset, data_dir=cfg.data_dir, split="train", image_size=cfg.image_size, channels=cfg.channels)
         self.sampler = EpochSampler(len(dataset), loop.seed)
@@ -337,6 +345,7 @@ class _Run:
             for batch in self.batches():
                 for m in self.modules.values():
                     m.train()
+                self.decay_lr()
                 losses = self.fam.train_step(self.cfg, self.modules, self.opts, batch, self.gen, self.acc)
                 self.step += 1
                 self.log({k: float(v) for k, v in losses.items()})
@@ -372,6 +381,16 @@ class _Run:
                 self.log_csv.write({"step": self.step, "epoch": round(self.step / self.steps_per_epoch, 4),
                                     "time_s": round(self.elapsed(), 2), **self.last_losses})
             self.sums, self.n_sum = {}, 0
+
+    def decay_lr(self) -> None:
+        """--lr_decay_after: lr = base lr * min(1, (total - step) / (total - after)) for the step about to run."""
+        after = self.loop.lr_decay_after
+        if after < 0:
+            return
+        factor = min(1.0, (self.total - self.step) / max(1, self.total - after))
+        for n, o in self.opts.items():
+            for group, base in zip(o.param_groups, self.base_lrs[n]):
+                group["lr"] = base * factor
 
     def elapsed(self) -> float:
         return self.wall + (time.monotonic() - self.t0)
