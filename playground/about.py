@@ -149,8 +149,8 @@ GRIDS = {"classifier": "test images, a row per class it predicts",
          "sr3": "eight test images: shrunk (drawn large), bicubic, the model's and the original, a row each",
          "ldm_inpaint": "eight test images, then each hole shape filled for their captions, a row each",
          "latent_diffusion": "a prompt per row, eight seeds each",
-         "ddpm": "samples from fixed noise (a conditional model: a class per row)",
-         "gan": "samples from fixed noise (a conditional model: a class per row)"}
+         "ddpm": "samples from fixed noise",
+         "gan": "samples from fixed noise"}
 
 
 def grid_label(store: ModelStore, name: str | None) -> str:
@@ -166,6 +166,8 @@ def grid_label(store: ModelStore, name: str | None) -> str:
                 if cfg.get("variational", True) else "test images, each row above its reconstruction")
     else:
         what = GRIDS.get(family, "what its trainer drew at the end of training")
+        if family in ("gan", "ddpm"):  # an unconditional GAN's was said to have "a class per row" too
+            what += " (a conditional model: a class per row)" if cfg.get("n_classes") else ", in no order of class"
     return f"its training preview (samples.png): {what}"
 
 

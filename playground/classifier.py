@@ -79,6 +79,9 @@ def read_note(store: ModelStore, name: str, seen) -> str:
     return doubt(dict(zip(FASHION_MNIST_CLASSES, map(float, probs))), grey)
 
 
+CHECKPOINT_CHANGED = "The checkpoint changed: press **Classify image** or **Classify drawing** for its prediction."
+
+
 def build(store: ModelStore) -> TabParts:
     import gradio as gr
 
@@ -172,6 +175,12 @@ def build(store: ModelStore) -> TabParts:
     # was opened, was shown beside the empty pad
     cleared(upload_tab.select(lambda c, im, i: (None, None) if im is None else clearing(3)(c, im, i),
                               [ckpt, image, invert], [label, seen], api_name=False, cancels=[drawn]), 3)
+    # a prediction goes with the image it was of (it stayed beside the emptied box), and with the checkpoint that
+    # made it (the CNN's stayed under the MLP's name)
+    image.clear(lambda: (None, None, ""), None, [label, seen, note], api_name=False, show_progress="hidden")
+    # (the user's choice only: a restored link sets the checkpoint, then presses Classify itself)
+    ckpt.input(lambda: (None, None, CHECKPOINT_CHANGED), None, [label, seen, note], api_name=False,
+               show_progress="hidden")
     # the upload's result goes with it (Upload, chosen again, reads the image anew); Draw's line says so
     draw_tab.select(lambda: (None, None, ""), None, [label, seen, note], api_name=False, show_progress="hidden",
                     cancels=of_upload)

@@ -21,7 +21,7 @@ from .views import font_at, training_cost
 from .wiring import TabParts, wire
 from .models import ModelStore, n_parameters
 from . import records
-from .records import card_metric, snapshots
+from .records import card_metric, card_value, snapshots
 
 GENERATIVE = ("gan", "vae", "ddpm", "latent_diffusion")
 MAX_MODELS, MAX_SAMPLES = 4, 16
@@ -114,7 +114,8 @@ def _draw(store: ModelStore, name: str, seed: int, n: int, label: int | None, st
 
 def _bits(nats: float | None) -> float | None:
     """A card's class entropy (nats, as torch's log gives it) in bits, the unit both tables here show: the loss
-    table said 3.28 bits and this one 2.27 (nats) for the same model."""
+    table said 3.28 bits and this one 2.27 (nats) for the same model. From the card's own value: rounded to 2.27 nats
+    first, 2.2718 read 3.27 bits here and 3.28 in the loss table and on About."""
     return None if nats is None else float(f"{nats / np.log(2):.3g}")
 
 
@@ -125,7 +126,7 @@ def metrics_row(store: ModelStore, name: str, seconds_per_image: float | None) -
     m = card.get("metrics", {})
     seconds, machines = training_cost(card)
     row = [name, config.get("family"), n_parameters(path), card_metric(m, "fid", "prior_fid", "grey_fid_vs_fashion_mnist"),
-           card_metric(m, "kid", "prior_kid"), _bits(card_metric(m, "class_entropy", "prior_class_entropy")),
+           card_metric(m, "kid", "prior_kid"), _bits(card_value(m, "class_entropy", "prior_class_entropy")),
            card_metric(m, "class_accuracy"), None if seconds_per_image is None else round(seconds_per_image * 1e3, 2),
            None if seconds is None else f"{seconds / 60:.1f} min", machines]
     return ["—" if v is None else v for v in row]  # a metric the model has not (an empty cell read as missing data)

@@ -220,6 +220,9 @@ def edit(store: ModelStore, name: str, seed, truncation, space: str, class_a: st
     return upscale(strip(image, padding=0), 8)
 
 
+COLLAPSED_NATS = 1.0  # a class entropy (nats) under this: the model draws one or two classes (10 evenly: 2.30)
+
+
 @user_errors
 def checkpoint_loss(store: ModelStore, name: str) -> str:
     """The selected checkpoint's loss, written out (its config names the row of the table)."""
@@ -228,7 +231,15 @@ def checkpoint_loss(store: ModelStore, name: str) -> str:
     cfg = store.get(name, family="gan").cfg
     extra = f"; {cfg.n_critic} D steps per G step" if cfg.n_critic > 1 else ""
     # named: two models of one loss read the same line, and a walk took it for one left from the model before
-    return f"`{name}` was trained with {loss_equations(cfg.loss)}{extra}."
+    said = f"`{name}` was trained with {loss_equations(cfg.loss)}{extra}."
+    m = read_card(store.root / name).get("metrics", {})
+    if m.get("class_entropy", np.inf) < COLLAPSED_NATS:
+        # BEGAN's grey texture in every sample and every direction, with no word that the model, not the tab, did it
+        said += (f"\n\n**This model collapsed** (mode collapse): its card measured a class entropy of "
+                 f"{m['class_entropy'] / np.log(2):.2f} bits over its samples (10 classes evenly: 3.32)"
+                 + (f" and FID {m['fid']:.0f}" if "fid" in m else "") + ", so its samples are nearly all alike. It is "
+                 "shipped as its loss's entry in the loss table: *Compare → The loss table* plots its training.")
+    return said
 
 
 def path_lengths(store: ModelStore) -> str:

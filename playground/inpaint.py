@@ -27,6 +27,7 @@ from . import upscale as upscale_tab
 from .errors import number, refusal, user_errors
 from .exports import export_file
 from .page import LATEX
+from .text2image import vocabulary_note
 from .uploads import (example_paths, image_to_grey, open_upload, picture, shipped_image, unlike_note, upload_button,
                       uploaded_part, usable_image)
 from .views import LIVE_UPDATE_S, LiveUpdates, count, tiles, titled_strip
@@ -188,12 +189,17 @@ def fill_latent(store: ModelStore, name: str | None, editor, mask_kind: str, ste
     if image is None:  # a grey garment: drawn in the prompt's colour, as the model's training images were
         colour = tint(prompt)
         image = to_uint8(render(x0 * 0.5 + 0.5, torch.tensor([list(COLOURS).index(colour)]), torch.tensor([1])) * 2 - 1)
-        drawn, title = f"the garment drawn {colour}", f"drawn {colour}"
+        # "(the garment drawn red)" for a prompt that named no colour read as a misreading of the prompt
+        drawn = f"the garment drawn {colour}" + ("" if colour in prompt.lower() else ": the prompt names no colour")
+        title = f"drawn {colour}"
     else:
         drawn, title = "the garment in its own colours", "original"
     holes = 1 - mask
     hole = shown_hole(from_uint8(image), mask)
-    yield hole, gr.skip(), gr.skip(), None, f"starting: {count(steps, 'step')}, {drawn} ...", None
+    # the words the model never saw, as Text to image says them ("a glittery unicorn sneaker" went by unremarked)
+    words = vocabulary_note(None, prompt)
+    words = words + "\n\n" if words else ""
+    yield hole, gr.skip(), gr.skip(), None, f"{words}starting: {count(steps, 'step')}, {drawn} ...", None
     pipe = LI.make_pipeline(model.cfg, model.modules)
     keep = set(np.linspace(0, steps - 1, min(MAX_GIF_FRAMES, steps)).round().astype(int).tolist())
     frames, live = [], LiveUpdates(steps, UPDATES, MIN_UPDATE_S)
@@ -216,7 +222,7 @@ def fill_latent(store: ModelStore, name: str | None, editor, mask_kind: str, ste
                           [title, "kept (the hole: red checks)", f"filled: {prompt}"[:40]])
     gif = export_file(gif_bytes(frames, 80), "inpaint", ".gif")
     yield (hole, _view_rgb(decoded), _view_rgb(filled), result,
-           unlike(x0) + f"done: {count(steps, 'step')}, latent inpainting ({model.name}) for \"{prompt}\" ({drawn}), "
+           unlike(x0) + words + f"done: {count(steps, 'step')}, latent inpainting ({model.name}) for \"{prompt}\" ({drawn}), "
            f"{steps * (2 if guides(guidance) else 1)} network calls in {live.elapsed():.1f} s", gif)
 
 

@@ -21,13 +21,15 @@ from .views import series_table, short_hardware
 _SNAPSHOT = re.compile(r"^step-(\d+)\.png$")
 
 
+def card_value(metrics: dict, *keys):
+    """The first of `keys` on the card, as written (None if none is)."""
+    return next((metrics[k] for k in keys if k in metrics), None)
+
+
 def card_metric(metrics: dict, *keys):
     """The first of `keys` on the card, to 3 significant digits (the table's width; the card has them all)."""
-    for k in keys:
-        if k in metrics:
-            v = metrics[k]
-            return float(f"{v:.3g}") if isinstance(v, float) else v
-    return None
+    v = card_value(metrics, *keys)
+    return float(f"{v:.3g}") if isinstance(v, float) else v
 
 
 def snapshots(store: ModelStore, name: str) -> list[tuple[int, str]]:

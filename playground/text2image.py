@@ -241,17 +241,28 @@ def generate(store: ModelStore, name: str, other: str, prompt: str, negative: st
                                                                      steps, scheduler, seed, batch)
     gen = torch.Generator().manual_seed(seed)
     interval = guidance_interval_for(store, name, other)
-    t0, live = time.perf_counter(), None
+    t0, live, ts = time.perf_counter(), None, []
+    t_max = guidance_limit(interval, pipe.scheduler.config.num_train_timesteps)
     for s in denoise(pipe, [prompt] * batch, gen, steps, guidance, negative, guidance_interval=interval):
         live = live or LiveUpdates(s.n_steps, interval_s=UPDATE_S)
-        if s.images is not None:
+        if s.images is None:
+            ts.append(int(s.t))
+            if live.due(s.i):
+                yield _view(decode(pipe, s.latents)), f"step {s.i + 1}/{s.n_steps} (t = {s.t}): D(z_t) shown"
+                live.shown()
+        else:
+            # w as applied: 1 step at t = 999 said "w = 20" though the interval guided none of it
+            n_guided = sum(t_max is None or t < t_max for t in ts)
+            w_said = f"w = {guidance}" if n_guided == len(ts) else (
+                f"w = {guidance:g} on {n_guided} of {count(len(ts), 'step')} (this model is guided only at t < "
+                f"{t_max:g}, its guidance interval)")
             seconds = time.perf_counter() - t0
             scores = clip_scores(store, s.images, prompt) if not (other and other.strip()) else None
             # the model named: a folder or Hub id in the second box wins over the dropdown, which still shows its own
             used = other.strip() if other and other.strip() else name
             # the prompt named: after a refused prompt the last images stay, and read as the refused prompt's
             text = (f"done: {batch} image(s) of “{prompt}” by `{used}`, {count(s.n_steps, scheduler + ' step')}, "
-                    f"w = {guidance}" + (f", negative prompt “{negative}”" if negative else "") + f", {seconds:.2f} s")
+                    + w_said + (f", negative prompt “{negative}”" if negative else "") + f", {seconds:.2f} s")
             if negative and " ".join(negative.lower().split()) == " ".join(prompt.lower().split()):
                 # eps_neg + w (eps_c - eps_neg) with eps_neg = eps_c is eps_c at any w
                 text += ("; the negative prompt is the prompt itself, so guidance cancels out: these are the "
@@ -259,9 +270,6 @@ def generate(store: ModelStore, name: str, other: str, prompt: str, negative: st
             if scores is not None:
                 text += f"; CLIP score (this project's CLIP) of each image, in order: {', '.join(map(str, scores))}"
             yield _view(s.images), text
-        elif live.due(s.i):
-            yield _view(decode(pipe, s.latents)), f"step {s.i + 1}/{s.n_steps} (t = {s.t}): D(z_t) shown"
-            live.shown()
 
 
 def _latent_tiles(z: torch.Tensor) -> np.ndarray:

@@ -406,7 +406,8 @@ def build_section(store: ModelStore, prompt, guidance, steps, seed, batch, parts
                                      "images": batch, "guidance": guidance, "steps": steps},
                 lambda *a: text_to_image(store, *a), [out, note], parts, opening=bool(decoders and priors))
     said_stale(made, prompt, stale, go.value, prompt.value if decoders and priors else None)  # the images above are of the prompt they were made for
-    wire(go.click, "unclip_embeddings", {"decoder": decoder, "prior": prior, "prompt": prompt, "seed": seed,
+    # after the images succeed, not beside them on the click: an empty prompt was refused twice, in two toasts
+    wire(made.success, "unclip_embeddings", {"decoder": decoder, "prior": prior, "prompt": prompt, "seed": seed,
                                          "images": batch},
          # seconds of compute: by the start-up work, shown when the page is opened (the page's load events stay
          # within their budget of outputs: each costs every later click a loading status, tests/test_e2e.py)

@@ -317,6 +317,10 @@ def test_about_renders_each_card_for_people():
     commands = json.loads((ROOT / "checkpoints" / listed / "card.json").read_text())["command"]
     text = about.card_markdown(store, listed)
     assert "['python" not in text and "\n".join(commands) in text
+    # a preview's caption says a class per row only of a conditional model (an unconditional GAN's said it too)
+    assert "a class per row" in about.grid_label(store, "cdcgan-ac-fashion")
+    assert "a class per row" in about.grid_label(store, "ddpm-fashion")
+    assert "in no order of class" in about.grid_label(store, "dcgan-ns-20min-fashion")
 
 
 def test_a_user_error_logs_one_line_not_a_stack_trace(caplog):

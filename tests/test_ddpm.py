@@ -100,9 +100,15 @@ def test_ddpm_step_matches_diffusers(kind, variance, diffusers_variance, clip, s
         xt, eps = (torch.randn(3, 1, 8, 8, generator=g, dtype=torch.float64) for _ in range(2))
         expected = ref.step(eps, t, xt, generator=torch.Generator().manual_seed(t))
         noise = torch.randn(xt.shape, generator=torch.Generator().manual_seed(t), dtype=torch.float64)
-        x_prev, x0 = S.ddpm_step(ours, eps, t, S.previous(1000, steps, t), xt, noise, variance, clip)
+        t_prev = S.previous(1000, steps, t)
+        x_prev, x0 = S.ddpm_step(ours, eps, t, t_prev, xt, noise, variance, clip)
         assert torch.allclose(x0, expected.pred_original_sample, atol=1e-5, rtol=1e-5)
-        assert torch.allclose(x_prev, expected.prev_sample, atol=1e-5, rtol=1e-5), t
+        want = expected.prev_sample
+        if t_prev < 0 and t > 0 and variance == "beta":
+            # the step to x0 of a strided chain: diffusers adds sigma z (fixed_large: sigma^2 = 1 - alpha_bar_t, as
+            # alpha_bar_{-1} = 1), which left x0 noisy; Ho et al.'s Algorithm 2 adds none on the step to x0
+            want = want - (1 - ref.alphas_cumprod[t]).sqrt() * noise
+        assert torch.allclose(x_prev, want, atol=1e-5, rtol=1e-5), t
 
 
 @pytest.mark.parametrize("kind", ["linear", "cosine"])
@@ -204,6 +210,17 @@ def test_trailing_timesteps_start_from_pure_noise_for_any_step_count():
         assert ts[0] == 999 and len(ts) == len(set(ts)) == steps and ts == sorted(ts, reverse=True)
         assert S.previous(1000, steps, ts[-1]) == -1
     assert S.timesteps(1000, 1000) == list(range(999, -1, -1))  # Ho et al.'s full chain
+
+
+def test_a_strided_ddpm_chain_ends_on_its_clean_prediction():
+    """The step to x0 adds no noise at any step count: DDPM at 1 step returned pure noise as "x_0, the result"
+    (and at 10 steps a garment under grain) beside a clean x0_hat."""
+    sched = D.Schedule("linear")
+    for steps in (1, 10, 1000):
+        gen = torch.Generator().manual_seed(0)
+        *_, (i, t, x, x0) = S.sample_loop(lambda x, t: 0.5 * x, sched, torch.randn(2, 1, 8, 8, generator=gen), gen,
+                                          "ddpm", steps)
+        assert i == steps - 1 and torch.allclose(x, x0, atol=1e-6), steps
 
 
 def test_bad_sampler_settings_are_refused():

@@ -512,7 +512,9 @@ def _drive(page, tab: str, width: int) -> None:
         note.wait_for(state="visible", timeout=10_000)
         assert "fake.png" in note.inner_text() and "The image it held is kept" in note.inner_text()
         upload.get_by_role("button", name="Remove Image").first.click()
-        page.wait_for_timeout(500)
+        # the prediction goes with the image it was of (it stayed beside the emptied box)
+        page.wait_for_function("() => ![...document.querySelectorAll('#clf-seen img')].some(i => i.offsetParent)",
+                               timeout=10_000)
         upload.locator("input[type=file]").first.set_input_files(files=[fake])
         page.wait_for_function("() => [...document.querySelectorAll('.upload-refused')].some("
                                "n => !n.hidden && n.innerText.includes('stays empty'))", timeout=10_000)

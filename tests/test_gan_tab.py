@@ -155,6 +155,14 @@ def test_the_selected_checkpoints_loss_is_written_out(store):
     from trainers.gan.losses import LOSSES
 
     assert set(LOSS_EQUATIONS) == set(LOSSES)  # every row of the trainer's loss table is written out
+    # a collapsed shipped model says so (BEGAN's grey texture everywhere, unremarked); a sound one does not
+    from pathlib import Path
+
+    from playground.models import ModelStore
+
+    shipped = ModelStore(Path(__file__).resolve().parents[1] / "checkpoints")
+    assert "This model collapsed" in tab.checkpoint_loss(shipped, "dcgan-began-20min-fashion")
+    assert "collapsed" not in tab.checkpoint_loss(shipped, "dcgan-hinge-sn-fashion")
 
 
 def test_direction_edit_of_a_conditional_model_with_every_class_in_turn_draws_the_first_class(store):

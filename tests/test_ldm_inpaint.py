@@ -150,6 +150,10 @@ def test_the_inpaint_tab_fills_for_a_prompt_step_by_step(tmp_path, tiny_inpaint,
     kept = ~P.in_hole(hole)  # outside the checked hole
     assert np.array_equal(filled[kept], original[kept]) and not np.array_equal(filled[~kept], original[~kept])
     assert P.tint("A Green, small dress") == "green" and P.tint("a bag") == "red"
+    # words the model never saw are named, as Text to image names them, and a default colour is said to be one
+    *_, (_, _, _, _, said, _) = P.fill(store, "tiny-ddpm", editor, "centre box", P.LATENT, 1, 2, P.ANY_CLASS, 2.0, 0,
+                                       "a glittery sneaker")
+    assert "never saw the word **glittery**" in said and "drawn red: the prompt names no colour" in said, said
     with pytest.raises(gr.Error, match="name the garment the picture should be"):
         list(P.fill(store, "tiny-ddpm", editor, "centre box", P.LATENT, 1, 4, P.ANY_CLASS, 2.0, 0, "  "))
 
@@ -207,3 +211,7 @@ def test_the_fill_is_brought_to_the_originals_colours_before_it_is_pasted():
     hole = (holes > 0.5).expand_as(images)
     assert torch.equal(pasted[~hole], images[~hole])  # the kept pixels are the originals'
     assert (pasted[hole].float() - images[hole].float()).abs().mean() < (dim[hole].float() - images[hole].float()).abs().mean() / 3
+    # a fill of another picture (a blue dress drawn over a sneaker) keeps its colours: no gain explains the kept
+    # pixels, and the best one (0.003) dimmed the hole to a dark box
+    other = 255 - images  # bright where the original is dark: R^2 of a gain ~0.24
+    assert torch.equal(I.colour_matched(other, images, holes)[:, :2], other[:, :2])

@@ -94,7 +94,7 @@ def repaint(eps_fn, sched, x0: torch.Tensor, mask: torch.Tensor, gen: torch.Gene
         rounds = int(resample) if t_prev >= 0 else 1  # the last step has nothing to harmonise after it
         for u in range(rounds):
             eps = eps_fn(x, torch.full((len(x),), t, device=x.device, dtype=torch.long))
-            unknown, x0_hat = ddpm_step(sched, eps, t, t_prev, x, randn() if t > 0 else None, "beta_tilde",
+            unknown, x0_hat = ddpm_step(sched, eps, t, t_prev, x, randn() if t_prev >= 0 else None, "beta_tilde",
                                        clip_x0=True)
             known = a_bar_prev.sqrt() * x0 + (1 - a_bar_prev).sqrt() * randn() if t_prev >= 0 else x0  # eq. 8a
             x_prev = mask * known + (1 - mask) * unknown  # eq. 8c

@@ -40,7 +40,10 @@ def ddpm_step(sched: Schedule, eps: torch.Tensor, t: int, t_prev: int, xt: torch
     """x_{t-1} = mu(x_t, t) + sigma_t z,  mu = (x_t - beta_t / sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_t)
     (Ho et al. 2020, eq. 11 / Algorithm 2). sigma_t^2 = beta_t (Ho et al. sec. 3.2), or
     the posterior's beta_tilde_t = (1 - alpha_bar_{t-1}) / (1 - alpha_bar_t) beta_t (Ho et al. eq. 7).
-    No noise is added on the last step (t = 0). Returns (x_{t-1}, x0_hat), both (B, C, H, W).
+    No noise is added on the last step, the one to x0 (t_prev = -1; Algorithm 2's z = 0 at t = 1): t = 0 in the
+    full chain, t = t_1 in a strided one. (diffusers' DDPMScheduler adds noise wherever t > 0, so its
+    "fixed_large" variance, beta_t = 1 - alpha_bar_t there, left a strided chain's x0 noisy: 1 step gave pure
+    noise, 10 steps a garment under grain.) Returns (x_{t-1}, x0_hat), both (B, C, H, W).
 
     clip_x0 clamps x0_hat to [-1, 1] and then uses the posterior mean
     mu = sqrt(alpha_bar_{t-1}) beta_t / (1 - alpha_bar_t) x0_hat + sqrt(alpha_t) (1 - alpha_bar_{t-1}) / (1 - alpha_bar_t) x_t
@@ -57,7 +60,7 @@ def ddpm_step(sched: Schedule, eps: torch.Tensor, t: int, t_prev: int, xt: torch
         mu = (a_bar_prev.sqrt() * beta / (1 - a_bar)) * x0 + (alpha.sqrt() * (1 - a_bar_prev) / (1 - a_bar)) * xt
     else:
         mu = (xt - beta / (1 - a_bar).sqrt() * eps) / alpha.sqrt()
-    if t > 0:
+    if t_prev >= 0:
         var = beta if variance == "beta" else ((1 - a_bar_prev) / (1 - a_bar) * beta).clamp_min(1e-20)
         mu = mu + var.sqrt() * noise
     return mu, x0
@@ -107,7 +110,7 @@ def sample_loop(eps_fn: EpsFn, sched: Schedule, x_T: torch.Tensor, gen: torch.Ge
     for i, t in enumerate(ts):
         t_prev = ts[i + 1] if i + 1 < len(ts) else -1
         eps = eps_fn(xt, torch.full((xt.shape[0],), t, device=xt.device, dtype=torch.long))
-        stochastic = (sampler == "ddpm" and t > 0) or (sampler == "ddim" and eta > 0)
+        stochastic = (sampler == "ddpm" and t_prev >= 0) or (sampler == "ddim" and eta > 0)
         noise = torch.randn(xt.shape, generator=gen, device=gen.device).to(xt.device) if stochastic else None
         if sampler == "ddpm":
             xt, x0 = ddpm_step(sched, eps, t, t_prev, xt, noise, "beta", clip_x0)

@@ -62,7 +62,7 @@ def ilvr(eps_fn, sched, low: torch.Tensor, size: int, gen: torch.Generator, step
     for i, t in enumerate(ts):
         t_prev = ts[i + 1] if i + 1 < len(ts) else -1
         eps = eps_fn(x, torch.full((len(x),), t, device=x.device, dtype=torch.long))
-        x_model, x0_hat = ddpm_step(sched, eps, t, t_prev, x, randn() if t > 0 else None, "beta_tilde", clip_x0=True)
+        x_model, x0_hat = ddpm_step(sched, eps, t, t_prev, x, randn() if t_prev >= 0 else None, "beta_tilde", clip_x0=True)
         if t_prev >= 0:  # phi_N(y_{t'}) with y_{t'} ~ q(y_{t'} | y)
             a_bar_prev = sched.alpha_bar_at(t_prev)
             y_low = a_bar_prev.sqrt() * guide + (1 - a_bar_prev).sqrt() * low_pass(randn(), small)

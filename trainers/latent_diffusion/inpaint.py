@@ -235,16 +235,26 @@ def fill(pipe, images: torch.Tensor, holes: torch.Tensor, prompts: list[str], ge
     yield steps, 0, latents, decode(pipe, latents)
 
 
+MIN_FIT = 0.5  # the least share of the kept pixels' energy a colour gain must explain (`colour_matched`)
+
+
 def colour_matched(result: torch.Tensor, images: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
     """`result` with each image's channels scaled by the gain that best maps its kept pixels onto the original's:
     a = sum_kept(x * r) / sum_kept(r * r), least squares through 0 (black stays black), within [1/4, 4]. The
     autoencoder and the sampler redraw the whole garment at a brightness of their own (a red dress's kept part came
     back at a third of its level, a shirt's at 0.55 or 1.2), and its hole, pasted among the original's pixels,
-    showed as a dark or bright band. The colour correction of img2img tools, as one gain per channel."""
+    showed as a dark or bright band. The colour correction of img2img tools, as one gain per channel.
+
+    Only where a gain explains the kept pixels: the fit's R^2 through 0, num^2 / (den sum_kept x^2), at least
+    MIN_FIT. A fill that drew another garment over the whole picture (a blue dress on a sneaker) has nothing of the
+    original there to match, and its gain (0.003) dimmed the hole to a dark box; it keeps its own colours."""
     keep = (holes < 0.5).float().expand_as(result)
     r, x = result.float(), images.float()
     num, den = (keep * x * r).sum((2, 3), keepdim=True), (keep * r * r).sum((2, 3), keepdim=True)
-    gain = torch.where(den > 1.0, num / den.clamp_min(1.0), torch.ones_like(den)).clamp(0.25, 4.0)
+    energy = (keep * x * x).sum((2, 3), keepdim=True)
+    # a channel the original lacks around the hole (energy 0): any fill there is the sampler's, and is dimmed
+    fit = torch.where(energy > 1.0, num ** 2 / (den * energy).clamp_min(1.0), torch.ones_like(den))
+    gain = torch.where((den > 1.0) & (fit >= MIN_FIT), num / den.clamp_min(1.0), torch.ones_like(den)).clamp(0.25, 4.0)
     return (r * gain).round().clamp(0, 255).to(result.dtype)
 
 
