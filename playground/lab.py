@@ -483,7 +483,8 @@ def build_2d() -> list:
     gr.on([o.input for o in options], preset_of, options, preset, api_name=False, queue=False,
           show_progress="hidden")
     # outputs without the session's State (the opening is shared by every visitor, their networks are not) and
-    # without the plot: its step-0 table is empty, and a plot fixes its series from the first table it gets
+    # without the plot: its step-0 table (one value a series) draws nothing, and a plot fixes its series from
+    # the first table it gets
     def opening():
         _, plane_view, warp_view, _, status_line = reset(None, None, *[c.value for c in options])
         return plane_view, warp_view, status_line

@@ -608,7 +608,9 @@ def _drive(page, tab: str, width: int) -> None:
         page.wait_for_function("() => [...document.querySelectorAll('.upload-refused')].some("
                                "n => !n.hidden && n.textContent.includes('huge.png'))", timeout=10_000)
         assert "the other one is added" in box.locator(".upload-refused").inner_text()
-        box.get_by_text("sneaker.png").first.wait_for(state="visible", timeout=10_000)
+        # the list shows the name as stem and extension apart ("sneaker" ".png") and the size
+        page.wait_for_function("e => e.innerText.includes('sneaker') && e.innerText.includes('647')",
+                               arg=box.element_handle(), timeout=30_000)
         assert not page.evaluate(_TOASTS_JS), "an error toast besides the note"
 
 
