@@ -22,7 +22,7 @@ from .errors import number, user_errors
 from .exports import export_file
 from .page import LATEX
 from .uploads import example_paths, image_to_grey, shipped_image
-from .views import LIVE_UPDATE_S, LiveUpdates, alpha_bar_text, count, frames_view, titled_strip
+from .views import LIVE_UPDATE_S, LiveUpdates, alpha_bar_text, count, frames_view, guided_on, titled_strip
 from .wiring import TabParts, stop_requested, wire
 from .models import ModelStore
 
@@ -334,12 +334,7 @@ def guidance_said(cfg, has_class: bool, guidance: float, ts: list[int]) -> str:
     interval, t < interval * T, ran 1 step at t = 999 with w = 10 exactly as with w = 3, and nothing said so)."""
     if not has_class:
         return ", no class: unguided"
-    t_max = ddpm_train.guidance_t_max(cfg)
-    guided = sum(t_max is None or t < t_max for t in ts)
-    if guided == len(ts):
-        return f", w = {guidance:g}"
-    return (f", w = {guidance:g} on {guided} of {count(len(ts), 'step')} (this model is guided only at t < "
-            f"{t_max:g}, its guidance interval)")
+    return f", w = {guidance:g}" + guided_on(ts, ddpm_train.guidance_t_max(cfg))
 
 
 @user_errors

@@ -37,7 +37,7 @@ from trainers.latent_diffusion.sampling import (MAX_PROMPT_CHARS, SCHEDULERS, Cr
 from . import unclip
 from .errors import number, user_errors
 from .page import LATEX
-from .views import LIVE_UPDATE_S, LiveUpdates, alpha_bar_text, count, frame_scale
+from .views import LIVE_UPDATE_S, LiveUpdates, alpha_bar_text, count, frame_scale, guided_on
 from .wiring import TabParts, said_stale, watch_prompt, wire
 from .models import ModelStore
 
@@ -251,18 +251,15 @@ def generate(store: ModelStore, name: str, other: str, prompt: str, negative: st
                 yield _view(decode(pipe, s.latents)), f"step {s.i + 1}/{s.n_steps} (t = {s.t}): D(z_t) shown"
                 live.shown()
         else:
-            # w as applied: 1 step at t = 999 said "w = 20" though the interval guided none of it
-            n_guided = sum(t_max is None or t < t_max for t in ts)
-            w_said = f"w = {guidance}" if n_guided == len(ts) else (
-                f"w = {guidance:g} on {n_guided} of {count(len(ts), 'step')} (this model is guided only at t < "
-                f"{t_max:g}, its guidance interval)")
             seconds = time.perf_counter() - t0
             scores = clip_scores(store, s.images, prompt) if not (other and other.strip()) else None
             # the model named: a folder or Hub id in the second box wins over the dropdown, which still shows its own
             used = other.strip() if other and other.strip() else name
             # the prompt named: after a refused prompt the last images stay, and read as the refused prompt's
             text = (f"done: {batch} image(s) of “{prompt}” by `{used}`, {count(s.n_steps, scheduler + ' step')}, "
-                    + w_said + (f", negative prompt “{negative}”" if negative else "") + f", {seconds:.2f} s")
+                    # w as applied: 1 step at t = 999 said "w = 20" though the interval guided none of it
+                    + f"w = {guidance}" + guided_on(ts, t_max)
+                    + (f", negative prompt “{negative}”" if negative else "") + f", {seconds:.2f} s")
             if negative and " ".join(negative.lower().split()) == " ".join(prompt.lower().split()):
                 # eps_neg + w (eps_c - eps_neg) with eps_neg = eps_c is eps_c at any w
                 text += ("; the negative prompt is the prompt itself, so guidance cancels out: these are the "

@@ -59,6 +59,16 @@ def count(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
+def guided_on(ts: list[int], t_max: float | None) -> str:
+    """What follows "w = ..." in a run's done line: "" when every step of `ts` was guided, else on how many (a model
+    guided only in its interval, t < t_max, ran 1 step at t = 999 with w = 10 exactly as with w = 3, unsaid)."""
+    guided = sum(t_max is None or t < t_max for t in ts)
+    if guided == len(ts):
+        return ""
+    return (f" on {guided} of {count(len(ts), 'step')} (this model is guided only at t < {t_max:g}, its guidance "
+            "interval)")
+
+
 def frame_scale(px: int) -> int:
     """The whole-number upscale that draws a px-sized frame at >= MIN_FRAME_PX CSS px."""
     return max(1, -(-MIN_FRAME_PX // px))

@@ -91,7 +91,7 @@ def test_guidance_view_shows_three_predictions(store):
     assert tab.guidance_interval_for(store, "tiny-ldm", "") == 0.5
     assert tab.guidance_interval_for(store, "tiny-ldm", "someone/a-pipeline") == 1.0
     # the done line says w as applied: 1 step (t = 999, above the interval) said "w = 20" though none was guided
-    assert "w = 20 on 0 of 1 step (this model is guided only at t < 500" in _run(store, guidance=20.0, steps=1)[-1][1]
+    assert "w = 20.0 on 0 of 1 step (this model is guided only at t < 500" in _run(store, guidance=20.0, steps=1)[-1][1]
 
 
 def test_attention_maps_one_per_token(store):
