@@ -288,7 +288,12 @@ def _train(family: str, minutes, uploads=None):
                 if stopping and not done:
                     status = stopping_line()
                 if done:
+                    # the trainer has exited: its stop file goes now, not in `_finish`'s thread after the last frame
+                    # (Save, pressed at once, found it and said "the run is still stopping")
+                    stop_file.unlink(missing_ok=True)
                     lines = log_path.read_text()[-400:].strip().splitlines()
+                    # or the trainer's own budget, where it ran out first (its first steps outlasting the app's)
+                    by_budget = by_budget or (not stopping and any("time budget of" in line for line in lines))
                     ended = "stopped" if stopping and not by_budget else "done"
                     within = f" in the time budget of {float(opts['max_minutes']):g} min" if by_budget else ""
                     # the last metrics and what the grid's rows are stay said: the grid's label points at this
